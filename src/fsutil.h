@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* fsutil.h: durable small-file I/O for state files. */
+#ifndef ZWGATE_FSUTIL_H
+#define ZWGATE_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Write data as dir/name so that after a crash the file is either the old
+ * one or the new one, whole: temp file in dir, write, fsync, rename,
+ * fsync dir.  0 or -errno; on failure the old file is untouched.
+ */
+int fs_write_atomic(const char *dir, const char *name, const void *data,
+		    size_t len, mode_t mode);
+
+/*
+ * Read a whole file of at most max bytes into a NUL-terminated buffer.
+ * 0, -ENOENT, -EFBIG (larger than max), or -errno.  Caller frees *ret.
+ */
+int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/*
+ * Make sure dir exists as a directory with exactly mode (creating it with
+ * mode if missing, tightening it if looser).  0 or -errno.
+ */
+int fs_ensure_dir(const char *dir, mode_t mode);
+
+/* dir + "/" + name into a new string, or NULL. */
+char *fs_join(const char *dir, const char *name);
+
+#endif

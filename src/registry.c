@@ -1,0 +1,1071 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fsutil.h"
+#include "registry.h"
+
+#define REG_INFO_MAX	   128	 /* bytes of location, manufacturer... */
+#define REG_STATE_MAX	   160	 /* bytes of the controller state text */
+#define REG_NAMES_FILE_MAX 65536 /* bytes of the saved names file */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct reg_listener {
+	reg_listener_fn fn; /* NULL: removed while events were going out */
+	void *ctx;
+};
+
+struct registry {
+	struct reg_node *nodes[ZW_NODE_MAX + 1];
+	size_t nnodes;
+	/* The user's names by id, present or not; a node's name points to
+	 * its entry here, or to its device name. */
+	char *names[ZW_NODE_MAX + 1];
+	char *device_names[ZW_NODE_MAX + 1];
+	struct reg_listener listeners[REG_LISTENERS_MAX];
+	size_t nlisteners;
+	unsigned dispatching; /* depth of listener calls under way */
+	char state[REG_STATE_MAX];
+	bool ready;
+};
+
+/* Short names for the values people ask for most. */
+static const struct {
+	uint8_t cc;
+	const char *property;
+	const char *alias;
+} reg_aliases[] = {
+	{ 0x25, "currentValue", "switch" },
+	{ 0x26, "currentValue", "level" },
+	{ 0x30, "motion", "motion" },
+	{ 0x30, "door", "door" },
+	{ 0x30, "water", "water" },
+	{ 0x31, "temperature", "temperature" },
+	{ 0x31, "humidity", "humidity" },
+	{ 0x31, "illuminance", "illuminance" },
+	{ 0x32, "power", "power" },
+	{ 0x32, "energy", "energy" },
+	{ 0x43, "heating", "setpoint" },
+	{ 0x62, "locked", "lock" },
+	{ 0x80, "level", "battery" },
+};
+
+static const char *alias_of(const struct zw_key *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(reg_aliases); i++)
+		if (reg_aliases[i].cc == key->cc &&
+		    strcmp(reg_aliases[i].property, key->property) == 0)
+			return reg_aliases[i].alias;
+	return NULL;
+}
+
+static bool id_valid(unsigned id)
+{
+	return id >= ZW_NODE_MIN && id <= ZW_NODE_MAX;
+}
+
+struct registry *registry_new(void)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+
+	if (r)
+		snprintf(r->state, sizeof(r->state), "starting");
+	return r;
+}
+
+static void value_free(struct reg_value *v)
+{
+	if (v->has_val)
+		zw_val_clear(&v->val);
+	free(v);
+}
+
+static void node_free(struct reg_node *n)
+{
+	for (size_t i = 0; i < n->nvalues; i++)
+		value_free(n->values[i]);
+	free(n->values);
+	free(n->location);
+	free(n->manufacturer);
+	free(n->product);
+	free(n);
+}
+
+struct registry *registry_free(struct registry *r)
+{
+	if (!r)
+		return NULL;
+	for (unsigned id = 0; id <= ZW_NODE_MAX; id++) {
+		if (r->nodes[id])
+			node_free(r->nodes[id]);
+		free(r->names[id]);
+		free(r->device_names[id]);
+	}
+	free(r);
+	return NULL;
+}
+
+int registry_listen(struct registry *r, reg_listener_fn fn, void *ctx)
+{
+	if (!fn)
+		return -EINVAL;
+	if (r->nlisteners >= REG_LISTENERS_MAX)
+		return -ENOSPC;
+	r->listeners[r->nlisteners++] = (struct reg_listener){ fn, ctx };
+	return 0;
+}
+
+/* Slots emptied during a dispatch are closed up once it is over. */
+static void listeners_compact(struct registry *r)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < r->nlisteners; i++)
+		if (r->listeners[i].fn)
+			r->listeners[j++] = r->listeners[i];
+	r->nlisteners = j;
+}
+
+void registry_unlisten(struct registry *r, reg_listener_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < r->nlisteners; i++) {
+		if (r->listeners[i].fn == fn && r->listeners[i].ctx == ctx) {
+			r->listeners[i].fn = NULL;
+			break;
+		}
+	}
+	if (!r->dispatching)
+		listeners_compact(r);
+}
+
+/*
+ * Tell the listeners, after the registry is consistent again: they may
+ * read it, rename nodes, and add or remove listeners (one added now hears
+ * from the next event on).  They must not feed events back in.
+ */
+static void emit(struct registry *r, enum reg_event_type type,
+		 struct reg_node *n, struct reg_value *v,
+		 const struct zw_event *zw)
+{
+	struct reg_event ev = { type, n, v, zw };
+	size_t count = r->nlisteners;
+
+	r->dispatching++;
+	for (size_t i = 0; i < count; i++)
+		if (r->listeners[i].fn)
+			r->listeners[i].fn(r->listeners[i].ctx, &ev);
+	if (--r->dispatching == 0)
+		listeners_compact(r);
+}
+
+const char *registry_controller_state(const struct registry *r)
+{
+	return r->state;
+}
+
+bool registry_ready(const struct registry *r)
+{
+	return r->ready;
+}
+
+size_t registry_node_count(const struct registry *r)
+{
+	return r->nnodes;
+}
+
+struct reg_node *registry_node(const struct registry *r, unsigned id)
+{
+	return id_valid(id) ? r->nodes[id] : NULL;
+}
+
+struct reg_node *registry_next_node(const struct registry *r,
+				    const struct reg_node *prev)
+{
+	for (unsigned id = prev ? prev->id + 1u : ZW_NODE_MIN;
+	     id <= ZW_NODE_MAX; id++)
+		if (r->nodes[id])
+			return r->nodes[id];
+	return NULL;
+}
+
+/* The user's name wins over the device's. */
+static void node_sync_name(struct registry *r, struct reg_node *n)
+{
+	n->user_name = r->names[n->id] != NULL;
+	n->name = n->user_name ? r->names[n->id] : r->device_names[n->id];
+}
+
+static struct reg_node *node_create(struct registry *r, uint8_t id,
+				    uint64_t now_ms)
+{
+	struct reg_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->id = id;
+	n->status = ZW_NODE_UNKNOWN;
+	n->updated_ms = now_ms;
+	r->nodes[id] = n;
+	r->nnodes++;
+	node_sync_name(r, n);
+	return n;
+}
+
+/*
+ * Device text is copied as printable UTF-8 of bounded size, so that JSON
+ * views and logs can use it as it is.  NULL and "" both mean unknown.
+ */
+static int info_dup(const char *s, size_t max, char **ret)
+{
+	char buf[REG_INFO_MAX + 1];
+
+	*ret = NULL;
+	if (!s || !*s)
+		return 0;
+	zw_text_copy(buf, max + 1 < sizeof(buf) ? max + 1 : sizeof(buf), s);
+	*ret = strdup(buf);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static void swap_str(char **dst, char *src)
+{
+	free(*dst);
+	*dst = src;
+}
+
+static int node_set_info(struct registry *r, struct reg_node *n,
+			 const struct zw_node_info *in)
+{
+	char *s[4];
+
+	if (info_dup(in->name, REG_NAME_MAX, &s[0]) < 0 ||
+	    info_dup(in->location, REG_INFO_MAX, &s[1]) < 0 ||
+	    info_dup(in->manufacturer, REG_INFO_MAX, &s[2]) < 0 ||
+	    info_dup(in->product, REG_INFO_MAX, &s[3]) < 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(s); i++)
+			free(s[i]);
+		return -ENOMEM;
+	}
+	swap_str(&r->device_names[n->id], s[0]);
+	swap_str(&n->location, s[1]);
+	swap_str(&n->manufacturer, s[2]);
+	swap_str(&n->product, s[3]);
+	node_sync_name(r, n);
+	if (in->status != ZW_NODE_UNKNOWN)
+		n->status = in->status;
+	return 0;
+}
+
+static bool status_valid(enum zw_node_status s)
+{
+	return s == ZW_NODE_UNKNOWN || s == ZW_NODE_ALIVE ||
+	       s == ZW_NODE_ASLEEP || s == ZW_NODE_DEAD;
+}
+
+static int apply_node_added(struct registry *r, const struct zw_event *ev,
+			    uint64_t now_ms)
+{
+	struct reg_node *n = r->nodes[ev->node];
+	bool created = !n;
+	int err;
+
+	if (!status_valid(ev->u.node.status))
+		return -EINVAL;
+	if (created && !(n = node_create(r, ev->node, now_ms)))
+		return -ENOMEM;
+	err = node_set_info(r, n, &ev->u.node);
+	if (err < 0 && !created)
+		return err;
+	n->updated_ms = now_ms;
+	emit(r, created ? REG_NODE_ADDED : REG_NODE_CHANGED, n, NULL, ev);
+	/* A new node without its info still exists: report it, then the
+	 * failure. */
+	return err;
+}
+
+static void node_destroy(struct registry *r, struct reg_node *n)
+{
+	r->nodes[n->id] = NULL;
+	r->nnodes--;
+	free(r->device_names[n->id]);
+	r->device_names[n->id] = NULL;
+	node_free(n);
+}
+
+static int apply_node_removed(struct registry *r, const struct zw_event *ev)
+{
+	struct reg_node *n = r->nodes[ev->node];
+
+	if (!n)
+		return -ENOENT;
+	/* The values go with the node: listeners hear one NODE_REMOVED and
+	 * can still read them during the call. */
+	emit(r, REG_NODE_REMOVED, n, NULL, ev);
+	node_destroy(r, n);
+	return 0;
+}
+
+static int apply_node_status(struct registry *r, const struct zw_event *ev,
+			     uint64_t now_ms)
+{
+	struct reg_node *n = r->nodes[ev->node];
+
+	if (!status_valid(ev->u.status))
+		return -EINVAL;
+	if (!n) {
+		if (!(n = node_create(r, ev->node, now_ms)))
+			return -ENOMEM;
+		n->status = ev->u.status;
+		emit(r, REG_NODE_ADDED, n, NULL, ev);
+		return 0;
+	}
+	n->updated_ms = now_ms;
+	if (n->status == ev->u.status)
+		return 0;
+	n->status = ev->u.status;
+	emit(r, REG_NODE_CHANGED, n, NULL, ev);
+	return 0;
+}
+
+static struct reg_value *node_value(const struct reg_node *n,
+				    const struct zw_key *key)
+{
+	for (size_t i = 0; i < n->nvalues; i++)
+		if (zw_key_equal(&n->values[i]->meta.key, key))
+			return n->values[i];
+	return NULL;
+}
+
+struct reg_value *registry_value(const struct registry *r,
+				 const struct zw_key *key)
+{
+	const struct reg_node *n = registry_node(r, key->node);
+
+	return n ? node_value(n, key) : NULL;
+}
+
+/* A backend's meta, checked and made safe to print. */
+static int meta_import(const struct zw_meta *in, struct zw_meta *out)
+{
+	if (!memchr(in->key.property, '\0', ZW_PROPERTY_MAX) ||
+	    !zw_property_valid(in->key.property) || in->type > ZW_TYPE_BUTTON ||
+	    in->nitems > ZW_ENUM_MAX)
+		return -EINVAL;
+	*out = *in;
+	out->unit[ZW_UNIT_MAX - 1] = '\0';
+	out->label[ZW_LABEL_MAX - 1] = '\0';
+	zw_text_copy(out->unit, ZW_UNIT_MAX, out->unit);
+	zw_text_copy(out->label, ZW_LABEL_MAX, out->label);
+	for (size_t i = 0; i < out->nitems; i++) {
+		out->items[i][ZW_ENUM_ITEM_MAX - 1] = '\0';
+		zw_text_copy(out->items[i], ZW_ENUM_ITEM_MAX, out->items[i]);
+	}
+	return 0;
+}
+
+/* Room for one more value in n, allocated before anything changes. */
+static int values_reserve(struct reg_node *n)
+{
+	struct reg_value **a;
+
+	if (n->nvalues >= REG_VALUES_MAX)
+		return -E2BIG;
+	a = realloc(n->values, (n->nvalues + 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	n->values = a;
+	return 0;
+}
+
+static void value_store(struct reg_value *v, struct zw_val *val,
+			uint64_t now_ms)
+{
+	if (v->has_val)
+		zw_val_clear(&v->val);
+	v->val = *val;
+	v->has_val = true;
+	v->updated_ms = now_ms;
+}
+
+static int value_new(struct reg_node *n, const struct zw_meta *meta,
+		     const struct zw_val *in, uint64_t now_ms,
+		     struct reg_value **ret)
+{
+	struct reg_value *v;
+	struct zw_val val;
+	int err = values_reserve(n);
+
+	if (err < 0)
+		return err;
+	if (!(v = calloc(1, sizeof(*v))))
+		return -ENOMEM;
+	if (in && zw_val_copy(&val, in) < 0) {
+		free(v);
+		return -ENOMEM;
+	}
+	v->meta = *meta;
+	v->node = n;
+	v->alias = alias_of(&meta->key);
+	if (in)
+		value_store(v, &val, now_ms);
+	n->values[n->nvalues++] = v;
+	*ret = v;
+	return 0;
+}
+
+static int value_update(struct reg_value *v, const struct zw_meta *meta,
+			const struct zw_val *in, uint64_t now_ms)
+{
+	struct zw_val val;
+
+	if (in && zw_val_copy(&val, in) < 0)
+		return -ENOMEM;
+	if (v->has_val && v->val.type != meta->type) {
+		zw_val_clear(&v->val);
+		v->has_val = false;
+	}
+	v->meta = *meta;
+	if (in)
+		value_store(v, &val, now_ms);
+	return 0;
+}
+
+/*
+ * Backends may report values before the node's info, so a value creates
+ * its node.  Sent again for a known value when its meta changes, as
+ * backends do with VALUE_ADDED: listeners refresh what they show.
+ */
+static int apply_value_added(struct registry *r, const struct zw_event *ev,
+			     uint64_t now_ms)
+{
+	const struct zw_val *in = ev->u.value.val;
+	struct reg_node *n = r->nodes[ev->node];
+	struct reg_value *v;
+	struct zw_meta meta;
+	int err;
+
+	if (!ev->u.value.meta || ev->u.value.meta->key.node != ev->node ||
+	    meta_import(ev->u.value.meta, &meta) < 0 ||
+	    (in && in->type != meta.type))
+		return -EINVAL;
+	if (!n) {
+		if (!(n = node_create(r, ev->node, now_ms)))
+			return -ENOMEM;
+		emit(r, REG_NODE_ADDED, n, NULL, ev);
+	}
+	if ((v = node_value(n, &meta.key)))
+		err = value_update(v, &meta, in, now_ms);
+	else
+		err = value_new(n, &meta, in, now_ms, &v);
+	if (err < 0)
+		return err;
+	n->updated_ms = now_ms;
+	emit(r, REG_VALUE_ADDED, n, v, ev);
+	return 0;
+}
+
+static int value_lookup(struct registry *r, const struct zw_event *ev,
+			struct reg_value **ret)
+{
+	const struct zw_meta *m = ev->u.value.meta;
+
+	if (!m || m->key.node != ev->node ||
+	    !memchr(m->key.property, '\0', ZW_PROPERTY_MAX))
+		return -EINVAL;
+	*ret = registry_value(r, &m->key);
+	return *ret ? 0 : -ENOENT;
+}
+
+/*
+ * A report equal to the last one still goes out: "the button was pressed
+ * again" and "the sensor says 21 again" are news for triggers.
+ */
+static int apply_value_changed(struct registry *r, const struct zw_event *ev,
+			       uint64_t now_ms)
+{
+	const struct zw_val *in = ev->u.value.val;
+	struct reg_value *v;
+	struct zw_val val;
+	int err = value_lookup(r, ev, &v);
+
+	if (err < 0)
+		return err;
+	if (!in || in->type != v->meta.type)
+		return -EINVAL;
+	if (zw_val_copy(&val, in) < 0)
+		return -ENOMEM;
+	value_store(v, &val, now_ms);
+	v->node->updated_ms = now_ms;
+	emit(r, REG_VALUE_CHANGED, v->node, v, ev);
+	return 0;
+}
+
+static int apply_value_removed(struct registry *r, const struct zw_event *ev)
+{
+	struct reg_value *v;
+	struct reg_node *n;
+	int err = value_lookup(r, ev, &v);
+
+	if (err < 0)
+		return err;
+	n = v->node;
+	emit(r, REG_VALUE_REMOVED, n, v, ev);
+	for (size_t i = 0; i < n->nvalues; i++) {
+		if (n->values[i] == v) {
+			memmove(&n->values[i], &n->values[i + 1],
+				(n->nvalues - i - 1) * sizeof(*n->values));
+			n->nvalues--;
+			break;
+		}
+	}
+	value_free(v);
+	return 0;
+}
+
+static int apply_controller(struct registry *r, const struct zw_event *ev)
+{
+	const char *msg = ev->u.message;
+
+	if (ev->type == ZW_EV_READY) {
+		snprintf(r->state, sizeof(r->state), "ready");
+		r->ready = true;
+	} else if (ev->type == ZW_EV_FAILED) {
+		char why[REG_STATE_MAX - sizeof("failed: ") + 1];
+
+		zw_text_copy(why, sizeof(why),
+			     msg && *msg ? msg : "unknown reason");
+		snprintf(r->state, sizeof(r->state), "failed: %s", why);
+		r->ready = false;
+	}
+	emit(r, REG_CONTROLLER, NULL, NULL, ev);
+	return 0;
+}
+
+static bool about_a_node(enum zw_event_type t)
+{
+	return t != ZW_EV_READY && t != ZW_EV_FAILED &&
+	       t != ZW_EV_ALL_QUERIED && t != ZW_EV_CONTROLLER;
+}
+
+int registry_apply(struct registry *r, const struct zw_event *ev,
+		   uint64_t now_ms)
+{
+	if (about_a_node(ev->type) && !id_valid(ev->node))
+		return -EINVAL;
+	switch (ev->type) {
+	case ZW_EV_READY:
+	case ZW_EV_FAILED:
+	case ZW_EV_ALL_QUERIED:
+	case ZW_EV_CONTROLLER:
+		return apply_controller(r, ev);
+	case ZW_EV_NODE_ADDED:
+		return apply_node_added(r, ev, now_ms);
+	case ZW_EV_NODE_REMOVED:
+		return apply_node_removed(r, ev);
+	case ZW_EV_NODE_STATUS:
+		return apply_node_status(r, ev, now_ms);
+	case ZW_EV_VALUE_ADDED:
+		return apply_value_added(r, ev, now_ms);
+	case ZW_EV_VALUE_CHANGED:
+		return apply_value_changed(r, ev, now_ms);
+	case ZW_EV_VALUE_REMOVED:
+		return apply_value_removed(r, ev);
+	case ZW_EV_NOTIFICATION:
+		if (!r->nodes[ev->node])
+			return -ENOENT;
+		r->nodes[ev->node]->updated_ms = now_ms;
+		emit(r, REG_NOTIFICATION, r->nodes[ev->node], NULL, ev);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* Matches among present nodes: 0 found, -ENOENT, -ENOTUNIQ. */
+static int find_by_name(const struct registry *r, const char *ref, bool fold,
+			struct reg_node **ret)
+{
+	struct reg_node *found = NULL;
+
+	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
+		struct reg_node *n = r->nodes[id];
+
+		if (!n || !n->name)
+			continue;
+		if (fold ? strcasecmp(n->name, ref) : strcmp(n->name, ref))
+			continue;
+		if (found)
+			return -ENOTUNIQ;
+		found = n;
+	}
+	if (!found)
+		return -ENOENT;
+	*ret = found;
+	return 0;
+}
+
+/*
+ * Two devices may report the same name; rather than pick one, such a
+ * name is refused with -ENOTUNIQ.
+ */
+int registry_find_node(const struct registry *r, const char *ref,
+		       struct reg_node **ret)
+{
+	struct reg_node *n;
+	int err;
+
+	if (!ref)
+		return -ENOENT;
+	if (all_digits(ref)) {
+		n = strlen(ref) <= 3 ? registry_node(r, (unsigned)atoi(ref))
+				     : NULL;
+		if (!n)
+			return -ENOENT;
+		*ret = n;
+		return 0;
+	}
+	err = find_by_name(r, ref, false, ret);
+	if (err == -ENOENT)
+		err = find_by_name(r, ref, true, ret);
+	return err;
+}
+
+/* "cc/endpoint/property" into a key (node left 0); false if not one. */
+static bool parse_path(const char *spec, struct zw_key *key)
+{
+	const char *s1 = strchr(spec, '/'), *s2;
+	char cc[32], *end;
+	long ep;
+	int c;
+
+	if (!s1 || (size_t)(s1 - spec) >= sizeof(cc))
+		return false;
+	memcpy(cc, spec, (size_t)(s1 - spec));
+	cc[s1 - spec] = '\0';
+	if ((c = cc_from_name(cc)) < 0)
+		return false;
+	s2 = strchr(s1 + 1, '/');
+	if (!s2 || s2 == s1 + 1 || s1[1] < '0' || s1[1] > '9')
+		return false;
+	ep = strtol(s1 + 1, &end, 10);
+	if (end != s2 || ep < 0 || ep > 255 || !zw_property_valid(s2 + 1))
+		return false;
+	memset(key, 0, sizeof(*key));
+	key->cc = (uint8_t)c;
+	key->endpoint = (uint8_t)ep;
+	snprintf(key->property, sizeof(key->property), "%s", s2 + 1);
+	return true;
+}
+
+enum match_kind { MATCH_ALIAS, MATCH_PROPERTY, MATCH_CC };
+
+static bool value_matches(const struct reg_value *v, enum match_kind kind,
+			  const char *spec, int cc)
+{
+	switch (kind) {
+	case MATCH_ALIAS:
+		return v->alias && strcmp(v->alias, spec) == 0;
+	case MATCH_PROPERTY:
+		return strcmp(v->meta.key.property, spec) == 0;
+	case MATCH_CC:
+		return cc >= 0 && v->meta.key.cc == cc;
+	}
+	return false;
+}
+
+/* 1 and *ret set: one match; 0: none; -ENOTUNIQ: several. */
+static int match_one(const struct reg_node *n, enum match_kind kind,
+		     const char *spec, int cc, struct reg_value **ret)
+{
+	struct reg_value *found = NULL;
+
+	for (size_t i = 0; i < n->nvalues; i++) {
+		if (!value_matches(n->values[i], kind, spec, cc))
+			continue;
+		if (found)
+			return -ENOTUNIQ;
+		found = n->values[i];
+	}
+	if (!found)
+		return 0;
+	*ret = found;
+	return 1;
+}
+
+/*
+ * The first kind of match that finds anything decides: an ambiguous alias
+ * must not fall through to some other value that happens to match a
+ * weaker rule, since the user would then set what they did not mean.
+ */
+int registry_find_value(const struct reg_node *n, const char *spec,
+			struct reg_value **ret)
+{
+	static const enum match_kind order[] = { MATCH_ALIAS, MATCH_PROPERTY,
+						 MATCH_CC };
+	struct reg_value *v;
+	struct zw_key key;
+	int cc;
+
+	if (!spec)
+		return -ENOENT;
+	if (strchr(spec, '/')) {
+		if (!parse_path(spec, &key))
+			return -ENOENT;
+		key.node = n->id;
+		if (!(v = node_value(n, &key)))
+			return -ENOENT;
+		*ret = v;
+		return 0;
+	}
+	cc = cc_from_name(spec);
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		int m = match_one(n, order[i], spec, cc, ret);
+
+		if (m != 0)
+			return m < 0 ? m : 0;
+	}
+	return -ENOENT;
+}
+
+const char *registry_name_problem(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || name[0] == ' ' || name[len - 1] == ' ')
+		return "a name cannot be empty or start/end with a space";
+	if (len > REG_NAME_MAX)
+		return "a name is at most 64 bytes";
+	if (strpbrk(name, "/+#"))
+		return "names cannot contain '/', '+' or '#'";
+	if (!zw_text_valid(name, len))
+		return "a name must be valid UTF-8 without control characters";
+	if (all_digits(name))
+		return "a name cannot be only digits";
+	return NULL;
+}
+
+/* Is name taken by a node other than id, present or remembered? */
+static bool name_taken(const struct registry *r, unsigned id, const char *name)
+{
+	for (unsigned i = ZW_NODE_MIN; i <= ZW_NODE_MAX; i++) {
+		if (i == id)
+			continue;
+		if (r->names[i] && strcasecmp(r->names[i], name) == 0)
+			return true;
+		if (r->nodes[i] && r->nodes[i]->name &&
+		    strcasecmp(r->nodes[i]->name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An absent node cannot be named; but a name kept for an absent id can be
+ * removed, or it would block that name for ever.
+ */
+int registry_rename(struct registry *r, unsigned id, const char *name)
+{
+	struct reg_node *n = registry_node(r, id);
+	char *copy = NULL;
+
+	if (!name || (!n && !(id_valid(id) && r->names[id] && !*name)))
+		return -ENOENT;
+	if (*name) {
+		if (registry_name_problem(name))
+			return -EINVAL;
+		if (name_taken(r, id, name))
+			return -EEXIST;
+		if (!(copy = strdup(name)))
+			return -ENOMEM;
+	}
+	swap_str(&r->names[id], copy);
+	if (!n)
+		return 0;
+	node_sync_name(r, n);
+	emit(r, REG_NODE_CHANGED, n, NULL, NULL);
+	return 0;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* The names as JSON text with a final newline, friendlier to cat. */
+static char *names_text(const struct registry *r)
+{
+	json_t *o = json_object();
+	char *text = NULL, *line = NULL;
+
+	if (!o)
+		return NULL;
+	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
+		char key[8];
+
+		if (!r->names[id])
+			continue;
+		snprintf(key, sizeof(key), "%u", id);
+		if (json_object_set_new(o, key, json_string(r->names[id])))
+			goto out;
+	}
+	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (text && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+out:
+	free(text);
+	json_decref(o);
+	return line;
+}
+
+int registry_save_names(const struct registry *r, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = dir_of(path), *text = names_text(r);
+	int err = -ENOMEM;
+
+	if (dir && text)
+		err = fs_write_atomic(dir, slash ? slash + 1 : path, text,
+				      strlen(text), 0600);
+	free(dir);
+	free(text);
+	return err;
+}
+
+/* "12" -> 12: digits only, no leading zero, 1..232; else 0. */
+static unsigned parse_id(const char *s)
+{
+	unsigned id;
+
+	if (!all_digits(s) || s[0] == '0' || strlen(s) > 3)
+		return 0;
+	id = (unsigned)atoi(s);
+	return id_valid(id) ? id : 0;
+}
+
+static bool names_clash(char *const *names, const char *name)
+{
+	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++)
+		if (names[id] && strcasecmp(names[id], name) == 0)
+			return true;
+	return false;
+}
+
+/* Replace all user names and tell listeners whose name changed. */
+static void names_install(struct registry *r, char **names)
+{
+	bool changed[ZW_NODE_MAX + 1] = { false };
+
+	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
+		struct reg_node *n = r->nodes[id];
+		char *old = r->names[id];
+
+		r->names[id] = names[id];
+		if (n) {
+			const char *before = n->name;
+
+			node_sync_name(r, n);
+			changed[id] = (before == NULL) != (n->name == NULL) ||
+				      (before && strcmp(before, n->name) != 0);
+		}
+		free(old);
+	}
+	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++)
+		if (changed[id] && r->nodes[id])
+			emit(r, REG_NODE_CHANGED, r->nodes[id], NULL, NULL);
+}
+
+/* Entries that are wrong in any way are skipped, not fatal: one bad name
+ * must not cost the user all the others. */
+static int names_parse(json_t *o, char **names)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(o, key, val)
+	{
+		unsigned id = parse_id(key);
+		const char *name = json_string_value(val);
+
+		if (!id || !name || names[id] ||
+		    strlen(name) != json_string_length(val) ||
+		    registry_name_problem(name) || names_clash(names, name))
+			continue;
+		if (!(names[id] = strdup(name)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int registry_load_names(struct registry *r, const char *path)
+{
+	char *names[ZW_NODE_MAX + 1] = { NULL };
+	char *text;
+	size_t len;
+	json_t *o;
+	int err = fs_read_file(path, REG_NAMES_FILE_MAX, &text, &len);
+
+	if (err < 0)
+		return err;
+	o = json_loadb(text, len, 0, NULL);
+	free(text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -EINVAL;
+	}
+	err = names_parse(o, names);
+	json_decref(o);
+	if (err < 0) {
+		for (unsigned id = 0; id <= ZW_NODE_MAX; id++)
+			free(names[id]);
+		return err;
+	}
+	names_install(r, names);
+	return 0;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+
+	return j ? j : json_null();
+}
+
+/* min and max only where they mean something: numbers with a range. */
+static int range_json(json_t *o, const struct zw_meta *m)
+{
+	int bad = 0;
+
+	if (m->min > m->max)
+		return 0;
+	if (m->type == ZW_TYPE_INT) {
+		bad |= json_object_set_new(o, "min",
+					   json_integer((json_int_t)m->min));
+		bad |= json_object_set_new(o, "max",
+					   json_integer((json_int_t)m->max));
+	} else if (m->type == ZW_TYPE_FLOAT) {
+		bad |= json_object_set_new(o, "min", json_real(m->min));
+		bad |= json_object_set_new(o, "max", json_real(m->max));
+	}
+	return bad;
+}
+
+static json_t *items_json(const struct zw_meta *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < m->nitems; i++) {
+		if (json_array_append_new(a, str_or_null(m->items[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static json_t *time_json(uint64_t ms)
+{
+	return ms ? json_integer((json_int_t)ms) : json_null();
+}
+
+json_t *registry_value_json(const struct reg_value *v)
+{
+	const struct zw_meta *m = &v->meta;
+	const char *cc = cc_name(m->key.cc);
+	char path[ZW_PROPERTY_MAX + 32], ccbuf[8];
+	json_t *o = json_object();
+	int bad = 0;
+
+	if (!o)
+		return NULL;
+	if (!cc) {
+		snprintf(ccbuf, sizeof(ccbuf), "cc_0x%02x", m->key.cc);
+		cc = ccbuf;
+	}
+	zw_key_path(&m->key, path, sizeof(path));
+	bad |= json_object_set_new(o, "path", json_string(path));
+	bad |= json_object_set_new(o, "alias", str_or_null(v->alias));
+	bad |= json_object_set_new(o, "cc", json_string(cc));
+	bad |=
+	    json_object_set_new(o, "endpoint", json_integer(m->key.endpoint));
+	bad |= json_object_set_new(o, "property", json_string(m->key.property));
+	bad |=
+	    json_object_set_new(o, "type", json_string(zw_type_name(m->type)));
+	bad |= json_object_set_new(
+	    o, "value", v->has_val ? zw_val_to_json(&v->val, m) : json_null());
+	if (m->unit[0])
+		bad |= json_object_set_new(o, "unit", str_or_null(m->unit));
+	if (m->label[0])
+		bad |= json_object_set_new(o, "label", str_or_null(m->label));
+	bad |= json_object_set_new(o, "readable", json_boolean(m->readable));
+	bad |= json_object_set_new(o, "writable", json_boolean(m->writable));
+	bad |= range_json(o, m);
+	if (m->type == ZW_TYPE_ENUM)
+		bad |= json_object_set_new(o, "items", items_json(m));
+	bad |= json_object_set_new(o, "updated_ms", time_json(v->updated_ms));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *values_json(const struct reg_node *n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n->nvalues; i++) {
+		if (json_array_append_new(a,
+					  registry_value_json(n->values[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+json_t *registry_node_json(const struct reg_node *n, bool with_values)
+{
+	json_t *o = json_object();
+	int bad = 0;
+
+	if (!o)
+		return NULL;
+	bad |= json_object_set_new(o, "id", json_integer(n->id));
+	bad |= json_object_set_new(o, "name", str_or_null(n->name));
+	bad |= json_object_set_new(o, "status",
+				   json_string(zw_node_status_name(n->status)));
+	bad |= json_object_set_new(o, "manufacturer",
+				   str_or_null(n->manufacturer));
+	bad |= json_object_set_new(o, "product", str_or_null(n->product));
+	bad |= json_object_set_new(o, "location", str_or_null(n->location));
+	bad |= json_object_set_new(o, "values",
+				   with_values
+				       ? values_json(n)
+				       : json_integer((json_int_t)n->nvalues));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

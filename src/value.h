@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * value.h: Z-Wave value identity, metadata and typed values.
+ *
+ * These are the words every module uses for "a value of a node": the
+ * backends produce them, the registry stores them, the control socket, the
+ * MQTT bridge and the rules engine read and parse them.  Plain C, no I/O.
+ */
+#ifndef ZWGATE_VALUE_H
+#define ZWGATE_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Z-Wave node ids run from 1 to 232. */
+#define ZW_NODE_MIN 1
+#define ZW_NODE_MAX 232
+
+/* Limits on names that come from devices, files or users. */
+#define ZW_PROPERTY_MAX	 48 /* "currentValue", "temperature": [A-Za-z0-9_-] */
+#define ZW_UNIT_MAX	 16
+#define ZW_LABEL_MAX	 64
+#define ZW_ENUM_MAX	 32  /* items in an enum value */
+#define ZW_ENUM_ITEM_MAX 32  /* bytes of one item, with the NUL */
+#define ZW_STRING_MAX	 256 /* bytes of a string value, with the NUL */
+
+enum zw_type {
+	ZW_TYPE_BOOL,
+	ZW_TYPE_INT,
+	ZW_TYPE_FLOAT,
+	ZW_TYPE_STRING,
+	ZW_TYPE_ENUM,	/* an integer index into zw_meta.items */
+	ZW_TYPE_BUTTON, /* write-only: any write presses it */
+};
+
+/*
+ * Identity of a value: the same shape as the MQTT topic
+ * <node>/<cc>/<endpoint>/<property>.
+ */
+struct zw_key {
+	uint8_t node;
+	uint8_t cc;	  /* command class number, e.g. 0x25 */
+	uint8_t endpoint; /* 0 for the root device */
+	char property[ZW_PROPERTY_MAX];
+};
+
+/* What a value is.  Filled by a backend; copied by the registry. */
+struct zw_meta {
+	struct zw_key key;
+	enum zw_type type;
+	char unit[ZW_UNIT_MAX];	  /* "°C", "W", "" */
+	char label[ZW_LABEL_MAX]; /* human text from the device, may be "" */
+	double min, max;	  /* for INT and FLOAT; min > max: no range */
+	uint8_t precision;	  /* decimals shown for FLOAT */
+	bool readable, writable;
+	size_t nitems; /* ENUM only */
+	char items[ZW_ENUM_MAX][ZW_ENUM_ITEM_MAX];
+};
+
+/* A typed value.  STRING owns its buffer only where a function says so. */
+struct zw_val {
+	enum zw_type type;
+	union {
+		bool b;
+		int64_t i; /* INT and ENUM */
+		double f;
+		char *s;
+	} u;
+};
+
+/* Command classes by name ("switch_binary") and back; NULL / -ENOENT. */
+const char *cc_name(uint8_t cc);
+int cc_from_name(const char *name);
+
+const char *zw_type_name(enum zw_type type);
+
+/* Release what a value owns (a STRING's buffer); the value becomes BOOL 0. */
+void zw_val_clear(struct zw_val *v);
+/* Deep copy; 0 or -ENOMEM.  *dst is untouched on failure. */
+int zw_val_copy(struct zw_val *dst, const struct zw_val *src);
+bool zw_val_equal(const struct zw_val *a, const struct zw_val *b);
+
+/* JSON form of a value: true, 12, 21.5, "text", enum as its item text. */
+json_t *zw_val_to_json(const struct zw_val *v, const struct zw_meta *meta);
+
+/*
+ * Parse what a user or the cloud sent for a write to a value of type meta:
+ * JSON true/false, numbers, strings; "on"/"off"/"true"/"false"/"1"/"0" for
+ * BOOL; an enum's item text or index; numbers given as strings.  Checks
+ * type and range.  Returns 0, or -EINVAL with a reason in err.  A STRING
+ * result owns its buffer (free with zw_val_clear).
+ */
+int zw_val_from_json(const json_t *in, const struct zw_meta *meta,
+		     struct zw_val *ret, char *err, size_t errlen);
+/* The same for a word typed on a command line or in a rule ("on", "40"). */
+int zw_val_from_text(const char *text, const struct zw_meta *meta,
+		     struct zw_val *ret, char *err, size_t errlen);
+
+static inline bool zw_key_equal(const struct zw_key *a, const struct zw_key *b)
+{
+	return a->node == b->node && a->cc == b->cc &&
+	       a->endpoint == b->endpoint &&
+	       __builtin_strcmp(a->property, b->property) == 0;
+}
+
+/* "switch_binary/0/currentValue" into buf; returns buf. */
+char *zw_key_path(const struct zw_key *key, char *buf, size_t len);
+/* Is s usable as a property (and so as a topic level)? */
+bool zw_property_valid(const char *s);
+
+/* Are len bytes at s UTF-8 with no control character (C0, DEL, C1)? */
+bool zw_text_valid(const char *s, size_t len);
+/*
+ * Copy src into dst (size bytes with the NUL) as printable UTF-8: each
+ * invalid or control byte becomes '?', and no character is cut in half.
+ * Returns the bytes of src used: src[ret] != '\0' means it was cut.
+ */
+size_t zw_text_copy(char *dst, size_t size, const char *src);
+
+#endif
