@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conf.h: zwgate.conf(5), parsed into a fresh struct and validated whole.
+ *
+ * The daemon swaps a new struct conf in only when it loaded without an
+ * error, so a broken file on SIGHUP leaves the running config alone.
+ *
+ * Grammar (see zwgate.conf(5)): a statement is a key followed by the
+ * number of arguments its schema says, or by a { } block of statements.
+ * Statements end at the last argument; ';' and newlines are optional
+ * separators.  "include GLOB" reads more files (relative to the including
+ * file's directory); a glob that matches nothing is not an error.
+ * Relative paths in values are resolved against the directory of the file
+ * they appear in.
+ *
+ * Later modules add blocks here (cloud { }) and top-level statements that
+ * another parser reads (rule, scene, every: the rules engine).
+ */
+#ifndef ZWGATE_CONF_H
+#define ZWGATE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+
+#define CONF_FILE_MAX	    (1024 * 1024) /* bytes of one file */
+#define CONF_INCLUDE_DEPTH  8		  /* include nesting */
+#define CONF_FILES_MAX	    256		  /* files read through includes */
+#define CONF_GATEWAY_ID_MAX 64
+
+#define CONF_DEFAULT_PATH "/etc/zwgate/zwgate.conf"
+
+struct conf_zwave {
+	char *backend;		/* "sim" (default) or "openzwave" */
+	char *sim_network;	/* absolute path; required for sim */
+	char *device;		/* default "/dev/ttyACM0" */
+	char *network_key_file; /* may be NULL */
+};
+
+struct conf_location {
+	bool set;
+	double latitude, longitude; /* degrees, north and east positive */
+	char *timezone;		    /* TZ database name, NULL: system zone */
+};
+
+struct conf_control {
+	unsigned max_clients;	 /* default 16, 1..64 */
+	unsigned idle_timeout_s; /* default 300, 1..86400 */
+	char *group;		 /* default "zwgate" */
+};
+
+struct conf {
+	char *path;	  /* absolute path of the main file */
+	char *gateway_id; /* required: [A-Za-z0-9_-], 1..64 */
+	int log_level;	  /* syslog priority, default LOG_INFO */
+	struct conf_zwave zwave;
+	struct conf_location location;
+	struct conf_control control;
+	char **files; /* every file read, NULL-terminated */
+};
+
+/*
+ * Reads path and everything it includes into a new struct.  Every problem
+ * goes to diags.  Returns 0 with *ret set when there was no error
+ * (warnings allowed); -EINVAL when there were errors; -ENOMEM.  *ret is
+ * untouched on failure.
+ */
+int conf_load(const char *path, struct diag_list *diags, struct conf **ret);
+/* The same from a buffer (tests, fuzzing); name is used in diagnostics. */
+int conf_load_buffer(const char *name, const char *data, size_t len,
+		     struct diag_list *diags, struct conf **ret);
+struct conf *conf_free(struct conf *c);
+
+/*
+ * Refuses what sshd's StrictModes refuses: a file that is not regular,
+ * is owned by someone other than root or us, or is writable by its group
+ * or by others.  conf_load applies it to every file it reads.  0, or
+ * -errno with a message for "file: message" in err.
+ */
+int conf_check_file_mode(const char *path, char *err, size_t len);
+
+#endif
