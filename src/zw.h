@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zw.h: the Z-Wave backend interface.
+ *
+ * A backend is a struct of function pointers, called only through the
+ * inline wrappers below, each with a one-line contract.  Everything a
+ * backend learns goes up through one callback, as a struct zw_event whose
+ * pointers are borrowed for the duration of the call.  The callback always
+ * runs on the loop thread.  Backends: "sim" (zw_sim.c, a simulated network
+ * described by a JSON file) and "openzwave" (zw_ozw.cc).
+ */
+#ifndef ZWGATE_ZW_H
+#define ZWGATE_ZW_H
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "value.h"
+
+enum zw_node_status {
+	ZW_NODE_UNKNOWN,
+	ZW_NODE_ALIVE,
+	ZW_NODE_ASLEEP,
+	ZW_NODE_DEAD,
+};
+const char *zw_node_status_name(enum zw_node_status s); /* "alive" ... */
+
+enum zw_event_type {
+	ZW_EV_READY,	     /* the controller is up: u.message is its name */
+	ZW_EV_FAILED,	     /* the controller is gone: u.message says why */
+	ZW_EV_NODE_ADDED,    /* u.node (also sent again when info changes) */
+	ZW_EV_NODE_REMOVED,  /* node */
+	ZW_EV_NODE_STATUS,   /* node, u.status */
+	ZW_EV_VALUE_ADDED,   /* u.value.meta, u.value.val (may be NULL) */
+	ZW_EV_VALUE_CHANGED, /* u.value.meta (key is what matters), .val */
+	ZW_EV_VALUE_REMOVED, /* u.value.meta (key) */
+	ZW_EV_NOTIFICATION,  /* u.notification: scene, button, alarm */
+	ZW_EV_ALL_QUERIED,   /* every node's interview is done */
+	ZW_EV_CONTROLLER,    /* include/exclude progress: u.message */
+};
+
+struct zw_node_info {
+	const char *name; /* from the device or the file; may be NULL */
+	const char *location, *manufacturer, *product; /* may be NULL */
+	enum zw_node_status status;
+};
+
+struct zw_event {
+	enum zw_event_type type;
+	uint8_t node; /* 0 when not about one node */
+	union {
+		const char *message;
+		struct zw_node_info node;
+		enum zw_node_status status;
+		struct {
+			const struct zw_meta *meta;
+			const struct zw_val *val;
+		} value;
+		struct {
+			uint8_t cc;
+			uint8_t endpoint;
+			const char
+			    *kind;    /* "scene", "button", "notification" */
+			int64_t code; /* scene id, button, alarm event */
+			const char *text; /* may be NULL */
+		} notification;
+	} u;
+};
+
+typedef void (*zw_event_fn)(void *ctx, const struct zw_event *ev);
+
+struct zw;
+
+struct zw_ops {
+	const char *name;
+	/* Start the backend; events may flow as soon as the loop runs. */
+	int (*open)(uv_loop_t *loop, const struct conf *conf,
+		    const char *state_dir, zw_event_fn cb, void *ctx,
+		    struct zw **ret);
+	/* Stop: no event after this returns; memory freed once its handles
+	 * are closed (so run the loop after it). */
+	void (*close)(struct zw *z);
+	int (*set_value)(struct zw *z, const struct zw_key *key,
+			 const struct zw_val *val);
+	int (*refresh)(struct zw *z, uint8_t node);
+	int (*include)(struct zw *z, bool secure, unsigned timeout_s);
+	int (*exclude)(struct zw *z, unsigned timeout_s);
+	int (*cancel)(struct zw *z);
+	int (*heal)(struct zw *z);
+	/* Test hook of simulated networks ("sim" requests of the control
+	 * socket): result JSON in *ret, or -errno with a reason in err. */
+	int (*inject)(struct zw *z, const json_t *req, json_t **ret, char *err,
+		      size_t errlen);
+};
+
+/* Every backend instance starts with this. */
+struct zw {
+	const struct zw_ops *ops;
+};
+
+/* The backend called name, or NULL; and the names built in. */
+const struct zw_ops *zw_backend(const char *name);
+const char *const *zw_backend_names(void);
+
+static inline const char *zw_name(const struct zw *z)
+{
+	return z->ops->name;
+}
+
+/* Ask the node to take val; the change arrives later as VALUE_CHANGED. */
+static inline int zw_set_value(struct zw *z, const struct zw_key *key,
+			       const struct zw_val *val)
+{
+	return z->ops->set_value ? z->ops->set_value(z, key, val) : -ENOTSUP;
+}
+
+/* Ask the node to report all its values again. */
+static inline int zw_refresh(struct zw *z, uint8_t node)
+{
+	return z->ops->refresh ? z->ops->refresh(z, node) : -ENOTSUP;
+}
+
+/* Put the controller in inclusion mode for at most timeout_s. */
+static inline int zw_include(struct zw *z, bool secure, unsigned timeout_s)
+{
+	return z->ops->include ? z->ops->include(z, secure, timeout_s)
+			       : -ENOTSUP;
+}
+
+/* Put the controller in exclusion mode for at most timeout_s. */
+static inline int zw_exclude(struct zw *z, unsigned timeout_s)
+{
+	return z->ops->exclude ? z->ops->exclude(z, timeout_s) : -ENOTSUP;
+}
+
+/* Stop a running include or exclude. */
+static inline int zw_cancel(struct zw *z)
+{
+	return z->ops->cancel ? z->ops->cancel(z) : -ENOTSUP;
+}
+
+/* Rebuild the network's routes. */
+static inline int zw_heal(struct zw *z)
+{
+	return z->ops->heal ? z->ops->heal(z) : -ENOTSUP;
+}
+
+/* Simulated networks only: -ENOTSUP elsewhere. */
+static inline int zw_inject(struct zw *z, const json_t *req, json_t **ret,
+			    char *err, size_t errlen)
+{
+	return z->ops->inject ? z->ops->inject(z, req, ret, err, errlen)
+			      : -ENOTSUP;
+}
+
+/* Stop and release; z may be NULL. */
+static inline void zw_close(struct zw *z)
+{
+	if (z)
+		z->ops->close(z);
+}
+
+extern const struct zw_ops zw_sim_ops;
+#ifdef HAVE_OPENZWAVE
+extern const struct zw_ops zw_ozw_ops;
+#endif
+
+#endif
