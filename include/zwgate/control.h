@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zwgate/control.h: the control-socket protocol, shared by zwgated and
+ * zwgatectl.
+ *
+ * A stream Unix socket, <runtime-dir>/control.sock, mode 0660.  Each way,
+ * one JSON object per line (UTF-8, '\n' terminated, at most
+ * ZWCTL_LINE_MAX bytes with the newline).
+ *
+ * Request:   {"id": 7, "cmd": "set", "node": "porch", "value": "switch",
+ *             "data": true}
+ * Progress:  {"id": 7, "progress": {...}}           zero or more, then
+ * Reply:     {"id": 7, "ok": true, "result": ...}
+ *        or  {"id": 7, "ok": false, "code": "ENOENT", "error": "no node
+ *             called 'porch'", "details": [...]}
+ *
+ * "id" is an integer or a string chosen by the client and echoed back;
+ * a request that cannot be read at all gets a reply with "id": null.
+ * Replies to one client come in the order of their requests' completion.
+ *
+ * Commands (arguments beside "cmd"):
+ *   status                          version, uptime, backend, nodes, cloud
+ *   nodes                           every node
+ *   node      node                  one node with its values
+ *   get       node value            one value
+ *   set       node value data [wait] write; with wait (default true) the
+ *                                   reply waits (ZWCTL_SET_WAIT_MS at most)
+ *                                   for the device to confirm
+ *   rename    node name             "" removes the name
+ *   reload                          re-read the config; errors in details
+ *   log-level level                 debug|info|notice|warning|error
+ *   sim       op ...                simulated network only:
+ *             op "emit"  node value data   a report from the device
+ *             op "dead"|"alive" node       the node stops/starts answering
+ *             op "event" node kind code    a scene/button notification
+ *
+ * "node" is a number or a node name; "value" is a path such as
+ * "switch_binary/0/currentValue" or a unique short form such as "switch".
+ */
+#ifndef ZWGATE_CONTROL_PROTO_H
+#define ZWGATE_CONTROL_PROTO_H
+
+#define ZWCTL_SOCKET_NAME	  "control.sock"
+#define ZWCTL_DEFAULT_RUNTIME_DIR "/run/zwgate"
+#define ZWCTL_LINE_MAX		  (64 * 1024)
+#define ZWCTL_CLIENTS_MAX	  16
+#define ZWCTL_SET_WAIT_MS	  5000
+
+#endif
