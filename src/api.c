@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zwgate/control.h"
+
+#include "api.h"
+#include "daemon.h"
+#include "log.h"
+#include "registry.h"
+#include "zw.h"
+
+#define API_ERR_MAX 256
+
+/*
+ * One request in flight.  Most complete before api_request returns; a
+ * "set" that waits for the device stays on d->calls with a timer until
+ * the registry reports the value or the timer gives up.
+ */
+struct api_call {
+	struct daemon *d;
+	json_t *id;
+	api_reply_fn reply;
+	void *ctx;
+	char err[API_ERR_MAX];
+	json_t *details; /* array of strings, or NULL */
+	/* pending "set" */
+	struct zw_key key;
+	uv_timer_t timer;
+	struct api_call *next;
+};
+
+/* 0: *result is the answer; API_PENDING: the call completes later. */
+#define API_PENDING 1
+
+typedef int (*api_fn)(struct api_call *c, const json_t *req, json_t **result);
+
+static const struct {
+	int err;
+	const char *name;
+} errno_names[] = {
+	{ ENOENT, "ENOENT" },
+	{ EINVAL, "EINVAL" },
+	{ EACCES, "EACCES" },
+	{ ENOTSUP, "ENOTSUP" },
+	{ EHOSTDOWN, "EHOSTDOWN" },
+	{ ENOTUNIQ, "ENOTUNIQ" },
+	{ EEXIST, "EEXIST" },
+	{ EBUSY, "EBUSY" },
+	{ E2BIG, "E2BIG" },
+	{ ETIMEDOUT, "ETIMEDOUT" },
+	{ ENOMEM, "ENOMEM" },
+	{ ECANCELED, "ECANCELED" },
+	{ EIO, "EIO" },
+};
+
+const char *api_errno_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	for (size_t i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]);
+	     i++)
+		if (errno_names[i].err == err)
+			return errno_names[i].name;
+	return "EIO";
+}
+
+json_t *api_error_reply(const json_t *id, int err, const char *msg)
+{
+	return json_pack("{s:O?,s:b,s:s,s:s}", "id", id, "ok", 0, "code",
+			 api_errno_name(err), "error", msg);
+}
+
+__attribute__((format(printf, 3, 4))) static int
+api_fail(struct api_call *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static const char *arg_str(const json_t *req, const char *key)
+{
+	const json_t *v = json_object_get(req, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/*
+ * "node" may be a number or a string holding a number or a name; text
+ * for error messages comes back in buf.
+ */
+static int find_node(struct api_call *c, const json_t *req,
+		     struct reg_node **ret)
+{
+	const json_t *v = json_object_get(req, "node");
+	char ref[REG_NAME_MAX + 1];
+
+	if (json_is_integer(v))
+		snprintf(ref, sizeof(ref), "%lld",
+			 (long long)json_integer_value(v));
+	else if (json_is_string(v))
+		snprintf(ref, sizeof(ref), "%s", json_string_value(v));
+	else
+		return api_fail(c, -EINVAL,
+				"'node' must be a node number or name");
+	if (registry_find_node(c->d->reg, ref, ret) < 0)
+		return api_fail(c, -ENOENT, "no node '%s'", ref);
+	return 0;
+}
+
+static const char *node_label(const struct reg_node *n, char *buf, size_t len)
+{
+	if (n->name)
+		snprintf(buf, len, "node %u (%s)", n->id, n->name);
+	else
+		snprintf(buf, len, "node %u", n->id);
+	return buf;
+}
+
+static int find_value(struct api_call *c, const json_t *req, struct reg_node *n,
+		      struct reg_value **ret)
+{
+	const char *spec = arg_str(req, "value");
+	char nb[REG_NAME_MAX + 32];
+	int r;
+
+	if (!spec)
+		return api_fail(c, -EINVAL, "'value' must be a string");
+	r = registry_find_value(n, spec, ret);
+	if (r == -ENOTUNIQ)
+		return api_fail(c, r,
+				"'%.64s' matches more than one value of %s; "
+				"use a path such as cc/endpoint/property",
+				spec, node_label(n, nb, sizeof(nb)));
+	if (r < 0)
+		return api_fail(c, -ENOENT, "%s has no value '%.64s'",
+				node_label(n, nb, sizeof(nb)), spec);
+	return 0;
+}
+
+static int api_status(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct daemon *d = c->d;
+
+	*res = json_pack(
+	    "{s:s,s:s,s:I,s:s,s:s,s:I,s:s,s:s}", "version", PACKAGE_VERSION,
+	    "gateway_id", d->conf->gateway_id, "uptime_s",
+	    (json_int_t)((uv_now(d->loop) - d->start_ms) / 1000), "backend",
+	    zw_name(d->zw), "controller", registry_controller_state(d->reg),
+	    "nodes", (json_int_t)registry_node_count(d->reg), "log_level",
+	    log_level_name(log_get_level()), "config", d->conf->path);
+	return *res ? 0 : -ENOMEM;
+}
+
+static int api_nodes(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct reg_node *n = NULL;
+
+	*res = json_array();
+	while (*res && (n = registry_next_node(c->d->reg, n)))
+		json_array_append_new(*res, registry_node_json(n, false));
+	return *res ? 0 : -ENOMEM;
+}
+
+static int api_node(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct reg_node *n;
+	int r = find_node(c, req, &n);
+
+	if (r < 0)
+		return r;
+	*res = registry_node_json(n, true);
+	return *res ? 0 : -ENOMEM;
+}
+
+static json_t *value_result(const struct reg_value *v)
+{
+	json_t *o = registry_value_json(v);
+
+	if (o) {
+		json_object_set_new(o, "node", json_integer(v->node->id));
+		json_object_set_new(o, "name",
+				    v->node->name ? json_string(v->node->name)
+						  : json_null());
+	}
+	return o;
+}
+
+static int api_get(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct reg_node *n;
+	struct reg_value *v;
+	int r;
+
+	if ((r = find_node(c, req, &n)) < 0 ||
+	    (r = find_value(c, req, n, &v)) < 0)
+		return r;
+	*res = value_result(v);
+	return *res ? 0 : -ENOMEM;
+}
+
+static json_t *set_result(const struct reg_value *v, bool confirmed)
+{
+	char path[128];
+
+	return json_pack(
+	    "{s:i,s:o,s:s,s:o,s:b}", "node", v->node->id, "name",
+	    v->node->name ? json_string(v->node->name) : json_null(), "path",
+	    zw_key_path(&v->meta.key, path, sizeof(path)), "value",
+	    v->has_val ? zw_val_to_json(&v->val, &v->meta) : json_null(),
+	    "confirmed", confirmed);
+}
+
+static void call_finish(struct api_call *c, json_t *result, int err);
+
+static void on_set_timeout(uv_timer_t *t)
+{
+	struct api_call *c = t->data;
+	struct reg_value *v = registry_value(c->d->reg, &c->key);
+
+	if (v)
+		call_finish(c, set_result(v, false), 0);
+	else
+		call_finish(c, NULL,
+			    api_fail(c, -ENOENT, "the value went away"));
+}
+
+static int set_error(struct api_call *c, int r, const struct reg_node *n)
+{
+	char nb[REG_NAME_MAX + 32];
+
+	node_label(n, nb, sizeof(nb));
+	switch (r) {
+	case -EHOSTDOWN:
+		return api_fail(c, r, "%s is dead", nb);
+	case -EACCES:
+		return api_fail(c, r, "that value of %s is read-only", nb);
+	case -EBUSY:
+		return api_fail(c, r, "the Z-Wave queue is full; try again");
+	default:
+		return api_fail(c, r, "%s: %s", nb, strerror(-r));
+	}
+}
+
+static int api_set(struct api_call *c, const json_t *req, json_t **res)
+{
+	const json_t *wait = json_object_get(req, "wait");
+	char why[128];
+	struct reg_node *n;
+	struct reg_value *v;
+	struct zw_val val;
+	int r;
+
+	if ((r = find_node(c, req, &n)) < 0 ||
+	    (r = find_value(c, req, n, &v)) < 0)
+		return r;
+	if (!v->meta.writable)
+		return set_error(c, -EACCES, n);
+	if (!json_object_get(req, "data"))
+		return api_fail(c, -EINVAL, "'data' is missing");
+	if (zw_val_from_json(json_object_get(req, "data"), &v->meta, &val, why,
+			     sizeof(why)) < 0)
+		return api_fail(c, -EINVAL, "%s", why);
+	r = zw_set_value(c->d->zw, &v->meta.key, &val);
+	zw_val_clear(&val);
+	if (r < 0)
+		return set_error(c, r, n);
+	if (json_is_false(wait)) {
+		*res = set_result(v, false);
+		return *res ? 0 : -ENOMEM;
+	}
+	c->key = v->meta.key;
+	uv_timer_init(c->d->loop, &c->timer);
+	c->timer.data = c;
+	uv_timer_start(&c->timer, on_set_timeout, ZWCTL_SET_WAIT_MS, 0);
+	c->next = c->d->calls;
+	c->d->calls = c;
+	return API_PENDING;
+}
+
+static int api_rename(struct api_call *c, const json_t *req, json_t **res)
+{
+	const char *name = arg_str(req, "name");
+	struct reg_node *n;
+	char *old;
+	int r;
+
+	if ((r = find_node(c, req, &n)) < 0)
+		return r;
+	if (!name)
+		return api_fail(c, -EINVAL, "'name' must be a string");
+	old = n->user_name && n->name ? strdup(n->name) : NULL;
+	r = registry_rename(c->d->reg, n->id, name);
+	if (r == -EEXIST)
+		r = api_fail(c, r, "another node is called '%.64s'", name);
+	else if (r < 0)
+		r = api_fail(c, r, "bad name: %s",
+			     registry_name_problem(name)
+				 ? registry_name_problem(name)
+				 : strerror(-r));
+	else if ((r = registry_save_names(c->d->reg, c->d->names_path)) < 0) {
+		/* Unsaved, a name would vanish at the next start: undo. */
+		registry_rename(c->d->reg, n->id, old ? old : "");
+		r = api_fail(c, r, "could not save names to %s: %s",
+			     c->d->names_path, strerror(-r));
+	}
+	free(old);
+	if (r < 0)
+		return r;
+	log_info("node %u renamed '%s'", n->id, name);
+	*res = json_pack("{s:i,s:s?}", "node", n->id, "name", n->name);
+	return *res ? 0 : -ENOMEM;
+}
+
+static json_t *diag_array(const struct diag_list *l, bool warnings)
+{
+	json_t *a = json_array();
+	char buf[1024];
+
+	for (size_t i = 0; a && i < l->n; i++)
+		if (l->items[i].warning == warnings)
+			json_array_append_new(
+			    a, json_string(diag_format(&l->items[i], buf,
+						       sizeof(buf))));
+	return a;
+}
+
+static int api_reload(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct diag_list diags;
+	int r;
+
+	diag_init(&diags);
+	r = daemon_reload(c->d, &diags);
+	if (r < 0) {
+		c->details = diag_array(&diags, false);
+		api_fail(c, r,
+			 "%s has %zu error(s); still running the old config",
+			 c->d->opts.config_path, diags.errors);
+	} else {
+		*res = json_pack("{s:b,s:o}", "reloaded", 1, "warnings",
+				 diag_array(&diags, true));
+		r = *res ? 0 : -ENOMEM;
+	}
+	diag_clear(&diags);
+	return r;
+}
+
+static int api_log_level(struct api_call *c, const json_t *req, json_t **res)
+{
+	const char *name = arg_str(req, "level");
+	int prio = name ? log_level_from_name(name) : -EINVAL;
+
+	if (prio < 0)
+		return api_fail(c, -EINVAL,
+				"'level' must be one of error, warning, "
+				"notice, info, debug");
+	log_set_level(prio);
+	log_notice("log level set to %s", log_level_name(prio));
+	*res = json_pack("{s:s}", "level", log_level_name(prio));
+	return *res ? 0 : -ENOMEM;
+}
+
+static int api_sim(struct api_call *c, const json_t *req, json_t **res)
+{
+	int r = zw_inject(c->d->zw, req, res, c->err, sizeof(c->err));
+
+	if (r == -ENOTSUP)
+		return api_fail(c, r,
+				"sim commands need the sim backend (this "
+				"gateway runs '%s')",
+				zw_name(c->d->zw));
+	if (r < 0 && !c->err[0])
+		api_fail(c, r, "%s", strerror(-r));
+	return r;
+}
+
+static const struct {
+	const char *name;
+	api_fn fn;
+} api_commands[] = {
+	{ "status", api_status }, { "nodes", api_nodes },
+	{ "node", api_node },	  { "get", api_get },
+	{ "set", api_set },	  { "rename", api_rename },
+	{ "reload", api_reload }, { "log-level", api_log_level },
+	{ "sim", api_sim },
+};
+
+static void call_free_cb(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void call_unlink(struct api_call *c)
+{
+	for (struct api_call **p = &c->d->calls; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			return;
+		}
+}
+
+/* Reply once, then free the call (after its timer closed, if it had one). */
+static void call_finish(struct api_call *c, json_t *result, int err)
+{
+	json_t *reply;
+
+	if (err < 0) {
+		reply = api_error_reply(c->id, err,
+					c->err[0] ? c->err : strerror(-err));
+		if (reply && c->details)
+			json_object_set(reply, "details", c->details);
+	} else {
+		reply = json_pack("{s:O?,s:b,s:o}", "id", c->id, "ok", 1,
+				  "result", result ? result : json_null());
+	}
+	c->reply(c->ctx, reply ? reply : json_null());
+	json_decref(reply);
+	json_decref(c->id);
+	json_decref(c->details);
+	if (c->timer.loop) {
+		call_unlink(c);
+		uv_close((uv_handle_t *)&c->timer, call_free_cb);
+	} else {
+		free(c);
+	}
+}
+
+void api_request(struct daemon *d, const json_t *req, api_reply_fn reply,
+		 void *ctx)
+{
+	const char *cmd = arg_str(req, "cmd");
+	struct api_call *c = calloc(1, sizeof(*c));
+	json_t *result = NULL;
+	int r = -EINVAL;
+
+	if (!c) {
+		json_t *e = api_error_reply(json_object_get(req, "id"), -ENOMEM,
+					    "out of memory");
+		reply(ctx, e ? e : json_null());
+		json_decref(e);
+		return;
+	}
+	*c = (struct api_call){ .d = d, .reply = reply, .ctx = ctx };
+	c->id = json_incref(json_object_get(req, "id"));
+	if (!cmd)
+		api_fail(c, r, "'cmd' must be a string");
+	else if (d->stopping)
+		r = api_fail(c, -ECANCELED, "zwgated is stopping");
+	else
+		r = api_fail(c, r, "unknown command '%.32s'", cmd);
+	for (size_t i = 0; cmd && !d->stopping &&
+			   i < sizeof(api_commands) / sizeof(api_commands[0]);
+	     i++)
+		if (strcmp(cmd, api_commands[i].name) == 0) {
+			c->err[0] = '\0';
+			r = api_commands[i].fn(c, req, &result);
+			break;
+		}
+	if (r == API_PENDING)
+		return;
+	call_finish(c, result, r);
+}
+
+/* A pending "set" is confirmed by the next report of its value. */
+static void on_registry(void *ctx, const struct reg_event *ev)
+{
+	struct daemon *d = ctx;
+	struct api_call *c, *next;
+
+	if (ev->type != REG_VALUE_CHANGED)
+		return;
+	for (c = d->calls; c; c = next) {
+		next = c->next;
+		if (zw_key_equal(&c->key, &ev->value->meta.key))
+			call_finish(c, set_result(ev->value, true), 0);
+	}
+}
+
+int api_init(struct daemon *d)
+{
+	return registry_listen(d->reg, on_registry, d);
+}
+
+void api_shutdown(struct daemon *d)
+{
+	while (d->calls) {
+		struct api_call *c = d->calls;
+
+		uv_timer_stop(&c->timer);
+		call_finish(c, NULL,
+			    api_fail(c, -ECANCELED, "zwgated is stopping"));
+	}
+	if (d->reg)
+		registry_unlisten(d->reg, on_registry, d);
+}

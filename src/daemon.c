@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "zwgate/control.h"
+
+#include "api.h"
+#include "control.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "registry.h"
+#include "zw.h"
+
+#define NAMES_FILE "names.json"
+
+uint64_t daemon_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void daemon_update_status(struct daemon *d)
+{
+	char line[sizeof(d->status_line)];
+
+	if (!d->zw || !d->reg)
+		return;
+	snprintf(line, sizeof(line), "zwave %s: %s, %zu nodes; cloud: off",
+		 zw_name(d->zw), registry_controller_state(d->reg),
+		 registry_node_count(d->reg));
+	if (strcmp(line, d->status_line) == 0)
+		return;
+	memcpy(d->status_line, line, sizeof(line));
+	sd_notifyf(0, "STATUS=%s", line);
+}
+
+/* Backend events go into the registry, stamped with the wall clock. */
+static void on_zw_event(void *ctx, const struct zw_event *ev)
+{
+	struct daemon *d = ctx;
+	int r = registry_apply(d->reg, ev, daemon_wall_ms());
+
+	if (r < 0)
+		log_warning("node %u: event %d ignored: %s", ev->node, ev->type,
+			    strerror(-r));
+	switch (ev->type) {
+	case ZW_EV_READY:
+		log_info("zwave %s: controller ready (%s)", zw_name(d->zw),
+			 ev->u.message ? ev->u.message : "");
+		break;
+	case ZW_EV_FAILED:
+		log_error("zwave %s: controller failed: %s", zw_name(d->zw),
+			  ev->u.message ? ev->u.message : "unknown reason");
+		break;
+	case ZW_EV_ALL_QUERIED:
+		log_info("zwave %s: all %zu nodes queried", zw_name(d->zw),
+			 registry_node_count(d->reg));
+		break;
+	default:
+		break;
+	}
+	daemon_update_status(d);
+}
+
+static gid_t lookup_group(const char *name)
+{
+	struct group *g = name ? getgrnam(name) : NULL;
+
+	return g ? g->gr_gid : (gid_t)-1;
+}
+
+static void control_request(void *ctx, struct control_client *cl, json_t *req);
+
+static void control_opts_from_conf(struct daemon *d, struct control_opts *o)
+{
+	*o = (struct control_opts){
+		.max_clients = d->conf->control.max_clients,
+		.idle_timeout_s = d->conf->control.idle_timeout_s,
+		.group = lookup_group(d->conf->control.group),
+		.on_request = control_request,
+		.ctx = d,
+	};
+}
+
+static void control_reply(void *ctx, const json_t *reply)
+{
+	struct control_client *cl = ctx;
+
+	control_client_send(cl, reply);
+	control_client_unref(cl);
+}
+
+/* The client stays referenced until its reply is sent, maybe later. */
+static void control_request(void *ctx, struct control_client *cl, json_t *req)
+{
+	struct daemon *d = ctx;
+
+	api_request(d, req, control_reply, control_client_ref(cl));
+}
+
+static void apply_log_level(struct daemon *d)
+{
+	log_set_level(d->opts.debug ? LOG_DEBUG : d->conf->log_level);
+}
+
+int daemon_reload(struct daemon *d, struct diag_list *diags)
+{
+	struct control_opts co;
+	struct conf *c = NULL;
+	int r;
+
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		   (unsigned long long)monotonic_usec());
+	r = conf_load(d->opts.config_path, diags, &c);
+	if (r < 0) {
+		log_error("reload of %s failed with %zu error(s); keeping the "
+			  "running config",
+			  d->opts.config_path, diags->errors);
+		sd_notify(0, "READY=1");
+		return r;
+	}
+	if (strcmp(c->zwave.backend, d->conf->zwave.backend) != 0 ||
+	    strcmp(c->gateway_id, d->conf->gateway_id) != 0)
+		log_notice("gateway-id and the zwave block take effect at the "
+			   "next start of zwgated");
+	conf_free(d->conf);
+	d->conf = c;
+	apply_log_level(d);
+	control_opts_from_conf(d, &co);
+	control_set_opts(d->control, &co);
+	log_info("config %s reloaded", d->opts.config_path);
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static void log_diags(const struct diag_list *l)
+{
+	char buf[1024];
+
+	for (size_t i = 0; i < l->n; i++)
+		log_msg(l->items[i].warning ? LOG_WARNING : LOG_ERR, "%s",
+			diag_format(&l->items[i], buf, sizeof(buf)));
+	if (l->errors + l->warnings > l->n)
+		log_error("... and %zu more", l->errors + l->warnings - l->n);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct daemon *d = h->data;
+	struct diag_list diags;
+
+	if (signum == SIGHUP) {
+		diag_init(&diags);
+		daemon_reload(d, &diags);
+		log_diags(&diags);
+		diag_clear(&diags);
+		return;
+	}
+	log_info("signal %s: stopping", strsignal(signum));
+	daemon_stop(d);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static int start_signals(struct daemon *d)
+{
+	uv_signal_t *s[] = { &d->sig_term, &d->sig_int, &d->sig_hup };
+	int nums[] = { SIGTERM, SIGINT, SIGHUP };
+	int r;
+
+	for (size_t i = 0; i < 3; i++) {
+		uv_signal_init(d->loop, s[i]);
+		s[i]->data = d;
+		r = uv_signal_start(s[i], on_signal, nums[i]);
+		if (r < 0)
+			return r;
+	}
+	/* A control client that goes away must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/*
+ * The watchdog is fed from a loop timer at half the period systemd asked
+ * for: a loop that stops turning stops feeding it.
+ */
+static void start_watchdog(struct daemon *d)
+{
+	uint64_t usec = 0;
+
+	uv_timer_init(d->loop, &d->watchdog);
+	d->watchdog.data = d;
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return;
+	d->watchdog_usec = usec;
+	uv_timer_start(&d->watchdog, on_watchdog, 0,
+		       usec / 2000 ? usec / 2000 : 1);
+}
+
+static int open_dirs(struct daemon *d)
+{
+	int r = fs_ensure_dir(d->opts.state_dir, 0700);
+
+	if (r < 0) {
+		log_error("state directory %s: %s", d->opts.state_dir,
+			  strerror(-r));
+		return r;
+	}
+	if (mkdir(d->opts.runtime_dir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		log_error("runtime directory %s: %s", d->opts.runtime_dir,
+			  strerror(errno));
+		return r;
+	}
+	d->names_path = fs_join(d->opts.state_dir, NAMES_FILE);
+	d->socket_path = fs_join(d->opts.runtime_dir, ZWCTL_SOCKET_NAME);
+	return d->names_path && d->socket_path ? 0 : -ENOMEM;
+}
+
+static int open_registry(struct daemon *d)
+{
+	int r;
+
+	d->reg = registry_new();
+	if (!d->reg)
+		return -ENOMEM;
+	r = registry_load_names(d->reg, d->names_path);
+	if (r < 0 && r != -ENOENT)
+		log_warning("node names in %s not loaded: %s", d->names_path,
+			    strerror(-r));
+	return api_init(d);
+}
+
+static int open_backend(struct daemon *d)
+{
+	const struct zw_ops *ops = zw_backend(d->conf->zwave.backend);
+	int r;
+
+	if (!ops) {
+		log_error("zwave backend '%s' is not built into this zwgated",
+			  d->conf->zwave.backend);
+		return -ENOTSUP;
+	}
+	r = ops->open(d->loop, d->conf, d->opts.state_dir, on_zw_event, d,
+		      &d->zw);
+	if (r < 0)
+		log_error("zwave backend %s did not open: %s", ops->name,
+			  strerror(-r));
+	return r;
+}
+
+static int open_control(struct daemon *d)
+{
+	struct control_opts co;
+	int r;
+
+	control_opts_from_conf(d, &co);
+	r = control_start(d->loop, d->socket_path, &co, &d->control);
+	if (r < 0)
+		log_error("control socket %s: %s", d->socket_path,
+			  r == -EADDRINUSE ? "another zwgated is running"
+					   : strerror(-r));
+	return r;
+}
+
+int daemon_start(struct daemon *d, uv_loop_t *loop,
+		 const struct daemon_opts *opts)
+{
+	struct diag_list diags;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	d->loop = loop;
+	d->opts = *opts;
+	d->start_ms = uv_now(loop);
+
+	diag_init(&diags);
+	r = conf_load(opts->config_path, &diags, &d->conf);
+	log_diags(&diags);
+	diag_clear(&diags);
+	if (r < 0)
+		return r;
+	apply_log_level(d);
+
+	r = start_signals(d);
+	if (r < 0)
+		return r;
+	start_watchdog(d);
+	if ((r = open_dirs(d)) < 0 || (r = open_registry(d)) < 0 ||
+	    (r = open_backend(d)) < 0 || (r = open_control(d)) < 0)
+		return r;
+
+	log_info("zwgated %s started: gateway %s, backend %s, socket %s",
+		 PACKAGE_VERSION, d->conf->gateway_id, zw_name(d->zw),
+		 d->socket_path);
+	daemon_update_status(d);
+	sd_notify(0, "READY=1");
+	return 0;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+	if (h->loop && !uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void daemon_stop(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	sd_notify(0, "STOPPING=1");
+	api_shutdown(d);
+	control_stop(d->control);
+	d->control = NULL;
+	zw_close(d->zw);
+	d->zw = NULL;
+	close_handle((uv_handle_t *)&d->sig_term);
+	close_handle((uv_handle_t *)&d->sig_int);
+	close_handle((uv_handle_t *)&d->sig_hup);
+	close_handle((uv_handle_t *)&d->watchdog);
+}
+
+void daemon_free(struct daemon *d)
+{
+	registry_free(d->reg);
+	d->reg = NULL;
+	conf_free(d->conf);
+	d->conf = NULL;
+	free(d->names_path);
+	free(d->socket_path);
+	d->names_path = d->socket_path = NULL;
+}
