@@ -1,87 +1,46 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * conf.c: the schema of zwgate.conf(5) (the key tables), what each type of
+ * value means, the checks of single values and of the config as a whole.
+ * Reading files and statements is conf_parse.c's.
+ */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_int.h"
 #include "lex.h"
 #include "log.h"
+#include "outbox.h"
 
-#define CONF_ERRORS_MAX	    20	/* errors of one load before giving up */
-#define CONF_ARGS_MAX	    2	/* arguments of one key */
-#define CONF_SUGGEST_MAX    64	/* longest word compared for a suggestion */
-#define CONF_SHOW_MAX	    256 /* a token as shown in a message */
-#define CONF_MSG_MAX	    512 /* a message built before diag_add */
 #define CONF_TZ_NAME_MAX    255 /* a time zone name */
 #define CONF_GROUP_NAME_MAX 32	/* a group name */
+#define CONF_LIST_MAX	    256 /* "a, b or c" of a message */
 #define CONF_TZDIR	    "/usr/share/zoneinfo"
+#define CONF_HOST_MAX	    253 /* a DNS name, as RFC 1035 says */
+#define CONF_LABEL_MAX	    63	/* one label of it */
+#define CONF_PREFIX_MAX	    64	/* topic-prefix, discovery-prefix */
+#define CONF_MQTT_TLS_PORT  8883
+#define CONF_MQTT_PORT	    1883
+#define CONF_OUTBOX_MAX	    (1024.0 * 1024 * 1024) /* outbox-max-bytes */
 #define CONF_ALNUM \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-enum conf_type {
-	CONF_STRING,	/* char *: a word or a string */
-	CONF_PATH,	/* char *: made absolute against the file's dir */
-	CONF_ENUM,	/* char *: one of words */
-	CONF_BOOL,	/* bool: on, off, yes, no */
-	CONF_NUMBER,	/* double in min..max */
-	CONF_UINT,	/* unsigned in min..max */
-	CONF_LOG_LEVEL, /* int: a syslog priority by name */
-	CONF_BLOCK,	/* { keys } */
-	CONF_INCLUDE,	/* include GLOB */
-};
-
-#define CONF_REQUIRED 0x1 /* must be given (in its block, if that is) */
-#define CONF_MULTI    0x2 /* may be given more than once */
-#define CONF_SET_FLAG 0x4 /* block: offset is a bool set when given */
-
-/*
- * The schema.  A key's value lives at offset in struct conf, whatever
- * block the key is in; defaults, freeing and validation walk these tables,
- * so a new block (cloud { }) is a struct in conf.h, a table here and a
- * line in conf_top_keys.
- */
-struct conf_key {
-	const char *name;
-	enum conf_type type;
-	unsigned nargs;
-	unsigned flags;
-	size_t offset;
-	const char *def; /* default of a string-like value */
-	double def_num;	 /* default of a number, bool or level */
-	double min, max;
-	const char *const *words;    /* CONF_ENUM */
-	const struct conf_key *keys; /* CONF_BLOCK, ended by a NULL name */
-	/* An extra check of a string value: false with a message. */
-	bool (*check)(const char *value, const char *shown, char *msg,
-		      size_t len);
-};
-
-/*
- * Top-level statements that belong to another module's language: the
- * rules engine will add "rule", "scene" and "every" here, like
- *	{ "rule", rules_parse_statement },
- * A handler gets the lexer just after the keyword, reads its whole
- * statement (through its closing '}' or to the end of its line), reports
- * every problem to diags at the tokens' positions in lex_file(lx), stores
- * what it read in c, and returns 0 or -ENOMEM.  dir is the absolute
- * directory of the file, for relative paths.
- */
-struct conf_stmt {
-	const char *keyword;
-	int (*parse)(struct conf *c, struct lexer *lx, const struct token *kw,
-		     const char *dir, struct diag_list *diags);
-};
-
-static const struct conf_stmt conf_stmts[] = {
+/* Other modules' top-level statements: see struct conf_stmt. */
+const struct conf_stmt conf_stmts[] = {
 	{ .keyword = NULL },
 };
 
@@ -91,16 +50,14 @@ static bool conf_check_timezone(const char *v, const char *shown, char *msg,
 				size_t len);
 static bool conf_check_group(const char *v, const char *shown, char *msg,
 			     size_t len);
-
-/* A key with one value at field of struct conf; a block of keys. */
-/* clang-format off */
-#define CONF_VALUE(key, t, field, ...) \
-	{ .name = (key), .type = (t), .nargs = 1, \
-	  .offset = offsetof(struct conf, field), __VA_ARGS__ }
-#define CONF_BLOCK_OF(key, table, ...) \
-	{ .name = (key), .type = CONF_BLOCK, .keys = (table), __VA_ARGS__ }
-#define CONF_END { .name = NULL }
-/* clang-format on */
+static bool conf_check_host(const char *v, const char *shown, char *msg,
+			    size_t len);
+static bool conf_check_address(const char *v, const char *shown, char *msg,
+			       size_t len);
+static bool conf_check_topic_prefix(const char *v, const char *shown, char *msg,
+				    size_t len);
+static bool conf_check_discovery_prefix(const char *v, const char *shown,
+					char *msg, size_t len);
 
 static const char *const conf_backends[] = { "sim", "openzwave", NULL };
 /* Even entries mean true. */
@@ -135,7 +92,45 @@ static const struct conf_key conf_control_keys[] = {
 	CONF_END,
 };
 
-static const struct conf_key conf_top_keys[] = {
+/* MQTT protocol levels, as CONNECT says them. */
+static const char *const conf_protocols[] = { "3.1.1", "5", NULL };
+static const int conf_protocol_levels[] = { 4, 5 };
+static const char *const conf_sync_words[] = { "always", NULL };
+static const int conf_sync_values[] = { 0 };
+
+static const struct conf_key conf_cloud_keys[] = {
+	CONF_VALUE("host", CONF_STRING, cloud.host, .flags = CONF_REQUIRED,
+		   .check = conf_check_host),
+	CONF_VALUE("connect-to", CONF_STRING, cloud.connect_to,
+		   .check = conf_check_address),
+	CONF_VALUE("port", CONF_UINT, cloud.port, .def_num = CONF_MQTT_TLS_PORT,
+		   .min = 1, .max = 65535),
+	CONF_VALUE("protocol", CONF_CHOICE, cloud.protocol, .def_num = 4,
+		   .words = conf_protocols, .values = conf_protocol_levels),
+	CONF_VALUE("ca-file", CONF_PATH, cloud.ca_file),
+	CONF_VALUE("client-cert", CONF_PATH, cloud.client_cert),
+	CONF_VALUE("client-key", CONF_PATH, cloud.client_key),
+	CONF_VALUE("topic-prefix", CONF_STRING, cloud.topic_prefix,
+		   .def = "zwgate", .check = conf_check_topic_prefix),
+	CONF_VALUE("keepalive", CONF_UINT, cloud.keepalive_s, .def_num = 60,
+		   .min = 5, .max = 3600),
+	CONF_VALUE("discovery", CONF_BOOL, cloud.discovery, .def_num = 1),
+	CONF_VALUE("discovery-prefix", CONF_STRING, cloud.discovery_prefix,
+		   .def = "homeassistant",
+		   .check = conf_check_discovery_prefix),
+	CONF_VALUE("outbox-max-bytes", CONF_SIZE, cloud.outbox_max_bytes,
+		   .def_num = OUTBOX_DEFAULT_MAX_BYTES,
+		   .min = OUTBOX_MIN_MAX_BYTES, .max = CONF_OUTBOX_MAX),
+	CONF_VALUE("outbox-sync", CONF_UINT, cloud.outbox_sync_ms,
+		   .def_num = OUTBOX_DEFAULT_SYNC_MS, .min = 10, .max = 60000,
+		   .words = conf_sync_words, .values = conf_sync_values),
+	CONF_VALUE("insecure-plaintext", CONF_BOOL, cloud.insecure_plaintext),
+	CONF_VALUE("reconnect-max-delay", CONF_UINT, cloud.reconnect_max_s,
+		   .def_num = 300, .min = 1, .max = 3600),
+	CONF_END,
+};
+
+const struct conf_key conf_top_keys[] = {
 	CONF_VALUE("gateway-id", CONF_STRING, gateway_id,
 		   .flags = CONF_REQUIRED, .check = conf_check_gateway_id),
 	CONF_VALUE("log-level", CONF_LOG_LEVEL, log_level, .def_num = LOG_INFO),
@@ -143,168 +138,14 @@ static const struct conf_key conf_top_keys[] = {
 	CONF_BLOCK_OF("location", conf_location_keys, .flags = CONF_SET_FLAG,
 		      .offset = offsetof(struct conf, location.set)),
 	CONF_BLOCK_OF("control", conf_control_keys),
+	CONF_BLOCK_OF("cloud", conf_cloud_keys, .flags = CONF_SET_FLAG,
+		      .offset = offsetof(struct conf, cloud.set)),
 	{ .name = "include",
 	  .type = CONF_INCLUDE,
 	  .nargs = 1,
 	  .flags = CONF_MULTI },
 	CONF_END,
 };
-
-/* Where a key was first given, for "given twice" and later checks. */
-struct conf_seen {
-	const struct conf_key *key;
-	const char *file;
-	unsigned line, col;
-	char *value; /* the first argument, as shown in messages */
-	bool ok;     /* the value was valid and stored */
-	bool failed; /* a statement without a value: said, and not a use */
-};
-
-/* A file read, or being read (the main buffer has no identity). */
-struct conf_file {
-	char *path; /* absolute */
-	char *name; /* as shown in diagnostics */
-	dev_t dev;
-	ino_t ino;
-	bool has_id, reading, is_buffer;
-};
-
-/* The file being parsed; the including one is up. */
-struct conf_src {
-	struct lexer *lx;
-	const char *name;
-	char *dir;	 /* absolute */
-	char *shown_dir; /* "" or the directory part of name, with '/' */
-	unsigned depth;
-	struct conf_src *up;
-};
-
-struct conf_parser {
-	struct conf *c;
-	struct diag_list *diags;
-	size_t errors0; /* diags->errors when the load began */
-	int err;	/* -ENOMEM once an allocation failed */
-	bool stopped;	/* too many errors */
-	struct conf_src *src;
-	struct conf_seen *seen;
-	size_t nseen, capseen;
-	struct conf_file *files;
-	size_t nfiles, capfiles;
-	struct token args[CONF_ARGS_MAX];
-	char argtext[CONF_ARGS_MAX][LEX_TOKEN_MAX + 1];
-};
-
-#define conf_error(p, line, col, ...) \
-	diag_add((p)->diags, (p)->src->name, line, col, false, __VA_ARGS__)
-#define conf_error_at(p, t, ...) conf_error(p, (t)->line, (t)->col, __VA_ARGS__)
-
-static void conf_parse_block(struct conf_parser *p, const struct conf_key *keys,
-			     const struct conf_key *block, unsigned bline,
-			     unsigned bcol);
-
-/* Grows *itemsp (an array of size-byte items) to hold one more. */
-static int conf_reserve(void *itemsp, size_t *cap, size_t n, size_t size)
-{
-	void *items;
-	size_t ncap;
-
-	if (n < *cap)
-		return 0;
-	memcpy(&items, itemsp, sizeof(items));
-	ncap = *cap ? *cap * 2 : 8;
-	items = realloc(items, ncap * size);
-	if (!items)
-		return -ENOMEM;
-	memcpy(itemsp, &items, sizeof(items));
-	*cap = ncap;
-	return 0;
-}
-
-static bool conf_oom(struct conf_parser *p)
-{
-	p->err = -ENOMEM;
-	return false;
-}
-
-/* strerror, lowercased like every other message ("no such file ..."). */
-static const char *conf_strerror(int e, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", strerror(e));
-	if (isupper((unsigned char)buf[0]) && islower((unsigned char)buf[1]))
-		buf[0] = (char)tolower((unsigned char)buf[0]);
-	return buf;
-}
-
-/* A value as shown in messages: quoting never changes a value's meaning. */
-static const char *conf_show(const struct token *t, char *buf, size_t len)
-{
-	struct token w = *t;
-
-	if (w.type == TOK_STRING)
-		w.type = TOK_WORD;
-	return tok_describe(&w, buf, len);
-}
-
-static char *conf_join(const char *dir, const char *name)
-{
-	char *s;
-
-	if (asprintf(&s, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
-		return NULL;
-	return s;
-}
-
-/* Absolute, without "." components or doubled slashes; ".." is kept. */
-static int conf_abs_path(const char *name, char **ret)
-{
-	char cwd[PATH_MAX], *s, *o;
-	const char *in;
-
-	if (name[0] == '/') {
-		s = strdup(name);
-	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return -errno;
-		s = conf_join(cwd, name);
-	}
-	if (!s)
-		return -ENOMEM;
-	for (in = o = s; *in;) {
-		if (in[0] == '/' && (in[1] == '/' || in[1] == '\0') && o != s) {
-			in++;
-		} else if (in[0] == '/' && in[1] == '.' &&
-			   (in[2] == '/' || in[2] == '\0')) {
-			in += 2;
-		} else {
-			*o++ = *in++;
-		}
-	}
-	if (o == s)
-		*o++ = '/';
-	*o = '\0';
-	*ret = s;
-	return 0;
-}
-
-/* The directory part of path, with its '/' ("" when there is none). */
-static char *conf_dir_prefix(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return strndup(path, slash ? (size_t)(slash - path) + 1 : 0);
-}
-
-static char *conf_dirname(const char *abs)
-{
-	const char *slash = strrchr(abs, '/');
-
-	return strndup(abs, slash == abs ? 1 : (size_t)(slash - abs));
-}
-
-static void *conf_field(struct conf *c, const struct conf_key *k)
-{
-	return (char *)c + k->offset;
-}
 
 static bool conf_is_string(const struct conf_key *k)
 {
@@ -326,7 +167,9 @@ static int conf_set_defaults(struct conf *c, const struct conf_key *keys)
 			*(double *)f = k->def_num;
 		else if (k->type == CONF_UINT)
 			*(unsigned *)f = (unsigned)k->def_num;
-		else if (k->type == CONF_LOG_LEVEL)
+		else if (k->type == CONF_SIZE)
+			*(uint64_t *)f = (uint64_t)k->def_num;
+		else if (k->type == CONF_LOG_LEVEL || k->type == CONF_CHOICE)
 			*(int *)f = (int)k->def_num;
 		else if (k->type == CONF_BOOL)
 			*(bool *)f = k->def_num != 0;
@@ -364,278 +207,6 @@ static struct conf *conf_new(void)
 	if (c && conf_set_defaults(c, conf_top_keys) < 0)
 		return conf_free(c);
 	return c;
-}
-
-static const struct conf_key *conf_find(const struct conf_key *keys,
-					const char *name)
-{
-	for (const struct conf_key *k = keys; k->name; k++)
-		if (strcmp(k->name, name) == 0)
-			return k;
-	return NULL;
-}
-
-static const struct conf_stmt *conf_find_stmt(const char *name)
-{
-	for (const struct conf_stmt *s = conf_stmts; s->keyword; s++)
-		if (strcmp(s->keyword, name) == 0)
-			return s;
-	return NULL;
-}
-
-/* A word that starts a statement where keys are the valid keys. */
-static bool conf_is_keyword(const struct conf_key *keys, bool top,
-			    const char *name)
-{
-	return conf_find(keys, name) || (top && conf_find_stmt(name));
-}
-
-/*
- * The block (or top level: *ret_block NULL) holding name, other than
- * skip, for "'device' belongs in the zwave block".
- */
-static bool conf_find_elsewhere(const struct conf_key *keys,
-				const struct conf_key *block,
-				const struct conf_key *skip, const char *name,
-				const struct conf_key **ret_block)
-{
-	if (keys != skip &&
-	    (conf_find(keys, name) || (!block && conf_find_stmt(name)))) {
-		*ret_block = block;
-		return true;
-	}
-	for (const struct conf_key *k = keys; k->name; k++)
-		if (k->type == CONF_BLOCK &&
-		    conf_find_elsewhere(k->keys, k, skip, name, ret_block))
-			return true;
-	return false;
-}
-
-/* Levenshtein distance, ignoring case. */
-static unsigned conf_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[CONF_SUGGEST_MAX + 1], diag, up, best;
-
-	if (la > CONF_SUGGEST_MAX || lb > CONF_SUGGEST_MAX)
-		return UINT_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		diag = row[0];
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			up = row[j];
-			best = (up < row[j - 1] ? up : row[j - 1]) + 1;
-			if (tolower((unsigned char)a[i - 1]) ==
-			    tolower((unsigned char)b[j - 1]))
-				best = diag < best ? diag : best;
-			else
-				best = diag + 1 < best ? diag + 1 : best;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-static void conf_consider(const char *word, const char *cand, const char **best,
-			  unsigned *best_d)
-{
-	unsigned d = conf_distance(word, cand);
-	unsigned len = (unsigned)strlen(cand);
-	unsigned limit = len / 3 > 1 ? len / 3 : 1;
-
-	if (d <= limit && d < len && d < *best_d) {
-		*best = cand;
-		*best_d = d;
-	}
-}
-
-/* The closest key of the same kind (block or not), or NULL. */
-static const char *conf_suggest(const struct conf_key *keys, bool top,
-				const char *word, bool want_block)
-{
-	const char *best = NULL;
-	unsigned best_d = UINT_MAX;
-
-	for (const struct conf_key *k = keys; k->name; k++)
-		if ((k->type == CONF_BLOCK) == want_block)
-			conf_consider(word, k->name, &best, &best_d);
-	for (const struct conf_stmt *s = conf_stmts; top && s->keyword; s++)
-		conf_consider(word, s->keyword, &best, &best_d);
-	return best;
-}
-
-static struct conf_seen *conf_seen_find(struct conf_parser *p,
-					const struct conf_key *k)
-{
-	for (size_t i = 0; i < p->nseen; i++)
-		if (p->seen[i].key == k)
-			return &p->seen[i];
-	return NULL;
-}
-
-/*
- * Records the first use of k; for a second one, says so and returns
- * NULL.  value may be NULL (a block).
- */
-static struct conf_seen *conf_seen_add(struct conf_parser *p,
-				       const struct conf_key *k, unsigned line,
-				       unsigned col, const char *value)
-{
-	struct conf_seen *s = conf_seen_find(p, k);
-	char *v = NULL;
-
-	if (s && !s->failed) {
-		conf_error(p, line, col, "'%s' given twice (first at %s:%u:%u)",
-			   k->name, s->file, s->line, s->col);
-		return NULL;
-	}
-	if (value && !(v = strdup(value))) {
-		conf_oom(p);
-		return NULL;
-	}
-	if (!s) {
-		if (conf_reserve(&p->seen, &p->capseen, p->nseen, sizeof(*s)) <
-		    0) {
-			free(v);
-			conf_oom(p);
-			return NULL;
-		}
-		s = &p->seen[p->nseen++];
-	} else {
-		free(s->value);
-	}
-	*s = (struct conf_seen){ .key = k,
-				 .file = p->src->name,
-				 .line = line,
-				 .col = col,
-				 .value = v };
-	return s;
-}
-
-/*
- * A use of k whose value was missing: it was said, so the key must not
- * also be "missing required", but a later good use is no duplicate.
- */
-static void conf_seen_failed(struct conf_parser *p, const struct conf_key *k,
-			     unsigned line, unsigned col)
-{
-	struct conf_seen *s;
-
-	if (k->flags & CONF_MULTI || conf_seen_find(p, k))
-		return;
-	s = conf_seen_add(p, k, line, col, NULL);
-	if (s)
-		s->failed = true;
-}
-
-/* Stops the load once it has said enough; later errors are noise. */
-static bool conf_give_up(struct conf_parser *p)
-{
-	if (p->err || p->stopped)
-		return true;
-	if (p->diags->errors - p->errors0 < CONF_ERRORS_MAX ||
-	    lex_peek(p->src->lx)->type == TOK_EOF)
-		return false;
-	diag_add(p->diags, p->src->name, 0, 0, false,
-		 "too many errors; giving up");
-	p->stopped = true;
-	return true;
-}
-
-/* After a '{' at bline:bcol was read: through its matching '}'. */
-static void conf_skip_block(struct conf_parser *p, unsigned bline,
-			    unsigned bcol)
-{
-	const struct token *t;
-	size_t depth = 1;
-
-	while (depth) {
-		t = lex_next(p->src->lx);
-		if (t->type == TOK_LBRACE) {
-			depth++;
-		} else if (t->type == TOK_RBRACE) {
-			depth--;
-		} else if (t->type == TOK_EOF) {
-			conf_error_at(p, t, "'{' at %u:%u is never closed",
-				      bline, bcol);
-			return;
-		}
-	}
-}
-
-/*
- * Recovery after an error: skips the rest of the statement, which ends
- * at a newline, a ';', a block, or the '}' of the enclosing block.
- */
-static void conf_skip_statement(struct conf_parser *p)
-{
-	struct lexer *lx = p->src->lx;
-	const struct token *t;
-
-	for (;;) {
-		t = lex_peek(lx);
-		if (t->nl_before || t->type == TOK_EOF || t->type == TOK_RBRACE)
-			return;
-		lex_next(lx);
-		if (t->type == TOK_SEMI)
-			return;
-		if (t->type == TOK_LBRACE) {
-			conf_skip_block(p, t->line, t->col);
-			return;
-		}
-	}
-}
-
-/* Skips what follows the token t just read as part of a bad statement. */
-static void conf_skip_after(struct conf_parser *p, const struct token *t)
-{
-	if (t->type == TOK_LBRACE)
-		conf_skip_block(p, t->line, t->col);
-	else
-		conf_skip_statement(p);
-}
-
-static const char *conf_where(const struct conf_key *block, char *buf,
-			      size_t len)
-{
-	if (block)
-		snprintf(buf, len, "in the %s block", block->name);
-	else
-		snprintf(buf, len, "at top level");
-	return buf;
-}
-
-/* An unknown word t starting a statement: a key or a block (if '{'). */
-static void conf_unknown(struct conf_parser *p, const struct conf_key *keys,
-			 const struct conf_key *block, const struct token *t)
-{
-	bool is_block = lex_peek(p->src->lx)->type == TOK_LBRACE;
-	const struct conf_key *other;
-	char shown[CONF_SHOW_MAX], here[64], there[64], hint[96] = "";
-	const char *best;
-
-	tok_describe(t, shown, sizeof(shown));
-	if (conf_find_elsewhere(conf_top_keys, NULL, keys, t->text, &other)) {
-		conf_error_at(p, t, "%s belongs %s, not %s", shown,
-			      conf_where(other, there, sizeof(there)),
-			      conf_where(block, here, sizeof(here)));
-	} else {
-		best = conf_suggest(keys, !block, t->text, is_block);
-		if (best)
-			snprintf(hint, sizeof(hint), "; did you mean '%s'?",
-				 best);
-		if (block)
-			snprintf(here, sizeof(here), " in %s block",
-				 block->name);
-		else
-			here[0] = '\0';
-		conf_error_at(p, t, "unknown %s %s%s%s",
-			      is_block ? "block" : "key", shown, here, hint);
-	}
-	conf_skip_statement(p);
 }
 
 /* "a, b or c" */
@@ -683,18 +254,38 @@ static bool conf_parse_decimal(const char *s, double *ret)
 	return true;
 }
 
+/* An integer key's words (outbox-sync always): true when a is one. */
+static bool conf_set_uint_word(struct conf_parser *p, const struct conf_key *k,
+			       const struct token *a)
+{
+	for (size_t i = 0; k->words && k->words[i]; i++) {
+		if (strcmp(a->text, k->words[i]) == 0) {
+			*(unsigned *)conf_field(p->c, k) =
+			    (unsigned)k->values[i];
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool conf_set_number(struct conf_parser *p, const struct conf_key *k,
 			    const struct token *a, const char *shown)
 {
 	bool integer = k->type == CONF_UINT;
+	char list[CONF_LIST_MAX], or [CONF_LIST_MAX + 8] = "";
 	double v;
 
+	if (integer && conf_set_uint_word(p, k, a))
+		return true;
 	if (!conf_parse_decimal(a->text, &v) || v < k->min || v > k->max ||
 	    (integer && strchr(a->text, '.'))) {
+		if (integer && k->words)
+			snprintf(or, sizeof(or), " or %s",
+				 conf_list_words(k->words, list, sizeof(list)));
 		conf_error_at(p, a,
-			      "%s must be %s between %.15g and %.15g, not %s",
+			      "%s must be %s between %.15g and %.15g%s, not %s",
 			      k->name, integer ? "an integer" : "a number",
-			      k->min, k->max, shown);
+			      k->min, k->max, or, shown);
 		return false;
 	}
 	if (integer)
@@ -702,6 +293,61 @@ static bool conf_set_number(struct conf_parser *p, const struct conf_key *k,
 	else
 		*(double *)conf_field(p->c, k) = v;
 	return true;
+}
+
+/* "16777216", "16384k", "16M": bytes, or KiB or MiB with a suffix. */
+static bool conf_parse_size(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0, unit = 1;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s == 'k' || *s == 'K')
+		unit = 1024;
+	else if (*s == 'M')
+		unit = 1024 * 1024;
+	if (unit > 1)
+		s++;
+	if (*s || v > UINT64_MAX / unit)
+		return false;
+	*ret = v * unit;
+	return true;
+}
+
+/* A size as it would be written: 65536 is "64k". */
+static const char *conf_show_size(uint64_t v, char *buf, size_t len)
+{
+	if (v && v % (1024 * 1024) == 0)
+		snprintf(buf, len, "%lluM", (unsigned long long)(v >> 20));
+	else if (v && v % 1024 == 0)
+		snprintf(buf, len, "%lluk", (unsigned long long)(v >> 10));
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
+static bool conf_set_size(struct conf_parser *p, const struct conf_key *k,
+			  const struct token *a, const char *shown)
+{
+	char lo[32], hi[32];
+	uint64_t v;
+
+	if (conf_parse_size(a->text, &v) && v >= (uint64_t)k->min &&
+	    v <= (uint64_t)k->max) {
+		*(uint64_t *)conf_field(p->c, k) = v;
+		return true;
+	}
+	conf_error_at(p, a,
+		      "%s must be a size between %s and %s (bytes, or KiB "
+		      "with k, MiB with M), not %s",
+		      k->name, conf_show_size((uint64_t)k->min, lo, sizeof(lo)),
+		      conf_show_size((uint64_t)k->max, hi, sizeof(hi)), shown);
+	return false;
 }
 
 static bool conf_set_string(struct conf_parser *p, const struct conf_key *k,
@@ -746,13 +392,17 @@ static bool conf_set_word(struct conf_parser *p, const struct conf_key *k,
 			  const struct token *a, const char *shown)
 {
 	const char *const *words = k->type == CONF_BOOL ? conf_bools : k->words;
-	char list[256];
+	char list[CONF_LIST_MAX];
 
 	for (size_t i = 0; words[i]; i++) {
 		if (strcmp(a->text, words[i]) != 0)
 			continue;
 		if (k->type == CONF_BOOL) {
 			*(bool *)conf_field(p->c, k) = i % 2 == 0;
+			return true;
+		}
+		if (k->type == CONF_CHOICE) {
+			*(int *)conf_field(p->c, k) = k->values[i];
 			return true;
 		}
 		return conf_set_string(p, k, words[i]);
@@ -766,7 +416,7 @@ static bool conf_set_log_level(struct conf_parser *p, const struct conf_key *k,
 			       const struct token *a, const char *shown)
 {
 	const char *words[LOG_DEBUG - LOG_ERR + 2] = { NULL };
-	char list[256];
+	char list[CONF_LIST_MAX];
 	int prio = log_level_from_name(a->text);
 
 	if (prio >= LOG_ERR && prio <= LOG_DEBUG) {
@@ -780,12 +430,9 @@ static bool conf_set_log_level(struct conf_parser *p, const struct conf_key *k,
 	return false;
 }
 
-static void conf_include(struct conf_parser *p, const struct token *a);
-
-/* Stores the value in p->args; true when it was valid. */
-static bool conf_set(struct conf_parser *p, const struct conf_key *k)
+bool conf_set_value(struct conf_parser *p, const struct conf_key *k,
+		    const struct token *a)
 {
-	const struct token *a = &p->args[0];
 	char shown[CONF_SHOW_MAX], msg[CONF_MSG_MAX];
 
 	conf_show(a, shown, sizeof(shown));
@@ -799,489 +446,21 @@ static bool conf_set(struct conf_parser *p, const struct conf_key *k)
 	case CONF_PATH:
 		return conf_set_path(p, k, a);
 	case CONF_ENUM:
+	case CONF_CHOICE:
 	case CONF_BOOL:
 		return conf_set_word(p, k, a, shown);
 	case CONF_NUMBER:
 	case CONF_UINT:
 		return conf_set_number(p, k, a, shown);
+	case CONF_SIZE:
+		return conf_set_size(p, k, a, shown);
 	case CONF_LOG_LEVEL:
 		return conf_set_log_level(p, k, a, shown);
 	case CONF_INCLUDE:
-		conf_include(p, a);
-		return true;
 	case CONF_BLOCK:
 		break;
 	}
 	return false;
-}
-
-static void conf_copy_arg(struct conf_parser *p, unsigned n,
-			  const struct token *t)
-{
-	p->args[n] = *t;
-	memcpy(p->argtext[n], t->text, t->len + 1);
-	p->args[n].text = p->argtext[n];
-}
-
-static bool conf_ends_statement(const struct token *t)
-{
-	return t->nl_before || t->type == TOK_EOF || t->type == TOK_RBRACE ||
-	       t->type == TOK_SEMI;
-}
-
-/*
- * Statements may share a line, so what follows the arguments on the same
- * line must start the next one; anything else is one argument too many.
- */
-static void conf_check_extra(struct conf_parser *p, const struct conf_key *keys,
-			     const struct conf_key *block,
-			     const struct conf_key *k)
-{
-	struct lexer *lx = p->src->lx;
-	const struct token *t = lex_peek(lx);
-	char shown[CONF_SHOW_MAX], hint[96] = "";
-	const char *best = NULL;
-
-	if (conf_ends_statement(t) ||
-	    (t->type == TOK_WORD && conf_is_keyword(keys, !block, t->text)))
-		return;
-	t = lex_next(lx);
-	if (t->type == TOK_WORD)
-		best = conf_suggest(keys, !block, t->text, false);
-	if (best)
-		snprintf(hint, sizeof(hint), "; did you mean '%s'?", best);
-	if (t->type != TOK_ERROR)
-		conf_error_at(p, t, "'%s' takes %u value%s; unexpected %s%s",
-			      k->name, k->nargs, k->nargs == 1 ? "" : "s",
-			      tok_describe(t, shown, sizeof(shown)), hint);
-	conf_skip_after(p, t);
-}
-
-static void conf_value_statement(struct conf_parser *p,
-				 const struct conf_key *keys,
-				 const struct conf_key *block,
-				 const struct conf_key *k, unsigned line,
-				 unsigned col)
-{
-	struct lexer *lx = p->src->lx;
-	const struct token *t;
-	char shown[CONF_SHOW_MAX];
-	bool bad = false, ok;
-
-	for (unsigned n = 0; n < k->nargs; n++) {
-		if (conf_ends_statement(lex_peek(lx))) {
-			conf_error(p, line, col, "missing value for '%s'",
-				   k->name);
-			conf_seen_failed(p, k, line, col);
-			return;
-		}
-		t = lex_next(lx);
-		if (t->type == TOK_LBRACE || t->type == TOK_COMMA) {
-			conf_error_at(p, t, "expected a value for '%s', not %s",
-				      k->name,
-				      tok_describe(t, shown, sizeof(shown)));
-			conf_seen_failed(p, k, line, col);
-			conf_skip_after(p, t);
-			return;
-		}
-		bad |= t->type == TOK_ERROR;
-		conf_copy_arg(p, n, t);
-	}
-	conf_show(&p->args[0], shown, sizeof(shown));
-	if ((k->flags & CONF_MULTI) || conf_seen_add(p, k, line, col, shown)) {
-		/* conf_set may read includes, which move p->seen. */
-		ok = !bad && conf_set(p, k);
-		if (ok && !(k->flags & CONF_MULTI))
-			conf_seen_find(p, k)->ok = true;
-	}
-	conf_check_extra(p, keys, block, k);
-}
-
-static void conf_block_statement(struct conf_parser *p,
-				 const struct conf_key *k, unsigned line,
-				 unsigned col)
-{
-	struct lexer *lx = p->src->lx;
-	const struct token *t = lex_peek(lx);
-	struct conf_seen *s;
-	char shown[CONF_SHOW_MAX];
-	unsigned bline = t->line, bcol = t->col;
-
-	if (t->type != TOK_LBRACE) {
-		if (t->type != TOK_ERROR)
-			conf_error_at(p, t, "expected '{' after '%s', not %s",
-				      k->name,
-				      tok_describe(t, shown, sizeof(shown)));
-		conf_skip_statement(p);
-		return;
-	}
-	lex_next(lx);
-	s = conf_seen_add(p, k, line, col, NULL);
-	if (!s) {
-		conf_skip_block(p, bline, bcol);
-		return;
-	}
-	s->ok = true;
-	if (k->flags & CONF_SET_FLAG)
-		*(bool *)conf_field(p->c, k) = true;
-	conf_parse_block(p, k->keys, k, bline, bcol);
-}
-
-static void conf_foreign(struct conf_parser *p, const struct conf_stmt *s,
-			 const struct token *kw)
-{
-	int r = s->parse(p->c, p->src->lx, kw, p->src->dir, p->diags);
-
-	if (r < 0)
-		p->err = r;
-}
-
-/* A statement starting with the word t. */
-static void conf_statement(struct conf_parser *p, const struct conf_key *keys,
-			   const struct conf_key *block, const struct token *t)
-{
-	const struct conf_key *k = conf_find(keys, t->text);
-	const struct conf_stmt *s;
-
-	if (!k && !block && (s = conf_find_stmt(t->text)))
-		conf_foreign(p, s, t);
-	else if (!k)
-		conf_unknown(p, keys, block, t);
-	else if (k->type == CONF_BLOCK)
-		conf_block_statement(p, k, t->line, t->col);
-	else
-		conf_value_statement(p, keys, block, k, t->line, t->col);
-}
-
-/* The statements of a block (or of a file: block NULL) up to its end. */
-static void conf_parse_block(struct conf_parser *p, const struct conf_key *keys,
-			     const struct conf_key *block, unsigned bline,
-			     unsigned bcol)
-{
-	const struct token *t;
-	char shown[CONF_SHOW_MAX];
-
-	while (!conf_give_up(p)) {
-		t = lex_next(p->src->lx);
-		switch (t->type) {
-		case TOK_EOF:
-			if (block)
-				conf_error_at(p, t,
-					      "'{' at %u:%u is never closed",
-					      bline, bcol);
-			return;
-		case TOK_RBRACE:
-			if (block)
-				return;
-			conf_error_at(p, t, "'}' without a matching '{'");
-			break;
-		case TOK_SEMI:
-			break;
-		case TOK_ERROR:
-			conf_skip_statement(p);
-			break;
-		case TOK_WORD:
-			conf_statement(p, keys, block, t);
-			break;
-		default:
-			conf_error_at(p, t, "expected a key, not %s",
-				      tok_describe(t, shown, sizeof(shown)));
-			conf_skip_after(p, t);
-			break;
-		}
-	}
-}
-
-static int conf_check_stat(const struct stat *st, char *err, size_t len)
-{
-	uid_t me = geteuid();
-	unsigned mode = (unsigned)st->st_mode & 07777;
-
-	if (!S_ISREG(st->st_mode)) {
-		snprintf(err, len, "is not a regular file");
-		return -EINVAL;
-	}
-	if (st->st_uid != 0 && st->st_uid != me) {
-		if (me == 0)
-			snprintf(err, len,
-				 "is owned by uid %u, not root; refusing it",
-				 (unsigned)st->st_uid);
-		else
-			snprintf(err, len,
-				 "is owned by uid %u, not root or uid %u; "
-				 "refusing it",
-				 (unsigned)st->st_uid, (unsigned)me);
-		return -EPERM;
-	}
-	if (mode & S_IWOTH) {
-		snprintf(err, len,
-			 "is writable by others (mode %04o); "
-			 "refusing it",
-			 mode);
-		return -EPERM;
-	}
-	if (mode & S_IWGRP) {
-		snprintf(err, len,
-			 "is writable by its group (mode %04o); "
-			 "refusing it",
-			 mode);
-		return -EPERM;
-	}
-	return 0;
-}
-
-int conf_check_file_mode(const char *path, char *err, size_t len)
-{
-	struct stat st;
-	int r;
-
-	if (stat(path, &st) < 0) {
-		r = -errno;
-		conf_strerror(-r, err, len);
-		return r;
-	}
-	return conf_check_stat(&st, err, len);
-}
-
-/* The whole file, growing past its stat size only up to the limit. */
-static int conf_read_fd(int fd, const struct stat *st, char **ret,
-			size_t *ret_len)
-{
-	size_t cap, len = 0;
-	char *buf, *nbuf;
-	ssize_t n;
-	int r;
-
-	*ret_len = (size_t)st->st_size;
-	if (st->st_size > CONF_FILE_MAX)
-		return -EFBIG;
-	cap = (size_t)st->st_size + 1;
-	if (!(buf = malloc(cap)))
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			*ret_len = len;
-			if (cap > CONF_FILE_MAX) {
-				free(buf);
-				return -EFBIG;
-			}
-			cap = cap * 2 > CONF_FILE_MAX ? CONF_FILE_MAX + 1
-						      : cap * 2;
-			if (!(nbuf = realloc(buf, cap))) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nbuf;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == 0)
-			break;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			free(buf);
-			return r;
-		}
-		len += (size_t)n;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
-static ssize_t conf_add_file(struct conf_parser *p, const char *path,
-			     const char *name, const struct stat *st)
-{
-	struct conf_file *f;
-
-	if (conf_reserve(&p->files, &p->capfiles, p->nfiles, sizeof(*f)) < 0) {
-		conf_oom(p);
-		return -ENOMEM;
-	}
-	f = &p->files[p->nfiles];
-	*f = (struct conf_file){ .is_buffer = !st };
-	if (st) {
-		f->has_id = true;
-		f->dev = st->st_dev;
-		f->ino = st->st_ino;
-	}
-	f->path = strdup(path);
-	f->name = strdup(name);
-	if (!f->path || !f->name) {
-		free(f->path);
-		free(f->name);
-		conf_oom(p);
-		return -ENOMEM;
-	}
-	return (ssize_t)p->nfiles++;
-}
-
-static void conf_parse_data(struct conf_parser *p, size_t fi, const char *data,
-			    size_t len)
-{
-	struct conf_src src = { .name = p->files[fi].name, .up = p->src };
-
-	src.depth = p->src ? p->src->depth + 1 : 0;
-	src.dir = conf_dirname(p->files[fi].path);
-	src.shown_dir = conf_dir_prefix(src.name);
-	src.lx = lex_new(src.name, data, len, p->diags);
-	if (src.dir && src.shown_dir && src.lx) {
-		p->files[fi].reading = true;
-		p->src = &src;
-		conf_parse_block(p, conf_top_keys, NULL, 0, 0);
-		p->src = src.up;
-		p->files[fi].reading = false;
-	} else {
-		conf_oom(p);
-	}
-	lex_free(src.lx);
-	free(src.dir);
-	free(src.shown_dir);
-}
-
-/* A file met before: an include cycle, or the same file twice. */
-static bool conf_file_again(struct conf_parser *p, const struct stat *st,
-			    const char *name, unsigned line, unsigned col)
-{
-	for (size_t i = 0; i < p->nfiles; i++) {
-		const struct conf_file *f = &p->files[i];
-
-		if (!f->has_id || f->dev != st->st_dev || f->ino != st->st_ino)
-			continue;
-		if (f->reading)
-			conf_error(p, line, col,
-				   "include cycle: '%s' is already being read",
-				   name);
-		else
-			conf_error(p, line, col, "'%s' is already included",
-				   name);
-		return true;
-	}
-	return false;
-}
-
-/* Reads and parses path, included at line:col (0 for the main file). */
-static void conf_read_file(struct conf_parser *p, const char *path,
-			   const char *name, unsigned line, unsigned col)
-{
-	char msg[CONF_MSG_MAX], *data = NULL;
-	struct stat st;
-	size_t len;
-	ssize_t fi;
-	int fd, r;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		diag_add(p->diags, name, 0, 0, false, "%s",
-			 conf_strerror(errno, msg, sizeof(msg)));
-		goto out;
-	}
-	if (conf_check_stat(&st, msg, sizeof(msg)) < 0) {
-		diag_add(p->diags, name, 0, 0, false, "%s", msg);
-		goto out;
-	}
-	if (line && conf_file_again(p, &st, name, line, col))
-		goto out;
-	r = conf_read_fd(fd, &st, &data, &len);
-	if (r == -EFBIG)
-		diag_add(p->diags, name, 0, 0, false,
-			 "file too large (%zu bytes, limit %d)", len,
-			 CONF_FILE_MAX);
-	else if (r == -ENOMEM)
-		conf_oom(p);
-	else if (r < 0)
-		diag_add(p->diags, name, 0, 0, false, "read error: %s",
-			 conf_strerror(-r, msg, sizeof(msg)));
-	if (r < 0)
-		goto out;
-	fi = conf_add_file(p, path, name, &st);
-	if (fi >= 0)
-		conf_parse_data(p, (size_t)fi, data, len);
-out:
-	free(data);
-	if (fd >= 0)
-		close(fd);
-}
-
-/* The include pattern with the file's directory, its glob chars escaped. */
-static char *conf_include_pattern(const struct conf_parser *p, const char *text)
-{
-	const char *dir = p->src->dir;
-	char *esc, *o, *pattern;
-
-	if (text[0] == '/')
-		return strdup(text);
-	if (!(esc = malloc(strlen(dir) * 2 + 1)))
-		return NULL;
-	for (o = esc; *dir; dir++) {
-		if (strchr("*?[]\\", *dir))
-			*o++ = '\\';
-		*o++ = *dir;
-	}
-	*o = '\0';
-	pattern = conf_join(esc, text);
-	free(esc);
-	return pattern;
-}
-
-/* A match as shown: relative ones keep the including file's spelling. */
-static char *conf_include_name(const struct conf_parser *p, bool relative,
-			       const char *match)
-{
-	const char *dir = p->src->dir;
-	size_t dl = strcmp(dir, "/") ? strlen(dir) : 0;
-	char *s;
-
-	if (!relative || strncmp(match, dir, dl) != 0 || match[dl] != '/')
-		return strdup(match);
-	if (asprintf(&s, "%s%s", p->src->shown_dir, match + dl + 1) < 0)
-		return NULL;
-	return s;
-}
-
-/* a is p->args[0], which the included files reuse: copy what is needed. */
-static void conf_include(struct conf_parser *p, const struct token *a)
-{
-	unsigned line = a->line, col = a->col;
-	bool relative = a->text[0] != '/';
-	char *pattern, *name;
-	glob_t g;
-	int r;
-
-	if (!a->len) {
-		conf_error_at(p, a, "include must not be empty");
-		return;
-	}
-	if (p->src->depth >= CONF_INCLUDE_DEPTH) {
-		conf_error_at(p, a, "includes nested too deep (limit %d)",
-			      CONF_INCLUDE_DEPTH);
-		return;
-	}
-	if (!(pattern = conf_include_pattern(p, a->text))) {
-		conf_oom(p);
-		return;
-	}
-	r = glob(pattern, 0, NULL, &g);
-	free(pattern);
-	if (r && r != GLOB_NOMATCH)
-		conf_oom(p);
-	for (size_t i = 0; !r && i < g.gl_pathc; i++) {
-		if (p->err || p->stopped)
-			break;
-		if (p->nfiles >= CONF_FILES_MAX) {
-			conf_error(p, line, col, "too many files (limit %d)",
-				   CONF_FILES_MAX);
-			break;
-		}
-		if (!(name = conf_include_name(p, relative, g.gl_pathv[i]))) {
-			conf_oom(p);
-			break;
-		}
-		conf_read_file(p, g.gl_pathv[i], name, line, col);
-		free(name);
-	}
-	globfree(&g);
 }
 
 static bool conf_check_gateway_id(const char *v, const char *shown, char *msg,
@@ -1360,6 +539,103 @@ static bool conf_check_timezone(const char *v, const char *shown, char *msg,
 	if (!known)
 		snprintf(msg, len, "unknown timezone %s", shown);
 	return known;
+}
+
+/* Labels of letters, digits and '-' (not at either end), between dots. */
+static bool conf_dns_name_ok(const char *v)
+{
+	size_t n;
+
+	for (const char *c = v;; c += n + 1) {
+		n = strspn(c, CONF_ALNUM "-");
+		if (n == 0 || n > CONF_LABEL_MAX || c[0] == '-' ||
+		    c[n - 1] == '-')
+			return false;
+		if (!c[n])
+			return true;
+		if (c[n] != '.')
+			return false;
+	}
+}
+
+/*
+ * TLS checks the certificate against this name, so it is a DNS name or an
+ * IP literal; "999.1.2.3" is neither.
+ */
+static bool conf_check_host(const char *v, const char *shown, char *msg,
+			    size_t len)
+{
+	size_t n = strlen(v);
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool ok;
+
+	if (strspn(v, "0123456789.") == n)
+		ok = inet_pton(AF_INET, v, &a4) == 1;
+	else
+		ok = (n <= CONF_HOST_MAX && conf_dns_name_ok(v)) ||
+		     inet_pton(AF_INET6, v, &a6) == 1;
+	if (!ok)
+		snprintf(msg, len,
+			 "host must be a DNS name or an IP address, not %s",
+			 shown);
+	return ok;
+}
+
+static bool conf_check_address(const char *v, const char *shown, char *msg,
+			       size_t len)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (inet_pton(AF_INET, v, &a4) == 1 || inet_pton(AF_INET6, v, &a6) == 1)
+		return true;
+	snprintf(msg, len, "connect-to must be an IP address, not %s", shown);
+	return false;
+}
+
+/*
+ * Topic levels of letters, digits, '-' and '_' joined by '/': no MQTT
+ * wildcard, and no empty level that would make "a//b" or "/a" topics.
+ */
+static bool conf_check_prefix(const char *name, const char *v,
+			      const char *shown, char *msg, size_t len)
+{
+	size_t n = strlen(v);
+
+	if (strpbrk(v, "+#"))
+		snprintf(msg, len,
+			 "%s must not hold the MQTT wildcards '+' and '#', "
+			 "not %s",
+			 name, shown);
+	else if (strspn(v, CONF_ALNUM "-_/") != n)
+		snprintf(msg, len,
+			 "%s must be letters, digits, '-', '_' and '/', "
+			 "not %s",
+			 name, shown);
+	else if (n == 0 || n > CONF_PREFIX_MAX)
+		snprintf(msg, len, "%s must be 1 to %d bytes long, not %s",
+			 name, CONF_PREFIX_MAX, shown);
+	else if (v[0] == '/' || v[n - 1] == '/' || strstr(v, "//"))
+		snprintf(msg, len,
+			 "%s must not start or end with '/' or have an empty "
+			 "level, not %s",
+			 name, shown);
+	else
+		return true;
+	return false;
+}
+
+static bool conf_check_topic_prefix(const char *v, const char *shown, char *msg,
+				    size_t len)
+{
+	return conf_check_prefix("topic-prefix", v, shown, msg, len);
+}
+
+static bool conf_check_discovery_prefix(const char *v, const char *shown,
+					char *msg, size_t len)
+{
+	return conf_check_prefix("discovery-prefix", v, shown, msg, len);
 }
 
 static const struct conf_seen *conf_seen_key(struct conf_parser *p,
@@ -1447,13 +723,11 @@ static void conf_validate_device(struct conf_parser *p)
 			 p->c->zwave.device);
 }
 
-/* Checks of the config as a whole, once every file was read. */
-static void conf_validate(struct conf_parser *p)
+static void conf_validate_zwave(struct conf_parser *p)
 {
 	const struct conf_seen *b =
 	    conf_seen_key(p, conf_zwave_keys, "backend");
 
-	conf_validate_required(p, conf_top_keys, NULL, NULL);
 	if (b && !b->ok)
 		return;
 	if (strcmp(p->c->zwave.backend, "sim") == 0)
@@ -1462,48 +736,158 @@ static void conf_validate(struct conf_parser *p)
 		conf_validate_device(p);
 }
 
-static int conf_take_files(struct conf_parser *p)
+/* 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and "localhost". */
+static bool conf_is_loopback(const char *host)
 {
-	size_t n = 0;
+	struct in6_addr a6;
+	struct in_addr a4;
 
-	p->c->files = calloc(p->nfiles + 1, sizeof(*p->c->files));
-	if (!p->c->files)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->nfiles; i++) {
-		if (p->files[i].is_buffer)
-			continue;
-		p->c->files[n++] = p->files[i].path;
-		p->files[i].path = NULL;
-	}
-	return 0;
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return ntohl(a4.s_addr) >> 24 == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return false;
 }
 
-static void conf_parser_free(struct conf_parser *p)
+/*
+ * Plaintext only where nobody else can listen: the address dialed, which
+ * is connect-to when given.  The TLS files are then of no use; they are
+ * dropped so that nothing downstream mistakes the link for a TLS one.
+ */
+static void conf_validate_plaintext(struct conf_parser *p,
+				    const struct conf_seen *plain)
 {
-	for (size_t i = 0; i < p->nseen; i++)
-		free(p->seen[i].value);
-	free(p->seen);
-	for (size_t i = 0; i < p->nfiles; i++) {
-		free(p->files[i].path);
-		free(p->files[i].name);
+	static const char *const tls_keys[] = { "ca-file", "client-cert",
+						"client-key" };
+	struct conf_cloud *cl = &p->c->cloud;
+	const struct conf_seen *to =
+	    conf_seen_key(p, conf_cloud_keys, "connect-to");
+	const struct conf_seen *dial =
+	    to ? to : conf_seen_key(p, conf_cloud_keys, "host");
+	const char *addr = to ? cl->connect_to : cl->host;
+
+	if (dial && dial->ok && !conf_is_loopback(addr))
+		diag_add(p->diags, plain->file, plain->line, plain->col, false,
+			 "insecure-plaintext is only allowed towards a "
+			 "loopback address, not %s",
+			 dial->value);
+	if (!conf_seen_key(p, conf_cloud_keys, "port"))
+		cl->port = CONF_MQTT_PORT;
+	for (size_t i = 0; i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
+		const struct conf_key *k =
+		    conf_find(conf_cloud_keys, tls_keys[i]);
+		const struct conf_seen *s = conf_seen_find(p, k);
+		char **f = conf_field(p->c, k);
+
+		if (s && s->ok)
+			diag_add(p->diags, s->file, s->line, s->col, true,
+				 "%s is not used with insecure-plaintext; "
+				 "ignoring it",
+				 k->name);
+		free(*f);
+		*f = NULL;
 	}
-	free(p->files);
 }
 
-static void conf_parse_buffer(struct conf_parser *p, const char *name,
-			      const char *data, size_t len)
+/* Like an ssh key: no bit at all for the group or others. */
+static int conf_check_key_stat(const struct stat *st, char *err, size_t len)
 {
-	ssize_t fi;
+	unsigned mode = (unsigned)st->st_mode & 07777;
+	unsigned bits = mode & 007 ? mode & 007 : (mode & 070) >> 3;
+	int r = conf_check_owner(st, err, len);
 
-	if (len > CONF_FILE_MAX) {
-		diag_add(p->diags, name, 0, 0, false,
-			 "file too large (%zu bytes, limit %d)", len,
-			 CONF_FILE_MAX);
+	if (r < 0 || !(mode & 077))
+		return r;
+	snprintf(err, len,
+		 "is %s by %s (mode %04o); it must be 0600 or stricter, like "
+		 "an ssh key",
+		 bits & 4   ? "readable"
+		 : bits & 2 ? "writable"
+			    : "executable",
+		 mode & 007 ? "others" : "its group", mode);
+	return -EPERM;
+}
+
+/*
+ * A TLS file: readable by us, and held to the rules of config files (a
+ * CA file anyone may write is anyone's CA), the key to stricter ones.
+ */
+static void conf_validate_tls_file(struct conf_parser *p,
+				   const struct conf_seen *s, bool key)
+{
+	const char *path = *(char **)conf_field(p->c, s->key);
+	char msg[CONF_MSG_MAX];
+	struct stat st;
+	int fd;
+
+	if (!s->ok)
 		return;
-	}
-	fi = conf_add_file(p, p->c->path, name, NULL);
-	if (fi >= 0)
-		conf_parse_data(p, (size_t)fi, data, len);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		diag_add(p->diags, s->file, s->line, s->col, false,
+			 "cannot read %s %s: %s", s->key->name, s->value,
+			 conf_strerror(errno, msg, sizeof(msg)));
+	else if ((key ? conf_check_key_stat(&st, msg, sizeof(msg))
+		      : conf_check_stat(&st, msg, sizeof(msg))) < 0)
+		diag_add(p->diags, s->file, s->line, s->col, false, "%s %s %s",
+			 s->key->name, s->value, msg);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A client certificate and its key make one identity: both or neither. */
+static void conf_validate_tls(struct conf_parser *p,
+			      const struct conf_seen *block)
+{
+	const struct conf_seen *ca =
+	    conf_seen_key(p, conf_cloud_keys, "ca-file");
+	const struct conf_seen *cert =
+	    conf_seen_key(p, conf_cloud_keys, "client-cert");
+	const struct conf_seen *key =
+	    conf_seen_key(p, conf_cloud_keys, "client-key");
+
+	if (!ca)
+		diag_add(p->diags, block->file, block->line, block->col, false,
+			 "missing required key 'ca-file' in cloud block (TLS "
+			 "is required; see insecure-plaintext)");
+	else
+		conf_validate_tls_file(p, ca, false);
+	if (cert && !key)
+		diag_add(p->diags, cert->file, cert->line, cert->col, false,
+			 "client-cert is given without client-key");
+	else if (cert)
+		conf_validate_tls_file(p, cert, false);
+	if (key && !cert)
+		diag_add(p->diags, key->file, key->line, key->col, false,
+			 "client-key is given without client-cert");
+	else if (key)
+		conf_validate_tls_file(p, key, true);
+}
+
+static void conf_validate_cloud(struct conf_parser *p)
+{
+	const struct conf_seen *block =
+	    conf_seen_key(p, conf_top_keys, "cloud");
+	const struct conf_seen *plain =
+	    conf_seen_key(p, conf_cloud_keys, "insecure-plaintext");
+
+	if (!p->c->cloud.set || (plain && !plain->ok))
+		return;
+	if (p->c->cloud.insecure_plaintext)
+		conf_validate_plaintext(p, plain);
+	else
+		conf_validate_tls(p, block);
+}
+
+/* Checks of the config as a whole, once every file was read. */
+static void conf_validate(struct conf_parser *p)
+{
+	conf_validate_required(p, conf_top_keys, NULL, NULL);
+	conf_validate_zwave(p);
+	conf_validate_cloud(p);
 }
 
 static int conf_load_main(const char *name, const char *data, size_t len,
@@ -1524,7 +908,7 @@ static int conf_load_main(const char *name, const char *data, size_t len,
 			 "cannot find the current directory: %s",
 			 conf_strerror(-r, msg, sizeof(msg)));
 	} else if (from_file) {
-		conf_read_file(&p, p.c->path, name, 0, 0);
+		conf_parse_file(&p, p.c->path, name);
 	} else {
 		conf_parse_buffer(&p, name, data, len);
 	}

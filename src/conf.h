@@ -20,6 +20,7 @@
 #define ZWGATE_CONF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "diag.h"
@@ -50,6 +51,31 @@ struct conf_control {
 	char *group;		 /* default "zwgate" */
 };
 
+/*
+ * cloud { }: the MQTT link.  Absent block: no cloud at all (the gateway
+ * runs its local automation alone).
+ */
+struct conf_cloud {
+	bool set;		/* the block was given */
+	char *host;		/* broker name, required; TLS checks it */
+	char *connect_to;	/* dial this address instead (keeps host for
+				 * TLS), or NULL */
+	unsigned port;		/* default 8883 (1883 with plaintext) */
+	int protocol;		/* 4 (MQTT 3.1.1, "3.1.1", default) or 5 */
+	char *ca_file;		/* required unless insecure-plaintext */
+	char *client_cert;	/* given together with client-key, or neither */
+	char *client_key;	/* mode 0600 or stricter, else refused */
+	char *topic_prefix;	/* default "zwgate"; topics under
+				 * <prefix>/<gateway-id> */
+	unsigned keepalive_s;	/* default 60, 5..3600 */
+	bool discovery;		/* Home Assistant discovery, default on */
+	char *discovery_prefix; /* default "homeassistant" */
+	uint64_t outbox_max_bytes; /* default OUTBOX_DEFAULT_MAX_BYTES */
+	unsigned outbox_sync_ms;   /* 0: "always"; default 1000 */
+	bool insecure_plaintext;   /* only with a loopback host/connect-to */
+	unsigned reconnect_max_s;  /* backoff cap, default 300, 1..3600 */
+};
+
 struct conf {
 	char *path;	  /* absolute path of the main file */
 	char *gateway_id; /* required: [A-Za-z0-9_-], 1..64 */
@@ -57,6 +83,7 @@ struct conf {
 	struct conf_zwave zwave;
 	struct conf_location location;
 	struct conf_control control;
+	struct conf_cloud cloud;
 	char **files; /* every file read, NULL-terminated */
 };
 

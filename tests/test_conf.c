@@ -27,6 +27,7 @@
 #include "diag.h"
 #include "lex.h"
 #include "log.h"
+#include "outbox.h"
 
 /* Each test gets a fresh temporary directory as its state. */
 struct fixture {
@@ -699,6 +700,601 @@ static void test_timezone_tzdir(void **state)
 	free(tzdir);
 }
 
+/* ---- conf: the cloud block ---- */
+
+/* For another load in the same test. */
+static void reset(struct fixture *f)
+{
+	f->conf = conf_free(f->conf);
+	diag_clear(&f->diags);
+}
+
+/*
+ * Writes the stand-in TLS files (conf checks only that they exist and
+ * their modes) and loads a config whose cloud block holds body.
+ */
+static int load_cloud(struct fixture *f, const char *body)
+{
+	char *text;
+	int r;
+
+	reset(f);
+	write_file(f->dir, "net.json", "{}", 0644);
+	write_file(f->dir, "tls/ca.crt", "ca\n", 0644);
+	write_file(f->dir, "tls/client.crt", "cert\n", 0644);
+	write_file(f->dir, "tls/client.keyfile", "key\n", 0600);
+	assert_true(asprintf(&text,
+			     "gateway-id gw\nzwave { sim-network net.json }\n"
+			     "cloud {\n%s\n}\n",
+			     body) > 0);
+	r = load_text(f, text);
+	free(text);
+	return r;
+}
+
+/* The load failed with exactly one error, msg (or loaded: msg NULL). */
+static void assert_cloud(struct fixture *f, const char *body, const char *msg)
+{
+	int r = load_cloud(f, body);
+
+	if (!msg) {
+		if (r != 0)
+			diag_print(&f->diags, stderr);
+		assert_int_equal(r, 0);
+		assert_int_equal(f->diags.errors, 0);
+		return;
+	}
+	if (r != -EINVAL || f->diags.errors != 1 ||
+	    strcmp(f->diags.items[0].msg, msg) != 0) {
+		print_error("cloud { %s }: wanted \"%s\"\n", body, msg);
+		diag_print(&f->diags, stderr);
+	}
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(f->diags.errors, 1);
+	assert_string_equal(f->diags.items[0].msg, msg);
+}
+
+static void test_cloud_absent(void **state)
+{
+	struct fixture *f = *state;
+
+	write_file(f->dir, "net.json", "{}", 0644);
+	assert_int_equal(load_text(f, "gateway-id x\n"
+				      "zwave { sim-network net.json }\n"),
+			 0);
+	assert_false(f->conf->cloud.set);
+	assert_null(f->conf->cloud.host);
+}
+
+static void test_cloud_defaults(void **state)
+{
+	struct fixture *f = *state;
+	const struct conf_cloud *cl;
+	char *ca = join(f->dir, "tls/ca.crt");
+
+	assert_cloud(f, "host mqtt.example.net\nca-file tls/ca.crt", NULL);
+	cl = &f->conf->cloud;
+	assert_true(cl->set);
+	assert_string_equal(cl->host, "mqtt.example.net");
+	assert_null(cl->connect_to);
+	assert_int_equal(cl->port, 8883);
+	assert_int_equal(cl->protocol, 4);
+	assert_string_equal(cl->ca_file, ca);
+	assert_null(cl->client_cert);
+	assert_null(cl->client_key);
+	assert_string_equal(cl->topic_prefix, "zwgate");
+	assert_int_equal(cl->keepalive_s, 60);
+	assert_true(cl->discovery);
+	assert_string_equal(cl->discovery_prefix, "homeassistant");
+	assert_true(cl->outbox_max_bytes == OUTBOX_DEFAULT_MAX_BYTES);
+	assert_true(cl->outbox_max_bytes == 16 * 1024 * 1024);
+	assert_int_equal(cl->outbox_sync_ms, 1000);
+	assert_false(cl->insecure_plaintext);
+	assert_int_equal(f->diags.n, 0);
+	free(ca);
+}
+
+/* Every key, in a file included from a subdirectory: paths follow it. */
+static void test_cloud_every_key(void **state)
+{
+	struct fixture *f = *state;
+	const struct conf_cloud *cl;
+	char *ca = join(f->dir, "conf.d/tls/ca.crt");
+	char *cert = join(f->dir, "conf.d/tls/client.crt");
+	char *key = join(f->dir, "conf.d/tls/client.keyfile");
+
+	write_file(f->dir, "net.json", "{}", 0644);
+	write_file(f->dir, "conf.d/cloud.conf",
+		   "cloud {\n"
+		   "\thost \"broker-1.example.net\"\n"
+		   "\tconnect-to \"2001:db8::7\"\n"
+		   "\tport 1\n"
+		   "\tprotocol 5\n"
+		   "\tca-file \"tls/ca.crt\"\n"
+		   "\tclient-cert tls/client.crt\n"
+		   "\tclient-key \"tls/client.keyfile\"\n"
+		   "\ttopic-prefix \"homes/eu-1/zw_gate\"\n"
+		   "\tkeepalive 3600\n"
+		   "\tdiscovery off\n"
+		   "\tdiscovery-prefix ha\n"
+		   "\toutbox-max-bytes 1024M\n"
+		   "\toutbox-sync always\n"
+		   "\tinsecure-plaintext no\n"
+		   "}\n",
+		   0644);
+	/* After conf.d: write_file makes one level of directory. */
+	write_file(f->dir, "conf.d/tls/ca.crt", "ca\n", 0644);
+	write_file(f->dir, "conf.d/tls/client.crt", "cert\n", 0644);
+	write_file(f->dir, "conf.d/tls/client.keyfile", "key\n", 0400);
+	assert_int_equal(load_text(f, "gateway-id x\n"
+				      "zwave { sim-network net.json }\n"
+				      "include \"conf.d/*.conf\"\n"),
+			 0);
+	cl = &f->conf->cloud;
+	assert_true(cl->set);
+	assert_string_equal(cl->host, "broker-1.example.net");
+	assert_string_equal(cl->connect_to, "2001:db8::7");
+	assert_int_equal(cl->port, 1);
+	assert_int_equal(cl->protocol, 5);
+	assert_string_equal(cl->ca_file, ca);
+	assert_string_equal(cl->client_cert, cert);
+	assert_string_equal(cl->client_key, key);
+	assert_string_equal(cl->topic_prefix, "homes/eu-1/zw_gate");
+	assert_int_equal(cl->keepalive_s, 3600);
+	assert_false(cl->discovery);
+	assert_string_equal(cl->discovery_prefix, "ha");
+	assert_true(cl->outbox_max_bytes == 1024ULL * 1024 * 1024);
+	assert_int_equal(cl->outbox_sync_ms, 0);
+	assert_false(cl->insecure_plaintext);
+	assert_int_equal(f->diags.n, 0);
+	free(ca);
+	free(cert);
+	free(key);
+}
+
+static void test_cloud_numbers(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned port, keepalive, sync;
+	} ok[] = {
+		{ "port 65535 keepalive 5 outbox-sync 10", 65535, 5, 10 },
+		{ "port 1883 keepalive 60 outbox-sync 60000", 1883, 60, 60000 },
+		{ "protocol 3.1.1 outbox-sync always", 8883, 60, 0 },
+	};
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "port 0",
+		  "port must be an integer between 1 and 65535, not '0'" },
+		{ "port 443.0",
+		  "port must be an integer between 1 and 65535, not '443.0'" },
+		{ "keepalive 4",
+		  "keepalive must be an integer between 5 and 3600, not '4'" },
+		{ "protocol 4", "protocol must be 3.1.1 or 5, not '4'" },
+		{ "protocol 5.0", "protocol must be 3.1.1 or 5, not '5.0'" },
+		{ "outbox-sync 9", "outbox-sync must be an integer between 10 "
+				   "and 60000 or always, not '9'" },
+		{ "outbox-sync 60001", "outbox-sync must be an integer between "
+				       "10 and 60000 or always, not '60001'" },
+		{ "outbox-sync Always", "outbox-sync must be an integer "
+					"between 10 and 60000 or always, "
+					"not 'Always'" },
+		{ "discovery maybe",
+		  "discovery must be on, off, yes or no, not 'maybe'" },
+	};
+	struct fixture *f = *state;
+	char body[256];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(body, sizeof(body), "host h ca-file tls/ca.crt %s",
+			 ok[i].text);
+		assert_cloud(f, body, NULL);
+		assert_int_equal(f->conf->cloud.port, ok[i].port);
+		assert_int_equal(f->conf->cloud.keepalive_s, ok[i].keepalive);
+		assert_int_equal(f->conf->cloud.outbox_sync_ms, ok[i].sync);
+		assert_int_equal(f->conf->cloud.protocol, 4);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body), "host h ca-file tls/ca.crt %s",
+			 bad[i].text);
+		assert_cloud(f, body, bad[i].msg);
+	}
+}
+
+static void test_cloud_sizes(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned long long bytes;
+	} ok[] = {
+		{ "65536", 65536 },	    { "64k", 65536 },
+		{ "64K", 65536 },	    { "16M", 16777216 },
+		{ "100000", 100000 },	    { "1073741824", 1073741824 },
+		{ "1048576k", 1073741824 },
+	};
+	static const char *const bad[] = {
+		"65535",
+		"63k",
+		"1025M",
+		"1073741825",
+		"16m",
+		"1.5M",
+		"-1",
+		"+16M",
+		"M",
+		"16MB",
+		"1G",
+		"18446744073709551616",
+		"18014398509482048k",
+	};
+	struct fixture *f = *state;
+	char body[256], msg[256];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "host h ca-file tls/ca.crt outbox-max-bytes %s",
+			 ok[i].text);
+		assert_cloud(f, body, NULL);
+		assert_true(f->conf->cloud.outbox_max_bytes == ok[i].bytes);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "host h ca-file tls/ca.crt outbox-max-bytes %s",
+			 bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "outbox-max-bytes must be a size between 64k and "
+			 "1024M (bytes, or KiB with k, MiB with M), not '%s'",
+			 bad[i]);
+		assert_cloud(f, body, msg);
+	}
+}
+
+static void test_cloud_hosts(void **state)
+{
+	static const char *const ok[] = {
+		"localhost",	    "a",
+		"mqtt.example.net", "MQTT-1.Example.NET",
+		"10.0.0.1",	    "::1",
+		"fe80::1:2",	    "xn--bcher-kva.example",
+		"1a.example",	    "192.168.1.1a",
+	};
+	static const char *const bad[] = {
+		"-a.example", "a-.example", "a..b",  "a.",
+		".a",	      "999.1.1.1",  "1.2.3", "1.2.3.4.",
+		"[::1]",      "mqtt_x",	    "a b",   "h\xc3\xa9.example",
+		"::1::2",     "a:b",
+	};
+	struct fixture *f = *state;
+	char body[512], msg[512], label[CONF_GATEWAY_ID_MAX + 1];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(body, sizeof(body), "host \"%s\" ca-file tls/ca.crt",
+			 ok[i]);
+		assert_cloud(f, body, NULL);
+		assert_string_equal(f->conf->cloud.host, ok[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body), "host \"%s\" ca-file tls/ca.crt",
+			 bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "host must be a DNS name or an IP address, not '%s'",
+			 bad[i]);
+		assert_cloud(f, body, msg);
+	}
+	/* 253 bytes of 63-byte labels is the longest name; 64 is no label. */
+	memset(label, 'a', sizeof(label));
+	snprintf(body, sizeof(body),
+		 "host %.63s.%.63s.%.63s.%.61s ca-file tls/ca.crt", label,
+		 label, label, label);
+	assert_cloud(f, body, NULL);
+	assert_int_equal(strlen(f->conf->cloud.host), 253);
+	snprintf(body, sizeof(body),
+		 "host %.63s.%.63s.%.63s.%.62s ca-file tls/ca.crt", label,
+		 label, label, label);
+	assert_int_equal(load_cloud(f, body), -EINVAL);
+	snprintf(body, sizeof(body), "host %.64s.example ca-file tls/ca.crt",
+		 label);
+	assert_int_equal(load_cloud(f, body), -EINVAL);
+	assert_string_equal(f->diags.items[0].msg + strlen("host must be"),
+			    " a DNS name or an IP address, not "
+			    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+}
+
+static void test_cloud_connect_to(void **state)
+{
+	static const char *const ok[] = { "127.0.0.1", "192.0.2.1", "::1",
+					  "2001:db8::1", "::ffff:10.0.0.1" };
+	static const char *const bad[] = { "localhost", "example.com",
+					   "1.2.3.4.5", "10.0.0.256",
+					   "[::1]",	"2001:db8::1/64" };
+	struct fixture *f = *state;
+	char body[256], msg[256];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "host h connect-to \"%s\" ca-file tls/ca.crt", ok[i]);
+		assert_cloud(f, body, NULL);
+		assert_string_equal(f->conf->cloud.connect_to, ok[i]);
+		assert_string_equal(f->conf->cloud.host, "h");
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "host h connect-to \"%s\" ca-file tls/ca.crt", bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "connect-to must be an IP address, not '%s'", bad[i]);
+		assert_cloud(f, body, msg);
+	}
+}
+
+/* 16 and 64 bytes */
+#define A16 "aaaaaaaaaaaaaaaa"
+#define A64 A16 A16 A16 A16
+
+static void test_cloud_prefixes(void **state)
+{
+	static const char *const ok[] = { "a", "zw/gate", "A-b_c/1/2", A64 };
+	static const struct {
+		const char *value, *why;
+	} bad[] = {
+		{ "a+b", "must not hold the MQTT wildcards '+' and '#'" },
+		{ "home/#", "must not hold the MQTT wildcards '+' and '#'" },
+		{ "a b", "must be letters, digits, '-', '_' and '/'" },
+		{ "caf\xc3\xa9", "must be letters, digits, '-', '_' and '/'" },
+		{ "a.b", "must be letters, digits, '-', '_' and '/'" },
+		{ "", "must be 1 to 64 bytes long" },
+		{ A64 "a", "must be 1 to 64 bytes long" },
+		{ "/a",
+		  "must not start or end with '/' or have an empty level" },
+		{ "a/",
+		  "must not start or end with '/' or have an empty level" },
+		{ "a//b",
+		  "must not start or end with '/' or have an empty level" },
+		{ "/",
+		  "must not start or end with '/' or have an empty level" },
+	};
+	static const char *const keys[] = { "topic-prefix",
+					    "discovery-prefix" };
+	struct fixture *f = *state;
+	char body[256], msg[256], shown[64];
+
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			snprintf(body, sizeof(body),
+				 "host h ca-file tls/ca.crt %s \"%s\"", keys[k],
+				 ok[i]);
+			assert_cloud(f, body, NULL);
+			assert_string_equal(k ? f->conf->cloud.discovery_prefix
+					      : f->conf->cloud.topic_prefix,
+					    ok[i]);
+		}
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(body, sizeof(body),
+				 "host h ca-file tls/ca.crt %s \"%s\"", keys[k],
+				 bad[i].value);
+			/* Long values are cut when shown. */
+			snprintf(shown, sizeof(shown), "%.40s%s", bad[i].value,
+				 strlen(bad[i].value) > 40 ? "..." : "");
+			snprintf(msg, sizeof(msg), "%s %s, not '%s'", keys[k],
+				 bad[i].why, shown);
+			assert_cloud(f, body, msg);
+		}
+	}
+}
+
+static void test_cloud_plaintext(void **state)
+{
+	static const char *const loopback[] = {
+		"host 127.0.0.1",
+		"host 127.255.3.4",
+		"host localhost",
+		"host LOCALHOST",
+		"host ::1",
+		"host mqtt.example.net connect-to 127.0.0.1",
+		"host mqtt.example.net connect-to ::1",
+		"host mqtt.example.net connect-to ::ffff:127.0.0.2",
+	};
+	static const struct {
+		const char *text, *shown;
+	} remote[] = {
+		{ "host 128.0.0.1", "'128.0.0.1'" },
+		{ "host localhost.example", "'localhost.example'" },
+		{ "host ::2", "'::2'" },
+		{ "host localhost connect-to 10.0.0.1", "'10.0.0.1'" },
+		{ "host 127.0.0.1 connect-to ::ffff:10.0.0.1",
+		  "'::ffff:10.0.0.1'" },
+	};
+	struct fixture *f = *state;
+	char body[256], msg[256];
+
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		snprintf(body, sizeof(body), "%s insecure-plaintext yes",
+			 loopback[i]);
+		assert_cloud(f, body, NULL);
+		assert_true(f->conf->cloud.insecure_plaintext);
+		assert_int_equal(f->conf->cloud.port, 1883);
+		assert_null(f->conf->cloud.ca_file);
+		assert_int_equal(f->diags.n, 0);
+	}
+	for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+		snprintf(body, sizeof(body), "%s insecure-plaintext on",
+			 remote[i].text);
+		snprintf(msg, sizeof(msg),
+			 "insecure-plaintext is only allowed towards a "
+			 "loopback address, not %s",
+			 remote[i].shown);
+		assert_cloud(f, body, msg);
+	}
+	/* A port given stays; off is TLS as usual. */
+	assert_cloud(f, "host ::1 port 8883 insecure-plaintext yes", NULL);
+	assert_int_equal(f->conf->cloud.port, 8883);
+	assert_cloud(f, "host ::1 insecure-plaintext off ca-file tls/ca.crt",
+		     NULL);
+	assert_int_equal(f->conf->cloud.port, 8883);
+	assert_false(f->conf->cloud.insecure_plaintext);
+	/* A bad value is one error, not also "ca-file required". */
+	assert_cloud(f, "host ::1 insecure-plaintext maybe",
+		     "insecure-plaintext must be on, off, yes or no, not "
+		     "'maybe'");
+}
+
+/* TLS files given with plaintext are dropped, with a warning each. */
+static void test_cloud_plaintext_files(void **state)
+{
+	struct fixture *f = *state;
+	char *want;
+
+	assert_cloud(f,
+		     "host 127.0.0.1\ninsecure-plaintext yes\n"
+		     "ca-file tls/ca.crt\nclient-cert tls/none.crt\n"
+		     "client-key tls/client.keyfile",
+		     NULL);
+	assert_null(f->conf->cloud.ca_file);
+	assert_null(f->conf->cloud.client_cert);
+	assert_null(f->conf->cloud.client_key);
+	assert_true(asprintf(&want,
+			     "%1$s/zwgate.conf:6:1: warning: ca-file is not "
+			     "used with insecure-plaintext; ignoring it\n"
+			     "%1$s/zwgate.conf:7:1: warning: client-cert is "
+			     "not used with insecure-plaintext; ignoring it\n"
+			     "%1$s/zwgate.conf:8:1: warning: client-key is not "
+			     "used with insecure-plaintext; ignoring it\n",
+			     f->dir) > 0);
+	assert_diags(&f->diags, want);
+	free(want);
+}
+
+static void test_cloud_tls_files(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_cloud(f, "host h",
+		     "missing required key 'ca-file' in cloud "
+		     "block (TLS is required; see "
+		     "insecure-plaintext)");
+	assert_int_equal(f->diags.items[0].line, 3);
+	assert_int_equal(f->diags.items[0].col, 1);
+	assert_cloud(f, "host h ca-file tls/none.crt",
+		     "cannot read ca-file 'tls/none.crt': no such file or "
+		     "directory");
+	assert_cloud(f, "host h ca-file tls",
+		     "ca-file 'tls' is not a regular "
+		     "file");
+	assert_cloud(f, "host h ca-file tls/ca.crt client-cert tls/client.crt",
+		     "client-cert is given without client-key");
+	assert_cloud(f,
+		     "host h ca-file tls/ca.crt client-key tls/client.keyfile",
+		     "client-key is given without client-cert");
+	assert_cloud(f,
+		     "host h ca-file tls/ca.crt client-cert tls/none.crt "
+		     "client-key tls/client.keyfile",
+		     "cannot read client-cert 'tls/none.crt': no such file or "
+		     "directory");
+	assert_cloud(f,
+		     "host h ca-file tls/ca.crt client-cert tls/client.crt "
+		     "client-key tls/none.keyfile",
+		     "cannot read client-key 'tls/none.keyfile': no such file "
+		     "or directory");
+	assert_cloud(f,
+		     "host h ca-file tls/ca.crt client-cert tls/client.crt "
+		     "client-key tls/client.keyfile",
+		     NULL);
+	/* A CA file that anyone may write is anyone's CA. */
+	write_file(f->dir, "tls/open.crt", "ca\n", 0664);
+	reset(f);
+	assert_int_equal(load_text(f,
+				   "gateway-id gw\n"
+				   "zwave { sim-network net.json }\n"
+				   "cloud { host h ca-file tls/open.crt }\n"),
+			 -EINVAL);
+	assert_string_equal(f->diags.items[0].msg,
+			    "ca-file 'tls/open.crt' is writable by its group "
+			    "(mode 0664); refusing it");
+}
+
+static void test_cloud_key_mode(void **state)
+{
+	static const struct {
+		mode_t mode;
+		const char *what; /* NULL: accepted */
+	} cases[] = {
+		{ 0600, NULL },
+		{ 0400, NULL },
+		{ 0700, NULL },
+		{ 0644, "readable by others (mode 0644)" },
+		{ 0604, "readable by others (mode 0604)" },
+		{ 0602, "writable by others (mode 0602)" },
+		{ 0601, "executable by others (mode 0601)" },
+		{ 0640, "readable by its group (mode 0640)" },
+		{ 0620, "writable by its group (mode 0620)" },
+		{ 0610, "executable by its group (mode 0610)" },
+		{ 0666, "readable by others (mode 0666)" },
+	};
+	struct fixture *f = *state;
+	char *key = join(f->dir, "k/client.keyfile"), msg[256];
+
+	write_file(f->dir, "k/client.keyfile", "key\n", 0600);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(chmod(key, cases[i].mode), 0);
+		if (cases[i].what)
+			snprintf(msg, sizeof(msg),
+				 "client-key 'k/client.keyfile' is %s; it must "
+				 "be 0600 or stricter, like an ssh key",
+				 cases[i].what);
+		assert_cloud(f,
+			     "host h ca-file tls/ca.crt client-cert "
+			     "tls/client.crt client-key k/client.keyfile",
+			     cases[i].what ? msg : NULL);
+	}
+	free(key);
+}
+
+static void test_cloud_key_owner(void **state)
+{
+	struct fixture *f = *state;
+	char *key = join(f->dir, "tls/client.keyfile");
+
+	if (geteuid() != 0) {
+		free(key);
+		skip(); /* only root can give a file away */
+	}
+	assert_cloud(f,
+		     "host h ca-file tls/ca.crt client-cert tls/client.crt "
+		     "client-key tls/client.keyfile",
+		     NULL);
+	assert_int_equal(chown(key, 12345, 12345), 0);
+	reset(f);
+	assert_int_equal(load_text(f, "gateway-id gw\n"
+				      "zwave { sim-network net.json }\n"
+				      "cloud { host h ca-file tls/ca.crt "
+				      "client-cert tls/client.crt "
+				      "client-key tls/client.keyfile }\n"),
+			 -EINVAL);
+	assert_string_equal(f->diags.items[0].msg,
+			    "client-key 'tls/client.keyfile' is owned by uid "
+			    "12345, not root; refusing it");
+	free(key);
+}
+
+/* One load reports every bad value of the block, then the block. */
+static void test_cloud_many_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_cloud(f, "port 0\nprotocol 6\nhost \"\"\n"
+				       "bogus 1\nclient-cert tls/client.crt"),
+			 -EINVAL);
+	assert_int_equal(f->diags.errors, 6);
+	assert_string_equal(f->diags.items[3].msg,
+			    "unknown key 'bogus' in cloud block");
+	assert_string_equal(f->diags.items[4].msg,
+			    "missing required key 'ca-file' in cloud block "
+			    "(TLS is required; see insecure-plaintext)");
+	assert_string_equal(f->diags.items[5].msg,
+			    "client-cert is given without client-key");
+	assert_null(f->conf);
+}
+
 /* ---- conf: errors ---- */
 
 static void test_error_leaves_ret(void **state)
@@ -969,6 +1565,27 @@ static char *read_all(const char *path)
 	return buf;
 }
 
+/*
+ * git keeps no modes either: the stand-in client keys get theirs, one
+ * good and one that bad-cloud-key-mode.conf must see refused.
+ */
+static void set_key_modes(const char *dir)
+{
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} keys[] = { { "cloud/client.keyfile", 0600 },
+		     { "cloud/open.keyfile", 0644 } };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *path = join(dir, keys[i].name);
+
+		if (chmod(path, keys[i].mode) < 0)
+			fail_msg("chmod %s: %s", path, strerror(errno));
+		free(path);
+	}
+}
+
 /* Loads one bad-*.conf by relative name; 0 if its .err matches. */
 static int golden_case(const char *name)
 {
@@ -1011,6 +1628,7 @@ static void test_golden(void **state)
 	assert_true(cwd >= 0);
 	snprintf(dir, sizeof(dir), "%s/tests/conf", top_srcdir());
 	assert_int_equal(nftw(dir, drop_write, 16, FTW_PHYS), 0);
+	set_key_modes(dir);
 	assert_int_equal(chdir(dir), 0);
 	assert_int_equal(glob("bad-*.conf", 0, NULL, &confs), 0);
 	assert_int_equal(glob("bad-*.err", 0, NULL, &errs), 0);
@@ -1040,6 +1658,8 @@ static void test_example_config(void **state)
 	assert_string_equal(f->conf->gateway_id, "demo-gateway");
 	assert_string_equal(f->conf->zwave.backend, "sim");
 	assert_true(f->conf->location.set);
+	/* Its cloud block is an example, commented out. */
+	assert_false(f->conf->cloud.set);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1065,6 +1685,20 @@ int main(void)
 		T(test_warning_only),
 		T(test_prior_diags),
 		T(test_timezone_tzdir),
+		T(test_cloud_absent),
+		T(test_cloud_defaults),
+		T(test_cloud_every_key),
+		T(test_cloud_numbers),
+		T(test_cloud_sizes),
+		T(test_cloud_hosts),
+		T(test_cloud_connect_to),
+		T(test_cloud_prefixes),
+		T(test_cloud_plaintext),
+		T(test_cloud_plaintext_files),
+		T(test_cloud_tls_files),
+		T(test_cloud_key_mode),
+		T(test_cloud_key_owner),
+		T(test_cloud_many_errors),
 		T(test_error_leaves_ret),
 		T(test_file_mode),
 		T(test_include_mode),

@@ -5,6 +5,7 @@
 #
 # The files are checked on a copy with group and other write bits cleared:
 # zwgated refuses such files, and a checkout made under umask 002 has them.
+# A client key must be 0600 or stricter, which git cannot record either.
 set -u
 : "${top_srcdir:=.}"
 : "${top_builddir:=.}"
@@ -23,6 +24,10 @@ mkdir "$T/conf" "$T/etc" "$T/out" || exit 99
 cp -R "$top_srcdir/tests/conf/." "$T/conf/" || exit 99
 cp -R "$top_srcdir/etc/." "$T/etc/" || exit 99
 chmod -R go-w "$T/conf" "$T/etc" || exit 99
+# git keeps no modes: the stand-in client keys get theirs here, one good
+# and one that bad-cloud-key-mode.conf must see refused.
+chmod 0600 "$T/conf/cloud/client.keyfile" || exit 99
+chmod 0644 "$T/conf/cloud/open.keyfile" || exit 99
 
 passed=0
 failed=0

@@ -1,0 +1,938 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conf_parse.c: the engine of zwgate.conf(5).  It reads files (with
+ * includes), cuts them into statements and { } blocks as the key tables of
+ * conf.c say, records where each key was given, recovers after an error
+ * so that one load reports every problem, and suggests the key that was
+ * probably meant.  What a value means is conf.c's business
+ * (conf_set_value); so is the config as a whole.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "conf_int.h"
+#include "lex.h"
+
+#define CONF_ERRORS_MAX	 20 /* errors of one load before giving up */
+#define CONF_SUGGEST_MAX 64 /* longest word compared for a suggestion */
+
+static void conf_parse_block(struct conf_parser *p, const struct conf_key *keys,
+			     const struct conf_key *block, unsigned bline,
+			     unsigned bcol);
+
+/* Grows *itemsp (an array of size-byte items) to hold one more. */
+static int conf_reserve(void *itemsp, size_t *cap, size_t n, size_t size)
+{
+	void *items;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	memcpy(&items, itemsp, sizeof(items));
+	ncap = *cap ? *cap * 2 : 8;
+	items = realloc(items, ncap * size);
+	if (!items)
+		return -ENOMEM;
+	memcpy(itemsp, &items, sizeof(items));
+	*cap = ncap;
+	return 0;
+}
+
+bool conf_oom(struct conf_parser *p)
+{
+	p->err = -ENOMEM;
+	return false;
+}
+
+const char *conf_strerror(int e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(e));
+	if (isupper((unsigned char)buf[0]) && islower((unsigned char)buf[1]))
+		buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+const char *conf_show(const struct token *t, char *buf, size_t len)
+{
+	struct token w = *t;
+
+	if (w.type == TOK_STRING)
+		w.type = TOK_WORD;
+	return tok_describe(&w, buf, len);
+}
+
+char *conf_join(const char *dir, const char *name)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+		return NULL;
+	return s;
+}
+
+/* ".." is kept: it may follow a symbolic link. */
+int conf_abs_path(const char *name, char **ret)
+{
+	char cwd[PATH_MAX], *s, *o;
+	const char *in;
+
+	if (name[0] == '/') {
+		s = strdup(name);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		s = conf_join(cwd, name);
+	}
+	if (!s)
+		return -ENOMEM;
+	for (in = o = s; *in;) {
+		if (in[0] == '/' && (in[1] == '/' || in[1] == '\0') && o != s) {
+			in++;
+		} else if (in[0] == '/' && in[1] == '.' &&
+			   (in[2] == '/' || in[2] == '\0')) {
+			in += 2;
+		} else {
+			*o++ = *in++;
+		}
+	}
+	if (o == s)
+		*o++ = '/';
+	*o = '\0';
+	*ret = s;
+	return 0;
+}
+
+/* The directory part of path, with its '/' ("" when there is none). */
+static char *conf_dir_prefix(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return strndup(path, slash ? (size_t)(slash - path) + 1 : 0);
+}
+
+static char *conf_dirname(const char *abs)
+{
+	const char *slash = strrchr(abs, '/');
+
+	return strndup(abs, slash == abs ? 1 : (size_t)(slash - abs));
+}
+
+const struct conf_key *conf_find(const struct conf_key *keys, const char *name)
+{
+	for (const struct conf_key *k = keys; k->name; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+static const struct conf_stmt *conf_find_stmt(const char *name)
+{
+	for (const struct conf_stmt *s = conf_stmts; s->keyword; s++)
+		if (strcmp(s->keyword, name) == 0)
+			return s;
+	return NULL;
+}
+
+/* A word that starts a statement where keys are the valid keys. */
+static bool conf_is_keyword(const struct conf_key *keys, bool top,
+			    const char *name)
+{
+	return conf_find(keys, name) || (top && conf_find_stmt(name));
+}
+
+/*
+ * The block (or top level: *ret_block NULL) holding name, other than
+ * skip, for "'device' belongs in the zwave block".
+ */
+static bool conf_find_elsewhere(const struct conf_key *keys,
+				const struct conf_key *block,
+				const struct conf_key *skip, const char *name,
+				const struct conf_key **ret_block)
+{
+	if (keys != skip &&
+	    (conf_find(keys, name) || (!block && conf_find_stmt(name)))) {
+		*ret_block = block;
+		return true;
+	}
+	for (const struct conf_key *k = keys; k->name; k++)
+		if (k->type == CONF_BLOCK &&
+		    conf_find_elsewhere(k->keys, k, skip, name, ret_block))
+			return true;
+	return false;
+}
+
+/* Levenshtein distance, ignoring case. */
+static unsigned conf_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[CONF_SUGGEST_MAX + 1], diag, up, best;
+
+	if (la > CONF_SUGGEST_MAX || lb > CONF_SUGGEST_MAX)
+		return UINT_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			up = row[j];
+			best = (up < row[j - 1] ? up : row[j - 1]) + 1;
+			if (tolower((unsigned char)a[i - 1]) ==
+			    tolower((unsigned char)b[j - 1]))
+				best = diag < best ? diag : best;
+			else
+				best = diag + 1 < best ? diag + 1 : best;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static void conf_consider(const char *word, const char *cand, const char **best,
+			  unsigned *best_d)
+{
+	unsigned d = conf_distance(word, cand);
+	unsigned len = (unsigned)strlen(cand);
+	unsigned limit = len / 3 > 1 ? len / 3 : 1;
+
+	if (d <= limit && d < len && d < *best_d) {
+		*best = cand;
+		*best_d = d;
+	}
+}
+
+/* The closest key of the same kind (block or not), or NULL. */
+static const char *conf_suggest(const struct conf_key *keys, bool top,
+				const char *word, bool want_block)
+{
+	const char *best = NULL;
+	unsigned best_d = UINT_MAX;
+
+	for (const struct conf_key *k = keys; k->name; k++)
+		if ((k->type == CONF_BLOCK) == want_block)
+			conf_consider(word, k->name, &best, &best_d);
+	for (const struct conf_stmt *s = conf_stmts; top && s->keyword; s++)
+		conf_consider(word, s->keyword, &best, &best_d);
+	return best;
+}
+
+struct conf_seen *conf_seen_find(struct conf_parser *p,
+				 const struct conf_key *k)
+{
+	for (size_t i = 0; i < p->nseen; i++)
+		if (p->seen[i].key == k)
+			return &p->seen[i];
+	return NULL;
+}
+
+/*
+ * Records the first use of k; for a second one, says so and returns
+ * NULL.  value may be NULL (a block).
+ */
+static struct conf_seen *conf_seen_add(struct conf_parser *p,
+				       const struct conf_key *k, unsigned line,
+				       unsigned col, const char *value)
+{
+	struct conf_seen *s = conf_seen_find(p, k);
+	char *v = NULL;
+
+	if (s && !s->failed) {
+		conf_error(p, line, col, "'%s' given twice (first at %s:%u:%u)",
+			   k->name, s->file, s->line, s->col);
+		return NULL;
+	}
+	if (value && !(v = strdup(value))) {
+		conf_oom(p);
+		return NULL;
+	}
+	if (!s) {
+		if (conf_reserve(&p->seen, &p->capseen, p->nseen, sizeof(*s)) <
+		    0) {
+			free(v);
+			conf_oom(p);
+			return NULL;
+		}
+		s = &p->seen[p->nseen++];
+	} else {
+		free(s->value);
+	}
+	*s = (struct conf_seen){ .key = k,
+				 .file = p->src->name,
+				 .line = line,
+				 .col = col,
+				 .value = v };
+	return s;
+}
+
+/*
+ * A use of k whose value was missing: it was said, so the key must not
+ * also be "missing required", but a later good use is no duplicate.
+ */
+static void conf_seen_failed(struct conf_parser *p, const struct conf_key *k,
+			     unsigned line, unsigned col)
+{
+	struct conf_seen *s;
+
+	if (k->flags & CONF_MULTI || conf_seen_find(p, k))
+		return;
+	s = conf_seen_add(p, k, line, col, NULL);
+	if (s)
+		s->failed = true;
+}
+
+/* Stops the load once it has said enough; later errors are noise. */
+static bool conf_give_up(struct conf_parser *p)
+{
+	if (p->err || p->stopped)
+		return true;
+	if (p->diags->errors - p->errors0 < CONF_ERRORS_MAX ||
+	    lex_peek(p->src->lx)->type == TOK_EOF)
+		return false;
+	diag_add(p->diags, p->src->name, 0, 0, false,
+		 "too many errors; giving up");
+	p->stopped = true;
+	return true;
+}
+
+/* After a '{' at bline:bcol was read: through its matching '}'. */
+static void conf_skip_block(struct conf_parser *p, unsigned bline,
+			    unsigned bcol)
+{
+	const struct token *t;
+	size_t depth = 1;
+
+	while (depth) {
+		t = lex_next(p->src->lx);
+		if (t->type == TOK_LBRACE) {
+			depth++;
+		} else if (t->type == TOK_RBRACE) {
+			depth--;
+		} else if (t->type == TOK_EOF) {
+			conf_error_at(p, t, "'{' at %u:%u is never closed",
+				      bline, bcol);
+			return;
+		}
+	}
+}
+
+/*
+ * Recovery after an error: skips the rest of the statement, which ends
+ * at a newline, a ';', a block, or the '}' of the enclosing block.
+ */
+static void conf_skip_statement(struct conf_parser *p)
+{
+	struct lexer *lx = p->src->lx;
+	const struct token *t;
+
+	for (;;) {
+		t = lex_peek(lx);
+		if (t->nl_before || t->type == TOK_EOF || t->type == TOK_RBRACE)
+			return;
+		lex_next(lx);
+		if (t->type == TOK_SEMI)
+			return;
+		if (t->type == TOK_LBRACE) {
+			conf_skip_block(p, t->line, t->col);
+			return;
+		}
+	}
+}
+
+/* Skips what follows the token t just read as part of a bad statement. */
+static void conf_skip_after(struct conf_parser *p, const struct token *t)
+{
+	if (t->type == TOK_LBRACE)
+		conf_skip_block(p, t->line, t->col);
+	else
+		conf_skip_statement(p);
+}
+
+static const char *conf_where(const struct conf_key *block, char *buf,
+			      size_t len)
+{
+	if (block)
+		snprintf(buf, len, "in the %s block", block->name);
+	else
+		snprintf(buf, len, "at top level");
+	return buf;
+}
+
+/* An unknown word t starting a statement: a key or a block (if '{'). */
+static void conf_unknown(struct conf_parser *p, const struct conf_key *keys,
+			 const struct conf_key *block, const struct token *t)
+{
+	bool is_block = lex_peek(p->src->lx)->type == TOK_LBRACE;
+	const struct conf_key *other;
+	char shown[CONF_SHOW_MAX], here[64], there[64], hint[96] = "";
+	const char *best;
+
+	tok_describe(t, shown, sizeof(shown));
+	if (conf_find_elsewhere(conf_top_keys, NULL, keys, t->text, &other)) {
+		conf_error_at(p, t, "%s belongs %s, not %s", shown,
+			      conf_where(other, there, sizeof(there)),
+			      conf_where(block, here, sizeof(here)));
+	} else {
+		best = conf_suggest(keys, !block, t->text, is_block);
+		if (best)
+			snprintf(hint, sizeof(hint), "; did you mean '%s'?",
+				 best);
+		if (block)
+			snprintf(here, sizeof(here), " in %s block",
+				 block->name);
+		else
+			here[0] = '\0';
+		conf_error_at(p, t, "unknown %s %s%s%s",
+			      is_block ? "block" : "key", shown, here, hint);
+	}
+	conf_skip_statement(p);
+}
+
+static void conf_include(struct conf_parser *p, const struct token *a);
+
+/* Stores the value in p->args; true when it was valid. */
+static bool conf_set(struct conf_parser *p, const struct conf_key *k)
+{
+	if (k->type != CONF_INCLUDE)
+		return conf_set_value(p, k, &p->args[0]);
+	conf_include(p, &p->args[0]);
+	return true;
+}
+
+static void conf_copy_arg(struct conf_parser *p, unsigned n,
+			  const struct token *t)
+{
+	p->args[n] = *t;
+	memcpy(p->argtext[n], t->text, t->len + 1);
+	p->args[n].text = p->argtext[n];
+}
+
+static bool conf_ends_statement(const struct token *t)
+{
+	return t->nl_before || t->type == TOK_EOF || t->type == TOK_RBRACE ||
+	       t->type == TOK_SEMI;
+}
+
+/*
+ * Statements may share a line, so what follows the arguments on the same
+ * line must start the next one; anything else is one argument too many.
+ */
+static void conf_check_extra(struct conf_parser *p, const struct conf_key *keys,
+			     const struct conf_key *block,
+			     const struct conf_key *k)
+{
+	struct lexer *lx = p->src->lx;
+	const struct token *t = lex_peek(lx);
+	char shown[CONF_SHOW_MAX], hint[96] = "";
+	const char *best = NULL;
+
+	if (conf_ends_statement(t) ||
+	    (t->type == TOK_WORD && conf_is_keyword(keys, !block, t->text)))
+		return;
+	t = lex_next(lx);
+	if (t->type == TOK_WORD)
+		best = conf_suggest(keys, !block, t->text, false);
+	if (best)
+		snprintf(hint, sizeof(hint), "; did you mean '%s'?", best);
+	if (t->type != TOK_ERROR)
+		conf_error_at(p, t, "'%s' takes %u value%s; unexpected %s%s",
+			      k->name, k->nargs, k->nargs == 1 ? "" : "s",
+			      tok_describe(t, shown, sizeof(shown)), hint);
+	conf_skip_after(p, t);
+}
+
+static void conf_value_statement(struct conf_parser *p,
+				 const struct conf_key *keys,
+				 const struct conf_key *block,
+				 const struct conf_key *k, unsigned line,
+				 unsigned col)
+{
+	struct lexer *lx = p->src->lx;
+	const struct token *t;
+	char shown[CONF_SHOW_MAX];
+	bool bad = false, ok;
+
+	for (unsigned n = 0; n < k->nargs; n++) {
+		if (conf_ends_statement(lex_peek(lx))) {
+			conf_error(p, line, col, "missing value for '%s'",
+				   k->name);
+			conf_seen_failed(p, k, line, col);
+			return;
+		}
+		t = lex_next(lx);
+		if (t->type == TOK_LBRACE || t->type == TOK_COMMA) {
+			conf_error_at(p, t, "expected a value for '%s', not %s",
+				      k->name,
+				      tok_describe(t, shown, sizeof(shown)));
+			conf_seen_failed(p, k, line, col);
+			conf_skip_after(p, t);
+			return;
+		}
+		bad |= t->type == TOK_ERROR;
+		conf_copy_arg(p, n, t);
+	}
+	conf_show(&p->args[0], shown, sizeof(shown));
+	if ((k->flags & CONF_MULTI) || conf_seen_add(p, k, line, col, shown)) {
+		/* conf_set may read includes, which move p->seen. */
+		ok = !bad && conf_set(p, k);
+		if (ok && !(k->flags & CONF_MULTI))
+			conf_seen_find(p, k)->ok = true;
+	}
+	conf_check_extra(p, keys, block, k);
+}
+
+static void conf_block_statement(struct conf_parser *p,
+				 const struct conf_key *k, unsigned line,
+				 unsigned col)
+{
+	struct lexer *lx = p->src->lx;
+	const struct token *t = lex_peek(lx);
+	struct conf_seen *s;
+	char shown[CONF_SHOW_MAX];
+	unsigned bline = t->line, bcol = t->col;
+
+	if (t->type != TOK_LBRACE) {
+		if (t->type != TOK_ERROR)
+			conf_error_at(p, t, "expected '{' after '%s', not %s",
+				      k->name,
+				      tok_describe(t, shown, sizeof(shown)));
+		conf_skip_statement(p);
+		return;
+	}
+	lex_next(lx);
+	s = conf_seen_add(p, k, line, col, NULL);
+	if (!s) {
+		conf_skip_block(p, bline, bcol);
+		return;
+	}
+	s->ok = true;
+	if (k->flags & CONF_SET_FLAG)
+		*(bool *)conf_field(p->c, k) = true;
+	conf_parse_block(p, k->keys, k, bline, bcol);
+}
+
+static void conf_foreign(struct conf_parser *p, const struct conf_stmt *s,
+			 const struct token *kw)
+{
+	int r = s->parse(p->c, p->src->lx, kw, p->src->dir, p->diags);
+
+	if (r < 0)
+		p->err = r;
+}
+
+/* A statement starting with the word t. */
+static void conf_statement(struct conf_parser *p, const struct conf_key *keys,
+			   const struct conf_key *block, const struct token *t)
+{
+	const struct conf_key *k = conf_find(keys, t->text);
+	const struct conf_stmt *s;
+
+	if (!k && !block && (s = conf_find_stmt(t->text)))
+		conf_foreign(p, s, t);
+	else if (!k)
+		conf_unknown(p, keys, block, t);
+	else if (k->type == CONF_BLOCK)
+		conf_block_statement(p, k, t->line, t->col);
+	else
+		conf_value_statement(p, keys, block, k, t->line, t->col);
+}
+
+/* The statements of a block (or of a file: block NULL) up to its end. */
+static void conf_parse_block(struct conf_parser *p, const struct conf_key *keys,
+			     const struct conf_key *block, unsigned bline,
+			     unsigned bcol)
+{
+	const struct token *t;
+	char shown[CONF_SHOW_MAX];
+
+	while (!conf_give_up(p)) {
+		t = lex_next(p->src->lx);
+		switch (t->type) {
+		case TOK_EOF:
+			if (block)
+				conf_error_at(p, t,
+					      "'{' at %u:%u is never closed",
+					      bline, bcol);
+			return;
+		case TOK_RBRACE:
+			if (block)
+				return;
+			conf_error_at(p, t, "'}' without a matching '{'");
+			break;
+		case TOK_SEMI:
+			break;
+		case TOK_ERROR:
+			conf_skip_statement(p);
+			break;
+		case TOK_WORD:
+			conf_statement(p, keys, block, t);
+			break;
+		default:
+			conf_error_at(p, t, "expected a key, not %s",
+				      tok_describe(t, shown, sizeof(shown)));
+			conf_skip_after(p, t);
+			break;
+		}
+	}
+}
+
+int conf_check_owner(const struct stat *st, char *err, size_t len)
+{
+	uid_t me = geteuid();
+
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, len, "is not a regular file");
+		return -EINVAL;
+	}
+	if (st->st_uid != 0 && st->st_uid != me) {
+		if (me == 0)
+			snprintf(err, len,
+				 "is owned by uid %u, not root; refusing it",
+				 (unsigned)st->st_uid);
+		else
+			snprintf(err, len,
+				 "is owned by uid %u, not root or uid %u; "
+				 "refusing it",
+				 (unsigned)st->st_uid, (unsigned)me);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int conf_check_stat(const struct stat *st, char *err, size_t len)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777;
+	int r = conf_check_owner(st, err, len);
+
+	if (r < 0)
+		return r;
+	if (mode & S_IWOTH) {
+		snprintf(err, len,
+			 "is writable by others (mode %04o); "
+			 "refusing it",
+			 mode);
+		return -EPERM;
+	}
+	if (mode & S_IWGRP) {
+		snprintf(err, len,
+			 "is writable by its group (mode %04o); "
+			 "refusing it",
+			 mode);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int conf_check_file_mode(const char *path, char *err, size_t len)
+{
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		conf_strerror(-r, err, len);
+		return r;
+	}
+	return conf_check_stat(&st, err, len);
+}
+
+/* The whole file, growing past its stat size only up to the limit. */
+static int conf_read_fd(int fd, const struct stat *st, char **ret,
+			size_t *ret_len)
+{
+	size_t cap, len = 0;
+	char *buf, *nbuf;
+	ssize_t n;
+	int r;
+
+	*ret_len = (size_t)st->st_size;
+	if (st->st_size > CONF_FILE_MAX)
+		return -EFBIG;
+	cap = (size_t)st->st_size + 1;
+	if (!(buf = malloc(cap)))
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			*ret_len = len;
+			if (cap > CONF_FILE_MAX) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap * 2 > CONF_FILE_MAX ? CONF_FILE_MAX + 1
+						      : cap * 2;
+			if (!(nbuf = realloc(buf, cap))) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nbuf;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			free(buf);
+			return r;
+		}
+		len += (size_t)n;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static ssize_t conf_add_file(struct conf_parser *p, const char *path,
+			     const char *name, const struct stat *st)
+{
+	struct conf_file *f;
+
+	if (conf_reserve(&p->files, &p->capfiles, p->nfiles, sizeof(*f)) < 0) {
+		conf_oom(p);
+		return -ENOMEM;
+	}
+	f = &p->files[p->nfiles];
+	*f = (struct conf_file){ .is_buffer = !st };
+	if (st) {
+		f->has_id = true;
+		f->dev = st->st_dev;
+		f->ino = st->st_ino;
+	}
+	f->path = strdup(path);
+	f->name = strdup(name);
+	if (!f->path || !f->name) {
+		free(f->path);
+		free(f->name);
+		conf_oom(p);
+		return -ENOMEM;
+	}
+	return (ssize_t)p->nfiles++;
+}
+
+static void conf_parse_data(struct conf_parser *p, size_t fi, const char *data,
+			    size_t len)
+{
+	struct conf_src src = { .name = p->files[fi].name, .up = p->src };
+
+	src.depth = p->src ? p->src->depth + 1 : 0;
+	src.dir = conf_dirname(p->files[fi].path);
+	src.shown_dir = conf_dir_prefix(src.name);
+	src.lx = lex_new(src.name, data, len, p->diags);
+	if (src.dir && src.shown_dir && src.lx) {
+		p->files[fi].reading = true;
+		p->src = &src;
+		conf_parse_block(p, conf_top_keys, NULL, 0, 0);
+		p->src = src.up;
+		p->files[fi].reading = false;
+	} else {
+		conf_oom(p);
+	}
+	lex_free(src.lx);
+	free(src.dir);
+	free(src.shown_dir);
+}
+
+/* A file met before: an include cycle, or the same file twice. */
+static bool conf_file_again(struct conf_parser *p, const struct stat *st,
+			    const char *name, unsigned line, unsigned col)
+{
+	for (size_t i = 0; i < p->nfiles; i++) {
+		const struct conf_file *f = &p->files[i];
+
+		if (!f->has_id || f->dev != st->st_dev || f->ino != st->st_ino)
+			continue;
+		if (f->reading)
+			conf_error(p, line, col,
+				   "include cycle: '%s' is already being read",
+				   name);
+		else
+			conf_error(p, line, col, "'%s' is already included",
+				   name);
+		return true;
+	}
+	return false;
+}
+
+/* Reads and parses path, included at line:col (0 for the main file). */
+static void conf_read_file(struct conf_parser *p, const char *path,
+			   const char *name, unsigned line, unsigned col)
+{
+	char msg[CONF_MSG_MAX], *data = NULL;
+	struct stat st;
+	size_t len;
+	ssize_t fi;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		diag_add(p->diags, name, 0, 0, false, "%s",
+			 conf_strerror(errno, msg, sizeof(msg)));
+		goto out;
+	}
+	if (conf_check_stat(&st, msg, sizeof(msg)) < 0) {
+		diag_add(p->diags, name, 0, 0, false, "%s", msg);
+		goto out;
+	}
+	if (line && conf_file_again(p, &st, name, line, col))
+		goto out;
+	r = conf_read_fd(fd, &st, &data, &len);
+	if (r == -EFBIG)
+		diag_add(p->diags, name, 0, 0, false,
+			 "file too large (%zu bytes, limit %d)", len,
+			 CONF_FILE_MAX);
+	else if (r == -ENOMEM)
+		conf_oom(p);
+	else if (r < 0)
+		diag_add(p->diags, name, 0, 0, false, "read error: %s",
+			 conf_strerror(-r, msg, sizeof(msg)));
+	if (r < 0)
+		goto out;
+	fi = conf_add_file(p, path, name, &st);
+	if (fi >= 0)
+		conf_parse_data(p, (size_t)fi, data, len);
+out:
+	free(data);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The include pattern with the file's directory, its glob chars escaped. */
+static char *conf_include_pattern(const struct conf_parser *p, const char *text)
+{
+	const char *dir = p->src->dir;
+	char *esc, *o, *pattern;
+
+	if (text[0] == '/')
+		return strdup(text);
+	if (!(esc = malloc(strlen(dir) * 2 + 1)))
+		return NULL;
+	for (o = esc; *dir; dir++) {
+		if (strchr("*?[]\\", *dir))
+			*o++ = '\\';
+		*o++ = *dir;
+	}
+	*o = '\0';
+	pattern = conf_join(esc, text);
+	free(esc);
+	return pattern;
+}
+
+/* A match as shown: relative ones keep the including file's spelling. */
+static char *conf_include_name(const struct conf_parser *p, bool relative,
+			       const char *match)
+{
+	const char *dir = p->src->dir;
+	size_t dl = strcmp(dir, "/") ? strlen(dir) : 0;
+	char *s;
+
+	if (!relative || strncmp(match, dir, dl) != 0 || match[dl] != '/')
+		return strdup(match);
+	if (asprintf(&s, "%s%s", p->src->shown_dir, match + dl + 1) < 0)
+		return NULL;
+	return s;
+}
+
+/* a is p->args[0], which the included files reuse: copy what is needed. */
+static void conf_include(struct conf_parser *p, const struct token *a)
+{
+	unsigned line = a->line, col = a->col;
+	bool relative = a->text[0] != '/';
+	char *pattern, *name;
+	glob_t g;
+	int r;
+
+	if (!a->len) {
+		conf_error_at(p, a, "include must not be empty");
+		return;
+	}
+	if (p->src->depth >= CONF_INCLUDE_DEPTH) {
+		conf_error_at(p, a, "includes nested too deep (limit %d)",
+			      CONF_INCLUDE_DEPTH);
+		return;
+	}
+	if (!(pattern = conf_include_pattern(p, a->text))) {
+		conf_oom(p);
+		return;
+	}
+	r = glob(pattern, 0, NULL, &g);
+	free(pattern);
+	if (r && r != GLOB_NOMATCH)
+		conf_oom(p);
+	for (size_t i = 0; !r && i < g.gl_pathc; i++) {
+		if (p->err || p->stopped)
+			break;
+		if (p->nfiles >= CONF_FILES_MAX) {
+			conf_error(p, line, col, "too many files (limit %d)",
+				   CONF_FILES_MAX);
+			break;
+		}
+		if (!(name = conf_include_name(p, relative, g.gl_pathv[i]))) {
+			conf_oom(p);
+			break;
+		}
+		conf_read_file(p, g.gl_pathv[i], name, line, col);
+		free(name);
+	}
+	globfree(&g);
+}
+
+int conf_take_files(struct conf_parser *p)
+{
+	size_t n = 0;
+
+	p->c->files = calloc(p->nfiles + 1, sizeof(*p->c->files));
+	if (!p->c->files)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nfiles; i++) {
+		if (p->files[i].is_buffer)
+			continue;
+		p->c->files[n++] = p->files[i].path;
+		p->files[i].path = NULL;
+	}
+	return 0;
+}
+
+void conf_parser_free(struct conf_parser *p)
+{
+	for (size_t i = 0; i < p->nseen; i++)
+		free(p->seen[i].value);
+	free(p->seen);
+	for (size_t i = 0; i < p->nfiles; i++) {
+		free(p->files[i].path);
+		free(p->files[i].name);
+	}
+	free(p->files);
+}
+
+void conf_parse_buffer(struct conf_parser *p, const char *name,
+		       const char *data, size_t len)
+{
+	ssize_t fi;
+
+	if (len > CONF_FILE_MAX) {
+		diag_add(p->diags, name, 0, 0, false,
+			 "file too large (%zu bytes, limit %d)", len,
+			 CONF_FILE_MAX);
+		return;
+	}
+	fi = conf_add_file(p, p->c->path, name, NULL);
+	if (fi >= 0)
+		conf_parse_data(p, (size_t)fi, data, len);
+}
+
+void conf_parse_file(struct conf_parser *p, const char *path, const char *name)
+{
+	conf_read_file(p, path, name, 0, 0);
+}
