@@ -1,0 +1,1051 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * outbox.c: the durable queue behind the cloud link.
+ *
+ * On disk, dir/log is a sequence of records, integers little-endian:
+ *
+ *	u32 head	0xA5 << 24 | length of the body (11 .. OB_BODY_MAX)
+ *	u32 crc		CRC-32C of head and body
+ *	body:	u64 seq, u8 type, u16 topic length, topic (no NUL), payload
+ *
+ * 19 bytes of overhead per message.  STATE (1) and EVENT (2) records carry
+ * a message; the marks carry only a seq and are written by outbox_sync
+ * when they moved, so an ack costs nothing until then:
+ *	ACK (3) n	every message with seq <= n is gone (the ack floor);
+ *	DROP (4) n	every EVENT with seq <= n is gone (dropped, bound);
+ *	SEQ (5) n	seqs up to n were used (heads a compacted log).
+ * Messages are written in seq order, and a state later in the log replaces
+ * an earlier one for its topic, so replaying the log rebuilds the pending
+ * set.  Acks above the floor live in memory only (until a compaction):
+ * after a crash those messages are sent again, which QoS 1 (at least
+ * once) allows.
+ *
+ * Recovery stops at the first record that is short, has a bad head or
+ * CRC, or makes no sense (unknown type, seq going back), and cuts the
+ * file there.  A corrupt record in the middle therefore loses all that
+ * follows it: its length cannot be trusted to find the next record, and
+ * hunting for the magic could take a payload for a record.
+ *
+ * Compaction, at a sync once the log is OB_COMPACT_MIN bytes and
+ * OB_COMPACT_RATIO times what is pending, replaces the log by a new one
+ * holding a SEQ record and the pending messages (temp file, fsync, rename,
+ * fsync dir).  It is done even when nothing is pending instead of
+ * truncating in place: a crash between a truncate and the rewrite of the
+ * SEQ record could send seqs back.
+ *
+ * A failed write (full disk) leaves the message queued in memory; the
+ * next put or sync cuts what the write left and writes again from the
+ * first message not in the log.  The log is locked (flock): one writer.
+ *
+ * The bound drops the oldest events; it never drops states (one per
+ * value, so bounded by the network) nor the message being put, so states
+ * plus the newest event may stay over max_bytes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "outbox.h"
+
+#define OB_MAGIC	 0xA5u
+#define OB_HEAD		 8  /* head + crc */
+#define OB_FIXED	 11 /* seq + type + topic length */
+#define OB_OVERHEAD	 (OB_HEAD + OB_FIXED)
+#define OB_BODY_MAX	 (OB_FIXED + OUTBOX_TOPIC_MAX - 1 + OUTBOX_PAYLOAD_MAX)
+#define OB_READ_CHUNK	 (512 * 1024) /* bytes read at a time at open */
+#define OB_COMPACT_MIN	 (64 * 1024)  /* log bytes before compacting */
+#define OB_COMPACT_RATIO 4	      /* log bytes per live record byte */
+#define OB_SLOTS_MIN	 64
+#define OB_MAP_MIN	 16
+#define OB_LOG		 "log"
+#define OB_TMP		 ".log.tmp"
+
+_Static_assert(OB_BODY_MAX < (1 << 24), "body length must fit 24 bits");
+_Static_assert(OB_READ_CHUNK >= OB_HEAD + OB_BODY_MAX, "chunk holds a record");
+
+enum ob_type {
+	OB_REC_STATE = 1,
+	OB_REC_EVENT,
+	OB_REC_ACK,
+	OB_REC_DROP,
+	OB_REC_SEQ,
+};
+
+struct ob_msg {
+	struct ob_msg *prev, *next; /* the events, oldest first */
+	uint64_t seq;
+	uint64_t off;  /* of its record in the log, once written */
+	uint64_t hash; /* of the topic */
+	uint32_t len;
+	uint16_t tlen;
+	uint8_t kind;
+	char topic[]; /* tlen bytes, NUL, then len bytes of payload */
+};
+
+/* The pending messages in seq order; m is NULL once a message is gone. */
+struct ob_slot {
+	uint64_t seq;
+	struct ob_msg *m;
+};
+
+/* Topic -> pending state: open addressing, linear probing. */
+struct ob_map {
+	struct ob_msg **v;
+	size_t cap, n;
+};
+
+struct outbox {
+	char *dir, *path;
+	int fd;
+	uint64_t max_bytes;
+	unsigned sync_ms;
+	struct ob_slot *slots; /* [head, tail) in use, head live if any */
+	size_t head, tail, cap, live;
+	struct ob_map states;
+	struct ob_msg *ev_first, *ev_last;
+	uint64_t last_seq;	/* highest seq handed out */
+	uint64_t unwritten_seq; /* pending from this seq on are not written */
+	uint64_t data_seq;	/* last message record seen at open */
+	uint64_t end;		/* where the next record goes */
+	uint64_t synced;	/* bytes of the log known to be on disk */
+	bool trunc_needed;	/* a failed write may have left bytes at end */
+	uint64_t floor_disk;	/* ack floor the log says */
+	uint64_t drop_floor, drop_disk;
+	struct outbox_stats st;
+};
+
+static uint32_t crc_table[256];
+
+/* Built on first open; the daemon opens outboxes from one thread. */
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc_update(uint32_t crc, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len--)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+static void put_le(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = bytes - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* MQTT topics are UTF-8; a broker refuses anything else. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0, need, k;
+	uint32_t cp, min;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			need = 1, cp = s[i] & 0x1f, min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			need = 2, cp = s[i] & 0x0f, min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			need = 3, cp = s[i] & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (n - i <= need)
+			return false;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
+/* A topic one may publish to: no wildcards, no NUL, UTF-8. */
+static bool topic_ok(const char *t, size_t n)
+{
+	return n > 0 && n < OUTBOX_TOPIC_MAX && !memchr(t, '\0', n) &&
+	       !memchr(t, '+', n) && !memchr(t, '#', n) &&
+	       utf8_ok((const unsigned char *)t, n);
+}
+
+static uint64_t topic_hash(const char *t, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--)
+		h = (h ^ (unsigned char)*t++) * 0x100000001b3ULL;
+	return h;
+}
+
+static const void *msg_payload(const struct ob_msg *m)
+{
+	return m->topic + m->tlen + 1;
+}
+
+static uint64_t msg_bytes(const struct ob_msg *m)
+{
+	return (uint64_t)m->tlen + m->len;
+}
+
+static struct ob_msg *msg_new(enum outbox_kind kind, uint64_t seq,
+			      const char *topic, size_t tlen,
+			      const void *payload, size_t len)
+{
+	struct ob_msg *m = malloc(sizeof(*m) + tlen + 1 + len);
+
+	if (!m)
+		return NULL;
+	memset(m, 0, sizeof(*m));
+	m->seq = seq;
+	m->kind = (uint8_t)kind;
+	m->tlen = (uint16_t)tlen;
+	m->len = (uint32_t)len;
+	m->hash = topic_hash(topic, tlen);
+	memcpy(m->topic, topic, tlen);
+	m->topic[tlen] = '\0';
+	if (len)
+		memcpy(m->topic + tlen + 1, payload, len);
+	return m;
+}
+
+/* The slot of m's topic, or the empty slot where it would go. */
+static size_t map_find(const struct ob_map *map, const struct ob_msg *m)
+{
+	size_t mask = map->cap - 1, i = m->hash & mask;
+	const struct ob_msg *o;
+
+	while ((o = map->v[i])) {
+		if (o->hash == m->hash && o->tlen == m->tlen &&
+		    memcmp(o->topic, m->topic, m->tlen) == 0)
+			return i;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+static int map_reserve(struct ob_map *map)
+{
+	struct ob_map nm;
+
+	if ((map->n + 1) * 2 <= map->cap)
+		return 0;
+	nm.cap = map->cap ? map->cap * 2 : OB_MAP_MIN;
+	nm.n = map->n;
+	nm.v = calloc(nm.cap, sizeof(*nm.v));
+	if (!nm.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < map->cap; i++) {
+		if (map->v[i])
+			nm.v[map_find(&nm, map->v[i])] = map->v[i];
+	}
+	free(map->v);
+	*map = nm;
+	return 0;
+}
+
+/* Backward-shift deletion keeps every probe chain unbroken. */
+static void map_del(struct ob_map *map, size_t i)
+{
+	size_t mask = map->cap - 1, j = i, k;
+
+	map->v[i] = NULL;
+	map->n--;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!map->v[j])
+			return;
+		k = map->v[j]->hash & mask;
+		/* Leave it when its home lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		map->v[i] = map->v[j];
+		map->v[j] = NULL;
+		i = j;
+	}
+}
+
+/* The first slot with a seq >= seq, or tail. */
+static size_t slot_find(const struct outbox *ob, uint64_t seq)
+{
+	size_t lo = ob->head, hi = ob->tail;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ob->slots[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void slot_squeeze(struct outbox *ob)
+{
+	size_t n = 0;
+
+	for (size_t i = ob->head; i < ob->tail; i++) {
+		if (ob->slots[i].m)
+			ob->slots[n++] = ob->slots[i];
+	}
+	ob->head = 0;
+	ob->tail = n;
+}
+
+static int slot_reserve(struct outbox *ob)
+{
+	struct ob_slot *ns;
+	size_t ncap;
+
+	if (ob->tail < ob->cap)
+		return 0;
+	if (ob->live < ob->cap / 2) {
+		slot_squeeze(ob);
+		return 0;
+	}
+	ncap = ob->cap ? ob->cap * 2 : OB_SLOTS_MIN;
+	ns = realloc(ob->slots, ncap * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	ob->slots = ns;
+	ob->cap = ncap;
+	return 0;
+}
+
+/*
+ * Gaps left by out-of-order removal are squeezed out once they outnumber
+ * the live slots three to one, so outbox_next skips few of them.
+ */
+static void slot_clear(struct outbox *ob, size_t i)
+{
+	ob->slots[i].m = NULL;
+	ob->live--;
+	while (ob->head < ob->tail && !ob->slots[ob->head].m)
+		ob->head++;
+	if (ob->live == 0)
+		ob->head = ob->tail = 0;
+	else if (ob->tail - ob->head >= OB_SLOTS_MIN &&
+		 ob->live < (ob->tail - ob->head) / 4)
+		slot_squeeze(ob);
+}
+
+static void ob_remove(struct outbox *ob, size_t i)
+{
+	struct ob_msg *m = ob->slots[i].m;
+
+	if (m->kind == OUTBOX_STATE) {
+		map_del(&ob->states, map_find(&ob->states, m));
+		ob->st.states--;
+	} else {
+		if (m->prev)
+			m->prev->next = m->next;
+		else
+			ob->ev_first = m->next;
+		if (m->next)
+			m->next->prev = m->prev;
+		else
+			ob->ev_last = m->prev;
+		ob->st.events--;
+	}
+	ob->st.pending--;
+	ob->st.pending_bytes -= msg_bytes(m);
+	slot_clear(ob, i);
+	free(m);
+}
+
+/* Queue m after every pending message; a state replaces its topic's. */
+static int ob_insert(struct outbox *ob, struct ob_msg *m)
+{
+	size_t i;
+	int r;
+
+	r = slot_reserve(ob);
+	if (r == 0 && m->kind == OUTBOX_STATE)
+		r = map_reserve(&ob->states);
+	if (r < 0)
+		return r;
+	if (m->kind == OUTBOX_STATE) {
+		i = map_find(&ob->states, m);
+		if (ob->states.v[i]) {
+			ob_remove(ob, slot_find(ob, ob->states.v[i]->seq));
+			i = map_find(&ob->states, m);
+		}
+		ob->states.v[i] = m;
+		ob->states.n++;
+		ob->st.states++;
+	} else {
+		m->prev = ob->ev_last;
+		if (ob->ev_last)
+			ob->ev_last->next = m;
+		else
+			ob->ev_first = m;
+		ob->ev_last = m;
+		ob->st.events++;
+	}
+	ob->slots[ob->tail].seq = m->seq;
+	ob->slots[ob->tail++].m = m;
+	ob->live++;
+	ob->st.pending++;
+	ob->st.pending_bytes += msg_bytes(m);
+	return 0;
+}
+
+/* Drop the oldest events until under the bound, sparing keep. */
+static void ob_bound(struct outbox *ob, const struct ob_msg *keep)
+{
+	while (ob->st.pending_bytes > ob->max_bytes && ob->ev_first &&
+	       ob->ev_first != keep) {
+		ob->drop_floor = ob->ev_first->seq;
+		ob_remove(ob, slot_find(ob, ob->ev_first->seq));
+		ob->st.dropped++;
+	}
+}
+
+/* Every seq up to this one is gone. */
+static uint64_t ob_floor(const struct outbox *ob)
+{
+	return ob->live ? ob->slots[ob->head].seq - 1 : ob->last_seq;
+}
+
+static int pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwritev(fd, iov, n, (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		/* A file size limit means the same to us as a full disk;
+		 * -EFBIG from outbox_put says "refused", not "queued". */
+		if (w < 0)
+			return errno == EFBIG ? -ENOSPC : -errno;
+		if (w == 0)
+			return -ENOSPC;
+		off += (uint64_t)w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* Write one record at *off and move *off past it.  0 or -errno. */
+static int rec_write(int fd, uint64_t *off, uint64_t seq, enum ob_type type,
+		     const char *topic, size_t tlen, const void *payload,
+		     size_t len)
+{
+	uint8_t h[OB_OVERHEAD];
+	size_t body = OB_FIXED + tlen + len;
+	struct iovec iov[3] = {
+		{ h, sizeof(h) },
+		{ (void *)topic, tlen },
+		{ (void *)payload, len },
+	};
+	uint32_t c;
+	int r;
+
+	put_le(h, OB_MAGIC << 24 | (uint32_t)body, 4);
+	put_le(h + 8, seq, 8);
+	h[16] = (uint8_t)type;
+	put_le(h + 17, tlen, 2);
+	c = crc_update(~0u, h, 4);
+	c = crc_update(c, h + 8, OB_FIXED);
+	c = crc_update(c, topic, tlen);
+	c = crc_update(c, payload, len);
+	put_le(h + 4, ~c, 4);
+	r = pwritev_all(fd, iov, len ? 3 : tlen ? 2 : 1, *off);
+	if (r == 0)
+		*off += OB_HEAD + body;
+	return r;
+}
+
+static int rec_write_msg(int fd, uint64_t *off, const struct ob_msg *m)
+{
+	return rec_write(fd, off, m->seq,
+			 m->kind == OUTBOX_STATE ? OB_REC_STATE : OB_REC_EVENT,
+			 m->topic, m->tlen, msg_payload(m), m->len);
+}
+
+static int ob_fail(struct outbox *ob, int r)
+{
+	ob->st.last_error = r;
+	return r;
+}
+
+/* Append a record to the log; a failure leaves end where it was. */
+static int ob_append(struct outbox *ob, const struct ob_msg *m,
+		     enum ob_type mark, uint64_t seq)
+{
+	uint64_t off = ob->end;
+	int r;
+
+	if (m)
+		r = rec_write_msg(ob->fd, &off, m);
+	else
+		r = rec_write(ob->fd, &off, seq, mark, NULL, 0, NULL, 0);
+	if (r < 0) {
+		ob->trunc_needed = true;
+		return ob_fail(ob, r);
+	}
+	ob->st.bytes_written += off - ob->end;
+	ob->end = off;
+	return 0;
+}
+
+/*
+ * Write the pending messages that are not in the log yet, in seq order,
+ * after cutting what a failed write may have left.
+ */
+static int ob_write(struct outbox *ob)
+{
+	int r;
+
+	if (ob->trunc_needed) {
+		if (ftruncate(ob->fd, (off_t)ob->end) < 0)
+			return ob_fail(ob, -errno);
+		ob->trunc_needed = false;
+	}
+	for (size_t i = slot_find(ob, ob->unwritten_seq); i < ob->tail; i++) {
+		struct ob_msg *m = ob->slots[i].m;
+
+		if (!m)
+			continue;
+		m->off = ob->end;
+		r = ob_append(ob, m, 0, 0);
+		if (r < 0)
+			return r;
+		ob->unwritten_seq = m->seq + 1;
+	}
+	ob->unwritten_seq = ob->last_seq + 1;
+	return 0;
+}
+
+static int ob_write_marks(struct outbox *ob)
+{
+	uint64_t floor = ob_floor(ob);
+	int r;
+
+	if (floor > ob->floor_disk) {
+		r = ob_append(ob, NULL, OB_REC_ACK, floor);
+		if (r < 0)
+			return r;
+		ob->floor_disk = floor;
+	}
+	if (ob->drop_floor > ob->drop_disk && ob->drop_floor > floor) {
+		r = ob_append(ob, NULL, OB_REC_DROP, ob->drop_floor);
+		if (r < 0)
+			return r;
+	}
+	ob->drop_disk = ob->drop_floor;
+	return 0;
+}
+
+/*
+ * After a failed fsync the kernel may have dropped the dirty pages and a
+ * second fsync may succeed without them, so everything past the last good
+ * sync is written again: those messages become unwritten, the marks are
+ * due again.
+ */
+static void ob_unsync(struct outbox *ob)
+{
+	size_t i = slot_find(ob, ob->unwritten_seq);
+
+	while (i-- > ob->head) {
+		const struct ob_msg *m = ob->slots[i].m;
+
+		if (!m)
+			continue;
+		if (m->off < ob->synced)
+			break;
+		ob->unwritten_seq = m->seq;
+	}
+	ob->end = ob->synced;
+	ob->trunc_needed = true;
+	ob->floor_disk = 0;
+	ob->drop_disk = 0;
+}
+
+static int ob_fsync(struct outbox *ob)
+{
+	if (ob->synced == ob->end)
+		return 0;
+	if (fdatasync(ob->fd) < 0) {
+		int r = -errno;
+
+		ob_unsync(ob);
+		return ob_fail(ob, r);
+	}
+	ob->synced = ob->end;
+	return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* Some file systems cannot sync a directory; they say EINVAL. */
+	if (fsync(fd) < 0 && errno != EINVAL)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Write a SEQ record and every pending message to fd. */
+static int ob_write_all(const struct outbox *ob, int fd, uint64_t *off)
+{
+	int r = rec_write(fd, off, ob->last_seq, OB_REC_SEQ, NULL, 0, NULL, 0);
+
+	for (size_t i = ob->head; r == 0 && i < ob->tail; i++) {
+		if (ob->slots[i].m)
+			r = rec_write_msg(fd, off, ob->slots[i].m);
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	return r;
+}
+
+/* Switch to the compacted log in fd, whose records follow slot order. */
+static void ob_adopt(struct outbox *ob, int fd, uint64_t size)
+{
+	uint64_t off = OB_OVERHEAD; /* the SEQ record */
+
+	close(ob->fd);
+	ob->fd = fd;
+	for (size_t i = ob->head; i < ob->tail; i++) {
+		struct ob_msg *m = ob->slots[i].m;
+
+		if (m) {
+			m->off = off;
+			off += OB_OVERHEAD + msg_bytes(m);
+		}
+	}
+	ob->end = ob->synced = size;
+	ob->trunc_needed = false;
+	ob->unwritten_seq = ob->last_seq + 1;
+	ob->floor_disk = ob_floor(ob);
+	ob->drop_disk = ob->drop_floor;
+	ob->st.bytes_written += size;
+}
+
+static int ob_compact(struct outbox *ob)
+{
+	char *tmp = fs_join(ob->dir, OB_TMP);
+	uint64_t size = 0;
+	int fd, r;
+
+	if (!tmp)
+		return ob_fail(ob, -ENOMEM);
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* Lock before the name is visible, as outbox_open would. */
+	r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+	if (r == 0)
+		r = ob_write_all(ob, fd, &size);
+	if (r == 0 && rename(tmp, ob->path) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	/* Renamed: the old log is gone from the directory, so fd is the log
+	 * now even if the directory sync fails. */
+	ob_adopt(ob, fd, size);
+	r = fsync_dir(ob->dir);
+out:
+	free(tmp);
+	return r < 0 ? ob_fail(ob, r) : 0;
+}
+
+static bool ob_compact_due(const struct outbox *ob)
+{
+	uint64_t live =
+	    ob->st.pending_bytes + OB_OVERHEAD * (ob->st.pending + 1);
+
+	return ob->end >= OB_COMPACT_MIN && ob->end > OB_COMPACT_RATIO * live;
+}
+
+int outbox_sync(struct outbox *ob)
+{
+	int r = ob_write(ob);
+
+	if (r == 0)
+		r = ob_write_marks(ob);
+	if (r == 0)
+		r = ob_fsync(ob);
+	if (r == 0 && ob_compact_due(ob))
+		r = ob_compact(ob);
+	if (r == 0)
+		ob->st.last_error = 0;
+	return r;
+}
+
+bool outbox_dirty(const struct outbox *ob)
+{
+	uint64_t floor = ob_floor(ob);
+
+	return ob->trunc_needed || ob->end > ob->synced ||
+	       ob->unwritten_seq <= ob->last_seq || floor > ob->floor_disk ||
+	       (ob->drop_floor > ob->drop_disk && ob->drop_floor > floor);
+}
+
+int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
+	       const void *payload, size_t len, uint64_t *ret_seq)
+{
+	struct ob_msg *m;
+	uint64_t seq;
+	size_t tlen;
+	int r;
+
+	if ((kind != OUTBOX_STATE && kind != OUTBOX_EVENT) || !topic ||
+	    (len && !payload) || len > OUTBOX_PAYLOAD_MAX)
+		return -EINVAL;
+	tlen = strnlen(topic, OUTBOX_TOPIC_MAX);
+	if (!topic_ok(topic, tlen))
+		return -EINVAL;
+	if (tlen + len > ob->max_bytes)
+		return -EFBIG;
+	if (ob->last_seq == UINT64_MAX)
+		return -EOVERFLOW;
+	seq = ob->last_seq + 1;
+	m = msg_new(kind, seq, topic, tlen, payload, len);
+	if (!m)
+		return -ENOMEM;
+	r = ob_insert(ob, m);
+	if (r < 0) {
+		free(m);
+		return r;
+	}
+	ob->last_seq = seq;
+	ob_bound(ob, m);
+	r = ob_write(ob);
+	if (r == 0 && ob->sync_ms == 0)
+		r = ob_fsync(ob);
+	if (r < 0)
+		return r;
+	ob->st.last_error = 0;
+	*ret_seq = seq;
+	return 0;
+}
+
+int outbox_ack(struct outbox *ob, uint64_t seq)
+{
+	size_t i = slot_find(ob, seq);
+
+	if (i == ob->tail || ob->slots[i].seq != seq || !ob->slots[i].m)
+		return -ENOENT;
+	ob_remove(ob, i);
+	return 0;
+}
+
+int outbox_next(const struct outbox *ob, uint64_t after, struct outbox_msg *ret)
+{
+	const struct ob_msg *m;
+	size_t i;
+
+	if (after == UINT64_MAX)
+		return -ENOENT;
+	for (i = slot_find(ob, after + 1); i < ob->tail; i++) {
+		m = ob->slots[i].m;
+		if (!m)
+			continue;
+		*ret = (struct outbox_msg){
+			.seq = m->seq,
+			.kind = (enum outbox_kind)m->kind,
+			.topic = m->topic,
+			.payload = msg_payload(m),
+			.len = m->len,
+		};
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void outbox_get_stats(const struct outbox *ob, struct outbox_stats *ret)
+{
+	*ret = ob->st;
+}
+
+/* A mark read at open: forget what it says is gone. */
+static void ob_apply_mark(struct outbox *ob, enum ob_type type, uint64_t seq)
+{
+	if (seq > ob->last_seq)
+		ob->last_seq = seq;
+	if (type == OB_REC_ACK && seq > ob->floor_disk) {
+		ob->floor_disk = seq;
+		while (ob->live && ob->slots[ob->head].seq <= seq)
+			ob_remove(ob, ob->head);
+	} else if (type == OB_REC_DROP && seq > ob->drop_floor) {
+		ob->drop_floor = seq;
+		while (ob->ev_first && ob->ev_first->seq <= seq)
+			ob_remove(ob, slot_find(ob, ob->ev_first->seq));
+	}
+}
+
+/* One record's body read at open.  0, -EBADMSG (stop here), -ENOMEM. */
+static int ob_apply(struct outbox *ob, const uint8_t *b, size_t n, uint64_t off)
+{
+	uint64_t seq = get_le(b, 8);
+	unsigned type = b[8];
+	size_t tlen = get_le(b + 9, 2);
+	const char *topic = (const char *)b + OB_FIXED;
+	enum outbox_kind kind = OUTBOX_STATE;
+	struct ob_msg *m;
+	size_t len;
+
+	if (type >= OB_REC_ACK && type <= OB_REC_SEQ && n == OB_FIXED) {
+		ob_apply_mark(ob, type, seq);
+		return 0;
+	}
+	if (type == OB_REC_EVENT)
+		kind = OUTBOX_EVENT;
+	else if (type != OB_REC_STATE)
+		return -EBADMSG;
+	if (tlen > n - OB_FIXED || !topic_ok(topic, tlen) ||
+	    n - OB_FIXED - tlen > OUTBOX_PAYLOAD_MAX || seq <= ob->data_seq)
+		return -EBADMSG;
+	len = n - OB_FIXED - tlen;
+	ob->data_seq = seq;
+	if (seq > ob->last_seq)
+		ob->last_seq = seq;
+	if (seq <= ob->floor_disk ||
+	    (kind == OUTBOX_EVENT && seq <= ob->drop_floor))
+		return 0;
+	m = msg_new(kind, seq, topic, tlen, b + OB_FIXED + tlen, len);
+	if (!m || ob_insert(ob, m) < 0) {
+		free(m);
+		return -ENOMEM;
+	}
+	m->off = off;
+	return 0;
+}
+
+struct ob_reader {
+	int fd;
+	uint8_t *buf;
+	uint64_t base; /* file offset of buf[0] */
+	size_t fill;
+	int err;
+};
+
+/* len bytes of the log at off, or NULL at its end or on a read error. */
+static const uint8_t *rd_get(struct ob_reader *rd, uint64_t off, size_t len)
+{
+	if (off >= rd->base && off + len <= rd->base + rd->fill)
+		return rd->buf + (off - rd->base);
+	rd->base = off;
+	rd->fill = 0;
+	while (rd->fill < OB_READ_CHUNK) {
+		ssize_t n =
+		    pread(rd->fd, rd->buf + rd->fill, OB_READ_CHUNK - rd->fill,
+			  (off_t)(off + rd->fill));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rd->err = -errno;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		rd->fill += (size_t)n;
+	}
+	return rd->fill >= len ? rd->buf : NULL;
+}
+
+/* Apply the good records; *ret_good is where the first bad one starts. */
+static int ob_replay(struct outbox *ob, struct ob_reader *rd,
+		     uint64_t *ret_good)
+{
+	uint64_t off = 0;
+	const uint8_t *p;
+	uint32_t head, c;
+	size_t n;
+	int r;
+
+	for (;;) {
+		p = rd_get(rd, off, OB_HEAD);
+		if (!p)
+			break;
+		head = (uint32_t)get_le(p, 4);
+		n = head & 0xffffff;
+		if (head >> 24 != OB_MAGIC || n < OB_FIXED || n > OB_BODY_MAX)
+			break;
+		p = rd_get(rd, off, OB_HEAD + n);
+		if (!p)
+			break;
+		c = ~crc_update(crc_update(~0u, p, 4), p + OB_HEAD, n);
+		if (c != get_le(p + 4, 4))
+			break;
+		r = ob_apply(ob, p + OB_HEAD, n, off);
+		if (r == -EBADMSG)
+			break;
+		if (r < 0)
+			return r;
+		off += OB_HEAD + n;
+	}
+	if (rd->err)
+		return rd->err;
+	*ret_good = off;
+	return 0;
+}
+
+/* Read the log, cut a torn or corrupt tail, apply the bound. */
+static int ob_load(struct outbox *ob)
+{
+	struct ob_reader rd = { .fd = ob->fd };
+	uint64_t good = 0;
+	struct stat st;
+	int r;
+
+	if (fstat(ob->fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	rd.buf = malloc(OB_READ_CHUNK);
+	if (!rd.buf)
+		return -ENOMEM;
+	r = ob_replay(ob, &rd, &good);
+	free(rd.buf);
+	if (r < 0)
+		return r;
+	if (good < (uint64_t)st.st_size) {
+		ob->st.truncated = (uint64_t)st.st_size - good;
+		if (ftruncate(ob->fd, (off_t)good) < 0 || fdatasync(ob->fd) < 0)
+			return -errno;
+	}
+	ob->end = ob->synced = good;
+	ob->unwritten_seq = ob->last_seq + 1;
+	/* Replaying the log as it is gives this floor. */
+	ob->floor_disk = ob_floor(ob);
+	ob->drop_disk = ob->drop_floor;
+	ob_bound(ob, NULL);
+	ob->st.recovered = ob->st.pending;
+	return 0;
+}
+
+/* Open or create the log, alone: a second writer would corrupt it. */
+static int ob_open_log(struct outbox *ob)
+{
+	char *tmp = fs_join(ob->dir, OB_TMP);
+	bool created = false;
+	int r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	ob->fd = open(ob->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (ob->fd < 0 && errno == ENOENT) {
+		ob->fd =
+		    open(ob->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		created = true;
+	}
+	if (ob->fd < 0)
+		r = -errno;
+	else if (flock(ob->fd, LOCK_EX | LOCK_NB) < 0)
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	/* A compaction cut short by a crash leaves its temp file; if it
+	 * cannot go, the next compaction says why. */
+	if (r == 0)
+		unlink(tmp);
+	if (r == 0 && created)
+		r = fsync_dir(ob->dir);
+	free(tmp);
+	return r;
+}
+
+int outbox_open(const char *dir, const struct outbox_opts *opts,
+		struct outbox **ret)
+{
+	struct outbox *ob;
+	int r;
+
+	if (opts && opts->max_bytes && opts->max_bytes < OUTBOX_MIN_MAX_BYTES)
+		return -EINVAL;
+	if (!crc_table[1])
+		crc_init();
+	r = fs_ensure_dir(dir, 0700);
+	if (r < 0)
+		return r;
+	ob = calloc(1, sizeof(*ob));
+	if (!ob)
+		return -ENOMEM;
+	ob->fd = -1;
+	ob->max_bytes = opts && opts->max_bytes ? opts->max_bytes
+						: OUTBOX_DEFAULT_MAX_BYTES;
+	ob->sync_ms = opts ? opts->sync_ms : OUTBOX_DEFAULT_SYNC_MS;
+	ob->dir = strdup(dir);
+	ob->path = fs_join(dir, OB_LOG);
+	r = ob->dir && ob->path ? ob_open_log(ob) : -ENOMEM;
+	if (r == 0)
+		r = ob_load(ob);
+	if (r < 0) {
+		outbox_free(ob);
+		return r;
+	}
+	*ret = ob;
+	return 0;
+}
+
+struct outbox *outbox_free(struct outbox *ob)
+{
+	if (!ob)
+		return NULL;
+	for (size_t i = ob->head; i < ob->tail; i++)
+		free(ob->slots[i].m);
+	free(ob->slots);
+	free(ob->states.v);
+	if (ob->fd >= 0)
+		close(ob->fd);
+	free(ob->dir);
+	free(ob->path);
+	free(ob);
+	return NULL;
+}
