@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tls.h: the TLS client context of the cloud link, built here rather than
+ * by libmosquitto so that verification is ours: the CA file only (never
+ * the OS store), the broker's host name checked even when we dial an
+ * address (connect-to), TLS 1.2 minimum, no maximum, the device's client
+ * certificate.  The trust issue extends this with pins and bundles.
+ */
+#ifndef ZWGATE_TLS_H
+#define ZWGATE_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+struct tls_opts {
+	const char *host;	 /* the name the certificate must carry */
+	const char *ca_file;	 /* PEM anchors */
+	const char *client_cert; /* PEM, may be NULL (no mutual TLS) */
+	const char *client_key;	 /* PEM, mode 0600 or stricter */
+};
+
+/*
+ * A new SSL_CTX, or -errno with a sentence in err naming the file and
+ * OpenSSL's reason.  A key file readable by group or others is -EACCES.
+ */
+int tls_ctx_new(const struct tls_opts *o, SSL_CTX **ret, char *err,
+		size_t errlen);
+
+/*
+ * Is the key file private enough (regular file, no group/other access)?
+ * 0, or -EACCES / -errno with a sentence in err.
+ */
+int tls_check_key_file(const char *path, char *err, size_t errlen);
+
+/* Why the last handshake failed, in words, or "" (for status). */
+const char *tls_last_error(void);
+
+#endif

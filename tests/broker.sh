@@ -1,0 +1,190 @@
+# broker.sh: mosquitto brokers on 127.0.0.1 for the tests (POSIX sh,
+# sourced).  Every broker lives in its own directory, which keeps its
+# config, log, pid, ports and persistence (so a restart keeps retained
+# messages and sessions):
+#
+#   BROKER_PKI=DIR/pki   a PKI made by tests/pki.sh (default: DIR/../pki)
+#   broker_start DIR MODE...
+#	tls            mutual-TLS listener with server.crt (good CA)
+#	tls-untrusted  ... with bad-server.crt (a CA the client doesn't trust)
+#	tls-wronghost  ... with wrong.crt (good CA, name wrong.test)
+#	plain          a plaintext listener too (or alone)
+#     sets BROKER_PORT (the first listener), BROKER_PLAIN_PORT (with
+#     plain) and BROKER_PID; returns once every port accepts.
+#   broker_stop DIR      SIGTERM, wait (SIGKILL after 5 s)
+#   broker_restart DIR   stop, then start again on the same ports
+#   broker_stop_all      every broker started through this file
+#
+# Ports are random in 20000-60000, checked free with ss, and tried again
+# if mosquitto still finds one taken.  A watcher stops each broker when
+# the shell that owns it ($BROKER_OWNER, default the sourcing shell) is
+# gone or after $BROKER_LIFETIME seconds (default 900), so nothing
+# outlives a test that was killed.
+
+BROKER_PORT=
+BROKER_PLAIN_PORT=
+BROKER_PID=
+: "${BROKER_OWNER:=$$}"
+: "${BROKER_LIFETIME:=900}"
+BROKER__ALL=
+
+broker__random_port() {
+	while :; do
+		p=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+		p=$((20000 + p % 40000))
+		[ -z "$(ss -ltnH "sport = :$p" 2>/dev/null)" ] && break
+	done
+	echo "$p"
+}
+
+# broker__alive PID: running and not a zombie.
+broker__alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	case $(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) in
+	Z* | X* | "") return 1 ;;
+	esac
+	return 0
+}
+
+broker__listening() {
+	for p in "$@"; do
+		[ -n "$(ss -ltnH "sport = :$p" 2>/dev/null)" ] || return 1
+	done
+	return 0
+}
+
+# broker__conf DIR MODE...: writes DIR/mosquitto.conf for DIR/ports.
+broker__conf() {
+	d=$1; shift
+	pki=${BROKER_PKI:-$d/../pki}
+	pki=$(cd "$pki" && pwd) || return 1
+	set -- $(cat "$d/modes")
+	{
+		echo "per_listener_settings false"
+		echo "allow_anonymous true"
+		echo "persistence true"
+		echo "persistence_location $d/"
+		echo "log_dest stderr"
+		echo "log_type error"
+		echo "log_type warning"
+		echo "log_type notice"
+		echo "log_type information"
+		echo "connection_messages true"
+		# The tests' persistent subscribers must not lose what is
+		# queued for them while they reconnect (default: 1000).
+		echo "max_queued_messages 1000000"
+		echo "user $(id -un)"
+	} >"$d/mosquitto.conf"
+	for mode in "$@"; do
+		case $mode in
+		tls) crt=server ;;
+		tls-untrusted) crt=bad-server ;;
+		tls-wronghost) crt=wrong ;;
+		plain) continue ;;
+		*) echo "broker.sh: unknown mode $mode" >&2; return 2 ;;
+		esac
+		cat >>"$d/mosquitto.conf" <<CONF
+
+listener $(cat "$d/port") 127.0.0.1
+cafile $pki/ca.crt
+certfile $pki/$crt.crt
+keyfile $pki/$crt.key
+require_certificate true
+CONF
+	done
+	if [ -s "$d/plain_port" ]; then
+		printf '\nlistener %s 127.0.0.1\n' "$(cat "$d/plain_port")" \
+			>>"$d/mosquitto.conf"
+	fi
+}
+
+# broker__run DIR: starts mosquitto on the ports in DIR; 0 when they all
+# accept, 1 if mosquitto died (DIR/mosquitto.log says why).
+broker__run() {
+	d=$1
+	mosquitto -c "$d/mosquitto.conf" >>"$d/mosquitto.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$d/pid"
+	BROKER__ALL="$BROKER__ALL $d"
+	(
+		n=0
+		while broker__alive "$pid"; do
+			if ! kill -0 "$BROKER_OWNER" 2>/dev/null ||
+				[ $n -ge "$BROKER_LIFETIME" ]; then
+				kill -TERM "$pid"
+				break
+			fi
+			sleep 1
+			n=$((n + 1))
+		done
+	) >/dev/null 2>&1 </dev/null &
+	n=0
+	while [ $n -lt 500 ]; do
+		broker__alive "$pid" || { wait "$pid" 2>/dev/null; return 1; }
+		broker__listening $(cat "$d/port" "$d/plain_port") && break
+		sleep 0.01
+		n=$((n + 1))
+	done
+	[ $n -lt 500 ] || return 1
+	BROKER_PID=$pid
+	BROKER_PORT=$(cat "$d/port")
+	BROKER_PLAIN_PORT=$(cat "$d/plain_port")
+	export BROKER_PORT BROKER_PLAIN_PORT BROKER_PID
+	return 0
+}
+
+broker_start() {
+	d=$1; shift
+	mkdir -p "$d" && d=$(cd "$d" && pwd) || return 1
+	echo "$*" >"$d/modes"
+	try=0
+	while [ $try -lt 10 ]; do
+		: >"$d/port"
+		: >"$d/plain_port"
+		for mode in "$@"; do
+			case $mode in
+			plain) broker__random_port >"$d/plain_port" ;;
+			*) [ -s "$d/port" ] || broker__random_port >"$d/port" ;;
+			esac
+		done
+		[ -s "$d/port" ] || cp "$d/plain_port" "$d/port"
+		broker__conf "$d" || return 1
+		broker__run "$d" && return 0
+		grep -q "in use" "$d/mosquitto.log" 2>/dev/null || break
+		try=$((try + 1))
+	done
+	echo "broker.sh: mosquitto did not start in $d:" >&2
+	tail -5 "$d/mosquitto.log" >&2
+	return 1
+}
+
+broker_stop() {
+	d=$1
+	[ -s "$d/pid" ] || return 0
+	pid=$(cat "$d/pid")
+	kill -TERM "$pid" 2>/dev/null
+	n=0
+	while broker__alive "$pid" && [ $n -lt 500 ]; do
+		sleep 0.01
+		n=$((n + 1))
+	done
+	broker__alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	: >"$d/pid"
+	return 0
+}
+
+broker_restart() {
+	d=$(cd "$1" && pwd) || return 1
+	broker_stop "$d"
+	broker__run "$d" && return 0
+	echo "broker.sh: mosquitto did not restart in $d:" >&2
+	tail -5 "$d/mosquitto.log" >&2
+	return 1
+}
+
+broker_stop_all() {
+	for d in $BROKER__ALL; do
+		broker_stop "$d"
+	done
+}
