@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bridge.h: between the registry and the MQTT topic contract of
+ * DESIGN.md, with P = <topic-prefix>/<gateway-id>:
+ *
+ *   P/node/<n>/status                     out, retained: alive|asleep|dead
+ *   P/node/<n>/<cc>/<endpoint>/<property> out, retained: {"value":V,"ts":ms}
+ *   .../<property>/set                    in: raw value or {"value":V}
+ *   P/event/<n>/<cc>/<endpoint>/<kind>    out: {"code":K,"text":..,"ts":ms}
+ *   P/api/<command>/set -> P/api/<command> in -> out, JSON with "id"
+ *   P/error                               out: {"topic":..,"error":..,"ts":ms}
+ *   homeassistant/<component>/<unique>/config  out, retained (discovery)
+ *
+ * The bridge knows topics and payloads; it sends through the out
+ * functions it is given (cloud.c puts them in the outbox) and is handed
+ * incoming messages.  It never blocks and never trusts a payload.
+ */
+#ifndef ZWGATE_BRIDGE_H
+#define ZWGATE_BRIDGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "outbox.h"
+
+#define BRIDGE_IN_MAX (64 * 1024) /* bytes of an incoming command */
+
+struct daemon;
+
+struct bridge_out {
+	/* Queue a message (STATE: retained and coalesced; EVENT: not). */
+	int (*publish)(void *ctx, enum outbox_kind kind, const char *topic,
+		       const void *payload, size_t len);
+	void *ctx;
+};
+
+struct bridge_opts {
+	const char *prefix; /* "zwgate/home-42": P without a trailing '/' */
+	bool discovery;	    /* Home Assistant discovery on */
+	const char *discovery_prefix; /* "homeassistant" */
+};
+
+struct bridge;
+
+/*
+ * Follow d->reg (as a listener), send through out, act through d->zw and
+ * api_request(d, ...).  Publishes the state of what the registry already
+ * holds.  0 or -errno.
+ */
+int bridge_start(struct daemon *d, const struct bridge_opts *opts,
+		 const struct bridge_out *out, struct bridge **ret);
+struct bridge *bridge_stop(struct bridge *b);
+
+/* The topic filters the bridge wants subscribed (NULL-terminated). */
+const char *const *bridge_subscriptions(const struct bridge *b);
+
+/* An incoming message (borrowed). */
+void bridge_message(struct bridge *b, const char *topic, const void *payload,
+		    size_t len);
+
+/* The link is up: (re)send discovery when it is on. */
+void bridge_connected(struct bridge *b);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * discovery.h: Home Assistant MQTT discovery, the bridge's helper.  For
+ * each value of the registry: which Home Assistant component shows it,
+ * the retained config topic "<discovery_prefix>/<component>/<unique>/config"
+ * and the config's JSON.  Pure: no I/O, no libuv; the bridge decides when
+ * configs are sent.
+ */
+#ifndef ZWGATE_DISCOVERY_H
+#define ZWGATE_DISCOVERY_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "registry.h"
+
+#define DISCOVERY_UID_MAX 192 /* bytes of a unique_id, with the NUL */
+
+/* Where the gateway's topics live; all borrowed. */
+struct discovery_names {
+	const char *prefix;	      /* P: "zwgate/home-42" */
+	const char *discovery_prefix; /* "homeassistant" */
+	const char *gateway_id;	      /* "home-42" */
+};
+
+/* "switch", "light", "sensor", ... or NULL when v gets no entity. */
+const char *discovery_component(const struct reg_value *v);
+
+/*
+ * "zwgate_<gw>_<node>_<cc>_<endpoint>_<property>" limited to
+ * [A-Za-z0-9_-] into buf.  0 or -ENAMETOOLONG.
+ */
+int discovery_unique_id(const struct discovery_names *dn,
+			const struct reg_value *v, char *buf, size_t len);
+
+/* The config topic of v into buf.  0, -ENOENT (no entity), -ENAMETOOLONG. */
+int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
+		    char *buf, size_t len);
+
+/*
+ * The config of v: a new reference, or NULL when v gets no entity or on
+ * allocation failure.  Says nothing of the node but its name,
+ * manufacturer and product (never its location).
+ */
+json_t *discovery_config(const struct discovery_names *dn,
+			 const struct reg_value *v);
+
+#endif
