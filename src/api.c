@@ -10,6 +10,7 @@
 #include "zwgate/control.h"
 
 #include "api.h"
+#include "cloud.h"
 #include "daemon.h"
 #include "log.h"
 #include "registry.h"
@@ -158,6 +159,8 @@ static int api_status(struct api_call *c, const json_t *req, json_t **res)
 	    zw_name(d->zw), "controller", registry_controller_state(d->reg),
 	    "nodes", (json_int_t)registry_node_count(d->reg), "log_level",
 	    log_level_name(log_get_level()), "config", d->conf->path);
+	if (*res && d->cloud)
+		json_object_set_new(*res, "cloud", cloud_status_json(d->cloud));
 	return *res ? 0 : -ENOMEM;
 }
 

@@ -16,6 +16,7 @@
 #include "zwgate/control.h"
 
 #include "api.h"
+#include "cloud.h"
 #include "control.h"
 #include "daemon.h"
 #include "fsutil.h"
@@ -47,9 +48,9 @@ void daemon_update_status(struct daemon *d)
 
 	if (!d->zw || !d->reg)
 		return;
-	snprintf(line, sizeof(line), "zwave %s: %s, %zu nodes; cloud: off",
+	snprintf(line, sizeof(line), "zwave %s: %s, %zu nodes; cloud: %s",
 		 zw_name(d->zw), registry_controller_state(d->reg),
-		 registry_node_count(d->reg));
+		 registry_node_count(d->reg), cloud_state_word(d->cloud));
 	if (strcmp(line, d->status_line) == 0)
 		return;
 	memcpy(d->status_line, line, sizeof(line));
@@ -125,6 +126,39 @@ static void apply_log_level(struct daemon *d)
 	log_set_level(d->opts.debug ? LOG_DEBUG : d->conf->log_level);
 }
 
+static bool str_differs(const char *a, const char *b)
+{
+	return (a || b) && (!a || !b || strcmp(a, b) != 0);
+}
+
+/*
+ * gateway-id, the zwave block and the cloud block are read by running
+ * parts (backend, MQTT client, bridge) that a reload does not restart:
+ * the new config keeps the running values, so that what d->conf says is
+ * what runs, and the user is told to restart for the rest.
+ */
+static void keep_restart_only(struct conf *old, struct conf *c)
+{
+	struct conf_zwave z = c->zwave;
+	struct conf_cloud cl = c->cloud;
+	char *id = c->gateway_id;
+
+	if (str_differs(id, old->gateway_id) ||
+	    str_differs(z.backend, old->zwave.backend) ||
+	    str_differs(z.sim_network, old->zwave.sim_network) ||
+	    str_differs(z.device, old->zwave.device) ||
+	    cl.set != old->cloud.set || str_differs(cl.host, old->cloud.host) ||
+	    cl.port != old->cloud.port)
+		log_notice("gateway-id, the zwave block and the cloud block "
+			   "take effect at the next start of zwgated");
+	c->zwave = old->zwave;
+	c->cloud = old->cloud;
+	c->gateway_id = old->gateway_id;
+	old->zwave = z;
+	old->cloud = cl;
+	old->gateway_id = id;
+}
+
 int daemon_reload(struct daemon *d, struct diag_list *diags)
 {
 	struct control_opts co;
@@ -141,10 +175,7 @@ int daemon_reload(struct daemon *d, struct diag_list *diags)
 		sd_notify(0, "READY=1");
 		return r;
 	}
-	if (strcmp(c->zwave.backend, d->conf->zwave.backend) != 0 ||
-	    strcmp(c->gateway_id, d->conf->gateway_id) != 0)
-		log_notice("gateway-id and the zwave block take effect at the "
-			   "next start of zwgated");
+	keep_restart_only(d->conf, c);
 	conf_free(d->conf);
 	d->conf = c;
 	apply_log_level(d);
@@ -314,6 +345,9 @@ int daemon_start(struct daemon *d, uv_loop_t *loop,
 	if ((r = open_dirs(d)) < 0 || (r = open_registry(d)) < 0 ||
 	    (r = open_backend(d)) < 0 || (r = open_control(d)) < 0)
 		return r;
+	/* The cloud is never waited for: READY=1 follows at once. */
+	if (d->conf->cloud.set && (r = cloud_start(d, &d->cloud)) < 0)
+		return r;
 
 	log_info("zwgated %s started: gateway %s, backend %s, socket %s",
 		 PACKAGE_VERSION, d->conf->gateway_id, zw_name(d->zw),
@@ -336,6 +370,8 @@ void daemon_stop(struct daemon *d)
 	d->stopping = true;
 	sd_notify(0, "STOPPING=1");
 	api_shutdown(d);
+	cloud_stop(d->cloud);
+	d->cloud = NULL;
 	control_stop(d->control);
 	d->control = NULL;
 	zw_close(d->zw);

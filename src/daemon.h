@@ -18,6 +18,7 @@
 struct registry;
 struct zw;
 struct control;
+struct cloud;
 struct api_call;
 
 struct daemon_opts {
@@ -34,6 +35,7 @@ struct daemon {
 	struct registry *reg;
 	struct zw *zw;
 	struct control *control;
+	struct cloud *cloud; /* NULL without a cloud block */
 	char *socket_path;
 	char *names_path;
 	uv_signal_t sig_term, sig_int, sig_hup;

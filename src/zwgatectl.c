@@ -254,6 +254,56 @@ static void table_add_rest(struct table *t, const json_t *o,
 	}
 }
 
+static json_int_t int_field(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/* The cloud link in words: state, since when, why not, what is queued. */
+static void print_cloud(struct table *t, const json_t *c)
+{
+	static const char *const shown[] = {
+		"state",	  "host",	    "connected_since_ms",
+		"last_error",	  "attempt",	    "next_try_s",
+		"outbox_pending", "outbox_dropped", NULL
+	};
+	char buf[CTL_CELL_MAX], when[64];
+	time_t since = (time_t)(int_field(c, "connected_since_ms") / 1000);
+	struct tm tm;
+
+	const char *host = json_string_value(json_object_get(c, "host"));
+
+	snprintf(buf, sizeof(buf), "%s (%s)",
+		 fmt_field(c, "state", when, sizeof(when)), host ? host : "?");
+	table_add(t, "cloud");
+	table_add(t, buf);
+	if (since && localtime_r(&since, &tm) &&
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm)) {
+		table_add(t, "  connected since");
+		table_add(t, when);
+	}
+	if (json_object_get(c, "last_error")) {
+		table_add(t, "  last error");
+		table_add(t, fmt_field(c, "last_error", buf, sizeof(buf)));
+	}
+	if (json_object_get(c, "next_try_s")) {
+		snprintf(buf, sizeof(buf),
+			 "attempt %" JSON_INTEGER_FORMAT
+			 ", next in %" JSON_INTEGER_FORMAT " s",
+			 int_field(c, "attempt"), int_field(c, "next_try_s"));
+		table_add(t, "  reconnect");
+		table_add(t, buf);
+	}
+	snprintf(buf, sizeof(buf),
+		 "%" JSON_INTEGER_FORMAT " pending, %" JSON_INTEGER_FORMAT
+		 " dropped",
+		 int_field(c, "outbox_pending"),
+		 int_field(c, "outbox_dropped"));
+	table_add(t, "  outbox");
+	table_add(t, buf);
+	table_add_rest(t, c, shown, "  ");
+}
+
 static void print_status(const json_t *r)
 {
 	static const char *const keys[][2] = {
@@ -266,7 +316,6 @@ static void print_status(const json_t *r)
 		"version",   "uptime_s", "backend", "controller", "nodes",
 		"log_level", "config",	 "cloud",   NULL
 	};
-	static const char *const state[] = { "state", NULL };
 	struct table t = { .ncols = 2 };
 	const json_t *cloud = json_object_get(r, "cloud");
 	char buf[CTL_CELL_MAX];
@@ -285,11 +334,8 @@ static void print_status(const json_t *r)
 		}
 	}
 	table_add_rest(&t, r, known, "");
-	if (json_is_object(cloud)) {
-		table_add(&t, "cloud");
-		table_add(&t, fmt_field(cloud, "state", buf, sizeof(buf)));
-		table_add_rest(&t, cloud, state, "  ");
-	}
+	if (json_is_object(cloud))
+		print_cloud(&t, cloud);
 	table_print(&t);
 }
 

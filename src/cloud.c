@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cloud.c: the durable publish path.
+ *
+ *   bridge --cloud_publish--> outbox (on disk) --pump--> mqtt_publish
+ *   broker --PUBACK--> mid -> seq --> outbox_ack
+ *
+ * The pump hands the broker what the outbox holds in sequence order,
+ * keeping at most CLOUD_WINDOW messages in flight.  libmosquitto re-sends
+ * its own in-flight QoS 1 messages after a reconnect of the same client
+ * (message__reconnect_reset in lib/messages.c), so within one process the
+ * pump only moves forward; after a restart everything the outbox kept is
+ * sent again from the start.  At least once, as QoS 1 promises.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "cloud.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "mqtt.h"
+#include "outbox.h"
+#include "tls.h"
+
+/* Messages handed to libmosquitto and not yet acknowledged. */
+#define CLOUD_WINDOW 1024
+#define CLOUD_MIDS   (2 * CLOUD_WINDOW) /* hash slots, a power of two */
+/*
+ * Incoming messages up to this size reach the bridge, which answers an
+ * oversized command with an error; larger ones are dropped unanswered.
+ */
+#define CLOUD_MAX_IN (2 * 1024 * 1024)
+
+struct cloud_mid {
+	int mid; /* 0: empty slot */
+	uint64_t seq;
+};
+
+struct cloud {
+	struct daemon *d;
+	struct outbox *ob;
+	struct mqtt *mqtt;
+	struct bridge *bridge;
+	SSL_CTX *ssl;
+	char *prefix;	    /* <topic-prefix>/<gateway-id> */
+	char *status_topic; /* P/status */
+	uv_timer_t sync_timer;
+	uint64_t cursor; /* last seq handed to mqtt */
+	unsigned inflight;
+	struct cloud_mid mids[CLOUD_MIDS];
+	uint64_t unsendable; /* messages the broker can never take */
+	int sync_error;	     /* last outbox_sync result */
+};
+
+static size_t mid_slot(int mid)
+{
+	return (size_t)mid & (CLOUD_MIDS - 1);
+}
+
+/* Linear probing; the table is at most half full. */
+static void mid_put(struct cloud *c, int mid, uint64_t seq)
+{
+	size_t i = mid_slot(mid);
+
+	while (c->mids[i].mid)
+		i = (i + 1) & (CLOUD_MIDS - 1);
+	c->mids[i] = (struct cloud_mid){ mid, seq };
+	c->inflight++;
+}
+
+static bool mid_take(struct cloud *c, int mid, uint64_t *ret_seq)
+{
+	size_t i = mid_slot(mid), j;
+
+	while (c->mids[i].mid != mid) {
+		if (!c->mids[i].mid)
+			return false;
+		i = (i + 1) & (CLOUD_MIDS - 1);
+	}
+	*ret_seq = c->mids[i].seq;
+	c->mids[i].mid = 0;
+	c->inflight--;
+	/* Re-insert the rest of the cluster so lookups never stop early. */
+	for (j = (i + 1) & (CLOUD_MIDS - 1); c->mids[j].mid;
+	     j = (j + 1) & (CLOUD_MIDS - 1)) {
+		struct cloud_mid m = c->mids[j];
+
+		c->mids[j].mid = 0;
+		c->inflight--;
+		mid_put(c, m.mid, m.seq);
+	}
+	return true;
+}
+
+static void on_sync(uv_timer_t *t)
+{
+	struct cloud *c = t->data;
+	int r = outbox_sync(c->ob);
+
+	if (r < 0 && r != c->sync_error)
+		log_error("outbox: cannot write to disk: %s; keeping messages "
+			  "in memory and retrying",
+			  strerror(-r));
+	else if (r == 0 && c->sync_error)
+		log_notice("outbox: writing to disk again");
+	c->sync_error = r;
+	if (outbox_dirty(c->ob))
+		uv_timer_start(&c->sync_timer, on_sync,
+			       c->d->conf->cloud.outbox_sync_ms
+				   ? c->d->conf->cloud.outbox_sync_ms
+				   : 1000,
+			       0);
+}
+
+/*
+ * Batched fsync: one timer per window, armed only when there is
+ * something to write, so an idle gateway does not wake up for it.
+ */
+static void sync_soon(struct cloud *c)
+{
+	unsigned ms = c->d->conf->cloud.outbox_sync_ms;
+
+	if (!outbox_dirty(c->ob) || uv_is_active((uv_handle_t *)&c->sync_timer))
+		return;
+	uv_timer_start(&c->sync_timer, on_sync, ms ? ms : 1000, 0);
+}
+
+static void pump(struct cloud *c)
+{
+	struct outbox_msg m;
+	int mid, r;
+
+	while (c->mqtt && c->inflight < CLOUD_WINDOW &&
+	       outbox_next(c->ob, c->cursor, &m) == 0) {
+		r = mqtt_publish(c->mqtt, m.topic, m.payload, m.len,
+				 m.kind == OUTBOX_STATE, &mid);
+		if (r == -ENOTCONN || r == -ENOMEM)
+			break;
+		c->cursor = m.seq;
+		if (r < 0) {
+			/* It would fail the same way forever: drop it. */
+			log_warning("cloud: dropping a message to %s: %s",
+				    m.topic, strerror(-r));
+			c->unsendable++;
+			outbox_ack(c->ob, m.seq);
+			continue;
+		}
+		mid_put(c, mid, m.seq);
+	}
+	sync_soon(c);
+}
+
+int cloud_publish(struct cloud *c, enum outbox_kind kind, const char *topic,
+		  const void *payload, size_t len)
+{
+	uint64_t seq;
+	int r = outbox_put(c->ob, kind, topic, payload, len, &seq);
+
+	if (r < 0 && r != -ENOSPC && r != -EIO && r != -EFBIG && r != -EDQUOT) {
+		log_warning("cloud: message to %s refused: %s", topic,
+			    strerror(-r));
+		return r;
+	}
+	if (r < 0 && r != c->sync_error) {
+		/* Kept in memory; the sync timer retries the write. */
+		log_error("outbox: cannot write to disk: %s", strerror(-r));
+		c->sync_error = r;
+	}
+	pump(c);
+	return 0;
+}
+
+static int bridge_publish(void *ctx, enum outbox_kind kind, const char *topic,
+			  const void *payload, size_t len)
+{
+	return cloud_publish(ctx, kind, topic, payload, len);
+}
+
+static void on_connected(void *ctx, bool session_present)
+{
+	struct cloud *c = ctx;
+	int mid;
+
+	log_info("cloud: connected to %s (session %s)", c->d->conf->cloud.host,
+		 session_present ? "resumed" : "new");
+	/* Not through the outbox: the last will says "offline" for us. */
+	mqtt_publish(c->mqtt, c->status_topic, "online", 6, true, &mid);
+	bridge_connected(c->bridge);
+	pump(c);
+	daemon_update_status(c->d);
+}
+
+static void on_disconnected(void *ctx, const char *why)
+{
+	struct cloud *c = ctx;
+
+	log_notice("cloud: disconnected from %s: %s", c->d->conf->cloud.host,
+		   why);
+	daemon_update_status(c->d);
+}
+
+static void on_message(void *ctx, const char *topic, const void *payload,
+		       size_t len)
+{
+	struct cloud *c = ctx;
+
+	bridge_message(c->bridge, topic, payload, len);
+}
+
+static void on_published(void *ctx, int mid)
+{
+	struct cloud *c = ctx;
+	uint64_t seq;
+
+	if (!mid_take(c, mid, &seq))
+		return; /* "online" and other direct messages */
+	outbox_ack(c->ob, seq);
+	pump(c);
+}
+
+static int cloud_tls(struct cloud *c)
+{
+	const struct conf_cloud *cc = &c->d->conf->cloud;
+	struct tls_opts o = {
+		.host = cc->host,
+		.ca_file = cc->ca_file,
+		.client_cert = cc->client_cert,
+		.client_key = cc->client_key,
+	};
+	char err[256];
+	int r;
+
+	if (cc->insecure_plaintext) {
+		log_warning("cloud: plaintext MQTT to %s (loopback only)",
+			    cc->connect_to ? cc->connect_to : cc->host);
+		return 0;
+	}
+	r = tls_ctx_new(&o, &c->ssl, err, sizeof(err));
+	if (r < 0)
+		log_error("cloud: %s", err);
+	return r;
+}
+
+static int cloud_mqtt(struct cloud *c)
+{
+	const struct conf_cloud *cc = &c->d->conf->cloud;
+	const char *const *subs = bridge_subscriptions(c->bridge);
+	struct mqtt_opts o = {
+		.host = cc->host,
+		.connect_to = cc->connect_to,
+		.port = cc->port,
+		.protocol = cc->protocol,
+		.client_id = c->d->conf->gateway_id,
+		.keepalive_s = cc->keepalive_s,
+		.ssl_ctx = c->ssl,
+		.will_topic = c->status_topic,
+		.will_payload = "offline",
+		.max_payload = CLOUD_MAX_IN,
+		.backoff_max_ms = cc->reconnect_max_s * 1000,
+	};
+	struct mqtt_cbs cbs = {
+		.connected = on_connected,
+		.disconnected = on_disconnected,
+		.message = on_message,
+		.published = on_published,
+		.ctx = c,
+	};
+	size_t n = 0;
+	int r;
+
+	while (subs && subs[n] && n < MQTT_SUBS_MAX) {
+		o.subs[n] = subs[n];
+		n++;
+	}
+	r = mqtt_start(c->d->loop, &o, &cbs, &c->mqtt);
+	if (r < 0)
+		log_error("cloud: MQTT client did not start: %s", strerror(-r));
+	return r;
+}
+
+static int cloud_outbox(struct cloud *c)
+{
+	const struct conf_cloud *cc = &c->d->conf->cloud;
+	struct outbox_opts o = {
+		.max_bytes = cc->outbox_max_bytes,
+		.sync_ms = cc->outbox_sync_ms,
+	};
+	struct outbox_stats st;
+	char *dir = fs_join(c->d->opts.state_dir, "outbox");
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	r = outbox_open(dir, &o, &c->ob);
+	if (r < 0) {
+		log_error("outbox %s: %s", dir, strerror(-r));
+	} else {
+		outbox_get_stats(c->ob, &st);
+		if (st.recovered || st.truncated)
+			log_info("outbox: %llu message(s) to send from before"
+				 "%s",
+				 (unsigned long long)st.recovered,
+				 st.truncated ? " (a torn tail was cut)" : "");
+	}
+	free(dir);
+	return r;
+}
+
+int cloud_start(struct daemon *d, struct cloud **ret)
+{
+	struct cloud *c = calloc(1, sizeof(*c));
+	struct bridge_opts bo;
+	struct bridge_out out;
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	if (asprintf(&c->prefix, "%s/%s", d->conf->cloud.topic_prefix,
+		     d->conf->gateway_id) < 0 ||
+	    asprintf(&c->status_topic, "%s/status", c->prefix) < 0) {
+		c->prefix = c->status_topic = NULL;
+		cloud_stop(c);
+		return -ENOMEM;
+	}
+	uv_timer_init(d->loop, &c->sync_timer);
+	c->sync_timer.data = c;
+	bo = (struct bridge_opts){
+		.prefix = c->prefix,
+		.discovery = d->conf->cloud.discovery,
+		.discovery_prefix = d->conf->cloud.discovery_prefix,
+	};
+	out = (struct bridge_out){ .publish = bridge_publish, .ctx = c };
+	if ((r = cloud_outbox(c)) < 0 || (r = cloud_tls(c)) < 0 ||
+	    (r = bridge_start(d, &bo, &out, &c->bridge)) < 0 ||
+	    (r = cloud_mqtt(c)) < 0) {
+		cloud_stop(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+static void on_sync_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void cloud_stop(struct cloud *c)
+{
+	int mid;
+
+	if (!c)
+		return;
+	if (c->mqtt) {
+		/* A clean DISCONNECT suppresses the will: say it ourselves. */
+		mqtt_publish(c->mqtt, c->status_topic, "offline", 7, true,
+			     &mid);
+		mqtt_stop(c->mqtt);
+	}
+	bridge_stop(c->bridge);
+	if (c->ob) {
+		int r = outbox_sync(c->ob);
+
+		if (r < 0)
+			log_error("outbox: final sync failed: %s",
+				  strerror(-r));
+		outbox_free(c->ob);
+	}
+	if (c->ssl)
+		SSL_CTX_free(c->ssl);
+	free(c->prefix);
+	free(c->status_topic);
+	if (c->sync_timer.loop)
+		uv_close((uv_handle_t *)&c->sync_timer, on_sync_closed);
+	else
+		free(c);
+}
+
+const char *cloud_state_word(const struct cloud *c)
+{
+	struct mqtt_info mi;
+
+	if (!c || !c->mqtt)
+		return "off";
+	mqtt_get_info(c->mqtt, &mi);
+	return mqtt_state_name(mi.state);
+}
+
+json_t *cloud_status_json(const struct cloud *c)
+{
+	struct outbox_stats st;
+	struct mqtt_info mi;
+	json_t *o;
+
+	mqtt_get_info(c->mqtt, &mi);
+	outbox_get_stats(c->ob, &st);
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I}", "state",
+		      mqtt_state_name(mi.state), "host", c->d->conf->cloud.host,
+		      "connects", (json_int_t)mi.connects, "outbox_pending",
+		      (json_int_t)st.pending, "outbox_dropped",
+		      (json_int_t)st.dropped);
+	if (!o)
+		return NULL;
+	if (mi.connected_since_ms)
+		json_object_set_new(
+		    o, "connected_since_ms",
+		    json_integer((json_int_t)mi.connected_since_ms));
+	if (mi.last_error[0])
+		json_object_set_new(o, "last_error",
+				    json_string(mi.last_error));
+	if (mi.state == MQTT_BACKOFF) {
+		json_object_set_new(o, "attempt", json_integer(mi.attempt));
+		json_object_set_new(
+		    o, "next_try_s",
+		    json_integer(
+			(json_int_t)((mi.next_try_in_ms + 999) / 1000)));
+	}
+	if (st.last_error)
+		json_object_set_new(o, "outbox_error",
+				    json_string(strerror(-st.last_error)));
+	if (c->unsendable)
+		json_object_set_new(o, "unsendable",
+				    json_integer((json_int_t)c->unsendable));
+	return o;
+}
