@@ -51,7 +51,7 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
+int fs_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r = 0;
@@ -132,7 +132,7 @@ int fs_write_atomic(const char *dir, const char *name, const void *data,
 		unlink(tmp);
 		goto out;
 	}
-	r = fsync_dir(dir);
+	r = fs_fsync_dir(dir);
 out:
 	free(tmpname);
 	free(tmp);

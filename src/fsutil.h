@@ -26,6 +26,12 @@ int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
  */
 int fs_ensure_dir(const char *dir, mode_t mode);
 
+/*
+ * fsync a directory, so that a rename or a new file in it survives a
+ * crash.  0 or -errno (EINVAL from a file system that cannot is 0).
+ */
+int fs_fsync_dir(const char *dir);
+
 /* dir + "/" + name into a new string, or NULL. */
 char *fs_join(const char *dir, const char *name);
 

@@ -621,20 +621,6 @@ static int ob_fsync(struct outbox *ob)
 	return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	/* Some file systems cannot sync a directory; they say EINVAL. */
-	if (fsync(fd) < 0 && errno != EINVAL)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* Write a SEQ record and every pending message to fd. */
 static int ob_write_all(const struct outbox *ob, int fd, uint64_t *off)
 {
@@ -699,7 +685,7 @@ static int ob_compact(struct outbox *ob)
 	/* Renamed: the old log is gone from the directory, so fd is the log
 	 * now even if the directory sync fails. */
 	ob_adopt(ob, fd, size);
-	r = fsync_dir(ob->dir);
+	r = fs_fsync_dir(ob->dir);
 out:
 	free(tmp);
 	return r < 0 ? ob_fail(ob, r) : 0;
@@ -996,7 +982,7 @@ static int ob_open_log(struct outbox *ob)
 	if (r == 0)
 		unlink(tmp);
 	if (r == 0 && created)
-		r = fsync_dir(ob->dir);
+		r = fs_fsync_dir(ob->dir);
 	free(tmp);
 	return r;
 }
