@@ -11,10 +11,11 @@
  * - A local time that does not exist on a spring-forward day fires once,
  *   at the first valid minute after it; one that occurs twice on a
  *   fall-back day fires once, at its first occurrence.
- * - Sun times come from libnova (ln_get_solar_rst_horizon) for the
- *   location; dawn/dusk are civil twilight (-6 degrees).  A day without
- *   that sun event (polar day or night) has no firing, and the reason is
- *   said in words, never a made-up time.
+ * - Sun times come from libnova's ephemeris for the location (not from
+ *   ln_get_solar_rst_horizon, which is off in libnova 0.16: see sched.c);
+ *   dawn/dusk are civil twilight (-6 degrees).  A day without that sun
+ *   event (polar day or night) has no firing, and the reason is said in
+ *   words, never a made-up time.
  * - Interval schedules ("every 15m") run on the monotonic clock in the
  *   engine and do not come here.
  */
@@ -28,6 +29,8 @@
 #define SCHED_ALL_DAYS		 0x7f /* bit 0 Sunday ... bit 6 Saturday */
 #define SCHED_SEARCH_DAYS	 400  /* how far sched_next looks ahead */
 #define SCHED_CATCH_UP_DEFAULT_S 120
+#define SCHED_DURATION_MAX_S	 (366L * 86400) /* longest duration parsed */
+#define SCHED_ISO8601_LEN	 32 /* room for sched_iso8601's output */
 
 enum sched_sun {
 	SCHED_SUNRISE,
@@ -55,8 +58,12 @@ struct sched_loc {
 
 /*
  * The sun event of the local calendar day y-m-d (m 1..12) at loc, as an
- * instant.  0, or -ENOENT when the sun does not do that on that day
- * (why: "the sun does not set on 2026-06-21 at 78.2N (polar day)").
+ * instant.  The day is the one whose solar noon falls on that date: its
+ * sunrise/dawn come before that noon, its sunset/dusk after, so a
+ * midsummer sunset at 00:04 in Reykjavik is the previous date's, as in
+ * almanacs.  0, or -ENOENT when the sun does not do that on that day
+ * (why: "the sun does not set on 2026-06-21 at 78.2N (polar day)");
+ * -EINVAL for a bad event, location or date.
  */
 int sched_sun_time(enum sched_sun ev, const struct sched_loc *loc, int y, int m,
 		   int d, time_t *ret, char *why, size_t whylen);
@@ -83,12 +90,14 @@ bool sched_catch_up(time_t due, time_t now, unsigned catch_up_s);
 /*
  * Is the wall clock to be trusted for time-of-day schedules: at or past
  * floor (the build time, or a persisted last-good time) and, when the
- * caller knows it, synchronised.  Until then wall-clock schedules wait;
- * triggers run.
+ * caller knows it, synchronised (synchronised > 0 yes, 0 no, < 0 not
+ * known: then the floor alone decides).  Until then wall-clock schedules
+ * wait; triggers run.
  */
 bool sched_clock_trusted(time_t now, time_t floor, int synchronised);
 
-/* "2026-11-23T17:05:00+01:00" (local, ISO 8601 with offset) into buf. */
+/* "2026-11-23T17:05:00+01:00" (local, ISO 8601 with offset) into buf;
+ * returns buf, holding "" when len is too short or t out of range. */
 char *sched_iso8601(time_t t, char *buf, size_t len);
 
 /* Parse "23:30", "7:05", "23:30:15" into seconds after midnight; -EINVAL. */

@@ -5,7 +5,8 @@
 ZWGATE_DEPS="build-essential autoconf automake libtool pkg-config
 	libuv1-dev libjansson-dev libcmocka-dev libsystemd-dev
 	libopenzwave1.6-dev libmosquitto-dev mosquitto mosquitto-clients
-	openssl socat jq valgrind mandoc util-linux clang-format"
+	libnova-dev tzdata openssl socat jq valgrind mandoc util-linux
+	clang-format"
 
 say() { printf '\n=== %s\n' "$*"; }
 
