@@ -1,0 +1,891 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the rules language (the tree rules_parse_statement builds,
+ * through conf_load_buffer like the daemon) and of the engine with an
+ * injected clock and injected actions.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "registry.h"
+#include "rules.h"
+#include "sched.h"
+#include "value.h"
+
+#define TEST_BUF_MAX (256 * 1024)
+
+/* A config of the given rules text; NULL with diags when it failed. */
+static struct conf *load(const char *rules, struct diag_list *diags)
+{
+	const char *top = getenv("top_srcdir");
+	char *buf = malloc(TEST_BUF_MAX);
+	struct conf *c = NULL;
+	int n;
+
+	assert_non_null(buf);
+	n = snprintf(buf, TEST_BUF_MAX,
+		     "gateway-id t\nzwave { sim-network "
+		     "\"%s/etc/sim-network.json\" }\n%s",
+		     top && *top ? top : ".", rules);
+	assert_true(n > 0 && n < TEST_BUF_MAX);
+	diag_init(diags);
+	conf_load_buffer("t.conf", buf, (size_t)n, diags, &c);
+	free(buf);
+	return c;
+}
+
+static struct conf *load_ok(const char *rules)
+{
+	struct diag_list d;
+	struct conf *c = load(rules, &d);
+
+	if (!c)
+		diag_print(&d, stderr);
+	assert_non_null(c);
+	assert_int_equal(d.errors, 0);
+	diag_clear(&d);
+	return c;
+}
+
+/* The first error of a failing load, "line:col: message". */
+static void load_fails(const char *rules, const char *want)
+{
+	struct diag_list d;
+	struct conf *c = load(rules, &d);
+	char got[512];
+
+	assert_null(c);
+	assert_true(d.n > 0);
+	snprintf(got, sizeof(got), "%u:%u: %s", d.items[0].line, d.items[0].col,
+		 d.items[0].msg);
+	assert_string_equal(got, want);
+	diag_clear(&d);
+}
+
+static const char example[] =
+    "scene \"evening\" { set \"lounge lamp\" level 40; "
+    "set \"porch\" switch on }\n"
+    "rule \"porch light at dusk\" {\n"
+    "	at sunset -15m on mon..fri\n"
+    "	at sunset on sat,sun\n"
+    "	if \"porch\" switch is off\n"
+    "	do set \"porch\" switch on\n"
+    "}\n"
+    "rule \"hall motion\" {\n"
+    "	when \"hall sensor\" motion becomes true\n"
+    "	if time between sunset and 23:30\n"
+    "	do set \"hall light\" level 80; wait 5m; "
+    "set \"hall light\" level 0\n"
+    "	mode restart            # single | restart | queued\n"
+    "}\n"
+    "rule \"freezer warm\" {\n"
+    "	when \"freezer\" temperature > -12 for 10m\n"
+    "	do publish \"alerts/freezer\" \"{\\\"temp\\\": $value}\"\n"
+    "}\n"
+    "every 15m do refresh \"garden sensor\"\n";
+
+static void test_parse_example(void **state)
+{
+	struct conf *c = load_ok(example);
+	const struct rules_set *s = c->rules;
+	const struct rules_rule *r;
+	const struct rules_scene *sc;
+
+	assert_non_null(s);
+	assert_int_equal(s->nrules, 4);
+	assert_int_equal(s->nscenes, 1);
+
+	sc = rules_find_scene(s, "evening");
+	assert_non_null(sc);
+	assert_int_equal(sc->nacts, 2);
+	assert_int_equal(sc->acts[0].type, RULES_ACT_SET);
+	assert_string_equal(sc->acts[0].ref.node, "lounge lamp");
+	assert_string_equal(sc->acts[0].ref.value, "level");
+	assert_string_equal(sc->acts[0].text, "40");
+	assert_int_equal(sc->acts[0].pos.line, 3);
+
+	r = rules_find_rule(s, "porch light at dusk");
+	assert_non_null(r);
+	assert_int_equal(r->ntrigs, 2);
+	assert_int_equal(r->trigs[0].type, RULES_TRIG_AT);
+	assert_int_equal(r->trigs[0].at.kind, SCHED_SUN);
+	assert_int_equal(r->trigs[0].at.sun, SCHED_SUNSET);
+	assert_int_equal(r->trigs[0].at.offset_s, -900);
+	assert_int_equal(r->trigs[0].at.weekdays, 0x3e);
+	assert_int_equal(r->trigs[1].at.offset_s, 0);
+	assert_int_equal(r->trigs[1].at.weekdays, 0x41);
+	assert_non_null(r->cond);
+	assert_int_equal(r->cond->type, RULES_COND_VALUE);
+	assert_int_equal(r->cond->cmp, RULES_EQ);
+	assert_string_equal(r->cond->ref.node, "porch");
+	assert_string_equal(r->cond->lit, "off");
+	assert_int_equal(r->mode, RULES_MODE_SINGLE);
+	assert_int_equal(r->max_runs, 1);
+
+	r = rules_find_rule(s, "hall motion");
+	assert_non_null(r);
+	assert_int_equal(r->trigs[0].type, RULES_TRIG_BECOMES);
+	assert_string_equal(r->trigs[0].ref.value, "motion");
+	assert_string_equal(r->trigs[0].lit, "true");
+	assert_int_equal(r->cond->type, RULES_COND_TIME);
+	assert_int_equal(r->cond->from.kind, SCHED_SUN);
+	assert_int_equal(r->cond->to.kind, SCHED_TIME);
+	assert_int_equal(r->cond->to.seconds, 23 * 3600 + 30 * 60);
+	assert_int_equal(r->nacts, 3);
+	assert_int_equal(r->acts[1].type, RULES_ACT_WAIT);
+	assert_int_equal(r->acts[1].wait_s, 300);
+	assert_string_equal(r->acts[2].text, "0");
+	assert_int_equal(r->mode, RULES_MODE_RESTART);
+
+	r = rules_find_rule(s, "freezer warm");
+	assert_non_null(r);
+	assert_int_equal(r->trigs[0].type, RULES_TRIG_CMP);
+	assert_int_equal(r->trigs[0].cmp, RULES_GT);
+	assert_string_equal(r->trigs[0].lit, "-12");
+	assert_int_equal(r->trigs[0].for_s, 600);
+	assert_int_equal(r->acts[0].type, RULES_ACT_PUBLISH);
+	assert_string_equal(r->acts[0].text, "alerts/freezer");
+	assert_string_equal(r->acts[0].payload, "{\"temp\": $value}");
+
+	r = &s->rules[3];
+	assert_true(r->anonymous);
+	assert_string_equal(r->name, "every@t.conf:20");
+	assert_int_equal(r->trigs[0].type, RULES_TRIG_EVERY);
+	assert_int_equal(r->trigs[0].every_s, 900);
+	assert_int_equal(r->acts[0].type, RULES_ACT_REFRESH);
+	assert_string_equal(r->acts[0].ref.node, "garden sensor");
+	assert_null(r->acts[0].ref.value);
+	conf_free(c);
+}
+
+/* not binds closer than and, and closer than or; { } groups. */
+static void test_parse_precedence(void **state)
+{
+	struct conf *c = load_ok("rule \"p\" {\n"
+				 " when gateway starts\n"
+				 " if sun is up or cloud is online and not "
+				 "day is sat\n"
+				 " if { sun is up or \"porch\" is dead }\n"
+				 " do log \"x\"\n"
+				 "}\n");
+	const struct rules_cond *k = c->rules->rules[0].cond, *a;
+
+	/* Two ifs are joined by and. */
+	assert_int_equal(k->type, RULES_COND_AND);
+	a = k->a;
+	assert_int_equal(a->type, RULES_COND_OR);
+	assert_int_equal(a->a->type, RULES_COND_SUN);
+	assert_true(a->a->up);
+	assert_int_equal(a->b->type, RULES_COND_AND);
+	assert_int_equal(a->b->a->type, RULES_COND_CLOUD);
+	assert_int_equal(a->b->b->type, RULES_COND_NOT);
+	assert_int_equal(a->b->b->a->type, RULES_COND_DAY);
+	assert_int_equal(a->b->b->a->weekdays, 0x40);
+	assert_int_equal(k->b->type, RULES_COND_OR);
+	assert_int_equal(k->b->b->type, RULES_COND_NODE);
+	assert_false(k->b->b->up);
+	conf_free(c);
+}
+
+static void test_parse_times(void **state)
+{
+	struct conf *c = load_ok("rule \"t\" {\n"
+				 " at 7:05:09 on fri..mon\n"
+				 " at dawn + 1h30m on wednesday, sun\n"
+				 " every 1d2h\n"
+				 " do log \"x\"; wait 90s\n"
+				 "    run scene \"s\"\n"
+				 " mode parallel max 7\n"
+				 "}\n"
+				 "scene \"s\" { log \"s\" }\n");
+	const struct rules_rule *r = &c->rules->rules[0];
+
+	assert_int_equal(r->trigs[0].at.kind, SCHED_TIME);
+	assert_int_equal(r->trigs[0].at.seconds, 7 * 3600 + 5 * 60 + 9);
+	assert_int_equal(r->trigs[0].at.weekdays, 0x63); /* fri sat sun mon */
+	assert_int_equal(r->trigs[1].at.sun, SCHED_DAWN);
+	assert_int_equal(r->trigs[1].at.offset_s, 5400);
+	assert_int_equal(r->trigs[1].at.weekdays, 0x09);
+	assert_int_equal(r->trigs[2].every_s, 26 * 3600);
+	assert_int_equal(r->nacts, 3);
+	assert_int_equal(r->acts[2].type, RULES_ACT_SCENE);
+	assert_string_equal(r->acts[2].text, "s");
+	assert_int_equal(r->mode, RULES_MODE_PARALLEL);
+	assert_int_equal(r->max_runs, 7);
+	conf_free(c);
+}
+
+static void test_parse_errors(void **state)
+{
+	/* The rules start at line 3 of the buffer. */
+	load_fails("rule \"a\" { every 1m; do log \"x\" }\n"
+		   "rule \"a\" { every 2m; do log \"y\" }\n",
+		   "4:1: rule \"a\" is already defined at t.conf:3:1");
+	load_fails("rule \"a\" {\n when \"porch\" switch becomes\n"
+		   " do log \"x\"\n}\n",
+		   "4:29: expected a value after 'becomes', not end of line");
+	load_fails("every 15m do refresh \"x\" now\n",
+		   "3:26: unexpected 'now' after the actions");
+	load_fails("rule \"r\" { every 1m; do run \"nope\" }\n",
+		   "3:29: no scene \"nope\"");
+	load_fails("scene \"a\" { run \"a\" }\n",
+		   "3:1: scene \"a\" runs itself, or scenes more than 8 deep");
+	load_fails("rule \"r\" { when \"x\" level >= high; do log \"x\" }\n",
+		   "3:30: expected a number after '>=', not 'high'");
+}
+
+/* Every input-decided size has a limit with a clear message. */
+static void test_parse_limits(void **state)
+{
+	char *buf = malloc(TEST_BUF_MAX);
+	char want[64];
+	size_t o = 0, at = 0;
+
+	assert_non_null(buf);
+	o += (size_t)snprintf(buf + o, TEST_BUF_MAX - o,
+			      "rule \"many\" { every 1m; do log \"0\"");
+	for (int i = 1; i <= RULES_ACTIONS_MAX; i++) {
+		at = o + 2; /* the 65th action, one too many */
+		o += (size_t)snprintf(buf + o, TEST_BUF_MAX - o, "; log \"%d\"",
+				      i);
+	}
+	snprintf(buf + o, TEST_BUF_MAX - o, " }\n");
+	snprintf(want, sizeof(want),
+		 "3:%zu: at most %d actions a rule or scene", at + 1,
+		 RULES_ACTIONS_MAX);
+	load_fails(buf, want);
+
+	o = (size_t)snprintf(buf, TEST_BUF_MAX,
+			     "rule \"deep\" { every 1m\n if ");
+	for (int i = 0; i <= RULES_COND_DEPTH; i++)
+		o += (size_t)snprintf(buf + o, TEST_BUF_MAX - o, "{ ");
+	snprintf(buf + o, TEST_BUF_MAX - o, "sun is up }\n do log \"x\" }\n");
+	load_fails(buf, "4:37: conditions nest at most 16 deep");
+	free(buf);
+}
+
+/* The engine, with a registry fed by hand and recorded actions. */
+
+#define T_MAX_CALLS 256
+#define T_WALL0	    1795417140 /* 2026-11-23 06:59:00 UTC */
+
+struct world {
+	struct registry *reg;
+	struct conf *conf;
+	struct rules_engine *e;
+	struct rules_actions act;
+	struct rules_clock now;
+	char calls[T_MAX_CALLS][160]; /* "set 2 currentValue true" ... */
+	size_t ncalls;
+	unsigned loops_logged;
+	/* sets reported back into the registry at the next tick */
+	struct zw_key pend_key[T_MAX_CALLS];
+	struct zw_val pend_val[T_MAX_CALLS];
+	size_t npend;
+	bool echo;
+	int publish_result;
+};
+
+static void call(struct world *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void call(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	assert_true(w->ncalls < T_MAX_CALLS);
+	va_start(ap, fmt);
+	vsnprintf(w->calls[w->ncalls++], sizeof(w->calls[0]), fmt, ap);
+	va_end(ap);
+}
+
+static int t_set(void *ctx, const struct reg_value *v, const struct zw_val *val)
+{
+	struct world *w = ctx;
+	json_t *j = zw_val_to_json(val, &v->meta);
+	char *s = json_dumps(j, JSON_ENCODE_ANY);
+
+	call(w, "set %u %s %s", v->meta.key.node, v->meta.key.property, s);
+	free(s);
+	json_decref(j);
+	if (w->echo && w->npend < T_MAX_CALLS) {
+		w->pend_key[w->npend] = v->meta.key;
+		assert_int_equal(zw_val_copy(&w->pend_val[w->npend], val), 0);
+		w->npend++;
+	}
+	return 0;
+}
+
+static int t_publish(void *ctx, const char *topic, const char *payload)
+{
+	struct world *w = ctx;
+
+	call(w, "publish %s %s", topic, payload);
+	return w->publish_result;
+}
+
+static int t_refresh(void *ctx, unsigned node)
+{
+	call(ctx, "refresh %u", node);
+	return 0;
+}
+
+static void t_log(void *ctx, int prio, const char *msg)
+{
+	struct world *w = ctx;
+
+	if (strstr(msg, "triggers itself"))
+		w->loops_logged++;
+	else if (prio == LOG_INFO)
+		call(w, "log %s", msg);
+}
+
+static struct zw_meta meta_of(uint8_t node, uint8_t cc, const char *prop,
+			      enum zw_type type)
+{
+	struct zw_meta m = { .type = type, .readable = true, .writable = true };
+
+	m.key.node = node;
+	m.key.cc = cc;
+	snprintf(m.key.property, sizeof(m.key.property), "%s", prop);
+	m.min = -100;
+	m.max = 100;
+	return m;
+}
+
+static void reg_node(struct world *w, uint8_t id, const char *name)
+{
+	struct zw_event ev = { .type = ZW_EV_NODE_ADDED, .node = id };
+
+	ev.u.node.name = name;
+	ev.u.node.status = ZW_NODE_ALIVE;
+	assert_int_equal(registry_apply(w->reg, &ev, 1), 0);
+}
+
+static void reg_value(struct world *w, enum zw_event_type type,
+		      const struct zw_meta *m, const struct zw_val *val)
+{
+	struct zw_event ev = { .type = type, .node = m->key.node };
+
+	ev.u.value.meta = m;
+	ev.u.value.val = val;
+	assert_int_equal(registry_apply(w->reg, &ev, 1), 0);
+}
+
+static void on_reg(void *ctx, const struct reg_event *ev)
+{
+	struct world *w = ctx;
+
+	if (w->e)
+		rules_engine_event(w->e, ev, &w->now);
+}
+
+static const struct zw_meta *m_switch(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(2, 0x25, "currentValue", ZW_TYPE_BOOL);
+	return &m;
+}
+
+static const struct zw_meta *m_level(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(3, 0x26, "currentValue", ZW_TYPE_INT);
+	return &m;
+}
+
+static const struct zw_meta *m_motion(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(4, 0x30, "motion", ZW_TYPE_BOOL);
+	return &m;
+}
+
+static const struct zw_meta *m_temp(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(6, 0x31, "temperature", ZW_TYPE_FLOAT);
+	return &m;
+}
+
+static void set_bool(struct world *w, const struct zw_meta *m, bool b)
+{
+	struct zw_val v = { .type = ZW_TYPE_BOOL, .u.b = b };
+
+	reg_value(w, ZW_EV_VALUE_CHANGED, m, &v);
+}
+
+static void set_num(struct world *w, const struct zw_meta *m, double d)
+{
+	struct zw_val v = { .type = m->type };
+
+	if (m->type == ZW_TYPE_FLOAT)
+		v.u.f = d;
+	else
+		v.u.i = (int64_t)d;
+	reg_value(w, ZW_EV_VALUE_CHANGED, m, &v);
+}
+
+/* A world of four nodes and the rules text; the engine started. */
+static struct world *world_new(const char *rules, time_t wall, bool trusted)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct zw_val off = { .type = ZW_TYPE_BOOL };
+	struct zw_val zero = { .type = ZW_TYPE_INT };
+	struct zw_val cold = { .type = ZW_TYPE_FLOAT, .u.f = -20 };
+	struct sched_loc loc = { 48.8566, 2.3522 };
+
+	assert_non_null(w);
+	w->conf = load_ok(rules);
+	w->reg = registry_new();
+	assert_non_null(w->reg);
+	reg_node(w, 2, "porch");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_switch(), &off);
+	reg_node(w, 3, "lounge lamp");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_level(), &zero);
+	reg_node(w, 4, "hall sensor");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_motion(), &off);
+	reg_node(w, 6, "freezer");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_temp(), &cold);
+	w->act =
+	    (struct rules_actions){ t_set, t_publish, t_refresh, t_log, w };
+	w->now = (struct rules_clock){ wall, 1000000, trusted };
+	assert_int_equal(
+	    rules_engine_new(w->conf->rules, w->reg, &w->act, &loc, &w->e), 0);
+	assert_int_equal(registry_listen(w->reg, on_reg, w), 0);
+	rules_engine_start(w->e, &w->now, true);
+	return w;
+}
+
+static void world_free(struct world *w)
+{
+	rules_engine_free(w->e);
+	registry_free(w->reg);
+	conf_free(w->conf);
+	for (size_t i = 0; i < w->npend; i++)
+		zw_val_clear(&w->pend_val[i]);
+	free(w);
+}
+
+/* Time passes by ms on both clocks; due timers run; echoes arrive. */
+static void advance(struct world *w, uint64_t ms)
+{
+	uint64_t end = w->now.mono + ms, next;
+
+	for (;;) {
+		next = rules_engine_next_deadline(w->e);
+		if (next > end)
+			break;
+		if (next > w->now.mono) {
+			w->now.wall += (time_t)((next - w->now.mono) / 1000);
+			w->now.mono = next;
+		}
+		rules_engine_tick(w->e, &w->now);
+	}
+	w->now.wall += (time_t)((end - w->now.mono) / 1000);
+	w->now.mono = end;
+	rules_engine_tick(w->e, &w->now);
+}
+
+/* Sets reported back by the "network", as a backend would later. */
+static void echo(struct world *w)
+{
+	static struct zw_key keys[T_MAX_CALLS];
+	static struct zw_val vals[T_MAX_CALLS];
+	size_t n = w->npend;
+	struct reg_value *v;
+	struct zw_meta m;
+
+	memcpy(keys, w->pend_key, n * sizeof(keys[0]));
+	memcpy(vals, w->pend_val, n * sizeof(vals[0]));
+	w->npend = 0;
+	for (size_t i = 0; i < n; i++) {
+		v = registry_value(w->reg, &keys[i]);
+		assert_non_null(v);
+		m = v->meta;
+		reg_value(w, ZW_EV_VALUE_CHANGED, &m, &vals[i]);
+		zw_val_clear(&vals[i]);
+	}
+}
+
+static void test_engine_trigger(void **state)
+{
+	struct world *w = world_new(example, T_WALL0, true);
+
+	assert_int_equal(w->ncalls, 0);
+	/* Sunset and 23:30 bound the hall rule: 06:59 is outside. */
+	set_bool(w, m_motion(), true);
+	assert_int_equal(w->ncalls, 0);
+	set_bool(w, m_motion(), false);
+
+	/* A trigger without a condition: the porch rule's when. */
+	rules_engine_free(w->e);
+	conf_free(w->conf);
+	w->conf = load_ok("rule \"m\" {\n"
+			  " when \"hall sensor\" motion becomes true\n"
+			  " do set \"porch\" switch on; refresh \"freezer\"\n"
+			  "}\n");
+	assert_int_equal(
+	    rules_engine_new(w->conf->rules, w->reg, &w->act, NULL, &w->e), 0);
+	rules_engine_start(w->e, &w->now, false);
+	set_bool(w, m_motion(), false); /* no change: nothing */
+	assert_int_equal(w->ncalls, 0);
+	set_bool(w, m_motion(), true);
+	assert_int_equal(w->ncalls, 2);
+	assert_string_equal(w->calls[0], "set 2 currentValue true");
+	assert_string_equal(w->calls[1], "refresh 6");
+	set_bool(w, m_motion(), true); /* still true: no new edge */
+	assert_int_equal(w->ncalls, 2);
+	set_bool(w, m_motion(), false);
+	set_bool(w, m_motion(), true);
+	assert_int_equal(w->ncalls, 4);
+	world_free(w);
+}
+
+static void test_engine_for(void **state)
+{
+	struct world *w = world_new(example, T_WALL0, true);
+
+	set_num(w, m_temp(), -11.5); /* crosses -12 */
+	advance(w, 9 * 60000);
+	assert_int_equal(w->ncalls, 0);
+	advance(w, 60000);
+	assert_int_equal(w->ncalls, 1);
+	assert_string_equal(w->calls[0],
+			    "publish alerts/freezer {\"temp\": -11.5}");
+	/* Holding on does not fire again. */
+	set_num(w, m_temp(), -11);
+	advance(w, 20 * 60000);
+	assert_int_equal(w->ncalls, 1);
+
+	/* Stops holding before the 10 minutes: cancelled. */
+	set_num(w, m_temp(), -15);
+	set_num(w, m_temp(), -10);
+	advance(w, 5 * 60000);
+	set_num(w, m_temp(), -13);
+	advance(w, 30 * 60000);
+	assert_int_equal(w->ncalls, 1);
+	world_free(w);
+}
+
+static const char modes[] =
+    "rule \"r\" { when \"lounge lamp\" level > 50\n"
+    "  do set \"porch\" switch on; wait 5m; set \"porch\" switch off\n"
+    "  mode MODE }\n";
+
+static struct world *mode_world(const char *mode)
+{
+	char text[512], *p;
+
+	snprintf(text, sizeof(text), "%s", modes);
+	p = strstr(text, "MODE");
+	memmove(p + strlen(mode), p + 4, strlen(p + 4) + 1);
+	memcpy(p, mode, strlen(mode));
+	return world_new(text, T_WALL0, true);
+}
+
+/* n triggers one minute apart, then an hour. */
+static void pulse(struct world *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		set_num(w, m_level(), 60);
+		set_num(w, m_level(), 10);
+		advance(w, 60000);
+	}
+	advance(w, 3600000);
+}
+
+static size_t count(const struct world *w, const char *what)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->ncalls; i++)
+		n += strcmp(w->calls[i], what) == 0;
+	return n;
+}
+
+static void test_engine_modes(void **state)
+{
+	struct world *w = mode_world("single");
+
+	pulse(w, 3); /* the 2nd and 3rd come while the 1st waits */
+	assert_int_equal(count(w, "set 2 currentValue true"), 1);
+	assert_int_equal(count(w, "set 2 currentValue false"), 1);
+	world_free(w);
+
+	w = mode_world("restart");
+	pulse(w, 3); /* each restarts: one "off", at the very end */
+	assert_int_equal(count(w, "set 2 currentValue true"), 3);
+	assert_int_equal(count(w, "set 2 currentValue false"), 1);
+	assert_string_equal(w->calls[w->ncalls - 1],
+			    "set 2 currentValue false");
+	world_free(w);
+
+	w = mode_world("queued max 2");
+	pulse(w, 3); /* the third is dropped; the runs follow each other */
+	assert_int_equal(w->ncalls, 4);
+	assert_string_equal(w->calls[0], "set 2 currentValue true");
+	assert_string_equal(w->calls[1], "set 2 currentValue false");
+	assert_string_equal(w->calls[2], "set 2 currentValue true");
+	assert_string_equal(w->calls[3], "set 2 currentValue false");
+	world_free(w);
+
+	w = mode_world("parallel max 2");
+	pulse(w, 3); /* two side by side; the third is dropped */
+	assert_int_equal(w->ncalls, 4);
+	assert_string_equal(w->calls[1], "set 2 currentValue true");
+	assert_string_equal(w->calls[2], "set 2 currentValue false");
+	world_free(w);
+}
+
+static void test_engine_self_trigger(void **state)
+{
+	struct world *w =
+	    world_new("rule \"loop\" { when \"lounge lamp\" level changes\n"
+		      "  do set \"lounge lamp\" level 10; wait 1s\n"
+		      "     set \"lounge lamp\" level 20\n"
+		      "  mode parallel max 5 }\n",
+		      T_WALL0, true);
+
+	w->echo = true;
+	set_num(w, m_level(), 5);
+	for (int i = 0; i < 200; i++) {
+		echo(w);
+		advance(w, 1000);
+	}
+	/* Paused after 10 echoes: a handful of sets, not hundreds. */
+	assert_true(w->ncalls < 40);
+	assert_int_equal(w->loops_logged, 1);
+	/* Five minutes later it may run again. */
+	advance(w, RULES_LOOP_PAUSE_MS);
+	set_num(w, m_level(), 50);
+	assert_true(w->ncalls < 45);
+	world_free(w);
+}
+
+static const char at7[] = "rule \"seven\" { at 7:00; do log \"seven\" }\n";
+
+static void test_engine_clock(void **state)
+{
+	struct world *w;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	/* On time. */
+	w = world_new(at7, T_WALL0, true);
+	advance(w, 59000);
+	assert_int_equal(w->ncalls, 0);
+	advance(w, 1000);
+	assert_int_equal(w->ncalls, 1);
+	assert_string_equal(w->calls[0], "log rule \"seven\": seven");
+	/* The clock steps back over it: not twice. */
+	w->now.wall -= 120;
+	rules_engine_clock_jump(w->e, &w->now);
+	advance(w, 10 * 60000);
+	assert_int_equal(w->ncalls, 1);
+	world_free(w);
+
+	/* A jump forward by more than catch-up: skipped, no backlog. */
+	w = world_new(at7, T_WALL0 - 3600, true);
+	w->now.wall += 3 * 3600;
+	rules_engine_clock_jump(w->e, &w->now);
+	advance(w, 60000);
+	assert_int_equal(w->ncalls, 0);
+	/* The next day it runs. */
+	advance(w, 86400000);
+	assert_int_equal(w->ncalls, 1);
+	world_free(w);
+
+	/* Missed by 90 s, within the 2 min catch-up: runs once. */
+	w = world_new(at7, T_WALL0, true);
+	w->now.wall += 150;
+	rules_engine_clock_jump(w->e, &w->now);
+	assert_int_equal(w->ncalls, 1);
+	advance(w, 3600000);
+	assert_int_equal(w->ncalls, 1);
+	world_free(w);
+
+	/* Untrusted (a Pi at 1970): schedules wait, intervals run. */
+	w = world_new("rule \"seven\" { at 7:00; do log \"seven\" }\n"
+		      "every 1m do log \"tick\"\n",
+		      6 * 3600, false);
+	advance(w, 3 * 3600000);
+	assert_int_equal(count(w, "log rule \"seven\": seven"), 0);
+	assert_true(count(w, "log rule \"every@t.conf:4\": tick") >= 180);
+	/* NTP: 2026, trusted.  No replay of the missed 7:00s. */
+	w->now.wall = T_WALL0 - 60;
+	w->now.trusted = true;
+	rules_engine_clock_jump(w->e, &w->now);
+	assert_int_equal(count(w, "log rule \"seven\": seven"), 0);
+	advance(w, 2 * 60000);
+	assert_int_equal(count(w, "log rule \"seven\": seven"), 1);
+	world_free(w);
+}
+
+static void test_engine_conditions(void **state)
+{
+	struct world *w;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	w = world_new(
+	    "rule \"night\" { when \"hall sensor\" motion becomes "
+	    "true\n"
+	    "  if time between 22:00 and 7:00 and day is mon\n"
+	    "  if not \"porch\" switch is on or cloud is online\n"
+	    "  do log \"night\" }\n"
+	    "rule \"cloud\" { when cloud goes offline; do log \"off\" "
+	    "}\n"
+	    "rule \"boot\" { when gateway starts; do log \"boot\" }\n",
+	    T_WALL0, true); /* Monday 06:59 */
+	assert_int_equal(count(w, "log rule \"boot\": boot"), 1);
+	set_bool(w, m_motion(), true);
+	assert_int_equal(count(w, "log rule \"night\": night"), 1);
+	set_bool(w, m_motion(), false);
+	set_bool(w, m_switch(), true); /* porch on, cloud offline */
+	set_bool(w, m_motion(), true);
+	assert_int_equal(count(w, "log rule \"night\": night"), 1);
+	rules_engine_cloud(w->e, true, &w->now);
+	set_bool(w, m_motion(), false);
+	set_bool(w, m_motion(), true);
+	assert_int_equal(count(w, "log rule \"night\": night"), 2);
+	advance(w, 2 * 60000); /* 07:01: outside the window */
+	set_bool(w, m_motion(), false);
+	set_bool(w, m_motion(), true);
+	assert_int_equal(count(w, "log rule \"night\": night"), 2);
+	assert_int_equal(count(w, "log rule \"cloud\": off"), 0);
+	rules_engine_cloud(w->e, false, &w->now);
+	assert_int_equal(count(w, "log rule \"cloud\": off"), 1);
+	world_free(w);
+}
+
+static void test_engine_control(void **state)
+{
+	struct world *w = world_new(example, T_WALL0, true);
+	json_t *j, *st;
+
+	assert_int_equal(rules_engine_scene(w->e, "evening", &w->now), 0);
+	assert_int_equal(w->ncalls, 2);
+	assert_string_equal(w->calls[0], "set 3 currentValue 40");
+	assert_int_equal(rules_engine_scene(w->e, "nope", &w->now), -ENOENT);
+	assert_int_equal(rules_engine_run(w->e, "porch light at dusk", &w->now),
+			 0);
+	assert_int_equal(w->ncalls, 3);
+	assert_string_equal(w->calls[2], "set 2 currentValue true");
+	/* No "hall light" here: the run fails, says why, goes on. */
+	assert_int_equal(rules_engine_run(w->e, "hall motion", &w->now), 0);
+	advance(w, 5 * 60000);
+	j = rules_engine_rule_json(w->e, "hall motion", &w->now);
+	assert_string_equal(
+	    json_string_value(json_object_get(j, "last_result")),
+	    "failed: no node \"hall light\"");
+	assert_int_equal(json_integer_value(json_object_get(j, "runs")), 1);
+	json_decref(j);
+
+	assert_int_equal(rules_engine_enable(w->e, "freezer warm", false), 0);
+	assert_int_equal(rules_engine_enable(w->e, "x", false), -ENOENT);
+	set_num(w, m_temp(), -1);
+	advance(w, 3600000);
+	assert_int_equal(count(w, "publish alerts/freezer {\"temp\": -1}"), 0);
+
+	st = rules_engine_state_json(w->e);
+	assert_int_equal(json_array_size(json_object_get(st, "disabled")), 1);
+	j = rules_engine_json(w->e, &w->now);
+	assert_int_equal(json_array_size(j), 4);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(j, 0), "name")),
+	    "porch light at dusk");
+	assert_true(
+	    json_is_string(json_object_get(json_array_get(j, 0), "next")));
+	assert_true(
+	    json_is_false(json_object_get(json_array_get(j, 2), "enabled")));
+	json_decref(j);
+
+	/* A reload keeps enabled flags by name. */
+	{
+		struct rules_engine *old = w->e;
+
+		assert_int_equal(rules_engine_new(w->conf->rules, w->reg,
+						  &w->act, NULL, &w->e),
+				 0);
+		rules_engine_adopt(w->e, old);
+		rules_engine_free(old);
+		rules_engine_start(w->e, &w->now, false);
+		j = rules_engine_state_json(w->e);
+		assert_true(json_equal(j, st));
+		json_decref(j);
+	}
+	json_decref(st);
+	j = rules_engine_rule_json(w->e, "porch light at dusk", &w->now);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "triggers")), 2);
+	json_decref(j);
+	world_free(w);
+}
+
+/* Against a known network, names that are not there are warned about. */
+static void test_engine_check_names(void **state)
+{
+	struct world *w = world_new(
+	    "rule \"n\" { when \"nosuch\" switch changes\n"
+	    "  if \"porch\" nosuch is on\n"
+	    "  do set \"porch\" switch banana; refresh \"freezer\" }\n",
+	    T_WALL0, true);
+	struct diag_list d;
+	char buf[256];
+
+	diag_init(&d);
+	rules_check_names(w->conf->rules, w->reg, &d);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.warnings, 3);
+	assert_string_equal(diag_format(&d.items[0], buf, sizeof(buf)),
+			    "t.conf:3:17: warning: no node \"nosuch\" in the "
+			    "network (yet)");
+	assert_string_equal(diag_format(&d.items[1], buf, sizeof(buf)),
+			    "t.conf:4:14: warning: no value \"nosuch\" on node "
+			    "\"porch\"");
+	assert_true(strncmp(diag_format(&d.items[2], buf, sizeof(buf)),
+			    "t.conf:5:25: warning: \"porch\" switch: ", 38) ==
+		    0);
+	diag_clear(&d);
+	world_free(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_example),
+		cmocka_unit_test(test_parse_precedence),
+		cmocka_unit_test(test_parse_times),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_engine_trigger),
+		cmocka_unit_test(test_engine_for),
+		cmocka_unit_test(test_engine_modes),
+		cmocka_unit_test(test_engine_self_trigger),
+		cmocka_unit_test(test_engine_clock),
+		cmocka_unit_test(test_engine_conditions),
+		cmocka_unit_test(test_engine_control),
+		cmocka_unit_test(test_engine_check_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
