@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+//
+// network.cjs: the Z-Wave network tests/integration/ozw.sh runs against.
+//
+// Node 2 binary switch, 3 dimmer, 4 motion sensor, 5 temperature and
+// humidity sensor, 6 electricity meter.  Choices that keep OpenZWave's
+// interview short (measured: every unanswered request costs its full
+// RetryTimeout):
+// - manufacturer id 0x7fff, which no OpenZWave device file names, so no
+//   file adds Association or Configuration queries;
+// - Manufacturer Specific version 1;
+// - Version (v1): without it OpenZWave takes every CC for version 1 and
+//   sees only the first sensor of a multilevel sensor;
+// - the controller answers SERIAL_API_SET_TIMEOUTS and the routing
+//   requests of a heal, which the mock does not know (mock.cjs answers
+//   Switch All Get on the nodes' side).
+"use strict";
+
+const {
+	Message,
+	MessageType,
+	FunctionType,
+} = require("@zwave-js/serial");
+
+const MANUFACTURER = 0x7fff;
+
+/* OpenZWave sets the controller's timeouts; the mock has no handler. */
+const answerSetTimeouts = {
+	async onHostMessage(controller, msg) {
+		if (msg.functionType !== FunctionType.SetSerialApiTimeouts)
+			return undefined;
+		const res = new Message({
+			type: MessageType.Response,
+			functionType: FunctionType.SetSerialApiTimeouts,
+			payload: Uint8Array.from([0x0f, 0x0a]),
+		});
+		await controller.sendMessageToHost(res);
+		return true;
+	},
+};
+
+function answer(controller, type, functionType, bytes) {
+	return controller.sendMessageToHost(
+		new Message({ type, functionType, payload: Uint8Array.from(bytes) }),
+	);
+}
+
+/*
+ * A heal: RequestNodeNeighborUpdate (0x48) calls back "started" and
+ * "done"; AssignReturnRoute (0x46), DeleteReturnRoute (0x47) and their
+ * SUC forms (0x51, 0x55) answer "accepted" and call back "delivered".
+ * The mock cannot even parse some of these, so they are taken as bytes
+ * (one whole frame: SOF, length, type, function, payload, checksum), and
+ * answered after this returns: the host's ACKs of the answers come
+ * through the same reader.
+ */
+async function answerHealFrame(controller, f, cb) {
+	if (f === 0x48) {
+		await answer(controller, MessageType.Request, f, [cb, 0x21]);
+		await answer(controller, MessageType.Request, f, [cb, 0x22]);
+		return;
+	}
+	await answer(controller, MessageType.Response, f, [0x01]);
+	await answer(controller, MessageType.Request, f, [cb, 0x00]);
+}
+
+const answerHeal = {
+	onHostData(controller, data) {
+		const f = data.length >= 6 && data[0] === 0x01 && data[2] === 0x00
+			? data[3]
+			: -1;
+		const cb = data[data.length - 2];
+		if (f !== 0x46 && f !== 0x47 && f !== 0x48 && f !== 0x51 && f !== 0x55)
+			return undefined;
+		controller.ackHostMessage();
+		answerHealFrame(controller, f, cb).catch((e) => {
+			process.stderr.write(`mock: heal answer: ${e}\n`);
+		});
+		return true;
+	},
+};
+
+function node(id, generic, specific, productId, commandClasses) {
+	return {
+		id,
+		capabilities: {
+			manufacturerId: MANUFACTURER,
+			productType: 0x0001,
+			productId,
+			genericDeviceClass: generic,
+			specificDeviceClass: specific,
+			commandClasses: [
+				{ ccId: 0x72, version: 1 }, // Manufacturer Specific
+				{ ccId: 0x86, version: 1 }, // Version: tells CC versions
+				...commandClasses,
+			],
+		},
+	};
+}
+
+/* Node definitions by name, for the include test too. */
+const devices = {
+	switch: (id) =>
+		node(id, 0x10, 0x01, 0x0001, [
+			{ ccId: 0x25, version: 1, defaultValue: false },
+			{
+				ccId: 0x70, // Configuration
+				version: 1,
+				parameters: [
+					{ "#": 1, valueSize: 1, defaultValue: 0, minValue: 0, maxValue: 100 },
+				],
+			},
+		]),
+	dimmer: (id) =>
+		node(id, 0x11, 0x01, 0x0002, [
+			{ ccId: 0x26, version: 1, defaultValue: 0, travelTime: 0 },
+		]),
+	motion: (id) =>
+		node(id, 0x20, 0x01, 0x0003, [
+			{
+				ccId: 0x30,
+				version: 2,
+				supportedSensorTypes: [12], // motion
+				getValue: () => false,
+			},
+		]),
+	multisensor: (id) =>
+		node(id, 0x21, 0x01, 0x0004, [
+			{
+				ccId: 0x31,
+				version: 5,
+				sensors: {
+					1: { supportedScales: [0] }, // air temperature, °C
+					5: { supportedScales: [0] }, // humidity, %
+				},
+				getValue: (type) => (type === 1 ? 21.5 : 40),
+			},
+		]),
+	meter: (id) =>
+		node(id, 0x31, 0x01, 0x0005, [
+			{
+				ccId: 0x32,
+				version: 3,
+				meterType: 1, // electric
+				supportedScales: [0, 2], // kWh, W
+				supportedRateTypes: [1], // consumed
+				supportsReset: true,
+				getValue: (scale) => ({
+					value: scale === 0 ? 12.5 : 60,
+					deltaTime: 0,
+				}),
+			},
+		]),
+};
+
+module.exports = {
+	devices,
+	default: {
+		controller: { behaviors: [answerSetTimeouts, answerHeal] },
+		nodes: [
+			devices.switch(2),
+			devices.dimmer(3),
+			devices.motion(4),
+			devices.multisensor(5),
+			devices.meter(6),
+		],
+	},
+};
