@@ -10,6 +10,7 @@
 #include "zwgate/control.h"
 
 #include "api.h"
+#include "automation.h"
 #include "cloud.h"
 #include "daemon.h"
 #include "log.h"
@@ -17,6 +18,12 @@
 #include "zw.h"
 
 #define API_ERR_MAX 256
+/* include and exclude: default and longest time, and how often a
+ * waiting client hears that the command still runs. */
+#define API_COMMAND_TIMEOUT_S	  60
+#define API_COMMAND_TIMEOUT_MAX_S 600
+#define API_COMMAND_TICK_MS	  5000
+#define API_COMMAND_GRACE_S	  10 /* for the backend to report the end */
 
 /*
  * One request in flight.  Most complete before api_request returns; a
@@ -27,11 +34,15 @@ struct api_call {
 	struct daemon *d;
 	json_t *id;
 	api_reply_fn reply;
+	api_progress_fn progress; /* may be NULL */
 	void *ctx;
 	char err[API_ERR_MAX];
 	json_t *details; /* array of strings, or NULL */
 	/* pending "set" */
 	struct zw_key key;
+	/* pending "include" or "exclude": its name, when it ends */
+	const char *command;
+	uint64_t command_end_ms;
 	uv_timer_t timer;
 	struct api_call *next;
 };
@@ -58,6 +69,8 @@ static const struct {
 	{ ENOMEM, "ENOMEM" },
 	{ ECANCELED, "ECANCELED" },
 	{ EIO, "EIO" },
+	{ ENODEV, "ENODEV" },
+	{ ERANGE, "ERANGE" },
 };
 
 const char *api_errno_name(int err)
@@ -249,6 +262,8 @@ static int set_error(struct api_call *c, int r, const struct reg_node *n)
 		return api_fail(c, r, "that value of %s is read-only", nb);
 	case -EBUSY:
 		return api_fail(c, r, "the Z-Wave queue is full; try again");
+	case -ENODEV:
+		return api_fail(c, r, "the Z-Wave controller is not ready");
 	default:
 		return api_fail(c, r, "%s: %s", nb, strerror(-r));
 	}
@@ -387,15 +402,320 @@ static int api_sim(struct api_call *c, const json_t *req, json_t **res)
 	return r;
 }
 
+/* A controller command's refusal in words. */
+static int command_error(struct api_call *c, int r, const char *what)
+{
+	switch (r) {
+	case -ENOTSUP:
+		return api_fail(c, r, "the %s backend cannot %s",
+				zw_name(c->d->zw), what);
+	case -EBUSY:
+		return api_fail(c, r,
+				"the controller is busy with another "
+				"command; try again");
+	case -ENODEV:
+		return api_fail(c, r, "the Z-Wave controller is not ready");
+	default:
+		return api_fail(c, r, "cannot %s: %s", what, strerror(-r));
+	}
+}
+
+static void send_progress(struct api_call *c, json_t *p)
+{
+	json_t *msg =
+	    p ? json_pack("{s:O?,s:o}", "id", c->id, "progress", p) : NULL;
+
+	if (msg && c->progress)
+		c->progress(c->ctx, msg);
+	json_decref(msg);
+}
+
+static void on_command_tick(uv_timer_t *t)
+{
+	struct api_call *c = t->data;
+	uint64_t now = uv_now(c->d->loop), end = c->command_end_ms;
+	char text[128];
+
+	if (now >= end + API_COMMAND_GRACE_S * 1000) {
+		call_finish(c, NULL,
+			    api_fail(c, -ETIMEDOUT,
+				     "%s: the controller did not report "
+				     "the end",
+				     c->command));
+		return;
+	}
+	snprintf(
+	    text, sizeof(text), "%s: still running (%llu s left)", c->command,
+	    (unsigned long long)(now < end ? (end - now + 999) / 1000 : 0));
+	send_progress(
+	    c, json_pack("{s:s,s:s}", "command", c->command, "text", text));
+}
+
+/* The call waits for the backend's ZW_EV_CONTROLLER events about cmd. */
+static int command_wait(struct api_call *c, const char *cmd, unsigned timeout_s)
+{
+	c->command = cmd;
+	c->command_end_ms = uv_now(c->d->loop) + (uint64_t)timeout_s * 1000;
+	uv_timer_init(c->d->loop, &c->timer);
+	c->timer.data = c;
+	uv_timer_start(&c->timer, on_command_tick, API_COMMAND_TICK_MS,
+		       API_COMMAND_TICK_MS);
+	c->next = c->d->calls;
+	c->d->calls = c;
+	return API_PENDING;
+}
+
+static int arg_timeout(struct api_call *c, const json_t *req, unsigned *ret)
+{
+	const json_t *v = json_object_get(req, "timeout");
+
+	*ret = API_COMMAND_TIMEOUT_S;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > API_COMMAND_TIMEOUT_MAX_S)
+		return api_fail(c, -EINVAL, "'timeout' must be 1 to %d seconds",
+				API_COMMAND_TIMEOUT_MAX_S);
+	*ret = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+static int api_include(struct api_call *c, const json_t *req, json_t **res)
+{
+	const json_t *secure = json_object_get(req, "secure");
+	unsigned timeout_s;
+	int r;
+
+	if (secure && !json_is_boolean(secure))
+		return api_fail(c, -EINVAL, "'secure' must be true or false");
+	if ((r = arg_timeout(c, req, &timeout_s)) < 0)
+		return r;
+	r = zw_include(c->d->zw, json_is_true(secure), timeout_s);
+	if (r < 0)
+		return command_error(c, r, "include devices");
+	return command_wait(c, "include", timeout_s);
+}
+
+static int api_exclude(struct api_call *c, const json_t *req, json_t **res)
+{
+	unsigned timeout_s;
+	int r;
+
+	if ((r = arg_timeout(c, req, &timeout_s)) < 0)
+		return r;
+	r = zw_exclude(c->d->zw, timeout_s);
+	if (r < 0)
+		return command_error(c, r, "exclude devices");
+	return command_wait(c, "exclude", timeout_s);
+}
+
+static int api_cancel(struct api_call *c, const json_t *req, json_t **res)
+{
+	int r = zw_cancel(c->d->zw);
+
+	if (r == -ENOENT)
+		return api_fail(c, r, "no include or exclude is running");
+	if (r < 0)
+		return command_error(c, r, "cancel");
+	*res = json_pack("{s:b}", "cancelled", 1);
+	return *res ? 0 : -ENOMEM;
+}
+
+static int api_heal(struct api_call *c, const json_t *req, json_t **res)
+{
+	int r = zw_heal(c->d->zw);
+
+	if (r < 0)
+		return command_error(c, r, "heal the network");
+	*res = json_pack("{s:b}", "healing", 1);
+	return *res ? 0 : -ENOMEM;
+}
+
+static int api_refresh(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct reg_node *n;
+	int r = find_node(c, req, &n);
+
+	if (r < 0)
+		return r;
+	r = zw_refresh(c->d->zw, n->id);
+	if (r == -EHOSTDOWN || r == -EBUSY || r == -ENODEV)
+		return set_error(c, r, n);
+	if (r < 0)
+		return command_error(c, r, "refresh nodes");
+	*res = json_pack("{s:i,s:b}", "node", n->id, "refreshing", 1);
+	return *res ? 0 : -ENOMEM;
+}
+
+/* An integer argument, given as a number or as digits. */
+static int arg_int(struct api_call *c, const json_t *req, const char *key,
+		   json_int_t min, json_int_t max, json_int_t *ret)
+{
+	const json_t *v = json_object_get(req, key);
+	const char *s = json_string_value(v);
+	char *end;
+
+	if (json_is_integer(v)) {
+		*ret = json_integer_value(v);
+	} else if (s && *s) {
+		errno = 0;
+		*ret = strtoll(s, &end, 0);
+		if (errno || *end)
+			*ret = min - 1;
+	} else {
+		return api_fail(c, -EINVAL, "'%s' must be an integer", key);
+	}
+	if (*ret < min || *ret > max)
+		return api_fail(c, -EINVAL,
+				"'%s' must be an integer from %lld "
+				"to %lld",
+				key, (long long)min, (long long)max);
+	return 0;
+}
+
+/* The size a value needs when none is given: 1, 2 or 4 bytes. */
+static json_int_t config_size(json_int_t v)
+{
+	if (v >= INT8_MIN && v <= UINT8_MAX)
+		return 1;
+	return v >= INT16_MIN && v <= UINT16_MAX ? 2 : 4;
+}
+
+static int api_config_set(struct api_call *c, const json_t *req, json_t **res)
+{
+	json_int_t param, value, size = 0;
+	struct reg_node *n;
+	int r;
+
+	if ((r = find_node(c, req, &n)) < 0 ||
+	    (r = arg_int(c, req, "param", 1, 255, &param)) < 0 ||
+	    (r = arg_int(c, req, "data", INT32_MIN, INT32_MAX, &value)) < 0)
+		return r;
+	if (json_object_get(req, "size") &&
+	    (r = arg_int(c, req, "size", 1, 4, &size)) < 0)
+		return r;
+	if (!size)
+		size = config_size(value);
+	if (size == 3)
+		return api_fail(c, -EINVAL, "'size' must be 1, 2 or 4");
+	r = zw_set_config(c->d->zw, n->id, (uint8_t)param, (int32_t)value,
+			  (uint8_t)size);
+	if (r == -ERANGE)
+		return api_fail(c, r, "%lld does not fit in %lld byte(s)",
+				(long long)value, (long long)size);
+	if (r == -ENOTSUP)
+		return command_error(c, r, "set configuration parameters");
+	if (r < 0)
+		return set_error(c, r, n);
+	*res = json_pack("{s:i,s:I,s:I,s:I}", "node", n->id, "param", param,
+			 "value", value, "size", size);
+	return *res ? 0 : -ENOMEM;
+}
+
+/* Rules and scenes (zwgate.rules(5)). */
+
+static int rule_arg(struct api_call *c, const json_t *req, const char **name)
+{
+	if (!(*name = arg_str(req, "name")))
+		return api_fail(c, -EINVAL, "'name' must be a string");
+	return 0;
+}
+
+static int api_rules(struct api_call *c, const json_t *req, json_t **res)
+{
+	*res = automation_rules_json(c->d->automation);
+	return *res ? 0 : -ENOMEM;
+}
+
+static int api_rules_show(struct api_call *c, const json_t *req, json_t **res)
+{
+	const char *name;
+	int r;
+
+	if ((r = rule_arg(c, req, &name)) < 0)
+		return r;
+	*res = automation_rule_json(c->d->automation, name);
+	return *res ? 0 : api_fail(c, -ENOENT, "no rule '%.64s'", name);
+}
+
+/* run, enable, disable, scene-run: {"kind","name","done"} when done. */
+static int rule_done(struct api_call *c, int r, const char *what,
+		     const char *name, const char *done, json_t **res)
+{
+	if (r == -ENOENT)
+		return api_fail(c, r, "no %s '%.64s'", what, name);
+	if (r == -EBUSY)
+		return api_fail(c, r,
+				"rule '%.64s' runs as often as its mode "
+				"allows",
+				name);
+	if (r < 0)
+		return api_fail(c, r, "%s", strerror(-r));
+	*res = json_pack("{s:s, s:s, s:s}", "kind", what, "name", name, "done",
+			 done);
+	return *res ? 0 : -ENOMEM;
+}
+
+static int api_rules_run(struct api_call *c, const json_t *req, json_t **res)
+{
+	const char *name;
+	int r;
+
+	if ((r = rule_arg(c, req, &name)) < 0)
+		return r;
+	r = automation_run(c->d->automation, name);
+	return rule_done(c, r, "rule", name, "started", res);
+}
+
+static int api_rules_enable(struct api_call *c, const json_t *req, json_t **res)
+{
+	const char *name;
+	bool on;
+	int r;
+
+	if ((r = rule_arg(c, req, &name)) < 0)
+		return r;
+	on = strcmp(arg_str(req, "cmd"), "rules-enable") == 0;
+	r = automation_enable(c->d->automation, name, on);
+	return rule_done(c, r, "rule", name, on ? "enabled" : "disabled", res);
+}
+
+static int api_scene_run(struct api_call *c, const json_t *req, json_t **res)
+{
+	const char *name;
+	int r;
+
+	if ((r = rule_arg(c, req, &name)) < 0)
+		return r;
+	r = automation_scene(c->d->automation, name);
+	return rule_done(c, r, "scene", name, "run", res);
+}
+
 static const struct {
 	const char *name;
 	api_fn fn;
 } api_commands[] = {
-	{ "status", api_status }, { "nodes", api_nodes },
-	{ "node", api_node },	  { "get", api_get },
-	{ "set", api_set },	  { "rename", api_rename },
-	{ "reload", api_reload }, { "log-level", api_log_level },
+	{ "status", api_status },
+	{ "nodes", api_nodes },
+	{ "node", api_node },
+	{ "get", api_get },
+	{ "set", api_set },
+	{ "rename", api_rename },
+	{ "reload", api_reload },
+	{ "log-level", api_log_level },
 	{ "sim", api_sim },
+	{ "include", api_include },
+	{ "exclude", api_exclude },
+	{ "cancel", api_cancel },
+	{ "heal", api_heal },
+	{ "refresh", api_refresh },
+	{ "config-set", api_config_set },
+	{ "rules", api_rules },
+	{ "rules-show", api_rules_show },
+	{ "rules-run", api_rules_run },
+	{ "rules-enable", api_rules_enable },
+	{ "rules-disable", api_rules_enable },
+	{ "scene-run", api_scene_run },
 };
 
 static void call_free_cb(uv_handle_t *h)
@@ -441,6 +761,13 @@ static void call_finish(struct api_call *c, json_t *result, int err)
 void api_request(struct daemon *d, const json_t *req, api_reply_fn reply,
 		 void *ctx)
 {
+	api_request_progress(d, req, reply, NULL, ctx);
+}
+
+void api_request_progress(struct daemon *d, const json_t *req,
+			  api_reply_fn reply, api_progress_fn progress,
+			  void *ctx)
+{
 	const char *cmd = arg_str(req, "cmd");
 	struct api_call *c = calloc(1, sizeof(*c));
 	json_t *result = NULL;
@@ -453,7 +780,9 @@ void api_request(struct daemon *d, const json_t *req, api_reply_fn reply,
 		json_decref(e);
 		return;
 	}
-	*c = (struct api_call){ .d = d, .reply = reply, .ctx = ctx };
+	*c = (struct api_call){
+		.d = d, .reply = reply, .progress = progress, .ctx = ctx
+	};
 	c->id = json_incref(json_object_get(req, "id"));
 	if (!cmd)
 		api_fail(c, r, "'cmd' must be a string");
@@ -474,17 +803,49 @@ void api_request(struct daemon *d, const json_t *req, api_reply_fn reply,
 	call_finish(c, result, r);
 }
 
-/* A pending "set" is confirmed by the next report of its value. */
+/* A pending include or exclude hears of its command. */
+static void on_command_event(struct daemon *d, const struct zw_event *ev)
+{
+	const char *msg = ev->u.message ? ev->u.message : "";
+	struct api_call *c, *next;
+	json_t *p;
+
+	for (c = d->calls; c; c = next) {
+		next = c->next;
+		if (!c->command || strcmp(c->command, ev->command) != 0)
+			continue;
+		p = json_pack("{s:s,s:s}", "command", c->command, "text", msg);
+		if (p && ev->node)
+			json_object_set_new(p, "node", json_integer(ev->node));
+		if (ev->result == 0) {
+			send_progress(c, p);
+		} else if (ev->result > 0) {
+			call_finish(c, p, 0);
+		} else {
+			json_decref(p);
+			call_finish(c, NULL,
+				    api_fail(c, ev->result, "%s", msg));
+		}
+	}
+}
+
+/*
+ * A pending "set" is confirmed by the next report of its value; a
+ * pending include or exclude follows its command's events.
+ */
 static void on_registry(void *ctx, const struct reg_event *ev)
 {
 	struct daemon *d = ctx;
 	struct api_call *c, *next;
 
+	if (ev->type == REG_CONTROLLER && ev->zw &&
+	    ev->zw->type == ZW_EV_CONTROLLER && ev->zw->command)
+		on_command_event(d, ev->zw);
 	if (ev->type != REG_VALUE_CHANGED)
 		return;
 	for (c = d->calls; c; c = next) {
 		next = c->next;
-		if (zw_key_equal(&c->key, &ev->value->meta.key))
+		if (!c->command && zw_key_equal(&c->key, &ev->value->meta.key))
 			call_finish(c, set_result(ev->value, true), 0);
 	}
 }

@@ -25,6 +25,7 @@
 #include "lex.h"
 #include "log.h"
 #include "outbox.h"
+#include "rules.h"
 
 #define CONF_TZ_NAME_MAX    255 /* a time zone name */
 #define CONF_GROUP_NAME_MAX 32	/* a group name */
@@ -41,6 +42,9 @@
 
 /* Other modules' top-level statements: see struct conf_stmt. */
 const struct conf_stmt conf_stmts[] = {
+	{ "rule", rules_parse_statement },
+	{ "scene", rules_parse_statement },
+	{ "every", rules_parse_statement },
 	{ .keyword = NULL },
 };
 
@@ -196,6 +200,7 @@ struct conf *conf_free(struct conf *c)
 	for (char **f = c->files; f && *f; f++)
 		free(*f);
 	free(c->files);
+	rules_set_free(c->rules);
 	free(c);
 	return NULL;
 }
@@ -888,6 +893,7 @@ static void conf_validate(struct conf_parser *p)
 	conf_validate_required(p, conf_top_keys, NULL, NULL);
 	conf_validate_zwave(p);
 	conf_validate_cloud(p);
+	rules_validate(p->c->rules, p->diags);
 }
 
 static int conf_load_main(const char *name, const char *data, size_t len,

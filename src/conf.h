@@ -25,6 +25,8 @@
 
 #include "diag.h"
 
+struct rules_set;
+
 #define CONF_FILE_MAX	    (1024 * 1024) /* bytes of one file */
 #define CONF_INCLUDE_DEPTH  8		  /* include nesting */
 #define CONF_FILES_MAX	    256		  /* files read through includes */
@@ -84,7 +86,8 @@ struct conf {
 	struct conf_location location;
 	struct conf_control control;
 	struct conf_cloud cloud;
-	char **files; /* every file read, NULL-terminated */
+	char **files;		 /* every file read, NULL-terminated */
+	struct rules_set *rules; /* rule, scene, every; NULL: none */
 };
 
 /*

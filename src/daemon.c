@@ -16,6 +16,7 @@
 #include "zwgate/control.h"
 
 #include "api.h"
+#include "automation.h"
 #include "cloud.h"
 #include "control.h"
 #include "daemon.h"
@@ -113,12 +114,18 @@ static void control_reply(void *ctx, const json_t *reply)
 	control_client_unref(cl);
 }
 
+static void control_progress(void *ctx, const json_t *msg)
+{
+	control_client_send(ctx, msg);
+}
+
 /* The client stays referenced until its reply is sent, maybe later. */
 static void control_request(void *ctx, struct control_client *cl, json_t *req)
 {
 	struct daemon *d = ctx;
 
-	api_request(d, req, control_reply, control_client_ref(cl));
+	api_request_progress(d, req, control_reply, control_progress,
+			     control_client_ref(cl));
 }
 
 static void apply_log_level(struct daemon *d)
@@ -176,6 +183,9 @@ int daemon_reload(struct daemon *d, struct diag_list *diags)
 		return r;
 	}
 	keep_restart_only(d->conf, c);
+	/* Before the old config (and the rules the engine reads) goes. */
+	automation_check(d->automation, c, diags);
+	automation_reload(d->automation, c);
 	conf_free(d->conf);
 	d->conf = c;
 	apply_log_level(d);
@@ -348,6 +358,8 @@ int daemon_start(struct daemon *d, uv_loop_t *loop,
 	/* The cloud is never waited for: READY=1 follows at once. */
 	if (d->conf->cloud.set && (r = cloud_start(d, &d->cloud)) < 0)
 		return r;
+	if ((r = automation_start(d, &d->automation)) < 0)
+		return r;
 
 	log_info("zwgated %s started: gateway %s, backend %s, socket %s",
 		 PACKAGE_VERSION, d->conf->gateway_id, zw_name(d->zw),
@@ -370,6 +382,8 @@ void daemon_stop(struct daemon *d)
 	d->stopping = true;
 	sd_notify(0, "STOPPING=1");
 	api_shutdown(d);
+	automation_stop(d->automation);
+	d->automation = NULL;
 	cloud_stop(d->cloud);
 	d->cloud = NULL;
 	control_stop(d->control);

@@ -20,6 +20,7 @@ struct zw;
 struct control;
 struct cloud;
 struct api_call;
+struct automation;
 
 struct daemon_opts {
 	const char *config_path;
@@ -35,7 +36,8 @@ struct daemon {
 	struct registry *reg;
 	struct zw *zw;
 	struct control *control;
-	struct cloud *cloud; /* NULL without a cloud block */
+	struct cloud *cloud;	       /* NULL without a cloud block */
+	struct automation *automation; /* the rules engine */
 	char *socket_path;
 	char *names_path;
 	uv_signal_t sig_term, sig_int, sig_hup;

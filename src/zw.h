@@ -69,6 +69,14 @@ struct zw_event {
 			const char *text; /* may be NULL */
 		} notification;
 	} u;
+	/*
+	 * ZW_EV_CONTROLLER only: the command it is about ("include",
+	 * "exclude", "heal", ...; NULL: none) and how it stands: 0 while
+	 * it runs, 1 once it succeeded, -errno once it failed (-EIO), was
+	 * cancelled (-ECANCELED) or timed out (-ETIMEDOUT).
+	 */
+	const char *command;
+	int result;
 };
 
 typedef void (*zw_event_fn)(void *ctx, const struct zw_event *ev);
@@ -95,6 +103,10 @@ struct zw_ops {
 	 * socket): result JSON in *ret, or -errno with a reason in err. */
 	int (*inject)(struct zw *z, const json_t *req, json_t **ret, char *err,
 		      size_t errlen);
+	/* Configuration parameter param of node takes value (size bytes:
+	 * 1, 2 or 4); the node's report follows as a value event. */
+	int (*set_config)(struct zw *z, uint8_t node, uint8_t param,
+			  int32_t value, uint8_t size);
 };
 
 /* Every backend instance starts with this. */
@@ -147,6 +159,15 @@ static inline int zw_cancel(struct zw *z)
 static inline int zw_heal(struct zw *z)
 {
 	return z->ops->heal ? z->ops->heal(z) : -ENOTSUP;
+}
+
+/* Write a configuration parameter of node (size 1, 2 or 4 bytes). */
+static inline int zw_set_config(struct zw *z, uint8_t node, uint8_t param,
+				int32_t value, uint8_t size)
+{
+	return z->ops->set_config
+		   ? z->ops->set_config(z, node, param, value, size)
+		   : -ENOTSUP;
 }
 
 /* Simulated networks only: -ENOTSUP elsewhere. */

@@ -40,6 +40,9 @@ enum {
 #define CTL_ARGS_MAX	      4
 #define CTL_CELL_MAX	      256 /* bytes of one table cell (longer is cut) */
 
+/* include and exclude: the longest time they may run */
+#define CTL_COMMAND_TIMEOUT_MAX_S 600
+
 /* "set" waits ZWCTL_SET_WAIT_MS on the daemon before it answers. */
 _Static_assert(CTL_TIMEOUT_DEFAULT_S * 1000 > ZWCTL_SET_WAIT_MS,
 	       "the default timeout must outlast a set's wait");
@@ -51,6 +54,7 @@ struct ctl {
 	double timeout_s; /* 0: wait forever */
 	bool json;
 	bool no_wait;
+	bool secure; /* include --secure */
 };
 
 /*
@@ -69,6 +73,7 @@ struct command {
 	json_t *(*build)(const struct ctl *ctl, char **argv, int argc);
 	void (*print)(const json_t *result);
 	json_type result;
+	bool any_result; /* print takes a result of any type */
 };
 
 /* A table of text cells, printed with columns as wide as their content. */
@@ -648,6 +653,198 @@ static json_t *build_sim(const struct ctl *ctl, char **argv, int argc)
 	usage_short("sim", sim_args);
 }
 
+/* include [--secure] [SECONDS] and exclude [SECONDS]. */
+static json_t *build_command(const struct ctl *ctl, const char *cmd,
+			     const char *args, char **argv, int argc)
+{
+	static const char *const none[CTL_ARGS_MAX] = { NULL };
+	json_t *req = request_new(cmd, NULL, none, argv, 0);
+	char *end;
+	long t;
+
+	if (argc == 1) {
+		errno = 0;
+		t = strtol(argv[0], &end, 10);
+		if (errno || end == argv[0] || *end || t < 1 ||
+		    t > CTL_COMMAND_TIMEOUT_MAX_S) {
+			fprintf(stderr,
+				"%s: %s: bad time '%s' (1 to %d seconds)\n",
+				prog, cmd, argv[0], CTL_COMMAND_TIMEOUT_MAX_S);
+			usage_short(cmd, args);
+		}
+		json_object_set_new(req, "timeout", json_integer(t));
+	}
+	if (ctl->secure)
+		json_object_set_new(req, "secure", json_true());
+	return req;
+}
+
+static json_t *build_include(const struct ctl *ctl, char **argv, int argc)
+{
+	return build_command(ctl, "include", "[--secure] [SECONDS]", argv,
+			     argc);
+}
+
+static json_t *build_exclude(const struct ctl *ctl, char **argv, int argc)
+{
+	return build_command(ctl, "exclude", "[SECONDS]", argv, argc);
+}
+
+static json_t *build_config_set(const struct ctl *ctl, char **argv, int argc)
+{
+	static const char *const keys[CTL_ARGS_MAX] = { "node", "param", "data",
+							"size" };
+
+	return request_new("config-set", NULL, keys, argv, argc);
+}
+
+static void print_command(const json_t *r)
+{
+	const json_t *text = json_object_get(r, "text");
+
+	print_line("%s",
+		   json_is_string(text) ? json_string_value(text) : "done");
+}
+
+static void print_cancel(const json_t *r)
+{
+	print_line("cancel sent to the controller");
+}
+
+static void print_heal(const json_t *r)
+{
+	print_line("healing the network: each node updates its routes "
+		   "(progress in the daemon's log)");
+}
+
+static void print_refresh(const json_t *r)
+{
+	char n[32];
+
+	print_line("node %s: interview started; its values follow",
+		   fmt_field(r, "node", n, sizeof(n)));
+}
+
+static void print_config_set(const json_t *r)
+{
+	char b[4][32];
+
+	print_line("node %s: parameter %s = %s (%s byte%s) sent",
+		   fmt_field(r, "node", b[0], sizeof(b[0])),
+		   fmt_field(r, "param", b[1], sizeof(b[1])),
+		   fmt_field(r, "value", b[2], sizeof(b[2])),
+		   fmt_field(r, "size", b[3], sizeof(b[3])),
+		   json_integer_value(json_object_get(r, "size")) == 1 ? ""
+								       : "s");
+}
+
+/* rules [show|run|enable|disable NAME] and scene run NAME */
+static const char rules_args[] = "[show|run|enable|disable NAME]";
+static const char *const rules_keys[CTL_ARGS_MAX] = { "name" };
+
+static json_t *build_rules(const struct ctl *ctl, char **argv, int argc)
+{
+	static const char *const ops[] = { "show", "run", "enable", "disable" };
+	char cmd[32];
+
+	if (argc == 0)
+		return request_new("rules", NULL, rules_keys, argv, 0);
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		if (strcmp(argv[0], ops[i]) != 0)
+			continue;
+		if (argc != 2) {
+			fprintf(stderr, "%s: rules %s takes a rule name\n",
+				prog, ops[i]);
+			usage_short("rules", rules_args);
+		}
+		snprintf(cmd, sizeof(cmd), "rules-%s", ops[i]);
+		return request_new(cmd, NULL, rules_keys, argv + 1, 1);
+	}
+	fprintf(stderr, "%s: unknown rules operation '%s'\n", prog, argv[0]);
+	usage_short("rules", rules_args);
+}
+
+static json_t *build_scene(const struct ctl *ctl, char **argv, int argc)
+{
+	if (strcmp(argv[0], "run") != 0) {
+		fprintf(stderr, "%s: unknown scene operation '%s'\n", prog,
+			argv[0]);
+		usage_short("scene", "run NAME");
+	}
+	return request_new("scene-run", NULL, rules_keys, argv + 1, 1);
+}
+
+static void print_rule_list(const json_t *r)
+{
+	static const char *const head[] = { "NAME",	"ENABLED", "NEXT",
+					    "LAST RUN", "RESULT",  "WAITING" };
+	static const char *const keys[] = {
+		"name", "enabled", "next", "last_run", "last_result", "waiting"
+	};
+	struct table t = { .ncols = 6 };
+	char b[6][CTL_CELL_MAX];
+	const char *row[6];
+
+	table_row(&t, head);
+	for (size_t i = 0; i < json_array_size(r); i++) {
+		for (size_t k = 0; k < 6; k++)
+			row[k] = fmt_field(json_array_get(r, i), keys[k], b[k],
+					   sizeof(b[k]));
+		table_row(&t, row);
+	}
+	table_print(&t);
+}
+
+/* rules show: the rule's fields, then a table of its triggers. */
+static void print_rule(const json_t *r)
+{
+	static const char *const keys[] = {
+		"name",	    "enabled",	   "mode",    "file",	 "next",
+		"last_run", "last_result", "waiting", "running", "runs",
+		"dropped",  "max_runs",	   "actions"
+	};
+	static const char *const head[] = { "TRIGGER", "LINE", "NODE",
+					    "VALUE",   "NEXT", "WAITING" };
+	static const char *const tkeys[] = { "type",  "line", "node",
+					     "value", "next", "waiting" };
+	const json_t *trigs = json_object_get(r, "triggers");
+	struct table t = { .ncols = 2 };
+	char b[6][CTL_CELL_MAX];
+	const char *row[6];
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		row[0] = keys[k];
+		row[1] = fmt_field(r, keys[k], b[0], sizeof(b[0]));
+		table_row(&t, row);
+	}
+	table_print(&t);
+	t.ncols = 6;
+	table_row(&t, head);
+	for (size_t i = 0; i < json_array_size(trigs); i++) {
+		for (size_t k = 0; k < 6; k++)
+			row[k] = fmt_field(json_array_get(trigs, i), tkeys[k],
+					   b[k], sizeof(b[k]));
+		table_row(&t, row);
+	}
+	putchar('\n');
+	table_print(&t);
+}
+
+static void print_rules(const json_t *r)
+{
+	char b[2][CTL_CELL_MAX];
+
+	if (json_is_array(r))
+		print_rule_list(r);
+	else if (json_object_get(r, "triggers"))
+		print_rule(r);
+	else
+		print_line("%s '%s': %s",
+			   fmt_field(r, "kind", b[0], sizeof(b[0])),
+			   fmt_field(r, "name", b[1], sizeof(b[1])),
+			   json_string_value(json_object_get(r, "done")));
+}
+
 static const struct command commands[] = {
 	{ .name = "status",
 	  .summary = "version, uptime, backend, nodes, cloud link",
@@ -702,6 +899,59 @@ static const struct command commands[] = {
 		  "or error.",
 	  .keys = { "level" },
 	  .print = print_log_level },
+	{ .name = "include",
+	  .args = "[--secure] [SECONDS]",
+	  .summary = "add a device to the network",
+	  .help = "Put the controller in inclusion mode for SECONDS (default "
+		  "60, at most 600)\nand show how it goes; press the "
+		  "button of the device meanwhile.  With\n--secure the "
+		  "device is included with S0 security (needs a network "
+		  "key).\nExit status 0 once a device was added, 1 on a "
+		  "timeout or failure.",
+	  .min = 0,
+	  .max = 1,
+	  .build = build_include,
+	  .print = print_command },
+	{ .name = "exclude",
+	  .args = "[SECONDS]",
+	  .summary = "remove a device from the network",
+	  .help = "Put the controller in exclusion mode for SECONDS (default "
+		  "60, at most 600)\nand show how it goes; press the "
+		  "button of the device meanwhile.",
+	  .min = 0,
+	  .max = 1,
+	  .build = build_exclude,
+	  .print = print_command },
+	{ .name = "cancel",
+	  .summary = "stop a running include or exclude",
+	  .help = "Stop a running include or exclude; the zwgatectl waiting "
+		  "for it says\n\"cancelled\".",
+	  .print = print_cancel },
+	{ .name = "heal",
+	  .summary = "rebuild the network's routes",
+	  .help = "Have every node update its neighbour list and its routes "
+		  "to the\ncontroller.  Progress goes to the daemon's log.",
+	  .print = print_heal },
+	{ .name = "refresh",
+	  .args = "NODE",
+	  .summary = "interview a node again",
+	  .help = "Interview a node again: its information and all its values "
+		  "are\nreported anew (after a configuration change or a "
+		  "firmware update).",
+	  .keys = { "node" },
+	  .print = print_refresh },
+	{ .name = "config-set",
+	  .args = "NODE PARAM VALUE [SIZE]",
+	  .summary = "set a configuration parameter of a node",
+	  .help = "Set configuration parameter PARAM (1-255) of a node to the "
+		  "integer VALUE,\nsent as SIZE bytes (1, 2 or 4; default: "
+		  "the fewest that hold VALUE;\nthe device's manual says "
+		  "which).  The node's report follows as the\nvalue "
+		  "configuration/<endpoint>/param_<PARAM>.",
+	  .min = 3,
+	  .max = 4,
+	  .build = build_config_set,
+	  .print = print_config_set },
 	{ .name = "sim",
 	  .args = sim_args,
 	  .summary = "drive the simulated network",
@@ -715,6 +965,33 @@ static const struct command commands[] = {
 	  .max = 4,
 	  .build = build_sim,
 	  .print = print_sim },
+	{ .name = "rules",
+	  .args = rules_args,
+	  .summary = "the rules; show, run, enable or disable one",
+	  .help = "Without arguments, every rule: enabled, next time it "
+		  "fires (local time),\nlast run and its result, and why it "
+		  "waits.  With one:\n"
+		  "  show NAME      its details and triggers\n"
+		  "  run NAME       run its actions now (no trigger, no "
+		  "condition)\n"
+		  "  enable NAME    let it run again\n"
+		  "  disable NAME   stop it from running (kept across "
+		  "restarts)",
+	  .min = 0,
+	  .max = 2,
+	  .build = build_rules,
+	  .print = print_rules,
+	  .result = JSON_ARRAY,
+	  .any_result = true },
+	{ .name = "scene",
+	  .args = "run NAME",
+	  .summary = "run a scene",
+	  .help = "Run the actions of a scene of zwgate.rules(5) now.",
+	  .min = 2,
+	  .max = 2,
+	  .build = build_scene,
+	  .print = print_rules,
+	  .any_result = true },
 };
 
 static const char *cmd_args(const struct command *c)
@@ -808,6 +1085,9 @@ static int command_args(struct ctl *ctl, const struct command *c, char **argv,
 		} else if (opts && !strcmp(a, "--no-wait") &&
 			   !strcmp(c->name, "set")) {
 			ctl->no_wait = true;
+		} else if (opts && !strcmp(a, "--secure") &&
+			   !strcmp(c->name, "include")) {
+			ctl->secure = true;
 		} else if (opts && !strcmp(a, "--")) {
 			opts = false;
 		} else if (opts && !strncmp(a, "--", 2)) {
@@ -1095,7 +1375,8 @@ static int report(const struct ctl *ctl, const struct command *c, json_t *reply)
 
 	if (!json_is_true(json_object_get(reply, "ok")))
 		return report_error(ctl, reply);
-	if (ctl->json || !result || json_typeof(result) != c->result)
+	if (ctl->json || !result ||
+	    (json_typeof(result) != c->result && !c->any_result))
 		print_json(result);
 	else
 		c->print(result);

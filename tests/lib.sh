@@ -26,7 +26,7 @@ cleanup() {
 	for p in $(cat "$T"/*.pid 2>/dev/null); do
 		kill -KILL "$p" 2>/dev/null
 	done
-	rm -rf "$T"
+	[ -n "${ZWGATE_KEEP_TEST_DIR:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 99' INT TERM

@@ -363,7 +363,7 @@ static void test_startup_demo(void **state)
 		{ 2, 1, "porch", "Binary Switch" },
 		{ 3, 1, "lounge lamp", "Dimmer" },
 		{ 4, 2, "hall sensor", "Motion Sensor" },
-		{ 5, 1, "hall light", "Binary Switch" },
+		{ 5, 1, "hall light", "Dimmer" },
 		{ 6, 4, "freezer", "Multisensor" },
 		{ 7, 4, "garden sensor", "Multisensor" },
 		{ 8, 3, "washer plug", "Metering Plug" },

@@ -33,6 +33,18 @@
  *             op "emit"  node value data   a report from the device
  *             op "dead"|"alive" node       the node stops/starts answering
  *             op "event" node kind code    a scene/button notification
+ *   include   [secure] [timeout]    inclusion mode for timeout s (default
+ *                                   60, at most 600); progress lines
+ *                                   {"command","text"[,"node"]} until the
+ *                                   reply: ok once a device was added, else
+ *                                   ETIMEDOUT, ECANCELED or EIO
+ *   exclude   [timeout]             the same for removing a device
+ *   cancel                          stop a running include or exclude
+ *   heal                            every node updates its routes
+ *   refresh   node                  interview the node again
+ *   config-set node param data [size] configuration parameter param
+ *                                   (1-255) takes the integer data, in size
+ *                                   (1, 2, 4) bytes
  *
  * "node" is a number or a node name; "value" is a path such as
  * "switch_binary/0/currentValue" or a unique short form such as "switch".
