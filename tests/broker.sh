@@ -183,6 +183,24 @@ broker_restart() {
 	return 1
 }
 
+# broker_cloud_block [LINE]: a zwgate.conf cloud block for the broker
+# started last, with the PKI in pki/ beside the config (the broker's name
+# is broker.test, dialled at 127.0.0.1), plus LINE.
+broker_cloud_block() {
+	cat <<CONF
+cloud {
+	host "broker.test"
+	connect-to "127.0.0.1"
+	port $BROKER_PORT
+	ca-file "pki/ca.crt"
+	client-cert "pki/client.crt"
+	client-key "pki/client.key"
+	reconnect-max-delay 1
+	${1:-}
+}
+CONF
+}
+
 broker_stop_all() {
 	for d in $BROKER__ALL; do
 		broker_stop "$d"

@@ -22,18 +22,7 @@ mpub() { mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -q 1 "$@"; }
 # cloud_config [EXTRA LINES]: the test config plus a cloud block.
 cloud_config() {
 	write_config
-	cat >>"$CONF" <<CONF
-cloud {
-	host "broker.test"
-	connect-to "127.0.0.1"
-	port $BROKER_PORT
-	ca-file "pki/ca.crt"
-	client-cert "pki/client.crt"
-	client-key "pki/client.key"
-	reconnect-max-delay 1
-	$1
-}
-CONF
+	broker_cloud_block "$1" >>"$CONF"
 }
 
 # wait_grep FILE PATTERN SECONDS

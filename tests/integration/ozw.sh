@@ -188,16 +188,8 @@ zwave {
 	device "$TTY"
 }
 control { idle-timeout 60 }
-cloud {
-	host "broker.test"
-	connect-to "127.0.0.1"
-	port $BROKER_PORT
-	ca-file "pki/ca.crt"
-	client-cert "pki/client.crt"
-	client-key "pki/client.key"
-	reconnect-max-delay 1
-}
 CONF
+broker_cloud_block >>"$CONF"
 chmod 644 "$CONF"
 start_daemon || { echo "zwgated did not start"; exit 99; }
 

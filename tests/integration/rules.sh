@@ -132,17 +132,7 @@ BROKER_PKI="$T/pki"
 broker_start "$T/broker" tls || exit 99
 trap 'broker_stop_all; cleanup' EXIT
 TLS="--cafile $T/pki/ca.crt --cert $T/pki/client.crt --key $T/pki/client.key"
-cat >>"$CONF" <<CONF
-cloud {
-	host "broker.test"
-	connect-to "127.0.0.1"
-	port $BROKER_PORT
-	ca-file "pki/ca.crt"
-	client-cert "pki/client.crt"
-	client-key "pki/client.key"
-	reconnect-max-delay 1
-}
-CONF
+broker_cloud_block >>"$CONF"
 mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c -i rules-capture \
 	-t "$P/alerts/#" >"$T/capture.log" 2>&1 &
 echo $! >"$T/capture.pid"
