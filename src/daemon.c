@@ -80,6 +80,14 @@ static void on_zw_event(void *ctx, const struct zw_event *ev)
 		log_info("zwave %s: all %zu nodes queried", zw_name(d->zw),
 			 registry_node_count(d->reg));
 		break;
+	case ZW_EV_VALUE_CHANGED:
+	case ZW_EV_VALUE_REMOVED:
+	case ZW_EV_NOTIFICATION:
+		/*
+		 * The hot path: these change neither the controller state nor
+		 * the node count, so STATUS= is not rebuilt for them.
+		 */
+		return;
 	default:
 		break;
 	}
