@@ -98,6 +98,8 @@ static bool mid_take(struct cloud *c, int mid, uint64_t *ret_seq)
 	return true;
 }
 
+static void sync_soon(struct cloud *c);
+
 static void on_sync(uv_timer_t *t)
 {
 	struct cloud *c = t->data;
@@ -110,17 +112,14 @@ static void on_sync(uv_timer_t *t)
 	else if (r == 0 && c->sync_error)
 		log_notice("outbox: writing to disk again");
 	c->sync_error = r;
-	if (outbox_dirty(c->ob))
-		uv_timer_start(&c->sync_timer, on_sync,
-			       c->d->conf->cloud.outbox_sync_ms
-				   ? c->d->conf->cloud.outbox_sync_ms
-				   : 1000,
-			       0);
+	sync_soon(c); /* a write that failed is tried again */
 }
 
 /*
  * Batched fsync: one timer per window, armed only when there is
- * something to write, so an idle gateway does not wake up for it.
+ * something to write, so an idle gateway does not wake up for it.  With
+ * "outbox-sync always" messages are synced by outbox_put itself; the
+ * timer then only carries the ack floor, once a second.
  */
 static void sync_soon(struct cloud *c)
 {
