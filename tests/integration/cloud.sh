@@ -13,7 +13,7 @@ P=zwgate/test-gw
 sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 99; }
 BROKER_PKI="$T/pki"
 broker_start "$T/broker" tls || exit 99
-trap 'broker_stop_all; cleanup' EXIT
+trap 'capture_stop 2>/dev/null; broker_stop_all; cleanup' EXIT
 
 TLS="--cafile $T/pki/ca.crt --cert $T/pki/client.crt --key $T/pki/client.key"
 msub() { mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS "$@"; }
@@ -36,10 +36,23 @@ wait_grep() {
 }
 
 # A persistent QoS 1 subscriber sees everything the gateway publishes.
-# (mosquitto_sub itself, not a shell function: $! must be its PID.)
-mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c -i capture \
-	-t "$P/#" -t 'homeassistant/#' >"$T/capture.log" 2>&1 &
+# mosquitto_sub exits when a reconnect finds the broker down, so it runs
+# in a loop under the same client id: its session on the broker keeps
+# what is published while it is away.
+CAPTURE_ID=capture-$$
+(
+	while :; do
+		mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c \
+			-i "$CAPTURE_ID" -t "$P/#" -t 'homeassistant/#' \
+			>>"$T/capture.log" 2>>"$T/capture.err"
+		sleep 0.2
+	done
+) &
 echo $! >"$T/capture.pid"
+capture_stop() {
+	kill "$(cat "$T/capture.pid")" 2>/dev/null
+	pkill -f -- "-i $CAPTURE_ID " 2>/dev/null
+}
 sleep 0.3
 
 cloud_config "outbox-sync always"
@@ -139,7 +152,7 @@ dups=$(($(wc -l <"$T/codes") - got))
 check "outage: all 1000 events arrive ($got, $dups duplicates)" [ "$got" -eq 1000 ]
 if [ "$got" -ne 1000 ]; then
 	echo "  gateway: $(ctl --json status | jq -c .cloud)"
-	echo "  capture subscriber alive: $(kill -0 "$(cat "$T/capture.pid")" 2>&1 && echo yes)"
+	echo "  capture subscriber running: $(pgrep -f -- "-i $CAPTURE_ID " >/dev/null && echo yes || echo no)"
 	grep -E "capture|test-gw" "$T/broker/mosquitto.log" | grep -vE "Sending|Received" | tail -8 | sed 's/^/  broker: /'
 fi
 check "outage: in order" sh -c "uniq '$T/codes' | sort -n -c"
@@ -192,7 +205,7 @@ check "... and says why" contains "$out" "readable by its group"
 chmod 600 "$T/pki/client.key"
 
 # Nothing secret or personal was published or logged.
-kill "$(cat "$T/capture.pid")" 2>/dev/null
+capture_stop
 keyline=$(sed -n 2p "$T/pki/client.key" | cut -c1-24)
 leaks=0
 for pat in "PRIVATE KEY" "$keyline" "kitchen" "outside" "password" '"location"' "$T/pki"; do
