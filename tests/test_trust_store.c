@@ -1,0 +1,993 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_trust_store.c: slots A/B, pending/active, tries, the floor and the
+ * last-good time of <state-dir>/trust, with real signed bundles and a CA
+ * certificate made by the openssl command at run time.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "fsutil.h"
+#include "trust.h"
+
+#define NOW	 INT64_C(1800000000) /* 2027-01-15 */
+#define DAY	 INT64_C(86400)
+#define HOST	 "broker.example.com"
+#define NKEYS	 3
+#define ALL_KEYS 0x3 /* keys 0 and 1: the factory's signers */
+#define ZERO_PIN "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+/* Made once for all tests: a CA certificate and three Ed25519 keys. */
+static struct {
+	char dir[256];
+	X509 *ca;
+	char ca_pin[TRUST_PIN_LEN + 1];
+	EVP_PKEY *key[NKEYS];
+	unsigned char pub[NKEYS][TRUST_KEY_LEN];
+} g;
+
+struct fixture {
+	char parent[256];
+	char dir[300]; /* parent/trust, made by the store */
+	struct trust_store *s;
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static const char *tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && *t ? t : "/tmp";
+}
+
+static int make_ca(void)
+{
+	char cmd[1024], path[300];
+	FILE *f;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/ca.pem", g.dir);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt "
+		 "ec_paramgen_curve:P-256 -nodes -subj /CN=test-ca -days 3650 "
+		 "-addext basicConstraints=critical,CA:TRUE "
+		 "-addext keyUsage=critical,keyCertSign,cRLSign "
+		 "-keyout '%s/ca.key' -out '%s' 2>/dev/null",
+		 g.dir, path);
+	if (system(cmd) != 0)
+		return -1;
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	g.ca = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!g.ca)
+		return -1;
+	r = trust_pin_of_cert(g.ca, g.ca_pin);
+	return r < 0 ? -1 : 0;
+}
+
+static int group_setup(void **state)
+{
+	snprintf(g.dir, sizeof(g.dir), "%s/zwgate-trust-store.XXXXXX",
+		 tmpdir());
+	if (!mkdtemp(g.dir))
+		return -1;
+	if (make_ca() < 0)
+		return -1;
+	for (int i = 0; i < NKEYS; i++) {
+		g.key[i] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		if (!g.key[i] || trust_key_raw_public(g.key[i], g.pub[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	for (int i = 0; i < NKEYS; i++)
+		EVP_PKEY_free(g.key[i]);
+	X509_free(g.ca);
+	if (g.dir[0])
+		nftw(g.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->parent, sizeof(f->parent), "%s/zwgate-trust.XXXXXX",
+		 tmpdir());
+	if (!mkdtemp(f->parent)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->dir, sizeof(f->dir), "%s/trust", f->parent);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	trust_store_free(f->s);
+	chmod(f->dir, 0700);
+	nftw(f->parent, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* ---- bundles ------------------------------------------------------- */
+
+struct spec {
+	uint64_t version;
+	int64_t issued, expires;
+	const char *host;
+	unsigned sign; /* bit i: signed by key i */
+	bool tamper;   /* change the version after signing */
+};
+
+static struct trust_bundle *make(const struct spec *sp)
+{
+	struct trust_bundle *b = trust_bundle_new();
+	char err[TRUST_REASON_MAX];
+
+	assert_non_null(b);
+	b->version = sp->version;
+	b->issued_at = sp->issued ? sp->issued : NOW - 10 * DAY;
+	b->expires = sp->expires ? sp->expires : NOW + 365 * DAY;
+	b->hosts[0] = strdup(sp->host ? sp->host : HOST);
+	assert_non_null(b->hosts[0]);
+	b->nhosts = 1;
+	assert_int_equal(sk_X509_push(b->anchors, X509_dup(g.ca)), 1);
+	strcpy(b->pins[0], g.ca_pin);
+	strcpy(b->pins[1], ZERO_PIN);
+	b->npins = 2;
+	memcpy(b->signers[0], g.pub[0], TRUST_KEY_LEN);
+	memcpy(b->signers[1], g.pub[1], TRUST_KEY_LEN);
+	b->nsigners = 2;
+	b->threshold = 2;
+	assert_int_equal(trust_bundle_check(b, err, sizeof(err)), 0);
+	for (int i = 0; i < NKEYS; i++)
+		if (sp->sign & (1u << i))
+			assert_int_equal(
+			    trust_bundle_sign(b, g.key[i], err, sizeof(err)),
+			    0);
+	if (sp->tamper)
+		b->version++;
+	return b;
+}
+
+static struct trust_bundle *factory(uint64_t version)
+{
+	return make(&(struct spec){ .version = version, .sign = ALL_KEYS });
+}
+
+/* The bundle of sp as a file's bytes; caller frees. */
+static char *text(const struct spec *sp, size_t *len)
+{
+	struct trust_bundle *b = make(sp);
+	char *t = NULL;
+
+	assert_int_equal(trust_bundle_dump(b, &t, len), 0);
+	trust_bundle_free(b);
+	return t;
+}
+
+static char *text_v(uint64_t version, size_t *len)
+{
+	return text(&(struct spec){ .version = version, .sign = ALL_KEYS },
+		    len);
+}
+
+/* ---- the store ----------------------------------------------------- */
+
+static void reopen(struct fixture *f, uint64_t factory_version)
+{
+	char err[TRUST_REASON_MAX] = "";
+	int r;
+
+	trust_store_free(f->s);
+	f->s = NULL;
+	r = trust_store_open(f->dir, factory(factory_version), &f->s, err,
+			     sizeof(err));
+	if (r != 0)
+		fail_msg("open: %d %s", r, err);
+}
+
+static struct trust_store_info info(struct fixture *f)
+{
+	struct trust_store_info i;
+
+	trust_store_info(f->s, &i);
+	return i;
+}
+
+static int offer_spec(struct fixture *f, const struct spec *sp, char *why)
+{
+	size_t len;
+	char *t = text(sp, &len);
+	int r;
+
+	r = trust_store_offer(f->s, t, len, NOW, HOST, why, TRUST_REASON_MAX);
+	free(t);
+	return r;
+}
+
+static int offer(struct fixture *f, uint64_t version, char *why)
+{
+	return offer_spec(
+	    f, &(struct spec){ .version = version, .sign = ALL_KEYS }, why);
+}
+
+static void offer_ok(struct fixture *f, uint64_t version)
+{
+	char why[TRUST_REASON_MAX] = "";
+	int r = offer(f, version, why);
+
+	if (r != 0)
+		fail_msg("offer %llu: %d %s", (unsigned long long)version, r,
+			 why);
+}
+
+static void commit(struct fixture *f, uint64_t version)
+{
+	offer_ok(f, version);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+}
+
+static char *path_of(struct fixture *f, const char *name)
+{
+	char *p = fs_join(f->dir, name);
+
+	assert_non_null(p);
+	return p;
+}
+
+static char *read_in(struct fixture *f, const char *name, size_t *len)
+{
+	char *p = path_of(f, name), *buf = NULL;
+
+	assert_int_equal(fs_read_file(p, 1 << 20, &buf, len), 0);
+	free(p);
+	return buf;
+}
+
+static bool exists(struct fixture *f, const char *name)
+{
+	char *p = path_of(f, name);
+	bool r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static json_t *state_json(struct fixture *f)
+{
+	size_t len;
+	char *t = read_in(f, "state", &len);
+	json_t *o = json_loadb(t, len, 0, NULL);
+
+	free(t);
+	assert_non_null(o);
+	return o;
+}
+
+/* Names, modes and bytes of every file of dir, sorted; caller frees. */
+static char *snapshot(const char *dir, size_t *len)
+{
+	struct dirent **ents;
+	char *buf = NULL;
+	FILE *m = open_memstream(&buf, len);
+	int n = scandir(dir, &ents, NULL, alphasort);
+
+	assert_non_null(m);
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		char *p = fs_join(dir, ents[i]->d_name), *data = NULL;
+		size_t dl = 0;
+
+		assert_non_null(p);
+		fprintf(m, "%s %o\n", ents[i]->d_name, (unsigned)mode_of(p));
+		if (ents[i]->d_type == DT_REG &&
+		    fs_read_file(p, 1 << 20, &data, &dl) == 0)
+			fwrite(data, 1, dl, m);
+		free(data);
+		free(p);
+		free(ents[i]);
+	}
+	free(ents);
+	fclose(m);
+	return buf;
+}
+
+static void assert_same_info(const struct trust_store_info *a,
+			     const struct trust_store_info *b)
+{
+	assert_ptr_equal(a->factory, b->factory);
+	assert_ptr_equal(a->active, b->active);
+	assert_ptr_equal(a->active_from, b->active_from);
+	assert_ptr_equal(a->pending, b->pending);
+	assert_ptr_equal(a->pending_from, b->pending_from);
+	assert_int_equal(a->pending_tries, b->pending_tries);
+	assert_int_equal(a->floor, b->floor);
+	assert_int_equal(a->last_good, b->last_good);
+	assert_ptr_equal(a->dropped, b->dropped);
+}
+
+static void assert_same_snapshot(const char *a, size_t al, const char *b,
+				 size_t bl)
+{
+	assert_int_equal(al, bl);
+	assert_memory_equal(a, b, al);
+}
+
+/* ---- tests --------------------------------------------------------- */
+
+static void fresh_store_uses_factory(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+	bool pending = true;
+
+	reopen(f, 4);
+	i = info(f);
+	assert_ptr_equal(i.active, i.factory);
+	assert_int_equal(i.active->version, 4);
+	assert_string_equal(i.active_from, "factory");
+	assert_null(i.pending);
+	assert_null(i.pending_from);
+	assert_int_equal(i.floor, 4);
+	assert_int_equal(i.last_good, 0);
+	assert_null(i.dropped);
+	assert_null(i.warning);
+	assert_ptr_equal(trust_store_current(f->s, &pending), i.factory);
+	assert_false(pending);
+	assert_int_equal(mode_of(f->dir), 0700);
+	/* Nothing can be tried, so nothing is committed. */
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 0);
+	assert_ptr_equal(info(f).active, i.factory);
+}
+
+static void offer_makes_pending_on_disk(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+	char *sent, *stored, *p;
+	size_t sl, dl;
+	bool pending = false;
+	json_t *st;
+
+	reopen(f, 1);
+	sent = text_v(2, &sl);
+	assert_int_equal(trust_store_offer(f->s, sent, sl, NOW, HOST, NULL, 0),
+			 0);
+	i = info(f);
+	assert_non_null(i.pending);
+	assert_int_equal(i.pending->version, 2);
+	assert_string_equal(i.pending_from, "slot a");
+	assert_int_equal(i.pending_tries, 0);
+	assert_ptr_equal(i.active, i.factory);
+	assert_int_equal(i.floor, 1);
+	assert_ptr_equal(trust_store_current(f->s, &pending), i.pending);
+	assert_true(pending);
+
+	stored = read_in(f, "slot-a.bundle", &dl);
+	assert_int_equal(dl, sl);
+	assert_memory_equal(stored, sent, sl);
+	p = path_of(f, "slot-a.bundle");
+	assert_int_equal(mode_of(p), 0600);
+	free(p);
+	p = path_of(f, "state");
+	assert_int_equal(mode_of(p), 0600);
+	free(p);
+	st = state_json(f);
+	assert_string_equal(json_string_value(json_object_get(st, "active")),
+			    "factory");
+	assert_string_equal(json_string_value(json_object_get(st, "pending")),
+			    "a");
+	json_decref(st);
+
+	reopen(f, 1);
+	i = info(f);
+	assert_non_null(i.pending);
+	assert_int_equal(i.pending->version, 2);
+	assert_string_equal(i.pending_from, "slot a");
+	assert_null(i.warning);
+	free(stored);
+	free(sent);
+}
+
+static void tried_ok_commits(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+	char *a1, *a2;
+	size_t l1, l2;
+	json_t *st;
+
+	reopen(f, 1);
+	commit(f, 2);
+	i = info(f);
+	assert_null(i.pending);
+	assert_int_equal(i.active->version, 2);
+	assert_string_equal(i.active_from, "slot a");
+	assert_int_equal(i.floor, 2);
+	st = state_json(f);
+	assert_string_equal(json_string_value(json_object_get(st, "active")),
+			    "a");
+	assert_true(json_is_null(json_object_get(st, "pending")));
+	assert_int_equal(json_integer_value(json_object_get(st, "floor")), 2);
+	json_decref(st);
+
+	reopen(f, 1);
+	i = info(f);
+	assert_int_equal(i.active->version, 2);
+	assert_string_equal(i.active_from, "slot a");
+	assert_int_equal(i.floor, 2);
+
+	/* The next offers go to slot b; the active slot a is never touched. */
+	a1 = read_in(f, "slot-a.bundle", &l1);
+	offer_ok(f, 3);
+	assert_string_equal(info(f).pending_from, "slot b");
+	offer_ok(f, 4);
+	assert_string_equal(info(f).pending_from, "slot b");
+	assert_int_equal(info(f).pending->version, 4);
+	a2 = read_in(f, "slot-a.bundle", &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(a1, a2, l1);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	assert_string_equal(info(f).active_from, "slot b");
+	assert_int_equal(info(f).floor, 4);
+
+	/* Now slot a is free again. */
+	offer_ok(f, 5);
+	assert_string_equal(info(f).pending_from, "slot a");
+	reopen(f, 1);
+	i = info(f);
+	assert_int_equal(i.active->version, 4);
+	assert_int_equal(i.pending->version, 5);
+	assert_int_equal(i.floor, 4);
+	free(a1);
+	free(a2);
+}
+
+static void three_failures_drop(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+	json_t *st;
+
+	reopen(f, 1);
+	offer_ok(f, 2);
+	assert_int_equal(trust_store_tried(f->s, false, "tls: bad chain"), 0);
+	assert_int_equal(info(f).pending_tries, 1);
+	assert_int_equal(trust_store_tried(f->s, false, "tls: bad chain"), 0);
+	assert_int_equal(info(f).pending_tries, 2);
+	assert_non_null(info(f).pending);
+	assert_int_equal(trust_store_tried(f->s, false, "connack: refused"), 2);
+	i = info(f);
+	assert_null(i.pending);
+	assert_int_equal(i.pending_tries, 0);
+	assert_ptr_equal(i.active, i.factory);
+	assert_int_equal(i.floor, 1);
+	assert_string_equal(i.dropped, "connack: refused");
+	assert_ptr_equal(trust_store_current(f->s, NULL), i.factory);
+	st = state_json(f);
+	assert_string_equal(json_string_value(json_object_get(st, "dropped")),
+			    "connack: refused");
+	json_decref(st);
+
+	reopen(f, 1);
+	i = info(f);
+	assert_null(i.pending);
+	assert_string_equal(i.dropped, "connack: refused");
+
+	/* The same version may be offered again; a commit clears dropped. */
+	commit(f, 2);
+	assert_null(info(f).dropped);
+	reopen(f, 1);
+	assert_null(info(f).dropped);
+	assert_int_equal(info(f).floor, 2);
+}
+
+static void tries_survive_reopen(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen(f, 1);
+	offer_ok(f, 2);
+	assert_int_equal(trust_store_tried(f->s, false, "x"), 0);
+	reopen(f, 1);
+	assert_int_equal(info(f).pending_tries, 1);
+	assert_int_equal(trust_store_tried(f->s, false, "x"), 0);
+	reopen(f, 1);
+	assert_int_equal(info(f).pending_tries, 2);
+	assert_int_equal(trust_store_tried(f->s, false, NULL), 2);
+	assert_non_null(strstr(info(f).dropped, "3 tries"));
+	reopen(f, 1);
+	assert_null(info(f).pending);
+	assert_non_null(info(f).dropped);
+}
+
+/* Offer sp, expect err and a why containing needle, and no change. */
+static void refused(struct fixture *f, const struct spec *sp, int err,
+		    const char *needle)
+{
+	const struct trust_bundle *cur = trust_store_current(f->s, NULL);
+	struct trust_store_info before = info(f), after;
+	char why[TRUST_REASON_MAX] = "", *s1, *s2;
+	size_t l1, l2;
+	int r;
+
+	s1 = snapshot(f->dir, &l1);
+	r = offer_spec(f, sp, why);
+	if (r != err || !strstr(why, needle))
+		fail_msg("version %llu: %d (%s), expected %d (%s)",
+			 (unsigned long long)sp->version, r, why, err, needle);
+	s2 = snapshot(f->dir, &l2);
+	assert_same_snapshot(s1, l1, s2, l2);
+	after = info(f);
+	assert_ptr_equal(trust_store_current(f->s, NULL), cur);
+	assert_same_info(&before, &after);
+	free(s1);
+	free(s2);
+}
+
+static void refused_offers_change_nothing(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "";
+
+	reopen(f, 1);
+	commit(f, 3);
+	offer_ok(f, 4);
+	assert_int_equal(trust_store_tried(f->s, false, "x"), 0);
+	refused(f, &(struct spec){ .version = 3, .sign = ALL_KEYS }, -ESTALE,
+		"not above the floor 3");
+	refused(f, &(struct spec){ .version = 2, .sign = ALL_KEYS }, -ESTALE,
+		"floor");
+	refused(f, &(struct spec){ .version = 5, .sign = 0x5 }, -EPERM,
+		"trusted key");
+	refused(f, &(struct spec){ .version = 5, .sign = 0x4 }, -EPERM,
+		"signed by 0");
+	refused(
+	    f, &(struct spec){ .version = 5, .sign = ALL_KEYS, .tamper = true },
+	    -EPERM, "signed by 0");
+	refused(f,
+		&(struct spec){ .version = 5,
+				.sign = ALL_KEYS,
+				.host = "other.example.com" },
+		-EPERM, "does not cover host " HOST);
+	refused(f,
+		&(struct spec){ .version = 5,
+				.sign = ALL_KEYS,
+				.issued = NOW - 20 * DAY,
+				.expires = NOW - DAY },
+		-ETIME, "expired");
+	/* Not a bundle at all. */
+	assert_int_equal(trust_store_offer(f->s, "{\"format\": 1", 12, NOW,
+					   HOST, why, sizeof(why)),
+			 -EINVAL);
+	assert_true(why[0] != '\0');
+	/* A NULL host skips the host check. */
+	assert_int_equal(
+	    offer_spec(f,
+		       &(struct spec){ .version = 5,
+				       .sign = ALL_KEYS,
+				       .host = "other.example.com" },
+		       why),
+	    -EPERM);
+	{
+		size_t len;
+		char *t = text(&(struct spec){ .version = 5,
+					       .sign = ALL_KEYS,
+					       .host = "other.example.com" },
+			       &len);
+
+		assert_int_equal(trust_store_offer(f->s, t, len, NOW, NULL, why,
+						   sizeof(why)),
+				 0);
+		free(t);
+	}
+	assert_int_equal(info(f).pending->version, 5);
+}
+
+static void expiry_judged_after_last_good(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "";
+
+	reopen(f, 1);
+	/* The store saw a verified connection later than the offer's now:
+	 * a bundle expired by then is refused although now says not. */
+	assert_int_equal(trust_store_set_last_good(f->s, NOW + 400 * DAY), 0);
+	assert_int_equal(offer(f, 2, why), -ETIME);
+	assert_null(info(f).pending);
+}
+
+static void truncate_half(struct fixture *f, const char *name)
+{
+	char *p = path_of(f, name);
+	struct stat st;
+
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(truncate(p, st.st_size / 2), 0);
+	free(p);
+}
+
+static void torn_pending_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+
+	reopen(f, 1);
+	offer_ok(f, 2);
+	truncate_half(f, "slot-a.bundle");
+	reopen(f, 1);
+	i = info(f);
+	assert_null(i.pending);
+	assert_ptr_equal(i.active, i.factory);
+	assert_non_null(i.warning);
+	assert_non_null(strstr(i.warning, "slot a"));
+	assert_non_null(i.dropped);
+
+	/* With a committed bundle in slot a and a torn pending in b. */
+	commit(f, 3);
+	offer_ok(f, 4);
+	assert_string_equal(info(f).pending_from, "slot b");
+	truncate_half(f, "slot-b.bundle");
+	reopen(f, 1);
+	i = info(f);
+	assert_null(i.pending);
+	assert_int_equal(i.active->version, 3);
+	assert_string_equal(i.active_from, "slot a");
+	assert_int_equal(i.floor, 3);
+	assert_non_null(strstr(i.warning, "slot b"));
+	/* Ignoring it was saved: the next open has nothing to warn of. */
+	reopen(f, 1);
+	assert_null(info(f).warning);
+	assert_null(info(f).pending);
+}
+
+static void write_in(struct fixture *f, const char *name, const char *data)
+{
+	assert_int_equal(
+	    fs_write_atomic(f->dir, name, data, strlen(data), 0600), 0);
+}
+
+static void leftover_temps_removed(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen(f, 1);
+	offer_ok(f, 2);
+	write_in(f, ".slot-b.bundle.tmp.12345", "{\"format\": 1, \"ver");
+	write_in(f, ".state.tmp.999", "{\"active\":");
+	write_in(f, ".slot-a.bundle.tmp.7", "");
+	write_in(f, "notes", "not ours");
+	write_in(f, ".state.tmp.12x", "not ours either");
+	reopen(f, 1);
+	assert_false(exists(f, ".slot-b.bundle.tmp.12345"));
+	assert_false(exists(f, ".state.tmp.999"));
+	assert_false(exists(f, ".slot-a.bundle.tmp.7"));
+	assert_true(exists(f, "notes"));
+	assert_true(exists(f, ".state.tmp.12x"));
+	assert_int_equal(info(f).pending->version, 2);
+	assert_null(info(f).warning);
+}
+
+static void corrupt_active_falls_back_keeping_floor(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+	char why[TRUST_REASON_MAX] = "";
+
+	reopen(f, 1);
+	commit(f, 2);
+	commit(f, 3);
+	assert_string_equal(info(f).active_from, "slot b");
+	write_in(f, "slot-b.bundle", "garbage");
+	reopen(f, 1);
+	i = info(f);
+	assert_ptr_equal(i.active, i.factory);
+	assert_string_equal(i.active_from, "factory");
+	assert_int_equal(i.floor, 3);
+	assert_non_null(i.warning);
+	assert_non_null(strstr(i.warning, "factory"));
+	/* Slot a still holds version 2, but it can never come back. */
+	assert_int_equal(offer(f, 2, why), -ESTALE);
+	assert_int_equal(offer(f, 3, why), -ESTALE);
+	assert_null(info(f).pending);
+	reopen(f, 1);
+	assert_int_equal(info(f).floor, 3);
+	assert_ptr_equal(info(f).active, info(f).factory);
+	commit(f, 4);
+	assert_int_equal(info(f).floor, 4);
+}
+
+static void missing_active_slot_falls_back(void **state)
+{
+	struct fixture *f = *state;
+	char *p;
+
+	reopen(f, 1);
+	commit(f, 5);
+	p = path_of(f, "slot-a.bundle");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	reopen(f, 1);
+	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_int_equal(info(f).floor, 5);
+}
+
+static void factory_upgrade(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+	char why[TRUST_REASON_MAX] = "";
+	json_t *st;
+
+	reopen(f, 1);
+	commit(f, 3);
+	/* An older or equal factory bundle leaves the committed one. */
+	reopen(f, 3);
+	assert_string_equal(info(f).active_from, "slot a");
+	offer_ok(f, 7);
+	reopen(f, 5);
+	i = info(f);
+	assert_ptr_equal(i.active, i.factory);
+	assert_int_equal(i.active->version, 5);
+	assert_int_equal(i.floor, 5);
+	assert_int_equal(i.pending->version, 7); /* still above the floor */
+	st = state_json(f);
+	assert_string_equal(json_string_value(json_object_get(st, "active")),
+			    "factory");
+	assert_int_equal(json_integer_value(json_object_get(st, "floor")), 5);
+	json_decref(st);
+
+	/* A factory bundle at or above the pending one drops it. */
+	reopen(f, 7);
+	i = info(f);
+	assert_null(i.pending);
+	assert_int_equal(i.floor, 7);
+	assert_non_null(strstr(i.dropped, "not above the floor 7"));
+
+	/* A downgraded package: its factory bundle, the floor kept. */
+	reopen(f, 2);
+	i = info(f);
+	assert_ptr_equal(i.active, i.factory);
+	assert_int_equal(i.active->version, 2);
+	assert_int_equal(i.floor, 7);
+	assert_int_equal(offer(f, 6, why), -ESTALE);
+}
+
+/*
+ * Make f->dir unwritable.  root ignores modes, so then the directory is
+ * moved aside and a file takes its place.
+ */
+static void break_dir(struct fixture *f, char *moved, size_t len)
+{
+	snprintf(moved, len, "%s.moved", f->dir);
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(f->dir, 0500), 0);
+		return;
+	}
+	assert_int_equal(rename(f->dir, moved), 0);
+	assert_int_equal(fs_write_atomic(f->parent, "trust", "x", 1, 0600), 0);
+}
+
+static void mend_dir(struct fixture *f, const char *moved)
+{
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(f->dir, 0700), 0);
+		return;
+	}
+	assert_int_equal(unlink(f->dir), 0);
+	assert_int_equal(rename(moved, f->dir), 0);
+}
+
+static void unwritable_dir_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info before, i;
+	char why[TRUST_REASON_MAX] = "", moved[400], *s1, *s2;
+	size_t l1, l2;
+	int r;
+
+	reopen(f, 1);
+	commit(f, 2);
+	s1 = snapshot(f->dir, &l1);
+	before = info(f);
+	break_dir(f, moved, sizeof(moved));
+	r = offer(f, 3, why);
+	assert_true(r == -EACCES || r == -ENOTDIR);
+	assert_true(strncmp(why, "cannot store: ", 14) == 0);
+	assert_string_equal(why + 14, strerror(-r));
+	mend_dir(f, moved);
+	s2 = snapshot(f->dir, &l2);
+	assert_same_snapshot(s1, l1, s2, l2);
+	i = info(f);
+	assert_same_info(&before, &i);
+	assert_null(i.pending);
+	assert_int_equal(i.active->version, 2);
+	reopen(f, 1);
+	assert_null(info(f).pending);
+	free(s1);
+	free(s2);
+}
+
+/* The state file replaced by a directory: a slot writes, the state not. */
+static void state_unwritable_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "", *sp, *saved, *b1, *b2;
+	size_t l1, l2;
+
+	reopen(f, 1);
+	commit(f, 2);
+	offer_ok(f, 3);
+	b1 = read_in(f, "slot-b.bundle", &l1);
+	sp = path_of(f, "state");
+	saved = path_of(f, "state.saved");
+	assert_int_equal(rename(sp, saved), 0);
+	assert_int_equal(mkdir(sp, 0700), 0);
+
+	/* The pending slot b is the target: its old bytes are put back. */
+	assert_int_equal(offer(f, 4, why), -EISDIR);
+	assert_string_equal(why, "cannot store: Is a directory");
+	b2 = read_in(f, "slot-b.bundle", &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(b1, b2, l1);
+	assert_int_equal(info(f).pending->version, 3);
+	assert_string_equal(info(f).pending_from, "slot b");
+
+	/* A failed try cannot be saved, yet memory follows the outcome. */
+	assert_int_equal(trust_store_tried(f->s, false, "x"), -EISDIR);
+	assert_int_equal(info(f).pending_tries, 1);
+
+	assert_int_equal(rmdir(sp), 0);
+	assert_int_equal(rename(saved, sp), 0);
+	reopen(f, 1);
+	assert_int_equal(info(f).pending->version, 3);
+	assert_int_equal(info(f).pending_tries, 0);
+	free(b1);
+	free(b2);
+	free(sp);
+	free(saved);
+}
+
+static void bad_state_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char err[TRUST_REASON_MAX] = "";
+	struct trust_store *s = NULL;
+
+	reopen(f, 1);
+	commit(f, 2);
+	trust_store_free(f->s);
+	f->s = NULL;
+	write_in(f, "state", "{\"active\": \"c\"}\n");
+	/* The factory bundle is taken over even when open fails. */
+	assert_int_equal(
+	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
+	    -EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(err, "/state: \"active\""));
+	write_in(f, "state", "not json");
+	assert_int_equal(
+	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "not JSON"));
+	write_in(f, "state",
+		 "{\"active\":\"a\",\"pending\":\"a\",\"tries\":0,"
+		 "\"floor\":2,\"last-good\":0,\"dropped\":null}");
+	assert_int_equal(
+	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "names the active slot"));
+	write_in(f, "state",
+		 "{\"active\":\"a\",\"pending\":null,\"tries\":3,"
+		 "\"floor\":2,\"last-good\":0,\"dropped\":null}");
+	assert_int_equal(
+	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "\"tries\""));
+}
+
+static void time_floor_is_max(void **state)
+{
+	struct fixture *f = *state;
+	int64_t issued = NOW - 10 * DAY;
+
+	reopen(f, 1);
+	assert_int_equal(trust_store_time_floor(f->s, 1000), issued);
+	assert_int_equal(trust_store_time_floor(f->s, NOW), NOW);
+	assert_int_equal(trust_store_set_last_good(f->s, NOW - DAY), 0);
+	assert_int_equal(trust_store_time_floor(f->s, 1000), NOW - DAY);
+	assert_int_equal(trust_store_time_floor(f->s, NOW), NOW);
+	reopen(f, 1);
+	assert_int_equal(info(f).last_good, NOW - DAY);
+	assert_int_equal(trust_store_time_floor(f->s, 1000), NOW - DAY);
+	/* An older time never lowers it. */
+	assert_int_equal(trust_store_set_last_good(f->s, NOW - 5 * DAY), 0);
+	assert_int_equal(info(f).last_good, NOW - DAY);
+	/* A committed bundle issued later raises it; a pending one not. */
+	offer_ok(f, 2);
+	{
+		size_t len;
+		char *t = text(&(struct spec){ .version = 3,
+					       .sign = ALL_KEYS,
+					       .issued = NOW + 2 * DAY },
+			       &len);
+
+		assert_int_equal(
+		    trust_store_offer(f->s, t, len, NOW, HOST, NULL, 0), 0);
+		free(t);
+	}
+	assert_int_equal(trust_store_time_floor(f->s, 1000), NOW - DAY);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	assert_int_equal(trust_store_time_floor(f->s, 1000), NOW + 2 * DAY);
+	assert_int_equal(trust_store_time_floor(f->s, NOW + 3 * DAY),
+			 NOW + 3 * DAY);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(fresh_store_uses_factory),
+		T(offer_makes_pending_on_disk),
+		T(tried_ok_commits),
+		T(three_failures_drop),
+		T(tries_survive_reopen),
+		T(refused_offers_change_nothing),
+		T(expiry_judged_after_last_good),
+		T(torn_pending_ignored),
+		T(leftover_temps_removed),
+		T(corrupt_active_falls_back_keeping_floor),
+		T(missing_active_slot_falls_back),
+		T(factory_upgrade),
+		T(unwritable_dir_changes_nothing),
+		T(state_unwritable_rolls_back),
+		T(bad_state_is_an_error),
+		T(time_floor_is_max),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
