@@ -17,7 +17,7 @@
 #include "registry.h"
 #include "zw.h"
 
-#define API_ERR_MAX 256
+#define API_ERR_MAX 512
 /* include and exclude: default and longest time, and how often a
  * waiting client hears that the command still runs. */
 #define API_COMMAND_TIMEOUT_S	  60
@@ -691,6 +691,29 @@ static int api_scene_run(struct api_call *c, const json_t *req, json_t **res)
 	return rule_done(c, r, "scene", name, "run", res);
 }
 
+static int api_trust_import(struct api_call *c, const json_t *req, json_t **res)
+{
+	const json_t *b = json_object_get(req, "bundle");
+
+	if (!json_is_string(b)) {
+		snprintf(c->err, sizeof(c->err),
+			 "\"bundle\" must be the text of a trust bundle file");
+		return -EINVAL;
+	}
+	return cloud_trust_offer(c->d->cloud, json_string_value(b),
+				 json_string_length(b), res, c->err,
+				 sizeof(c->err));
+}
+
+static int api_trust_status(struct api_call *c, const json_t *req, json_t **res)
+{
+	*res = cloud_trust_status(c->d->cloud, c->err, sizeof(c->err));
+	if (*res)
+		return 0;
+	return c->d->cloud && c->d->conf->cloud.trust_bundle ? -ENOMEM
+							     : -ENOTSUP;
+}
+
 static const struct {
 	const char *name;
 	api_fn fn;
@@ -716,6 +739,8 @@ static const struct {
 	{ "rules-enable", api_rules_enable },
 	{ "rules-disable", api_rules_enable },
 	{ "scene-run", api_scene_run },
+	{ "trust-import", api_trust_import },
+	{ "trust-status", api_trust_status },
 };
 
 static void call_free_cb(uv_handle_t *h)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "bridge.h"
 #include "cloud.h"
 #include "daemon.h"
@@ -27,6 +28,7 @@
 #include "mqtt.h"
 #include "outbox.h"
 #include "tls.h"
+#include "trust_link.h"
 
 /* Messages handed to libmosquitto and not yet acknowledged. */
 #define CLOUD_WINDOW 1024
@@ -48,8 +50,12 @@ struct cloud {
 	struct mqtt *mqtt;
 	struct bridge *bridge;
 	SSL_CTX *ssl;
-	char *prefix;	    /* <topic-prefix>/<gateway-id> */
-	char *status_topic; /* P/status */
+	struct trust_link *trust; /* NULL: ca-file or plaintext */
+	char *prefix;		  /* <topic-prefix>/<gateway-id> */
+	char *status_topic;	  /* P/status */
+	char *health_topic;	  /* P/health */
+	char *bundle_in;	  /* P/trust/bundle/set */
+	char *bundle_out;	  /* P/trust/bundle */
 	uv_timer_t sync_timer;
 	uint64_t cursor; /* last seq handed to mqtt */
 	unsigned inflight;
@@ -186,6 +192,8 @@ static void on_connected(void *ctx, bool session_present)
 	struct cloud *c = ctx;
 	int mid;
 
+	if (c->trust)
+		trust_link_connected(c->trust);
 	log_info("cloud: connected to %s (session %s)", c->d->conf->cloud.host,
 		 session_present ? "resumed" : "new");
 	/* Not through the outbox: the last will says "offline" for us. */
@@ -201,7 +209,38 @@ static void on_disconnected(void *ctx, const char *why)
 
 	log_notice("cloud: disconnected from %s: %s", c->d->conf->cloud.host,
 		   why);
+	if (c->trust)
+		trust_link_disconnected(c->trust);
 	daemon_update_status(c->d);
+}
+
+static void on_failed(void *ctx, const char *why)
+{
+	struct cloud *c = ctx;
+
+	if (c->trust)
+		trust_link_failed(c->trust, why);
+}
+
+/* P/trust/bundle/set: the answer goes to P/trust/bundle, not retained. */
+static void cloud_bundle_in(struct cloud *c, const void *payload, size_t len)
+{
+	char why[TRUST_LINK_WHY_MAX];
+	json_t *res = NULL, *reply;
+	char *s;
+	int r;
+
+	r = trust_link_offer(c->trust, payload, len, &res, why, sizeof(why));
+	if (r < 0)
+		reply = json_pack("{s:b,s:s,s:s}", "ok", 0, "code",
+				  api_errno_name(r), "error", why);
+	else
+		reply = json_pack("{s:b,s:o}", "ok", 1, "result", res);
+	s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	if (s)
+		cloud_publish(c, OUTBOX_EVENT, c->bundle_out, s, strlen(s));
+	free(s);
+	json_decref(reply);
 }
 
 static void on_message(void *ctx, const char *topic, const void *payload,
@@ -209,7 +248,10 @@ static void on_message(void *ctx, const char *topic, const void *payload,
 {
 	struct cloud *c = ctx;
 
-	bridge_message(c->bridge, topic, payload, len);
+	if (c->trust && strcmp(topic, c->bundle_in) == 0)
+		cloud_bundle_in(c, payload, len);
+	else
+		bridge_message(c->bridge, topic, payload, len);
 }
 
 static void on_published(void *ctx, int mid)
@@ -223,6 +265,47 @@ static void on_published(void *ctx, int mid)
 	pump(c);
 }
 
+static void trust_reconnect(void *ctx, const char *why)
+{
+	struct cloud *c = ctx;
+
+	mqtt_reconnect(c->mqtt, why);
+}
+
+/* P/health, retained: the trust alarms (a bundle past expiry, ...). */
+static void trust_health(void *ctx)
+{
+	struct cloud *c = ctx;
+	json_t *h = trust_link_health_json(c->trust);
+	char *s = h ? json_dumps(h, JSON_COMPACT) : NULL;
+
+	if (s)
+		cloud_publish(c, OUTBOX_STATE, c->health_topic, s, strlen(s));
+	free(s);
+	json_decref(h);
+}
+
+static int cloud_trust(struct cloud *c, char *err, size_t errlen)
+{
+	const struct conf_cloud *cc = &c->d->conf->cloud;
+	struct trust_link_opts o = {
+		.host = cc->host,
+		.bundle_path = cc->trust_bundle,
+		.state_dir = c->d->opts.state_dir,
+		.synced_file = cc->clock_synced_file,
+		.build_time = ZWGATE_BUILD_TIME,
+	};
+	struct trust_link_cbs cbs = {
+		.reconnect = trust_reconnect,
+		.health = trust_health,
+		.ctx = c,
+	};
+
+	if (!cc->trust_bundle)
+		return 0;
+	return trust_link_open(c->d->loop, &o, &cbs, &c->trust, err, errlen);
+}
+
 static int cloud_tls(struct cloud *c)
 {
 	const struct conf_cloud *cc = &c->d->conf->cloud;
@@ -232,13 +315,22 @@ static int cloud_tls(struct cloud *c)
 		.client_cert = cc->client_cert,
 		.client_key = cc->client_key,
 	};
-	char err[256];
+	char err[512];
 	int r;
 
 	if (cc->insecure_plaintext) {
 		log_warning("cloud: plaintext MQTT to %s (loopback only)",
 			    cc->connect_to ? cc->connect_to : cc->host);
 		return 0;
+	}
+	r = cloud_trust(c, err, sizeof(err));
+	if (r < 0) {
+		log_error("cloud: trust: %s", err);
+		return r;
+	}
+	if (c->trust) {
+		o.verify = trust_link_verify;
+		o.verify_arg = c->trust;
 	}
 	r = tls_ctx_new(&o, &c->ssl, err, sizeof(err));
 	if (r < 0)
@@ -266,6 +358,7 @@ static int cloud_mqtt(struct cloud *c)
 	struct mqtt_cbs cbs = {
 		.connected = on_connected,
 		.disconnected = on_disconnected,
+		.failed = on_failed,
 		.message = on_message,
 		.published = on_published,
 		.ctx = c,
@@ -273,10 +366,12 @@ static int cloud_mqtt(struct cloud *c)
 	size_t n = 0;
 	int r;
 
-	while (subs && subs[n] && n < MQTT_SUBS_MAX) {
+	while (subs && subs[n] && n < MQTT_SUBS_MAX - 1) {
 		o.subs[n] = subs[n];
 		n++;
 	}
+	if (c->trust)
+		o.subs[n++] = c->bundle_in;
 	r = mqtt_start(c->d->loop, &o, &cbs, &c->mqtt);
 	if (r < 0)
 		log_error("cloud: MQTT client did not start: %s", strerror(-r));
@@ -323,8 +418,13 @@ int cloud_start(struct daemon *d, struct cloud **ret)
 	c->d = d;
 	if (asprintf(&c->prefix, "%s/%s", d->conf->cloud.topic_prefix,
 		     d->conf->gateway_id) < 0 ||
-	    asprintf(&c->status_topic, "%s/status", c->prefix) < 0) {
-		c->prefix = c->status_topic = NULL;
+	    asprintf(&c->status_topic, "%s/status", c->prefix) < 0 ||
+	    asprintf(&c->health_topic, "%s/health", c->prefix) < 0 ||
+	    asprintf(&c->bundle_in, "%s/trust/bundle/set", c->prefix) < 0 ||
+	    asprintf(&c->bundle_out, "%s/trust/bundle", c->prefix) < 0) {
+		/* asprintf leaves its pointer undefined on failure */
+		c->prefix = c->status_topic = c->health_topic = NULL;
+		c->bundle_in = c->bundle_out = NULL;
 		cloud_stop(c);
 		return -ENOMEM;
 	}
@@ -374,8 +474,12 @@ void cloud_stop(struct cloud *c)
 	}
 	if (c->ssl)
 		SSL_CTX_free(c->ssl);
+	trust_link_close(c->trust);
 	free(c->prefix);
 	free(c->status_topic);
+	free(c->health_topic);
+	free(c->bundle_in);
+	free(c->bundle_out);
 	if (c->sync_timer.loop)
 		uv_close((uv_handle_t *)&c->sync_timer, on_sync_closed);
 	else
@@ -427,5 +531,33 @@ json_t *cloud_status_json(const struct cloud *c)
 	if (c->unsendable)
 		json_object_set_new(o, "unsendable",
 				    json_integer((json_int_t)c->unsendable));
+	return o;
+}
+
+int cloud_trust_offer(struct cloud *c, const void *buf, size_t len,
+		      json_t **result, char *why, size_t whylen)
+{
+	if (!c || !c->trust) {
+		snprintf(why, whylen, "no trust bundle is in use (%s)",
+			 c ? "the cloud block uses ca-file or plaintext"
+			   : "there is no cloud block");
+		return -ENOTSUP;
+	}
+	return trust_link_offer(c->trust, buf, len, result, why, whylen);
+}
+
+json_t *cloud_trust_status(struct cloud *c, char *why, size_t whylen)
+{
+	json_t *o;
+
+	if (!c || !c->trust) {
+		snprintf(why, whylen, "no trust bundle is in use (%s)",
+			 c ? "the cloud block uses ca-file or plaintext"
+			   : "there is no cloud block");
+		return NULL;
+	}
+	o = trust_link_status_json(c->trust);
+	if (!o)
+		snprintf(why, whylen, "out of memory");
 	return o;
 }

@@ -26,6 +26,14 @@ int cloud_publish(struct cloud *c, enum outbox_kind kind, const char *topic,
 
 /* {"state":"connected","since":..,"last_error":..,"outbox":{..}} */
 json_t *cloud_status_json(const struct cloud *c);
+/*
+ * The trust commands of the control socket (trust-import, trust-status).
+ * Without a trust bundle in use: -ENOTSUP / NULL with why.
+ */
+int cloud_trust_offer(struct cloud *c, const void *buf, size_t len,
+		      json_t **result, char *why, size_t whylen);
+json_t *cloud_trust_status(struct cloud *c, char *why, size_t whylen);
+
 /* One word for STATUS=: "connected", "connecting", "offline". */
 const char *cloud_state_word(const struct cloud *c);
 

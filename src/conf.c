@@ -112,6 +112,9 @@ static const struct conf_key conf_cloud_keys[] = {
 	CONF_VALUE("protocol", CONF_CHOICE, cloud.protocol, .def_num = 4,
 		   .words = conf_protocols, .values = conf_protocol_levels),
 	CONF_VALUE("ca-file", CONF_PATH, cloud.ca_file),
+	CONF_VALUE("trust-bundle", CONF_PATH, cloud.trust_bundle),
+	CONF_VALUE("clock-synchronized-file", CONF_PATH,
+		   cloud.clock_synced_file),
 	CONF_VALUE("client-cert", CONF_PATH, cloud.client_cert),
 	CONF_VALUE("client-key", CONF_PATH, cloud.client_key),
 	CONF_VALUE("topic-prefix", CONF_STRING, cloud.topic_prefix,
@@ -765,8 +768,8 @@ static bool conf_is_loopback(const char *host)
 static void conf_validate_plaintext(struct conf_parser *p,
 				    const struct conf_seen *plain)
 {
-	static const char *const tls_keys[] = { "ca-file", "client-cert",
-						"client-key" };
+	static const char *const tls_keys[] = { "ca-file", "trust-bundle",
+						"client-cert", "client-key" };
 	struct conf_cloud *cl = &p->c->cloud;
 	const struct conf_seen *to =
 	    conf_seen_key(p, conf_cloud_keys, "connect-to");
@@ -843,6 +846,28 @@ static void conf_validate_tls_file(struct conf_parser *p,
 		close(fd);
 }
 
+/*
+ * Neither ca-file nor trust-bundle: the factory bundle the package
+ * ships.  Its absence is an error here rather than at the first connect.
+ */
+static void conf_default_bundle(struct conf_parser *p,
+				const struct conf_seen *block)
+{
+	char msg[CONF_MSG_MAX];
+
+	p->c->cloud.trust_bundle = strdup(ZWGATE_TRUST_DIR "/factory.bundle");
+	if (!p->c->cloud.trust_bundle) {
+		conf_oom(p);
+		return;
+	}
+	if (access(p->c->cloud.trust_bundle, R_OK) < 0)
+		diag_add(p->diags, block->file, block->line, block->col, false,
+			 "cannot read the factory trust bundle '%s': %s (set "
+			 "trust-bundle or ca-file in the cloud block)",
+			 p->c->cloud.trust_bundle,
+			 conf_strerror(errno, msg, sizeof(msg)));
+}
+
 /* A client certificate and its key make one identity: both or neither. */
 static void conf_validate_tls(struct conf_parser *p,
 			      const struct conf_seen *block)
@@ -854,12 +879,20 @@ static void conf_validate_tls(struct conf_parser *p,
 	const struct conf_seen *key =
 	    conf_seen_key(p, conf_cloud_keys, "client-key");
 
-	if (!ca)
-		diag_add(p->diags, block->file, block->line, block->col, false,
-			 "missing required key 'ca-file' in cloud block (TLS "
-			 "is required; see insecure-plaintext)");
-	else
+	const struct conf_seen *bundle =
+	    conf_seen_key(p, conf_cloud_keys, "trust-bundle");
+
+	if (ca && bundle)
+		diag_add(p->diags, bundle->file, bundle->line, bundle->col,
+			 false,
+			 "trust-bundle and ca-file exclude each other "
+			 "(trust-bundle supersedes ca-file)");
+	else if (ca)
 		conf_validate_tls_file(p, ca, false);
+	else if (bundle)
+		conf_validate_tls_file(p, bundle, false);
+	else
+		conf_default_bundle(p, block);
 	if (cert && !key)
 		diag_add(p->diags, cert->file, cert->line, cert->col, false,
 			 "client-cert is given without client-key");

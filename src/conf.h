@@ -58,13 +58,19 @@ struct conf_control {
  * runs its local automation alone).
  */
 struct conf_cloud {
-	bool set;		/* the block was given */
-	char *host;		/* broker name, required; TLS checks it */
-	char *connect_to;	/* dial this address instead (keeps host for
-				 * TLS), or NULL */
-	unsigned port;		/* default 8883 (1883 with plaintext) */
-	int protocol;		/* 4 (MQTT 3.1.1, "3.1.1", default) or 5 */
-	char *ca_file;		/* required unless insecure-plaintext */
+	bool set;		 /* the block was given */
+	char *host;		 /* broker name, required; TLS checks it */
+	char *connect_to;	 /* dial this address instead (keeps host for
+				  * TLS), or NULL */
+	unsigned port;		 /* default 8883 (1883 with plaintext) */
+	int protocol;		 /* 4 (MQTT 3.1.1, "3.1.1", default) or 5 */
+	char *ca_file;		 /* plain CA file (no pins), or NULL */
+	char *trust_bundle;	 /* factory trust bundle; default
+				  * ZWGATE_TRUST_DIR/factory.bundle unless
+				  * ca-file or insecure-plaintext is given */
+	char *clock_synced_file; /* the clock is synchronised while this
+				  * exists; NULL: the systemd-timesyncd
+				  * flag file, or adjtimex */
 	char *client_cert;	/* given together with client-key, or neither */
 	char *client_key;	/* mode 0600 or stricter, else refused */
 	char *topic_prefix;	/* default "zwgate"; topics under

@@ -390,7 +390,24 @@ static void mqtt__down(struct mqtt *m, const char *fmt, ...)
 		mqtt__enter(m);
 		m->cbs.disconnected(m->cbs.ctx, m->last_error);
 		mqtt__leave(m);
+	} else if (!was_up && m->cbs.failed) {
+		mqtt__enter(m);
+		m->cbs.failed(m->cbs.ctx, m->last_error);
+		mqtt__leave(m);
 	}
+}
+
+void mqtt_reconnect(struct mqtt *m, const char *why)
+{
+	if (!m || m->stopping || m->state == MQTT_IDLE ||
+	    m->state == MQTT_RESOLVING)
+		return;
+	if (m->state != MQTT_BACKOFF) {
+		mqtt__down(m, "%s", why);
+		if (m->stopping || m->state != MQTT_BACKOFF)
+			return; /* a callback stopped or restarted it */
+	}
+	uv_timer_start(&m->timer, mqtt__on_backoff, 0, 0);
 }
 
 /*

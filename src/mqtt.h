@@ -62,6 +62,9 @@ struct mqtt_cbs {
 	void (*connected)(void *ctx, bool session_present);
 	/* The link went down (why: words, e.g. "connection refused"). */
 	void (*disconnected)(void *ctx, const char *why);
+	/* A try failed before its CONNACK (resolving, TCP, TLS, CONNACK
+	 * refused, timeout); may be NULL. */
+	void (*failed)(void *ctx, const char *why);
 	/* An incoming message on a subscribed topic (borrowed). */
 	void (*message)(void *ctx, const char *topic, const void *payload,
 			size_t len);
@@ -104,6 +107,15 @@ void mqtt_stop(struct mqtt *m);
  */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		 size_t len, bool retain, int *ret_mid);
+
+/*
+ * Drop the link or the try under way (why goes to the log and
+ * last_error) and try again at once, e.g. because what a handshake
+ * trusts has changed.  A resolution still running is left alone: its
+ * handshake has not started.  Messages in flight are kept as for any
+ * lost link.  No effect when stopped.
+ */
+void mqtt_reconnect(struct mqtt *m, const char *why);
 
 /* Messages handed to mqtt_publish and not yet acknowledged. */
 unsigned mqtt_inflight(const struct mqtt *m);

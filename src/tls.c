@@ -33,6 +33,11 @@ const char *tls_last_error(void)
 	return tls_err;
 }
 
+void tls_note_error(const char *words)
+{
+	snprintf(tls_err, sizeof(tls_err), "%s", words);
+}
+
 /*
  * Writes "<what>: <reason>" to err with OpenSSL's first (root-cause)
  * reason from the error queue, and empties the queue.
@@ -261,15 +266,31 @@ static int tls__load_client(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 	return tls__load_key(ctx, o, err, errlen);
 }
 
+static int tls__load_ca(SSL_CTX *ctx, const char *path, char *err,
+			size_t errlen)
+{
+	char what[64 + PATH_MAX];
+	int r = tls__readable("ca-file", path, err, errlen);
+
+	if (r < 0)
+		return r;
+	if (SSL_CTX_load_verify_locations(ctx, path, NULL) != 1) {
+		snprintf(what, sizeof(what), "ca-file %s", path);
+		tls__ssl_error(err, errlen, what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tls_ctx_new(const struct tls_opts *o, SSL_CTX **ret, char *err,
 		size_t errlen)
 {
-	char what[64 + PATH_MAX];
 	SSL_CTX *ctx;
 	int r;
 
-	if (!o->host || !o->host[0] || !o->ca_file) {
-		snprintf(err, errlen, "TLS needs a host and a CA file");
+	if (!o->host || !o->host[0] || !o->ca_file == !o->verify) {
+		snprintf(err, errlen,
+			 "TLS needs a host and a CA file or a trust bundle");
 		return -EINVAL;
 	}
 	ERR_clear_error();
@@ -281,14 +302,16 @@ int tls_ctx_new(const struct tls_opts *o, SSL_CTX **ret, char *err,
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls__verify_cb);
 	SSL_CTX_set_info_callback(ctx, tls__info_cb);
-	r = tls__readable("ca-file", o->ca_file, err, errlen);
-	if (r < 0)
-		goto free_ctx;
-	if (SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
-		snprintf(what, sizeof(what), "ca-file %s", o->ca_file);
-		tls__ssl_error(err, errlen, what);
-		r = -EINVAL;
-		goto free_ctx;
+	/* Every handshake verifies afresh: a resumed session would skip
+	 * the verify hook, and with it a trial of a new trust bundle. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if (o->verify) {
+		SSL_CTX_set_cert_verify_callback(ctx, o->verify, o->verify_arg);
+	} else {
+		r = tls__load_ca(ctx, o->ca_file, err, errlen);
+		if (r < 0)
+			goto free_ctx;
 	}
 	r = tls__set_host(ctx, o->host, err, errlen);
 	if (r < 0)

@@ -14,8 +14,15 @@
 #include <openssl/ssl.h>
 
 struct tls_opts {
-	const char *host;	 /* the name the certificate must carry */
-	const char *ca_file;	 /* PEM anchors */
+	const char *host;    /* the name the certificate must carry */
+	const char *ca_file; /* PEM anchors, or NULL with verify */
+	/*
+	 * Or the whole chain decision (trust_link.c): installed with
+	 * SSL_CTX_set_cert_verify_callback, the hook libmosquitto leaves
+	 * alone; the context's own store then stays empty.
+	 */
+	int (*verify)(X509_STORE_CTX *ctx, void *arg);
+	void *verify_arg;
 	const char *client_cert; /* PEM, may be NULL (no mutual TLS) */
 	const char *client_key;	 /* PEM, mode 0600 or stricter */
 };
@@ -35,5 +42,7 @@ int tls_check_key_file(const char *path, char *err, size_t errlen);
 
 /* Why the last handshake failed, in words, or "" (for status). */
 const char *tls_last_error(void);
+/* Replace it: the verify hook knows better than OpenSSL's first error. */
+void tls_note_error(const char *words);
 
 #endif

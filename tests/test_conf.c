@@ -794,6 +794,41 @@ static void test_cloud_defaults(void **state)
 	free(ca);
 }
 
+/*
+ * Neither ca-file nor trust-bundle: the factory bundle the package ships
+ * (which a build tree's prefix does not hold), named in the error.
+ */
+static void test_cloud_trust_default(void **state)
+{
+	struct fixture *f = *state;
+	char msg[512];
+
+	if (access(ZWGATE_TRUST_DIR "/factory.bundle", R_OK) == 0)
+		skip();
+	snprintf(msg, sizeof(msg),
+		 "cannot read the factory trust bundle '%s': no such file or "
+		 "directory (set trust-bundle or ca-file in the cloud block)",
+		 ZWGATE_TRUST_DIR "/factory.bundle");
+	assert_cloud(f, "host mqtt.example.net", msg);
+}
+
+static void test_cloud_trust_bundle(void **state)
+{
+	struct fixture *f = *state;
+	char *bundle = join(f->dir, "tls/ca.crt");
+	char *synced = join(f->dir, "synced");
+
+	assert_cloud(f,
+		     "host mqtt.example.net\ntrust-bundle tls/ca.crt\n"
+		     "clock-synchronized-file synced",
+		     NULL);
+	assert_string_equal(f->conf->cloud.trust_bundle, bundle);
+	assert_string_equal(f->conf->cloud.clock_synced_file, synced);
+	assert_null(f->conf->cloud.ca_file);
+	free(bundle);
+	free(synced);
+}
+
 /* Every key, in a file included from a subdirectory: paths follow it. */
 static void test_cloud_every_key(void **state)
 {
@@ -1168,12 +1203,9 @@ static void test_cloud_tls_files(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_cloud(f, "host h",
-		     "missing required key 'ca-file' in cloud "
-		     "block (TLS is required; see "
-		     "insecure-plaintext)");
-	assert_int_equal(f->diags.items[0].line, 3);
-	assert_int_equal(f->diags.items[0].col, 1);
+	assert_cloud(f, "host h ca-file tls/ca.crt trust-bundle tls/ca.crt",
+		     "trust-bundle and ca-file exclude each other "
+		     "(trust-bundle supersedes ca-file)");
 	assert_cloud(f, "host h ca-file tls/none.crt",
 		     "cannot read ca-file 'tls/none.crt': no such file or "
 		     "directory");
@@ -1287,9 +1319,8 @@ static void test_cloud_many_errors(void **state)
 	assert_int_equal(f->diags.errors, 6);
 	assert_string_equal(f->diags.items[3].msg,
 			    "unknown key 'bogus' in cloud block");
-	assert_string_equal(f->diags.items[4].msg,
-			    "missing required key 'ca-file' in cloud block "
-			    "(TLS is required; see insecure-plaintext)");
+	assert_non_null(strstr(f->diags.items[4].msg,
+			       "cannot read the factory trust bundle"));
 	assert_string_equal(f->diags.items[5].msg,
 			    "client-cert is given without client-key");
 	assert_null(f->conf);
@@ -1687,6 +1718,8 @@ int main(void)
 		T(test_timezone_tzdir),
 		T(test_cloud_absent),
 		T(test_cloud_defaults),
+		T(test_cloud_trust_default),
+		T(test_cloud_trust_bundle),
 		T(test_cloud_every_key),
 		T(test_cloud_numbers),
 		T(test_cloud_sizes),

@@ -45,6 +45,34 @@
  *   config-set node param data [size] configuration parameter param
  *                                   (1-255) takes the integer data, in size
  *                                   (1, 2, 4) bytes
+ *   trust-import bundle             a trust bundle: the text of its file
+ *                                   (at most 32 KiB).  Accepted: result
+ *                                   {"version":N,"pending":true,
+ *                                   "slot":"a"|"b"}, and the link is made
+ *                                   again at once to try it.  Refused:
+ *                                   EPERM (signatures, not covering the
+ *                                   broker's host), ESTALE (version not
+ *                                   above the floor), ETIME (expired),
+ *                                   EINVAL (malformed), EFBIG,
+ *                                   ENOSPC/EIO (cannot store); "error"
+ *                                   says why.  Nothing changes then.
+ *   trust-status                    result: see TRUST STATUS below
+ *
+ * TRUST STATUS (result of trust-status):
+ *   {"mode": "full"|"clock-unknown"|"bundle-expired",
+ *    "clock": {"now": T, "floor": T, "synced": bool},   (T: "..Z" text)
+ *    "floor": N,                        version floor
+ *    "active": BUNDLE + {"from": "factory"|"slot a"|"slot b"},
+ *    "pending": null | BUNDLE + {"from": .., "tries": N},
+ *    "dropped": "why the last pending bundle was dropped" (if one was),
+ *    "recovery": [CERT...],             the factory's recovery roots
+ *    "last": null | {"at": T, "ok": bool, "bundle": "active"|"pending",
+ *             "version": N, "mode": .., "recovery": bool, "chain":
+ *             ["subject", ..leaf first], "pin": "b64"|"", "reason": ".."},
+ *    "warnings": ["words", ...],        anchor expiring within 60 days,
+ *                                       no backup pin, bundle past expiry
+ *    "alarm": bool}                     a warning that needs the operator
+ *   BUNDLE and CERT as trust_bundle_info_json() in src/trust.h.
  *
  * "node" is a number or a node name; "value" is a path such as
  * "switch_binary/0/currentValue" or a unique short form such as "switch".

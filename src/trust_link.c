@@ -1,0 +1,571 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trust_link.c: the trust modules on the live link (see trust_link.h).
+ * One loop thread: the verify hook runs inside SSL_connect(), which
+ * libmosquitto calls from the loop, so no state here needs a lock.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "tls.h"
+#include "trust.h"
+#include "trust_link.h"
+
+#define TRUST_LINK_WARN_MAX 24 /* warnings listed */
+
+/* The outcome of the last handshake, for status. */
+struct trust_last {
+	bool set;
+	int64_t at;
+	bool ok;
+	bool pending; /* made with the pending bundle */
+	uint64_t version;
+	struct trust_verdict v;
+	size_t npins; /* pins of the verified chain's certificates */
+	char pins[TRUST_CHAIN_MAX][TRUST_PIN_LEN + 1];
+};
+
+struct trust_link {
+	uv_timer_t tick;
+	struct trust_store *store;
+	char *host;
+	char *synced_file;
+	int64_t build_time;
+	struct trust_link_cbs cbs;
+
+	bool verified;	   /* a handshake of the try under way verified */
+	bool with_pending; /* ... with the pending bundle */
+	bool connected;	   /* CONNACK seen, link not lost since */
+	enum trust_mode link_mode; /* how the running link was verified */
+	struct trust_last last;
+	int64_t last_good_at; /* when last-good was written */
+	char *health;	      /* the last health, serialised */
+};
+
+static int64_t trust_link__now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/*
+ * systemd-timesyncd's flag file, else the kernel's view (which
+ * ProtectClock= forbids asking: EPERM counts as "not synchronised").
+ */
+static bool trust_link__synced(const struct trust_link *t)
+{
+	struct timex tx = { .modes = 0 };
+	int r;
+
+	if (t->synced_file)
+		return access(t->synced_file, F_OK) == 0;
+	if (access(TRUST_TIMESYNC_FLAG_FILE, F_OK) == 0)
+		return true;
+	r = adjtimex(&tx);
+	return r >= 0 && r != TIME_ERROR && !(tx.status & STA_UNSYNC);
+}
+
+static void trust_link__policy(const struct trust_link *t,
+			       struct trust_policy *p, bool *pending)
+{
+	struct trust_store_info si;
+
+	trust_store_info(t->store, &si);
+	p->bundle = trust_store_current(t->store, pending);
+	p->recovery = si.factory->recovery;
+	p->now = trust_link__now();
+	p->floor = trust_store_time_floor(t->store, t->build_time);
+	p->clock_synced = trust_link__synced(t);
+}
+
+/* The pins of the verified chain: which pins a bundle holds in reserve. */
+static void trust_link__chain_pins(struct trust_link *t, X509_STORE_CTX *ctx)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int n = chain ? sk_X509_num(chain) : 0;
+
+	t->last.npins = 0;
+	for (int i = 0; i < n && t->last.npins < TRUST_CHAIN_MAX; i++)
+		if (trust_pin_of_cert(sk_X509_value(chain, i),
+				      t->last.pins[t->last.npins]) == 0)
+			t->last.npins++;
+}
+
+int trust_link_verify(X509_STORE_CTX *ctx, void *arg)
+{
+	struct trust_link *t = arg;
+	struct trust_verdict *v = &t->last.v;
+	struct trust_policy p;
+	bool pending;
+	int ok;
+
+	trust_link__policy(t, &p, &pending);
+	ok = trust_verify_chain(ctx, &p, v);
+	t->last.set = true;
+	t->last.at = p.now;
+	t->last.ok = ok == 1;
+	t->last.pending = pending;
+	t->last.version = p.bundle->version;
+	t->last.npins = 0;
+	if (ok == 1 && !v->recovery)
+		trust_link__chain_pins(t, ctx);
+	t->verified = true;
+	t->with_pending = pending;
+	if (ok != 1) {
+		tls_note_error(v->reason);
+		log_warning("trust: %s bundle version %llu refuses the broker: "
+			    "%s",
+			    pending ? "pending" : "active",
+			    (unsigned long long)p.bundle->version, v->reason);
+		return 0;
+	}
+	log_info("trust: broker chain verified (%s bundle version %llu%s, "
+		 "%s mode, pin at depth %d)",
+		 pending ? "pending" : "active",
+		 (unsigned long long)p.bundle->version,
+		 v->recovery ? " through the recovery root" : "",
+		 trust_mode_name(v->mode), v->pin_depth);
+	return 1;
+}
+
+static void trust_link__health_changed(struct trust_link *t);
+
+/* A connection with the pending bundle ended: commit it or count a try. */
+static void trust_link__outcome(struct trust_link *t, bool ok, const char *why)
+{
+	struct trust_store_info si;
+	uint64_t version;
+	int r;
+
+	trust_store_info(t->store, &si);
+	version = si.pending ? si.pending->version : 0;
+	r = trust_store_tried(t->store, ok, why);
+	if (r < 0)
+		log_error("trust: cannot record the outcome of bundle version "
+			  "%llu: %s",
+			  (unsigned long long)version, strerror(-r));
+	if (r == 1)
+		log_notice("trust: bundle version %llu committed: TLS and "
+			   "CONNACK succeeded with it",
+			   (unsigned long long)version);
+	else if (r == 2)
+		log_warning("trust: bundle version %llu dropped after %d "
+			    "failed tries (%s); back to the active bundle",
+			    (unsigned long long)version, TRUST_TRIES_MAX, why);
+	else if (!ok)
+		log_notice("trust: try with bundle version %llu failed: %s",
+			   (unsigned long long)version, why);
+	trust_link__health_changed(t);
+}
+
+static void trust_link__write_last_good(struct trust_link *t, int64_t now)
+{
+	int r = trust_store_set_last_good(t->store, now);
+
+	if (r < 0)
+		log_warning("trust: cannot write the last-good time: %s",
+			    strerror(-r));
+	else
+		t->last_good_at = now;
+}
+
+void trust_link_connected(struct trust_link *t)
+{
+	bool pending = t->verified && t->with_pending;
+
+	t->connected = true;
+	t->link_mode = t->last.v.mode;
+	t->verified = false;
+	if (pending && t->last.v.recovery)
+		trust_link__outcome(t, false,
+				    "the broker verified only through the "
+				    "recovery root");
+	else if (pending)
+		trust_link__outcome(t, true, NULL);
+	if (t->link_mode == TRUST_MODE_FULL && !t->last.v.recovery)
+		trust_link__write_last_good(t, trust_link__now());
+	trust_link__health_changed(t);
+}
+
+void trust_link_failed(struct trust_link *t, const char *why)
+{
+	bool pending = t->verified && t->with_pending;
+
+	t->connected = false;
+	t->verified = false;
+	if (pending)
+		trust_link__outcome(t, false, why);
+}
+
+void trust_link_disconnected(struct trust_link *t)
+{
+	t->connected = false;
+	t->verified = false;
+}
+
+static void trust_link__on_tick(uv_timer_t *h)
+{
+	struct trust_link *t = h->data;
+	struct trust_policy p;
+	bool pending;
+
+	trust_link__policy(t, &p, &pending);
+	if (t->connected && t->link_mode == TRUST_MODE_CLOCK_UNKNOWN &&
+	    trust_policy_mode(&p) != TRUST_MODE_CLOCK_UNKNOWN) {
+		t->connected = false;
+		log_notice("trust: the clock is trusted now; verifying the "
+			   "broker again in full");
+		t->cbs.reconnect(t->cbs.ctx,
+				 "clock synchronised: verifying again in full");
+	} else if (t->connected && t->link_mode == TRUST_MODE_FULL &&
+		   p.now - t->last_good_at >= TRUST_LINK_LAST_GOOD_S) {
+		trust_link__write_last_good(t, p.now);
+	}
+	trust_link__health_changed(t);
+}
+
+int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
+		     json_t **result, char *why, size_t whylen)
+{
+	struct trust_store_info si;
+	char reason[TRUST_REASON_MAX + 64];
+	int r;
+
+	r = trust_store_offer(t->store, buf, len, trust_link__now(), t->host,
+			      why, whylen);
+	if (r < 0) {
+		log_warning("trust: bundle refused: %s", why);
+		return r;
+	}
+	trust_store_info(t->store, &si);
+	*result = json_pack("{s:I,s:b,s:s}", "version",
+			    (json_int_t)si.pending->version, "pending", 1,
+			    "slot", si.pending_from + strlen("slot "));
+	if (!*result) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	log_notice("trust: bundle version %llu accepted (%s); trying it",
+		   (unsigned long long)si.pending->version, si.pending_from);
+	snprintf(reason, sizeof(reason),
+		 "trying the new trust bundle (version %llu)",
+		 (unsigned long long)si.pending->version);
+	t->cbs.reconnect(t->cbs.ctx, reason);
+	trust_link__health_changed(t);
+	return 0;
+}
+
+static json_t *trust_link__time(int64_t t)
+{
+	char buf[21];
+
+	trust_time_format(t, buf);
+	return json_string(buf);
+}
+
+static json_t *trust_link__bundle(const struct trust_bundle *b,
+				  const char *from, int64_t now)
+{
+	json_t *o = trust_bundle_info_json(b, now);
+
+	if (o && from)
+		json_object_set_new(o, "from", json_string(from));
+	return o;
+}
+
+static json_t *trust_link__last(const struct trust_link *t)
+{
+	const struct trust_last *l = &t->last;
+	json_t *o, *chain;
+
+	if (!l->set)
+		return json_null();
+	chain = json_array();
+	for (size_t i = 0; chain && i < l->v.nchain; i++)
+		json_array_append_new(chain, json_string(l->v.chain[i]));
+	o = json_pack("{s:o,s:b,s:s,s:I,s:s,s:b,s:o,s:s,s:s}", "at",
+		      trust_link__time(l->at), "ok", l->ok, "bundle",
+		      l->pending ? "pending" : "active", "version",
+		      (json_int_t)l->version, "mode",
+		      trust_mode_name(l->v.mode), "recovery", l->v.recovery,
+		      "chain", chain ? chain : json_array(), "pin", l->v.pin,
+		      "reason", l->v.reason);
+	return o;
+}
+
+static void trust_link__warn(json_t *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void trust_link__warn(json_t *w, const char *fmt, ...)
+{
+	char buf[TRUST_REASON_MAX + TRUST_SUBJECT_MAX];
+	va_list ap;
+
+	if (json_array_size(w) >= TRUST_LINK_WARN_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	json_array_append_new(w, json_string(buf));
+}
+
+static void trust_link__warn_anchors(json_t *w, const json_t *info)
+{
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(info, "anchors"), i, a)
+	{
+		json_int_t d =
+		    json_integer_value(json_object_get(a, "days_left"));
+		const char *s =
+		    json_string_value(json_object_get(a, "subject"));
+
+		if (d < 0)
+			trust_link__warn(w, "anchor %s expired %lld days ago",
+					 s ? s : "?", -(long long)d);
+		else if (d < TRUST_WARN_DAYS)
+			trust_link__warn(w, "anchor %s expires in %lld days",
+					 s ? s : "?", (long long)d);
+	}
+}
+
+/* Pins of the bundle that the broker's chain does not use: the backups. */
+static size_t trust_link__backup_pins(const struct trust_link *t,
+				      const struct trust_bundle *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->npins; i++) {
+		bool in_chain = false;
+
+		for (size_t j = 0; j < t->last.npins; j++)
+			in_chain |= strcmp(b->pins[i], t->last.pins[j]) == 0;
+		n += !in_chain;
+	}
+	return n;
+}
+
+static json_t *trust_link__warnings(const struct trust_link *t,
+				    const struct trust_bundle *b,
+				    const json_t *info, int64_t now)
+{
+	json_t *w = json_array();
+	char when[21];
+
+	if (!w)
+		return NULL;
+	trust_time_format(b->expires, when);
+	if (now >= b->expires)
+		trust_link__warn(w,
+				 "trust bundle version %llu expired on %s: "
+				 "connecting with chain validation only (no "
+				 "pins) until a new bundle arrives",
+				 (unsigned long long)b->version, when);
+	else if ((b->expires - now) / 86400 < TRUST_WARN_DAYS)
+		trust_link__warn(w,
+				 "trust bundle version %llu expires in "
+				 "%lld days (%s)",
+				 (unsigned long long)b->version,
+				 (long long)((b->expires - now) / 86400), when);
+	trust_link__warn_anchors(w, info);
+	if (t->last.set && t->last.ok && !t->last.pending && t->last.npins &&
+	    trust_link__backup_pins(t, b) == 0)
+		trust_link__warn(w,
+				 "no backup pin: every pin of bundle version "
+				 "%llu is in the chain the broker presents",
+				 (unsigned long long)b->version);
+	return w;
+}
+
+static json_t *trust_link__recovery(const struct trust_bundle *f, int64_t now)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < sk_X509_num(f->recovery); i++)
+		json_array_append_new(
+		    a,
+		    trust_cert_info_json(sk_X509_value(f->recovery, i), now));
+	return a;
+}
+
+static json_t *trust_link__pending(const struct trust_store_info *si,
+				   int64_t now)
+{
+	json_t *o;
+
+	if (!si->pending)
+		return json_null();
+	o = trust_link__bundle(si->pending, si->pending_from, now);
+	if (o)
+		json_object_set_new(o, "tries",
+				    json_integer(si->pending_tries));
+	return o;
+}
+
+json_t *trust_link_status_json(struct trust_link *t)
+{
+	struct trust_store_info si;
+	struct trust_policy p;
+	json_t *o, *active;
+	bool pending;
+
+	trust_link__policy(t, &p, &pending);
+	trust_store_info(t->store, &si);
+	active = trust_link__bundle(si.active, si.active_from, p.now);
+	if (!active)
+		return NULL;
+	o = json_pack("{s:s,s:{s:o,s:o,s:b},s:I,s:o,s:o,s:o,s:o}", "mode",
+		      trust_mode_name(trust_policy_mode(&p)), "clock", "now",
+		      trust_link__time(p.now), "floor",
+		      trust_link__time(p.floor), "synced", p.clock_synced,
+		      "floor", (json_int_t)si.floor, "active", active,
+		      "pending", trust_link__pending(&si, p.now), "recovery",
+		      trust_link__recovery(si.factory, p.now), "last",
+		      trust_link__last(t));
+	if (!o)
+		return NULL;
+	if (si.dropped)
+		json_object_set_new(o, "dropped", json_string(si.dropped));
+	json_object_set_new(o, "warnings",
+			    trust_link__warnings(t, si.active, active, p.now));
+	json_object_set_new(
+	    o, "alarm",
+	    json_boolean(json_array_size(json_object_get(o, "warnings"))));
+	return o;
+}
+
+json_t *trust_link_health_json(struct trust_link *t)
+{
+	json_t *s = trust_link_status_json(t), *h;
+
+	if (!s)
+		return NULL;
+	h = json_pack("{s:s,s:O,s:O,s:O}", "trust",
+		      json_is_true(json_object_get(s, "alarm")) ? "alarm"
+								: "ok",
+		      "mode", json_object_get(s, "mode"), "version",
+		      json_object_get(json_object_get(s, "active"), "version"),
+		      "alarms", json_object_get(s, "warnings"));
+	json_decref(s);
+	return h;
+}
+
+/* Tell the cloud when the health changed, and the log what is wrong. */
+static void trust_link__health_changed(struct trust_link *t)
+{
+	json_t *h = trust_link_health_json(t), *w;
+	char *s = h ? json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	size_t i;
+
+	if (!s || (t->health && strcmp(s, t->health) == 0)) {
+		free(s);
+		json_decref(h);
+		return;
+	}
+	json_array_foreach(json_object_get(h, "alarms"), i, w)
+	    log_warning("trust: %s", json_string_value(w));
+	free(t->health);
+	t->health = s;
+	json_decref(h);
+	if (t->cbs.health)
+		t->cbs.health(t->cbs.ctx);
+}
+
+static int trust_link__store(struct trust_link *t,
+			     const struct trust_link_opts *o, char *err,
+			     size_t errlen)
+{
+	struct trust_bundle *factory;
+	char *dir;
+	int r;
+
+	r = trust_bundle_load(o->bundle_path, &factory, err, errlen);
+	if (r < 0)
+		return r;
+	if (!trust_bundle_covers(factory, o->host)) {
+		snprintf(err, errlen,
+			 "trust bundle %s does not cover the broker host %s",
+			 o->bundle_path, o->host);
+		trust_bundle_free(factory);
+		return -EINVAL;
+	}
+	dir = fs_join(o->state_dir, "trust");
+	if (!dir) {
+		trust_bundle_free(factory);
+		return -ENOMEM;
+	}
+	r = trust_store_open(dir, factory, &t->store, err, errlen);
+	free(dir);
+	return r;
+}
+
+int trust_link_open(uv_loop_t *loop, const struct trust_link_opts *o,
+		    const struct trust_link_cbs *cbs, struct trust_link **ret,
+		    char *err, size_t errlen)
+{
+	struct trust_link *t = calloc(1, sizeof(*t));
+	struct trust_store_info si;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	t->cbs = *cbs;
+	t->build_time = o->build_time;
+	t->host = strdup(o->host);
+	t->synced_file = o->synced_file ? strdup(o->synced_file) : NULL;
+	if (!t->host || (o->synced_file && !t->synced_file)) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = trust_link__store(t, o, err, errlen);
+	if (r < 0)
+		goto fail;
+	trust_store_info(t->store, &si);
+	if (si.warning)
+		log_warning("trust: %s", si.warning);
+	log_info("trust: active bundle version %llu (%s), floor %llu%s",
+		 (unsigned long long)si.active->version, si.active_from,
+		 (unsigned long long)si.floor,
+		 si.pending ? "; a pending bundle is tried first" : "");
+	uv_timer_init(loop, &t->tick);
+	t->tick.data = t;
+	uv_timer_start(&t->tick, trust_link__on_tick, TRUST_LINK_TICK_MS,
+		       TRUST_LINK_TICK_MS);
+	*ret = t; /* before the first health report, which may ask for it */
+	trust_link__health_changed(t);
+	return 0;
+
+fail:
+	free(t->host);
+	free(t->synced_file);
+	free(t);
+	return r;
+}
+
+static void trust_link__closed(uv_handle_t *h)
+{
+	struct trust_link *t = h->data;
+
+	trust_store_free(t->store);
+	free(t->host);
+	free(t->synced_file);
+	free(t->health);
+	free(t);
+}
+
+void trust_link_close(struct trust_link *t)
+{
+	if (!t)
+		return;
+	uv_close((uv_handle_t *)&t->tick, trust_link__closed);
+}
