@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "ctl_trust.h"
 #include "zwgate/control.h"
 
 enum {
@@ -33,6 +34,11 @@ enum {
 	EXIT_DENIED = 4,      /* not root, not in the group */
 	EXIT_TIMEOUT = 5,     /* zwgated said nothing in time */
 };
+
+_Static_assert((int)CTL_TRUST_OK == EXIT_OK &&
+		   (int)CTL_TRUST_FAILED == EXIT_FAILED &&
+		   (int)CTL_TRUST_USAGE == EXIT_USAGE,
+	       "ctl_trust.c returns our exit codes");
 
 #define CTL_TIMEOUT_DEFAULT_S 10
 #define CTL_TIMEOUT_MAX_S     86400
@@ -1016,6 +1022,7 @@ static void help_global(void)
 			 c->args ? " " : "", cmd_args(c));
 		printf("  %-32s %s\n", syn, c->summary);
 	}
+	printf("  %-32s %s\n", ctl_trust_synopsis, ctl_trust_summary);
 	printf("  %-32s %s\n", "help [COMMAND]", "this text, or more on one");
 	printf("\n"
 	       "NODE is a node's number or name.  VALUE is a path such as\n"
@@ -1401,8 +1408,29 @@ static char *request_line(const json_t *req, size_t *len)
 	return line;
 }
 
+/*
+ * `trust`: its offline tools run and exit here; status and import come
+ * back as a request sent like any other, printed by c's printer.
+ */
+static json_t *trust_request(struct ctl *ctl, int argc, char **argv,
+			     struct command *c)
+{
+	json_t *req = NULL;
+	int rc = ctl_trust_run(argc, argv, &ctl->json, &req, &c->print);
+
+	if (rc != CTL_TRUST_SEND) {
+		if (fflush(stdout) != 0 || ferror(stdout))
+			die(EXIT_FAILED, "writing the output: %s",
+			    strerror(errno));
+		exit(rc);
+	}
+	json_object_set_new(req, "id", json_integer(CTL_REQUEST_ID));
+	return req;
+}
+
 int main(int argc, char **argv)
 {
+	static struct command trust = { .name = "trust" };
 	struct ctl ctl = { .timeout_s = CTL_TIMEOUT_DEFAULT_S };
 	const struct command *c;
 	const char *env = getenv("ZWGATE_SOCKET");
@@ -1425,6 +1453,10 @@ int main(int argc, char **argv)
 			help_global();
 			return EXIT_OK;
 		}
+		if (!strcmp(argv[1], "trust")) {
+			ctl_trust_help(stdout);
+			return EXIT_OK;
+		}
 		if (!(c = command_find(argv[1]))) {
 			fprintf(stderr, "%s: unknown command '%s'\n", prog,
 				argv[1]);
@@ -1433,13 +1465,18 @@ int main(int argc, char **argv)
 		help_command(c);
 		return EXIT_OK;
 	}
-	if (!(c = command_find(argv[0]))) {
+	if (!strcmp(argv[0], "trust")) {
+		req = trust_request(&ctl, argc, argv, &trust);
+		c = &trust;
+	} else if ((c = command_find(argv[0]))) {
+		n = command_args(&ctl, c, argv + 1, argc - 1);
+		req = c->build
+			  ? c->build(&ctl, argv + 1, n)
+			  : build_args(&ctl, c->name, c->keys, argv + 1, n);
+	} else {
 		fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[0]);
 		usage_short(NULL, NULL);
 	}
-	n = command_args(&ctl, c, argv + 1, argc - 1);
-	req = c->build ? c->build(&ctl, argv + 1, n)
-		       : build_args(&ctl, c->name, c->keys, argv + 1, n);
 	line = request_line(req, &len);
 	json_decref(req);
 	fd = ctl_connect(&ctl);
