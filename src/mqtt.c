@@ -114,6 +114,7 @@ struct mqtt {
 	char last_error[MQTT_WHY_MAX];
 	uint64_t rng;
 
+	bool retry_now; /* mqtt_reconnect: the next try without backoff */
 	unsigned depth; /* nested calls into libmosquitto or the user */
 	unsigned refs;	/* open handles, the pending resolution, the mosq */
 	bool stopping;
@@ -379,7 +380,10 @@ static void mqtt__down(struct mqtt *m, const char *fmt, ...)
 	va_end(ap);
 	if (!was_up && m->attempt < UINT_MAX)
 		m->attempt++;
-	delay = mqtt__backoff(m->attempt, mqtt__random(m), m->backoff_max_ms);
+	delay = m->retry_now ? 0
+			     : mqtt__backoff(m->attempt, mqtt__random(m),
+					     m->backoff_max_ms);
+	m->retry_now = false;
 	m->state = MQTT_BACKOFF;
 	m->connected_since_ms = 0;
 	uv_timer_start(&m->timer, mqtt__on_backoff, delay, 0);
@@ -403,10 +407,11 @@ void mqtt_reconnect(struct mqtt *m, const char *why)
 	    m->state == MQTT_RESOLVING)
 		return;
 	if (m->state != MQTT_BACKOFF) {
+		m->retry_now = true;
 		mqtt__down(m, "%s", why);
-		if (m->stopping || m->state != MQTT_BACKOFF)
-			return; /* a callback stopped or restarted it */
+		return;
 	}
+	log_notice("mqtt: %s; trying %s now", why, m->host);
 	uv_timer_start(&m->timer, mqtt__on_backoff, 0, 0);
 }
 

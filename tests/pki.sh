@@ -18,10 +18,11 @@ cd "$D"
 ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 	-out "$1.key" 2>/dev/null; }
 
-# root NAME CN: a self-signed CA.
+# root NAME CN: a self-signed CA, for ten years: a root that expires
+# within 60 days is a warning in "zwgatectl trust status".
 root() {
 	ec "$1"
-	openssl req -x509 -new -key "$1.key" -out "$1.crt" -days 30 \
+	openssl req -x509 -new -key "$1.key" -out "$1.crt" -days 3650 \
 		-subj "/O=zwgate tests/CN=$2" \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
