@@ -71,6 +71,14 @@ static const struct {
 	{ EIO, "EIO" },
 	{ ENODEV, "ENODEV" },
 	{ ERANGE, "ERANGE" },
+	/* trust-import's refusals (zwgate/control.h) */
+	{ EPERM, "EPERM" },
+	{ ESTALE, "ESTALE" },
+	{ ETIME, "ETIME" },
+	{ EFBIG, "EFBIG" },
+	{ ENOSPC, "ENOSPC" },
+	{ EDQUOT, "EDQUOT" },
+	{ EROFS, "EROFS" },
 };
 
 const char *api_errno_name(int err)

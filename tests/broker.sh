@@ -53,6 +53,19 @@ broker__listening() {
 	return 0
 }
 
+# broker_conf_common: the settings of every test broker (listeners aside).
+broker_conf_common() {
+	echo "per_listener_settings false"
+	echo "allow_anonymous true"
+	echo "log_dest stderr"
+	echo "log_type error"
+	echo "log_type warning"
+	echo "log_type notice"
+	echo "log_type information"
+	echo "connection_messages true"
+	echo "user $(id -un)"
+}
+
 # broker__conf DIR MODE...: writes DIR/mosquitto.conf for DIR/ports.
 broker__conf() {
 	d=$1; shift
@@ -60,20 +73,12 @@ broker__conf() {
 	pki=$(cd "$pki" && pwd) || return 1
 	set -- $(cat "$d/modes")
 	{
-		echo "per_listener_settings false"
-		echo "allow_anonymous true"
+		broker_conf_common
 		echo "persistence true"
 		echo "persistence_location $d/"
-		echo "log_dest stderr"
-		echo "log_type error"
-		echo "log_type warning"
-		echo "log_type notice"
-		echo "log_type information"
-		echo "connection_messages true"
 		# The tests' persistent subscribers must not lose what is
 		# queued for them while they reconnect (default: 1000).
 		echo "max_queued_messages 1000000"
-		echo "user $(id -un)"
 	} >"$d/mosquitto.conf"
 	for mode in "$@"; do
 		case $mode in
