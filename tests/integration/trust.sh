@@ -304,6 +304,7 @@ verdict() {
 	# sorted by row number at the end; the recovery row comes after 8
 	k=$ROW_N
 	[ "$k" != R ] || k=8.5
+	[ "$k" != M ] || k=11.5
 	printf '%s\t# row %-3s %s ... %s: %s\n' "$k" "$ROW_N" "$ROW_T" "$1" \
 		"$v" >>"$T/table"
 }
@@ -502,6 +503,52 @@ done
 check "... and committed" [ "$(ts | jq -c '[.active.version, .floor, .pending]')" = '[7,7,null]' ]
 verdict "all rejected, nothing changed"
 
+# ---- M: the same over MQTT, and the health topic ---------------------
+
+row M "a bundle over MQTT (P/trust/bundle/set)"
+P=zwgate/test-gw
+mq() {
+	"$@" -h 127.0.0.1 -p "$BROKER_PORT" --cafile "$PKI/A.crt" --insecure \
+		--cert "$PKI/client.crt" --key "$PKI/client.key"
+}
+mq mosquitto_sub -v -t "$P/trust/bundle" -t "$P/health" >"$T/mqtt.log" 2>&1 &
+SUBPID=$!
+# seen TOPIC N: the N-th message on TOPIC, within 10 s
+seen_msg() {
+	n=0
+	while [ "$(grep -c "^$1 " "$T/mqtt.log")" -lt "$2" ] && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	grep "^$1 " "$T/mqtt.log" | sed -n "${2}p" | cut -d' ' -f2-
+}
+h=$(seen_msg "$P/health" 1)
+echo "  $P/health: $h"
+check "P/health is retained: trust ok, full mode, version 7" \
+	[ "$(echo "$h" | jq -c '[.trust, .mode, .version, .alarms]')" = '["ok","full",7,[]]' ]
+bundle good-8 8 "A B C" "A B C" "k1 k2" "k1 k2"
+mq mosquitto_pub -q 1 -t "$P/trust/bundle/set" -f "$B/good-8.bundle"
+r=$(seen_msg "$P/trust/bundle" 1)
+echo "  $P/trust/bundle: $r"
+check "bundle 8 on P/trust/bundle/set: accepted, pending" \
+	[ "$(echo "$r" | jq -c '[.ok, .result.version, .result.pending]')" = '[true,8,true]' ]
+n=0
+while [ "$(ts | jq -c '[.active.version, .pending]')" != '[8,null]' ] && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+check "... and committed" [ "$(ts | jq -c '[.active.version, .floor]')" = '[8,8]' ]
+before=$(ts | jq -S 'del(.clock, .last)')
+mq mosquitto_pub -q 1 -t "$P/trust/bundle/set" -f "$B/b-under.bundle"
+r=$(seen_msg "$P/trust/bundle" 2)
+echo "  $P/trust/bundle: $r"
+check "a bundle under threshold on MQTT: refused, EPERM, saying why" \
+	[ "$(echo "$r" | jq -c '[.ok, .code, (.error | test("distinct"))]')" = '[false,"EPERM",true]' ]
+check "... nothing changed" [ "$(ts | jq -S 'del(.clock, .last)')" = "$before" ]
+kill "$SUBPID" 2>/dev/null
+wait "$SUBPID" 2>/dev/null
+verdict "accepted and committed; a bad one refused"
+
 # ---- 9: the clock cannot be trusted ----------------------------------
 
 row 9 "clock at 1970 and clock stale by a year"
@@ -533,6 +580,24 @@ for clock in "@1970-01-02 00:00:00" "-365d"; do
 	check "... in clock-unknown mode" last '.mode == "clock-unknown"'
 	stop_daemon TERM
 done
+# The clock becomes synchronised: the link is verified again, in full.
+use_gw gw1
+serve leafA1
+rm -f "$G/synced"
+start_gateway
+check "clock not synchronised: the pinned chain connects" wait_connected
+check "... in clock-unknown mode" last '.ok and .mode == "clock-unknown"'
+: >"$G/synced"
+n=0
+while [ "$(ts | jqr .last.mode)" != full ] && [ $n -lt 150 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+check "once synchronised: verified again, in full mode" last '.ok and .mode == "full"'
+check "... the log says why the link was made again" \
+	grep -q "the clock is trusted now" "$T/daemon.log"
+stop_daemon TERM
+use_gw gw2 # A1 pinned, not A: for the impostors
 verdict "pinned connects, unpinned and expired refused"
 
 # ---- 10: impostors ---------------------------------------------------
@@ -557,7 +622,7 @@ verdict "all refused"
 row 12 "SIGKILL while writing bundles"
 use_gw gw1
 serve leafA1
-seen="1 2 3 7"
+seen="1 2 3 7 8"
 # whole VERSION: one of the bundles this test made (or none: 0).
 whole() { case " $seen 0 " in *" $1 "*) return 0 ;; esac; return 1; }
 for v in $(seq 10 34); do
