@@ -79,6 +79,7 @@ static const struct {
 	{ ENOSPC, "ENOSPC" },
 	{ EDQUOT, "EDQUOT" },
 	{ EROFS, "EROFS" },
+	{ EALREADY, "EALREADY" },
 };
 
 const char *api_errno_name(int err)

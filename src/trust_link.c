@@ -48,8 +48,9 @@ struct trust_link {
 	bool connected;	   /* CONNACK seen, link not lost since */
 	enum trust_mode link_mode; /* how the running link was verified */
 	struct trust_last last;
-	int64_t last_good_at; /* when last-good was written */
-	char *health;	      /* the last health, serialised */
+	int64_t last_good_at;	  /* when last-good was written */
+	uint64_t dropped_version; /* the last bundle dropped after its tries */
+	char *health;		  /* the last health, serialised */
 };
 
 static int64_t trust_link__now(void)
@@ -153,17 +154,19 @@ static void trust_link__outcome(struct trust_link *t, bool ok, const char *why)
 		log_error("trust: cannot record the outcome of bundle version "
 			  "%llu: %s",
 			  (unsigned long long)version, strerror(-r));
-	if (r == 1)
+	if (r == 1) {
 		log_notice("trust: bundle version %llu committed: TLS and "
 			   "CONNACK succeeded with it",
 			   (unsigned long long)version);
-	else if (r == 2)
+	} else if (r == 2) {
+		t->dropped_version = version;
 		log_warning("trust: bundle version %llu dropped after %d "
 			    "failed tries (%s); back to the active bundle",
 			    (unsigned long long)version, TRUST_TRIES_MAX, why);
-	else if (!ok)
+	} else if (!ok) {
 		log_notice("trust: try with bundle version %llu failed: %s",
 			   (unsigned long long)version, why);
+	}
 	trust_link__health_changed(t);
 }
 
@@ -233,6 +236,39 @@ static void trust_link__on_tick(uv_timer_t *h)
 	trust_link__health_changed(t);
 }
 
+/*
+ * The same bundle again must not make the link again: a bundle left
+ * retained on P/trust/bundle/set comes back at every connect, and a
+ * replayed one that failed its tries would make the link flap.
+ */
+static int trust_link__again(struct trust_link *t, const void *buf, size_t len,
+			     char *why, size_t whylen)
+{
+	struct trust_store_info si;
+	struct trust_bundle *b;
+	char err[TRUST_REASON_MAX];
+	int r = 0;
+
+	if (trust_bundle_parse(buf, len, &b, err, sizeof(err)) < 0)
+		return 0; /* the store says why */
+	trust_store_info(t->store, &si);
+	if (b->version <= si.floor) {
+		r = 0; /* the store's reason: the floor */
+	} else if (si.pending && b->version == si.pending->version) {
+		snprintf(why, whylen, "bundle version %llu is already pending",
+			 (unsigned long long)b->version);
+		r = -EALREADY;
+	} else if (b->version <= t->dropped_version) {
+		snprintf(why, whylen,
+			 "bundle version %llu was dropped after %d failed "
+			 "tries; a newer version is needed",
+			 (unsigned long long)b->version, TRUST_TRIES_MAX);
+		r = -ESTALE;
+	}
+	trust_bundle_free(b);
+	return r;
+}
+
 int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 		     json_t **result, char *why, size_t whylen)
 {
@@ -240,8 +276,10 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 	char reason[TRUST_REASON_MAX + 64];
 	int r;
 
-	r = trust_store_offer(t->store, buf, len, trust_link__now(), t->host,
-			      why, whylen);
+	r = trust_link__again(t, buf, len, why, whylen);
+	if (r == 0)
+		r = trust_store_offer(t->store, buf, len, trust_link__now(),
+				      t->host, why, whylen);
 	if (r < 0) {
 		log_warning("trust: bundle refused: %s", why);
 		return r;

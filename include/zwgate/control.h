@@ -52,7 +52,10 @@
  *                                   again at once to try it.  Refused:
  *                                   EPERM (signatures, not covering the
  *                                   broker's host), ESTALE (version not
- *                                   above the floor), ETIME (expired),
+ *                                   above the floor, or not above one
+ *                                   dropped after its tries), EALREADY
+ *                                   (that version is pending: the link
+ *                                   is not made again), ETIME (expired),
  *                                   EINVAL (malformed), EFBIG,
  *                                   ENOSPC/EIO (cannot store); "error"
  *                                   says why.  Nothing changes then.

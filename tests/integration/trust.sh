@@ -281,6 +281,8 @@ wait_refused() {
 	fi
 	echo "  tries $tries, state $(cloud_state), last: $(echo "$st" | jq -c .last)" >&2
 	echo "  wanted a reason matching: $1" >&2
+	since_serve | grep -E "New client|New connection" | tail -3 |
+		sed 's/^/  broker: /' >&2
 	tail -3 "$T/daemon.log" | cut -c1-200 | sed 's/^/  log: /' >&2
 	return 1
 }
@@ -415,6 +417,10 @@ while [ "$(cloud_state)" != connected ] && [ $n -lt 50 ]; do
 	n=$((n + 1))
 done
 check "... still connected, on bundle 2" last '.ok and .version == 2'
+out=$(ctl trust import "$B/miss-c.bundle" 2>&1)
+check "bundle 3 again: refused (no flapping link), saying it was dropped" \
+	contains "$out" "was dropped after 3 failed tries"
+check "... nothing pending" [ "$(ts | jq .pending)" = null ]
 verdict "tried, reverted after 3 tries"
 
 row R "chain under the recovery root R"
@@ -660,6 +666,9 @@ serve selfsigned
 start_gateway
 before=$(ts | jq .active.version)
 slot=$(ctl trust import --json "$B/k-34.bundle" | jqr .slot)
+out=$(raw_import "$B/k-34.bundle")
+check "the same bundle again: EALREADY, the link is not made again" \
+	[ "$(echo "$out" | jqr .code)" = EALREADY ]
 stop_daemon KILL
 check "bundle 34 is pending in slot $slot" [ "$(jqr .pending <"$td/state")" = "$slot" ]
 head -c 700 "$td/slot-$slot.bundle" >"$td/tmp" && mv "$td/tmp" "$td/slot-$slot.bundle"
