@@ -8,6 +8,7 @@
 #ifndef ZWGATE_CTL_TRUST_H
 #define ZWGATE_CTL_TRUST_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -22,6 +23,7 @@ enum {
 };
 
 #define CTL_TRUST_VALUES_MAX 16 /* values of one command line option */
+#define CTL_TRUST_LINE_MAX   (PATH_MAX + 1100) /* bytes of a message line */
 
 /*
  * Run `trust ARGS`: argv[0] is "trust".  An offline command runs here
@@ -38,8 +40,12 @@ void ctl_trust_help(FILE *out);
 extern const char ctl_trust_synopsis[];
 extern const char ctl_trust_summary[];
 
-/* Printers of the results of trust-import and trust-status. */
+/* Printers of the results of trust-import and trust-status
+ * (ctl_trust_status.c). */
 void ctl_trust_print_import(const json_t *result);
 void ctl_trust_print_status(const json_t *result);
+
+/* Control bytes of s (C0, DEL, C1 as UTF-8) become '?' (ctl_trust.c). */
+void ctl_trust_sanitize(char *s);
 
 #endif

@@ -5,8 +5,10 @@
  * model").  Plain C over OpenSSL and jansson with an injected clock: no
  * libuv, no mosquitto, so every rule here is tested directly.
  *
- *   trust_bundle.c  bundle file format, canonical signed bytes, Ed25519
- *                   keys and signatures, pins, the acceptance rules
+ *   trust_bundle.c  the bundle: reading and checking it, its canonical
+ *                   signed bytes, the acceptance rules
+ *   trust_keys.c    Ed25519 keys and signatures, pins
+ *   trust_json.c    the bundle as JSON, its report, time stamps
  *   trust_verify.c  the chain decision of one handshake (anchors, pins,
  *                   host, the unknown-clock policy)
  *   trust_store.c   <state-dir>/trust: slots A/B, pending/active, tries,
@@ -131,35 +133,11 @@ int trust_bundle_check(const struct trust_bundle *b, char *err, size_t errlen);
 /* The canonical signed bytes (see above), malloc'd, NUL-terminated. */
 int trust_bundle_tbs(const struct trust_bundle *b, char **ret, size_t *retlen);
 
-/*
- * The bundle as JSON text: two-space indent, keys in the order above,
- * a final newline.  Parsing it gives the same bundle.  Malloc'd.
- */
-int trust_bundle_dump(const struct trust_bundle *b, char **ret, size_t *retlen);
-
-/*
- * Add the signature of key (an Ed25519 private key) over the bundle's
- * canonical bytes; a signature by the same key is replaced, not added.
- * 0, -ENOSPC (TRUST_ITEMS_MAX signatures), -EINVAL (not Ed25519) with err.
- */
-int trust_bundle_sign(struct trust_bundle *b, EVP_PKEY *key, char *err,
-		      size_t errlen);
-
-/*
- * How many distinct keys of keys[0..nkeys) have a valid signature in b.
- * A key that signed twice counts once; a signature by a key not in keys,
- * or that does not verify, counts for nothing.
- */
-unsigned trust_bundle_count_signers(const struct trust_bundle *b,
-				    const unsigned char (*keys)[TRUST_KEY_LEN],
-				    size_t nkeys);
-
-/* Do a and b have the same set of signer keys (order ignored)? */
-bool trust_bundle_same_signers(const struct trust_bundle *a,
-			       const struct trust_bundle *b);
-
 /* Does the bundle cover this broker host name (exact, case-insensitive)? */
 bool trust_bundle_covers(const struct trust_bundle *b, const char *host);
+
+/* Does the bundle list this pin? */
+bool trust_bundle_has_pin(const struct trust_bundle *b, const char *pin);
 
 /*
  * Would cand be accepted on top of the trusted bundle?  The rules, in
@@ -182,30 +160,34 @@ int trust_bundle_accept(const struct trust_bundle *trusted, uint64_t floor,
 			const struct trust_bundle *cand, int64_t now, char *why,
 			size_t whylen);
 
+/* ---- trust_keys.c -------------------------------------------------- */
+
+/*
+ * Add the signature of key (an Ed25519 private key) over the bundle's
+ * canonical bytes; a signature by the same key is replaced, not added.
+ * 0, -ENOSPC (TRUST_ITEMS_MAX signatures), -EINVAL (not Ed25519) with err.
+ */
+int trust_bundle_sign(struct trust_bundle *b, EVP_PKEY *key, char *err,
+		      size_t errlen);
+
+/*
+ * How many distinct keys of keys[0..nkeys) have a valid signature in b.
+ * A key that signed twice counts once; a signature by a key not in keys,
+ * or that does not verify, counts for nothing.
+ */
+unsigned trust_bundle_count_signers(const struct trust_bundle *b,
+				    const unsigned char (*keys)[TRUST_KEY_LEN],
+				    size_t nkeys);
+
+/* Do a and b have the same set of signer keys (order ignored)? */
+bool trust_bundle_same_signers(const struct trust_bundle *a,
+			       const struct trust_bundle *b);
+
 /* The pin of a certificate: base64 SHA-256 of its DER SPKI.  0 or -errno. */
 int trust_pin_of_cert(X509 *x, char out[TRUST_PIN_LEN + 1]);
 /* The pin of the first certificate of a PEM file; err names the file. */
 int trust_pin_of_file(const char *path, char out[TRUST_PIN_LEN + 1], char *err,
 		      size_t errlen);
-/* Does the bundle list this pin? */
-bool trust_bundle_has_pin(const struct trust_bundle *b, const char *pin);
-
-/*
- * For status and `zwgatectl trust verify`: a new JSON object
- *   {"version":N,"issued_at":"..Z","expires":"..Z","days_left":D,
- *    "hosts":[..],"threshold":K,"signers":["b64",..],
- *    "anchors":[CERT..],"recovery":[CERT..],"pins":["b64",..]}
- * with CERT = {"subject":"CN=..,O=..","key":"RSA 2048"|"EC P-384"|
- *   "Ed25519"|..,"not_after":"..Z","days_left":D,"pin":"b64"}.
- * days_left is counted from now and negative once past.  NULL: ENOMEM.
- */
-json_t *trust_bundle_info_json(const struct trust_bundle *b, int64_t now);
-/* The same CERT object for one certificate. */
-json_t *trust_cert_info_json(X509 *x, int64_t now);
-
-/* "2026-11-23T18:00:00Z" <-> unix seconds.  0 or -EINVAL. */
-int trust_time_parse(const char *s, int64_t *ret);
-void trust_time_format(int64_t t, char out[21]);
 
 /*
  * Operator keys.  keygen writes path (PKCS#8 PEM Ed25519 private key,
@@ -223,6 +205,31 @@ int trust_key_load_public(const char *path, unsigned char out[TRUST_KEY_LEN],
 			  char *err, size_t errlen);
 /* Raw public key of an Ed25519 EVP_PKEY.  0 or -EINVAL. */
 int trust_key_raw_public(EVP_PKEY *key, unsigned char out[TRUST_KEY_LEN]);
+
+/* ---- trust_json.c -------------------------------------------------- */
+
+/*
+ * The bundle as JSON text: two-space indent, keys in the order above,
+ * a final newline.  Parsing it gives the same bundle.  Malloc'd.
+ */
+int trust_bundle_dump(const struct trust_bundle *b, char **ret, size_t *retlen);
+
+/*
+ * For status and `zwgatectl trust verify`: a new JSON object
+ *   {"version":N,"issued_at":"..Z","expires":"..Z","days_left":D,
+ *    "hosts":[..],"threshold":K,"signers":["b64",..],
+ *    "anchors":[CERT..],"recovery":[CERT..],"pins":["b64",..]}
+ * with CERT = {"subject":"CN=..,O=..","key":"RSA 2048"|"EC P-384"|
+ *   "Ed25519"|..,"not_after":"..Z","days_left":D,"pin":"b64"}.
+ * days_left is counted from now and negative once past.  NULL: ENOMEM.
+ */
+json_t *trust_bundle_info_json(const struct trust_bundle *b, int64_t now);
+/* The same CERT object for one certificate. */
+json_t *trust_cert_info_json(X509 *x, int64_t now);
+
+/* "2026-11-23T18:00:00Z" <-> unix seconds.  0 or -EINVAL. */
+int trust_time_parse(const char *s, int64_t *ret);
+void trust_time_format(int64_t t, char out[21]);
 
 /* ---- trust_verify.c ------------------------------------------------ */
 
