@@ -131,7 +131,13 @@ static void group_describe(gid_t g, char *buf, size_t len)
  */
 static void socket_set_group(const struct control *c)
 {
+	struct stat st;
+
 	if (c->opts.group == (gid_t)-1)
+		return;
+	/* Under the unit the socket is born in the daemon's own group, and
+	 * the unit's system call filter refuses chown(): ask only if needed. */
+	if (stat(c->path, &st) == 0 && st.st_gid == c->opts.group)
 		return;
 	if (chown(c->path, (uid_t)-1, c->opts.group) < 0)
 		log_warning("control socket %s: cannot give it to group %s: "
