@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "ctl_reset.h"
 #include "ctl_trust.h"
 #include "zwgate/control.h"
 
@@ -39,6 +40,11 @@ _Static_assert((int)CTL_TRUST_OK == EXIT_OK &&
 		   (int)CTL_TRUST_FAILED == EXIT_FAILED &&
 		   (int)CTL_TRUST_USAGE == EXIT_USAGE,
 	       "ctl_trust.c returns our exit codes");
+_Static_assert((int)CTL_RESET_OK == EXIT_OK &&
+		   (int)CTL_RESET_FAILED == EXIT_FAILED &&
+		   (int)CTL_RESET_USAGE == EXIT_USAGE &&
+		   (int)CTL_RESET_DENIED == EXIT_DENIED,
+	       "ctl_reset.c returns our exit codes");
 
 #define CTL_TIMEOUT_DEFAULT_S 10
 #define CTL_TIMEOUT_MAX_S     86400
@@ -1023,6 +1029,8 @@ static void help_global(void)
 		printf("  %-32s %s\n", syn, c->summary);
 	}
 	printf("  %-32s %s\n", ctl_trust_synopsis, ctl_trust_summary);
+	printf("  %-32s %s\n", "factory-reset [--yes-really]",
+	       ctl_reset_summary);
 	printf("  %-32s %s\n", "help [COMMAND]", "this text, or more on one");
 	printf("\n"
 	       "NODE is a node's number or name.  VALUE is a path such as\n"
@@ -1055,6 +1063,16 @@ static void help_command(const struct command *c)
 {
 	printf("usage: %s [options] %s%s%s\n\n%s\n", prog, c->name,
 	       c->args ? " " : "", cmd_args(c), c->help);
+}
+
+/* The command names, one a line, for the shell completion. */
+static void list_commands(void)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		puts(commands[i].name);
+	puts("trust");
+	puts("factory-reset");
+	puts("help");
 }
 
 static const struct command *command_find(const char *name)
@@ -1137,6 +1155,8 @@ static void parse_global(struct ctl *ctl, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		/* Not in --help: for completion/zwgatectl.bash. */
+		{ "list-commands", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -1159,6 +1179,9 @@ static void parse_global(struct ctl *ctl, int argc, char **argv)
 			exit(EXIT_OK);
 		case 'V':
 			printf("%s %s\n", prog, PACKAGE_VERSION);
+			exit(EXIT_OK);
+		case 'L':
+			list_commands();
 			exit(EXIT_OK);
 		case ':':
 			fprintf(stderr, "%s: option '%s' needs an argument\n",
@@ -1428,6 +1451,44 @@ static json_t *trust_request(struct ctl *ctl, int argc, char **argv,
 	return req;
 }
 
+/*
+ * help [COMMAND [SUBCOMMAND]]: "help trust keygen" is the help of
+ * "trust keygen", which ctl_trust.c prints when asked with --help.
+ */
+static int help(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc < 2) {
+		help_global();
+	} else if (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") ||
+		   !strcmp(argv[1], "--help")) {
+		printf("usage: %s help [COMMAND [SUBCOMMAND]]\n\nThe summary "
+		       "of commands, options and exit status, or the\nhelp "
+		       "of one command.\n",
+		       prog);
+	} else if (!strcmp(argv[1], "trust") && argc > 2) {
+		static char opt[] = "--help";
+		char *sub[] = { argv[1], argv[2], opt, NULL };
+		void (*print)(const json_t *result) = NULL;
+		json_t *req = NULL;
+		bool json = false;
+
+		return ctl_trust_run(3, sub, &json, &req, &print);
+	} else if (!strcmp(argv[1], "trust")) {
+		ctl_trust_help(stdout);
+	} else if (!strcmp(argv[1], "factory-reset")) {
+		ctl_reset_help(stdout);
+	} else if ((c = command_find(argv[1]))) {
+		help_command(c);
+	} else {
+		fprintf(stderr, "%s: help: unknown command '%s'\n", prog,
+			argv[1]);
+		usage_short(NULL, NULL);
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	static struct command trust = { .name = "trust" };
@@ -1448,23 +1509,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: no command given\n", prog);
 		usage_short(NULL, NULL);
 	}
-	if (!strcmp(argv[0], "help")) {
-		if (argc < 2) {
-			help_global();
-			return EXIT_OK;
-		}
-		if (!strcmp(argv[1], "trust")) {
-			ctl_trust_help(stdout);
-			return EXIT_OK;
-		}
-		if (!(c = command_find(argv[1]))) {
-			fprintf(stderr, "%s: unknown command '%s'\n", prog,
-				argv[1]);
-			usage_short(NULL, NULL);
-		}
-		help_command(c);
-		return EXIT_OK;
-	}
+	if (!strcmp(argv[0], "help"))
+		return help(argc, argv);
+	if (!strcmp(argv[0], "factory-reset"))
+		return ctl_reset_run(argc, argv, ctl.socket);
 	if (!strcmp(argv[0], "trust")) {
 		req = trust_request(&ctl, argc, argv, &trust);
 		c = &trust;
