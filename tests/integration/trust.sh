@@ -279,7 +279,10 @@ wait_refused() {
 		echo "  ($tries tries refused: $reason)"
 		return 0
 	fi
-	echo "  tries $tries, state $(cloud_state), last: $(echo "$st" | jq -c .last)" >&2
+	# which of the four conditions failed, for a failure seen only once
+	echo "  tries $tries; connected since serve:" \
+		"$(since_serve | grep -c 'New client connected'); state" \
+		"$(cloud_state); last: $(echo "$st" | jq -c .last)" >&2
 	echo "  wanted a reason matching: $1" >&2
 	since_serve | grep -E "New client|New connection" | tail -3 |
 		sed 's/^/  broker: /' >&2
