@@ -548,6 +548,13 @@ static void mqtt__after_io(struct mqtt *m, int rc, int e)
 	char why[MQTT_WHY_MAX];
 	int fd = mosquitto_socket(m->mosq), gone;
 
+	/*
+	 * A callback already took the link down (mqtt_reconnect from a
+	 * message handler): the poll is gone and the next try is armed,
+	 * the read's failure on the shut socket is not news.
+	 */
+	if (m->state != MQTT_CONNECTING && m->state != MQTT_CONNECTED)
+		return;
 	if (fd != m->poll_fd || rc != MOSQ_ERR_SUCCESS) {
 		mqtt__words(m, rc, e, why, sizeof(why));
 		mqtt__down(m, "%s", why);

@@ -701,6 +701,20 @@ check "... connects" wait_connected
 stop_daemon TERM
 verdict "a whole bundle every time"
 
+# Nothing secret reached the log or MQTT: not the client key, not the
+# operator's signing keys (which a gateway never even holds).
+leaks=0
+for k in "$PKI/client.key" "$B"/k?.key; do
+	grep -v -- '-----' "$k" >"$T/key.lines"
+	for f in "$T/daemon.log" "$T/mqtt.log"; do
+		if grep -qF -f "$T/key.lines" "$f"; then
+			echo "  $(basename "$k") found in $(basename "$f")"
+			leaks=$((leaks + 1))
+		fi
+	done
+done
+check "no private key in the daemon log or on MQTT" [ $leaks -eq 0 ]
+
 echo "#"
 sort -n -k1,1 "$T/table" | cut -f2-
 finish
