@@ -731,10 +731,15 @@ static void conf_validate_device(struct conf_parser *p)
 			 p->c->zwave.device);
 }
 
+static void conf_validate_file(struct conf_parser *p, const struct conf_seen *s,
+			       bool key);
+
 static void conf_validate_zwave(struct conf_parser *p)
 {
 	const struct conf_seen *b =
 	    conf_seen_key(p, conf_zwave_keys, "backend");
+	const struct conf_seen *nk =
+	    conf_seen_key(p, conf_zwave_keys, "network-key-file");
 
 	if (b && !b->ok)
 		return;
@@ -742,6 +747,9 @@ static void conf_validate_zwave(struct conf_parser *p)
 		conf_validate_sim(p);
 	else
 		conf_validate_device(p);
+	/* Whatever the backend: a key others can read is already lost. */
+	if (nk)
+		conf_validate_file(p, nk, true);
 }
 
 /* 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and "localhost". */
@@ -820,11 +828,12 @@ static int conf_check_key_stat(const struct stat *st, char *err, size_t len)
 }
 
 /*
- * A TLS file: readable by us, and held to the rules of config files (a
- * CA file anyone may write is anyone's CA), the key to stricter ones.
+ * A file the config names: readable by us, and held to the rules of
+ * config files (a CA file anyone may write is anyone's CA), a secret (a
+ * private key, the Z-Wave network key) to stricter ones.
  */
-static void conf_validate_tls_file(struct conf_parser *p,
-				   const struct conf_seen *s, bool key)
+static void conf_validate_file(struct conf_parser *p, const struct conf_seen *s,
+			       bool key)
 {
 	const char *path = *(char **)conf_field(p->c, s->key);
 	char msg[CONF_MSG_MAX];
@@ -888,21 +897,21 @@ static void conf_validate_tls(struct conf_parser *p,
 			 "trust-bundle and ca-file exclude each other "
 			 "(trust-bundle supersedes ca-file)");
 	else if (ca)
-		conf_validate_tls_file(p, ca, false);
+		conf_validate_file(p, ca, false);
 	else if (bundle)
-		conf_validate_tls_file(p, bundle, false);
+		conf_validate_file(p, bundle, false);
 	else
 		conf_default_bundle(p, block);
 	if (cert && !key)
 		diag_add(p->diags, cert->file, cert->line, cert->col, false,
 			 "client-cert is given without client-key");
 	else if (cert)
-		conf_validate_tls_file(p, cert, false);
+		conf_validate_file(p, cert, false);
 	if (key && !cert)
 		diag_add(p->diags, key->file, key->line, key->col, false,
 			 "client-key is given without client-cert");
 	else if (key)
-		conf_validate_tls_file(p, key, true);
+		conf_validate_file(p, key, true);
 }
 
 static void conf_validate_cloud(struct conf_parser *p)

@@ -43,7 +43,80 @@ check() {
 # contains HAYSTACK NEEDLE
 contains() { case $1 in *"$2"*) return 0 ;; *) echo "  wanted: $2" >&2; echo "  got: $1" >&2; return 1 ;; esac; }
 
+# The privacy guard.  Personal data a gateway's owner has around it,
+# planted in the environment every daemon of the tests inherits: none of
+# it may ever reach a log or the broker.
+ZWGATE_PLANTED_SSID="home-wifi-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+ZWGATE_PLANTED_EMAIL="owner.$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')@example.org"
+WIFI_SSID=$ZWGATE_PLANTED_SSID
+SSID=$ZWGATE_PLANTED_SSID
+EMAIL=$ZWGATE_PLANTED_EMAIL
+USER_EMAIL=$ZWGATE_PLANTED_EMAIL
+export WIFI_SSID SSID EMAIL USER_EMAIL
+
+# privacy__sources DIR: the files whose contents are secret: every
+# private key or secret file under DIR (client keys, the Z-Wave network
+# key, the operator's signing keys, passwords) and the files a config
+# names as client-key or network-key-file, wherever they are.
+privacy__sources() {
+	{
+		find "$1" -path '*/node_modules' -prune -o -type f \
+			\( -name '*.key' -o -name '*.pass' -o -name '*password*' \
+			-o -name '*secret*' \) -print
+		find "$1" -path '*/node_modules' -prune -o -type f \
+			-name '*.conf' -print |
+			xargs -r sed -n 's/^[[:space:]]*\(client-key\|network-key-file\)[[:space:]]*"\([^"]*\)".*/\2/p' |
+			while read -r f; do
+				case $f in /*) echo "$f" ;; *) echo "$1/$f" ;; esac
+			done
+	} | sort -u
+}
+
+# privacy__hay DIR: what the tests saw: logs (the daemon's, the
+# broker's), MQTT captures and the output of commands.
+privacy__hay() {
+	find "$1" -path '*/node_modules' -prune -o -type f \
+		\( -name '*.log' -o -name '*.out' -o -name '*.err' \) -print
+}
+
+# privacy__look NEEDLES WHAT DIR: one "privacy:" line for each file of
+# DIR's hay holding a line of NEEDLES (never the needle itself: that
+# would put a secret in the test's own log).
+privacy__look() {
+	[ -s "$1" ] || return 0
+	for f in $(privacy__hay "$3"); do
+		if grep -qF -f "$1" "$f"; then
+			echo "  privacy: $2 found in ${f#$3/}"
+			PRIVACY_HITS=$((PRIVACY_HITS + 1))
+		fi
+	done
+}
+
+# privacy_scan DIR: the privacy guard over everything under DIR; prints
+# each hit and returns 1 when there was one.
+privacy_scan() {
+	PRIVACY_HITS=0
+	n=$1/.needles
+	for src in $(privacy__sources "$1"); do
+		[ -r "$src" ] || continue
+		grep -v -e '-----' -e '^[[:space:]]*$' "$src" |
+			awk 'length($0) >= 12' >"$n"
+		privacy__look "$n" "a line of ${src#$1/}" "$1"
+	done
+	echo "PRIVATE KEY-----" >"$n"
+	privacy__look "$n" "a PEM private key" "$1"
+	echo "$ZWGATE_PLANTED_SSID" >"$n"
+	privacy__look "$n" "the planted Wi-Fi name" "$1"
+	echo "$ZWGATE_PLANTED_EMAIL" >"$n"
+	privacy__look "$n" "the planted e-mail address" "$1"
+	rm -f "$n"
+	[ "$PRIVACY_HITS" -eq 0 ]
+}
+
 finish() {
+	[ -n "${ZWGATE_NO_PRIVACY_SCAN:-}" ] ||
+		check "privacy guard: no secret or personal data in any log or capture" \
+			privacy_scan "$T"
 	echo "# $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ] || exit 1
 	exit 0

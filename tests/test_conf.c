@@ -416,6 +416,8 @@ static void test_every_key(void **state)
 	char *key = join(f->dir, "secrets/network.key");
 	char *net = join(f->dir, "sim/net.json");
 
+	write_file(f->dir, "secrets/network.key",
+		   "00112233445566778899aabbccddeeff\n", 0600);
 	assert_int_equal(
 	    load_text(f, "# every key\n"
 			 "gateway-id \"home-42_x\"; log-level DEBUG\n"

@@ -309,7 +309,7 @@ chmod 644 "$T/network.key"
 sed -i "s|^\tdevice .*|&\n\tnetwork-key-file \"network.key\"|" "$CONF"
 "$ZWGATED" -c "$CONF" --state-dir "$STATE" --runtime-dir "$RUN" 2>"$T/badkey.log"
 check "a network key file others can read is refused" [ $? -ne 0 ]
-check "... saying why" grep -q "network key file .*mode 0600" "$T/badkey.log"
+check "... saying why" grep -q "network-key-file .*readable by others.*0600 or stricter" "$T/badkey.log"
 chmod 600 "$T/network.key"
 : >"$T/daemon.log"
 # socat ends when the pty's last user closes it: a new pair.
