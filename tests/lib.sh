@@ -182,5 +182,16 @@ stop_daemon() {
 
 ctl() { "$ZWGATECTL" -s "$SOCK" "$@"; }
 
+# wait_cloud STATE [SECONDS]: until zwgatectl status says the cloud link
+# is in STATE (default: within 10 s); false if it never does.
+wait_cloud() {
+	n=0
+	while [ "$(ctl --json status | jqr .cloud.state)" != "$1" ]; do
+		[ $n -ge $((${2:-10} * 10)) ] && return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
 # jqr FILTER: a field of zwgatectl --json output on stdin, raw.
 jqr() { jq -r "$1"; }

@@ -47,12 +47,7 @@ unix_listening() {
 write_config
 broker_cloud_block >>"$CONF"
 start_daemon
-n=0
-while [ "$(ctl --json status | jqr .cloud.state)" != connected ] && [ $n -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
-check "connected to the broker" [ "$(ctl --json status | jqr .cloud.state)" = connected ]
+check "connected to the broker" wait_cloud connected
 inet_sockets "$DAEMON_PID" >"$T/sockets.out"
 sed 's/^/  socket: /' "$T/sockets.out"
 port=$(printf '%04X' "$BROKER_PORT")

@@ -149,12 +149,7 @@ if ! start_daemon strace -f -qq -o "$T/strace.run"; then
 fi
 ZPID=$(pgrep -P "$DAEMON_PID" | head -1)
 check "the daemon runs under strace" [ -n "$ZPID" ]
-n=0
-while [ "$(ctl --json status | jqr .cloud.state)" != connected ] && [ $n -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
-check "the cloud link connects" [ "$(ctl --json status | jqr .cloud.state)" = connected ]
+check "the cloud link connects" wait_cloud connected
 check "a set from the CLI" ctl set porch switch on
 mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -q 1 \
 	-t "$P/node/3/switch_multilevel/0/currentValue/set" -m 40
