@@ -448,13 +448,18 @@ static void note_set(struct rt_rule *rr, const struct reg_value *v,
 	rr->nsets++;
 }
 
+/*
+ * The value is read after $value, $node and $rule are replaced, as in a
+ * publish: "set "b" level $value" copies the value that started the run.
+ */
 static int act_set(struct rt_run *run, const struct rules_action *a)
 {
 	struct rules_engine *e = run->e;
 	struct reg_node *n = NULL;
 	struct reg_value *v = find_value(e, &a->ref, &n);
+	char err[128], text[RULES_TEXT_MAX];
+	const char *lit = a->text;
 	struct zw_val val;
-	char err[128];
 	int r;
 
 	if (!n) {
@@ -468,7 +473,11 @@ static int act_set(struct rt_run *run, const struct rules_action *a)
 			 a->ref.value);
 		return -ENOENT;
 	}
-	if (zw_val_from_text(a->text, &v->meta, &val, err, sizeof(err)) < 0) {
+	if (strchr(lit, '$')) {
+		expand(run, lit, text, sizeof(text));
+		lit = text;
+	}
+	if (zw_val_from_text(lit, &v->meta, &val, err, sizeof(err)) < 0) {
 		snprintf(run->result, sizeof(run->result), "\"%s\" %s: %s",
 			 a->ref.node, a->ref.value, err);
 		return -EINVAL;
@@ -1462,13 +1471,16 @@ static void check_acts(const struct registry *reg,
 		       const struct rules_action *acts, size_t n,
 		       struct diag_list *diags)
 {
-	for (size_t i = 0; i < n; i++)
-		if (acts[i].type == RULES_ACT_SET ||
-		    acts[i].type == RULES_ACT_REFRESH)
-			check_ref(reg, &acts[i].ref,
-				  acts[i].type == RULES_ACT_SET ? acts[i].text
-								: NULL,
-				  &acts[i].text_pos, diags);
+	for (size_t i = 0; i < n; i++) {
+		const struct rules_action *a = &acts[i];
+		/* A value with $value in it is known only at run time. */
+		const char *lit =
+		    a->type == RULES_ACT_SET && !strchr(a->text, '$') ? a->text
+								      : NULL;
+
+		if (a->type == RULES_ACT_SET || a->type == RULES_ACT_REFRESH)
+			check_ref(reg, &a->ref, lit, &a->text_pos, diags);
+	}
 }
 
 void rules_check_names(const struct rules_set *s, const struct registry *reg,

@@ -869,6 +869,47 @@ static void test_engine_check_names(void **state)
 	world_free(w);
 }
 
+/* set takes $value: the value that started the run, copied. */
+static void test_engine_set_copies_value(void **state)
+{
+	struct world *w = world_new(
+	    "rule \"copy\" { when \"lounge lamp\" level changes\n"
+	    "  do set \"porch\" switch on; set \"hall light\" level $value }\n"
+	    "rule \"bad\" { when \"porch\" switch changes\n"
+	    "  do set \"lounge lamp\" level x$value }\n",
+	    T_WALL0, true);
+	struct zw_meta hall = meta_of(5, 0x26, "currentValue", ZW_TYPE_INT);
+	struct zw_val zero = { .type = ZW_TYPE_INT };
+	struct diag_list d;
+	json_t *j;
+
+	reg_node(w, 5, "hall light");
+	reg_value(w, ZW_EV_VALUE_ADDED, &hall, &zero);
+	/* Known only at run time: no warning for the $value. */
+	diag_init(&d);
+	rules_check_names(w->conf->rules, w->reg, &d);
+	assert_int_equal(d.warnings, 0);
+	diag_clear(&d);
+
+	set_num(w, m_level(), 42);
+	assert_int_equal(w->ncalls, 2);
+	assert_string_equal(w->calls[0], "set 2 currentValue true");
+	assert_string_equal(w->calls[1], "set 5 currentValue 42");
+	set_num(w, m_level(), -7);
+	assert_int_equal(w->ncalls, 4);
+	assert_string_equal(w->calls[3], "set 5 currentValue -7");
+
+	/* A value that does not read after the copy: the run says why. */
+	set_bool(w, m_switch(), true);
+	assert_int_equal(w->ncalls, 4);
+	j = rules_engine_rule_json(w->e, "bad", &w->now);
+	assert_non_null(j);
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(j, "last_result")), "failed"));
+	json_decref(j);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -885,6 +926,7 @@ int main(void)
 		cmocka_unit_test(test_engine_conditions),
 		cmocka_unit_test(test_engine_control),
 		cmocka_unit_test(test_engine_check_names),
+		cmocka_unit_test(test_engine_set_copies_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
