@@ -516,14 +516,18 @@ static bool conf_tz_name_ok(const char *v)
 	}
 }
 
-/* Known: a TZif file under $TZDIR, as tzset would read it. */
+/*
+ * Known: a TZif file under $TZDIR, as tzset would read it.  The path is
+ * built on the stack: out of memory, a known zone must not be called
+ * unknown.
+ */
 static bool conf_check_timezone(const char *v, const char *shown, char *msg,
 				size_t len)
 {
 	const char *dir = getenv("TZDIR");
-	char magic[4], *path;
+	char magic[4], path[PATH_MAX];
 	bool known = false;
-	int fd;
+	int fd, n;
 
 	if (!conf_tz_name_ok(v)) {
 		snprintf(msg, len,
@@ -534,16 +538,15 @@ static bool conf_check_timezone(const char *v, const char *shown, char *msg,
 	}
 	if (!dir || !*dir)
 		dir = CONF_TZDIR;
-	if (asprintf(&path, "%s/%s", dir, v) < 0)
-		path = NULL;
-	fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-		  : -1;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, v);
+	fd = n > 0 && (size_t)n < sizeof(path)
+		 ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+		 : -1;
 	if (fd >= 0) {
 		known = read(fd, magic, sizeof(magic)) == sizeof(magic) &&
 			memcmp(magic, "TZif", sizeof(magic)) == 0;
 		close(fd);
 	}
-	free(path);
 	if (!known)
 		snprintf(msg, len, "unknown timezone %s", shown);
 	return known;
@@ -935,7 +938,8 @@ static void conf_validate(struct conf_parser *p)
 	conf_validate_required(p, conf_top_keys, NULL, NULL);
 	conf_validate_zwave(p);
 	conf_validate_cloud(p);
-	rules_validate(p->c->rules, p->diags);
+	if (rules_validate(p->c->rules, p->diags) < 0)
+		conf_oom(p);
 }
 
 static int conf_load_main(const char *name, const char *data, size_t len,
@@ -943,6 +947,7 @@ static int conf_load_main(const char *name, const char *data, size_t len,
 			  struct conf **ret)
 {
 	struct conf_parser p = { .diags = diags, .errors0 = diags->errors };
+	size_t lost0 = diags->lost;
 	char msg[CONF_MSG_MAX];
 	int r;
 
@@ -964,6 +969,10 @@ static int conf_load_main(const char *name, const char *data, size_t len,
 		conf_validate(&p);
 	if (!p.err)
 		p.err = conf_take_files(&p);
+	/* A warning that could not be stored would go unseen: zwgated -n
+	 * and a reload must show all of them, or not load. */
+	if (!p.err && diags->lost > lost0)
+		p.err = -ENOMEM;
 	if (!p.err && diags->errors > p.errors0)
 		p.err = -EINVAL;
 	if (!p.err) {

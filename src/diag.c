@@ -59,16 +59,23 @@ void diag_add(struct diag_list *l, const char *file, unsigned line,
 		l->warnings++;
 	else
 		l->errors++;
-	if (l->n >= DIAG_MAX || diag_grow(l) < 0)
+	if (l->n >= DIAG_MAX)
 		return;
+	if (diag_grow(l) < 0) {
+		l->lost++;
+		return;
+	}
 	va_start(ap, fmt);
 	r = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	if (r < 0)
+	if (r < 0) {
+		l->lost++;
 		return;
+	}
 	f = strdup(file ? file : "");
 	if (!f) {
 		free(msg);
+		l->lost++;
 		return;
 	}
 	d = &l->items[l->n++];

@@ -23,11 +23,15 @@ struct diag_list {
 	struct diag *items;
 	size_t n, cap;
 	size_t errors, warnings; /* counted, including those not stored */
+	size_t lost;		 /* not stored for want of memory */
 };
 
 void diag_init(struct diag_list *l);
 void diag_clear(struct diag_list *l);
-/* Adds one; an allocation failure still counts the error. */
+/*
+ * Adds one; an allocation failure still counts the error or warning, and
+ * counts it as lost (a caller that must show every diagnostic checks).
+ */
 void diag_add(struct diag_list *l, const char *file, unsigned line,
 	      unsigned col, bool warning, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

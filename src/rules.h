@@ -182,8 +182,10 @@ int rules_parse_statement(struct conf *c, struct lexer *lx,
 /*
  * Checks that need every file read: scenes named by "run" exist and do
  * not run themselves.  Called by conf once the whole config was read.
+ * 0, or -ENOMEM when the checks could not all be made (the config must
+ * then not load: a scene loop would go unseen).
  */
-void rules_validate(const struct rules_set *s, struct diag_list *diags);
+int rules_validate(const struct rules_set *s, struct diag_list *diags);
 
 struct rules_set *rules_set_free(struct rules_set *s);
 

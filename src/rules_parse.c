@@ -1398,18 +1398,20 @@ static void rp_check_runs(const struct rules_set *s,
 	}
 }
 
-void rules_validate(const struct rules_set *s, struct diag_list *diags)
+int rules_validate(const struct rules_set *s, struct diag_list *diags)
 {
 	int *memo;
 
 	if (!s)
-		return;
+		return 0;
 	for (size_t i = 0; i < s->nrules; i++)
 		rp_check_runs(s, s->rules[i].acts, s->rules[i].nacts, diags);
 	for (size_t i = 0; i < s->nscenes; i++)
 		rp_check_runs(s, s->scenes[i].acts, s->scenes[i].nacts, diags);
-	if (!s->nscenes || !(memo = calloc(s->nscenes, sizeof(*memo))))
-		return;
+	if (!s->nscenes)
+		return 0;
+	if (!(memo = calloc(s->nscenes, sizeof(*memo))))
+		return -ENOMEM;
 	for (size_t i = 0; i < s->nscenes; i++)
 		if (rp_scene_depth(s, i, memo) < 0 && memo[i] != -2) {
 			const struct rules_scene *sc = &s->scenes[i];
@@ -1422,6 +1424,7 @@ void rules_validate(const struct rules_set *s, struct diag_list *diags)
 			memo[i] = -2;
 		}
 	free(memo);
+	return 0;
 }
 
 struct rules_set *rules_set_free(struct rules_set *s)
