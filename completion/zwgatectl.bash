@@ -257,9 +257,12 @@ _zwgatectl() {
 		((n == 0)) && _zwgatectl_add debug info notice warning error ;;
 	sim)
 		case $n in
-		0) _zwgatectl_add emit dead alive event ;;
-		1) _zwgatectl_nodes ;;
-		2) [[ ${args[0]} == emit ]] && _zwgatectl_values "${args[1]}" ;;
+		0) _zwgatectl_add emit dead alive event stream stream-event stats ;;
+		1) [[ ${args[0]} != stats ]] && _zwgatectl_nodes ;;
+		2) case ${args[0]} in
+		   emit | stream) _zwgatectl_values "${args[1]}" ;;
+		   event | stream-event) _zwgatectl_add scene button notification ;;
+		   esac ;;
 		esac ;;
 	rules)
 		case $n in

@@ -28,7 +28,9 @@
  *
  * Events start on the first loop iteration after open; writes, refreshes
  * and heals are answered report-delay-ms later, in the order asked, from
- * one queue and one timer.  inject() plays the devices' side at once.
+ * one queue and one timer.  inject() plays the devices' side at once,
+ * except for the benchmark's streams (op "stream", see sim_stream_send),
+ * which run from the loop until they are done.
  */
 #include "config.h"
 
@@ -41,6 +43,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -56,6 +59,18 @@
 #define SIM_ENDPOINT_MAX     127
 #define SIM_ERR_MAX	     256
 #define SIM_PATH_MAX	     128 /* "thermostat_setpoint/0/heating" and longer */
+#define SIM_STREAM_COUNT_MAX 10000000 /* reports of one stream */
+#define SIM_STREAM_RATE_MAX  1000000  /* reports per second; 0: flat out */
+#define SIM_STREAM_BATCH     64	      /* reports per loop turn, at most */
+#define SIM_STREAM_TICK_MS   1
+/* Ages of stamps written back: exact below SIM_HIST_EXACT us, then 32
+ * buckets per power of two (3 % wide); from 2^SIM_HIST_TOP_BIT us (12
+ * days) on, clamped. */
+#define SIM_HIST_EXACT	  64
+#define SIM_HIST_SUB_BITS 5
+#define SIM_HIST_TOP_BIT  40
+#define SIM_HIST_BUCKETS \
+	(SIM_HIST_EXACT + (SIM_HIST_TOP_BIT - 6) * (1 << SIM_HIST_SUB_BITS))
 
 /* Command classes of the templates and of injected events. */
 #define CC_SWITCH_BINARY       0x25
@@ -218,6 +233,25 @@ struct sim_net {
 	struct sim_node *nodes[ZW_NODE_MAX + 1];
 };
 
+/* A benchmark's stream of stamped reports (op "stream"). */
+struct sim_stream {
+	bool running, event;
+	uint8_t node;
+	uint64_t serial;
+	struct zw_key key; /* a value stream: the value */
+	size_t kind;	   /* an event stream: in sim_event_kinds */
+	uint64_t count, sent, rate;
+	uint64_t t0_us, t_end_us; /* CLOCK_MONOTONIC: start, last report */
+	int64_t first_stamp, last_stamp;
+	char stopped[SIM_ERR_MAX]; /* why it ended early, or "" */
+};
+
+/* Ages of the stamps written to any node since the stream started. */
+struct sim_hist {
+	uint64_t n, sum, max;
+	uint64_t b[SIM_HIST_BUCKETS];
+};
+
 struct zw_sim {
 	struct zw base;
 	uv_loop_t *loop;
@@ -232,6 +266,10 @@ struct zw_sim {
 	struct sim_node *zombies;
 	struct sim_report *queue; /* ring: qlen from qhead, qcap slots */
 	size_t qhead, qlen, qcap;
+	struct sim_stream stream;
+	struct sim_hist *hist; /* from the first stream on */
+	uv_timer_t stream_tick;
+	uv_idle_t stream_send;
 };
 
 __attribute__((format(printf, 3, 4))) static int
@@ -1175,6 +1213,80 @@ static struct sim_node *sim_node(struct zw_sim *z, unsigned id)
 	return id >= ZW_NODE_MIN && id <= ZW_NODE_MAX ? z->net.nodes[id] : NULL;
 }
 
+static uint64_t sim_clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static size_t sim_hist_bucket(uint64_t us)
+{
+	unsigned e;
+
+	if (us < SIM_HIST_EXACT)
+		return (size_t)us;
+	if (us >= (uint64_t)1 << SIM_HIST_TOP_BIT)
+		us = ((uint64_t)1 << SIM_HIST_TOP_BIT) - 1;
+	e = 63u - (unsigned)__builtin_clzll(us);
+	return SIM_HIST_EXACT + (e - 6) * (1u << SIM_HIST_SUB_BITS) +
+	       ((us >> (e - SIM_HIST_SUB_BITS)) &
+		((1u << SIM_HIST_SUB_BITS) - 1));
+}
+
+/* The middle of bucket i, in us (the value itself while exact). */
+static uint64_t sim_hist_mid(size_t i)
+{
+	size_t k = i - SIM_HIST_EXACT;
+	unsigned e = 6 + (unsigned)(k >> SIM_HIST_SUB_BITS);
+	uint64_t sub = k & ((1u << SIM_HIST_SUB_BITS) - 1);
+
+	if (i < SIM_HIST_EXACT)
+		return i;
+	return (((uint64_t)1 << SIM_HIST_SUB_BITS) + sub)
+		   << (e - SIM_HIST_SUB_BITS) |
+	       (uint64_t)1 << (e - SIM_HIST_SUB_BITS - 1);
+}
+
+/* The age below which a share q (0..1] of the samples lie. */
+static uint64_t sim_hist_quantile(const struct sim_hist *h, double q)
+{
+	uint64_t want = (uint64_t)ceil(q * (double)h->n), seen = 0;
+
+	for (size_t i = 0; i < SIM_HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen >= want && seen > 0)
+			return sim_hist_mid(i) < h->max ? sim_hist_mid(i)
+							: h->max;
+	}
+	return h->max;
+}
+
+/*
+ * A write of an int that lies between the stream's first stamp and now
+ * is a stamp coming back (a rule copied it, see zwgate.rules(5) $value):
+ * its age is what the gateway took from the report to the command.
+ */
+static void sim_note_write(struct zw_sim *z, const struct zw_val *val)
+{
+	struct sim_hist *h = z->hist;
+	uint64_t now, age;
+
+	if (!h || !val || val->type != ZW_TYPE_INT || !z->stream.first_stamp ||
+	    val->u.i < z->stream.first_stamp)
+		return;
+	now = sim_clock_us(CLOCK_REALTIME);
+	if ((uint64_t)val->u.i > now)
+		return;
+	age = now - (uint64_t)val->u.i;
+	h->b[sim_hist_bucket(age)]++;
+	h->n++;
+	h->sum += age;
+	if (age > h->max)
+		h->max = age;
+}
+
 /*
  * Checks go from the request's own faults (no such value, read-only,
  * wrong type) to the network's (node dead, queue full).
@@ -1210,6 +1322,8 @@ static int sim_set_value(struct zw *zb, const struct zw_key *key,
 	r = sim_queue_push(z, &rep);
 	if (r < 0)
 		zw_val_clear(&rep.val);
+	else
+		sim_note_write(z, val);
 	return r;
 }
 
@@ -1437,6 +1551,19 @@ static const struct {
 	{ "notification", CC_NOTIFICATION },
 };
 
+#define SIM_NEVENT_KINDS (sizeof(sim_event_kinds) / sizeof(sim_event_kinds[0]))
+
+/* The index of kind in sim_event_kinds, or SIM_NEVENT_KINDS. */
+static size_t sim_event_kind(const char *kind)
+{
+	size_t k;
+
+	for (k = 0; kind && k < SIM_NEVENT_KINDS; k++)
+		if (strcmp(kind, sim_event_kinds[k].kind) == 0)
+			return k;
+	return SIM_NEVENT_KINDS;
+}
+
 static int sim_op_event(struct zw_sim *z, const json_t *req, json_t **ret,
 			char *err, size_t errlen)
 {
@@ -1448,12 +1575,8 @@ static int sim_op_event(struct zw_sim *z, const json_t *req, json_t **ret,
 	size_t k;
 	int r;
 
-	for (k = 0;
-	     kind && k < sizeof(sim_event_kinds) / sizeof(sim_event_kinds[0]);
-	     k++)
-		if (strcmp(kind, sim_event_kinds[k].kind) == 0)
-			break;
-	if (!kind || k == sizeof(sim_event_kinds) / sizeof(sim_event_kinds[0]))
+	k = sim_event_kind(kind);
+	if (k == SIM_NEVENT_KINDS)
 		return sim_fail(err, errlen,
 				"kind must be scene, button or notification");
 	if (!json_object_get(req, "code"))
@@ -1529,6 +1652,286 @@ static int sim_op_remove(struct zw_sim *z, const json_t *req, json_t **ret,
 	return 0;
 }
 
+/*
+ * Benchmark streams.  Each report carries a stamp, CLOCK_REALTIME in us
+ * (an int value, or an event's code), so that whoever receives it (an
+ * MQTT subscriber, a write to a simulated node) knows its age without a
+ * table of what was sent when.  Stamps strictly increase: every report
+ * is a change.  Reports go out from an idle handle, at most
+ * SIM_STREAM_BATCH per loop turn, so that the daemon's I/O runs between
+ * batches; at a rate, a 1 ms timer starts it when reports are due.
+ */
+static void sim_stream_end(struct zw_sim *z, const char *why)
+{
+	struct sim_stream *s = &z->stream;
+
+	s->running = false;
+	s->t_end_us = sim_clock_us(CLOCK_MONOTONIC);
+	snprintf(s->stopped, sizeof(s->stopped), "%s", why ? why : "");
+	uv_idle_stop(&z->stream_send);
+	uv_timer_stop(&z->stream_tick);
+}
+
+/* The stream's node, or NULL once it is gone or dead (the stream ends). */
+static struct sim_node *sim_stream_node(struct zw_sim *z)
+{
+	struct sim_node *n = sim_node(z, z->stream.node);
+
+	if (!n || n->removed || n->serial != z->stream.serial) {
+		sim_stream_end(z, "the node was removed");
+		return NULL;
+	}
+	if (n->dead) {
+		sim_stream_end(z, "the node went dead");
+		return NULL;
+	}
+	return n;
+}
+
+static void sim_stream_report(struct zw_sim *z, struct sim_node *n,
+			      int64_t stamp)
+{
+	struct zw_event ev = { .type = ZW_EV_NOTIFICATION, .node = n->id };
+	struct sim_stream *s = &z->stream;
+	struct sim_value *v;
+
+	if (s->event) {
+		ev.u.notification.cc = sim_event_kinds[s->kind].cc;
+		ev.u.notification.kind = sim_event_kinds[s->kind].kind;
+		ev.u.notification.code = stamp;
+		sim_emit(z, &ev);
+		return;
+	}
+	v = sim_value_lookup(n, s->key.cc, s->key.endpoint, s->key.property);
+	if (!v) {
+		sim_stream_end(z, "the value was removed");
+		return;
+	}
+	v->val.u.i = stamp;
+	v->has_val = true;
+	sim_emit_value(z, ZW_EV_VALUE_CHANGED, v);
+}
+
+/* Up to n reports; the stream ends after its last. */
+static void sim_stream_send(struct zw_sim *z, uint64_t n)
+{
+	struct sim_stream *s = &z->stream;
+	struct sim_node *node;
+	int64_t stamp;
+
+	sim_enter(z);
+	while (n-- > 0 && s->running && !z->closing &&
+	       (node = sim_stream_node(z))) {
+		stamp = (int64_t)sim_clock_us(CLOCK_REALTIME);
+		if (stamp <= s->last_stamp)
+			stamp = s->last_stamp + 1;
+		if (!s->first_stamp)
+			s->first_stamp = stamp;
+		s->last_stamp = stamp;
+		sim_stream_report(z, node, stamp);
+		if (++s->sent == s->count && s->running)
+			sim_stream_end(z, NULL);
+	}
+	sim_leave(z);
+}
+
+/* Reports due by now: all of them flat out, else rate * elapsed. */
+static uint64_t sim_stream_due(const struct sim_stream *s)
+{
+	uint64_t el = sim_clock_us(CLOCK_MONOTONIC) - s->t0_us, due;
+
+	if (!s->rate)
+		return s->count;
+	due = 1 + (uint64_t)((double)s->rate * (double)el / 1e6);
+	return due < s->count ? due : s->count;
+}
+
+static void sim_stream_send_cb(uv_idle_t *h)
+{
+	struct zw_sim *z = h->data;
+	uint64_t due = sim_stream_due(&z->stream);
+	uint64_t n = due > z->stream.sent ? due - z->stream.sent : 0;
+
+	if (n > SIM_STREAM_BATCH)
+		n = SIM_STREAM_BATCH;
+	sim_stream_send(z, n);
+	/* Caught up with the rate: the tick starts it again. */
+	if (z->stream.running && z->stream.sent >= due)
+		uv_idle_stop(h);
+}
+
+static void sim_stream_tick_cb(uv_timer_t *t)
+{
+	struct zw_sim *z = t->data;
+
+	if (sim_stream_due(&z->stream) > z->stream.sent)
+		uv_idle_start(&z->stream_send, sim_stream_send_cb);
+}
+
+/* What a stream reports: node, and a value that takes stamps or a kind. */
+static int sim_stream_target(struct zw_sim *z, const json_t *req, bool event,
+			     struct sim_stream *s, char *err, size_t errlen)
+{
+	const char *kind = json_string_value(json_object_get(req, "kind"));
+	struct zw_val stamp = { .type = ZW_TYPE_INT };
+	struct sim_value *v = NULL;
+	struct sim_node *n;
+	char path[SIM_PATH_MAX];
+	int r;
+
+	r = sim_find_node(z, req, &n, err, errlen);
+	if (r == 0)
+		r = sim_node_usable(n, err, errlen);
+	if (r == 0 && !event)
+		r = sim_find_value(
+		    n, json_string_value(json_object_get(req, "value")), &v,
+		    err, errlen);
+	if (r < 0)
+		return r;
+	s->node = n->id;
+	s->serial = n->serial;
+	s->event = event;
+	if (event) {
+		s->kind = sim_event_kind(kind);
+		return s->kind < SIM_NEVENT_KINDS
+			   ? 0
+			   : sim_fail(err, errlen,
+				      "kind must be scene, "
+				      "button or notification");
+	}
+	zw_key_path(&v->meta.key, path, sizeof(path));
+	stamp.u.i = (int64_t)sim_clock_us(CLOCK_REALTIME);
+	if (v->meta.type != ZW_TYPE_INT || !sim_val_ok(&v->meta, &stamp))
+		return sim_fail(err, errlen,
+				"node %u: %s cannot take stamps (an int "
+				"without a range below %lld)",
+				n->id, path, (long long)stamp.u.i);
+	s->key = v->meta.key;
+	return 0;
+}
+
+static int sim_stream_args(const json_t *req, struct sim_stream *s, char *err,
+			   size_t errlen)
+{
+	json_int_t count = 0, rate = 0;
+
+	if (!json_object_get(req, "count"))
+		return sim_fail(err, errlen, "missing count");
+	if (sim_int(req, "count", 1, SIM_STREAM_COUNT_MAX, &count, err,
+		    errlen) < 0 ||
+	    sim_int(req, "rate", 0, SIM_STREAM_RATE_MAX, &rate, err, errlen) <
+		0)
+		return -EINVAL;
+	s->count = (uint64_t)count;
+	s->rate = (uint64_t)rate;
+	return 0;
+}
+
+static json_t *sim_stream_json(const struct sim_stream *s)
+{
+	char path[SIM_PATH_MAX];
+
+	zw_key_path(&s->key, path, sizeof(path));
+	return json_pack(
+	    "{s:i,s:s,s:I,s:I}", "node", s->node, s->event ? "kind" : "value",
+	    s->event ? sim_event_kinds[s->kind].kind : path, "count",
+	    (json_int_t)s->count, "rate", (json_int_t)s->rate);
+}
+
+/* "stream" and "stream-event": count reports at rate (0: flat out). */
+static int sim_op_stream(struct zw_sim *z, const json_t *req, bool event,
+			 json_t **ret, char *err, size_t errlen)
+{
+	struct sim_stream s = { .running = true };
+	int r;
+
+	if (z->stream.running) {
+		snprintf(err, errlen, "a stream is running (%llu of %llu sent)",
+			 (unsigned long long)z->stream.sent,
+			 (unsigned long long)z->stream.count);
+		return -EBUSY;
+	}
+	r = sim_stream_target(z, req, event, &s, err, errlen);
+	if (r == 0)
+		r = sim_stream_args(req, &s, err, errlen);
+	if (r < 0)
+		return r;
+	if (!z->hist && !(z->hist = malloc(sizeof(*z->hist))))
+		return sim_errno(-ENOMEM, err, errlen);
+	*ret = sim_stream_json(&s);
+	if (!*ret)
+		return sim_errno(-ENOMEM, err, errlen);
+	memset(z->hist, 0, sizeof(*z->hist));
+	s.t0_us = sim_clock_us(CLOCK_MONOTONIC);
+	z->stream = s;
+	uv_idle_start(&z->stream_send, sim_stream_send_cb);
+	if (s.rate)
+		uv_timer_start(&z->stream_tick, sim_stream_tick_cb,
+			       SIM_STREAM_TICK_MS, SIM_STREAM_TICK_MS);
+	return 0;
+}
+
+static int sim_stats_writes(const struct sim_hist *h, json_t *o)
+{
+	static const struct {
+		const char *key;
+		double q;
+	} qs[] = {
+		{ "write_p50_us", 0.5 },
+		{ "write_p90_us", 0.9 },
+		{ "write_p99_us", 0.99 },
+		{ "write_p999_us", 0.999 },
+	};
+	int r =
+	    json_object_set_new(o, "writes", json_integer((json_int_t)h->n));
+
+	for (size_t i = 0; h->n && i < sizeof(qs) / sizeof(qs[0]); i++)
+		r |= json_object_set_new(
+		    o, qs[i].key,
+		    json_integer((json_int_t)sim_hist_quantile(h, qs[i].q)));
+	if (h->n)
+		r |= json_object_set_new(o, "write_max_us",
+					 json_integer((json_int_t)h->max)) |
+		     json_object_set_new(
+			 o, "write_mean_us",
+			 json_integer((json_int_t)(h->sum / h->n)));
+	return r ? -ENOMEM : 0;
+}
+
+/* "stats": the last stream's progress, and the ages of stamps written. */
+static int sim_op_stats(struct zw_sim *z, json_t **ret, char *err,
+			size_t errlen)
+{
+	const struct sim_stream *s = &z->stream;
+	uint64_t end = s->running ? sim_clock_us(CLOCK_MONOTONIC) : s->t_end_us;
+	uint64_t el = s->count ? end - s->t0_us : 0;
+	json_t *o = s->count ? sim_stream_json(s) : json_object();
+	int r = o ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = json_object_set_new(o, "running",
+					json_boolean(s->running)) |
+		    json_object_set_new(o, "sent",
+					json_integer((json_int_t)s->sent)) |
+		    json_object_set_new(o, "elapsed_us",
+					json_integer((json_int_t)el));
+	if (r == 0 && el)
+		r = json_object_set_new(
+		    o, "sent_per_s",
+		    json_integer(
+			(json_int_t)((double)s->sent * 1e6 / (double)el)));
+	if (r == 0 && s->stopped[0])
+		r = json_object_set_new(o, "stopped", json_string(s->stopped));
+	if (r == 0 && z->hist)
+		r = sim_stats_writes(z->hist, o);
+	if (r) {
+		json_decref(o);
+		return sim_errno(-ENOMEM, err, errlen);
+	}
+	*ret = o;
+	return 0;
+}
+
 static int sim_inject_op(struct zw_sim *z, const char *op, const json_t *req,
 			 json_t **ret, char *err, size_t errlen)
 {
@@ -1542,9 +1945,13 @@ static int sim_inject_op(struct zw_sim *z, const char *op, const json_t *req,
 		return sim_op_add(z, req, ret, err, errlen);
 	if (strcmp(op, "remove") == 0)
 		return sim_op_remove(z, req, ret, err, errlen);
+	if (strcmp(op, "stream") == 0 || strcmp(op, "stream-event") == 0)
+		return sim_op_stream(z, req, op[6] == '-', ret, err, errlen);
+	if (strcmp(op, "stats") == 0)
+		return sim_op_stats(z, ret, err, errlen);
 	return sim_fail(err, errlen,
 			"unknown op '%s' (known: emit, dead, alive, event, "
-			"add, remove)",
+			"add, remove, stream, stream-event, stats)",
 			op);
 }
 
@@ -1591,6 +1998,7 @@ static void sim_free(struct zw_sim *z)
 	for (size_t i = 0; i < z->qlen; i++)
 		zw_val_clear(&z->queue[(z->qhead + i) % z->qcap].val);
 	free(z->queue);
+	free(z->hist);
 	free(z);
 }
 
@@ -1611,6 +2019,8 @@ static void sim_close(struct zw *zb)
 	z->closing = true;
 	uv_close((uv_handle_t *)&z->start, sim_close_cb);
 	uv_close((uv_handle_t *)&z->timer, sim_close_cb);
+	uv_close((uv_handle_t *)&z->stream_tick, sim_close_cb);
+	uv_close((uv_handle_t *)&z->stream_send, sim_close_cb);
 }
 
 static int sim_open(uv_loop_t *loop, const struct conf *conf,
@@ -1651,8 +2061,11 @@ static int sim_open(uv_loop_t *loop, const struct conf *conf,
 	/* The first events wait for the loop: our caller is not ready yet. */
 	uv_timer_init(loop, &z->start);
 	uv_timer_init(loop, &z->timer);
+	uv_timer_init(loop, &z->stream_tick);
+	uv_idle_init(loop, &z->stream_send);
 	z->start.data = z->timer.data = z;
-	z->handles = 2;
+	z->stream_tick.data = z->stream_send.data = z;
+	z->handles = 4;
 	uv_timer_start(&z->start, sim_start_cb, 0, 0);
 	*ret = &z->base;
 	return 0;

@@ -555,8 +555,14 @@ static void print_sim(const json_t *r)
 	struct table t = { .ncols = 2 };
 	char buf[CTL_CELL_MAX];
 
-	print_line("sim: done on node %s",
-		   fmt_field(r, "node", buf, sizeof(buf)));
+	if (json_object_get(r, "running"))
+		print_line("sim: %s",
+			   json_is_true(json_object_get(r, "running"))
+			       ? "a stream is running"
+			       : "no stream is running");
+	else
+		print_line("sim: done on node %s",
+			   fmt_field(r, "node", buf, sizeof(buf)));
 	table_add_rest(&t, r, skip, "  ");
 	table_print(&t);
 }
@@ -574,10 +580,12 @@ static void print_json(const json_t *v)
 	free(s);
 }
 
-/* How each argument goes into the request; DATA and CODE may be JSON. */
+/* How each argument goes into the request; DATA, CODE, COUNT and RATE may
+ * be JSON. */
 static json_t *arg_json(const char *key, const char *s)
 {
-	bool scalar = strcmp(key, "data") == 0 || strcmp(key, "code") == 0;
+	bool scalar = strcmp(key, "data") == 0 || strcmp(key, "code") == 0 ||
+		      strcmp(key, "count") == 0 || strcmp(key, "rate") == 0;
 	json_t *v = scalar ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
 
 	if (v && json_is_scalar(v))
@@ -640,9 +648,12 @@ static const struct sim_op {
 	{ "dead", { "node" } },
 	{ "alive", { "node" } },
 	{ "event", { "node", "kind", "code" } },
+	{ "stream", { "node", "value", "count", "rate" } },
+	{ "stream-event", { "node", "kind", "count", "rate" } },
+	{ "stats", { NULL } },
 };
 
-static const char sim_args[] = "OP NODE [ARGS]";
+static const char sim_args[] = "OP [NODE ARGS]";
 
 static json_t *build_sim(const struct ctl *ctl, char **argv, int argc)
 {
@@ -972,9 +983,20 @@ static const struct command commands[] = {
 		  "  emit NODE VALUE DATA   a report from the device\n"
 		  "  dead NODE              the node stops answering\n"
 		  "  alive NODE             the node answers again\n"
-		  "  event NODE KIND CODE   a scene or button notification",
-	  .min = 2,
-	  .max = 4,
+		  "  event NODE KIND CODE   a scene or button notification\n"
+		  "  stream NODE VALUE COUNT RATE\n"
+		  "                         COUNT reports of stamps (the "
+		  "time in us) at RATE\n"
+		  "                         per second (0: as fast as "
+		  "the loop takes them)\n"
+		  "  stream-event NODE KIND COUNT RATE\n"
+		  "                         ... as events with the stamp "
+		  "for code\n"
+		  "  stats                  the stream's progress and the "
+		  "ages of stamps\n"
+		  "                         written back to nodes",
+	  .min = 1,
+	  .max = 5,
 	  .build = build_sim,
 	  .print = print_sim },
 	{ .name = "rules",

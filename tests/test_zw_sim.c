@@ -1327,6 +1327,241 @@ static void test_no_file_configured(void **state)
 	fx_done(&f);
 }
 
+/* The benchmarks' network: values that take stamps, and one that does not. */
+static const char stream_net[] =
+    "{\"report-delay-ms\":0,\"nodes\":["
+    "{\"id\":2,\"name\":\"src\",\"values\":[{\"cc\":\"sensor_multilevel\","
+    "\"property\":\"stamp\",\"type\":\"int\",\"value\":0}]},"
+    "{\"id\":3,\"name\":\"dst\",\"values\":[{\"cc\":\"sensor_multilevel\","
+    "\"property\":\"stamp\",\"type\":\"int\",\"writable\":true,"
+    "\"value\":0}]},"
+    "{\"id\":4,\"name\":\"dim\",\"device\":\"dimmer\"}]}";
+
+/* The stats of the stream, as "stats" returns them. */
+static json_t *stream_stats(struct fx *f)
+{
+	char err[256];
+	json_t *res;
+
+	assert_int_equal(
+	    inject(f, "{\"op\":\"stats\"}", &res, err, sizeof(err)), 0);
+	return res;
+}
+
+static json_int_t stat_int(const json_t *st, const char *key)
+{
+	const json_t *j = json_object_get(st, key);
+
+	assert_true(json_is_integer(j));
+	return json_integer_value(j);
+}
+
+/* Run the loop until the stream is over (at most about ms). */
+static void stream_wait(struct fx *f, unsigned ms)
+{
+	json_t *st;
+	bool running = true;
+
+	for (unsigned i = 0; i < ms && running; i++) {
+		spin(f, 1);
+		st = stream_stats(f);
+		running = json_is_true(json_object_get(st, "running"));
+		json_decref(st);
+	}
+	assert_false(running);
+}
+
+static void test_stream_errors(void **state)
+{
+	static const struct {
+		const char *req;
+		int code;
+		const char *msg;
+	} cases[] = {
+		{ "{\"op\":\"stream\",\"node\":\"dim\",\"value\":\"level\","
+		  "\"count\":1}",
+		  -EINVAL,
+		  "node 4: switch_multilevel/0/currentValue cannot take "
+		  "stamps" },
+		{ "{\"op\":\"stream\",\"node\":2,\"value\":\"stamp\"}", -EINVAL,
+		  "missing count" },
+		{ "{\"op\":\"stream\",\"node\":2,\"value\":\"stamp\","
+		  "\"count\":0}",
+		  -EINVAL, "count must be an integer from 1 to 10000000" },
+		{ "{\"op\":\"stream\",\"node\":2,\"value\":\"stamp\","
+		  "\"count\":10000001}",
+		  -EINVAL, "count must be an integer from 1 to 10000000" },
+		{ "{\"op\":\"stream\",\"node\":2,\"value\":\"stamp\","
+		  "\"count\":5,\"rate\":1000001}",
+		  -EINVAL, "rate must be an integer from 0 to 1000000" },
+		{ "{\"op\":\"stream\",\"node\":2,\"value\":\"nosuch\","
+		  "\"count\":5}",
+		  -ENOENT, "node 2 has no value 'nosuch'" },
+		{ "{\"op\":\"stream-event\",\"node\":2,\"kind\":\"bell\","
+		  "\"count\":5}",
+		  -EINVAL, "kind must be scene, button or notification" },
+		{ "{\"op\":\"stream\",\"node\":9,\"value\":\"stamp\","
+		  "\"count\":5}",
+		  -ENOENT, "no node 9" },
+	};
+	char err[256];
+	json_t *st;
+	struct fx f;
+
+	fx_init(&f);
+	assert_int_equal(fx_open_text(&f, stream_net), 0);
+	spin(&f, 1);
+	/* Before any stream: nothing sent, no writes counted. */
+	st = stream_stats(&f);
+	assert_false(json_is_true(json_object_get(st, "running")));
+	assert_int_equal(stat_int(st, "sent"), 0);
+	assert_null(json_object_get(st, "writes"));
+	json_decref(st);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(
+		    inject(&f, cases[i].req, NULL, err, sizeof(err)),
+		    cases[i].code);
+		if (strncmp(err, cases[i].msg, strlen(cases[i].msg)) != 0)
+			fail_msg("%s: got '%s'", cases[i].req, err);
+	}
+	/* A dead node streams nothing. */
+	assert_int_equal(
+	    inject(&f, "{\"op\":\"dead\",\"node\":2}", NULL, err, sizeof(err)),
+	    0);
+	assert_int_equal(inject(&f,
+				"{\"op\":\"stream\",\"node\":2,\"value\":"
+				"\"stamp\",\"count\":5}",
+				NULL, err, sizeof(err)),
+			 -EHOSTDOWN);
+	fx_done(&f);
+}
+
+/* Flat out: every report a larger stamp, in batches, one at a time. */
+static void test_stream_flat_out(void **state)
+{
+	char err[256];
+	int64_t prev = 0;
+	json_t *res, *st;
+	struct fx f;
+
+	fx_init(&f);
+	assert_int_equal(fx_open_text(&f, stream_net), 0);
+	spin(&f, 1);
+	f.n = 0;
+	assert_int_equal(inject(&f,
+				"{\"op\":\"stream\",\"node\":\"src\",\"value\":"
+				"\"stamp\",\"count\":200,\"rate\":0}",
+				&res, err, sizeof(err)),
+			 0);
+	assert_string_equal(json_string_value(json_object_get(res, "value")),
+			    "sensor_multilevel/0/stamp");
+	assert_int_equal(stat_int(res, "count"), 200);
+	json_decref(res);
+	/* Nothing from inside the request; then at most a batch a turn. */
+	assert_int_equal(f.n, 0);
+	assert_int_equal(inject(&f,
+				"{\"op\":\"stream-event\",\"node\":2,\"kind\":"
+				"\"scene\",\"count\":1}",
+				NULL, err, sizeof(err)),
+			 -EBUSY);
+	uv_run(&f.loop, UV_RUN_NOWAIT);
+	assert_true(f.n > 0 && f.n <= 64);
+	stream_wait(&f, 1000);
+	assert_int_equal(f.n, 200);
+	for (size_t i = 0; i < f.n; i++) {
+		int64_t v = strtoll(f.ev[i].data, NULL, 10);
+
+		assert_int_equal(f.ev[i].type, ZW_EV_VALUE_CHANGED);
+		assert_int_equal(f.ev[i].node, 2);
+		assert_true(v > prev);
+		prev = v;
+	}
+	st = stream_stats(&f);
+	assert_int_equal(stat_int(st, "sent"), 200);
+	assert_true(stat_int(st, "elapsed_us") > 0);
+	assert_int_equal(stat_int(st, "writes"), 0);
+	assert_null(json_object_get(st, "stopped"));
+	json_decref(st);
+	fx_done(&f);
+}
+
+/* At a rate: events whose codes are stamps; writes of stamps counted. */
+static void test_stream_rate_and_writes(void **state)
+{
+	struct zw_key dst = key_of(3, "sensor_multilevel", 0, "stamp");
+	struct zw_val v;
+	char err[256];
+	json_t *st;
+	struct fx f;
+
+	fx_init(&f);
+	assert_int_equal(fx_open_text(&f, stream_net), 0);
+	spin(&f, 1);
+	f.n = 0;
+	assert_int_equal(inject(&f,
+				"{\"op\":\"stream-event\",\"node\":2,\"kind\":"
+				"\"scene\",\"count\":20,\"rate\":1000}",
+				NULL, err, sizeof(err)),
+			 0);
+	stream_wait(&f, 1000);
+	assert_int_equal(count(&f, ZW_EV_NOTIFICATION), 20);
+	assert_string_equal(f.ev[0].text, "scene");
+	assert_true(f.ev[19].code > f.ev[0].code);
+	/* 20 at 1000/s: the first at once, the last 19 ms later. */
+	st = stream_stats(&f);
+	assert_true(stat_int(st, "elapsed_us") >= 18000);
+	assert_string_equal(json_string_value(json_object_get(st, "kind")),
+			    "scene");
+	json_decref(st);
+	/* A stamp of this stream written back is timed; other ints not. */
+	v = int_val(f.ev[19].code);
+	assert_int_equal(zw_set_value(f.z, &dst, &v), 0);
+	v = int_val(5);
+	assert_int_equal(zw_set_value(f.z, &dst, &v), 0);
+	st = stream_stats(&f);
+	assert_int_equal(stat_int(st, "writes"), 1);
+	assert_true(stat_int(st, "write_p50_us") >= 0);
+	assert_true(stat_int(st, "write_max_us") >=
+		    stat_int(st, "write_p99_us"));
+	json_decref(st);
+	fx_done(&f);
+}
+
+/* A node removed or gone dead ends the stream; close in the middle. */
+static void test_stream_ends(void **state)
+{
+	char err[256];
+	json_t *st;
+	struct fx f;
+
+	fx_init(&f);
+	assert_int_equal(fx_open_text(&f, stream_net), 0);
+	spin(&f, 1);
+	assert_int_equal(inject(&f,
+				"{\"op\":\"stream\",\"node\":2,\"value\":"
+				"\"stamp\",\"count\":1000000,\"rate\":1000}",
+				NULL, err, sizeof(err)),
+			 0);
+	spin(&f, 5);
+	assert_int_equal(inject(&f, "{\"op\":\"remove\",\"node\":2}", NULL, err,
+				sizeof(err)),
+			 0);
+	spin(&f, 5);
+	st = stream_stats(&f);
+	assert_false(json_is_true(json_object_get(st, "running")));
+	assert_string_equal(json_string_value(json_object_get(st, "stopped")),
+			    "the node was removed");
+	json_decref(st);
+	assert_int_equal(inject(&f,
+				"{\"op\":\"stream\",\"node\":3,\"value\":"
+				"\"stamp\",\"count\":1000000,\"rate\":0}",
+				NULL, err, sizeof(err)),
+			 0);
+	spin(&f, 2);
+	/* fx_done closes the backend with the stream running. */
+	fx_done(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1351,6 +1586,10 @@ int main(void)
 		cmocka_unit_test(test_value_limit),
 		cmocka_unit_test(test_file_size),
 		cmocka_unit_test(test_no_file_configured),
+		cmocka_unit_test(test_stream_errors),
+		cmocka_unit_test(test_stream_flat_out),
+		cmocka_unit_test(test_stream_rate_and_writes),
+		cmocka_unit_test(test_stream_ends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
