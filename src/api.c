@@ -130,6 +130,11 @@ static int find_node(struct api_call *c, const json_t *req,
 	if (json_is_integer(v))
 		snprintf(ref, sizeof(ref), "%lld",
 			 (long long)json_integer_value(v));
+	/* Cut to fit, a longer reference would match a node it does not
+	 * name: the one named with its first REG_NAME_MAX bytes. */
+	else if (json_is_string(v) && json_string_length(v) > REG_NAME_MAX)
+		return api_fail(c, -ENOENT, "no node '%.*s...'", REG_NAME_MAX,
+				json_string_value(v));
 	else if (json_is_string(v))
 		snprintf(ref, sizeof(ref), "%s", json_string_value(v));
 	else
@@ -769,11 +774,16 @@ static void call_unlink(struct api_call *c)
 /* Reply once, then free the call (after its timer closed, if it had one). */
 static void call_finish(struct api_call *c, json_t *result, int err)
 {
+	char text[API_ERR_MAX];
 	json_t *reply;
 
 	if (err < 0) {
-		reply = api_error_reply(c->id, err,
-					c->err[0] ? c->err : strerror(-err));
+		/* Reasons quote the request, cut at a byte count ("%.64s"):
+		 * half a character would make the reply unencodable, and the
+		 * client would get no answer at all. */
+		zw_text_copy(text, sizeof(text),
+			     c->err[0] ? c->err : strerror(-err));
+		reply = api_error_reply(c->id, err, text);
 		if (reply && c->details)
 			json_object_set(reply, "details", c->details);
 	} else {
