@@ -24,7 +24,8 @@
  * CRC, or makes no sense (unknown type, seq going back), and cuts the
  * file there.  A corrupt record in the middle therefore loses all that
  * follows it: its length cannot be trusted to find the next record, and
- * hunting for the magic could take a payload for a record.
+ * hunting for the magic could take a payload for a record.  A log whose
+ * seqs run past any outbox's life is renumbered (ob_renumber).
  *
  * Compaction, at a sync once the log is OB_COMPACT_MIN bytes and
  * OB_COMPACT_RATIO times what is pending, replaces the log by a new one
@@ -70,6 +71,9 @@
 #define OB_MAP_MIN	 16
 #define OB_LOG		 "log"
 #define OB_TMP		 ".log.tmp"
+/* More seqs than an outbox lives to hand out (at a million messages a
+ * second, 290,000 years): a log that claims more is damaged. */
+#define OB_SEQ_MAX (UINT64_C(1) << 63)
 
 _Static_assert(OB_BODY_MAX < (1 << 24), "body length must fit 24 bits");
 _Static_assert(OB_READ_CHUNK >= OB_HEAD + OB_BODY_MAX, "chunk holds a record");
@@ -924,6 +928,30 @@ static int ob_replay(struct outbox *ob, struct ob_reader *rd,
 	return 0;
 }
 
+/*
+ * A log damaged into claiming a seq above OB_SEQ_MAX would soon leave no
+ * seq for outbox_put, for good: the pending messages are numbered afresh
+ * from 1 and the log is rewritten with them.  If the rewrite fails, the
+ * log is cut to nothing and the next write puts them all back, as after
+ * any failed write.
+ */
+static void ob_renumber(struct outbox *ob)
+{
+	uint64_t seq = 0;
+
+	slot_squeeze(ob);
+	for (size_t i = ob->head; i < ob->tail; i++)
+		ob->slots[i].seq = ob->slots[i].m->seq = ++seq;
+	ob->last_seq = ob->data_seq = seq;
+	ob->drop_floor = 0;
+	if (ob_compact(ob) == 0)
+		return;
+	ob->end = ob->synced = 0;
+	ob->trunc_needed = true;
+	ob->unwritten_seq = 1;
+	ob->floor_disk = ob->drop_disk = 0;
+}
+
 /* Read the log, cut a torn or corrupt tail, apply the bound. */
 static int ob_load(struct outbox *ob)
 {
@@ -955,6 +983,8 @@ static int ob_load(struct outbox *ob)
 	ob->drop_disk = ob->drop_floor;
 	ob_bound(ob, NULL);
 	ob->st.recovered = ob->st.pending;
+	if (ob->last_seq > OB_SEQ_MAX)
+		ob_renumber(ob);
 	return 0;
 }
 
