@@ -212,10 +212,14 @@ static bool rp_number(const char *s, double *ret)
 	return *end == '\0' && isfinite(*ret);
 }
 
-/* "15m", "90s", "1h30m", "2d" into seconds; false when malformed. */
+/*
+ * "15m", "90s", "1h30m", "2d" into seconds; false when malformed.  The
+ * bound is checked before multiplying: "604800d" would overflow a 32-bit
+ * long (armhf), which is undefined behaviour, not a big number.
+ */
 static bool rp_parse_duration(const char *s, long *ret)
 {
-	long total = 0, n;
+	long total = 0, n, unit;
 	char *end;
 
 	if (!*s)
@@ -224,23 +228,25 @@ static bool rp_parse_duration(const char *s, long *ret)
 		if (!(*s >= '0' && *s <= '9'))
 			return false;
 		n = strtol(s, &end, 10);
-		if (n > RULES_DURATION_MAX_S)
-			return false;
 		switch (*end) {
 		case 's':
+			unit = 1;
 			break;
 		case 'm':
-			n *= 60;
+			unit = 60;
 			break;
 		case 'h':
-			n *= RP_HOUR_S;
+			unit = RP_HOUR_S;
 			break;
 		case 'd':
-			n *= RP_DAY_S;
+			unit = RP_DAY_S;
 			break;
 		default:
 			return false;
 		}
+		if (n > RULES_DURATION_MAX_S / unit)
+			return false;
+		n *= unit;
 		total += n;
 		if (total > RULES_DURATION_MAX_S)
 			return false;
