@@ -1201,10 +1201,13 @@ struct rules_engine *rules_engine_free(struct rules_engine *e)
 		return NULL;
 	while (e->scene_runs)
 		run_free(e, e->scene_runs);
+	/* Every run first: stopping a run's timer reorders the heap, which
+	 * still holds the trigger timers of every rule's trigs. */
+	for (size_t i = 0; i < e->nrules; i++)
+		rule_cancel_runs(e, &e->rules[i]);
 	for (size_t i = 0; i < e->nrules; i++) {
 		struct rt_rule *rr = &e->rules[i];
 
-		rule_cancel_runs(e, rr);
 		for (size_t k = 0; rr->trigs && k < rr->r->ntrigs; k++)
 			zw_val_clear(&rr->trigs[k].last);
 		free(rr->trigs);
