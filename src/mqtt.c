@@ -34,9 +34,12 @@
  * must ignore SIGPIPE (daemon.c does), as libmosquitto writes with write().
  *
  * The keepalive (mosquitto_loop_misc(), PINGREQ and the dead-link check,
- * in whole seconds) runs from a 1 s timer, only while CONNECTED: an idle
- * gateway wakes once a second for it, which costs nothing worth a
- * cleverer schedule.  In BACKOFF only the one-shot retry timer is armed.
+ * in whole seconds) runs from a timer, only while CONNECTED, every
+ * quarter keepalive (at least 1 s): a PINGREQ goes out at most that late,
+ * well within the broker's 1.5 keepalives, and a dead link is seen within
+ * 2.5 keepalives; an idle gateway wakes every 15 s for it with the default
+ * keepalive instead of every second (bench/run, "idle").  In BACKOFF only
+ * the one-shot retry timer is armed.
  * Name resolution is not under the connect timeout: it runs in libuv's
  * thread pool and ends by the resolver's own timeouts.
  *
@@ -68,11 +71,11 @@
 #include "mqtt.h"
 #include "tls.h"
 
-#define MQTT_MISC_INTERVAL_MS 1000
-#define MQTT_HOST_MAX	      253
-#define MQTT_ID_MAX	      256
-#define MQTT_WHY_MAX	      160
-#define MQTT_LINGER_MS	      2000
+#define MQTT_MISC_MIN_MS 1000
+#define MQTT_HOST_MAX	 253
+#define MQTT_ID_MAX	 256
+#define MQTT_WHY_MAX	 160
+#define MQTT_LINGER_MS	 2000
 
 struct mqtt {
 	uv_loop_t *loop;
@@ -629,6 +632,14 @@ static void mqtt__on_timeout(uv_timer_t *t)
 					  : "waiting for CONNACK");
 }
 
+/* How often the keepalive is checked: see the top of the file. */
+static uint64_t mqtt__misc_ms(const struct mqtt *m)
+{
+	uint64_t ms = (uint64_t)m->keepalive_s * 1000 / 4;
+
+	return ms > MQTT_MISC_MIN_MS ? ms : MQTT_MISC_MIN_MS;
+}
+
 /* Keepalive: PINGREQ when due, and a dead link noticed. */
 static void mqtt__on_misc(uv_timer_t *t)
 {
@@ -803,8 +814,8 @@ static void mqtt__on_connect(struct mosquitto *mosq, void *obj, int rc,
 			log_warning("mqtt: cannot subscribe to %s: %s",
 				    m->subs[i], mosquitto_strerror(r));
 	}
-	uv_timer_start(&m->misc, mqtt__on_misc, MQTT_MISC_INTERVAL_MS,
-		       MQTT_MISC_INTERVAL_MS);
+	uv_timer_start(&m->misc, mqtt__on_misc, mqtt__misc_ms(m),
+		       mqtt__misc_ms(m));
 	log_notice("mqtt: connected to %s (%s)", m->host,
 		   flags & 1 ? "session present" : "new session");
 	if (m->cbs.connected) {
