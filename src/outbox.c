@@ -943,6 +943,8 @@ static void ob_renumber(struct outbox *ob)
 	for (size_t i = ob->head; i < ob->tail; i++)
 		ob->slots[i].seq = ob->slots[i].m->seq = ++seq;
 	ob->last_seq = ob->data_seq = seq;
+	/* Said here, not left to how the compaction goes about it. */
+	ob->unwritten_seq = seq + 1;
 	ob->drop_floor = 0;
 	if (ob_compact(ob) == 0)
 		return;
