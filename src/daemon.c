@@ -25,7 +25,8 @@
 #include "registry.h"
 #include "zw.h"
 
-#define NAMES_FILE "names.json"
+#define NAMES_FILE     "names.json"
+#define STATE_JSON_MAX (1024 * 1024) /* names.json, rules.json */
 
 uint64_t daemon_wall_ms(void)
 {
@@ -183,6 +184,13 @@ int daemon_reload(struct daemon *d, struct diag_list *diags)
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 		   (unsigned long long)monotonic_usec());
 	r = conf_load(d->opts.config_path, diags, &c);
+	if (r == -ENOMEM) {
+		log_error("reload of %s ran out of memory; keeping the running "
+			  "config",
+			  d->opts.config_path);
+		sd_notify(0, "READY=1");
+		return r;
+	}
 	if (r < 0) {
 		log_error("reload of %s failed with %zu error(s); keeping the "
 			  "running config",
@@ -271,15 +279,75 @@ static void start_watchdog(struct daemon *d)
 		       usec / 2000 ? usec / 2000 : 1);
 }
 
+/*
+ * The state directory must be one zwgated can make files in: without it
+ * nothing it learns survives a restart, so it does not start (systemd
+ * tries again) rather than run on and lose it.  A full disk is no such
+ * reason: an empty file takes no space, and a write that fails later is
+ * reported where it fails.
+ */
+static int open_state_dir(struct daemon *d)
+{
+	const char *dir = d->opts.state_dir;
+	int r = fs_ensure_dir(dir, 0700);
+
+	if (r == 0)
+		r = fs_probe_dir(dir);
+	if (r < 0)
+		log_error("state directory %s: %s; zwgated (uid %ld) must be "
+			  "able to make files there: not starting",
+			  dir, strerror(-r), (long)geteuid());
+	return r;
+}
+
+/*
+ * A JSON state file that cannot be read as an object (a directory in its
+ * place, a file that is not ours to read, garbage) is set aside, never
+ * deleted, and zwgated starts without it: node names or disabled rules
+ * are not worth a home without its automation.
+ */
+static void check_state_file(struct daemon *d, const char *name)
+{
+	char *path = fs_join(d->opts.state_dir, name), *text = NULL;
+	char *aside = NULL;
+	json_t *o = NULL;
+	size_t len;
+	int r, a;
+
+	if (!path)
+		return;
+	r = fs_read_file(path, STATE_JSON_MAX, &text, &len);
+	if (r == 0) {
+		o = json_loadb(text, len, 0, NULL);
+		r = json_is_object(o) ? 0 : -EBADMSG;
+	}
+	if (r < 0 && r != -ENOENT && r != -ENOMEM) {
+		a = fs_set_aside(path, &aside);
+		if (a == 0)
+			log_warning("%s: %s; kept it as %s, starting without "
+				    "it",
+				    path,
+				    r == -EBADMSG ? "not a JSON object"
+						  : strerror(-r),
+				    aside);
+		else
+			log_warning("%s: %s, and it cannot be set aside: %s",
+				    path, strerror(-r), strerror(-a));
+	}
+	json_decref(o);
+	free(text);
+	free(aside);
+	free(path);
+}
+
 static int open_dirs(struct daemon *d)
 {
-	int r = fs_ensure_dir(d->opts.state_dir, 0700);
+	int r = open_state_dir(d);
 
-	if (r < 0) {
-		log_error("state directory %s: %s", d->opts.state_dir,
-			  strerror(-r));
+	if (r < 0)
 		return r;
-	}
+	check_state_file(d, NAMES_FILE);
+	check_state_file(d, AUTOMATION_STATE_FILE);
 	if (mkdir(d->opts.runtime_dir, 0755) < 0 && errno != EEXIST) {
 		r = -errno;
 		log_error("runtime directory %s: %s", d->opts.runtime_dir,
@@ -352,6 +420,9 @@ int daemon_start(struct daemon *d, uv_loop_t *loop,
 	r = conf_load(opts->config_path, &diags, &d->conf);
 	log_diags(&diags);
 	diag_clear(&diags);
+	if (r == -ENOMEM)
+		log_error("%s: out of memory while reading it",
+			  opts->config_path);
 	if (r < 0)
 		return r;
 	apply_log_level(d);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,9 @@ static int check_config(const char *path)
 	diag_init(&diags);
 	r = conf_load(path, &diags, &c);
 	diag_print(&diags, stderr);
+	/* The one failure that may come without a diagnostic. */
+	if (r == -ENOMEM)
+		fprintf(stderr, "%s: out of memory while reading it\n", path);
 	diag_clear(&diags);
 	conf_free(c);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
