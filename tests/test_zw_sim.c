@@ -1337,6 +1337,15 @@ static const char stream_net[] =
     "\"value\":0}]},"
     "{\"id\":4,\"name\":\"dim\",\"device\":\"dimmer\"}]}";
 
+/* The benchmarks' network, started, its start-up events dropped. */
+static void stream_start(struct fx *f)
+{
+	fx_init(f);
+	assert_int_equal(fx_open_text(f, stream_net), 0);
+	spin(f, 1);
+	f->n = 0;
+}
+
 /* The stats of the stream, as "stats" returns them. */
 static json_t *stream_stats(struct fx *f)
 {
@@ -1408,9 +1417,7 @@ static void test_stream_errors(void **state)
 	json_t *st;
 	struct fx f;
 
-	fx_init(&f);
-	assert_int_equal(fx_open_text(&f, stream_net), 0);
-	spin(&f, 1);
+	stream_start(&f);
 	/* Before any stream: nothing sent, no writes counted. */
 	st = stream_stats(&f);
 	assert_false(json_is_true(json_object_get(st, "running")));
@@ -1444,10 +1451,7 @@ static void test_stream_flat_out(void **state)
 	json_t *res, *st;
 	struct fx f;
 
-	fx_init(&f);
-	assert_int_equal(fx_open_text(&f, stream_net), 0);
-	spin(&f, 1);
-	f.n = 0;
+	stream_start(&f);
 	assert_int_equal(inject(&f,
 				"{\"op\":\"stream\",\"node\":\"src\",\"value\":"
 				"\"stamp\",\"count\":200,\"rate\":0}",
@@ -1494,10 +1498,7 @@ static void test_stream_rate_and_writes(void **state)
 	json_t *st;
 	struct fx f;
 
-	fx_init(&f);
-	assert_int_equal(fx_open_text(&f, stream_net), 0);
-	spin(&f, 1);
-	f.n = 0;
+	stream_start(&f);
 	assert_int_equal(inject(&f,
 				"{\"op\":\"stream-event\",\"node\":2,\"kind\":"
 				"\"scene\",\"count\":20,\"rate\":1000}",
@@ -1534,9 +1535,7 @@ static void test_stream_ends(void **state)
 	json_t *st;
 	struct fx f;
 
-	fx_init(&f);
-	assert_int_equal(fx_open_text(&f, stream_net), 0);
-	spin(&f, 1);
+	stream_start(&f);
 	assert_int_equal(inject(&f,
 				"{\"op\":\"stream\",\"node\":2,\"value\":"
 				"\"stamp\",\"count\":1000000,\"rate\":1000}",
