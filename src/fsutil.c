@@ -89,15 +89,17 @@ static int open_temp(const char *tmp, mode_t mode)
 	return fd;
 }
 
-static int write_temp(const char *tmp, const void *data, size_t len,
-		      mode_t mode)
+/* What fs_write_atomic and fs_copy_out write the temp file with. */
+typedef int (*fill_fn)(int fd, void *arg);
+
+static int write_temp(const char *tmp, mode_t mode, fill_fn fill, void *arg)
 {
 	int fd = open_temp(tmp, mode);
 	int r;
 
 	if (fd < 0)
 		return fd;
-	r = write_all(fd, data, len);
+	r = fill(fd, arg);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	/* close() reports late write errors on some file systems (NFS). */
@@ -106,8 +108,9 @@ static int write_temp(const char *tmp, const void *data, size_t len,
 	return r;
 }
 
-int fs_write_atomic(const char *dir, const char *name, const void *data,
-		    size_t len, mode_t mode)
+/* The temp file, filled, becomes dir/name: rename, then fsync dir. */
+static int replace_with(const char *dir, const char *name, mode_t mode,
+			fill_fn fill, void *arg)
 {
 	char *tmpname = NULL, *tmp = NULL, *dst = NULL;
 	int r;
@@ -125,7 +128,7 @@ int fs_write_atomic(const char *dir, const char *name, const void *data,
 		r = -ENOMEM;
 		goto out;
 	}
-	r = write_temp(tmp, data, len, mode);
+	r = write_temp(tmp, mode, fill, arg);
 	if (r == 0 && rename(tmp, dst) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -138,6 +141,139 @@ out:
 	free(tmp);
 	free(dst);
 	return r;
+}
+
+struct bytes {
+	const void *data;
+	size_t len;
+};
+
+static int fill_bytes(int fd, void *arg)
+{
+	const struct bytes *b = arg;
+
+	return write_all(fd, b->data, b->len);
+}
+
+int fs_write_atomic(const char *dir, const char *name, const void *data,
+		    size_t len, mode_t mode)
+{
+	struct bytes b = { data, len };
+
+	return replace_with(dir, name, mode, fill_bytes, &b);
+}
+
+struct range {
+	int fd;
+	uint64_t from, to;
+	void *buf;
+	size_t bufsize;
+};
+
+static int fill_range(int fd, void *arg)
+{
+	struct range *g = arg;
+
+	while (g->from < g->to) {
+		size_t want = g->to - g->from < g->bufsize
+				  ? (size_t)(g->to - g->from)
+				  : g->bufsize;
+		ssize_t n = pread(g->fd, g->buf, want, (off_t)g->from);
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO; /* shorter than said */
+		r = write_all(fd, g->buf, (size_t)n);
+		if (r < 0)
+			return r;
+		g->from += (uint64_t)n;
+	}
+	return 0;
+}
+
+int fs_copy_out(int fd, uint64_t from, uint64_t to, void *buf, size_t bufsize,
+		const char *dir, const char *name, mode_t mode)
+{
+	struct range g = { fd, from, to, buf, bufsize };
+
+	if (from > to || bufsize == 0)
+		return -EINVAL;
+	return replace_with(dir, name, mode, fill_range, &g);
+}
+
+int fs_probe_dir(const char *dir)
+{
+	char name[64], *path;
+	int fd, r = 0;
+
+	snprintf(name, sizeof(name), ".probe.%ld", (long)getpid());
+	path = fs_join(dir, name);
+	if (!path)
+		return -ENOMEM;
+	fd = open_temp(path, 0600);
+	if (fd < 0) {
+		r = fd;
+	} else {
+		close(fd);
+		if (unlink(path) < 0)
+			r = -errno;
+	}
+	free(path);
+	return r;
+}
+
+/* rename without replacing; file systems that cannot say so are asked
+ * first (one writer: the daemon). */
+static int rename_new(const char *from, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (lstat(to, &st) == 0)
+		return -EEXIST;
+	return rename(from, to) < 0 ? -errno : 0;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int fs_set_aside(const char *path, char **ret_aside)
+{
+	char *aside = NULL, *dir;
+	int r = -EEXIST;
+
+	for (int i = 0; i < 10 && r == -EEXIST; i++) {
+		free(aside);
+		if ((i ? asprintf(&aside, "%s.damaged.%d", path, i)
+		       : asprintf(&aside, "%s.damaged", path)) < 0)
+			return -ENOMEM;
+		r = rename_new(path, aside);
+	}
+	if (r < 0) {
+		free(aside);
+		return r;
+	}
+	/* Renamed: a failed directory sync only risks the old name after a
+	 * crash, which the next start sets aside again. */
+	dir = dir_of(path);
+	if (dir)
+		fs_fsync_dir(dir);
+	free(dir);
+	*ret_aside = aside;
+	return 0;
 }
 
 static int read_fd(int fd, size_t hint, size_t max, char **ret, size_t *ret_len)

@@ -4,6 +4,7 @@
 #define ZWGATE_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -34,5 +35,29 @@ int fs_fsync_dir(const char *dir);
 
 /* dir + "/" + name into a new string, or NULL. */
 char *fs_join(const char *dir, const char *name);
+
+/*
+ * Can files be made in dir?  A temp file is created and removed again:
+ * this sees what permissions do not (a read-only mount, an immutable
+ * directory).  Creating an empty file takes no data blocks, so a full
+ * disk passes.  0 or -errno.
+ */
+int fs_probe_dir(const char *dir);
+
+/*
+ * Keep a damaged state file (or directory) instead of deleting it: path
+ * is renamed to path.damaged, or path.damaged.1 .. path.damaged.9 when
+ * those are taken, never replacing one.  0 with *ret_aside set (caller
+ * frees), -EEXIST when all ten are taken, or -errno.
+ */
+int fs_set_aside(const char *path, char **ret_aside);
+
+/*
+ * Write bytes [from, to) of the open file fd as dir/name, atomically as
+ * fs_write_atomic does, copying through buf (bufsize bytes).  0 or
+ * -errno; on failure dir/name is untouched.
+ */
+int fs_copy_out(int fd, uint64_t from, uint64_t to, void *buf, size_t bufsize,
+		const char *dir, const char *name, mode_t mode);
 
 #endif
