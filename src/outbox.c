@@ -30,13 +30,15 @@
  * Compaction, at a sync once the log is OB_COMPACT_MIN bytes and
  * OB_COMPACT_RATIO times what is pending, replaces the log by a new one
  * holding a SEQ record and the pending messages (temp file, fsync, rename,
- * fsync dir).  It is done even when nothing is pending instead of
- * truncating in place: a crash between a truncate and the rewrite of the
- * SEQ record could send seqs back.
+ * fsync dir).  When nothing pending is in the log it is reset in place
+ * instead (ob_reset): the SEQ record is written over its start before the
+ * file is cut, never after, so no crash sends seqs back.
  *
  * A failed write (full disk) leaves the message queued in memory; the
  * next put or sync cuts what the write left and writes again from the
- * first message not in the log.  The log is locked (flock): one writer.
+ * first message not in the log.  A full disk that the outbox filled
+ * itself is freed by a reset as soon as the broker has taken what was in
+ * the log.  The log is locked (flock): one writer.
  *
  * The bound drops the oldest events; it never drops states (one per
  * value, so bounded by the network) nor the message being put, so states
@@ -69,7 +71,7 @@
 #define OB_COMPACT_RATIO 4	      /* log bytes per live record byte */
 #define OB_SLOTS_MIN	 64
 #define OB_MAP_MIN	 16
-#define OB_LOG		 "log"
+#define OB_LOG		 OUTBOX_LOG_NAME
 #define OB_TMP		 ".log.tmp"
 /* More seqs than an outbox lives to hand out (at a million messages a
  * second, 290,000 years): a log that claims more is damaged. */
@@ -124,7 +126,9 @@ struct outbox {
 	uint64_t end;		/* where the next record goes */
 	uint64_t synced;	/* bytes of the log known to be on disk */
 	bool trunc_needed;	/* a failed write may have left bytes at end */
-	uint64_t floor_disk;	/* ack floor the log says */
+	bool reset_due;	     /* ob_reset did not finish: nothing may follow */
+	bool keep_cut;	     /* opts.keep_cut */
+	uint64_t floor_disk; /* ack floor the log says */
 	uint64_t drop_floor, drop_disk;
 	struct outbox_stats st;
 };
@@ -542,7 +546,7 @@ static int ob_append(struct outbox *ob, const struct ob_msg *m,
  * Write the pending messages that are not in the log yet, in seq order,
  * after cutting what a failed write may have left.
  */
-static int ob_write(struct outbox *ob)
+static int ob_write_new(struct outbox *ob)
 {
 	int r;
 
@@ -564,6 +568,72 @@ static int ob_write(struct outbox *ob)
 	}
 	ob->unwritten_seq = ob->last_seq + 1;
 	return 0;
+}
+
+/* Does the log hold no pending message?  Then it holds nothing needed. */
+static bool ob_log_idle(const struct outbox *ob)
+{
+	return !ob->live || ob->slots[ob->head].seq >= ob->unwritten_seq;
+}
+
+/*
+ * An idle log is compacted in place: its first record is overwritten by a
+ * SEQ record and a bad head, synced, and only then is the file cut after
+ * the SEQ record.  This needs no free space, which is all a full disk
+ * leaves (a copy would need some).  A crash before the overwrite is on
+ * disk leaves the old log, whose messages are acknowledged (sent again,
+ * at worst); one before the cut leaves the SEQ record and the bad head,
+ * where recovery stops.  Until a reset has finished nothing may be
+ * appended: it would follow the bad head.
+ */
+static int ob_reset(struct outbox *ob)
+{
+	static const uint8_t stop[OB_HEAD];
+	struct iovec iov = { (void *)stop, sizeof(stop) };
+	uint64_t off = 0;
+	int r;
+
+	ob->reset_due = true;
+	r = rec_write(ob->fd, &off, ob->last_seq, OB_REC_SEQ, NULL, 0, NULL, 0);
+	if (r == 0)
+		r = pwritev_all(ob->fd, &iov, 1, off);
+	if (r == 0 && fdatasync(ob->fd) < 0)
+		r = -errno;
+	if (r == 0 && ftruncate(ob->fd, (off_t)off) < 0)
+		r = -errno;
+	if (r == 0 && fdatasync(ob->fd) < 0)
+		r = -errno;
+	if (r < 0)
+		return ob_fail(ob, r);
+	ob->reset_due = ob->trunc_needed = false;
+	ob->st.bytes_written += off + sizeof(stop);
+	ob->end = ob->synced = off;
+	ob->floor_disk = ob_floor(ob);
+	ob->drop_disk = ob->drop_floor;
+	return 0;
+}
+
+static bool ob_no_space(int r)
+{
+	return r == -ENOSPC || r == -EDQUOT;
+}
+
+/*
+ * Write what is not in the log yet.  On a full disk a log that holds
+ * nothing pending (the broker took it all) gives its space back first,
+ * and the write is tried again in what that freed: else the outbox that
+ * filled the disk could never write again.
+ */
+static int ob_write(struct outbox *ob)
+{
+	int r = ob->reset_due ? ob_reset(ob) : 0;
+
+	if (r == 0)
+		r = ob_write_new(ob);
+	if (ob_no_space(r) && ob_log_idle(ob) && ob->end > OB_OVERHEAD &&
+	    ob_reset(ob) == 0)
+		r = ob_write_new(ob);
+	return r;
 }
 
 static int ob_write_marks(struct outbox *ob)
@@ -655,7 +725,7 @@ static void ob_adopt(struct outbox *ob, int fd, uint64_t size)
 		}
 	}
 	ob->end = ob->synced = size;
-	ob->trunc_needed = false;
+	ob->trunc_needed = ob->reset_due = false;
 	ob->unwritten_seq = ob->last_seq + 1;
 	ob->floor_disk = ob_floor(ob);
 	ob->drop_disk = ob->drop_floor;
@@ -668,6 +738,10 @@ static int ob_compact(struct outbox *ob)
 	uint64_t size = 0;
 	int fd, r;
 
+	if (ob_log_idle(ob)) {
+		free(tmp);
+		return ob_reset(ob);
+	}
 	if (!tmp)
 		return ob_fail(ob, -ENOMEM);
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -722,7 +796,7 @@ bool outbox_dirty(const struct outbox *ob)
 {
 	uint64_t floor = ob_floor(ob);
 
-	return ob->trunc_needed || ob->end > ob->synced ||
+	return ob->trunc_needed || ob->reset_due || ob->end > ob->synced ||
 	       ob->unwritten_seq <= ob->last_seq || floor > ob->floor_disk ||
 	       (ob->drop_floor > ob->drop_disk && ob->drop_floor > floor);
 }
@@ -802,6 +876,14 @@ int outbox_next(const struct outbox *ob, uint64_t after, struct outbox_msg *ret)
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *ret)
 {
 	*ret = ob->st;
+	ret->unwritten = 0;
+	for (size_t i = slot_find(ob, ob->unwritten_seq); i < ob->tail; i++)
+		ret->unwritten += ob->slots[i].m != NULL;
+}
+
+const char *outbox_path(const struct outbox *ob)
+{
+	return ob->path;
 }
 
 /* A mark read at open: forget what it says is gone. */
@@ -954,6 +1036,25 @@ static void ob_renumber(struct outbox *ob)
 	ob->floor_disk = ob->drop_disk = 0;
 }
 
+/*
+ * Cut what recovery could not read.  With keep_cut the bytes are first
+ * copied to dir/OUTBOX_CUT_NAME (replacing an older copy): a record
+ * damaged in the middle of the log may have whole ones after it, which
+ * someone may want back.  Failing to keep them does not stop the cut:
+ * the outbox must go on.
+ */
+static int ob_cut(struct outbox *ob, uint64_t good, uint64_t size, uint8_t *buf)
+{
+	ob->st.truncated = size - good;
+	if (ob->keep_cut)
+		ob->st.cut_error =
+		    fs_copy_out(ob->fd, good, size, buf, OB_READ_CHUNK, ob->dir,
+				OUTBOX_CUT_NAME, 0600);
+	if (ftruncate(ob->fd, (off_t)good) < 0 || fdatasync(ob->fd) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Read the log, cut a torn or corrupt tail, apply the bound. */
 static int ob_load(struct outbox *ob)
 {
@@ -970,14 +1071,11 @@ static int ob_load(struct outbox *ob)
 	if (!rd.buf)
 		return -ENOMEM;
 	r = ob_replay(ob, &rd, &good);
+	if (r == 0 && good < (uint64_t)st.st_size)
+		r = ob_cut(ob, good, (uint64_t)st.st_size, rd.buf);
 	free(rd.buf);
 	if (r < 0)
 		return r;
-	if (good < (uint64_t)st.st_size) {
-		ob->st.truncated = (uint64_t)st.st_size - good;
-		if (ftruncate(ob->fd, (off_t)good) < 0 || fdatasync(ob->fd) < 0)
-			return -errno;
-	}
 	ob->end = ob->synced = good;
 	ob->unwritten_seq = ob->last_seq + 1;
 	/* Replaying the log as it is gives this floor. */
@@ -1039,6 +1137,7 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 	ob->max_bytes = opts && opts->max_bytes ? opts->max_bytes
 						: OUTBOX_DEFAULT_MAX_BYTES;
 	ob->sync_ms = opts ? opts->sync_ms : OUTBOX_DEFAULT_SYNC_MS;
+	ob->keep_cut = opts && opts->keep_cut;
 	ob->dir = strdup(dir);
 	ob->path = fs_join(dir, OB_LOG);
 	r = ob->dir && ob->path ? ob_open_log(ob) : -ENOMEM;

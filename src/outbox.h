@@ -35,6 +35,8 @@
 #define OUTBOX_DEFAULT_MAX_BYTES (16 * 1024 * 1024)
 #define OUTBOX_MIN_MAX_BYTES	 (64 * 1024)
 #define OUTBOX_DEFAULT_SYNC_MS	 1000
+#define OUTBOX_LOG_NAME		 "log"	   /* in dir */
+#define OUTBOX_CUT_NAME		 "log.cut" /* in dir, with keep_cut */
 
 enum outbox_kind {
 	OUTBOX_STATE, /* retained, coalesced per topic */
@@ -44,6 +46,7 @@ enum outbox_kind {
 struct outbox_opts {
 	uint64_t max_bytes; /* pending payload+topic bytes */
 	unsigned sync_ms;   /* 0: fsync on every put */
+	bool keep_cut;	    /* copy what recovery cuts to OUTBOX_CUT_NAME */
 };
 
 /* A pending message; pointers valid until the next outbox_put/ack/free. */
@@ -63,6 +66,8 @@ struct outbox_stats {
 	uint64_t bytes_written; /* to the log since open */
 	uint64_t recovered;	/* messages loaded at open */
 	uint64_t truncated;	/* bytes of torn tail cut at open */
+	int cut_error;		/* -errno if they could not be kept, or 0 */
+	uint64_t unwritten;	/* pending messages held in memory only */
 	int last_error;		/* -errno of the last failed write, or 0 */
 };
 
@@ -70,8 +75,9 @@ struct outbox;
 
 /*
  * Open (creating dir, mode 0700, if missing) and load what is pending.
- * A corrupt or torn tail is cut, never fatal; an unreadable directory
- * is -errno.  0 or -errno.
+ * A corrupt or torn tail is cut, never fatal (with keep_cut its bytes
+ * are kept in dir/OUTBOX_CUT_NAME first); an unreadable directory or log
+ * is -errno (-EINVAL: the log is not a regular file).  0 or -errno.
  */
 int outbox_open(const char *dir, const struct outbox_opts *opts,
 		struct outbox **ret);
@@ -82,7 +88,8 @@ struct outbox *outbox_free(struct outbox *ob);
  * Queue a message.  0 with *ret_seq set, -EINVAL (bad topic, payload too
  * large), -EFBIG (larger than max_bytes by itself), or -errno of a
  * failed write (-ENOSPC): the message is then still queued in memory and
- * the write is retried by the next outbox_sync.
+ * the write is retried by the next outbox_sync.  On a full disk, a log
+ * that holds nothing pending any more is cut in place to free its space.
  */
 int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	       const void *payload, size_t len, uint64_t *ret_seq);
@@ -100,5 +107,7 @@ int outbox_sync(struct outbox *ob);
 bool outbox_dirty(const struct outbox *ob);
 
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *ret);
+/* The log file, for messages about it. */
+const char *outbox_path(const struct outbox *ob);
 
 #endif

@@ -381,6 +381,39 @@ static void test_seq_survives_compaction(void **state)
 	expect_msg(f->ob, seq, OUTBOX_EVENT, "gw/e", "after");
 }
 
+/*
+ * A log with nothing pending is compacted in place: no temp file is
+ * needed (a directory in its way changes nothing), and the seq and a
+ * torn-off crash state stay right.
+ */
+static void test_idle_compaction_in_place(void **state)
+{
+	struct fixture *f = *state;
+	char tmp[320], payload[200];
+	uint64_t last = 0, seq;
+
+	memset(payload, 'i', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	snprintf(tmp, sizeof(tmp), "%s/.log.tmp", f->dir);
+	reopen(f, 0, 1000);
+	for (int i = 0; i < 500; i++) {
+		last = put(f->ob, OUTBOX_EVENT, "gw/e", payload);
+		assert_int_equal(outbox_ack(f->ob, last), 0);
+	}
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	assert_int_equal(file_size(f->log), 19);
+	assert_false(outbox_dirty(f->ob));
+	seq = put(f->ob, OUTBOX_EVENT, "gw/e", "next");
+	assert_int_equal(seq, last + 1);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).truncated, 0);
+	assert_int_equal(stats(f->ob).pending, 1);
+	expect_msg(f->ob, seq, OUTBOX_EVENT, "gw/e", "next");
+	assert_int_equal(rmdir(tmp), 0);
+}
+
 static void test_compaction_keeps_pending(void **state)
 {
 	struct fixture *f = *state;
@@ -536,6 +569,44 @@ static void test_torn_tail(void **state)
 		reopen(f, 0, 1000);
 		assert_int_equal(stats(f->ob).truncated, 0);
 	}
+	free(buf);
+}
+
+/* With keep_cut what recovery cuts is kept in log.cut; without, not. */
+static void test_cut_kept(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_opts o = { .sync_ms = 1000, .keep_cut = true };
+	char cut[320], *buf, *dirty, *kept;
+	size_t len, klen;
+	struct stat sb;
+
+	snprintf(cut, sizeof(cut), "%s/log.cut", f->dir);
+	reopen(f, 0, 0);
+	put(f->ob, OUTBOX_EVENT, "gw/e", "whole");
+	f->ob = outbox_free(f->ob);
+	buf = read_log(f, &len);
+	dirty = malloc(len + 8);
+	assert_non_null(dirty);
+	memcpy(dirty, buf, len);
+	memcpy(dirty + len, "garbage!", 8);
+	write_log(f, dirty, len + 8);
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).truncated, 8);
+	assert_int_equal(stat(cut, &sb), -1);
+
+	write_log(f, dirty, len + 8);
+	f->ob = outbox_free(f->ob);
+	assert_int_equal(outbox_open(f->dir, &o, &f->ob), 0);
+	assert_int_equal(stats(f->ob).truncated, 8);
+	assert_int_equal(stats(f->ob).cut_error, 0);
+	assert_int_equal(stats(f->ob).pending, 1);
+	assert_int_equal(fs_read_file(cut, 64, &kept, &klen), 0);
+	assert_int_equal(klen, 8);
+	assert_memory_equal(kept, "garbage!", 8);
+	assert_int_equal(file_size(f->log), len);
+	free(kept);
+	free(dirty);
 	free(buf);
 }
 
@@ -879,9 +950,66 @@ static void disk_full_child(const char *dir, const char *log, int wfd)
 	_exit(0);
 }
 
-static void test_disk_full(void **state)
+/*
+ * The outbox fills the disk itself (the log reaches the file size limit,
+ * as on a disk it filled), the broker then takes everything: the log,
+ * holding nothing pending, is cut in place, and what comes next is
+ * written again.  Without that the outbox could never write again.
+ */
+static void self_full_child(const char *dir, const char *log, int wfd)
 {
-	struct fixture *f = *state;
+	struct outbox_opts o = { .max_bytes = 0, .sync_ms = 0 };
+	struct outbox_stats st;
+	struct outbox *ob = NULL;
+	struct outbox_msg m;
+	char payload[200];
+	uint64_t seq = 0, after = 0, last = 0;
+	struct stat sb;
+	int n = 0, r;
+
+	memset(payload, 'f', sizeof(payload));
+	signal(SIGXFSZ, SIG_IGN);
+	set_fsize(16 * KIB);
+	CHECK(outbox_open(dir, &o, &ob) == 0);
+	while ((r = outbox_put(ob, OUTBOX_EVENT, "gw/e", payload, 200, &seq)) ==
+	       0)
+		n++;
+	CHECK(r == -ENOSPC && n > 10);
+	outbox_get_stats(ob, &st);
+	CHECK(st.unwritten == 1 && st.pending == (uint64_t)n + 1);
+	CHECK(outbox_put(ob, OUTBOX_EVENT, "gw/e", "x", 1, &seq) == -ENOSPC);
+	outbox_get_stats(ob, &st);
+	CHECK(st.unwritten == 2 && st.last_error == -ENOSPC);
+
+	/* The broker takes what was in the log; two stay in memory. */
+	while (outbox_next(ob, after, &m) == 0 && n-- > 0) {
+		after = m.seq;
+		CHECK(outbox_ack(ob, m.seq) == 0);
+	}
+	CHECK(outbox_sync(ob) == 0);
+	outbox_get_stats(ob, &st);
+	CHECK(st.unwritten == 0 && st.pending == 2 && st.last_error == 0);
+	CHECK(stat(log, &sb) == 0 && sb.st_size < 1024);
+	CHECK(outbox_put(ob, OUTBOX_EVENT, "gw/e", "y", 1, &last) == 0);
+	ob = outbox_free(ob);
+
+	set_fsize(RLIM_INFINITY);
+	CHECK(outbox_open(dir, &o, &ob) == 0);
+	outbox_get_stats(ob, &st);
+	CHECK(st.pending == 3 && st.truncated == 0);
+	CHECK(outbox_next(ob, after, &m) == 0 && m.len == 200);
+	CHECK(outbox_next(ob, m.seq, &m) == 0 && m.len == 1 &&
+	      memcmp(m.payload, "x", 1) == 0);
+	CHECK(outbox_next(ob, m.seq, &m) == 0 && m.seq == last);
+	outbox_free(ob);
+	_exit(0);
+}
+
+/* Run child(dir, log, pipe) in a process of its own: limits and signal
+ * dispositions stay there. */
+static void in_child(struct fixture *f,
+		     void (*child)(const char *, const char *, int))
+{
 	int p[2], status, line = 0;
 	pid_t pid;
 
@@ -890,14 +1018,24 @@ static void test_disk_full(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		close(p[0]);
-		disk_full_child(f->dir, f->log, p[1]);
+		child(f->dir, f->log, p[1]);
 	}
 	close(p[1]);
 	if (read(p[0], &line, sizeof(line)) == sizeof(line))
-		fail_msg("disk-full child failed at line %d", line);
+		fail_msg("child failed at line %d", line);
 	close(p[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_disk_full_by_itself(void **state)
+{
+	in_child(*state, self_full_child);
+}
+
+static void test_disk_full(void **state)
+{
+	in_child(*state, disk_full_child);
 }
 
 /* 100k messages through: it ends, and the log stays small. */
@@ -1129,6 +1267,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_middle, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_cut_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound_lowered, setup,
 						teardown),
@@ -1141,6 +1280,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_by_itself, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_idle_compaction_in_place,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_cycles, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_backlog, setup, teardown),
