@@ -314,11 +314,17 @@ struct trust_store_info {
 	unsigned pending_tries;		    /* failed tries so far */
 	uint64_t floor;			    /* version floor */
 	int64_t last_good;		    /* unix seconds, 0: never */
-	const char *dropped; /* why the last pending bundle was dropped,
-				NULL if none was */
-	const char *warning; /* what open found wrong and worked around
-				(a slot ignored, a state not saved), NULL:
-				nothing */
+	const char *dropped;	 /* why the last pending bundle was dropped,
+				    NULL if none was */
+	const char *warning;	 /* what open found wrong and worked around
+				    (a slot ignored, a state not saved), NULL:
+				    nothing */
+	const char *dir;	 /* the store's directory */
+	const char *write_file;	 /* in dir: the last file that could not be
+				    written (a full disk), NULL once a write
+				    succeeded again */
+	int write_error;	 /* its -errno */
+	uint64_t write_failures; /* failed writes since open */
 };
 
 /*
@@ -341,8 +347,8 @@ void trust_store_info(const struct trust_store *s,
  * active one and made pending (tries 0), replacing a pending one.
  * 0, or -errno with why in words (parse errors as trust_bundle_parse
  * gives them, the reasons of trust_bundle_accept, "does not cover host
- * broker.example.com", "cannot store: No space left on device").
- * On any error nothing changed, on disk or in memory.
+ * broker.example.com", "cannot store: slot-b.bundle: No space left
+ * on device").  On any error nothing changed, on disk or in memory.
  */
 int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 		      int64_t now, const char *host, char *why, size_t whylen);

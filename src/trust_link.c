@@ -140,20 +140,43 @@ int trust_link_verify(X509_STORE_CTX *ctx, void *arg)
 
 static void trust_link__health_changed(struct trust_link *t);
 
+static uint64_t trust_link__failures(const struct trust_link *t)
+{
+	struct trust_store_info si;
+
+	trust_store_info(t->store, &si);
+	return si.write_failures;
+}
+
+/*
+ * When a write of the store failed since the count was "before" (a full
+ * disk), the log names the file and the error; status keeps it.
+ */
+static void trust_link__write_failed(struct trust_link *t, uint64_t before,
+				     const char *what)
+{
+	struct trust_store_info si;
+
+	trust_store_info(t->store, &si);
+	if (si.write_failures > before && si.write_file)
+		log_error("trust: %s: cannot write %s/%s: %s", what, si.dir,
+			  si.write_file, strerror(-si.write_error));
+}
+
 /* A connection with the pending bundle ended: commit it or count a try. */
 static void trust_link__outcome(struct trust_link *t, bool ok, const char *why)
 {
 	struct trust_store_info si;
-	uint64_t version;
+	uint64_t version, failures;
 	int r;
 
 	trust_store_info(t->store, &si);
 	version = si.pending ? si.pending->version : 0;
+	failures = trust_link__failures(t);
 	r = trust_store_tried(t->store, ok, why);
 	if (r < 0)
-		log_error("trust: cannot record the outcome of bundle version "
-			  "%llu: %s",
-			  (unsigned long long)version, strerror(-r));
+		trust_link__write_failed(t, failures,
+					 "the outcome of a try is not saved");
 	if (r == 1) {
 		log_notice("trust: bundle version %llu committed: TLS and "
 			   "CONNACK succeeded with it",
@@ -172,11 +195,12 @@ static void trust_link__outcome(struct trust_link *t, bool ok, const char *why)
 
 static void trust_link__write_last_good(struct trust_link *t, int64_t now)
 {
+	uint64_t failures = trust_link__failures(t);
 	int r = trust_store_set_last_good(t->store, now);
 
 	if (r < 0)
-		log_warning("trust: cannot write the last-good time: %s",
-			    strerror(-r));
+		trust_link__write_failed(t, failures,
+					 "the last-good time is not saved");
 	else
 		t->last_good_at = now;
 }
@@ -274,6 +298,7 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 {
 	struct trust_store_info si;
 	char reason[TRUST_REASON_MAX + 64];
+	uint64_t failures = trust_link__failures(t);
 	int r;
 
 	r = trust_link__again(t, buf, len, why, whylen);
@@ -282,6 +307,8 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 				      t->host, why, whylen);
 	if (r < 0) {
 		log_warning("trust: bundle refused: %s", why);
+		trust_link__write_failed(t, failures,
+					 "the bundle is not stored");
 		return r;
 	}
 	trust_store_info(t->store, &si);
@@ -474,12 +501,29 @@ json_t *trust_link_status_json(struct trust_link *t)
 		return NULL;
 	if (si.dropped)
 		json_object_set_new(o, "dropped", json_string(si.dropped));
+	if (si.write_file)
+		json_object_set_new(o, "store_error",
+				    trust_link_store_error(t));
 	json_object_set_new(o, "warnings",
 			    trust_link__warnings(t, si.active, active, p.now));
 	json_object_set_new(
 	    o, "alarm",
 	    json_boolean(json_array_size(json_object_get(o, "warnings"))));
 	return o;
+}
+
+/* A file name of the store's, not a path: the cloud may ask for it. */
+json_t *trust_link_store_error(const struct trust_link *t)
+{
+	struct trust_store_info si;
+	char buf[128];
+
+	trust_store_info(t->store, &si);
+	if (!si.write_file)
+		return NULL;
+	snprintf(buf, sizeof(buf), "cannot write %s: %s", si.write_file,
+		 strerror(-si.write_error));
+	return json_string(buf);
 }
 
 json_t *trust_link_health_json(struct trust_link *t)

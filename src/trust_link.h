@@ -76,5 +76,8 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 json_t *trust_link_status_json(struct trust_link *t);
 /* {"trust":"ok"|"alarm","mode":..,"alarms":[..],"version":N} */
 json_t *trust_link_health_json(struct trust_link *t);
+/* "cannot write slot-b.bundle: No space left on device" while the last
+ * write of the trust state failed, else NULL. */
+json_t *trust_link_store_error(const struct trust_link *t);
 
 #endif

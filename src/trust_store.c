@@ -61,6 +61,9 @@ struct trust_store {
 	struct trust_bundle *slot[SLOT_COUNT];
 	struct store_state st;
 	char warning[STORE_WARNING_MAX];
+	const char *write_file; /* the last file that could not be written */
+	int write_error;	/* its -errno, until a write succeeds */
+	uint64_t write_failures;
 };
 
 static void set_msg(char *buf, size_t len, const char *fmt, ...)
@@ -148,8 +151,19 @@ static int state_dump(const struct store_state *st, char **ret, size_t *len)
 	return 0;
 }
 
-static int state_write(const struct trust_store *s,
-		       const struct store_state *st)
+/* Every write goes through here, so that the last failure is known. */
+static int store_write(struct trust_store *s, const char *name,
+		       const void *data, size_t len)
+{
+	int r = fs_write_atomic(s->dir, name, data, len, 0600);
+
+	s->write_file = r < 0 ? name : NULL;
+	s->write_error = r < 0 ? r : 0;
+	s->write_failures += r < 0;
+	return r;
+}
+
+static int state_write(struct trust_store *s, const struct store_state *st)
 {
 	char *text;
 	size_t len;
@@ -158,7 +172,7 @@ static int state_write(const struct trust_store *s,
 	r = state_dump(st, &text, &len);
 	if (r < 0)
 		return r;
-	r = fs_write_atomic(s->dir, STORE_STATE_NAME, text, len, 0600);
+	r = store_write(s, STORE_STATE_NAME, text, len);
 	free(text);
 	return r;
 }
@@ -347,6 +361,25 @@ static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
 }
 
 /*
+ * A slot file that does not load is set aside (never deleted: it may be
+ * wanted, and a directory in its place would keep every later offer from
+ * being stored).  It is gone already when missing.
+ */
+static void aside_slot(struct trust_store *s, int slot)
+{
+	char *path = fs_join(s->dir, slot_file[slot]), *aside = NULL;
+	int r = path ? fs_set_aside(path, &aside) : -ENOMEM;
+
+	if (r == 0)
+		add_warning(s, "kept it as %s", aside);
+	else if (r != -ENOENT)
+		add_warning(s, "%s cannot be set aside: %s", path,
+			    strerror(-r));
+	free(aside);
+	free(path);
+}
+
+/*
  * A slot named by the state that does not load is ignored: an unusable
  * active slot gives way to the factory bundle (the floor stays, so this
  * opens no door to an old bundle), an unusable pending one is dropped.
@@ -366,6 +399,7 @@ static int load_slots(struct trust_store *s)
 				    "active %s ignored: %s; using the factory "
 				    "bundle",
 				    slot_from[s->st.active], e);
+			aside_slot(s, s->st.active);
 			s->st.active = SLOT_FACTORY;
 			changed = 1;
 		}
@@ -378,6 +412,7 @@ static int load_slots(struct trust_store *s)
 			snprintf(why, sizeof(why), "pending %s ignored: %s",
 				 slot_from[s->st.pending], e);
 			add_warning(s, "%s", why);
+			aside_slot(s, s->st.pending);
 			set_dropped(&s->st, why);
 			s->st.pending = SLOT_NONE;
 			s->st.tries = 0;
@@ -523,6 +558,10 @@ void trust_store_info(const struct trust_store *s, struct trust_store_info *ret)
 		.last_good = s->st.last_good,
 		.dropped = s->st.has_dropped ? s->st.dropped : NULL,
 		.warning = s->warning[0] ? s->warning : NULL,
+		.dir = s->dir,
+		.write_file = s->write_file,
+		.write_error = s->write_error,
+		.write_failures = s->write_failures,
 	};
 }
 
@@ -541,9 +580,12 @@ static int offer_slot(const struct trust_store *s)
 }
 
 /*
- * Write the slot, then the state naming it.  When the slot held the
- * pending bundle and the state cannot be written, the old bytes are put
- * back, so that the state on disk never names a bundle it did not mean.
+ * Write the slot, then the state naming it.  When the state cannot be
+ * written, the slot is put back as it was, so that the state on disk
+ * never names a bundle it did not mean: the pending bundle's old bytes
+ * are written again, and a slot the state does not name is removed (on a
+ * full disk that gives its space back).  The undo is not a write of the
+ * store's own: it leaves the failure known.
  */
 static int write_offer(struct trust_store *s, int slot, const void *buf,
 		       size_t len, const struct store_state *next)
@@ -552,22 +594,23 @@ static int write_offer(struct trust_store *s, int slot, const void *buf,
 	size_t oldlen = 0;
 	int r;
 
-	if (slot == s->st.pending) {
-		path = fs_join(s->dir, slot_file[slot]);
-		if (!path)
-			return -ENOMEM;
-		if (fs_read_file(path, TRUST_BUNDLE_MAX, &old, &oldlen) < 0)
-			old = NULL;
-		free(path);
-	}
-	r = fs_write_atomic(s->dir, slot_file[slot], buf, len, 0600);
+	path = fs_join(s->dir, slot_file[slot]);
+	if (!path)
+		return -ENOMEM;
+	if (slot == s->st.pending &&
+	    fs_read_file(path, TRUST_BUNDLE_MAX, &old, &oldlen) < 0)
+		old = NULL;
+	r = store_write(s, slot_file[slot], buf, len);
 	if (r == 0) {
 		r = state_write(s, next);
 		if (r < 0 && old)
 			fs_write_atomic(s->dir, slot_file[slot], old, oldlen,
 					0600);
+		else if (r < 0 && slot != s->st.pending)
+			unlink(path);
 	}
 	free(old);
+	free(path);
 	return r;
 }
 
@@ -608,7 +651,9 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 	next.tries = 0;
 	r = write_offer(s, slot, buf, len, &next);
 	if (r < 0) {
-		set_msg(why, whylen, "cannot store: %s", strerror(-r));
+		set_msg(why, whylen, "cannot store: %s: %s",
+			s->write_file ? s->write_file : slot_file[slot],
+			strerror(-r));
 		goto out;
 	}
 	if (s->st.pending != SLOT_NONE && s->st.pending != slot) {

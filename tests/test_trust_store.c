@@ -740,6 +740,46 @@ static void corrupt_active_falls_back_keeping_floor(void **state)
 	assert_int_equal(info(f).floor, 4);
 }
 
+/*
+ * A slot that does not load is set aside with its bytes, not deleted; a
+ * directory in its place then no longer keeps offers from being stored.
+ */
+static void damaged_slot_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	char *slot, *aside, *kept;
+	size_t len;
+
+	reopen(f, 1);
+	commit(f, 2);
+	write_in(f, "slot-a.bundle", "garbage");
+	reopen(f, 1);
+	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_non_null(strstr(info(f).warning, "slot-a.bundle.damaged"));
+	kept = read_in(f, "slot-a.bundle.damaged", &len);
+	assert_int_equal(len, 7);
+	assert_memory_equal(kept, "garbage", 7);
+	free(kept);
+
+	/* Now a directory where the pending slot b goes. */
+	commit(f, 3);
+	assert_string_equal(info(f).active_from, "slot a");
+	offer_ok(f, 4);
+	assert_string_equal(info(f).pending_from, "slot b");
+	slot = path_of(f, "slot-b.bundle");
+	aside = path_of(f, "slot-b.bundle.damaged");
+	assert_int_equal(unlink(slot), 0);
+	assert_int_equal(mkdir(slot, 0700), 0);
+	reopen(f, 1);
+	assert_null(info(f).pending);
+	assert_non_null(strstr(info(f).warning, "slot-b.bundle.damaged"));
+	offer_ok(f, 5);
+	assert_string_equal(info(f).pending_from, "slot b");
+	assert_int_equal(rmdir(aside), 0);
+	free(slot);
+	free(aside);
+}
+
 static void missing_active_slot_falls_back(void **state)
 {
 	struct fixture *f = *state;
@@ -836,8 +876,13 @@ static void unwritable_dir_changes_nothing(void **state)
 	break_dir(f, moved, sizeof(moved));
 	r = offer(f, 3, why);
 	assert_true(r == -EACCES || r == -ENOTDIR);
-	assert_true(strncmp(why, "cannot store: ", 14) == 0);
-	assert_string_equal(why + 14, strerror(-r));
+	assert_true(strncmp(why, "cannot store: slot-b.bundle: ", 29) == 0);
+	assert_string_equal(why + 29, strerror(-r));
+	/* The failure stays known, for status, with the file it hit. */
+	i = info(f);
+	assert_string_equal(i.write_file, "slot-b.bundle");
+	assert_int_equal(i.write_error, r);
+	assert_int_equal(i.write_failures, 1);
 	mend_dir(f, moved);
 	s2 = snapshot(f->dir, &l2);
 	assert_same_snapshot(s1, l1, s2, l2);
@@ -869,7 +914,9 @@ static void state_unwritable_rolls_back(void **state)
 
 	/* The pending slot b is the target: its old bytes are put back. */
 	assert_int_equal(offer(f, 4, why), -EISDIR);
-	assert_string_equal(why, "cannot store: Is a directory");
+	assert_string_equal(why, "cannot store: state: Is a directory");
+	/* Putting the old bytes back is an undo: the failure stays known. */
+	assert_string_equal(info(f).write_file, "state");
 	b2 = read_in(f, "slot-b.bundle", &l2);
 	assert_int_equal(l1, l2);
 	assert_memory_equal(b1, b2, l1);
@@ -889,6 +936,41 @@ static void state_unwritable_rolls_back(void **state)
 	free(b2);
 	free(sp);
 	free(saved);
+}
+
+/*
+ * A slot the state does not name yet, written before the state could not
+ * be: removed again (on a full disk that gives its space back), and the
+ * next write that succeeds clears the failure.
+ */
+static void fresh_slot_removed_when_state_fails(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "", *sp, *saved, *slot;
+	struct stat st;
+
+	reopen(f, 1);
+	commit(f, 2);
+	sp = path_of(f, "state");
+	saved = path_of(f, "state.saved");
+	slot = path_of(f, "slot-b.bundle");
+	assert_int_equal(rename(sp, saved), 0);
+	assert_int_equal(mkdir(sp, 0700), 0);
+	assert_int_equal(offer(f, 3, why), -EISDIR);
+	assert_int_equal(stat(slot, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_null(info(f).pending);
+	assert_string_equal(info(f).write_file, "state");
+
+	assert_int_equal(rmdir(sp), 0);
+	assert_int_equal(rename(saved, sp), 0);
+	offer_ok(f, 3);
+	assert_null(info(f).write_file);
+	assert_int_equal(info(f).write_error, 0);
+	assert_int_equal(info(f).write_failures, 1);
+	free(sp);
+	free(saved);
+	free(slot);
 }
 
 static void bad_state_is_an_error(void **state)
@@ -980,10 +1062,12 @@ int main(void)
 		T(torn_pending_ignored),
 		T(leftover_temps_removed),
 		T(corrupt_active_falls_back_keeping_floor),
+		T(damaged_slot_set_aside),
 		T(missing_active_slot_falls_back),
 		T(factory_upgrade),
 		T(unwritable_dir_changes_nothing),
 		T(state_unwritable_rolls_back),
+		T(fresh_slot_removed_when_state_fails),
 		T(bad_state_is_an_error),
 		T(time_floor_is_max),
 #undef T
