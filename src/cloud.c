@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "bridge.h"
@@ -106,18 +108,30 @@ static bool mid_take(struct cloud *c, int mid, uint64_t *ret_seq)
 
 static void sync_soon(struct cloud *c);
 
+/* Say once when the outbox stops writing to disk, and when it writes
+ * again. */
+static void note_sync(struct cloud *c, int r)
+{
+	struct outbox_stats st;
+
+	if (r == c->sync_error)
+		return;
+	outbox_get_stats(c->ob, &st);
+	if (r < 0)
+		log_error("outbox %s: cannot write: %s; %llu message(s) held "
+			  "in memory only until it can",
+			  outbox_path(c->ob), strerror(-r),
+			  (unsigned long long)st.unwritten);
+	else
+		log_notice("outbox %s: writing again", outbox_path(c->ob));
+	c->sync_error = r;
+}
+
 static void on_sync(uv_timer_t *t)
 {
 	struct cloud *c = t->data;
-	int r = outbox_sync(c->ob);
 
-	if (r < 0 && r != c->sync_error)
-		log_error("outbox: cannot write to disk: %s; keeping messages "
-			  "in memory and retrying",
-			  strerror(-r));
-	else if (r == 0 && c->sync_error)
-		log_notice("outbox: writing to disk again");
-	c->sync_error = r;
+	note_sync(c, outbox_sync(c->ob));
 	sync_soon(c); /* a write that failed is tried again */
 }
 
@@ -167,16 +181,15 @@ int cloud_publish(struct cloud *c, enum outbox_kind kind, const char *topic,
 	uint64_t seq;
 	int r = outbox_put(c->ob, kind, topic, payload, len, &seq);
 
-	if (r < 0 && r != -ENOSPC && r != -EIO && r != -EFBIG && r != -EDQUOT) {
+	/* These refuse the message; any other error is a failed write,
+	 * which leaves it queued in memory for the sync timer to retry. */
+	if (r == -EINVAL || r == -EFBIG || r == -EOVERFLOW || r == -ENOMEM) {
 		log_warning("cloud: message to %s refused: %s", topic,
 			    strerror(-r));
 		return r;
 	}
-	if (r < 0 && r != c->sync_error) {
-		/* Kept in memory; the sync timer retries the write. */
-		log_error("outbox: cannot write to disk: %s", strerror(-r));
-		c->sync_error = r;
-	}
+	if (r < 0)
+		note_sync(c, r);
 	pump(c);
 	return 0;
 }
@@ -378,30 +391,92 @@ static int cloud_mqtt(struct cloud *c)
 	return r;
 }
 
+/*
+ * Errors that say the outbox's files are not what they must be (a
+ * directory or a FIFO where the log goes, a file where its directory
+ * goes, a log another user owns, unreadable sectors), as opposed to a
+ * second zwgated holding its lock, or no memory.
+ */
+static bool outbox_damaged(int r)
+{
+	return r == -EISDIR || r == -ENOTDIR || r == -EINVAL || r == -ELOOP ||
+	       r == -EACCES || r == -EPERM || r == -EIO;
+}
+
+/*
+ * A damaged outbox is set aside, never deleted, and the cloud link starts
+ * with an empty one: the home must not stop for it.  What goes aside is
+ * the directory when it is not one we can use, else its log.
+ */
+static int outbox_aside(const char *dir, int why)
+{
+	char *log = fs_join(dir, OUTBOX_LOG_NAME), *aside = NULL;
+	const char *what = dir;
+	struct stat st;
+	int r;
+
+	if (!log)
+		return -ENOMEM;
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    access(dir, R_OK | W_OK | X_OK) == 0)
+		what = log;
+	r = fs_set_aside(what, &aside);
+	if (r < 0)
+		log_error("outbox %s: %s, and it cannot be set aside: %s", what,
+			  strerror(-why), strerror(-r));
+	else
+		log_warning("outbox %s: %s; kept it as %s, starting with an "
+			    "empty outbox",
+			    what, strerror(-why), aside);
+	free(aside);
+	free(log);
+	return r;
+}
+
+/* What the start found in the outbox. */
+static void outbox_report(const struct outbox *ob, const char *dir)
+{
+	struct outbox_stats st;
+
+	outbox_get_stats(ob, &st);
+	if (st.truncated && st.cut_error)
+		log_warning("outbox %s: %llu byte(s) at its end were no whole "
+			    "record (a write cut short by a crash or a full "
+			    "disk, or damage) and were cut; they could not be "
+			    "kept: %s",
+			    outbox_path(ob), (unsigned long long)st.truncated,
+			    strerror(-st.cut_error));
+	else if (st.truncated)
+		log_warning("outbox %s: %llu byte(s) at its end were no whole "
+			    "record (a write cut short by a crash or a full "
+			    "disk, or damage) and were cut; kept in %s/%s",
+			    outbox_path(ob), (unsigned long long)st.truncated,
+			    dir, OUTBOX_CUT_NAME);
+	if (st.recovered)
+		log_info("outbox %s: %llu message(s) to send from before",
+			 outbox_path(ob), (unsigned long long)st.recovered);
+}
+
 static int cloud_outbox(struct cloud *c)
 {
 	const struct conf_cloud *cc = &c->d->conf->cloud;
 	struct outbox_opts o = {
 		.max_bytes = cc->outbox_max_bytes,
 		.sync_ms = cc->outbox_sync_ms,
+		.keep_cut = true,
 	};
-	struct outbox_stats st;
 	char *dir = fs_join(c->d->opts.state_dir, "outbox");
 	int r;
 
 	if (!dir)
 		return -ENOMEM;
 	r = outbox_open(dir, &o, &c->ob);
-	if (r < 0) {
+	if (outbox_damaged(r) && outbox_aside(dir, r) == 0)
+		r = outbox_open(dir, &o, &c->ob);
+	if (r < 0)
 		log_error("outbox %s: %s", dir, strerror(-r));
-	} else {
-		outbox_get_stats(c->ob, &st);
-		if (st.recovered || st.truncated)
-			log_info("outbox: %llu message(s) to send from before"
-				 "%s",
-				 (unsigned long long)st.recovered,
-				 st.truncated ? " (a torn tail was cut)" : "");
-	}
+	else
+		outbox_report(c->ob, dir);
 	free(dir);
 	return r;
 }
@@ -465,11 +540,15 @@ void cloud_stop(struct cloud *c)
 	}
 	bridge_stop(c->bridge);
 	if (c->ob) {
+		struct outbox_stats st;
 		int r = outbox_sync(c->ob);
 
+		outbox_get_stats(c->ob, &st);
 		if (r < 0)
-			log_error("outbox: final sync failed: %s",
-				  strerror(-r));
+			log_error("outbox %s: the last write failed: %s; "
+				  "%llu message(s) in memory only are lost",
+				  outbox_path(c->ob), strerror(-r),
+				  (unsigned long long)st.unwritten);
 		outbox_free(c->ob);
 	}
 	if (c->ssl)
@@ -500,7 +579,7 @@ json_t *cloud_status_json(const struct cloud *c)
 {
 	struct outbox_stats st;
 	struct mqtt_info mi;
-	json_t *o;
+	json_t *o, *err;
 
 	mqtt_get_info(c->mqtt, &mi);
 	outbox_get_stats(c->ob, &st);
@@ -525,12 +604,24 @@ json_t *cloud_status_json(const struct cloud *c)
 		    json_integer(
 			(json_int_t)((mi.next_try_in_ms + 999) / 1000)));
 	}
+	json_object_set_new(o, "outbox_unwritten",
+			    json_integer((json_int_t)st.unwritten));
+	/* No path here: the cloud may ask for the status (the log names
+	 * the file). */
 	if (st.last_error)
 		json_object_set_new(o, "outbox_error",
 				    json_string(strerror(-st.last_error)));
+	if (st.recovered)
+		json_object_set_new(o, "outbox_recovered",
+				    json_integer((json_int_t)st.recovered));
+	if (st.truncated)
+		json_object_set_new(o, "outbox_cut_bytes",
+				    json_integer((json_int_t)st.truncated));
 	if (c->unsendable)
 		json_object_set_new(o, "unsendable",
 				    json_integer((json_int_t)c->unsendable));
+	if (c->trust && (err = trust_link_store_error(c->trust)))
+		json_object_set_new(o, "trust_store_error", err);
 	return o;
 }
 

@@ -276,14 +276,51 @@ static json_int_t int_field(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* What is queued, and whether the state directory takes it. */
+static void print_outbox(struct table *t, const json_t *c)
+{
+	json_int_t mem = int_field(c, "outbox_unwritten");
+	char buf[CTL_CELL_MAX], why[CTL_CELL_MAX];
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "%" JSON_INTEGER_FORMAT " pending, %" JSON_INTEGER_FORMAT
+		     " dropped",
+		     int_field(c, "outbox_pending"),
+		     int_field(c, "outbox_dropped"));
+	if (mem > 0 && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - (size_t)n,
+			 ", %" JSON_INTEGER_FORMAT " in memory only", mem);
+	table_add(t, "  outbox");
+	table_add(t, buf);
+	if (json_object_get(c, "outbox_error")) {
+		snprintf(buf, sizeof(buf), "cannot write the outbox: %s",
+			 fmt_field(c, "outbox_error", why, sizeof(why)));
+		table_add(t, "  disk");
+		table_add(t, buf);
+	}
+	if (json_object_get(c, "trust_store_error")) {
+		table_add(t, "  trust store");
+		table_add(t,
+			  fmt_field(c, "trust_store_error", buf, sizeof(buf)));
+	}
+}
+
 /* The cloud link in words: state, since when, why not, what is queued. */
 static void print_cloud(struct table *t, const json_t *c)
 {
-	static const char *const shown[] = {
-		"state",	  "host",	    "connected_since_ms",
-		"last_error",	  "attempt",	    "next_try_s",
-		"outbox_pending", "outbox_dropped", NULL
-	};
+	static const char *const shown[] = { "state",
+					     "host",
+					     "connected_since_ms",
+					     "last_error",
+					     "attempt",
+					     "next_try_s",
+					     "outbox_pending",
+					     "outbox_dropped",
+					     "outbox_unwritten",
+					     "outbox_error",
+					     "trust_store_error",
+					     NULL };
 	char buf[CTL_CELL_MAX], when[64];
 	time_t since = (time_t)(int_field(c, "connected_since_ms") / 1000);
 	struct tm tm;
@@ -311,13 +348,7 @@ static void print_cloud(struct table *t, const json_t *c)
 		table_add(t, "  reconnect");
 		table_add(t, buf);
 	}
-	snprintf(buf, sizeof(buf),
-		 "%" JSON_INTEGER_FORMAT " pending, %" JSON_INTEGER_FORMAT
-		 " dropped",
-		 int_field(c, "outbox_pending"),
-		 int_field(c, "outbox_dropped"));
-	table_add(t, "  outbox");
-	table_add(t, buf);
+	print_outbox(t, c);
 	table_add_rest(t, c, shown, "  ");
 }
 
