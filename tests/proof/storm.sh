@@ -1,0 +1,136 @@
+#!/bin/sh
+# Reconnect storm guard (DESIGN.md, "mqtt": exponential backoff with
+# full jitter): 50 gateways on the sim backend, each with its own
+# gateway-id, state and runtime directories, against one broker that goes
+# down long enough for their backoff to reach its cap, then comes back.
+# The time each reconnects (its CONNACK, "connected_since_ms" in its
+# status) is measured from the moment the broker listens again.  Fails
+# when one is still offline past the bound the backoff settings give
+# (cap + connect timeout + a margin for a loaded machine), or when they
+# all come back at once (no jitter: 70 % of them in one second, or all
+# within a quarter of the window).
+#
+# PROOF_STORM_GATEWAYS and PROOF_STORM_CAP (seconds) change the size.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/broker.sh"
+. "$top_srcdir/tests/proof/proof.sh"
+N=${PROOF_STORM_GATEWAYS:-50}
+CAP=${PROOF_STORM_CAP:-10}	# reconnect-max-delay
+DOWN=$((CAP * 2))		# long enough for every ceiling to reach CAP
+CONNECT_TIMEOUT=10		# MQTT_CONNECT_TIMEOUT_MS in src/mqtt.h
+BOUND=$((CAP + CONNECT_TIMEOUT + 5))
+
+proof_start
+# One switch and no discovery: the storm is about connections.
+cat >"$T/net.json" <<'NET'
+{ "controller": "Simulated controller", "report-delay-ms": 50,
+  "nodes": [ { "id": 2, "name": "porch", "device": "switch" } ] }
+NET
+
+# gw I: the directory of gateway I; gwctl I ARGS: zwgatectl to it.
+gw() { echo "$T/gw$1"; }
+gwctl() { _g=$(gw "$1"); shift; "$ZWGATECTL" -s "$_g/run/control.sock" "$@"; }
+
+i=1
+while [ $i -le "$N" ]; do
+	G=$(gw $i)
+	mkdir -p "$G"
+	cat >"$G/zwgate.conf" <<CONF
+gateway-id "storm-$i"
+log-level notice
+zwave {
+	backend sim
+	sim-network "$T/net.json"
+}
+cloud {
+	host "broker.test"
+	connect-to "127.0.0.1"
+	port $BROKER_PORT
+	ca-file "$T/pki/ca.crt"
+	client-cert "$T/pki/client.crt"
+	client-key "$T/pki/client.key"
+	discovery off
+	reconnect-max-delay $CAP
+}
+CONF
+	chmod 644 "$G/zwgate.conf"
+	"$ZWGATED" -c "$G/zwgate.conf" --state-dir "$G/state" \
+		--runtime-dir "$G/run" 2>>"$G/daemon.log" &
+	echo $! >"$T/gw$i.pid"
+	i=$((i + 1))
+done
+
+# states: one line per gateway: "I STATE CONNECTED_SINCE_MS".
+states() {
+	i=1
+	while [ $i -le "$N" ]; do
+		s=$(gwctl $i --json status 2>/dev/null |
+			jq -r '"\(.cloud.state) \(.cloud.connected_since_ms // 0)"')
+		echo "$i ${s:-down 0}"
+		i=$((i + 1))
+	done
+}
+all_connected() {
+	states >"$T/states"
+	[ "$(grep -c " connected " "$T/states")" -eq "$N" ]
+}
+# alive: every gateway is running (else its log says why).
+alive() {
+	for p in $(cat "$T"/gw*.pid); do
+		kill -0 "$p" 2>/dev/null || { cat "$T"/gw*/daemon.log | sort | uniq -c | head -3; return 1; }
+	done
+}
+started() { alive && all_connected; }
+check "$N gateways start and connect" wait_until 60 started
+alive || exit 1
+rss=0
+for p in $(cat "$T"/gw*.pid); do
+	rss=$((rss + $(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+done
+echo "# $N gateways use $((rss / 1024)) MiB of memory together"
+
+broker_stop "$T/broker"
+none_connected() {
+	states >"$T/states"
+	! grep -q " connected " "$T/states"
+}
+check "they all see the broker go" wait_until 20 none_connected
+sleep "$DOWN"
+broker_restart "$T/broker" || exit 99
+T0=$(date +%s%3N)
+wait_until "$BOUND" all_connected
+left=$(grep -vc " connected " "$T/states")
+check "every gateway is back within $BOUND s (cap $CAP s + connect timeout + margin; $left not)" \
+	[ "$left" -eq 0 ]
+
+# Offsets from T0 in ms, sorted; a CONNACK before T0 (the broker was
+# already listening when T0 was read) counts as 0.
+awk -v t0="$T0" '$2 == "connected" { d = $3 - t0; print d < 0 ? 0 : d }' \
+	"$T/states" | sort -n >"$T/offsets"
+n=$(wc -l <"$T/offsets")
+first=$(head -1 "$T/offsets")
+last=$(tail -1 "$T/offsets")
+median=$(sed -n "$(((n + 1) / 2))p" "$T/offsets")
+echo "# reconnects after the broker came back: first ${first:-?} ms, median ${median:-?} ms, last ${last:-?} ms (window 0..$((CAP * 1000)) ms)"
+awk -v cap="$CAP" '{ b = int($1 / (cap * 200)); if (b > 5) b = 5; h[b]++ }
+END {
+	for (b = 0; b < 5; b++)
+		printf "#   %4.1f..%4.1f s: %d\n", b * cap / 5, (b + 1) * cap / 5, h[b]
+	printf "#   %4.1f s and later: %d\n", cap, h[5]
+}' "$T/offsets"
+busiest=$(awk '{ h[int($1 / 1000)]++ } END { m = 0; for (s in h) if (h[s] > m) m = h[s]; print m }' "$T/offsets")
+spread=$((${last:-0} - ${first:-0}))
+check "jitter: they do not all come back at once (spread $spread ms, at most $busiest in one second)" \
+	[ $((spread >= CAP * 250 && busiest * 10 <= N * 7)) -eq 1 ]
+
+i=1
+stopped=0
+while [ $i -le "$N" ]; do
+	p=$(cat "$T/gw$i.pid")
+	kill -TERM "$p" && wait "$p" && stopped=$((stopped + 1))
+	rm -f "$T/gw$i.pid"
+	i=$((i + 1))
+done
+check "every gateway stops cleanly ($stopped)" [ "$stopped" -eq "$N" ]
+wall_time
+finish
