@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,7 +313,8 @@ static double br_best(struct br *b, bool hit, bool engine, uint64_t n)
 
 /*
  * Wall time: the registry alone, then with the engine; the difference.
- * The fastest of a few rounds, as the machine may be busy with others.
+ * The fastest of a few rounds, as the machine may be busy with others; a
+ * difference below zero is noise and shows as 0.
  */
 static void br_wall(struct br *b, uint64_t events, double load_ms)
 {
@@ -325,8 +327,8 @@ static void br_wall(struct br *b, uint64_t events, double load_ms)
 	       "\"registry_ns\":%.1f,\"hit_ns\":%.1f,\"miss_ns\":%.1f,"
 	       "\"fired\":%lu}\n",
 	       b->nrules, (unsigned long long)events, load_ms,
-	       (reg_hit + reg_miss) / 2, hit - reg_hit, miss - reg_miss,
-	       b->sets);
+	       (reg_hit + reg_miss) / 2, fmax(hit - reg_hit, 0),
+	       fmax(miss - reg_miss, 0), b->sets);
 }
 
 /* The engine's instructions: a dump for hit, one for miss. */
