@@ -619,19 +619,25 @@ static bool ob_no_space(int r)
 }
 
 /*
- * Write what is not in the log yet.  On a full disk a log that holds
- * nothing pending (the broker took it all) gives its space back first,
- * and the write is tried again in what that freed: else the outbox that
- * filled the disk could never write again.
+ * A write failed for want of space: a log that holds nothing pending
+ * (the broker took it all) gives its space back, and the caller tries
+ * again in what that freed.  Else an outbox that filled the disk itself
+ * could never write again.
  */
+static bool ob_reclaim(struct outbox *ob, int r)
+{
+	return ob_no_space(r) && ob_log_idle(ob) && ob->end > OB_OVERHEAD &&
+	       ob_reset(ob) == 0;
+}
+
+/* Write what is not in the log yet. */
 static int ob_write(struct outbox *ob)
 {
 	int r = ob->reset_due ? ob_reset(ob) : 0;
 
 	if (r == 0)
 		r = ob_write_new(ob);
-	if (ob_no_space(r) && ob_log_idle(ob) && ob->end > OB_OVERHEAD &&
-	    ob_reset(ob) == 0)
+	if (ob_reclaim(ob, r))
 		r = ob_write_new(ob);
 	return r;
 }
@@ -783,6 +789,9 @@ int outbox_sync(struct outbox *ob)
 
 	if (r == 0)
 		r = ob_write_marks(ob);
+	/* No room for the marks: a reset says what they would have. */
+	if (ob_reclaim(ob, r))
+		r = ob_write(ob);
 	if (r == 0)
 		r = ob_fsync(ob);
 	if (r == 0 && ob_compact_due(ob))

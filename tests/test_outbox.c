@@ -1005,6 +1005,48 @@ static void self_full_child(const char *dir, const char *log, int wfd)
 	_exit(0);
 }
 
+/*
+ * The same, with everything acknowledged before the next sync, the ones
+ * in memory only too: no message is left to write, only the ack floor,
+ * and that does not fit either.
+ */
+static void self_full_marks_child(const char *dir, const char *log, int wfd)
+{
+	struct outbox_opts o = { .max_bytes = 0, .sync_ms = 1000 };
+	struct outbox_stats st;
+	struct outbox *ob = NULL;
+	struct outbox_msg m;
+	char payload[237];
+	uint64_t seq = 0;
+	struct stat sb;
+
+	memset(payload, 'm', sizeof(payload));
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK(outbox_open(dir, &o, &ob) == 0);
+	/* Records of 256 bytes fill the limit exactly: no byte is left. */
+	set_fsize(64 * 256);
+	while (outbox_put(ob, OUTBOX_EVENT, "gw/e", payload, sizeof(payload),
+			  &seq) == 0)
+		;
+	CHECK(stat(log, &sb) == 0 && sb.st_size == 64 * 256);
+	while (outbox_next(ob, 0, &m) == 0)
+		CHECK(outbox_ack(ob, m.seq) == 0);
+	CHECK(outbox_sync(ob) == 0);
+	outbox_get_stats(ob, &st);
+	CHECK(st.last_error == 0 && st.pending == 0 && !outbox_dirty(ob));
+	CHECK(stat(log, &sb) == 0 && sb.st_size < 1024);
+	ob = outbox_free(ob);
+	set_fsize(RLIM_INFINITY);
+	CHECK(outbox_open(dir, &o, &ob) == 0);
+	outbox_get_stats(ob, &st);
+	CHECK(st.pending == 0 && st.truncated == 0);
+	CHECK(outbox_put(ob, OUTBOX_EVENT, "gw/e", "n", 1, &m.seq) == 0);
+	/* The seq survived the reset (the put that failed took one). */
+	CHECK(m.seq == seq + 2);
+	outbox_free(ob);
+	_exit(0);
+}
+
 /* Run child(dir, log, pipe) in a process of its own: limits and signal
  * dispositions stay there. */
 static void in_child(struct fixture *f,
@@ -1031,6 +1073,11 @@ static void in_child(struct fixture *f,
 static void test_disk_full_by_itself(void **state)
 {
 	in_child(*state, self_full_child);
+}
+
+static void test_disk_full_marks(void **state)
+{
+	in_child(*state, self_full_marks_child);
 }
 
 static void test_disk_full(void **state)
@@ -1281,6 +1328,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full_by_itself, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_disk_full_marks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_idle_compaction_in_place,
 						setup, teardown),
