@@ -95,7 +95,6 @@ sed '/^cloud {/,$d' "$CONF" >"$NB/zwgate.conf"
 cp "$T/sim-network.json" "$NB/"
 chmod 644 "$NB/zwgate.conf" "$NB/sim-network.json"
 chmod 755 "$NB"
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 refused_nobody() {
 	what=$1 needle=$2
 	out=$(timeout 20 setpriv --reuid=nobody --regid=nogroup --clear-groups \
@@ -121,7 +120,9 @@ echo '{"3": "lounge lamp"}' >"$NB/state/names.json"
 chmod 600 "$NB/state/names.json"
 chown nobody "$NB/state"
 log_mark
-as_nobody "$ZWGATED" -c "$NB/zwgate.conf" --state-dir "$NB/state" \
+# setpriv execs zwgated: $! is the daemon (a shell function would fork).
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	"$ZWGATED" -c "$NB/zwgate.conf" --state-dir "$NB/state" \
 	--runtime-dir "$NB/run" 2>>"$T/daemon.log" &
 DAEMON_PID=$!
 SOCK=$NB/run/control.sock
