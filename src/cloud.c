@@ -39,7 +39,8 @@
  * Incoming messages up to this size reach the bridge, which answers an
  * oversized command with an error; larger ones are dropped unanswered.
  */
-#define CLOUD_MAX_IN (2 * 1024 * 1024)
+#define CLOUD_MAX_IN	 (2 * 1024 * 1024)
+#define CLOUD_OUTBOX_DIR "outbox" /* in the state directory */
 
 struct cloud_mid {
 	int mid; /* 0: empty slot */
@@ -108,20 +109,25 @@ static bool mid_take(struct cloud *c, int mid, uint64_t *ret_seq)
 
 static void sync_soon(struct cloud *c);
 
+/* A write of the outbox failed: the file, why, and what that costs. */
+static void log_unwritten(const struct cloud *c, int r, const char *fate)
+{
+	struct outbox_stats st;
+
+	outbox_get_stats(c->ob, &st);
+	log_error("outbox %s: cannot write: %s; %llu message(s) %s",
+		  outbox_path(c->ob), strerror(-r),
+		  (unsigned long long)st.unwritten, fate);
+}
+
 /* Say once when the outbox stops writing to disk, and when it writes
  * again. */
 static void note_sync(struct cloud *c, int r)
 {
-	struct outbox_stats st;
-
 	if (r == c->sync_error)
 		return;
-	outbox_get_stats(c->ob, &st);
 	if (r < 0)
-		log_error("outbox %s: cannot write: %s; %llu message(s) held "
-			  "in memory only until it can",
-			  outbox_path(c->ob), strerror(-r),
-			  (unsigned long long)st.unwritten);
+		log_unwritten(c, r, "held in memory only until it can");
 	else
 		log_notice("outbox %s: writing again", outbox_path(c->ob));
 	c->sync_error = r;
@@ -408,19 +414,22 @@ static bool outbox_damaged(int r)
  * with an empty one: the home must not stop for it.  What goes aside is
  * the directory when it is not one we can use, else its log.
  */
-static int outbox_aside(const char *dir, int why)
+static int outbox_aside(const char *state_dir, const char *dir, int why)
 {
 	char *log = fs_join(dir, OUTBOX_LOG_NAME), *aside = NULL;
-	const char *what = dir;
+	const char *what = dir, *in = state_dir, *name = CLOUD_OUTBOX_DIR;
 	struct stat st;
 	int r;
 
 	if (!log)
 		return -ENOMEM;
 	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    access(dir, R_OK | W_OK | X_OK) == 0)
+	    access(dir, R_OK | W_OK | X_OK) == 0) {
 		what = log;
-	r = fs_set_aside(what, &aside);
+		in = dir;
+		name = OUTBOX_LOG_NAME;
+	}
+	r = fs_set_aside(in, name, &aside);
 	if (r < 0)
 		log_error("outbox %s: %s, and it cannot be set aside: %s", what,
 			  strerror(-why), strerror(-r));
@@ -465,13 +474,14 @@ static int cloud_outbox(struct cloud *c)
 		.sync_ms = cc->outbox_sync_ms,
 		.keep_cut = true,
 	};
-	char *dir = fs_join(c->d->opts.state_dir, "outbox");
+	char *dir = fs_join(c->d->opts.state_dir, CLOUD_OUTBOX_DIR);
 	int r;
 
 	if (!dir)
 		return -ENOMEM;
 	r = outbox_open(dir, &o, &c->ob);
-	if (outbox_damaged(r) && outbox_aside(dir, r) == 0)
+	if (outbox_damaged(r) &&
+	    outbox_aside(c->d->opts.state_dir, dir, r) == 0)
 		r = outbox_open(dir, &o, &c->ob);
 	if (r < 0)
 		log_error("outbox %s: %s", dir, strerror(-r));
@@ -540,15 +550,10 @@ void cloud_stop(struct cloud *c)
 	}
 	bridge_stop(c->bridge);
 	if (c->ob) {
-		struct outbox_stats st;
 		int r = outbox_sync(c->ob);
 
-		outbox_get_stats(c->ob, &st);
 		if (r < 0)
-			log_error("outbox %s: the last write failed: %s; "
-				  "%llu message(s) in memory only are lost",
-				  outbox_path(c->ob), strerror(-r),
-				  (unsigned long long)st.unwritten);
+			log_unwritten(c, r, "in memory only are lost");
 		outbox_free(c->ob);
 	}
 	if (c->ssl)

@@ -322,7 +322,7 @@ static void check_state_file(struct daemon *d, const char *name)
 		r = json_is_object(o) ? 0 : -EBADMSG;
 	}
 	if (r < 0 && r != -ENOENT && r != -ENOMEM) {
-		a = fs_set_aside(path, &aside);
+		a = fs_set_aside(d->opts.state_dir, name, &aside);
 		if (a == 0)
 			log_warning("%s: %s; kept it as %s, starting without "
 				    "it",

@@ -239,39 +239,29 @@ static int rename_new(const char *from, const char *to)
 	return rename(from, to) < 0 ? -errno : 0;
 }
 
-static char *dir_of(const char *path)
+int fs_set_aside(const char *dir, const char *name, char **ret_aside)
 {
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-int fs_set_aside(const char *path, char **ret_aside)
-{
-	char *aside = NULL, *dir;
-	int r = -EEXIST;
+	char *path = fs_join(dir, name), *aside = NULL;
+	int r = path ? -EEXIST : -ENOMEM;
 
 	for (int i = 0; i < 10 && r == -EEXIST; i++) {
 		free(aside);
 		if ((i ? asprintf(&aside, "%s.damaged.%d", path, i)
-		       : asprintf(&aside, "%s.damaged", path)) < 0)
-			return -ENOMEM;
+		       : asprintf(&aside, "%s.damaged", path)) < 0) {
+			aside = NULL;
+			r = -ENOMEM;
+			break;
+		}
 		r = rename_new(path, aside);
 	}
+	free(path);
 	if (r < 0) {
 		free(aside);
 		return r;
 	}
 	/* Renamed: a failed directory sync only risks the old name after a
 	 * crash, which the next start sets aside again. */
-	dir = dir_of(path);
-	if (dir)
-		fs_fsync_dir(dir);
-	free(dir);
+	fs_fsync_dir(dir);
 	*ret_aside = aside;
 	return 0;
 }

@@ -45,12 +45,13 @@ char *fs_join(const char *dir, const char *name);
 int fs_probe_dir(const char *dir);
 
 /*
- * Keep a damaged state file (or directory) instead of deleting it: path
- * is renamed to path.damaged, or path.damaged.1 .. path.damaged.9 when
- * those are taken, never replacing one.  0 with *ret_aside set (caller
- * frees), -EEXIST when all ten are taken, or -errno.
+ * Keep a damaged state file (or directory) instead of deleting it:
+ * dir/name is renamed to dir/name.damaged, or name.damaged.1 ..
+ * name.damaged.9 when those are taken, never replacing one.  0 with
+ * *ret_aside the new path (caller frees), -EEXIST when all ten are
+ * taken, or -errno.
  */
-int fs_set_aside(const char *path, char **ret_aside);
+int fs_set_aside(const char *dir, const char *name, char **ret_aside);
 
 /*
  * Write bytes [from, to) of the open file fd as dir/name, atomically as

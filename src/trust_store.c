@@ -367,16 +367,15 @@ static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
  */
 static void aside_slot(struct trust_store *s, int slot)
 {
-	char *path = fs_join(s->dir, slot_file[slot]), *aside = NULL;
-	int r = path ? fs_set_aside(path, &aside) : -ENOMEM;
+	char *aside = NULL;
+	int r = fs_set_aside(s->dir, slot_file[slot], &aside);
 
 	if (r == 0)
 		add_warning(s, "kept it as %s", aside);
 	else if (r != -ENOENT)
-		add_warning(s, "%s cannot be set aside: %s", path,
-			    strerror(-r));
+		add_warning(s, "%s/%s cannot be set aside: %s", s->dir,
+			    slot_file[slot], strerror(-r));
 	free(aside);
-	free(path);
 }
 
 /*

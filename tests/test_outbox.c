@@ -951,6 +951,25 @@ static void disk_full_child(const char *dir, const char *log, int wfd)
 }
 
 /*
+ * Put events of len bytes until the file size limit refuses one (the
+ * limit then stands for a disk the outbox filled itself): how many went
+ * in, *ret_seq the last of them.
+ */
+static int fill_up(struct outbox *ob, size_t len, uint64_t *ret_seq, int wfd)
+{
+	char payload[256];
+	int n = 0, r;
+
+	CHECK(len <= sizeof(payload));
+	memset(payload, 'f', len);
+	while ((r = outbox_put(ob, OUTBOX_EVENT, "gw/e", payload, len,
+			       ret_seq)) == 0)
+		n++;
+	CHECK(r == -ENOSPC);
+	return n;
+}
+
+/*
  * The outbox fills the disk itself (the log reaches the file size limit,
  * as on a disk it filled), the broker then takes everything: the log,
  * holding nothing pending, is cut in place, and what comes next is
@@ -962,19 +981,15 @@ static void self_full_child(const char *dir, const char *log, int wfd)
 	struct outbox_stats st;
 	struct outbox *ob = NULL;
 	struct outbox_msg m;
-	char payload[200];
 	uint64_t seq = 0, after = 0, last = 0;
 	struct stat sb;
-	int n = 0, r;
+	int n;
 
-	memset(payload, 'f', sizeof(payload));
 	signal(SIGXFSZ, SIG_IGN);
 	set_fsize(16 * KIB);
 	CHECK(outbox_open(dir, &o, &ob) == 0);
-	while ((r = outbox_put(ob, OUTBOX_EVENT, "gw/e", payload, 200, &seq)) ==
-	       0)
-		n++;
-	CHECK(r == -ENOSPC && n > 10);
+	n = fill_up(ob, 200, &seq, wfd);
+	CHECK(n > 10);
 	outbox_get_stats(ob, &st);
 	CHECK(st.unwritten == 1 && st.pending == (uint64_t)n + 1);
 	CHECK(outbox_put(ob, OUTBOX_EVENT, "gw/e", "x", 1, &seq) == -ENOSPC);
@@ -1016,18 +1031,14 @@ static void self_full_marks_child(const char *dir, const char *log, int wfd)
 	struct outbox_stats st;
 	struct outbox *ob = NULL;
 	struct outbox_msg m;
-	char payload[237];
 	uint64_t seq = 0;
 	struct stat sb;
 
-	memset(payload, 'm', sizeof(payload));
 	signal(SIGXFSZ, SIG_IGN);
 	CHECK(outbox_open(dir, &o, &ob) == 0);
 	/* Records of 256 bytes fill the limit exactly: no byte is left. */
 	set_fsize(64 * 256);
-	while (outbox_put(ob, OUTBOX_EVENT, "gw/e", payload, sizeof(payload),
-			  &seq) == 0)
-		;
+	CHECK(fill_up(ob, 256 - 19 - 4, &seq, wfd) == 64);
 	CHECK(stat(log, &sb) == 0 && sb.st_size == 64 * 256);
 	while (outbox_next(ob, 0, &m) == 0)
 		CHECK(outbox_ack(ob, m.seq) == 0);
