@@ -138,6 +138,10 @@ check "clean stop" [ "$STOP_STATUS" = 0 ]
 start_daemon
 check "the next start loads a clean outbox" outbox_fine
 check "everything arrived" wait_until 30 all_arrived "$T/accepted"
+check "bundle 3, imported after the disk was full, is tried and committed" \
+	wait_until 20 eval '[ "$(trust .active.version)" = 3 ]'
+check "... and the trust store writes again" \
+	[ -z "$(cloud_field trust_store_error)" ]
 tally "$T/accepted"
 check "no event lost ($LOST of $SENT)" [ $((SENT > 0 && LOST == 0)) -eq 1 ]
 stop_daemon TERM

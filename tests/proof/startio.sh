@@ -9,11 +9,12 @@
 #     mount; the trust state (the version floor) is a directory or garbage
 #   starts with a warning naming the file and where it was kept (set
 #   aside as NAME.damaged, never deleted), without what it held:
-#     names.json or rules.json a directory, garbage or unreadable; the
-#     outbox log a directory, unreadable or garbage (the bytes recovery
-#     cuts kept in outbox/log.cut), the outbox directory a file; the
-#     committed trust slot garbage (the factory bundle is used, the
-#     version floor kept)
+#     names.json or rules.json a directory or garbage; the outbox log a
+#     directory or garbage (the bytes recovery cuts kept in
+#     outbox/log.cut), the outbox directory a file; the committed trust
+#     slot garbage (the factory bundle is used, the version floor kept);
+#     names.json, the outbox log and the trust slot another user's file
+#     that zwgated (as nobody) cannot read
 #
 # Never a crash: every exit is a plain status.
 . "$top_srcdir/tests/lib.sh"
@@ -113,26 +114,40 @@ chmod 500 "$NB/state"
 refused_nobody "state directory without write permission" \
 	"state directory $NB/state: Permission denied"
 
-# Unreadable files: nobody's directory, root's files in it.
+# Unreadable files: nobody's state, with the cloud block (a copy of the
+# client key of nobody's own), and root's files in it.
+mkdir -p "$NB/pki"
+cp "$T/pki/client.crt" "$T/pki/client.key" "$NB/pki/"
+chown -R nobody "$NB/pki"
+CONF=$NB/zwgate-cloud.conf PROOF_PKI=$NB/pki trust_config
+chmod 644 "$NB/zwgate-cloud.conf"
 rm -rf "$NB/state"
-mkdir -m 700 "$NB/state"
-echo '{"3": "lounge lamp"}' >"$NB/state/names.json"
-chmod 600 "$NB/state/names.json"
-chown nobody "$NB/state"
+cp -a "$T/golden" "$NB/state"
+chown -R nobody "$NB/state"
+for f in names.json outbox/log trust/slot-a.bundle; do
+	chown root "$NB/state/$f"
+	chmod 600 "$NB/state/$f"
+done
 log_mark
 # setpriv execs zwgated: $! is the daemon (a shell function would fork).
 setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	"$ZWGATED" -c "$NB/zwgate.conf" --state-dir "$NB/state" \
+	"$ZWGATED" -c "$NB/zwgate-cloud.conf" --state-dir "$NB/state" \
 	--runtime-dir "$NB/run" 2>>"$T/daemon.log" &
 DAEMON_PID=$!
 SOCK=$NB/run/control.sock
 if wait_for_socket 10; then
-	ok "names.json unreadable: zwgated starts"
-	check "... warning: the file and where it was kept" \
-		eval 'since | grep -qF "warning: $NB/state/names.json: Permission denied; kept it as $NB/state/names.json.damaged"'
+	ok "files of another user: zwgated starts"
+	for n in "$NB/state/names.json: Permission denied; kept it as $NB/state/names.json.damaged" \
+		"outbox $NB/state/outbox/log: Permission denied; kept it as $NB/state/outbox/log.damaged" \
+		"kept it as $NB/state/trust/slot-a.bundle.damaged"; do
+		check "... warning: $n" eval 'since | grep "warning: " | grep -qF "$n"'
+	done
+	check "... the cloud link runs on the factory bundle" \
+		[ "$(trust .active.from)" = factory ]
 	stop_daemon TERM
 else
-	not_ok "names.json unreadable: zwgated starts"
+	not_ok "files of another user: zwgated starts"
+	since | tail -3
 fi
 SOCK=$RUN/control.sock
 
