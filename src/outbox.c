@@ -2,18 +2,15 @@
 /*
  * outbox.c: the durable queue behind the cloud link.
  *
- * On disk, dir/log is a sequence of records, integers little-endian:
- *
- *	u32 head	0xA5 << 24 | length of the body (11 .. OB_BODY_MAX)
- *	u32 crc		CRC-32C of head and body
- *	body:	u64 seq, u8 type, u16 topic length, topic (no NUL), payload
- *
- * 19 bytes of overhead per message.  STATE (1) and EVENT (2) records carry
- * a message; the marks carry only a seq and are written by outbox_sync
- * when they moved, so an ack costs nothing until then:
- *	ACK (3) n	every message with seq <= n is gone (the ack floor);
- *	DROP (4) n	every EVENT with seq <= n is gone (dropped, bound);
- *	SEQ (5) n	seqs up to n were used (heads a compacted log).
+ * On disk, dir/log is a sequence of records (outbox_int.h has their
+ * format, outbox_rec.c writes and reads them): STATE and EVENT records
+ * carry a message, TOPIC records name a topic once per file for them, and
+ * the marks carry only a seq and are written by outbox_sync when they
+ * moved, so an ack costs nothing until then (with outbox-sync always,
+ * with each put too: after a crash, fewer messages are sent twice):
+ *	ACK n	every message with seq <= n is gone (the ack floor);
+ *	DROP n	every EVENT with seq <= n is gone (dropped, bound);
+ *	SEQ n	seqs up to n were used (heads a compacted log).
  * Messages are written in seq order, and a state later in the log replaces
  * an earlier one for its topic, so replaying the log rebuilds the pending
  * set.  Acks above the floor live in memory only (until a compaction):
@@ -60,38 +57,30 @@
 
 #include "fsutil.h"
 #include "outbox.h"
+#include "outbox_int.h"
 
-#define OB_MAGIC	 0xA5u
-#define OB_HEAD		 8  /* head + crc */
-#define OB_FIXED	 11 /* seq + type + topic length */
-#define OB_OVERHEAD	 (OB_HEAD + OB_FIXED)
-#define OB_BODY_MAX	 (OB_FIXED + OUTBOX_TOPIC_MAX - 1 + OUTBOX_PAYLOAD_MAX)
 #define OB_READ_CHUNK	 (512 * 1024) /* bytes read at a time at open */
 #define OB_COMPACT_MIN	 (64 * 1024)  /* log bytes before compacting */
 #define OB_COMPACT_RATIO 4	      /* log bytes per live record byte */
-#define OB_SLOTS_MIN	 64
-#define OB_MAP_MIN	 16
-#define OB_LOG		 OUTBOX_LOG_NAME
-#define OB_TMP		 ".log.tmp"
+#define OB_MSG_TYPICAL	 16 /* bytes a record adds to topic and payload */
+/* A log no longer than a lone SEQ record has nothing to give back. */
+#define OB_SEQ_REC_MAX (OB_HEAD + 1 + OB_VARINT_MAX)
+#define OB_SLOTS_MIN   64
+#define OB_MAP_MIN     16
+#define OB_LOG	       OUTBOX_LOG_NAME
+#define OB_TMP	       ".log.tmp"
 /* More seqs than an outbox lives to hand out (at a million messages a
  * second, 290,000 years): a log that claims more is damaged. */
 #define OB_SEQ_MAX (UINT64_C(1) << 63)
 
-_Static_assert(OB_BODY_MAX < (1 << 24), "body length must fit 24 bits");
-_Static_assert(OB_READ_CHUNK >= OB_HEAD + OB_BODY_MAX, "chunk holds a record");
-
-enum ob_type {
-	OB_REC_STATE = 1,
-	OB_REC_EVENT,
-	OB_REC_ACK,
-	OB_REC_DROP,
-	OB_REC_SEQ,
-};
+_Static_assert(OB_READ_CHUNK >= OB_HEAD + OB_V1_BODY_MAX,
+	       "chunk holds a record");
 
 struct ob_msg {
 	struct ob_msg *prev, *next; /* the events, oldest first */
 	uint64_t seq;
 	uint64_t off;  /* of its record in the log, once written */
+	uint64_t noff; /* ... in the log a compaction is writing */
 	uint64_t hash; /* of the topic */
 	uint32_t len;
 	uint16_t tlen;
@@ -114,6 +103,7 @@ struct ob_map {
 struct outbox {
 	char *dir, *path;
 	int fd;
+	struct ob_topics *topics; /* named in the log, and their ids */
 	uint64_t max_bytes;
 	unsigned sync_ms;
 	struct ob_slot *slots; /* [head, tail) in use, head live if any */
@@ -132,95 +122,6 @@ struct outbox {
 	uint64_t drop_floor, drop_disk;
 	struct outbox_stats st;
 };
-
-static uint32_t crc_table[256];
-
-/* Built on first open; the daemon opens outboxes from one thread. */
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-static uint32_t crc_update(uint32_t crc, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return crc;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = bytes - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* MQTT topics are UTF-8; a broker refuses anything else. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0, need, k;
-	uint32_t cp, min;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			need = 1, cp = s[i] & 0x1f, min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			need = 2, cp = s[i] & 0x0f, min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			need = 3, cp = s[i] & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i <= need)
-			return false;
-		for (k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
-/* A topic one may publish to: no wildcards, no NUL, UTF-8. */
-static bool topic_ok(const char *t, size_t n)
-{
-	return n > 0 && n < OUTBOX_TOPIC_MAX && !memchr(t, '\0', n) &&
-	       !memchr(t, '+', n) && !memchr(t, '#', n) &&
-	       utf8_ok((const unsigned char *)t, n);
-}
-
-static uint64_t topic_hash(const char *t, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (n--)
-		h = (h ^ (unsigned char)*t++) * 0x100000001b3ULL;
-	return h;
-}
 
 static const void *msg_payload(const struct ob_msg *m)
 {
@@ -245,7 +146,7 @@ static struct ob_msg *msg_new(enum outbox_kind kind, uint64_t seq,
 	m->kind = (uint8_t)kind;
 	m->tlen = (uint16_t)tlen;
 	m->len = (uint32_t)len;
-	m->hash = topic_hash(topic, tlen);
+	m->hash = ob_topic_hash(topic, tlen);
 	memcpy(m->topic, topic, tlen);
 	m->topic[tlen] = '\0';
 	if (len)
@@ -452,68 +353,11 @@ static uint64_t ob_floor(const struct outbox *ob)
 	return ob->live ? ob->slots[ob->head].seq - 1 : ob->last_seq;
 }
 
-static int pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+static int rec_write_msg(int fd, uint64_t *off, struct ob_topics *t,
+			 const struct ob_msg *m)
 {
-	while (n > 0) {
-		ssize_t w = pwritev(fd, iov, n, (off_t)off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		/* A file size limit means the same to us as a full disk;
-		 * -EFBIG from outbox_put says "refused", not "queued". */
-		if (w < 0)
-			return errno == EFBIG ? -ENOSPC : -errno;
-		if (w == 0)
-			return -ENOSPC;
-		off += (uint64_t)w;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
-/* Write one record at *off and move *off past it.  0 or -errno. */
-static int rec_write(int fd, uint64_t *off, uint64_t seq, enum ob_type type,
-		     const char *topic, size_t tlen, const void *payload,
-		     size_t len)
-{
-	uint8_t h[OB_OVERHEAD];
-	size_t body = OB_FIXED + tlen + len;
-	struct iovec iov[3] = {
-		{ h, sizeof(h) },
-		{ (void *)topic, tlen },
-		{ (void *)payload, len },
-	};
-	uint32_t c;
-	int r;
-
-	put_le(h, OB_MAGIC << 24 | (uint32_t)body, 4);
-	put_le(h + 8, seq, 8);
-	h[16] = (uint8_t)type;
-	put_le(h + 17, tlen, 2);
-	c = crc_update(~0u, h, 4);
-	c = crc_update(c, h + 8, OB_FIXED);
-	c = crc_update(c, topic, tlen);
-	c = crc_update(c, payload, len);
-	put_le(h + 4, ~c, 4);
-	r = pwritev_all(fd, iov, len ? 3 : tlen ? 2 : 1, *off);
-	if (r == 0)
-		*off += OB_HEAD + body;
-	return r;
-}
-
-static int rec_write_msg(int fd, uint64_t *off, const struct ob_msg *m)
-{
-	return rec_write(fd, off, m->seq,
-			 m->kind == OUTBOX_STATE ? OB_REC_STATE : OB_REC_EVENT,
-			 m->topic, m->tlen, msg_payload(m), m->len);
+	return ob_rec_write_msg(fd, off, t, m->seq, (enum outbox_kind)m->kind,
+				m->topic, m->tlen, msg_payload(m), m->len);
 }
 
 static int ob_fail(struct outbox *ob, int r)
@@ -530,9 +374,9 @@ static int ob_append(struct outbox *ob, const struct ob_msg *m,
 	int r;
 
 	if (m)
-		r = rec_write_msg(ob->fd, &off, m);
+		r = rec_write_msg(ob->fd, &off, ob->topics, m);
 	else
-		r = rec_write(ob->fd, &off, seq, mark, NULL, 0, NULL, 0);
+		r = ob_rec_write_mark(ob->fd, &off, mark, seq);
 	if (r < 0) {
 		ob->trunc_needed = true;
 		return ob_fail(ob, r);
@@ -551,6 +395,8 @@ static int ob_write_new(struct outbox *ob)
 	int r;
 
 	if (ob->trunc_needed) {
+		/* What the cut takes may be a topic's record. */
+		ob_topics_forget(ob->topics);
 		if (ftruncate(ob->fd, (off_t)ob->end) < 0)
 			return ob_fail(ob, -errno);
 		ob->trunc_needed = false;
@@ -594,9 +440,10 @@ static int ob_reset(struct outbox *ob)
 	int r;
 
 	ob->reset_due = true;
-	r = rec_write(ob->fd, &off, ob->last_seq, OB_REC_SEQ, NULL, 0, NULL, 0);
+	ob_topics_forget(ob->topics);
+	r = ob_rec_write_mark(ob->fd, &off, OB_REC_SEQ, ob->last_seq);
 	if (r == 0)
-		r = pwritev_all(ob->fd, &iov, 1, off);
+		r = ob_pwritev_all(ob->fd, &iov, 1, off);
 	if (r == 0 && fdatasync(ob->fd) < 0)
 		r = -errno;
 	if (r == 0 && ftruncate(ob->fd, (off_t)off) < 0)
@@ -626,7 +473,7 @@ static bool ob_no_space(int r)
  */
 static bool ob_reclaim(struct outbox *ob, int r)
 {
-	return ob_no_space(r) && ob_log_idle(ob) && ob->end > OB_OVERHEAD &&
+	return ob_no_space(r) && ob_log_idle(ob) && ob->end > OB_SEQ_REC_MAX &&
 	       ob_reset(ob) == 0;
 }
 
@@ -683,6 +530,7 @@ static void ob_unsync(struct outbox *ob)
 	}
 	ob->end = ob->synced;
 	ob->trunc_needed = true;
+	ob_topics_forget(ob->topics);
 	ob->floor_disk = 0;
 	ob->drop_disk = 0;
 }
@@ -701,14 +549,24 @@ static int ob_fsync(struct outbox *ob)
 	return 0;
 }
 
-/* Write a SEQ record and every pending message to fd. */
-static int ob_write_all(const struct outbox *ob, int fd, uint64_t *off)
+/*
+ * Write a SEQ record and every pending message to fd, a new file: no
+ * topic is named there yet (nor, if this fails, for sure in the old log
+ * any more, which only costs a TOPIC record again).
+ */
+static int ob_write_all(struct outbox *ob, int fd, uint64_t *off)
 {
-	int r = rec_write(fd, off, ob->last_seq, OB_REC_SEQ, NULL, 0, NULL, 0);
+	int r;
 
+	ob_topics_forget(ob->topics);
+	r = ob_rec_write_mark(fd, off, OB_REC_SEQ, ob->last_seq);
 	for (size_t i = ob->head; r == 0 && i < ob->tail; i++) {
-		if (ob->slots[i].m)
-			r = rec_write_msg(fd, off, ob->slots[i].m);
+		struct ob_msg *m = ob->slots[i].m;
+
+		if (!m)
+			continue;
+		m->noff = *off;
+		r = rec_write_msg(fd, off, ob->topics, m);
 	}
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
@@ -718,17 +576,13 @@ static int ob_write_all(const struct outbox *ob, int fd, uint64_t *off)
 /* Switch to the compacted log in fd, whose records follow slot order. */
 static void ob_adopt(struct outbox *ob, int fd, uint64_t size)
 {
-	uint64_t off = OB_OVERHEAD; /* the SEQ record */
-
 	close(ob->fd);
 	ob->fd = fd;
 	for (size_t i = ob->head; i < ob->tail; i++) {
 		struct ob_msg *m = ob->slots[i].m;
 
-		if (m) {
-			m->off = off;
-			off += OB_OVERHEAD + msg_bytes(m);
-		}
+		if (m)
+			m->off = m->noff;
 	}
 	ob->end = ob->synced = size;
 	ob->trunc_needed = ob->reset_due = false;
@@ -778,7 +632,7 @@ out:
 static bool ob_compact_due(const struct outbox *ob)
 {
 	uint64_t live =
-	    ob->st.pending_bytes + OB_OVERHEAD * (ob->st.pending + 1);
+	    ob->st.pending_bytes + OB_MSG_TYPICAL * (ob->st.pending + 1);
 
 	return ob->end >= OB_COMPACT_MIN && ob->end > OB_COMPACT_RATIO * live;
 }
@@ -822,7 +676,7 @@ int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	    (len && !payload) || len > OUTBOX_PAYLOAD_MAX)
 		return -EINVAL;
 	tlen = strnlen(topic, OUTBOX_TOPIC_MAX);
-	if (!topic_ok(topic, tlen))
+	if (!ob_topic_ok(topic, tlen))
 		return -EINVAL;
 	if (tlen + len > ob->max_bytes)
 		return -EFBIG;
@@ -840,6 +694,10 @@ int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	ob->last_seq = seq;
 	ob_bound(ob, m);
 	r = ob_write(ob);
+	/* The marks ride along with the message's fsync; if they do not
+	 * fit, the next sync writes them, and the message is safe anyway. */
+	if (r == 0 && ob->sync_ms == 0)
+		(void)ob_write_marks(ob);
 	if (r == 0 && ob->sync_ms == 0)
 		r = ob_fsync(ob);
 	if (r < 0)
@@ -911,36 +769,29 @@ static void ob_apply_mark(struct outbox *ob, enum ob_type type, uint64_t seq)
 	}
 }
 
-/* One record's body read at open.  0, -EBADMSG (stop here), -ENOMEM. */
-static int ob_apply(struct outbox *ob, const uint8_t *b, size_t n, uint64_t off)
+/* One record read at open.  0, -EBADMSG (stop here), -ENOMEM. */
+static int ob_apply(struct outbox *ob, const struct ob_rec *rec, uint64_t off)
 {
-	uint64_t seq = get_le(b, 8);
-	unsigned type = b[8];
-	size_t tlen = get_le(b + 9, 2);
-	const char *topic = (const char *)b + OB_FIXED;
-	enum outbox_kind kind = OUTBOX_STATE;
+	enum outbox_kind kind =
+	    rec->type == OB_REC_EVENT ? OUTBOX_EVENT : OUTBOX_STATE;
 	struct ob_msg *m;
-	size_t len;
 
-	if (type >= OB_REC_ACK && type <= OB_REC_SEQ && n == OB_FIXED) {
-		ob_apply_mark(ob, type, seq);
+	if (rec->type >= OB_REC_ACK && rec->type <= OB_REC_SEQ) {
+		ob_apply_mark(ob, rec->type, rec->seq);
 		return 0;
 	}
-	if (type == OB_REC_EVENT)
-		kind = OUTBOX_EVENT;
-	else if (type != OB_REC_STATE)
-		return -EBADMSG;
-	if (tlen > n - OB_FIXED || !topic_ok(topic, tlen) ||
-	    n - OB_FIXED - tlen > OUTBOX_PAYLOAD_MAX || seq <= ob->data_seq)
-		return -EBADMSG;
-	len = n - OB_FIXED - tlen;
-	ob->data_seq = seq;
-	if (seq > ob->last_seq)
-		ob->last_seq = seq;
-	if (seq <= ob->floor_disk ||
-	    (kind == OUTBOX_EVENT && seq <= ob->drop_floor))
+	if (rec->type == OB_REC_TOPIC)
 		return 0;
-	m = msg_new(kind, seq, topic, tlen, b + OB_FIXED + tlen, len);
+	if (rec->seq <= ob->data_seq)
+		return -EBADMSG;
+	ob->data_seq = rec->seq;
+	if (rec->seq > ob->last_seq)
+		ob->last_seq = rec->seq;
+	if (rec->seq <= ob->floor_disk ||
+	    (kind == OUTBOX_EVENT && rec->seq <= ob->drop_floor))
+		return 0;
+	m = msg_new(kind, rec->seq, rec->topic, rec->tlen, rec->payload,
+		    rec->len);
 	if (!m || ob_insert(ob, m) < 0) {
 		free(m);
 		return -ENOMEM;
@@ -986,37 +837,35 @@ static const uint8_t *rd_get(struct ob_reader *rd, uint64_t off, size_t len)
 static int ob_replay(struct outbox *ob, struct ob_reader *rd,
 		     uint64_t *ret_good)
 {
+	struct ob_names names = { 0 };
+	struct ob_rec rec;
 	uint64_t off = 0;
 	const uint8_t *p;
-	uint32_t head, c;
+	int r = 0;
 	size_t n;
-	int r;
 
 	for (;;) {
 		p = rd_get(rd, off, OB_HEAD);
-		if (!p)
-			break;
-		head = (uint32_t)get_le(p, 4);
-		n = head & 0xffffff;
-		if (head >> 24 != OB_MAGIC || n < OB_FIXED || n > OB_BODY_MAX)
+		if (!p || !(n = ob_rec_body_len(p)))
 			break;
 		p = rd_get(rd, off, OB_HEAD + n);
 		if (!p)
 			break;
-		c = ~crc_update(crc_update(~0u, p, 4), p + OB_HEAD, n);
-		if (c != get_le(p + 4, 4))
-			break;
-		r = ob_apply(ob, p + OB_HEAD, n, off);
+		r = ob_rec_read(p, n, &names, &rec);
+		if (r == 0)
+			r = ob_apply(ob, &rec, off);
 		if (r == -EBADMSG)
 			break;
 		if (r < 0)
-			return r;
+			goto out;
 		off += OB_HEAD + n;
 	}
-	if (rd->err)
-		return rd->err;
-	*ret_good = off;
-	return 0;
+	r = rd->err;
+	if (r == 0)
+		*ret_good = off;
+out:
+	ob_names_clear(&names);
+	return r;
 }
 
 /*
@@ -1134,8 +983,6 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 
 	if (opts && opts->max_bytes && opts->max_bytes < OUTBOX_MIN_MAX_BYTES)
 		return -EINVAL;
-	if (!crc_table[1])
-		crc_init();
 	r = fs_ensure_dir(dir, 0700);
 	if (r < 0)
 		return r;
@@ -1149,7 +996,8 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 	ob->keep_cut = opts && opts->keep_cut;
 	ob->dir = strdup(dir);
 	ob->path = fs_join(dir, OB_LOG);
-	r = ob->dir && ob->path ? ob_open_log(ob) : -ENOMEM;
+	ob->topics = ob_topics_new();
+	r = ob->dir && ob->path && ob->topics ? ob_open_log(ob) : -ENOMEM;
 	if (r == 0)
 		r = ob_load(ob);
 	if (r < 0) {
@@ -1168,6 +1016,7 @@ struct outbox *outbox_free(struct outbox *ob)
 		free(ob->slots[i].m);
 	free(ob->slots);
 	free(ob->states.v);
+	ob_topics_free(ob->topics);
 	if (ob->fd >= 0)
 		close(ob->fd);
 	free(ob->dir);

@@ -402,7 +402,8 @@ static void test_idle_compaction_in_place(void **state)
 	}
 	assert_int_equal(mkdir(tmp, 0700), 0);
 	assert_int_equal(outbox_sync(f->ob), 0);
-	assert_int_equal(file_size(f->log), 19);
+	/* A lone SEQ record: head, crc, type and seq 500 as a varint. */
+	assert_int_equal(file_size(f->log), 8 + 1 + 2);
 	assert_false(outbox_dirty(f->ob));
 	seq = put(f->ob, OUTBOX_EVENT, "gw/e", "next");
 	assert_int_equal(seq, last + 1);
@@ -856,6 +857,165 @@ static void test_sync_always(void **state)
 }
 
 /*
+ * With outbox-sync always the ack floor rides along with the next put's
+ * fsync: a crash then sends again only what was acked since that put.
+ */
+static void test_sync_always_floor(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a, b;
+
+	reopen(f, 0, 0);
+	a = put(f->ob, OUTBOX_EVENT, "gw/e", "one");
+	assert_int_equal(outbox_ack(f->ob, a), 0);
+	b = put(f->ob, OUTBOX_EVENT, "gw/e", "two");
+	/* No sync: the process dies here. */
+	f->ob = outbox_free(f->ob);
+	reopen(f, 0, 0);
+	assert_int_equal(stats(f->ob).pending, 1);
+	expect_msg(f->ob, b, OUTBOX_EVENT, "gw/e", "two");
+}
+
+/*
+ * A topic is written once per log, not with every message: an event of
+ * a 48-byte topic and a 44-byte payload (what the benchmark publishes)
+ * takes one record of 8 + 1 + 2 + 1 + 44 bytes, under the 64 bytes per
+ * event the SD card budget allows, and comes back whole.
+ */
+static void test_topic_once(void **state)
+{
+	static const char topic[] =
+	    "zwgate/bench-gateway/event/14/scene_activation/0";
+	static const char payload[] =
+	    "{\"code\":1796294000123456,\"ts\":1796294000123}";
+	struct fixture *f = *state;
+	uint64_t first = 0, seq = 0;
+	struct outbox_msg m;
+
+	_Static_assert(sizeof(topic) - 1 == 48, "a 48-byte topic");
+	_Static_assert(sizeof(payload) - 1 == 44, "a 44-byte payload");
+	reopen(f, 0, 1000);
+	for (int i = 0; i < 1000; i++) {
+		seq = put(f->ob, OUTBOX_EVENT, topic, payload);
+		first = first ? first : seq;
+	}
+	assert_int_equal(outbox_sync(f->ob), 0);
+	/* 1000 records of 55 or 56 bytes and one TOPIC record of 58. */
+	assert_true(stats(f->ob).bytes_written <= 1000 * 56 + 58);
+	assert_true(stats(f->ob).bytes_written / 1000 <= 64);
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).recovered, 1000);
+	for (uint64_t s = first; s <= seq; s++) {
+		assert_int_equal(outbox_next(f->ob, s - 1, &m), 0);
+		assert_string_equal(m.topic, topic);
+		assert_memory_equal(m.payload, payload, sizeof(payload) - 1);
+	}
+}
+
+/*
+ * More topics than a log has ids for: the writer starts again from id
+ * 0, a later TOPIC record wins, and every message keeps its own topic,
+ * also after a compaction and a reopen.
+ */
+static void test_topic_ids_wrap(void **state)
+{
+	struct fixture *f = *state;
+	char topic[32], payload[16];
+	struct outbox_msg m;
+	uint64_t after = 0;
+	int n = 0;
+
+	reopen(f, 0, 1000);
+	for (int i = 0; i < 70000; i++) {
+		snprintf(topic, sizeof(topic), "gw/t%d", i);
+		snprintf(payload, sizeof(payload), "%d", i);
+		put(f->ob, OUTBOX_EVENT, topic, payload);
+	}
+	assert_int_equal(outbox_sync(f->ob), 0);
+	reopen(f, 0, 1000);
+	while (outbox_next(f->ob, after, &m) == 0) {
+		snprintf(topic, sizeof(topic), "gw/t%d", payload_int(&m));
+		assert_string_equal(m.topic, topic);
+		after = m.seq;
+		/* Acked in part, so that the next sync compacts. */
+		if (n++ % 4)
+			assert_int_equal(outbox_ack(f->ob, m.seq), 0);
+	}
+	assert_int_equal(n, 70000);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).pending, 17500);
+	after = 0;
+	while (outbox_next(f->ob, after, &m) == 0) {
+		snprintf(topic, sizeof(topic), "gw/t%d", payload_int(&m));
+		assert_string_equal(m.topic, topic);
+		after = m.seq;
+	}
+}
+
+/* Event seq must be there with this topic and these bytes. */
+static void expect_binary(const struct outbox *ob, uint64_t seq,
+			  const char *topic, const void *payload, size_t len)
+{
+	struct outbox_msg m;
+
+	assert_int_equal(outbox_next(ob, seq - 1, &m), 0);
+	assert_int_equal(m.seq, seq);
+	assert_int_equal(m.kind, OUTBOX_EVENT);
+	assert_string_equal(m.topic, topic);
+	assert_int_equal(m.len, len);
+	assert_memory_equal(m.payload, payload, len);
+}
+
+/* The source tree, for fixtures. */
+static const char *top_srcdir(void)
+{
+	const char *d = getenv("top_srcdir");
+
+	return d && *d ? d : ".";
+}
+
+/*
+ * A log written by zwgate 0.1 (tests/outbox/zwgate-0.1.outbox, records of
+ * the first format) loads after an upgrade, and the records written
+ * after it in today's format load with it.
+ */
+static void test_old_log(void **state)
+{
+	struct fixture *f = *state;
+	char path[512], buf[4096];
+	uint64_t seq;
+	size_t len;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/tests/outbox/zwgate-0.1.outbox",
+		 top_srcdir());
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	len = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	reopen(f, 0, 1000);
+	f->ob = outbox_free(f->ob);
+	write_log(f, buf, len);
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).recovered, 4);
+	assert_int_equal(stats(f->ob).truncated, 0);
+	expect_msg(f->ob, 3, OUTBOX_STATE,
+		   "zwgate/gw/node/2/switch_binary/0/currentValue",
+		   "{\"value\":false,\"ts\":2}");
+	expect_msg(f->ob, 11, OUTBOX_STATE, "zwgate/gw/status", "");
+	expect_binary(f->ob, 12, "caf\xc3\xa9", "\0\xff", 2);
+	seq = put(f->ob, OUTBOX_EVENT, "zwgate/gw/event/4/x", "new");
+	assert_int_equal(seq, 13);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).recovered, 5);
+	assert_int_equal(stats(f->ob).truncated, 0);
+	expect_binary(f->ob, 12, "caf\xc3\xa9", "\0\xff", 2);
+	expect_msg(f->ob, 13, OUTBOX_EVENT, "zwgate/gw/event/4/x", "new");
+}
+
+/*
  * The disk-full test runs in a child, whose file size limit stands in for
  * a full disk; it reports the line of a failed check through a pipe.
  */
@@ -1036,10 +1196,15 @@ static void self_full_marks_child(const char *dir, const char *log, int wfd)
 
 	signal(SIGXFSZ, SIG_IGN);
 	CHECK(outbox_open(dir, &o, &ob) == 0);
-	/* Records of 256 bytes fill the limit exactly: no byte is left. */
-	set_fsize(64 * 256);
-	CHECK(fill_up(ob, 256 - 19 - 4, &seq, wfd) == 64);
-	CHECK(stat(log, &sb) == 0 && sb.st_size == 64 * 256);
+	/*
+	 * The limit is filled exactly, no byte left: a TOPIC record names
+	 * "gw/e" once (head, crc, type, id, 4 bytes: 14), then 64 records
+	 * of 256 bytes (head, crc, type, seq below 128, id: 11, and 245 of
+	 * payload).
+	 */
+	set_fsize(14 + 64 * 256);
+	CHECK(fill_up(ob, 256 - 11, &seq, wfd) == 64);
+	CHECK(stat(log, &sb) == 0 && sb.st_size == 14 + 64 * 256);
 	while (outbox_next(ob, 0, &m) == 0)
 		CHECK(outbox_ack(ob, m.seq) == 0);
 	CHECK(outbox_sync(ob) == 0);
@@ -1348,6 +1513,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_backlog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_always_floor, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_topic_once, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_topic_ids_wrap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_old_log, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

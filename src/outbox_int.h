@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * outbox_int.h: the outbox's log records, shared by outbox.c (the queue)
+ * and outbox_rec.c (how records are written and read back).  Not for
+ * other modules.
+ *
+ * A record, integers little-endian:
+ *
+ *	u32 head	magic << 24 | length of the body
+ *	u32 crc		CRC-32C of head and body
+ *	body
+ *
+ * Magic 0xA6, the records written today, a body of
+ *	u8 type, then
+ *	STATE, EVENT:	 varint seq, varint topic id, payload
+ *	ACK, DROP, SEQ:	 varint seq
+ *	TOPIC:		 varint topic id, topic (no NUL)
+ * where a varint is LEB128 (7 bits a byte, low first, at most 10 bytes).
+ * A TOPIC record names an id for the records after it in the same file:
+ * the latest one for an id wins, and a file starts with none, so ids are
+ * the writer's business.  A topic is thus written once per log (and
+ * again after a compaction or a cut), not with every message: an event of
+ * a 48-byte topic and a 44-byte payload takes 58 bytes instead of 111.
+ *
+ * Magic 0xA5, the records of zwgate 0.1 (read, never written):
+ *	u64 seq, u8 type, u16 topic length, topic, payload   (STATE, EVENT)
+ *	u64 seq, u8 type                                     (marks)
+ */
+#ifndef ZWGATE_OUTBOX_INT_H
+#define ZWGATE_OUTBOX_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "outbox.h"
+
+#define OB_MAGIC      0xA6u
+#define OB_MAGIC_V1   0xA5u
+#define OB_HEAD	      8	 /* head + crc */
+#define OB_V1_FIXED   11 /* seq + type + topic length */
+#define OB_VARINT_MAX 10
+/* The most a message record adds to its topic and payload. */
+#define OB_MSG_OVERHEAD (OB_HEAD + 1 + 2 * OB_VARINT_MAX)
+#define OB_BODY_MAX	(1 + 2 * OB_VARINT_MAX + OUTBOX_PAYLOAD_MAX)
+#define OB_V1_BODY_MAX	(OB_V1_FIXED + OUTBOX_TOPIC_MAX - 1 + OUTBOX_PAYLOAD_MAX)
+/* Topic ids a log may use; a writer that has handed them all out starts
+ * again from 0 (a later TOPIC record wins). */
+#define OB_TOPIC_IDS 65536
+
+_Static_assert(OB_V1_BODY_MAX < (1 << 24), "body length must fit 24 bits");
+_Static_assert(OB_BODY_MAX <= OB_V1_BODY_MAX, "a v2 body is never larger");
+
+enum ob_type {
+	OB_REC_STATE = 1,
+	OB_REC_EVENT,
+	OB_REC_ACK,
+	OB_REC_DROP,
+	OB_REC_SEQ,
+	OB_REC_TOPIC,
+};
+
+/* A record read back: topic and payload point into the reader's memory. */
+struct ob_rec {
+	enum ob_type type;
+	uint64_t seq;
+	const char *topic;
+	size_t tlen;
+	const void *payload;
+	size_t len;
+};
+
+/*
+ * The writer's topics: which have a TOPIC record in the current file,
+ * under which id.  A record counts only in the generation it was written
+ * in; the owner starts a new generation whenever the log loses bytes (a
+ * cut, a reset, a compaction into a new file), so a topic whose record
+ * may be gone is named again.
+ */
+struct ob_topics;
+
+struct ob_topics *ob_topics_new(void);
+struct ob_topics *ob_topics_free(struct ob_topics *t);
+/* A new generation: no topic is named in the file any more. */
+void ob_topics_forget(struct ob_topics *t);
+
+/*
+ * Write a message record at *off of fd, its topic's TOPIC record first
+ * when the file has none in this generation, and move *off past them.
+ * 0 or -errno (-ENOSPC for a file size limit too); on failure nothing is
+ * marked written and *off is unchanged, though bytes may have reached the
+ * file (the caller cuts them).
+ */
+int ob_rec_write_msg(int fd, uint64_t *off, struct ob_topics *t, uint64_t seq,
+		     enum outbox_kind kind, const char *topic, size_t tlen,
+		     const void *payload, size_t len);
+/* A mark (ACK, DROP, SEQ) at *off; the same contract. */
+int ob_rec_write_mark(int fd, uint64_t *off, enum ob_type type, uint64_t seq);
+/* The whole of iov to fd at off; 0 or -errno, -ENOSPC for EFBIG or 0. */
+struct iovec;
+int ob_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);
+
+/*
+ * The reader's topics: id -> topic, as the TOPIC records read so far in
+ * one file say.
+ */
+struct ob_names {
+	char **v;
+	size_t cap;
+};
+
+void ob_names_clear(struct ob_names *n);
+
+/*
+ * The length of the body of the record whose head is at p (OB_HEAD
+ * bytes), or 0 if p is no record head.
+ */
+size_t ob_rec_body_len(const uint8_t *p);
+/*
+ * Decode the record at p (head, crc and body_len bytes of body).  A TOPIC
+ * record is taken into names.  0, -EBADMSG (bad CRC, nonsense: recovery
+ * stops here), -ENOMEM.
+ */
+int ob_rec_read(const uint8_t *p, size_t body_len, struct ob_names *names,
+		struct ob_rec *ret);
+
+/* A topic one may publish to: no wildcards, no NUL, UTF-8. */
+bool ob_topic_ok(const char *t, size_t n);
+uint64_t ob_topic_hash(const char *t, size_t n);
+
+#endif
