@@ -471,7 +471,7 @@ static json_t *items(const struct zw_meta *m)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < m->nitems && i < ZW_ENUM_MAX; i++) {
+	for (size_t i = 0; a && i < zw_meta_nitems(m); i++) {
 		const char *s = m->items[i];
 
 		if (json_array_append_new(

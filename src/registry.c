@@ -83,6 +83,7 @@ static void value_free(struct reg_value *v)
 {
 	if (v->has_val)
 		zw_val_clear(&v->val);
+	zw_meta_clear(&v->meta);
 	free(v);
 }
 
@@ -350,22 +351,36 @@ struct reg_value *registry_value(const struct registry *r,
 	return n ? node_value(n, key) : NULL;
 }
 
-/* A backend's meta, checked and made safe to print. */
-static int meta_import(const struct zw_meta *in, struct zw_meta *out)
+/* Can the registry take a backend's meta?  Its texts are made safe to
+ * print as they are copied, by meta_import. */
+static bool meta_valid(const struct zw_meta *m)
 {
-	if (!memchr(in->key.property, '\0', ZW_PROPERTY_MAX) ||
-	    !zw_property_valid(in->key.property) || in->type > ZW_TYPE_BUTTON ||
-	    in->nitems > ZW_ENUM_MAX)
-		return -EINVAL;
-	*out = *in;
-	out->unit[ZW_UNIT_MAX - 1] = '\0';
-	out->label[ZW_LABEL_MAX - 1] = '\0';
-	zw_text_copy(out->unit, ZW_UNIT_MAX, out->unit);
-	zw_text_copy(out->label, ZW_LABEL_MAX, out->label);
-	for (size_t i = 0; i < out->nitems; i++) {
-		out->items[i][ZW_ENUM_ITEM_MAX - 1] = '\0';
-		zw_text_copy(out->items[i], ZW_ENUM_ITEM_MAX, out->items[i]);
+	return memchr(m->key.property, '\0', ZW_PROPERTY_MAX) &&
+	       zw_property_valid(m->key.property) &&
+	       m->type <= ZW_TYPE_BUTTON && m->nitems <= ZW_ENUM_MAX &&
+	       (m->nitems == 0 || m->items);
+}
+
+/*
+ * The registry's own copy of a valid backend meta, made safe to print,
+ * into *ret, which owns its items from then on.  0, or -ENOMEM with *ret
+ * untouched.
+ */
+static int meta_import(const struct zw_meta *in, struct zw_meta *ret)
+{
+	struct zw_meta out;
+
+	if (zw_meta_copy(&out, in) < 0)
+		return -ENOMEM;
+	out.unit[ZW_UNIT_MAX - 1] = '\0';
+	out.label[ZW_LABEL_MAX - 1] = '\0';
+	zw_text_copy(out.unit, ZW_UNIT_MAX, out.unit);
+	zw_text_copy(out.label, ZW_LABEL_MAX, out.label);
+	for (size_t i = 0; i < out.nitems; i++) {
+		out.items[i][ZW_ENUM_ITEM_MAX - 1] = '\0';
+		zw_text_copy(out.items[i], ZW_ENUM_ITEM_MAX, out.items[i]);
 	}
+	*ret = out;
 	return 0;
 }
 
@@ -405,11 +420,15 @@ static int value_new(struct reg_node *n, const struct zw_meta *meta,
 		return err;
 	if (!(v = calloc(1, sizeof(*v))))
 		return -ENOMEM;
-	if (in && zw_val_copy(&val, in) < 0) {
+	if (meta_import(meta, &v->meta) < 0) {
 		free(v);
 		return -ENOMEM;
 	}
-	v->meta = *meta;
+	if (in && zw_val_copy(&val, in) < 0) {
+		zw_meta_clear(&v->meta);
+		free(v);
+		return -ENOMEM;
+	}
 	v->node = n;
 	v->alias = alias_of(&meta->key);
 	if (in)
@@ -422,15 +441,21 @@ static int value_new(struct reg_node *n, const struct zw_meta *meta,
 static int value_update(struct reg_value *v, const struct zw_meta *meta,
 			const struct zw_val *in, uint64_t now_ms)
 {
+	struct zw_meta copy;
 	struct zw_val val;
 
-	if (in && zw_val_copy(&val, in) < 0)
+	if (meta_import(meta, &copy) < 0)
 		return -ENOMEM;
+	if (in && zw_val_copy(&val, in) < 0) {
+		zw_meta_clear(&copy);
+		return -ENOMEM;
+	}
 	if (v->has_val && v->val.type != meta->type) {
 		zw_val_clear(&v->val);
 		v->has_val = false;
 	}
-	v->meta = *meta;
+	zw_meta_clear(&v->meta);
+	v->meta = copy;
 	if (in)
 		value_store(v, &val, now_ms);
 	return 0;
@@ -444,25 +469,24 @@ static int value_update(struct reg_value *v, const struct zw_meta *meta,
 static int apply_value_added(struct registry *r, const struct zw_event *ev,
 			     uint64_t now_ms)
 {
+	const struct zw_meta *meta = ev->u.value.meta;
 	const struct zw_val *in = ev->u.value.val;
 	struct reg_node *n = r->nodes[ev->node];
 	struct reg_value *v;
-	struct zw_meta meta;
 	int err;
 
-	if (!ev->u.value.meta || ev->u.value.meta->key.node != ev->node ||
-	    meta_import(ev->u.value.meta, &meta) < 0 ||
-	    (in && in->type != meta.type))
+	if (!meta || meta->key.node != ev->node || !meta_valid(meta) ||
+	    (in && in->type != meta->type))
 		return -EINVAL;
 	if (!n) {
 		if (!(n = node_create(r, ev->node, now_ms)))
 			return -ENOMEM;
 		emit(r, REG_NODE_ADDED, n, NULL, ev);
 	}
-	if ((v = node_value(n, &meta.key)))
-		err = value_update(v, &meta, in, now_ms);
+	if ((v = node_value(n, &meta->key)))
+		err = value_update(v, meta, in, now_ms);
 	else
-		err = value_new(n, &meta, in, now_ms, &v);
+		err = value_new(n, meta, in, now_ms, &v);
 	if (err < 0)
 		return err;
 	n->updated_ms = now_ms;
@@ -974,7 +998,7 @@ static json_t *items_json(const struct zw_meta *m)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < m->nitems; i++) {
+	for (size_t i = 0; a && i < zw_meta_nitems(m); i++) {
 		if (json_array_append_new(a, str_or_null(m->items[i]))) {
 			json_decref(a);
 			return NULL;

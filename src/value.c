@@ -223,6 +223,48 @@ int zw_val_copy(struct zw_val *dst, const struct zw_val *src)
 	return 0;
 }
 
+int zw_meta_alloc_items(struct zw_meta *m, size_t n)
+{
+	char(*items)[ZW_ENUM_ITEM_MAX];
+
+	if (n == 0 || n > ZW_ENUM_MAX)
+		return -EINVAL;
+	items = calloc(n, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	free(m->items);
+	m->items = items;
+	m->nitems = n;
+	return 0;
+}
+
+/* Only the items that can be read are copied, so that the copy's nitems
+ * is always the length of its array. */
+int zw_meta_copy(struct zw_meta *dst, const struct zw_meta *src)
+{
+	struct zw_meta tmp = *src;
+
+	tmp.nitems = zw_meta_nitems(src);
+	tmp.items = NULL;
+	if (tmp.nitems) {
+		tmp.items = malloc(tmp.nitems * sizeof(*tmp.items));
+		if (!tmp.items)
+			return -ENOMEM;
+		memcpy(tmp.items, src->items, tmp.nitems * sizeof(*tmp.items));
+	}
+	*dst = tmp;
+	return 0;
+}
+
+void zw_meta_clear(struct zw_meta *m)
+{
+	if (!m)
+		return;
+	free(m->items);
+	m->items = NULL;
+	m->nitems = 0;
+}
+
 bool zw_val_equal(const struct zw_val *a, const struct zw_val *b)
 {
 	if (a->type != b->type)
@@ -276,8 +318,8 @@ json_t *zw_val_to_json(const struct zw_val *v, const struct zw_meta *meta)
 			return json_real(round_to(v->u.f, meta->precision));
 		return json_real(v->u.f);
 	case ZW_TYPE_ENUM:
-		if (!meta || v->u.i < 0 || (uint64_t)v->u.i >= meta->nitems ||
-		    meta->nitems > ZW_ENUM_MAX)
+		if (!meta || v->u.i < 0 ||
+		    (uint64_t)v->u.i >= zw_meta_nitems(meta))
 			return json_integer(v->u.i);
 		item = meta->items[v->u.i];
 		j = json_stringn(item, strnlen(item, ZW_ENUM_ITEM_MAX));
@@ -392,7 +434,7 @@ static void items_list(const struct zw_meta *m, char *buf, size_t len)
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < m->nitems && i < ZW_ENUM_MAX; i++) {
+	for (size_t i = 0; i < zw_meta_nitems(m); i++) {
 		char item[ZW_ENUM_ITEM_MAX];
 		char tmp[ZW_ENUM_ITEM_MAX];
 
@@ -412,7 +454,7 @@ static int not_an_item(struct parse *p)
 {
 	char list[ITEMS_SHOWN_MAX];
 
-	if (p->meta->nitems == 0)
+	if (zw_meta_nitems(p->meta) == 0)
 		return parse_fail(p, "%s: this value has no items", p->shown);
 	items_list(p->meta, list, sizeof(list));
 	return parse_fail(p, "%s is not one of: %s", p->shown, list);
@@ -420,8 +462,7 @@ static int not_an_item(struct parse *p)
 
 static int enum_index(struct parse *p, int64_t i, struct zw_val *ret)
 {
-	if (i < 0 || (uint64_t)i >= p->meta->nitems ||
-	    p->meta->nitems > ZW_ENUM_MAX)
+	if (i < 0 || (uint64_t)i >= zw_meta_nitems(p->meta))
 		return not_an_item(p);
 	ret->type = ZW_TYPE_ENUM;
 	ret->u.i = i;
@@ -515,7 +556,8 @@ static int text_bool(struct parse *p, const char *text, struct zw_val *ret)
 static int text_enum(struct parse *p, const char *text, struct zw_val *ret)
 {
 	const struct zw_meta *m = p->meta;
-	size_t n = m->nitems <= ZW_ENUM_MAX ? m->nitems : 0;
+	size_t n = zw_meta_nitems(m);
+
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(m->items[i], text, ZW_ENUM_ITEM_MAX) == 0)
 			return enum_index(p, (int64_t)i, ret);

@@ -47,7 +47,17 @@ struct zw_key {
 	char property[ZW_PROPERTY_MAX];
 };
 
-/* What a value is.  Filled by a backend; copied by the registry. */
+/*
+ * What a value is.  Filled by a backend; copied by the registry.
+ *
+ * The items of an enum are behind a pointer, allocated for enums only and
+ * exactly nitems long: inline, they made every value of every type carry
+ * 1 KB, twice (in the backend and in the registry).  items belongs to
+ * whoever filled the meta: a backend owns what it fills, the registry its
+ * copies.  So a meta is copied with zw_meta_copy, not by assignment, and
+ * its owner releases it with zw_meta_clear.  A meta passed in an event
+ * is borrowed, as everything in it.
+ */
 struct zw_meta {
 	struct zw_key key;
 	enum zw_type type;
@@ -56,8 +66,8 @@ struct zw_meta {
 	double min, max;	  /* for INT and FLOAT; min > max: no range */
 	uint8_t precision;	  /* decimals shown for FLOAT */
 	bool readable, writable;
-	size_t nitems; /* ENUM only */
-	char items[ZW_ENUM_MAX][ZW_ENUM_ITEM_MAX];
+	size_t nitems;			 /* ENUM only; at most ZW_ENUM_MAX */
+	char (*items)[ZW_ENUM_ITEM_MAX]; /* nitems texts, or NULL */
 };
 
 /* A typed value.  STRING owns its buffer only where a function says so. */
@@ -76,6 +86,24 @@ const char *cc_name(uint8_t cc);
 int cc_from_name(const char *name);
 
 const char *zw_type_name(enum zw_type type);
+
+/*
+ * Give m room for n items (1 to ZW_ENUM_MAX), all "", in place of those it
+ * had: 0, -EINVAL (n out of range) or -ENOMEM; m is untouched on failure.
+ */
+int zw_meta_alloc_items(struct zw_meta *m, size_t n);
+/* Deep copy of src into dst, whose own items are not freed; 0, -ENOMEM.
+ * *dst is untouched on failure. */
+int zw_meta_copy(struct zw_meta *dst, const struct zw_meta *src);
+/* Release the items m owns; m is left with none.  m may be NULL. */
+void zw_meta_clear(struct zw_meta *m);
+
+/* The items of m that can be read: none when there is no array, or when
+ * nitems is beyond the limit (a meta the registry would refuse). */
+static inline size_t zw_meta_nitems(const struct zw_meta *m)
+{
+	return m->items && m->nitems <= ZW_ENUM_MAX ? m->nitems : 0;
+}
 
 /* Release what a value owns (a STRING's buffer); the value becomes BOOL 0. */
 void zw_val_clear(struct zw_val *v);

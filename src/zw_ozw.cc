@@ -52,8 +52,10 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <openzwave/Manager.h>
@@ -146,12 +148,54 @@ struct ozw_item {
 	ozw_nsnap info;
 };
 
-/* What we showed the registry of one ValueID. */
+/*
+ * What we showed the registry of one ValueID.  The entry owns the items
+ * of its meta (zw_meta_clear frees them): a copy copies them, a move
+ * takes them, so that the table's entries never share an array.
+ */
 struct ozw_entry {
 	ValueID vid;
-	struct zw_meta meta;
+	struct zw_meta meta = {};
 	std::vector<std::string> items; /* a list's full item texts */
 	bool list_as_string = false;	/* a list longer than ZW_ENUM_MAX */
+
+	ozw_entry() = default;
+	ozw_entry(const ozw_entry &o)
+	    : vid(o.vid), items(o.items), list_as_string(o.list_as_string)
+	{
+		if (zw_meta_copy(&meta, &o.meta) < 0)
+			throw std::bad_alloc();
+	}
+	ozw_entry(ozw_entry &&o) noexcept
+	    : vid(o.vid), meta(o.meta), items(std::move(o.items)),
+	      list_as_string(o.list_as_string)
+	{
+		o.meta.items = nullptr;
+		o.meta.nitems = 0;
+	}
+	ozw_entry &operator=(const ozw_entry &o)
+	{
+		if (this != &o)
+			*this = ozw_entry(o);
+		return *this;
+	}
+	ozw_entry &operator=(ozw_entry &&o) noexcept
+	{
+		if (this == &o)
+			return *this;
+		zw_meta_clear(&meta);
+		vid = o.vid;
+		meta = o.meta;
+		o.meta.items = nullptr;
+		o.meta.nitems = 0;
+		items = std::move(o.items);
+		list_as_string = o.list_as_string;
+		return *this;
+	}
+	~ozw_entry()
+	{
+		zw_meta_clear(&meta);
+	}
 };
 
 enum ozw_driver_state {
@@ -880,10 +924,11 @@ static bool ozw_meta_fill(ozw_entry *e, const ozw_vsnap &s)
 	m->precision = m->type == ZW_TYPE_FLOAT ? s.precision : 0;
 	m->readable = !s.writeonly && m->type != ZW_TYPE_BUTTON;
 	m->writable = !s.readonly;
-	m->nitems = 0;
 	e->items = s.items;
-	if (m->type == ZW_TYPE_ENUM) {
-		m->nitems = s.items.size();
+	zw_meta_clear(m);
+	if (m->type == ZW_TYPE_ENUM && !s.items.empty()) {
+		if (zw_meta_alloc_items(m, s.items.size()) < 0)
+			throw std::bad_alloc();
 		for (size_t i = 0; i < m->nitems; i++)
 			zw_text_copy(m->items[i], ZW_ENUM_ITEM_MAX,
 				     s.items[i].c_str());
@@ -955,12 +1000,10 @@ static void ozw_on_value_added(struct zw_ozw *z, const ozw_item &it)
 
 	if (!ozw_shown_genre(it.vid))
 		return;
-	if (found != z->values.end()) {
+	if (found != z->values.end())
 		e = found->second;
-	} else {
-		memset(&e.meta, 0, sizeof(e.meta));
+	else
 		ozw_key_for(z, it.vid, it.val.label, &e.meta.key);
-	}
 	e.vid = it.vid;
 	if (!ozw_meta_fill(&e, it.val)) {
 		log_debug("zwave openzwave: node %u: %s value '%s' not shown",
@@ -973,7 +1016,7 @@ static void ozw_on_value_added(struct zw_ozw *z, const ozw_item &it)
 			  zw_key_path(&e.meta.key, path, sizeof(path)),
 			  it.vid.GetAsString().c_str());
 	z->paths[ozw_path(&e.meta.key)] = id;
-	ozw_entry &stored = z->values[id] = e;
+	ozw_entry &stored = z->values[id] = std::move(e);
 	ozw_emit_value(z, ZW_EV_VALUE_ADDED, stored, it.val);
 }
 

@@ -365,8 +365,10 @@ static struct sim_node *sim_node_free(struct sim_node *n)
 {
 	if (!n)
 		return NULL;
-	for (size_t i = 0; i < n->nvalues; i++)
+	for (size_t i = 0; i < n->nvalues; i++) {
 		zw_val_clear(&n->values[i].val);
+		zw_meta_clear(&n->values[i].meta);
+	}
 	free(n->values);
 	free(n->name);
 	free(n->location);
@@ -541,6 +543,11 @@ static int sim_range_apply(struct zw_meta *m, const json_t *j, char *err,
 	return 0;
 }
 
+/*
+ * The items are checked before the value's array is replaced, and the
+ * array is exactly as long as the list: the value owns it, and
+ * sim_node_free releases it.
+ */
 static int sim_items_apply(struct zw_meta *m, const json_t *j, bool is_new,
 			   char *err, size_t errlen)
 {
@@ -570,12 +577,18 @@ static int sim_items_apply(struct zw_meta *m, const json_t *j, bool is_new,
 					"string of 1 to %d bytes",
 					i, ZW_ENUM_ITEM_MAX - 1);
 		for (k = 0; k < i; k++)
-			if (strcmp(m->items[k], s) == 0)
+			if (strcmp(json_string_value(json_array_get(items, k)),
+				   s) == 0)
 				return sim_fail(err, errlen,
 						"item '%s' is listed twice", s);
-		snprintf(m->items[i], sizeof(m->items[i]), "%s", s);
 	}
-	m->nitems = i;
+	if (zw_meta_alloc_items(m, i) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->nitems; i++)
+		snprintf(m->items[i], sizeof(m->items[i]), "%s",
+			 json_string_value(json_array_get(items, i)));
 	return 0;
 }
 
@@ -767,7 +780,8 @@ static int sim_node_values(struct sim_node *n, const json_t *j, char *err,
 				SIM_VALUES_MAX);
 	while (n->tmpl && n->tmpl->values[nt])
 		nt++;
-	n->values = calloc(nt + nj + 1, sizeof(*n->values));
+	/* One slot at least, so that calloc's NULL always means no memory. */
+	n->values = calloc(nt + nj ? nt + nj : 1, sizeof(*n->values));
 	if (!n->values) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;

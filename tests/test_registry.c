@@ -326,6 +326,50 @@ static void test_string_value_copied(void **state)
 	assert_null(v->alias);
 }
 
+/*
+ * The registry keeps its own copy of an enum's items, exactly as many as
+ * the backend gave, made printable; a new VALUE_ADDED replaces them.
+ */
+static void test_enum_items_copied(void **state)
+{
+	struct fixture *f = *state;
+	struct zw_meta m = meta(2, 0x40, 0, "mode", ZW_TYPE_ENUM);
+	struct reg_value *v;
+
+	assert_int_equal(zw_meta_alloc_items(&m, 2), 0);
+	snprintf(m.items[0], sizeof(m.items[0]), "off\x01");
+	memset(m.items[1], 'x', sizeof(m.items[1])); /* no NUL */
+	assert_int_equal(value_added(f->r, &m, NULL), 0);
+	v = registry_value(f->r, &m.key);
+	assert_non_null(v);
+	assert_ptr_not_equal(v->meta.items, m.items);
+	assert_int_equal(v->meta.nitems, 2);
+	assert_string_equal(v->meta.items[0], "off?");
+	assert_int_equal(strlen(v->meta.items[1]), ZW_ENUM_ITEM_MAX - 1);
+	assert_int_equal(m.items[0][3], '\x01');
+
+	assert_int_equal(zw_meta_alloc_items(&m, 3), 0);
+	snprintf(m.items[2], sizeof(m.items[2]), "cool");
+	assert_int_equal(value_added(f->r, &m, NULL), 0);
+	assert_ptr_equal(registry_value(f->r, &m.key), v);
+	assert_int_equal(v->meta.nitems, 3);
+	assert_string_equal(v->meta.items[0], "");
+	assert_string_equal(v->meta.items[2], "cool");
+	zw_meta_clear(&m);
+	assert_string_equal(v->meta.items[2], "cool");
+
+	/* A count with no array, or beyond the limit, is refused. */
+	m.nitems = 2;
+	assert_int_equal(value_added(f->r, &m, NULL), -EINVAL);
+	assert_int_equal(zw_meta_alloc_items(&m, 1), 0);
+	m.nitems = ZW_ENUM_MAX + 1;
+	assert_int_equal(value_added(f->r, &m, NULL), -EINVAL);
+	zw_meta_clear(&m);
+	assert_int_equal(v->meta.nitems, 3);
+	assert_int_equal(value_event(f->r, ZW_EV_VALUE_REMOVED, &m, NULL, T0),
+			 0);
+}
+
 static void test_notification(void **state)
 {
 	struct fixture *f = *state;
@@ -1056,7 +1100,7 @@ static void test_json_views(void **state)
 	lvl.min = 0;
 	lvl.max = 99;
 	snprintf(lvl.label, sizeof(lvl.label), "Level");
-	t.nitems = 2;
+	assert_int_equal(zw_meta_alloc_items(&t, 2), 0);
 	snprintf(t.items[0], sizeof(t.items[0]), "off");
 	snprintf(t.items[1], sizeof(t.items[1]), "heat");
 	snprintf(p.unit, sizeof(p.unit), "W");
@@ -1065,6 +1109,8 @@ static void test_json_views(void **state)
 	assert_int_equal(value_added(f->r, &lvl, NULL), 0);
 	assert_int_equal(value_added(f->r, &t, NULL), 0);
 	assert_int_equal(value_added(f->r, &p, &watts), 0);
+	/* The registry keeps a copy of the items, not the backend's. */
+	zw_meta_clear(&t);
 
 	j = registry_node_json(registry_node(f->r, 2), false);
 	assert_non_null(j);
@@ -1154,29 +1200,18 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_node_added),
-		T(test_node_status),
-		T(test_values_lifecycle),
-		T(test_value_refused),
-		T(test_string_value_copied),
-		T(test_notification),
-		T(test_controller),
-		T(test_node_removed),
-		T(test_limits),
-		T(test_listeners),
-		T(test_listener_unlisten_in_call),
-		T(test_next_node),
-		T(test_find_node),
-		T(test_find_value),
-		T(test_aliases),
-		T(test_name_rules),
-		T(test_rename),
-		T(test_names_persist),
-		T(test_names_load_skips_bad),
-		T(test_write_atomic),
-		T(test_read_file),
-		T(test_ensure_dir),
-		T(test_join),
+		T(test_node_added),	     T(test_node_status),
+		T(test_values_lifecycle),    T(test_value_refused),
+		T(test_string_value_copied), T(test_enum_items_copied),
+		T(test_notification),	     T(test_controller),
+		T(test_node_removed),	     T(test_limits),
+		T(test_listeners),	     T(test_listener_unlisten_in_call),
+		T(test_next_node),	     T(test_find_node),
+		T(test_find_value),	     T(test_aliases),
+		T(test_name_rules),	     T(test_rename),
+		T(test_names_persist),	     T(test_names_load_skips_bad),
+		T(test_write_atomic),	     T(test_read_file),
+		T(test_ensure_dir),	     T(test_join),
 		T(test_json_views),
 	};
 #undef T

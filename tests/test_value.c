@@ -30,11 +30,12 @@ static struct zw_meta meta_of(enum zw_type type, double min, double max)
 	return m;
 }
 
+/* An enum of three items, which the caller frees with zw_meta_clear. */
 static struct zw_meta enum_meta(void)
 {
 	struct zw_meta m = meta_of(ZW_TYPE_ENUM, 1, 0);
 
-	m.nitems = 3;
+	assert_int_equal(zw_meta_alloc_items(&m, 3), 0);
 	snprintf(m.items[0], sizeof(m.items[0]), "off");
 	snprintf(m.items[1], sizeof(m.items[1]), "heat");
 	snprintf(m.items[2], sizeof(m.items[2]), "cool");
@@ -304,6 +305,7 @@ static void expect_enum(const char *json, const char *text, int64_t want)
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
 		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
 
+	zw_meta_clear(&m);
 	assert_int_equal(r, 0);
 	assert_int_equal(v.type, ZW_TYPE_ENUM);
 	assert_int_equal(v.u.i, want);
@@ -318,6 +320,7 @@ static void expect_enum_error(const char *json, const char *text,
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
 		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
 
+	zw_meta_clear(&m);
 	assert_int_equal(r, -EINVAL);
 	assert_string_equal(err, want);
 }
@@ -354,6 +357,53 @@ static void test_enum(void **state)
 	m.nitems = 0;
 	assert_int_equal(zw_val_from_text("0", &m, &v, err, sizeof(err)),
 			 -EINVAL);
+	zw_meta_clear(&m);
+
+	/* A count with no array behind it reads as no items. */
+	m.nitems = 3;
+	assert_int_equal(zw_val_from_text("0", &m, &v, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "0: this value has no items");
+}
+
+/* The items are the meta's own: copies are deep, limits hold. */
+static void test_meta_items(void **state)
+{
+	struct zw_meta m = enum_meta(), c, none = meta_of(ZW_TYPE_INT, 0, 9);
+	char(*items)[ZW_ENUM_ITEM_MAX] = m.items;
+
+	assert_int_equal(zw_meta_alloc_items(&m, 0), -EINVAL);
+	assert_int_equal(zw_meta_alloc_items(&m, ZW_ENUM_MAX + 1), -EINVAL);
+	assert_ptr_equal(m.items, items);
+	assert_int_equal(m.nitems, 3);
+
+	assert_int_equal(zw_meta_copy(&c, &m), 0);
+	assert_ptr_not_equal(c.items, m.items);
+	assert_int_equal(c.nitems, 3);
+	assert_string_equal(c.items[2], "cool");
+	assert_string_equal(c.key.property, "currentValue");
+	snprintf(c.items[2], sizeof(c.items[2]), "dry");
+	assert_string_equal(m.items[2], "cool");
+	zw_meta_clear(&c);
+	assert_null(c.items);
+	assert_int_equal(c.nitems, 0);
+
+	/* Beyond the limit nothing is readable, and nothing is copied. */
+	m.nitems = ZW_ENUM_MAX + 1;
+	assert_int_equal(zw_meta_nitems(&m), 0);
+	assert_int_equal(zw_meta_copy(&c, &m), 0);
+	assert_null(c.items);
+	assert_int_equal(c.nitems, 0);
+
+	assert_int_equal(zw_meta_alloc_items(&m, ZW_ENUM_MAX), 0);
+	assert_int_equal(m.nitems, ZW_ENUM_MAX);
+	assert_string_equal(m.items[ZW_ENUM_MAX - 1], "");
+	zw_meta_clear(&m);
+
+	assert_int_equal(zw_meta_copy(&c, &none), 0);
+	assert_null(c.items);
+	assert_int_equal(c.max, 9);
+	zw_meta_clear(NULL);
 }
 
 static void expect_string_error(const char *text, size_t len, const char *want)
@@ -546,6 +596,7 @@ static void test_to_json(void **state)
 	j = zw_val_to_json(&v, NULL);
 	assert_true(json_is_null(j));
 	json_decref(j);
+	zw_meta_clear(&e);
 }
 
 static void test_copy_equal_clear(void **state)
@@ -654,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_int),
 		cmocka_unit_test(test_float),
 		cmocka_unit_test(test_enum),
+		cmocka_unit_test(test_meta_items),
 		cmocka_unit_test(test_string),
 		cmocka_unit_test(test_button),
 		cmocka_unit_test(test_error_echo),

@@ -66,6 +66,12 @@ static void rec_value(struct rec_ev *r, const struct zw_event *ev)
 	char *s;
 
 	assert_int_equal(m->key.node, ev->node);
+	/* Items are allocated for enums only, and never empty there. */
+	if (m->type == ZW_TYPE_ENUM)
+		assert_true(m->items && m->nitems > 0 &&
+			    m->nitems <= ZW_ENUM_MAX);
+	else
+		assert_true(!m->items && m->nitems == 0);
 	zw_key_path(&m->key, r->text, sizeof(r->text));
 	if (!ev->u.value.val) {
 		copy_text(r->data, "none");
@@ -1278,6 +1284,59 @@ static void test_value_limit(void **state)
 	free(json);
 }
 
+/*
+ * An enum of n items of len bytes each ("00xxx", "01xxx"...) as JSON,
+ * its value the last item, and what follows after the items.
+ */
+static char *enum_items(unsigned n, size_t len, const char *after)
+{
+	size_t cap = 256 + (len + 4) * (size_t)n, off;
+	char *s = malloc(cap);
+
+	assert_non_null(s);
+	off = (size_t)snprintf(s, cap,
+			       "{\"nodes\":[{\"id\":2,\"values\":[{\"cc\":"
+			       "\"basic\",\"property\":\"x\",\"type\":"
+			       "\"enum\",\"items\":[");
+	for (unsigned i = 0; i < n; i++)
+		off += (size_t)snprintf(s + off, cap - off, "%s\"%02u%.*s\"",
+					i ? "," : "", i, (int)(len - 2),
+					"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	snprintf(s + off, cap - off, "]%s}]}]}", after);
+	return s;
+}
+
+/* ZW_ENUM_MAX items of ZW_ENUM_ITEM_MAX - 1 bytes, and not one more. */
+static void test_enum_limit(void **state)
+{
+	char want[ZW_ENUM_ITEM_MAX + 2];
+	char *json =
+	    enum_items(ZW_ENUM_MAX, ZW_ENUM_ITEM_MAX - 1, ",\"value\":31");
+	struct fx f;
+
+	fx_init(&f);
+	assert_int_equal(fx_open_text(&f, json), 0);
+	free(json);
+	spin(&f, 1);
+	assert_int_equal(count(&f, ZW_EV_VALUE_ADDED), 1);
+	snprintf(want, sizeof(want), "\"31%.*s\"", ZW_ENUM_ITEM_MAX - 3,
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	assert_string_equal(f.ev[1].data, want);
+	fx_done(&f);
+
+	json = enum_items(ZW_ENUM_MAX + 1, 4, "");
+	expect_bad(json, NULL, -EINVAL, "items must be an array of 1 to 32 ");
+	free(json);
+	json = enum_items(2, ZW_ENUM_ITEM_MAX, "");
+	expect_bad(json, NULL, -EINVAL,
+		   "items[0] must be a string of 1 to 31 bytes");
+	free(json);
+	/* Refused after its items were taken: they are freed with it. */
+	json = enum_items(3, 4, ",\"value\":\"nope\"");
+	expect_bad(json, NULL, -EINVAL, "value: ");
+	free(json);
+}
+
 /* The size limit is 1 MiB: exactly that loads, one byte more does not. */
 static void test_file_size(void **state)
 {
@@ -1583,6 +1642,7 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_texts),
 		cmocka_unit_test(test_value_limit),
+		cmocka_unit_test(test_enum_limit),
 		cmocka_unit_test(test_file_size),
 		cmocka_unit_test(test_no_file_configured),
 		cmocka_unit_test(test_stream_errors),
