@@ -14,6 +14,8 @@
  *   never latch shut.  Subscriptions are made again on every connect.
  * - Persistent session (clean session off), QoS 1, keepalive, a retained
  *   last will; MQTT 3.1.1 or 5.
+ * - The first time no message is in flight after a connect, the burst
+ *   that caught up is over: malloc_trim(0) gives its heap back.
  * libmosquitto's error codes are translated to -errno here, once.
  */
 #ifndef ZWGATE_MQTT_H
