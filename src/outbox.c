@@ -25,7 +25,8 @@
  * seqs run past any outbox's life is renumbered (ob_renumber).
  *
  * Compaction, at a sync once the log is OB_COMPACT_MIN bytes and
- * OB_COMPACT_RATIO times what is pending, replaces the log by a new one
+ * OB_COMPACT_RATIO times what is pending (and that is not a backlog the
+ * broker is draining: ob_compact_due), replaces the log by a new one
  * holding a SEQ record and the pending messages (temp file, fsync, rename,
  * fsync dir).  When nothing pending is in the log it is reset in place
  * instead (ob_reset): the SEQ record is written over its start before the
@@ -63,6 +64,10 @@
 #define OB_COMPACT_MIN	 (64 * 1024)  /* log bytes before compacting */
 #define OB_COMPACT_RATIO 4	      /* log bytes per live record byte */
 #define OB_MSG_TYPICAL	 16 /* bytes a record adds to topic and payload */
+/* Pending bytes a compaction may copy while the broker drains them, and
+ * acks it may leave unsaid above the floor meanwhile. */
+#define OB_COMPACT_COPY_MAX  (64 * 1024)
+#define OB_COMPACT_HOLES_MAX 4096
 /* A log no longer than a lone SEQ record has nothing to give back. */
 #define OB_SEQ_REC_MAX (OB_HEAD + 1 + OB_VARINT_MAX)
 #define OB_SLOTS_MIN   64
@@ -120,6 +125,7 @@ struct outbox {
 	bool keep_cut;	     /* opts.keep_cut */
 	uint64_t floor_disk; /* ack floor the log says */
 	uint64_t drop_floor, drop_disk;
+	uint64_t acked; /* messages acknowledged since the last sync */
 	struct outbox_stats st;
 };
 
@@ -629,12 +635,28 @@ out:
 	return r < 0 ? ob_fail(ob, r) : 0;
 }
 
+/*
+ * A compaction copies what is pending.  A backlog the broker is taking
+ * faster than one message per message pending since the last sync (the
+ * replay after an outage) will be gone by the next one, when the idle
+ * log is reset in place for nothing: copying it now would write it to
+ * the SD card twice.  So a large backlog waits, as long as the acks are
+ * in order (the ack floor on disk says them; acks above it are known in
+ * memory only until a compaction, and are sent again after a crash) and
+ * the log has not grown past what the bound lets it hold.
+ */
 static bool ob_compact_due(const struct outbox *ob)
 {
 	uint64_t live =
 	    ob->st.pending_bytes + OB_MSG_TYPICAL * (ob->st.pending + 1);
+	uint64_t above_floor = ob->last_seq - ob_floor(ob);
 
-	return ob->end >= OB_COMPACT_MIN && ob->end > OB_COMPACT_RATIO * live;
+	if (ob->end < OB_COMPACT_MIN || ob->end <= OB_COMPACT_RATIO * live)
+		return false;
+	return ob->st.pending_bytes <= OB_COMPACT_COPY_MAX ||
+	       ob->acked < ob->st.pending ||
+	       above_floor - ob->st.pending > OB_COMPACT_HOLES_MAX ||
+	       ob->end > OB_COMPACT_RATIO * ob->max_bytes;
 }
 
 int outbox_sync(struct outbox *ob)
@@ -652,6 +674,7 @@ int outbox_sync(struct outbox *ob)
 		r = ob_compact(ob);
 	if (r == 0)
 		ob->st.last_error = 0;
+	ob->acked = 0;
 	return r;
 }
 
@@ -714,6 +737,7 @@ int outbox_ack(struct outbox *ob, uint64_t seq)
 	if (i == ob->tail || ob->slots[i].seq != seq || !ob->slots[i].m)
 		return -ENOENT;
 	ob_remove(ob, i);
+	ob->acked++;
 	return 0;
 }
 

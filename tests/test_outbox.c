@@ -953,6 +953,58 @@ static void test_topic_ids_wrap(void **state)
 	}
 }
 
+/*
+ * A replay: a backlog of 2 MB that the broker takes within a sync window
+ * each time is not copied by a compaction on its way out; the log is
+ * reset in place once it is gone.  A backlog that stays is compacted.
+ */
+static void test_replay_not_copied(void **state)
+{
+	struct fixture *f = *state;
+	char payload[100];
+	struct outbox_msg m;
+	uint64_t before, after = 0;
+
+	memset(payload, 'r', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	reopen(f, 0, 1000);
+	for (int i = 0; i < 20000; i++)
+		put(f->ob, OUTBOX_EVENT, "gw/e", payload);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	before = stats(f->ob).bytes_written;
+	for (int round = 0; round < 4; round++) {
+		for (int i = 0; i < 5000; i++) {
+			assert_int_equal(outbox_next(f->ob, after, &m), 0);
+			after = m.seq;
+			assert_int_equal(outbox_ack(f->ob, m.seq), 0);
+		}
+		assert_int_equal(outbox_sync(f->ob), 0);
+	}
+	/* Marks and the reset only. */
+	assert_true(stats(f->ob).bytes_written - before < 1024);
+	assert_true(file_size(f->log) < 1024);
+
+	/* The same backlog acked slowly is compacted as before. */
+	for (int i = 0; i < 20000; i++)
+		put(f->ob, OUTBOX_EVENT, "gw/e", payload);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	for (int i = 0; i < 19000; i++) {
+		assert_int_equal(outbox_next(f->ob, after, &m), 0);
+		after = m.seq;
+		assert_int_equal(outbox_ack(f->ob, m.seq), 0);
+	}
+	/* 19000 taken since the last sync: the 1000 left wait for more. */
+	assert_int_equal(outbox_sync(f->ob), 0);
+	assert_true(file_size(f->log) > 20000 * 100);
+	/* Then the broker slows down to one a sync: they are compacted. */
+	assert_int_equal(outbox_next(f->ob, after, &m), 0);
+	assert_int_equal(outbox_ack(f->ob, m.seq), 0);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	assert_true(file_size(f->log) < 999 * 120);
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).pending, 999);
+}
+
 /* Event seq must be there with this topic and these bytes. */
 static void expect_binary(const struct outbox *ob, uint64_t seq,
 			  const char *topic, const void *payload, size_t len)
@@ -1520,6 +1572,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_topic_ids_wrap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_old_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_not_copied, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
