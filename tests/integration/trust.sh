@@ -520,7 +520,10 @@ mq() {
 	"$@" -h 127.0.0.1 -p "$BROKER_PORT" --cafile "$PKI/A.crt" --insecure \
 		--cert "$PKI/client.crt" --key "$PKI/client.key"
 }
-mq mosquitto_sub -v -t "$P/trust/bundle" -t "$P/health" >"$T/mqtt.log" 2>&1 &
+# The capture exists before the subscriber does (the shell makes it in
+# the child, later than this shell may first count its lines).
+: >"$T/mqtt.log"
+mq mosquitto_sub -v -t "$P/trust/bundle" -t "$P/health" >>"$T/mqtt.log" 2>&1 &
 SUBPID=$!
 # seen TOPIC N: the N-th message on TOPIC, within 10 s
 seen_msg() {
