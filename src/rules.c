@@ -20,12 +20,14 @@
 
 #include "registry.h"
 #include "rules.h"
+#include "rules_int.h"
 #include "sched.h"
 #include "value.h"
 
 #define RT_BUCKETS_MIN 64  /* value index: a power of two, >= 2 triggers */
-#define RT_ECHO_SETS   8   /* recent sets of a rule kept for echoes */
-#define RT_SHOWN_MAX   128 /* $value and $node */
+#define RT_SHOWN_MAX   128 /* $node, a rule's place */
+#define RT_VALUE_MAX   RULES_TEXT_MAX /* $value in JSON */
+#define RT_LOOP_SHOWN  8	      /* rules named in a loop's message */
 #define RT_RESULT_MAX  192
 #define RT_MSG_MAX     (RULES_TEXT_MAX + 256)
 
@@ -51,6 +53,7 @@ struct rt_trig {
 	bool known, holds, dead;      /* last state seen */
 	struct zw_val last;	      /* CHANGES: the value before */
 	bool has_last;
+	uint32_t for_chain;   /* FOR: the chain of the report it waits on */
 	struct rt_trig *next; /* in its index bucket */
 };
 
@@ -66,14 +69,11 @@ struct rt_run {
 	struct rt_frame stack[RULES_SCENE_DEPTH + 1];
 	unsigned depth;
 	bool started, failed;
-	char value[RT_SHOWN_MAX], node[RT_SHOWN_MAX];
+	bool value_long; /* $value did not fit: not substituted */
+	uint32_t chain;	 /* of the loop guard; 0: none */
+	char value[RT_VALUE_MAX], node[RT_SHOWN_MAX];
 	char result[RT_RESULT_MAX];
 	struct rt_run *next;
-};
-
-struct rt_echo {
-	const struct reg_value *v;
-	uint64_t at;
 };
 
 struct rt_rule {
@@ -82,12 +82,8 @@ struct rt_rule {
 	bool enabled;
 	struct rt_run *runs; /* started first, then queued */
 	unsigned nruns;
-	uint64_t paused_until;
-	bool loop_logged;
-	struct rt_echo sets[RT_ECHO_SETS];
-	unsigned nsets;
-	uint64_t echoes[RULES_LOOP_MAX + 1];
-	unsigned nechoes;
+	bool loop_paused; /* until enabled again or reloaded */
+	char paused_why[RULES_WHY_MAX];
 	time_t last_run;
 	char last_result[RT_RESULT_MAX + 16]; /* "failed: " and a result */
 	unsigned long runs_total, dropped;
@@ -109,6 +105,7 @@ struct rules_engine {
 	struct rt_timer **heap;
 	size_t nheap, capheap;
 	struct rt_run *scene_runs;
+	struct rules_guard *guard;
 	char *node_names[ZW_NODE_MAX + 1];  /* as the index was built */
 	const struct reg_value *gone_value; /* being removed */
 	const struct reg_node *gone_node;
@@ -265,15 +262,17 @@ static bool val_compare(const struct zw_val *v, const struct zw_meta *meta,
 	return cmp == RULES_EQ ? eq : !eq;
 }
 
-static void val_show(const struct zw_val *v, const struct zw_meta *meta,
+/* v in JSON; false when it did not fit (cut JSON is no value). */
+static bool val_show(const struct zw_val *v, const struct zw_meta *meta,
 		     char *buf, size_t len)
 {
 	json_t *j = zw_val_to_json(v, meta);
 	char *s = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	int n = snprintf(buf, len, "%s", s ? s : "null");
 
-	snprintf(buf, len, "%s", s ? s : "null");
 	free(s);
 	json_decref(j);
+	return n >= 0 && (size_t)n < len;
 }
 
 /* A node and value by name, as written in a rule. */
@@ -416,36 +415,17 @@ static const char *run_name(const struct rt_run *run)
 	return run->rule ? run->rule->r->name : "scene";
 }
 
-/* "$value", "$node" and "$rule" of payload replaced, bounded. */
-static void expand(const struct rt_run *run, const char *in, char *out,
-		   size_t len)
+/*
+ * "$value", "$node" and "$rule" of in replaced (see rules_expand): json
+ * for a publish payload of JSON, escaped where they land.
+ */
+static int expand(const struct rt_run *run, const char *in, bool json,
+		  char *out, size_t len)
 {
-	static const char *const names[] = { "$value", "$node", "$rule" };
-	size_t o = 0, k;
-	const char *sub;
+	struct rules_subst s = { run->value_long ? NULL : run->value, run->node,
+				 run_name(run) };
 
-	while (*in && o + 1 < len) {
-		for (k = 0; k < 3; k++)
-			if (strncmp(in, names[k], strlen(names[k])) == 0)
-				break;
-		if (k == 3) {
-			out[o++] = *in++;
-			continue;
-		}
-		sub = k == 0 ? run->value : k == 1 ? run->node : run_name(run);
-		o += (size_t)snprintf(out + o, len - o, "%s", sub);
-		if (o >= len)
-			o = len - 1;
-		in += strlen(names[k]);
-	}
-	out[o] = '\0';
-}
-
-static void note_set(struct rt_rule *rr, const struct reg_value *v,
-		     uint64_t now)
-{
-	rr->sets[rr->nsets % RT_ECHO_SETS] = (struct rt_echo){ v, now };
-	rr->nsets++;
+	return rules_expand(in, &s, json, out, len);
 }
 
 /*
@@ -474,7 +454,14 @@ static int act_set(struct rt_run *run, const struct rules_action *a)
 		return -ENOENT;
 	}
 	if (strchr(lit, '$')) {
-		expand(run, lit, text, sizeof(text));
+		if ((r = expand(run, lit, false, text, sizeof(text))) < 0) {
+			snprintf(
+			    run->result, sizeof(run->result),
+			    "\"%s\" %s: the value is too long after $value, "
+			    "$node and $rule",
+			    a->ref.node, a->ref.value);
+			return r;
+		}
 		lit = text;
 	}
 	if (zw_val_from_text(lit, &v->meta, &val, err, sizeof(err)) < 0) {
@@ -487,8 +474,8 @@ static int act_set(struct rt_run *run, const struct rules_action *a)
 	if (r < 0)
 		snprintf(run->result, sizeof(run->result), "set \"%s\" %s: %s",
 			 a->ref.node, a->ref.value, strerror(-r));
-	else if (run->rule)
-		note_set(run->rule, v, e->now.mono);
+	else
+		rules_guard_wrote(e->guard, v, run->chain, e->now.mono);
 	return r;
 }
 
@@ -513,7 +500,15 @@ static int act_other(struct rt_run *run, const struct rules_action *a)
 				 strerror(-r));
 		return r;
 	case RULES_ACT_PUBLISH:
-		expand(run, a->payload, text, sizeof(text));
+		r = expand(run, a->payload, rules_payload_is_json(a->payload),
+			   text, sizeof(text));
+		if (r < 0) {
+			snprintf(run->result, sizeof(run->result),
+				 "publish \"%s\": the payload is too long "
+				 "after $value, $node and $rule; not sent",
+				 a->text);
+			return r;
+		}
 		r = e->act->publish(e->act->ctx, a->text, text);
 		if (r < 0)
 			snprintf(run->result, sizeof(run->result),
@@ -522,7 +517,7 @@ static int act_other(struct rt_run *run, const struct rules_action *a)
 						: strerror(-r));
 		return r;
 	case RULES_ACT_LOG:
-		expand(run, a->text, text, sizeof(text));
+		expand(run, a->text, false, text, sizeof(text)); /* cut: ok */
 		rt_log(e, LOG_INFO, "rule \"%s\": %s", run_name(run), text);
 		return 0;
 	default:
@@ -683,64 +678,110 @@ static struct rt_run *rule_add_run(struct rules_engine *e, struct rt_rule *rr)
 	return run;
 }
 
-/*
- * Was this trigger an echo of the rule's own set?  Too many echoes in a
- * window pause the rule (logged once a pause).
- */
-static bool rule_loops(struct rules_engine *e, struct rt_rule *rr,
-		       const struct reg_value *v)
+/* Appends text to buf (len bytes) at *o while it fits; false: no more. */
+static bool why_add(char *buf, size_t len, size_t *o, const char *text)
 {
-	uint64_t now = e->now.mono;
-	unsigned n = 0, k;
+	size_t n = strlen(text);
 
-	for (k = 0; k < RT_ECHO_SETS && k < rr->nsets; k++)
-		if (rr->sets[k].v == v && now - rr->sets[k].at <= RULES_ECHO_MS)
-			break;
-	if (!v || k == RT_ECHO_SETS || k >= rr->nsets)
+	if (*o + n + sizeof(", ...") >= len)
 		return false;
-	rr->echoes[rr->nechoes++ % (RULES_LOOP_MAX + 1)] = now;
-	for (k = 0; k < RULES_LOOP_MAX + 1 && k < rr->nechoes; k++)
-		if (now - rr->echoes[k] <= RULES_LOOP_WINDOW_MS)
-			n++;
-	if (n <= RULES_LOOP_MAX)
-		return false;
-	rr->paused_until = now + RULES_LOOP_PAUSE_MS;
-	rr->nechoes = 0;
-	if (!rr->loop_logged)
-		rt_log(e, LOG_WARNING,
-		       "rule \"%s\" triggers itself through its own actions "
-		       "(%d times in %d s): paused for %d min",
-		       rr->r->name, RULES_LOOP_MAX + 1,
-		       RULES_LOOP_WINDOW_MS / 1000,
-		       RULES_LOOP_PAUSE_MS / 60000);
-	rr->loop_logged = true;
+	memcpy(buf + *o, text, n + 1);
+	*o += n;
 	return true;
 }
 
-/* A trigger fired: conditions, mode, then a run. */
-static void rule_fire(struct rules_engine *e, struct rt_trig *g)
+/*
+ * The loop guard found a loop through the rules loop[n] (the one firing
+ * first): each is paused until enabled again or reloaded (a cool-down
+ * would only start the same loop again), its runs stopped, once logged.
+ */
+static void rule_pause_loop(struct rules_engine *e, const size_t *loop,
+			    size_t n)
+{
+	char msg[RT_MSG_MAX], name[RULES_NAME_MAX + 8];
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct rt_rule *rr = &e->rules[loop[i]];
+		size_t w = 0;
+		bool more = true;
+
+		rr->loop_paused = true;
+		rule_cancel_runs(e, rr);
+		if (n == 1) {
+			snprintf(rr->paused_why, sizeof(rr->paused_why),
+				 "paused: it triggers itself");
+			continue;
+		}
+		why_add(rr->paused_why, sizeof(rr->paused_why), &w,
+			n == 2 ? "paused: loop with rule "
+			       : "paused: loop "
+				 "with rules ");
+		for (size_t k = 0, shown = 0; more && k < n; k++) {
+			if (k == i)
+				continue;
+			snprintf(name, sizeof(name), "%s\"%s\"",
+				 shown++ ? ", " : "",
+				 e->rules[loop[k]].r->name);
+			more = why_add(rr->paused_why, sizeof(rr->paused_why),
+				       &w, name);
+		}
+		if (!more)
+			memcpy(rr->paused_why + w, ", ...", sizeof(", ..."));
+	}
+	if (n == 1) {
+		rt_log(e, LOG_WARNING,
+		       "rule \"%s\" triggers itself through its own actions "
+		       "(%d times in %d s): paused until it is enabled again "
+		       "or the rules are reloaded",
+		       e->rules[loop[0]].r->name, RULES_LOOP_MAX + 1,
+		       RULES_LOOP_WINDOW_MS / 1000);
+		return;
+	}
+	msg[0] = '\0';
+	for (size_t i = 0; i < n && i < RT_LOOP_SHOWN; i++) {
+		snprintf(name, sizeof(name), "%s\"%s\"", i ? ", " : "",
+			 e->rules[loop[i]].r->name);
+		why_add(msg, sizeof(msg), &o, name);
+	}
+	rt_log(e, LOG_WARNING,
+	       "rules %s%s trigger each other in a loop (one of them %d times "
+	       "in %d s): paused until each is enabled again or the rules "
+	       "are reloaded",
+	       msg, n > RT_LOOP_SHOWN ? ", ..." : "", RULES_LOOP_MAX + 1,
+	       RULES_LOOP_WINDOW_MS / 1000);
+}
+
+/*
+ * A trigger fired, for a report of the loop guard's chain cause (0:
+ * none): conditions, the guard, mode, then a run.
+ */
+static void rule_fire(struct rules_engine *e, struct rt_trig *g, uint32_t cause)
 {
 	struct rt_rule *rr = g->rule;
 	const struct rules_rule *r = rr->r;
 	struct rt_run *run;
+	size_t loop[RULES_GUARD_RULES], nloop;
+	uint32_t chain;
+	bool looped;
 
-	if (!rr->enabled)
-		return;
-	if (rr->paused_until && e->now.mono < rr->paused_until)
-		return;
-	if (rr->paused_until) {
-		rr->paused_until = 0;
-		rr->loop_logged = false;
-	}
-	if (rule_loops(e, rr, g->val))
+	if (!rr->enabled || rr->loop_paused)
 		return;
 	if (r->cond && !cond_eval(e, r->cond))
 		return;
+	chain = rules_guard_fire(e->guard, cause, (size_t)(rr - e->rules),
+				 e->now.mono, &looped, loop, RULES_GUARD_RULES,
+				 &nloop);
+	if (looped) {
+		rule_pause_loop(e, loop, nloop);
+		return;
+	}
 	if (!(run = rule_add_run(e, rr)))
 		return;
+	run->chain = chain;
 	if (g->val && g->val->has_val)
-		val_show(&g->val->val, &g->val->meta, run->value,
-			 sizeof(run->value));
+		run->value_long = !val_show(&g->val->val, &g->val->meta,
+					    run->value, sizeof(run->value));
 	if (g->node) {
 		struct reg_node *n = registry_node(e->reg, (unsigned)g->node);
 
@@ -855,12 +896,20 @@ static void index_build(struct rules_engine *e)
 			trig_resolve(e, &e->rules[i].trigs[k]);
 }
 
-/* A report of value v: the triggers on it, and only those. */
+/*
+ * A report of value v: the triggers on it, and only those.  Which
+ * chain caused it is looked up once, when a trigger needs it.
+ */
 static void value_event(struct rules_engine *e, struct reg_value *v)
 {
 	struct rt_trig *g, *next;
-	bool h, changed;
+	bool h, changed, looked = false;
+	uint32_t cause = 0;
 
+#define CAUSE()                   \
+	(looked ? cause           \
+		: (looked = true, \
+		   cause = rules_guard_cause(e->guard, v, e->now.mono)))
 	for (g = e->buckets[bucket_of(e, v)]; g; g = next) {
 		next = g->next;
 		if (g->val != v)
@@ -875,22 +924,25 @@ static void value_event(struct rules_engine *e, struct reg_value *v)
 			zw_val_clear(&g->last);
 			g->has_last = zw_val_copy(&g->last, &v->val) == 0;
 			if (changed)
-				rule_fire(e, g);
+				rule_fire(e, g, CAUSE());
 			continue;
 		}
 		h = trig_holds(g);
 		if (h && !g->holds) {
-			if (g->t->for_s)
+			if (g->t->for_s) {
+				g->for_chain = CAUSE();
 				timer_start(e, &g->timer,
 					    e->now.mono +
 						(uint64_t)g->t->for_s * 1000);
-			else
-				rule_fire(e, g);
+			} else {
+				rule_fire(e, g, CAUSE());
+			}
 		} else if (!h) {
 			timer_stop(e, &g->timer);
 		}
 		g->holds = h;
 	}
+#undef CAUSE
 }
 
 static void node_event(struct rules_engine *e, const struct reg_node *n)
@@ -903,7 +955,7 @@ static void node_event(struct rules_engine *e, const struct reg_node *n)
 			continue;
 		g->dead = dead;
 		if (dead != g->t->up)
-			rule_fire(e, g);
+			rule_fire(e, g, 0);
 	}
 }
 
@@ -950,6 +1002,8 @@ void rules_engine_event(struct rules_engine *e, const struct reg_event *ev,
 		break;
 	case REG_VALUE_REMOVED:
 	case REG_NODE_REMOVED:
+		if (ev->type == REG_VALUE_REMOVED)
+			rules_guard_forget(e->guard, ev->value);
 		/* Still readable during the call: not to be found again. */
 		e->gone_value = ev->value;
 		e->gone_node = ev->node;
@@ -1034,7 +1088,7 @@ static void at_due(struct rules_engine *e, struct rt_trig *g)
 	if (sched_catch_up(g->next_wall, e->now.wall,
 			   (unsigned)g->rule->r->catch_up_s)) {
 		g->last_fired = g->next_wall;
-		rule_fire(e, g);
+		rule_fire(e, g, 0);
 	} else {
 		g->last_fired = e->now.wall;
 		rt_log(e, LOG_NOTICE,
@@ -1055,11 +1109,11 @@ static void timer_due(struct rules_engine *e, struct rt_timer *t)
 		break;
 	case RT_T_EVERY:
 		timer_start(e, t, e->now.mono + (uint64_t)g->t->every_s * 1000);
-		rule_fire(e, g);
+		rule_fire(e, g, 0);
 		break;
 	case RT_T_FOR:
 		if (trig_holds(g))
-			rule_fire(e, g);
+			rule_fire(e, g, g->for_chain);
 		break;
 	case RT_T_WAIT:
 		run_step(t->owner);
@@ -1107,7 +1161,7 @@ void rules_engine_cloud(struct rules_engine *e, bool online,
 	e->cloud_online = online;
 	for (struct rt_trig *g = e->other; g; g = g->next)
 		if (g->t->type == RULES_TRIG_CLOUD && g->t->up == online)
-			rule_fire(e, g);
+			rule_fire(e, g, 0);
 }
 
 void rules_engine_start(struct rules_engine *e, const struct rules_clock *now,
@@ -1129,7 +1183,7 @@ void rules_engine_start(struct rules_engine *e, const struct rules_clock *now,
 		}
 	for (g = e->other; boot && g; g = g->next)
 		if (g->t->type == RULES_TRIG_START)
-			rule_fire(e, g);
+			rule_fire(e, g, 0);
 }
 
 /* The engine's life. */
@@ -1169,7 +1223,8 @@ int rules_engine_new(const struct rules_set *set, struct registry *reg,
 	e->nrules = n;
 	for (e->nbuckets = RT_BUCKETS_MIN; e->nbuckets < 2 * rules_ntrigs(set);)
 		e->nbuckets *= 2;
-	if (!(e->buckets = calloc(e->nbuckets, sizeof(*e->buckets))))
+	if (!(e->buckets = calloc(e->nbuckets, sizeof(*e->buckets))) ||
+	    rules_guard_new(&e->guard) < 0)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		struct rt_rule *rr = &e->rules[i];
@@ -1217,6 +1272,7 @@ struct rules_engine *rules_engine_free(struct rules_engine *e)
 	free(e->rules);
 	free(e->buckets);
 	free(e->heap);
+	rules_guard_free(e->guard);
 	free(e);
 	return NULL;
 }
@@ -1244,8 +1300,8 @@ void rules_engine_adopt(struct rules_engine *e, const struct rules_engine *old)
 		       sizeof(rr->last_result));
 		rr->runs_total = o->runs_total;
 		rr->dropped = o->dropped;
-		rr->paused_until = o->paused_until;
-		rr->loop_logged = o->loop_logged;
+		/* Not loop_paused: a reload is a fresh start (and the likely
+		 * fix), see zwgate.rules(5). */
 		/* The same schedule must not fire twice across a reload. */
 		for (size_t k = 0; k < rr->r->ntrigs && k < o->r->ntrigs; k++)
 			rr->trigs[k].last_fired = o->trigs[k].last_fired;
@@ -1258,12 +1314,17 @@ int rules_engine_run(struct rules_engine *e, const char *name,
 {
 	struct rt_rule *rr = rule_by_name(e, name);
 	struct rt_run *run;
+	size_t loop[1], n;
+	bool looped;
 
 	e->now = *now;
 	if (!rr)
 		return -ENOENT;
 	if (!(run = rule_add_run(e, rr)))
 		return -EBUSY;
+	/* A chain of its own: what it sets may start a loop too. */
+	run->chain = rules_guard_fire(e->guard, 0, (size_t)(rr - e->rules),
+				      e->now.mono, &looped, loop, 1, &n);
 	if (rr->r->mode != RULES_MODE_QUEUED || rr->runs == run)
 		run_begin(run);
 	return 0;
@@ -1293,6 +1354,8 @@ int rules_engine_enable(struct rules_engine *e, const char *name, bool on)
 	if (!rr)
 		return -ENOENT;
 	rr->enabled = on;
+	if (on)
+		rr->loop_paused = false; /* the user's word: try again */
 	return 0;
 }
 
@@ -1366,8 +1429,8 @@ static json_t *rule_json(const struct rules_engine *e, const struct rt_rule *rr,
 	}
 	if (!rr->enabled)
 		why = "disabled";
-	else if (rr->paused_until > now->mono)
-		why = "paused: it triggers itself";
+	else if (rr->loop_paused)
+		why = rr->paused_why;
 	snprintf(where, sizeof(where), "%s:%u", r->pos.file, r->pos.line);
 	o = json_pack(
 	    "{s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:s}", "name",
@@ -1378,6 +1441,8 @@ static json_t *rule_json(const struct rules_engine *e, const struct rt_rule *rr,
 	    "waiting", why ? json_string(why) : json_null(), "running",
 	    (json_int_t)rr->nruns, "runs", (json_int_t)rr->runs_total,
 	    "dropped", (json_int_t)rr->dropped, "file", where);
+	if (o)
+		json_object_set_new(o, "paused", json_boolean(rr->loop_paused));
 	if (!o || !detail)
 		return o;
 	trigs = json_array();

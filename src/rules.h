@@ -220,11 +220,10 @@ const char *rules_cmp_name(enum rules_cmp c);
  * calls rules_engine_tick() when it expires.  Actions go out through
  * struct rules_actions, which returns 0 or -errno.
  */
-#define RULES_ECHO_MS	     5000 /* a change this soon after our set */
-#define RULES_LOOP_MAX	     10	  /* echoes tolerated in a window */
-#define RULES_LOOP_WINDOW_MS 60000
-#define RULES_LOOP_PAUSE_MS  (5 * 60000) /* a looping rule rests this long */
-#define RULES_TIMER_MAX_MS   60000	 /* schedules recheck the wall clock */
+#define RULES_ECHO_MS	     5000  /* a change this soon after a rule's set */
+#define RULES_LOOP_MAX	     10	   /* firings of a rule in one chain... */
+#define RULES_LOOP_WINDOW_MS 60000 /* ...in this long: more is a loop */
+#define RULES_TIMER_MAX_MS   60000 /* schedules recheck the wall clock */
 #define RULES_WHY_MAX	     160
 #define RULES_NO_DEADLINE    UINT64_MAX
 
@@ -276,14 +275,18 @@ void rules_engine_clock_jump(struct rules_engine *e,
 void rules_engine_cloud(struct rules_engine *e, bool online,
 			const struct rules_clock *now);
 
-/* By name: 0, -ENOENT; run ignores triggers and conditions. */
+/*
+ * By name: 0, -ENOENT; run ignores triggers and conditions.  Enabling a
+ * rule also ends its pause for a loop (see rules_int.h, the loop guard).
+ */
 int rules_engine_run(struct rules_engine *e, const char *name,
 		     const struct rules_clock *now);
 int rules_engine_scene(struct rules_engine *e, const char *name,
 		       const struct rules_clock *now);
 int rules_engine_enable(struct rules_engine *e, const char *name, bool on);
 
-/* [{"name","enabled","next","last_run","last_result","waiting",...}] */
+/* [{"name","enabled","paused","next","last_run","last_result","waiting",
+ * ...}]: waiting says why a paused rule is ("paused: loop with rule ...") */
 json_t *rules_engine_json(const struct rules_engine *e,
 			  const struct rules_clock *now);
 /* One rule with its clauses as text: NULL when there is none. */

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "registry.h"
 #include "rules.h"
+#include "rules_int.h"
 #include "value.h"
 
 #define RP_SHOW_MAX 128 /* a token as shown in a message */
@@ -804,13 +805,13 @@ static bool rp_string(struct rp *p, const char *what, const char *after,
 
 static bool rp_act_publish(struct rp *p, struct rules_action *a)
 {
+	char why[RP_SHOW_MAX * 2];
+
 	if (!rp_string(p, "a topic in quotes", "'publish'", RULES_TOPIC_MAX,
 		       &a->text, &a->text_pos))
 		return false;
-	if (strpbrk(a->text, "+#") ||
-	    !zw_text_valid(a->text, strlen(a->text))) {
-		rp_error(p, a->text_pos.line, a->text_pos.col,
-			 "a topic has no '+', '#' or control characters");
+	if (rules_topic_check(a->text, why, sizeof(why)) < 0) {
+		rp_error(p, a->text_pos.line, a->text_pos.col, "%s", why);
 		return false;
 	}
 	return rp_string(p, "a payload in quotes", "the topic", RULES_TEXT_MAX,

@@ -348,7 +348,7 @@ static void t_log(void *ctx, int prio, const char *msg)
 {
 	struct world *w = ctx;
 
-	if (strstr(msg, "triggers itself"))
+	if (strstr(msg, "triggers itself") || strstr(msg, "in a loop"))
 		w->loops_logged++;
 	else if (prio == LOG_INFO)
 		call(w, "log %s", msg);
@@ -656,6 +656,20 @@ static void test_engine_modes(void **state)
 	world_free(w);
 }
 
+/* A rule's "waiting" as the API shows it; NULL: null. */
+static const char *waiting(struct world *w, const char *name)
+{
+	static char buf[256];
+	json_t *j = rules_engine_rule_json(w->e, name, &w->now);
+	const char *s;
+
+	assert_non_null(j);
+	s = json_string_value(json_object_get(j, "waiting"));
+	snprintf(buf, sizeof(buf), "%s", s ? s : "");
+	json_decref(j);
+	return s ? buf : NULL;
+}
+
 static void test_engine_self_trigger(void **state)
 {
 	struct world *w =
@@ -664,6 +678,7 @@ static void test_engine_self_trigger(void **state)
 		      "     set \"lounge lamp\" level 20\n"
 		      "  mode parallel max 5 }\n",
 		      T_WALL0, true);
+	size_t n;
 
 	w->echo = true;
 	set_num(w, m_level(), 5);
@@ -674,10 +689,176 @@ static void test_engine_self_trigger(void **state)
 	/* Paused after 10 echoes: a handful of sets, not hundreds. */
 	assert_true(w->ncalls < 40);
 	assert_int_equal(w->loops_logged, 1);
-	/* Five minutes later it may run again. */
-	advance(w, RULES_LOOP_PAUSE_MS);
+	assert_string_equal(waiting(w, "loop"), "paused: it triggers itself");
+	/* Until the user says so: a cool-down would loop again. */
+	advance(w, 3600000);
+	n = w->ncalls;
 	set_num(w, m_level(), 50);
-	assert_true(w->ncalls < 45);
+	assert_int_equal(w->ncalls, n);
+	assert_int_equal(rules_engine_enable(w->e, "loop", true), 0);
+	set_num(w, m_level(), 51);
+	assert_int_equal(w->ncalls, n + 1);
+	world_free(w);
+}
+
+/* The washer plug of the example network, a switch as the porch. */
+static const struct zw_meta *m_plug(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(8, 0x25, "currentValue", ZW_TYPE_BOOL);
+	return &m;
+}
+
+static void add_plug(struct world *w)
+{
+	struct zw_val on = { .type = ZW_TYPE_BOOL, .u.b = true };
+
+	reg_node(w, 8, "washer plug");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_plug(), &on);
+}
+
+/* Echoes of the network every 100 ms, n times. */
+static void echoes(struct world *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		echo(w);
+		advance(w, 100);
+	}
+}
+
+/* The issue's two rules: each sets what starts the other. */
+static const char loop2[] =
+    "rule \"A\" { when \"porch\" switch becomes on\n"
+    "  do set \"washer plug\" switch off; set \"washer plug\" switch on }\n"
+    "rule \"B\" { when \"washer plug\" switch becomes on\n"
+    "  do set \"porch\" switch off; set \"porch\" switch on }\n";
+
+static void test_engine_loop_two_rules(void **state)
+{
+	struct world *w = world_new(loop2, T_WALL0, true);
+	struct rules_engine *old;
+	json_t *j;
+	size_t n;
+
+	add_plug(w);
+	w->echo = true;
+	set_bool(w, m_switch(), true);
+	echoes(w, 100);
+	/* A and B ran 10 times or so each, then stopped; not 100. */
+	assert_true(w->ncalls >= 20);
+	assert_true(w->ncalls <= 50);
+	assert_int_equal(w->loops_logged, 1);
+	n = w->ncalls;
+	echoes(w, 100);
+	assert_int_equal(w->ncalls, n);
+	/* What zwgatectl rules shows. */
+	assert_string_equal(waiting(w, "A"), "paused: loop with rule \"B\"");
+	assert_string_equal(waiting(w, "B"), "paused: loop with rule \"A\"");
+	j = rules_engine_json(w->e, &w->now);
+	assert_true(
+	    json_is_true(json_object_get(json_array_get(j, 0), "paused")));
+	assert_true(
+	    json_is_true(json_object_get(json_array_get(j, 1), "paused")));
+	assert_true(
+	    json_is_true(json_object_get(json_array_get(j, 0), "enabled")));
+	json_decref(j);
+	/* An hour on: still paused, still quiet. */
+	advance(w, 3600000);
+	set_bool(w, m_switch(), false);
+	set_bool(w, m_switch(), true);
+	echoes(w, 50);
+	assert_int_equal(w->ncalls, n);
+	assert_int_equal(w->loops_logged, 1);
+	/* Enabling A alone: A runs, B still paused, so no loop. */
+	assert_int_equal(rules_engine_enable(w->e, "A", true), 0);
+	assert_null(waiting(w, "A"));
+	set_bool(w, m_switch(), false);
+	set_bool(w, m_switch(), true);
+	echoes(w, 50);
+	assert_int_equal(w->ncalls, n + 2);
+	/* A reload is a fresh start: the loop comes back, and is caught. */
+	old = w->e;
+	assert_int_equal(
+	    rules_engine_new(w->conf->rules, w->reg, &w->act, NULL, &w->e), 0);
+	rules_engine_adopt(w->e, old);
+	rules_engine_free(old);
+	rules_engine_start(w->e, &w->now, false);
+	assert_null(waiting(w, "B"));
+	set_bool(w, m_switch(), false);
+	set_bool(w, m_switch(), true);
+	echoes(w, 100);
+	assert_true(w->ncalls <= n + 2 + 50);
+	assert_int_equal(w->loops_logged, 2);
+	assert_string_equal(waiting(w, "B"), "paused: loop with rule \"A\"");
+	world_free(w);
+}
+
+static void test_engine_loop_three_rules(void **state)
+{
+	struct world *w = world_new(
+	    "rule \"A\" { when \"porch\" switch becomes on\n"
+	    "  do set \"washer plug\" switch off; set \"washer plug\" switch "
+	    "on }\n"
+	    "rule \"B\" { when \"washer plug\" switch becomes on\n"
+	    "  do set \"lounge lamp\" level 0; wait 1s\n"
+	    "     set \"lounge lamp\" level 50 }\n"
+	    "rule \"C\" { when \"lounge lamp\" level > 40\n"
+	    "  do set \"porch\" switch off; set \"porch\" switch on }\n",
+	    T_WALL0, true);
+
+	add_plug(w);
+	w->echo = true;
+	set_bool(w, m_switch(), true);
+	echoes(w, 300);
+	assert_true(w->ncalls <= 70);
+	assert_int_equal(w->loops_logged, 1);
+	assert_string_equal(waiting(w, "A"),
+			    "paused: loop with rules \"B\", \"C\"");
+	assert_non_null(strstr(waiting(w, "B"), "paused: loop with rules"));
+	assert_non_null(strstr(waiting(w, "C"), "paused: loop with rules"));
+	world_free(w);
+}
+
+/* Busy but straight: nothing of this is a loop. */
+static void test_engine_no_loop(void **state)
+{
+	struct world *w = world_new(
+	    /* A chain A -> B -> C, and a pair that agrees at once. */
+	    "rule \"A\" { when \"porch\" switch becomes on\n"
+	    "  do set \"washer plug\" switch on }\n"
+	    "rule \"B\" { when \"washer plug\" switch becomes on\n"
+	    "  do set \"lounge lamp\" level 50; set \"porch\" switch on }\n"
+	    "rule \"C\" { when \"lounge lamp\" level > 40; do log \"c\" }\n"
+	    /* A motion sensor turns a light on and off. */
+	    "rule \"on\" { when \"hall sensor\" motion becomes true\n"
+	    "  do set \"porch\" switch on }\n"
+	    "rule \"off\" { when \"hall sensor\" motion becomes false\n"
+	    "  do set \"porch\" switch off }\n"
+	    /* A schedule, often. */
+	    "every 1s do set \"lounge lamp\" level 60\n",
+	    T_WALL0, true);
+	const char *const names[] = { "A",  "B",   "C",
+				      "on", "off", "every@t.conf:12" };
+	int fired = 0;
+
+	add_plug(w);
+	w->echo = true;
+	for (int i = 0; i < 30; i++) {
+		set_bool(w, m_plug(), false);
+		set_num(w, m_level(), 0);
+		set_bool(w, m_motion(), true);
+		echoes(w, 2);
+		set_bool(w, m_motion(), false);
+		echoes(w, 2);
+		fired += count(w, "log rule \"C\": c") > 0;
+		w->ncalls = 0;
+	}
+	/* The chain ran every time, 30 times in 12 s. */
+	assert_int_equal(fired, 30);
+	assert_int_equal(w->loops_logged, 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_null(waiting(w, names[i]));
 	world_free(w);
 }
 
@@ -910,6 +1091,95 @@ static void test_engine_set_copies_value(void **state)
 	world_free(w);
 }
 
+/* A name the cloud gave cannot add keys to a rule's JSON payload. */
+static void test_engine_publish_escapes(void **state)
+{
+	static const char evil[] = "x\",\"admin\":true,\"z\":\"\\";
+	struct world *w =
+	    world_new("rule \"r\\\"q\" { when \"9\" motion becomes true\n"
+		      "  do publish \"alerts/who\" \"{\\\"admin\\\": false, "
+		      "\\\"node\\\": \\\"$node\\\", \\\"n\\\": $node, "
+		      "\\\"rule\\\": $rule, \\\"v\\\": \\\"$value\\\", "
+		      "\\\"w\\\": $value}\"\n"
+		      "  publish \"alerts/text\" \"node $node\" }\n",
+		      T_WALL0, true);
+	struct zw_meta m = meta_of(9, 0x30, "motion", ZW_TYPE_BOOL);
+	struct zw_val off = { .type = ZW_TYPE_BOOL };
+	const char *payload;
+	json_error_t err;
+	json_t *j;
+
+	reg_node(w, 9, evil);
+	reg_value(w, ZW_EV_VALUE_ADDED, &m, &off);
+	set_bool(w, &m, true);
+	assert_int_equal(w->ncalls, 2);
+	assert_true(strncmp(w->calls[0], "publish alerts/who ", 19) == 0);
+	payload = w->calls[0] + 19;
+	j = json_loads(payload, JSON_REJECT_DUPLICATES, &err);
+	if (!j)
+		fprintf(stderr, "not JSON: %s: %s\n", payload, err.text);
+	assert_non_null(j);
+	assert_int_equal(json_object_size(j), 6);
+	assert_true(json_is_false(json_object_get(j, "admin")));
+	assert_string_equal(json_string_value(json_object_get(j, "node")),
+			    evil);
+	assert_string_equal(json_string_value(json_object_get(j, "n")), evil);
+	assert_string_equal(json_string_value(json_object_get(j, "rule")),
+			    "r\"q");
+	assert_string_equal(json_string_value(json_object_get(j, "v")), "true");
+	assert_true(json_is_true(json_object_get(j, "w")));
+	json_decref(j);
+	/* Plain text: no structure to break, the name as it is. */
+	assert_string_equal(w->calls[1],
+			    "publish alerts/text node x\",\"admin\""
+			    ":true,\"z\":\"\\");
+	world_free(w);
+}
+
+/* A publish topic stays a clean topic of the rule's own. */
+static void test_parse_topics(void **state)
+{
+	static const struct {
+		const char *topic, *want;
+	} bad[] = {
+		{ "node/2/switch_binary/0/currentValue/set",
+		  "\"node\" and the topics under it" },
+		{ "alerts/set", "a topic ending in \"/set\"" },
+		{ "api/rename/set", "\"api\" and the topics under it" },
+		{ "api/status", "\"api\" and the topics under it" },
+		{ "trust/bundle/set", "\"trust\" and the topics under it" },
+		{ "status", "\"status\" and the topics under it" },
+		{ "/x", "a topic is relative" },
+		{ "x/", "a topic is relative" },
+		{ "a//b", "a topic has no empty" },
+		{ "../victim/node/2/x/0/y", "a topic has no empty, '.'" },
+		{ "a/./b", "a topic has no empty, '.'" },
+		{ "a/+/b", "a topic has no '+'" },
+		{ "a/$node", "a topic has no '$'" },
+	};
+	char rules[512], want[256];
+	struct diag_list d;
+	struct conf *c;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(rules, sizeof(rules),
+			 "rule \"p\" { every 1m; do publish \"%s\" \"x\" }\n",
+			 bad[i].topic);
+		c = load(rules, &d);
+		assert_null(c);
+		assert_int_equal(d.n, 1);
+		snprintf(want, sizeof(want), "3:33: %s", bad[i].want);
+		snprintf(rules, sizeof(rules), "%u:%u: %s", d.items[0].line,
+			 d.items[0].col, d.items[0].msg);
+		if (strncmp(rules, want, strlen(want)) != 0)
+			fail_msg("%s: %s", bad[i].topic, rules);
+		diag_clear(&d);
+	}
+	conf_free(
+	    load_ok("rule \"p\" { every 1m\n"
+		    "  do publish \"alerts/set-point/x.y/..z\" \"x\" }\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -922,6 +1192,11 @@ int main(void)
 		cmocka_unit_test(test_engine_for),
 		cmocka_unit_test(test_engine_modes),
 		cmocka_unit_test(test_engine_self_trigger),
+		cmocka_unit_test(test_engine_loop_two_rules),
+		cmocka_unit_test(test_engine_loop_three_rules),
+		cmocka_unit_test(test_engine_no_loop),
+		cmocka_unit_test(test_engine_publish_escapes),
+		cmocka_unit_test(test_parse_topics),
 		cmocka_unit_test(test_engine_clock),
 		cmocka_unit_test(test_engine_conditions),
 		cmocka_unit_test(test_engine_control),

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rules_guard.c: the loop guard of the rules engine (see rules_int.h).
+ *
+ * A report carries no mark of who caused it, so a report of a value is
+ * taken as caused by the last rule that wrote it, if that was less than
+ * RULES_ECHO_MS ago (a backend answers a write within a second or two).
+ * Counting firings per chain, not per rule, is what catches a loop
+ * through several rules, and what keeps a busy but straight chain (a
+ * motion sensor that turns a light on and off through two rules, a
+ * schedule, A then B then C) from ever counting as one: each of its
+ * rules fires once a chain.  Everything is in fixed tables: the guard
+ * costs the same however many rules there are, and forgets the oldest.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "rules.h"
+#include "rules_int.h"
+
+struct rg_member {
+	size_t rule;
+	unsigned n; /* firings in the chain's current window */
+};
+
+struct rg_chain {
+	uint32_t id;	/* 0: a free slot */
+	uint64_t since; /* the window's start */
+	uint64_t last;	/* last firing: the oldest is reused */
+	struct rg_member m[RULES_GUARD_RULES];
+	size_t nm;
+};
+
+struct rg_write {
+	const void *v;
+	uint32_t chain;
+	uint64_t at;
+};
+
+struct rules_guard {
+	struct rg_chain chains[RULES_GUARD_CHAINS];
+	struct rg_write writes[RULES_GUARD_WRITES]; /* a ring */
+	size_t nwrites;
+	uint32_t next_id;
+};
+
+int rules_guard_new(struct rules_guard **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+struct rules_guard *rules_guard_free(struct rules_guard *g)
+{
+	free(g);
+	return NULL;
+}
+
+void rules_guard_wrote(struct rules_guard *g, const void *v, uint32_t chain,
+		       uint64_t now)
+{
+	if (!chain)
+		return;
+	g->writes[g->nwrites++ % RULES_GUARD_WRITES] =
+	    (struct rg_write){ v, chain, now };
+}
+
+uint32_t rules_guard_cause(const struct rules_guard *g, const void *v,
+			   uint64_t now)
+{
+	size_t n =
+	    g->nwrites < RULES_GUARD_WRITES ? g->nwrites : RULES_GUARD_WRITES;
+
+	/* Newest first: the last write is the one being answered. */
+	for (size_t k = 1; k <= n; k++) {
+		const struct rg_write *w =
+		    &g->writes[(g->nwrites - k) % RULES_GUARD_WRITES];
+
+		if (!w->chain)
+			continue; /* forgotten */
+		if (now - w->at > RULES_ECHO_MS)
+			break; /* older ones are older still */
+		if (w->v == v)
+			return w->chain;
+	}
+	return 0;
+}
+
+void rules_guard_forget(struct rules_guard *g, const void *v)
+{
+	for (size_t k = 0; k < RULES_GUARD_WRITES; k++)
+		if (g->writes[k].v == v)
+			g->writes[k] = (struct rg_write){ 0 };
+}
+
+static struct rg_chain *chain_find(struct rules_guard *g, uint32_t id)
+{
+	for (size_t i = 0; id && i < RULES_GUARD_CHAINS; i++)
+		if (g->chains[i].id == id)
+			return &g->chains[i];
+	return NULL;
+}
+
+/* A slot for chain id: a free one, else the one idle the longest. */
+static struct rg_chain *chain_new(struct rules_guard *g, uint32_t id,
+				  uint64_t now)
+{
+	struct rg_chain *c = &g->chains[0];
+
+	for (size_t i = 0; i < RULES_GUARD_CHAINS; i++) {
+		if (!g->chains[i].id) {
+			c = &g->chains[i];
+			break;
+		}
+		if (g->chains[i].last < c->last)
+			c = &g->chains[i];
+	}
+	*c = (struct rg_chain){ .id = id, .since = now, .last = now };
+	return c;
+}
+
+/* The chain's count of rule; NULL when the chain follows too many. */
+static struct rg_member *chain_member(struct rg_chain *c, size_t rule)
+{
+	size_t i, low = 0;
+
+	for (i = 0; i < c->nm; i++)
+		if (c->m[i].rule == rule)
+			return &c->m[i];
+	if (c->nm < RULES_GUARD_RULES) {
+		c->m[c->nm] = (struct rg_member){ rule, 0 };
+		return &c->m[c->nm++];
+	}
+	/* Full: a rule seen once is no part of a loop (yet). */
+	for (i = 1; i < c->nm; i++)
+		if (c->m[i].n < c->m[low].n)
+			low = i;
+	if (c->m[low].n > 1)
+		return NULL;
+	c->m[low] = (struct rg_member){ rule, 0 };
+	return &c->m[low];
+}
+
+static void chain_end(struct rules_guard *g, struct rg_chain *c)
+{
+	for (size_t k = 0; k < RULES_GUARD_WRITES; k++)
+		if (g->writes[k].chain == c->id)
+			g->writes[k] = (struct rg_write){ 0 };
+	*c = (struct rg_chain){ 0 };
+}
+
+uint32_t rules_guard_fire(struct rules_guard *g, uint32_t cause, size_t rule,
+			  uint64_t now, bool *loop, size_t *rules, size_t max,
+			  size_t *n)
+{
+	struct rg_chain *c = chain_find(g, cause);
+	struct rg_member *m;
+	uint32_t id;
+
+	*loop = false;
+	*n = 0;
+	if (!c) {
+		if (!(id = cause)) {
+			if (!++g->next_id)
+				++g->next_id; /* 0 means none */
+			id = g->next_id;
+		}
+		c = chain_new(g, id, now);
+	}
+	c->last = now;
+	if (now - c->since > RULES_LOOP_WINDOW_MS) {
+		/* A new window: a slow cycle (a pump run every hour by two
+		 * rules) is meant, and never reaches the limit. */
+		c->since = now;
+		for (size_t i = 0; i < c->nm; i++)
+			c->m[i].n = 0;
+	}
+	if (!(m = chain_member(c, rule)) || ++m->n <= RULES_LOOP_MAX)
+		return c->id;
+	*loop = true;
+	if (max)
+		rules[(*n)++] = rule;
+	for (size_t i = 0; i < c->nm; i++)
+		if (c->m[i].rule != rule && c->m[i].n > 1 && *n < max)
+			rules[(*n)++] = c->m[i].rule;
+	chain_end(g, c);
+	return 0;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rules_int.h: what the parts of the rules module share and nothing else
+ * uses: the checks of what a rule publishes (rules_publish.c) and the
+ * loop guard (rules_guard.c).
+ */
+#ifndef ZWGATE_RULES_INT_H
+#define ZWGATE_RULES_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * What a rule may publish (rules_publish.c).
+ *
+ * A publish topic is relative to <topic-prefix>/<gateway-id>/ and must
+ * stay a topic of the rule's own: no empty, "." or ".." level, no
+ * leading or trailing '/', no wildcard, no '$', no control character,
+ * and none of the gateway's own topics of zwgate.conf(5), MQTT TOPICS:
+ * no first level of the contract (RULES_TOPIC_RESERVED) and no last
+ * level "set", which is how every command to a gateway ends.  0, or
+ * -EINVAL with why.
+ */
+int rules_topic_check(const char *topic, char *why, size_t len);
+
+/* What $value, $node and $rule stand for in one run. */
+struct rules_subst {
+	const char *value; /* the value in JSON ("on" quoted, 21.5); NULL:
+			    * too long to be substituted */
+	const char *node;  /* a name, as is */
+	const char *rule;
+};
+
+/*
+ * in with $value, $node and $rule replaced, into out (len bytes).  With
+ * json (a publish payload that begins with '{', '[' or '"'), each lands
+ * escaped for where it is: inside a JSON string as the string's escaped
+ * text, elsewhere as a JSON value ($node and $rule as strings), so no
+ * name or value can end a string or add a key.  Otherwise (a log line,
+ * a value to set, a payload of plain text) names are put as they are and
+ * $value as JSON.  0; -E2BIG when the result does not fit (nothing is
+ * to be sent then: a cut JSON text could change meaning); -EOVERFLOW
+ * when $value is used and too long.
+ */
+int rules_expand(const char *in, const struct rules_subst *s, bool json,
+		 char *out, size_t len);
+
+/* Does a publish payload read as JSON for rules_expand? */
+bool rules_payload_is_json(const char *payload);
+
+/*
+ * The loop guard (rules_guard.c): it follows chains of causes.  A rule
+ * that fires for a report no rule caused (a device, a schedule, the
+ * cloud) starts a new chain; its run's writes are noted with the chain,
+ * and a report of a value a rule of the chain wrote within RULES_ECHO_MS
+ * belongs to that chain, and so do the rules it fires.  A chain that
+ * fires one rule more than RULES_LOOP_MAX times within
+ * RULES_LOOP_WINDOW_MS is a loop: through one rule or any number.
+ * Chains are 32-bit ids, 0 meaning none; rules are the engine's indexes.
+ */
+#define RULES_GUARD_CHAINS 32  /* chains followed at once */
+#define RULES_GUARD_RULES  16  /* rules followed in one chain */
+#define RULES_GUARD_WRITES 256 /* recent writes kept for their reports */
+
+struct rules_guard;
+
+int rules_guard_new(struct rules_guard **ret); /* 0 or -ENOMEM */
+struct rules_guard *rules_guard_free(struct rules_guard *g);
+
+/* A run of chain wrote value v (any stable pointer) at now (ms). */
+void rules_guard_wrote(struct rules_guard *g, const void *v, uint32_t chain,
+		       uint64_t now);
+/* The chain a report of v at now belongs to; 0: none. */
+uint32_t rules_guard_cause(const struct rules_guard *g, const void *v,
+			   uint64_t now);
+/*
+ * Rule number rule fires for cause (0: a new chain).  Returns the chain
+ * of its run.  *loop is set when the chain loops: then the rules in the
+ * loop (those it fired more than once, and rule) are in rules[*n], at
+ * most max of them, and the chain is ended.
+ */
+uint32_t rules_guard_fire(struct rules_guard *g, uint32_t cause, size_t rule,
+			  uint64_t now, bool *loop, size_t *rules, size_t max,
+			  size_t *n);
+/* v is gone: its pointer may come back as another value. */
+void rules_guard_forget(struct rules_guard *g, const void *v);
+
+#endif
