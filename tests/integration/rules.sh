@@ -126,6 +126,48 @@ check "... and takes the rule" [ "$(ctl --json rules | jq length)" -eq 5 ]
 check "... which says why it waits" contains "$(ctl rules)" 'no node "ghost" yet'
 stop_daemon TERM
 
+# Two rules that set each other's trigger (issue 14): the loop is caught
+# within a second or so, both rules pause, say why, and stay quiet.
+mkdir -p "$T/rules.off"
+mv "$T/rules.d/"*.rules "$T/rules.off/"
+cat >"$T/rules.d/loop.rules" <<'RULES'
+rule "A" {
+	when "porch" switch becomes on
+	do set "washer plug" switch off; set "washer plug" switch on
+}
+rule "B" {
+	when "washer plug" switch becomes on
+	do set "porch" switch off; set "porch" switch on
+}
+RULES
+chmod 644 "$T/rules.d/loop.rules"
+start_daemon || exit 1
+ctl set porch switch false >/dev/null
+wait_for 5 value_is porch switch false
+ctl set porch switch true >/dev/null
+both_paused() { ctl --json rules | jq -e 'length == 2 and all(.[]; .paused)'; }
+check "a loop of two rules is paused" wait_for 10 both_paused
+out=$(ctl rules)
+check "... rules shows it for A" contains "$out" 'paused: loop with rule "B"'
+check "... and for B" contains "$out" 'paused: loop with rule "A"'
+runs() { ctl --json rules | jqr '[.[].runs] | add'; }
+ts() { ctl --json get porch switch | jqr .ts; }
+sleep 0.5
+r1=$(runs)
+t1=$(ts)
+sleep 2
+quiet() { [ "$(runs)" = "$r1" ] && [ "$(ts)" = "$t1" ]; }
+check "... and its reports stop ($r1 runs)" quiet
+check "... after a few runs, not hundreds" [ "$r1" -le 40 ]
+n=$(grep -c 'trigger each other in a loop' "$T/daemon.log")
+check "... logged once ($n)" [ "$n" -eq 1 ]
+check "a reload resumes them" q ctl reload
+none_paused() { ctl --json rules | jq -e 'all(.[]; .paused | not)'; }
+check "... not paused any more" none_paused
+stop_daemon TERM
+rm "$T/rules.d/loop.rules"
+mv "$T/rules.off/"*.rules "$T/rules.d/"
+
 # With a cloud whose broker goes down: the publish waits in the outbox.
 sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 99; }
 BROKER_PKI="$T/pki"
@@ -133,6 +175,14 @@ broker_start "$T/broker" tls || exit 99
 trap 'broker_stop_all; cleanup' EXIT
 TLS="--cafile $T/pki/ca.crt --cert $T/pki/client.crt --key $T/pki/client.key"
 broker_cloud_block >>"$CONF"
+# A rule that publishes $node in JSON, for a node the cloud can rename.
+cat >"$T/rules.d/hostile.rules" <<'RULES'
+rule "who" {
+	when "4" motion becomes true
+	do publish "alerts/who" "{\"admin\": false, \"node\": \"$node\"}"
+}
+RULES
+chmod 644 "$T/rules.d/hostile.rules"
 mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c -i rules-capture \
 	-t "$P/alerts/#" >"$T/capture.log" 2>&1 &
 echo $! >"$T/capture.pid"
@@ -152,5 +202,19 @@ check "... not at the broker yet" sh -c "! grep -q alerts/porch $T/capture.log"
 broker_restart "$T/broker" || exit 99
 check "the message goes out when the broker is back" wait_for 20 \
 	grep -q "^$P/alerts/porch {\"porch\": false}" "$T/capture.log"
+
+# A node name that would add a key to the rule's JSON (issue 14): the
+# broker gets valid JSON with the name as a string, nothing more.
+evil='x","admin":true,"z":"'
+check "a hostile name is taken by rename" q ctl rename 4 "$evil"
+ctl sim emit 4 motion false >/dev/null
+ctl sim emit 4 motion true >/dev/null
+check "the rule publishes" wait_for 10 grep -q "^$P/alerts/who " "$T/capture.log"
+who=$(grep "^$P/alerts/who " "$T/capture.log" | head -n 1 | cut -d' ' -f2-)
+escaped() {
+	echo "$who" | jq -e --arg n "$evil" \
+		'.node == $n and .admin == false and (keys | length) == 2'
+}
+check "... escaped JSON with the name as a string ($who)" escaped
 stop_daemon TERM
 finish
