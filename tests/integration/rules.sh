@@ -151,7 +151,7 @@ out=$(ctl rules)
 check "... rules shows it for A" contains "$out" 'paused: loop with rule "B"'
 check "... and for B" contains "$out" 'paused: loop with rule "A"'
 runs() { ctl --json rules | jqr '[.[].runs] | add'; }
-ts() { ctl --json get porch switch | jqr .ts; }
+ts() { ctl --json get porch switch | jqr .updated_ms; }
 sleep 0.5
 r1=$(runs)
 t1=$(ts)
