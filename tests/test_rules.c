@@ -820,6 +820,36 @@ static void test_engine_loop_three_rules(void **state)
 	world_free(w);
 }
 
+/* A refresh that asks again at every answer loops too. */
+static void test_engine_loop_refresh(void **state)
+{
+	struct world *w =
+	    world_new("rule \"ask\" { when \"freezer\" temperature changes\n"
+		      "  do refresh \"freezer\" }\n",
+		      T_WALL0, true);
+	size_t asked = 0;
+
+	set_num(w, m_temp(), -19);
+	for (int i = 0; i < 60; i++) {
+		advance(w, 100);
+		/* The node answers a refresh with a new reading. */
+		if (w->ncalls > asked) {
+			asked = w->ncalls;
+			set_num(w, m_temp(), -18 + i * 0.1);
+		}
+	}
+	assert_true(w->ncalls <= 12);
+	assert_int_equal(w->loops_logged, 1);
+	assert_string_equal(waiting(w, "ask"), "paused: it triggers itself");
+	/* A reading of its own, later, is no loop: the rule is paused
+	 * until enabled, and then runs. */
+	assert_int_equal(rules_engine_enable(w->e, "ask", true), 0);
+	advance(w, 10000);
+	set_num(w, m_temp(), -5);
+	assert_int_equal(w->ncalls, asked + 1);
+	world_free(w);
+}
+
 /* Busy but straight: nothing of this is a loop. */
 static void test_engine_no_loop(void **state)
 {
@@ -1194,6 +1224,7 @@ int main(void)
 		cmocka_unit_test(test_engine_self_trigger),
 		cmocka_unit_test(test_engine_loop_two_rules),
 		cmocka_unit_test(test_engine_loop_three_rules),
+		cmocka_unit_test(test_engine_loop_refresh),
 		cmocka_unit_test(test_engine_no_loop),
 		cmocka_unit_test(test_engine_publish_escapes),
 		cmocka_unit_test(test_parse_topics),
