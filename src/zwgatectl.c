@@ -853,9 +853,9 @@ static void print_rule_list(const json_t *r)
 static void print_rule(const json_t *r)
 {
 	static const char *const keys[] = {
-		"name",	    "enabled",	   "mode",    "file",	 "next",
-		"last_run", "last_result", "waiting", "running", "runs",
-		"dropped",  "max_runs",	   "actions"
+		"name", "enabled",  "paused",	   "mode",    "file",
+		"next", "last_run", "last_result", "waiting", "running",
+		"runs", "dropped",  "max_runs",	   "actions"
 	};
 	static const char *const head[] = { "TRIGGER", "LINE", "NODE",
 					    "VALUE",   "NEXT", "WAITING" };

@@ -150,6 +150,7 @@ check "a loop of two rules is paused" wait_for 10 both_paused
 out=$(ctl rules)
 check "... rules shows it for A" contains "$out" 'paused: loop with rule "B"'
 check "... and for B" contains "$out" 'paused: loop with rule "A"'
+check "... and rules show too" contains "$(ctl rules show B)" 'paused: loop with rule "A"'
 runs() { ctl --json rules | jqr '[.[].runs] | add'; }
 ts() { ctl --json get porch switch | jqr .updated_ms; }
 sleep 0.5
