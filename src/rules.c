@@ -495,7 +495,8 @@ static int act_other(struct rt_run *run, const struct rules_action *a)
 		}
 		r = e->act->refresh(e->act->ctx, n->id);
 		if (r == 0) /* what the node answers may start a loop */
-			rules_guard_wrote(e->guard, n, run->chain, e->now.mono);
+			rules_guard_refreshed(e->guard, n, run->chain,
+					      e->now.mono);
 		if (r < 0)
 			snprintf(run->result, sizeof(run->result),
 				 "refresh \"%s\": %s", a->ref.node,
@@ -899,28 +900,14 @@ static void index_build(struct rules_engine *e)
 }
 
 /*
- * The loop guard's chain of a report of v: a write of v, or a refresh of
- * its node, by a run.  Looked up once a report, when a trigger needs it.
+ * A report of value v: the triggers on it, and only those, for the loop
+ * guard's chain of the report.
  */
-static uint32_t cause_of(struct rules_engine *e, const struct reg_value *v,
-			 bool *looked, uint32_t *cause)
-{
-	if (!*looked) {
-		*looked = true;
-		*cause = rules_guard_cause(e->guard, v, e->now.mono);
-		if (!*cause && v->node)
-			*cause =
-			    rules_guard_cause(e->guard, v->node, e->now.mono);
-	}
-	return *cause;
-}
-
-/* A report of value v: the triggers on it, and only those. */
 static void value_event(struct rules_engine *e, struct reg_value *v)
 {
 	struct rt_trig *g, *next;
-	bool h, changed, looked = false;
-	uint32_t cause = 0;
+	bool h, changed;
+	uint32_t cause = rules_guard_report(e->guard, v, v->node, e->now.mono);
 
 	for (g = e->buckets[bucket_of(e, v)]; g; g = next) {
 		next = g->next;
@@ -936,20 +923,18 @@ static void value_event(struct rules_engine *e, struct reg_value *v)
 			zw_val_clear(&g->last);
 			g->has_last = zw_val_copy(&g->last, &v->val) == 0;
 			if (changed)
-				rule_fire(e, g,
-					  cause_of(e, v, &looked, &cause));
+				rule_fire(e, g, cause);
 			continue;
 		}
 		h = trig_holds(g);
 		if (h && !g->holds) {
 			if (g->t->for_s) {
-				g->for_chain = cause_of(e, v, &looked, &cause);
+				g->for_chain = cause;
 				timer_start(e, &g->timer,
 					    e->now.mono +
 						(uint64_t)g->t->for_s * 1000);
 			} else {
-				rule_fire(e, g,
-					  cause_of(e, v, &looked, &cause));
+				rule_fire(e, g, cause);
 			}
 		} else if (!h) {
 			timer_stop(e, &g->timer);

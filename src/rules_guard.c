@@ -2,9 +2,13 @@
 /*
  * rules_guard.c: the loop guard of the rules engine (see rules_int.h).
  *
- * A report carries no mark of who caused it, so a report of a value is
- * taken as caused by the last rule that wrote it, if that was less than
- * RULES_ECHO_MS ago (a backend answers a write within a second or two).
+ * A report carries no mark of who caused it, so the first report of a
+ * value after a rule wrote it, less than RULES_ECHO_MS later, is taken
+ * as the write's answer (a backend answers within a second or two), and
+ * the reports of a node after a rule refreshed it.  Only the first: a
+ * report after that is someone else's (a user at the switch, a device),
+ * so that two rules that keep two switches alike are no loop however
+ * fast the user toggles one.
  * Counting firings per chain, not per rule, is what catches a loop
  * through several rules, and what keeps a busy but straight chain (a
  * motion sensor that turns a light on and off through two rules, a
@@ -35,8 +39,9 @@ struct rg_chain {
 
 struct rg_write {
 	const void *v;
-	uint32_t chain;
+	uint32_t chain; /* 0: answered, or forgotten */
 	uint64_t at;
+	bool once; /* a write: its first report answers it */
 };
 
 struct rules_guard {
@@ -58,34 +63,57 @@ struct rules_guard *rules_guard_free(struct rules_guard *g)
 	return NULL;
 }
 
-void rules_guard_wrote(struct rules_guard *g, const void *v, uint32_t chain,
-		       uint64_t now)
+static void note(struct rules_guard *g, const void *v, uint32_t chain,
+		 uint64_t now, bool once)
 {
 	if (!chain)
 		return;
 	g->writes[g->nwrites++ % RULES_GUARD_WRITES] =
-	    (struct rg_write){ v, chain, now };
+	    (struct rg_write){ v, chain, now, once };
 }
 
-uint32_t rules_guard_cause(const struct rules_guard *g, const void *v,
-			   uint64_t now)
+void rules_guard_wrote(struct rules_guard *g, const void *v, uint32_t chain,
+		       uint64_t now)
+{
+	note(g, v, chain, now, true);
+}
+
+void rules_guard_refreshed(struct rules_guard *g, const void *node,
+			   uint32_t chain, uint64_t now)
+{
+	note(g, node, chain, now, false);
+}
+
+uint32_t rules_guard_report(struct rules_guard *g, const void *v,
+			    const void *node, uint64_t now)
 {
 	size_t n =
 	    g->nwrites < RULES_GUARD_WRITES ? g->nwrites : RULES_GUARD_WRITES;
+	struct rg_write *first = NULL, *refresh = NULL;
+	uint32_t chain;
 
-	/* Newest first: the last write is the one being answered. */
+	/* Newest first, down to RULES_ECHO_MS ago; the oldest write not
+	 * answered yet is the one this report answers (two writes of a
+	 * value, off then on, are answered in their order). */
 	for (size_t k = 1; k <= n; k++) {
-		const struct rg_write *w =
+		struct rg_write *w =
 		    &g->writes[(g->nwrites - k) % RULES_GUARD_WRITES];
 
 		if (!w->chain)
-			continue; /* forgotten */
+			continue;
 		if (now - w->at > RULES_ECHO_MS)
 			break; /* older ones are older still */
-		if (w->v == v)
-			return w->chain;
+		if (w->once && w->v == v)
+			first = w;
+		else if (!w->once && node && w->v == node && !refresh)
+			refresh = w;
 	}
-	return 0;
+	if (first) {
+		chain = first->chain;
+		first->chain = 0;
+		return chain;
+	}
+	return refresh ? refresh->chain : 0;
 }
 
 void rules_guard_forget(struct rules_guard *g, const void *v)

@@ -52,9 +52,10 @@ bool rules_payload_is_json(const char *payload);
 /*
  * The loop guard (rules_guard.c): it follows chains of causes.  A rule
  * that fires for a report no rule caused (a device, a schedule, the
- * cloud) starts a new chain; its run's writes are noted with the chain,
- * and a report of a value a rule of the chain wrote within RULES_ECHO_MS
- * belongs to that chain, and so do the rules it fires.  A chain that
+ * cloud) starts a new chain; its run's writes and refreshes are noted
+ * with the chain, and the first report of a value a rule of the chain
+ * wrote (or any of a node it refreshed) within RULES_ECHO_MS belongs to
+ * that chain, and so do the rules it fires.  A chain that
  * fires one rule more than RULES_LOOP_MAX times within
  * RULES_LOOP_WINDOW_MS is a loop: through one rule or any number.
  * Chains are 32-bit ids, 0 meaning none; rules are the engine's indexes.
@@ -68,12 +69,18 @@ struct rules_guard;
 int rules_guard_new(struct rules_guard **ret); /* 0 or -ENOMEM */
 struct rules_guard *rules_guard_free(struct rules_guard *g);
 
-/* A run of chain wrote value v (any stable pointer) at now (ms). */
+/* A run of chain wrote value v (a stable pointer) at now (ms). */
 void rules_guard_wrote(struct rules_guard *g, const void *v, uint32_t chain,
 		       uint64_t now);
-/* The chain a report of v at now belongs to; 0: none. */
-uint32_t rules_guard_cause(const struct rules_guard *g, const void *v,
-			   uint64_t now);
+/* A run of chain asked node (a stable pointer) for its values. */
+void rules_guard_refreshed(struct rules_guard *g, const void *node,
+			   uint32_t chain, uint64_t now);
+/*
+ * A report of value v of node at now: the chain it belongs to, 0: none.
+ * Called for every report, since the first one after a write answers it.
+ */
+uint32_t rules_guard_report(struct rules_guard *g, const void *v,
+			    const void *node, uint64_t now);
 /*
  * Rule number rule fires for cause (0: a new chain).  Returns the chain
  * of its run.  *loop is set when the chain loops: then the rules in the

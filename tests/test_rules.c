@@ -850,6 +850,33 @@ static void test_engine_loop_refresh(void **state)
 	world_free(w);
 }
 
+/*
+ * Two rules that keep two switches alike, and a user who toggles one
+ * every second: each toggle is a chain of its own, never a loop, though
+ * it comes less than RULES_ECHO_MS after the rules' last write.
+ */
+static void test_engine_no_loop_sync(void **state)
+{
+	struct world *w = world_new(
+	    "rule \"to plug\" { when \"porch\" switch changes\n"
+	    "  do set \"washer plug\" switch $value }\n"
+	    "rule \"to porch\" { when \"washer plug\" switch changes\n"
+	    "  do set \"porch\" switch $value }\n",
+	    T_WALL0, true);
+
+	add_plug(w);
+	w->echo = true;
+	for (int i = 0; i < 30; i++) {
+		set_bool(w, m_switch(), i % 2 == 0);
+		echoes(w, 10);
+	}
+	assert_int_equal(w->loops_logged, 0);
+	assert_null(waiting(w, "to plug"));
+	assert_null(waiting(w, "to porch"));
+	assert_int_equal(count(w, "set 8 currentValue true"), 15);
+	world_free(w);
+}
+
 /* Busy but straight: nothing of this is a loop. */
 static void test_engine_no_loop(void **state)
 {
@@ -1226,6 +1253,7 @@ int main(void)
 		cmocka_unit_test(test_engine_loop_three_rules),
 		cmocka_unit_test(test_engine_loop_refresh),
 		cmocka_unit_test(test_engine_no_loop),
+		cmocka_unit_test(test_engine_no_loop_sync),
 		cmocka_unit_test(test_engine_publish_escapes),
 		cmocka_unit_test(test_parse_topics),
 		cmocka_unit_test(test_engine_clock),
