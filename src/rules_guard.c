@@ -44,12 +44,32 @@ struct rg_write {
 	bool once; /* a write: its first report answers it */
 };
 
+#define RG_HASH_BITS 6
+
 struct rules_guard {
 	struct rg_chain chains[RULES_GUARD_CHAINS];
 	struct rg_write writes[RULES_GUARD_WRITES]; /* a ring */
 	size_t nwrites;
 	uint32_t next_id;
+	/* Live entries of the ring by a hash of v: a report of a value no
+	 * rule touched (nearly all of them) costs one look, not a scan. */
+	uint16_t live[1u << RG_HASH_BITS];
 };
+
+static size_t rg_hash(const void *v)
+{
+	/* Fibonacci hashing: allocations share their low bits. */
+	return (size_t)(((uint64_t)(uintptr_t)v * 0x9e3779b97f4a7c15ULL) >>
+			(64 - RG_HASH_BITS));
+}
+
+/* An entry of the ring is answered, forgotten or overwritten. */
+static void slot_clear(struct rules_guard *g, struct rg_write *w)
+{
+	if (w->chain)
+		g->live[rg_hash(w->v)]--;
+	*w = (struct rg_write){ 0 };
+}
 
 int rules_guard_new(struct rules_guard **ret)
 {
@@ -66,10 +86,14 @@ struct rules_guard *rules_guard_free(struct rules_guard *g)
 static void note(struct rules_guard *g, const void *v, uint32_t chain,
 		 uint64_t now, bool once)
 {
+	struct rg_write *w;
+
 	if (!chain)
 		return;
-	g->writes[g->nwrites++ % RULES_GUARD_WRITES] =
-	    (struct rg_write){ v, chain, now, once };
+	w = &g->writes[g->nwrites++ % RULES_GUARD_WRITES];
+	slot_clear(g, w);
+	*w = (struct rg_write){ v, chain, now, once };
+	g->live[rg_hash(v)]++;
 }
 
 void rules_guard_wrote(struct rules_guard *g, const void *v, uint32_t chain,
@@ -92,6 +116,9 @@ uint32_t rules_guard_report(struct rules_guard *g, const void *v,
 	struct rg_write *first = NULL, *refresh = NULL;
 	uint32_t chain;
 
+	if (!g->live[rg_hash(v)] && (!node || !g->live[rg_hash(node)]))
+		return 0;
+
 	/* Newest first, down to RULES_ECHO_MS ago; the oldest write not
 	 * answered yet is the one this report answers (two writes of a
 	 * value, off then on, are answered in their order). */
@@ -110,7 +137,7 @@ uint32_t rules_guard_report(struct rules_guard *g, const void *v,
 	}
 	if (first) {
 		chain = first->chain;
-		first->chain = 0;
+		slot_clear(g, first);
 		return chain;
 	}
 	return refresh ? refresh->chain : 0;
@@ -120,7 +147,7 @@ void rules_guard_forget(struct rules_guard *g, const void *v)
 {
 	for (size_t k = 0; k < RULES_GUARD_WRITES; k++)
 		if (g->writes[k].v == v)
-			g->writes[k] = (struct rg_write){ 0 };
+			slot_clear(g, &g->writes[k]);
 }
 
 static struct rg_chain *chain_find(struct rules_guard *g, uint32_t id)
@@ -175,7 +202,7 @@ static void chain_end(struct rules_guard *g, struct rg_chain *c)
 {
 	for (size_t k = 0; k < RULES_GUARD_WRITES; k++)
 		if (g->writes[k].chain == c->id)
-			g->writes[k] = (struct rg_write){ 0 };
+			slot_clear(g, &g->writes[k]);
 	*c = (struct rg_chain){ 0 };
 }
 
