@@ -27,7 +27,6 @@
 #define RT_BUCKETS_MIN 64  /* value index: a power of two, >= 2 triggers */
 #define RT_SHOWN_MAX   128 /* $node, a rule's place */
 #define RT_VALUE_MAX   RULES_TEXT_MAX /* $value in JSON */
-#define RT_LOOP_SHOWN  8	      /* rules named in a loop's message */
 #define RT_RESULT_MAX  192
 #define RT_MSG_MAX     (RULES_TEXT_MAX + 256)
 
@@ -681,18 +680,6 @@ static struct rt_run *rule_add_run(struct rules_engine *e, struct rt_rule *rr)
 	return run;
 }
 
-/* Appends text to buf (len bytes) at *o while it fits; false: no more. */
-static bool why_add(char *buf, size_t len, size_t *o, const char *text)
-{
-	size_t n = strlen(text);
-
-	if (*o + n + sizeof(", ...") >= len)
-		return false;
-	memcpy(buf + *o, text, n + 1);
-	*o += n;
-	return true;
-}
-
 /*
  * The loop guard found a loop through the rules loop[n] (the one firing
  * first): each is paused until enabled again or reloaded (a cool-down
@@ -701,58 +688,21 @@ static bool why_add(char *buf, size_t len, size_t *o, const char *text)
 static void rule_pause_loop(struct rules_engine *e, const size_t *loop,
 			    size_t n)
 {
-	char msg[RT_MSG_MAX], name[RULES_NAME_MAX + 8];
-	size_t o = 0;
+	const char *names[RULES_GUARD_RULES];
+	char msg[RT_MSG_MAX];
 
+	for (size_t i = 0; i < n; i++)
+		names[i] = e->rules[loop[i]].r->name;
 	for (size_t i = 0; i < n; i++) {
 		struct rt_rule *rr = &e->rules[loop[i]];
-		size_t w = 0;
-		bool more = true;
 
 		rr->loop_paused = true;
 		rule_cancel_runs(e, rr);
-		if (n == 1) {
-			snprintf(rr->paused_why, sizeof(rr->paused_why),
-				 "paused: it triggers itself");
-			continue;
-		}
-		why_add(rr->paused_why, sizeof(rr->paused_why), &w,
-			n == 2 ? "paused: loop with rule "
-			       : "paused: loop "
-				 "with rules ");
-		for (size_t k = 0, shown = 0; more && k < n; k++) {
-			if (k == i)
-				continue;
-			snprintf(name, sizeof(name), "%s\"%s\"",
-				 shown++ ? ", " : "",
-				 e->rules[loop[k]].r->name);
-			more = why_add(rr->paused_why, sizeof(rr->paused_why),
-				       &w, name);
-		}
-		if (!more)
-			memcpy(rr->paused_why + w, ", ...", sizeof(", ..."));
+		rules_guard_why(names, n, i, rr->paused_why,
+				sizeof(rr->paused_why));
 	}
-	if (n == 1) {
-		rt_log(e, LOG_WARNING,
-		       "rule \"%s\" triggers itself through its own actions "
-		       "(%d times in %d s): paused until it is enabled again "
-		       "or the rules are reloaded",
-		       e->rules[loop[0]].r->name, RULES_LOOP_MAX + 1,
-		       RULES_LOOP_WINDOW_MS / 1000);
-		return;
-	}
-	msg[0] = '\0';
-	for (size_t i = 0; i < n && i < RT_LOOP_SHOWN; i++) {
-		snprintf(name, sizeof(name), "%s\"%s\"", i ? ", " : "",
-			 e->rules[loop[i]].r->name);
-		why_add(msg, sizeof(msg), &o, name);
-	}
-	rt_log(e, LOG_WARNING,
-	       "rules %s%s trigger each other in a loop (one of them %d times "
-	       "in %d s): paused until each is enabled again or the rules "
-	       "are reloaded",
-	       msg, n > RT_LOOP_SHOWN ? ", ..." : "", RULES_LOOP_MAX + 1,
-	       RULES_LOOP_WINDOW_MS / 1000);
+	rules_guard_message(names, n, msg, sizeof(msg));
+	rt_log(e, LOG_WARNING, "%s", msg);
 }
 
 /*

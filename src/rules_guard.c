@@ -19,7 +19,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "rules.h"
 #include "rules_int.h"
@@ -242,4 +244,77 @@ uint32_t rules_guard_fire(struct rules_guard *g, uint32_t cause, size_t rule,
 			rules[(*n)++] = c->m[i].rule;
 	chain_end(g, c);
 	return 0;
+}
+
+/* Appends text to buf (len bytes) at *o while it fits; false: no more. */
+static bool why_add(char *buf, size_t len, size_t *o, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (*o + n + sizeof(", ...") >= len)
+		return false;
+	memcpy(buf + *o, text, n + 1);
+	*o += n;
+	return true;
+}
+
+/* "A", "B", "C" of names[n] but names[skip], as many as fit. */
+static void why_names(const char *const *names, size_t n, size_t skip,
+		      char *buf, size_t len, size_t *o)
+{
+	char name[RULES_NAME_MAX + 8];
+	bool first = true;
+
+	for (size_t k = 0; k < n; k++) {
+		if (k == skip)
+			continue;
+		snprintf(name, sizeof(name), "%s\"%s\"", first ? "" : ", ",
+			 names[k]);
+		first = false;
+		if (!why_add(buf, len, o, name)) {
+			memcpy(buf + *o, ", ...", sizeof(", ..."));
+			return;
+		}
+	}
+}
+
+void rules_guard_why(const char *const *names, size_t n, size_t self, char *buf,
+		     size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (n == 1) {
+		snprintf(buf, len, "paused: it triggers itself");
+		return;
+	}
+	why_add(buf, len, &o,
+		n == 2 ? "paused: loop with rule "
+		       : "paused: loop with rules ");
+	why_names(names, n, self, buf, len, &o);
+}
+
+void rules_guard_message(const char *const *names, size_t n, char *buf,
+			 size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (n == 1) {
+		snprintf(buf, len,
+			 "rule \"%s\" triggers itself through its own actions "
+			 "(%d times in %d s): paused until it is enabled again "
+			 "or the rules are reloaded",
+			 names[0], RULES_LOOP_MAX + 1,
+			 RULES_LOOP_WINDOW_MS / 1000);
+		return;
+	}
+	why_add(buf, len, &o, "rules ");
+	why_names(names, n, SIZE_MAX, buf, len, &o);
+	o = strlen(buf);
+	snprintf(buf + o, len - o,
+		 " trigger each other in a loop (one of them %d times in %d "
+		 "s): paused until each is enabled again or the rules are "
+		 "reloaded",
+		 RULES_LOOP_MAX + 1, RULES_LOOP_WINDOW_MS / 1000);
 }

@@ -90,6 +90,15 @@ uint32_t rules_guard_report(struct rules_guard *g, const void *v,
 uint32_t rules_guard_fire(struct rules_guard *g, uint32_t cause, size_t rule,
 			  uint64_t now, bool *loop, size_t *rules, size_t max,
 			  size_t *n);
+/*
+ * For the rules names[n] of a loop: what names[self] waits for
+ * ("paused: loop with rule \"B\"", "paused: it triggers itself"), and
+ * the journal's line.  Cut with ", ..." to fit len.
+ */
+void rules_guard_why(const char *const *names, size_t n, size_t self, char *buf,
+		     size_t len);
+void rules_guard_message(const char *const *names, size_t n, char *buf,
+			 size_t len);
 /* v is gone: its pointer may come back as another value. */
 void rules_guard_forget(struct rules_guard *g, const void *v);
 
