@@ -118,6 +118,9 @@ struct conf_src {
 	const char *name;
 	char *dir;	 /* absolute */
 	char *shown_dir; /* "" or the directory part of name, with '/' */
+	/* Real path (symbolic links resolved) of the directory tree that
+	 * its relative includes must stay in. */
+	char *root;
 	unsigned depth;
 	struct conf_src *up;
 };

@@ -721,19 +721,56 @@ static ssize_t conf_add_file(struct conf_parser *p, const char *path,
 	return (ssize_t)p->nfiles++;
 }
 
+/* dir with its symbolic links resolved, or as it is if that fails. */
+static char *conf_realdir(const char *dir)
+{
+	char *real = dir ? realpath(dir, NULL) : NULL;
+
+	return real ? real : (dir ? strdup(dir) : NULL);
+}
+
+/*
+ * An included file must start like a config file: with a key, a
+ * statement, or a word close enough to one to be its typo.  Anything
+ * else (a key file, a password file, /etc/shadow that an include pattern
+ * matched) is refused whole, without quoting a byte of it: one line of
+ * such a file in a diagnostic would be one line too many.
+ */
+static bool conf_looks_like_config(struct conf_parser *p)
+{
+	const struct token *t = lex_peek(p->src->lx);
+	const struct conf_key *other;
+
+	if (t->type == TOK_EOF)
+		return true;
+	if (t->type == TOK_WORD &&
+	    (conf_find_elsewhere(conf_top_keys, NULL, NULL, t->text, &other) ||
+	     conf_suggest(conf_top_keys, true, t->text, false) ||
+	     conf_suggest(conf_top_keys, true, t->text, true)))
+		return true;
+	conf_error_at(p, t,
+		      "does not look like a zwgate configuration file (it "
+		      "does not start with a key); not read");
+	return false;
+}
+
+/* root: the tree of the includer when included by a relative pattern;
+ * NULL: the file's own directory. */
 static void conf_parse_data(struct conf_parser *p, size_t fi, const char *data,
-			    size_t len)
+			    size_t len, const char *root)
 {
 	struct conf_src src = { .name = p->files[fi].name, .up = p->src };
 
 	src.depth = p->src ? p->src->depth + 1 : 0;
 	src.dir = conf_dirname(p->files[fi].path);
 	src.shown_dir = conf_dir_prefix(src.name);
+	src.root = root ? strdup(root) : conf_realdir(src.dir);
 	src.lx = lex_new(src.name, data, len, p->diags);
-	if (src.dir && src.shown_dir && src.lx) {
+	if (src.dir && src.shown_dir && src.root && src.lx) {
 		p->files[fi].reading = true;
 		p->src = &src;
-		conf_parse_block(p, conf_top_keys, NULL, 0, 0);
+		if (src.depth == 0 || conf_looks_like_config(p))
+			conf_parse_block(p, conf_top_keys, NULL, 0, 0);
 		p->src = src.up;
 		p->files[fi].reading = false;
 	} else {
@@ -742,6 +779,7 @@ static void conf_parse_data(struct conf_parser *p, size_t fi, const char *data,
 	lex_free(src.lx);
 	free(src.dir);
 	free(src.shown_dir);
+	free(src.root);
 }
 
 /* A file met before: an include cycle, or the same file twice. */
@@ -765,9 +803,13 @@ static bool conf_file_again(struct conf_parser *p, const struct stat *st,
 	return false;
 }
 
-/* Reads and parses path, included at line:col (0 for the main file). */
-static void conf_read_file(struct conf_parser *p, const char *path,
-			   const char *name, unsigned line, unsigned col)
+/*
+ * Reads and parses path, included at line:col (0 for the main file),
+ * opened as open_path (its real path, as checked, for an include).
+ */
+static void conf_read_file(struct conf_parser *p, const char *open_path,
+			   const char *path, const char *name, const char *root,
+			   unsigned line, unsigned col)
 {
 	char msg[CONF_MSG_MAX], *data = NULL;
 	struct stat st;
@@ -775,7 +817,7 @@ static void conf_read_file(struct conf_parser *p, const char *path,
 	ssize_t fi;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		diag_add(p->diags, name, 0, 0, false, "%s",
 			 conf_strerror(errno, msg, sizeof(msg)));
@@ -801,7 +843,7 @@ static void conf_read_file(struct conf_parser *p, const char *path,
 		goto out;
 	fi = conf_add_file(p, path, name, &st);
 	if (fi >= 0)
-		conf_parse_data(p, (size_t)fi, data, len);
+		conf_parse_data(p, (size_t)fi, data, len, root);
 out:
 	free(data);
 	if (fd >= 0)
@@ -844,6 +886,54 @@ static char *conf_include_name(const struct conf_parser *p, bool relative,
 	return s;
 }
 
+/* Is the real path real inside the directory tree root? */
+static bool conf_within(const char *real, const char *root)
+{
+	size_t len = strlen(root);
+
+	if (strcmp(root, "/") == 0)
+		return true;
+	return strncmp(real, root, len) == 0 &&
+	       (real[len] == '/' || real[len] == '\0');
+}
+
+/*
+ * One file a pattern matched.  A relative pattern stays in the tree of
+ * the including file: a match that a symbolic link (or "..") takes out
+ * of it is refused, since whoever can write a link into a config
+ * directory must not make the daemon read, and quote, any file root can
+ * read.  An absolute pattern says where to go and is followed.  The file
+ * is opened by the real path that was checked.
+ */
+static void conf_include_one(struct conf_parser *p, const char *match,
+			     const char *name, bool relative, unsigned line,
+			     unsigned col)
+{
+	char msg[CONF_MSG_MAX], *real;
+
+	if (!relative) {
+		conf_read_file(p, match, match, name, NULL, line, col);
+		return;
+	}
+	if (!(real = realpath(match, NULL))) {
+		if (errno == ENOMEM)
+			conf_oom(p);
+		else
+			diag_add(p->diags, name, 0, 0, false, "%s",
+				 conf_strerror(errno, msg, sizeof(msg)));
+		return;
+	}
+	if (conf_within(real, p->src->root))
+		conf_read_file(p, real, match, name, p->src->root, line, col);
+	else
+		conf_error(p, line, col,
+			   "'%s' is outside the configuration directory (by a "
+			   "symbolic link or '..'); not read: include a file "
+			   "from elsewhere by its absolute path",
+			   name);
+	free(real);
+}
+
 /* a is p->args[0], which the included files reuse: copy what is needed. */
 static void conf_include(struct conf_parser *p, const struct token *a)
 {
@@ -882,7 +972,7 @@ static void conf_include(struct conf_parser *p, const struct token *a)
 			conf_oom(p);
 			break;
 		}
-		conf_read_file(p, g.gl_pathv[i], name, line, col);
+		conf_include_one(p, g.gl_pathv[i], name, relative, line, col);
 		free(name);
 	}
 	globfree(&g);
@@ -929,10 +1019,10 @@ void conf_parse_buffer(struct conf_parser *p, const char *name,
 	}
 	fi = conf_add_file(p, p->c->path, name, NULL);
 	if (fi >= 0)
-		conf_parse_data(p, (size_t)fi, data, len);
+		conf_parse_data(p, (size_t)fi, data, len, NULL);
 }
 
 void conf_parse_file(struct conf_parser *p, const char *path, const char *name)
 {
-	conf_read_file(p, path, name, 0, 0);
+	conf_read_file(p, path, path, name, NULL, 0, 0);
 }

@@ -379,6 +379,15 @@ static int open_dirs(struct daemon *d)
 	return d->names_path && d->socket_path ? 0 : -ENOMEM;
 }
 
+/* A user name the registry set aside (names.json, or a clash with what
+ * a device reports): worth a warning, once, naming the node. */
+static void on_name_set_aside(void *ctx, const char *msg)
+{
+	struct daemon *d = ctx;
+
+	log_warning("node names (%s): %s", d->names_path, msg);
+}
+
 static int open_registry(struct daemon *d)
 {
 	int r;
@@ -386,6 +395,7 @@ static int open_registry(struct daemon *d)
 	d->reg = registry_new();
 	if (!d->reg)
 		return -ENOMEM;
+	registry_set_warn(d->reg, on_name_set_aside, d);
 	r = registry_load_names(d->reg, d->names_path);
 	if (r < 0 && r != -ENOENT)
 		log_warning("node names in %s not loaded: %s", d->names_path,

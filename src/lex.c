@@ -15,8 +15,8 @@
  */
 #define LEX_SLOTS 3
 
-/* Tokens longer than this are shortened in tok_describe. */
-#define LEX_DESCRIBE_MAX 40
+/* Bytes of a token quoted by tok_describe; longer ones are cut. */
+#define LEX_DESCRIBE_MAX 32
 
 struct lexer {
 	char *file;
@@ -350,18 +350,25 @@ const struct token *lex_peek(struct lexer *lx)
 }
 
 /*
- * Copies text, escaped as it would be written in a string, and shortened
- * to LEX_DESCRIBE_MAX characters (never inside a UTF-8 sequence).
+ * Copies text, escaped as it would be written in a string and shortened
+ * to LEX_DESCRIBE_MAX bytes of it (never inside a UTF-8 sequence) with
+ * "..." after: a diagnostic quotes a short token of what it did not
+ * understand, never a whole line of it, since that may be a line of a
+ * file that is no config at all (a key, a password file).
  */
 static void lex_describe_text(const char *text, size_t len, bool quoted,
 			      char *out, size_t outlen)
 {
-	size_t o = 0, chars = 0;
+	size_t o = 0;
 
+	if (!outlen)
+		return;
 	for (size_t i = 0; i < len && o + 8 < outlen; i++) {
 		unsigned char c = (unsigned char)text[i];
 
-		if ((c & 0xc0) != 0x80 && chars++ == LEX_DESCRIBE_MAX) {
+		size_t seq = c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+
+		if ((c & 0xc0) != 0x80 && i + seq > LEX_DESCRIBE_MAX) {
 			o += (size_t)snprintf(out + o, outlen - o, "...");
 			break;
 		}
@@ -371,16 +378,18 @@ static void lex_describe_text(const char *text, size_t len, bool quoted,
 			o += (size_t)snprintf(out + o, outlen - o, "\\n");
 		else if (c == '\t')
 			o += (size_t)snprintf(out + o, outlen - o, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			o +=
+			    (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
 		else
 			out[o++] = (char)c;
 	}
-	if (outlen)
-		out[o < outlen ? o : outlen - 1] = '\0';
+	out[o < outlen ? o : outlen - 1] = '\0';
 }
 
 const char *tok_describe(const struct token *t, char *buf, size_t len)
 {
-	char text[LEX_DESCRIBE_MAX * 4 + 16];
+	char text[LEX_DESCRIBE_MAX * 4 + 16]; /* each byte escaped, "..." */
 
 	switch (t->type) {
 	case TOK_WORD:

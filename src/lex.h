@@ -54,7 +54,11 @@ struct lexer *lex_free(struct lexer *lx);
 const struct token *lex_next(struct lexer *lx);
 const struct token *lex_peek(struct lexer *lx);
 const char *lex_file(const struct lexer *lx);
-/* "'word'", "string \"x\"", "'{'", "end of file" into buf; returns buf. */
+/*
+ * "'word'", "string \"x\"", "'{'", "end of file" into buf; returns buf.
+ * At most 32 bytes of a word or string are quoted, escaped to printable
+ * text, with "..." when cut.
+ */
 const char *tok_describe(const struct token *t, char *buf, size_t len);
 
 #endif

@@ -9,31 +9,11 @@
 
 #include "fsutil.h"
 #include "registry.h"
+#include "registry_int.h"
 
-#define REG_INFO_MAX	   128	 /* bytes of location, manufacturer... */
-#define REG_STATE_MAX	   160	 /* bytes of the controller state text */
-#define REG_NAMES_FILE_MAX 65536 /* bytes of the saved names file */
+#define REG_INFO_MAX 128 /* bytes of location, manufacturer... */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-struct reg_listener {
-	reg_listener_fn fn; /* NULL: removed while events were going out */
-	void *ctx;
-};
-
-struct registry {
-	struct reg_node *nodes[ZW_NODE_MAX + 1];
-	size_t nnodes;
-	/* The user's names by id, present or not; a node's name points to
-	 * its entry here, or to its device name. */
-	char *names[ZW_NODE_MAX + 1];
-	char *device_names[ZW_NODE_MAX + 1];
-	struct reg_listener listeners[REG_LISTENERS_MAX];
-	size_t nlisteners;
-	unsigned dispatching; /* depth of listener calls under way */
-	char state[REG_STATE_MAX];
-	bool ready;
-};
 
 /* Short names for the values people ask for most. */
 static const struct {
@@ -65,7 +45,7 @@ static const char *alias_of(const struct zw_key *key)
 	return NULL;
 }
 
-static bool id_valid(unsigned id)
+bool reg_id_valid(unsigned id)
 {
 	return id >= ZW_NODE_MIN && id <= ZW_NODE_MAX;
 }
@@ -150,9 +130,8 @@ void registry_unlisten(struct registry *r, reg_listener_fn fn, void *ctx)
  * read it, rename nodes, and add or remove listeners (one added now hears
  * from the next event on).  They must not feed events back in.
  */
-static void emit(struct registry *r, enum reg_event_type type,
-		 struct reg_node *n, struct reg_value *v,
-		 const struct zw_event *zw)
+void reg_emit(struct registry *r, enum reg_event_type type, struct reg_node *n,
+	      struct reg_value *v, const struct zw_event *zw)
 {
 	struct reg_event ev = { type, n, v, zw };
 	size_t count = r->nlisteners;
@@ -182,7 +161,7 @@ size_t registry_node_count(const struct registry *r)
 
 struct reg_node *registry_node(const struct registry *r, unsigned id)
 {
-	return id_valid(id) ? r->nodes[id] : NULL;
+	return reg_id_valid(id) ? r->nodes[id] : NULL;
 }
 
 struct reg_node *registry_next_node(const struct registry *r,
@@ -196,7 +175,7 @@ struct reg_node *registry_next_node(const struct registry *r,
 }
 
 /* The user's name wins over the device's. */
-static void node_sync_name(struct registry *r, struct reg_node *n)
+void reg_node_sync_name(struct registry *r, struct reg_node *n)
 {
 	n->user_name = r->names[n->id] != NULL;
 	n->name = n->user_name ? r->names[n->id] : r->device_names[n->id];
@@ -214,7 +193,7 @@ static struct reg_node *node_create(struct registry *r, uint8_t id,
 	n->updated_ms = now_ms;
 	r->nodes[id] = n;
 	r->nnodes++;
-	node_sync_name(r, n);
+	reg_node_sync_name(r, n);
 	return n;
 }
 
@@ -257,7 +236,8 @@ static int node_set_info(struct registry *r, struct reg_node *n,
 	swap_str(&n->location, s[1]);
 	swap_str(&n->manufacturer, s[2]);
 	swap_str(&n->product, s[3]);
-	node_sync_name(r, n);
+	reg_node_sync_name(r, n);
+	reg_names_settle(r, n, true);
 	if (in->status != ZW_NODE_UNKNOWN)
 		n->status = in->status;
 	return 0;
@@ -284,7 +264,7 @@ static int apply_node_added(struct registry *r, const struct zw_event *ev,
 	if (err < 0 && !created)
 		return err;
 	n->updated_ms = now_ms;
-	emit(r, created ? REG_NODE_ADDED : REG_NODE_CHANGED, n, NULL, ev);
+	reg_emit(r, created ? REG_NODE_ADDED : REG_NODE_CHANGED, n, NULL, ev);
 	/* A new node without its info still exists: report it, then the
 	 * failure. */
 	return err;
@@ -307,7 +287,7 @@ static int apply_node_removed(struct registry *r, const struct zw_event *ev)
 		return -ENOENT;
 	/* The values go with the node: listeners hear one NODE_REMOVED and
 	 * can still read them during the call. */
-	emit(r, REG_NODE_REMOVED, n, NULL, ev);
+	reg_emit(r, REG_NODE_REMOVED, n, NULL, ev);
 	node_destroy(r, n);
 	return 0;
 }
@@ -323,14 +303,14 @@ static int apply_node_status(struct registry *r, const struct zw_event *ev,
 		if (!(n = node_create(r, ev->node, now_ms)))
 			return -ENOMEM;
 		n->status = ev->u.status;
-		emit(r, REG_NODE_ADDED, n, NULL, ev);
+		reg_emit(r, REG_NODE_ADDED, n, NULL, ev);
 		return 0;
 	}
 	n->updated_ms = now_ms;
 	if (n->status == ev->u.status)
 		return 0;
 	n->status = ev->u.status;
-	emit(r, REG_NODE_CHANGED, n, NULL, ev);
+	reg_emit(r, REG_NODE_CHANGED, n, NULL, ev);
 	return 0;
 }
 
@@ -481,7 +461,7 @@ static int apply_value_added(struct registry *r, const struct zw_event *ev,
 	if (!n) {
 		if (!(n = node_create(r, ev->node, now_ms)))
 			return -ENOMEM;
-		emit(r, REG_NODE_ADDED, n, NULL, ev);
+		reg_emit(r, REG_NODE_ADDED, n, NULL, ev);
 	}
 	if ((v = node_value(n, &meta->key)))
 		err = value_update(v, meta, in, now_ms);
@@ -490,7 +470,7 @@ static int apply_value_added(struct registry *r, const struct zw_event *ev,
 	if (err < 0)
 		return err;
 	n->updated_ms = now_ms;
-	emit(r, REG_VALUE_ADDED, n, v, ev);
+	reg_emit(r, REG_VALUE_ADDED, n, v, ev);
 	return 0;
 }
 
@@ -526,7 +506,7 @@ static int apply_value_changed(struct registry *r, const struct zw_event *ev,
 		return -ENOMEM;
 	value_store(v, &val, now_ms);
 	v->node->updated_ms = now_ms;
-	emit(r, REG_VALUE_CHANGED, v->node, v, ev);
+	reg_emit(r, REG_VALUE_CHANGED, v->node, v, ev);
 	return 0;
 }
 
@@ -539,7 +519,7 @@ static int apply_value_removed(struct registry *r, const struct zw_event *ev)
 	if (err < 0)
 		return err;
 	n = v->node;
-	emit(r, REG_VALUE_REMOVED, n, v, ev);
+	reg_emit(r, REG_VALUE_REMOVED, n, v, ev);
 	for (size_t i = 0; i < n->nvalues; i++) {
 		if (n->values[i] == v) {
 			memmove(&n->values[i], &n->values[i + 1],
@@ -567,7 +547,7 @@ static int apply_controller(struct registry *r, const struct zw_event *ev)
 		snprintf(r->state, sizeof(r->state), "failed: %s", why);
 		r->ready = false;
 	}
-	emit(r, REG_CONTROLLER, NULL, NULL, ev);
+	reg_emit(r, REG_CONTROLLER, NULL, NULL, ev);
 	return 0;
 }
 
@@ -580,7 +560,7 @@ static bool about_a_node(enum zw_event_type t)
 int registry_apply(struct registry *r, const struct zw_event *ev,
 		   uint64_t now_ms)
 {
-	if (about_a_node(ev->type) && !id_valid(ev->node))
+	if (about_a_node(ev->type) && !reg_id_valid(ev->node))
 		return -EINVAL;
 	switch (ev->type) {
 	case ZW_EV_READY:
@@ -604,13 +584,13 @@ int registry_apply(struct registry *r, const struct zw_event *ev,
 		if (!r->nodes[ev->node])
 			return -ENOENT;
 		r->nodes[ev->node]->updated_ms = now_ms;
-		emit(r, REG_NOTIFICATION, r->nodes[ev->node], NULL, ev);
+		reg_emit(r, REG_NOTIFICATION, r->nodes[ev->node], NULL, ev);
 		return 0;
 	}
 	return -EINVAL;
 }
 
-static bool all_digits(const char *s)
+bool reg_all_digits(const char *s)
 {
 	if (!*s)
 		return false;
@@ -655,7 +635,7 @@ int registry_find_node(const struct registry *r, const char *ref,
 
 	if (!ref)
 		return -ENOENT;
-	if (all_digits(ref)) {
+	if (reg_all_digits(ref)) {
 		n = strlen(ref) <= 3 ? registry_node(r, (unsigned)atoi(ref))
 				     : NULL;
 		if (!n)
@@ -764,208 +744,6 @@ int registry_find_value(const struct reg_node *n, const char *spec,
 			return m < 0 ? m : 0;
 	}
 	return -ENOENT;
-}
-
-const char *registry_name_problem(const char *name)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || name[0] == ' ' || name[len - 1] == ' ')
-		return "a name cannot be empty or start/end with a space";
-	if (len > REG_NAME_MAX)
-		return "a name is at most 64 bytes";
-	if (strpbrk(name, "/+#"))
-		return "names cannot contain '/', '+' or '#'";
-	if (!zw_text_valid(name, len))
-		return "a name must be valid UTF-8 without control characters";
-	if (all_digits(name))
-		return "a name cannot be only digits";
-	return NULL;
-}
-
-/* Is name taken by a node other than id, present or remembered? */
-static bool name_taken(const struct registry *r, unsigned id, const char *name)
-{
-	for (unsigned i = ZW_NODE_MIN; i <= ZW_NODE_MAX; i++) {
-		if (i == id)
-			continue;
-		if (r->names[i] && strcasecmp(r->names[i], name) == 0)
-			return true;
-		if (r->nodes[i] && r->nodes[i]->name &&
-		    strcasecmp(r->nodes[i]->name, name) == 0)
-			return true;
-	}
-	return false;
-}
-
-/*
- * An absent node cannot be named; but a name kept for an absent id can be
- * removed, or it would block that name for ever.
- */
-int registry_rename(struct registry *r, unsigned id, const char *name)
-{
-	struct reg_node *n = registry_node(r, id);
-	char *copy = NULL;
-
-	if (!name || (!n && !(id_valid(id) && r->names[id] && !*name)))
-		return -ENOENT;
-	if (*name) {
-		if (registry_name_problem(name))
-			return -EINVAL;
-		if (name_taken(r, id, name))
-			return -EEXIST;
-		if (!(copy = strdup(name)))
-			return -ENOMEM;
-	}
-	swap_str(&r->names[id], copy);
-	if (!n)
-		return 0;
-	node_sync_name(r, n);
-	emit(r, REG_NODE_CHANGED, n, NULL, NULL);
-	return 0;
-}
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-/* The names as JSON text with a final newline, friendlier to cat. */
-static char *names_text(const struct registry *r)
-{
-	json_t *o = json_object();
-	char *text = NULL, *line = NULL;
-
-	if (!o)
-		return NULL;
-	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
-		char key[8];
-
-		if (!r->names[id])
-			continue;
-		snprintf(key, sizeof(key), "%u", id);
-		if (json_object_set_new(o, key, json_string(r->names[id])))
-			goto out;
-	}
-	text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (text && asprintf(&line, "%s\n", text) < 0)
-		line = NULL;
-out:
-	free(text);
-	json_decref(o);
-	return line;
-}
-
-int registry_save_names(const struct registry *r, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = dir_of(path), *text = names_text(r);
-	int err = -ENOMEM;
-
-	if (dir && text)
-		err = fs_write_atomic(dir, slash ? slash + 1 : path, text,
-				      strlen(text), 0600);
-	free(dir);
-	free(text);
-	return err;
-}
-
-/* "12" -> 12: digits only, no leading zero, 1..232; else 0. */
-static unsigned parse_id(const char *s)
-{
-	unsigned id;
-
-	if (!all_digits(s) || s[0] == '0' || strlen(s) > 3)
-		return 0;
-	id = (unsigned)atoi(s);
-	return id_valid(id) ? id : 0;
-}
-
-static bool names_clash(char *const *names, const char *name)
-{
-	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++)
-		if (names[id] && strcasecmp(names[id], name) == 0)
-			return true;
-	return false;
-}
-
-/* Replace all user names and tell listeners whose name changed. */
-static void names_install(struct registry *r, char **names)
-{
-	bool changed[ZW_NODE_MAX + 1] = { false };
-
-	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
-		struct reg_node *n = r->nodes[id];
-		char *old = r->names[id];
-
-		r->names[id] = names[id];
-		if (n) {
-			const char *before = n->name;
-
-			node_sync_name(r, n);
-			changed[id] = (before == NULL) != (n->name == NULL) ||
-				      (before && strcmp(before, n->name) != 0);
-		}
-		free(old);
-	}
-	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++)
-		if (changed[id] && r->nodes[id])
-			emit(r, REG_NODE_CHANGED, r->nodes[id], NULL, NULL);
-}
-
-/* Entries that are wrong in any way are skipped, not fatal: one bad name
- * must not cost the user all the others. */
-static int names_parse(json_t *o, char **names)
-{
-	const char *key;
-	json_t *val;
-
-	json_object_foreach(o, key, val)
-	{
-		unsigned id = parse_id(key);
-		const char *name = json_string_value(val);
-
-		if (!id || !name || names[id] ||
-		    strlen(name) != json_string_length(val) ||
-		    registry_name_problem(name) || names_clash(names, name))
-			continue;
-		if (!(names[id] = strdup(name)))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-int registry_load_names(struct registry *r, const char *path)
-{
-	char *names[ZW_NODE_MAX + 1] = { NULL };
-	char *text;
-	size_t len;
-	json_t *o;
-	int err = fs_read_file(path, REG_NAMES_FILE_MAX, &text, &len);
-
-	if (err < 0)
-		return err;
-	o = json_loadb(text, len, 0, NULL);
-	free(text);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return -EINVAL;
-	}
-	err = names_parse(o, names);
-	json_decref(o);
-	if (err < 0) {
-		for (unsigned id = 0; id <= ZW_NODE_MAX; id++)
-			free(names[id]);
-		return err;
-	}
-	names_install(r, names);
-	return 0;
 }
 
 static json_t *str_or_null(const char *s)

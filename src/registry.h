@@ -125,9 +125,22 @@ int registry_rename(struct registry *r, unsigned id, const char *name);
 const char *registry_name_problem(const char *name);
 
 /*
+ * Where the registry reports a user name it set aside, as one message
+ * that names the node and the reason ("node 4: ...").  The registry does
+ * not log; without a function nothing is said.
+ */
+typedef void (*reg_warn_fn)(void *ctx, const char *msg);
+void registry_set_warn(struct registry *r, reg_warn_fn fn, void *ctx);
+
+/*
  * User names persist as JSON {"<id>": "name", ...} in a file of the state
  * directory, written atomically.  load: 0, or -errno (-ENOENT: no file
- * yet, which callers ignore).  save: 0 or -errno.
+ * yet, which callers ignore; -EINVAL: not a JSON object).  Each entry
+ * obeys the rules of registry_rename: one that does not (a bad key or
+ * name, a name that a lower node id already has, a name that another
+ * node's device reports) is set aside and reported through the warn
+ * function, and the others load.  A name set aside is not saved again.
+ * save: 0 or -errno.
  */
 int registry_load_names(struct registry *r, const char *path);
 int registry_save_names(const struct registry *r, const char *path);

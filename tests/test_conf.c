@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -280,7 +281,12 @@ static void test_lex_describe(void **state)
 {
 	static const char src[] =
 	    "word \"a \\\"b\\\"\\n\" { } ; , "
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+	    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb "
+	    "ccccccccccccccccccccccccccccccc\xc3\xa9 "
+	    "\"MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\"";
+	/* At most 32 bytes of a token, never a line, never half a UTF-8
+	 * character. */
 	const char *want[] = {
 		"'word'",
 		"string \"a \\\"b\\\"\\n\"",
@@ -288,7 +294,10 @@ static void test_lex_describe(void **state)
 		"'}'",
 		"';'",
 		"','",
-		"'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'",
+		"'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'",
+		"'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'",
+		"'ccccccccccccccccccccccccccccccc...'",
+		"string \"MIIEvQIBADANBgkqhkiG9w0BAQEFAASC...\"",
 		"end of file",
 	};
 	struct diag_list l;
@@ -520,6 +529,109 @@ static void test_include_glob(void **state)
 }
 
 /* Diagnostics name included files as the including file was named. */
+/* A private key as an include pattern may meet it (made for the test). */
+#define PEM_BODY \
+	"MC4CAQAwBQYDK2VwBCIEIHnLwG3uNCzQzQ7xUQ2sD3Ad2gGbO6wpfVSbQ0MpMuSL"
+#define PEM_KEY                                                        \
+	"-----BEGIN PRIVATE KEY-----\n" PEM_BODY "\n-----END PRIVATE " \
+	"KEY-----\n"
+
+/* Loads dir/etc/zwgate.conf: a good config and then text. */
+static int load_etc(struct fixture *f, const char *text)
+{
+	char *path = join(f->dir, "etc/zwgate.conf"), *conf;
+	int r;
+
+	diag_clear(&f->diags);
+	conf_free(f->conf);
+	f->conf = NULL;
+	assert_true(asprintf(&conf,
+			     "gateway-id gw1\nzwave { sim-network net.json }\n"
+			     "%s\n",
+			     text) > 0);
+	write_file(f->dir, "etc/zwgate.conf", conf, 0644);
+	r = conf_load(path, &f->diags, &f->conf);
+	free(conf);
+	free(path);
+	return r;
+}
+
+static void assert_said(const struct diag_list *l, const char *needle,
+			bool want)
+{
+	char *got = diags_text(l);
+
+	if ((strstr(got, needle) != NULL) != want)
+		print_error("diagnostics:\n%s\n%s: \"%s\"\n", got,
+			    want ? "wanted" : "must not say", needle);
+	assert_true((strstr(got, needle) != NULL) == want);
+	free(got);
+}
+
+/*
+ * A relative include stays in the config's directory tree: a symbolic
+ * link or ".." out of it is refused with a clear error, an absolute
+ * path is the config saying where to go, and a matched file that is no
+ * config at all (a key) is refused without quoting a byte of it.
+ */
+static void test_include_outside(void **state)
+{
+	struct fixture *f = *state;
+	char *out = join(f->dir, "outside");
+	char *link_out = join(f->dir, "etc/out.d/link.conf");
+	char *link_in = join(f->dir, "etc/in.d/link.conf"), *text;
+
+	write_file(f->dir, "outside/extra.conf", "log-level debug\n", 0644);
+	write_file(f->dir, "outside/secret.key", PEM_KEY, 0600);
+	write_file(f->dir, "etc/net.json", "{}\n", 0644);
+	write_file(f->dir, "etc/more/in.conf", "log-level debug\n", 0644);
+	write_file(f->dir, "etc/keys.d/client.conf", PEM_KEY, 0600);
+	write_file(f->dir, "etc/out.d/.keep", "", 0644);
+	write_file(f->dir, "etc/in.d/.keep", "", 0644);
+	assert_int_equal(symlink("../../outside/extra.conf", link_out), 0);
+	assert_int_equal(symlink("../more/in.conf", link_in), 0);
+
+	assert_int_equal(load_etc(f, ""), 0);
+	assert_int_equal(f->conf->log_level, LOG_INFO);
+
+	assert_int_equal(load_etc(f, "include \"out.d/*.conf\""), -EINVAL);
+	assert_said(&f->diags,
+		    "/etc/out.d/link.conf' is outside the "
+		    "configuration directory (by a symbolic link or '..'); "
+		    "not read: include a file from elsewhere by its absolute "
+		    "path\n",
+		    true);
+	assert_int_equal(load_etc(f, "include \"../outside/extra.conf\""),
+			 -EINVAL);
+	assert_said(&f->diags, "/etc/../outside/extra.conf' is outside", true);
+
+	/* A link that stays in the tree, and an absolute path: read. */
+	assert_int_equal(load_etc(f, "include \"in.d/*.conf\""), 0);
+	assert_int_equal(f->conf->log_level, LOG_DEBUG);
+	assert_true(asprintf(&text, "include \"%s/extra.conf\"", out) > 0);
+	assert_int_equal(load_etc(f, text), 0);
+	assert_int_equal(f->conf->log_level, LOG_DEBUG);
+	free(text);
+
+	/* The key, by an in-tree pattern or by a link out of the tree. */
+	assert_int_equal(load_etc(f, "include \"keys.d/*\""), -EINVAL);
+	assert_said(&f->diags,
+		    "/etc/keys.d/client.conf:1:1: does not look like a zwgate "
+		    "configuration file (it does not start with a key); not "
+		    "read\n",
+		    true);
+	assert_said(&f->diags, "MC4CAQ", false);
+	assert_said(&f->diags, "BEGIN", false);
+	unlink(link_out);
+	assert_int_equal(symlink("../../outside/secret.key", link_out), 0);
+	assert_int_equal(load_etc(f, "include \"out.d/*.conf\""), -EINVAL);
+	assert_said(&f->diags, "/etc/out.d/link.conf' is outside", true);
+	assert_said(&f->diags, "MC4CAQ", false);
+	free(out);
+	free(link_out);
+	free(link_in);
+}
+
 static void test_include_names(void **state)
 {
 	struct fixture *f = *state;
@@ -528,10 +640,11 @@ static void test_include_names(void **state)
 
 	assert_true(cwd >= 0);
 	write_file(f->dir, "zwgate.conf", "include \"conf.d/*.conf\"\n", 0644);
-	write_file(f->dir, "conf.d/a.conf", "\n  bogus 1\n", 0644);
+	write_file(f->dir, "conf.d/a.conf", "\n  log-level info\n  bogus 1\n",
+		   0644);
 	assert_int_equal(conf_load(path, &f->diags, &f->conf), -EINVAL);
 	assert_true(asprintf(&want,
-			     "%s/conf.d/a.conf:2:3: unknown key 'bogus'\n"
+			     "%s/conf.d/a.conf:3:3: unknown key 'bogus'\n"
 			     "%s: missing required key 'gateway-id'\n"
 			     "%s: missing required key 'sim-network' in zwave "
 			     "block (backend sim is the default)\n",
@@ -543,7 +656,7 @@ static void test_include_names(void **state)
 			 -EINVAL);
 	assert_int_equal(fchdir(cwd), 0);
 	assert_diags(&f->diags,
-		     "./conf.d/a.conf:2:3: unknown key 'bogus'\n"
+		     "./conf.d/a.conf:3:3: unknown key 'bogus'\n"
 		     "./zwgate.conf: missing required key 'gateway-id'\n"
 		     "./zwgate.conf: missing required key 'sim-network' in "
 		     "zwave block (backend sim is the default)\n");
@@ -1035,7 +1148,7 @@ static void test_cloud_hosts(void **state)
 	assert_int_equal(load_cloud(f, body), -EINVAL);
 	assert_string_equal(f->diags.items[0].msg + strlen("host must be"),
 			    " a DNS name or an IP address, not "
-			    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+			    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
 }
 
 static void test_cloud_connect_to(void **state)
@@ -1110,8 +1223,8 @@ static void test_cloud_prefixes(void **state)
 				 "host h ca-file tls/ca.crt %s \"%s\"", keys[k],
 				 bad[i].value);
 			/* Long values are cut when shown. */
-			snprintf(shown, sizeof(shown), "%.40s%s", bad[i].value,
-				 strlen(bad[i].value) > 40 ? "..." : "");
+			snprintf(shown, sizeof(shown), "%.32s%s", bad[i].value,
+				 strlen(bad[i].value) > 32 ? "..." : "");
 			snprintf(msg, sizeof(msg), "%s %s, not '%s'", keys[k],
 				 bad[i].why, shown);
 			assert_cloud(f, body, msg);
@@ -1712,6 +1825,7 @@ int main(void)
 		T(test_limits_accepted),
 		T(test_include_glob),
 		T(test_include_names),
+		T(test_include_outside),
 		T(test_include_absolute),
 		T(test_relative_name),
 		T(test_missing_then_given),

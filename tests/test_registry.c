@@ -935,6 +935,135 @@ static void test_names_load_skips_bad(void **state)
 	free(dir);
 }
 
+/* What the registry reported as set aside, one message a line. */
+struct warned {
+	size_t n;
+	char text[2048];
+};
+
+static void on_warn(void *ctx, const char *msg)
+{
+	struct warned *w = ctx;
+	size_t len = strlen(w->text);
+
+	w->n++;
+	snprintf(w->text + len, sizeof(w->text) - len, "%s\n", msg);
+}
+
+static bool warned_of(const struct warned *w, const char *needle)
+{
+	if (strstr(w->text, needle))
+		return true;
+	print_error("no warning \"%s\" in:\n%s", needle, w->text);
+	return false;
+}
+
+/*
+ * The names file is believed no more than rename: every entry that
+ * rename would refuse is set aside with a warning naming its node, and
+ * the rest load; of two nodes with one name the lower number keeps it,
+ * whatever the order in the file.
+ */
+static void test_names_load_warns(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = make_tmpdir(), *path = fs_join(dir, "names.json");
+	struct warned w = { 0 };
+	char text[512];
+
+	registry_set_warn(f->r, on_warn, &w);
+	snprintf(text, sizeof(text),
+		 "{\"9\": \"porch\", \"4\": \"PORCH\", \"5\": \"a+b\","
+		 " \"6\": \"%065d\", \"7\": \"x\\u0001y\", \"8\": \"#\","
+		 " \"x\": \"\\u001b[2J\", \"10\": 3, \"11\": \"hall\","
+		 "  \"13\": \"14\", \"14\": \"kitchen\"}\n",
+		 1);
+	write_file(path, text);
+	assert_int_equal(registry_load_names(f->r, path), 0);
+	for (uint8_t id = 4; id <= 14; id++)
+		assert_int_equal(node_added(f->r, id, NULL, T0), 0);
+	assert_string_equal(registry_node(f->r, 4)->name, "PORCH");
+	assert_string_equal(registry_node(f->r, 11)->name, "hall");
+	assert_string_equal(registry_node(f->r, 14)->name, "kitchen");
+	for (uint8_t id = 5; id <= 13; id++)
+		if (id != 11 && id != 12)
+			assert_null(registry_node(f->r, id)->name);
+	assert_true(warned_of(&w, "node 9: name \"porch\" set aside: node 4 "
+				  "has it too (the lower node number keeps "
+				  "it)\n"));
+	assert_true(warned_of(&w, "node 5: name set aside: names cannot "
+				  "contain '/', '+' or '#'\n"));
+	assert_true(warned_of(&w, "node 6: name set aside: a name is at most "
+				  "64 bytes\n"));
+	assert_true(warned_of(&w, "node 7: name set aside: a name must be "
+				  "valid UTF-8 without control characters\n"));
+	assert_true(warned_of(&w, "node 8: name set aside: names cannot "));
+	assert_true(warned_of(&w, "an entry whose key is not a node number "
+				  "1..232 set aside\n"));
+	assert_true(warned_of(&w, "node 10: name set aside: not a string\n"));
+	assert_true(warned_of(&w, "node 13: name set aside: a name cannot be "
+				  "only digits\n"));
+	assert_int_equal(w.n, 8);
+	/* What was refused is never quoted: it may be anything. */
+	assert_null(strstr(w.text, "\x1b"));
+	assert_null(strstr(w.text, "a+b"));
+	free(path);
+	rm_tree(dir);
+	free(dir);
+}
+
+/*
+ * {"4":"porch"} planted beside the device that calls itself porch: the
+ * device keeps its name, node 4's is set aside with a warning, and
+ * "porch" still finds exactly one node, whichever comes first.
+ */
+static void test_names_device_clash(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = make_tmpdir(), *path = fs_join(dir, "names.json");
+	struct warned w = { 0 };
+	struct reg_node *n = NULL;
+
+	registry_set_warn(f->r, on_warn, &w);
+	write_file(path, "{\"4\": \"porch\"}\n");
+	assert_int_equal(registry_load_names(f->r, path), 0);
+	assert_int_equal(node_added(f->r, 4, "hall sensor", T0), 0);
+	assert_string_equal(registry_node(f->r, 4)->name, "porch");
+	assert_int_equal(node_added(f->r, 2, "porch", T0), 0);
+	assert_string_equal(registry_node(f->r, 4)->name, "hall sensor");
+	assert_false(registry_node(f->r, 4)->user_name);
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 2);
+	assert_int_equal(w.n, 1);
+	assert_true(warned_of(&w, "node 4: name \"porch\" set aside: node 2's "
+				  "device reports that name\n"));
+	/* Listeners heard of node 4's new name. */
+	expect_seen(&f->log, 1, REG_NODE_CHANGED, 4, NULL);
+	assert_string_equal(f->log.ev[1].name, "hall sensor");
+
+	/* Both present before the load: set aside at the load. */
+	w.n = 0;
+	w.text[0] = '\0';
+	write_file(path, "{\"4\": \"Porch\", \"5\": \"lounge\"}\n");
+	assert_int_equal(registry_load_names(f->r, path), 0);
+	assert_int_equal(w.n, 1);
+	assert_true(warned_of(&w, "node 4: name \"Porch\" set aside: node 2's "
+				  "device reports that name\n"));
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 2);
+
+	/* Not a clash when the file renames the device's node too. */
+	w.n = 0;
+	write_file(path, "{\"2\": \"front\", \"4\": \"porch\"}\n");
+	assert_int_equal(registry_load_names(f->r, path), 0);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 4);
+	free(path);
+	rm_tree(dir);
+	free(dir);
+}
+
 static void test_write_atomic(void **state)
 {
 	char *dir = make_tmpdir(), *path = fs_join(dir, "state");
@@ -1210,6 +1339,7 @@ int main(void)
 		T(test_find_value),	     T(test_aliases),
 		T(test_name_rules),	     T(test_rename),
 		T(test_names_persist),	     T(test_names_load_skips_bad),
+		T(test_names_load_warns),    T(test_names_device_clash),
 		T(test_write_atomic),	     T(test_read_file),
 		T(test_ensure_dir),	     T(test_join),
 		T(test_json_views),

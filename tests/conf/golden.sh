@@ -2,6 +2,9 @@
 # Golden tests of zwgate.conf(5) diagnostics through "zwgated -n": every
 # tests/conf/bad-*.conf must fail with status 1 and print exactly its
 # .err on standard error; the example etc/zwgate.conf must pass.
+# made-*.conf are the same, with files this script makes at test time
+# (keys, symbolic links out of the tree), so run here only (test_conf's
+# golden test reads the source tree as it is).
 #
 # The files are checked on a copy with group and other write bits cleared:
 # zwgated refuses such files, and a checkout made under umask 002 has them.
@@ -28,6 +31,22 @@ chmod -R go-w "$T/conf" "$T/etc" || exit 99
 # and one that bad-cloud-key-mode.conf must see refused.
 chmod 0600 "$T/conf/cloud/client.keyfile" || exit 99
 chmod 0644 "$T/conf/cloud/open.keyfile" || exit 99
+# made-include-outside.conf meets files that are no config, made here and
+# never committed: a private key and a line of a password file, in the
+# config directory and, through a symbolic link, outside it; a link that
+# stays inside; and ../escape.conf, out of the tree by "..".  None of
+# their bytes may appear in any diagnostic.
+mkdir "$T/conf/inc/made" "$T/secret" || exit 99
+openssl genpkey -algorithm ed25519 -out "$T/conf/inc/made/b-key.conf" 2>/dev/null ||
+	printf -- '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIHnLwG3uNCzQzQ7xUQ2sD3Ad2gGbO6wpfVSbQ0MpMuSL\n-----END PRIVATE KEY-----\n' >"$T/conf/inc/made/b-key.conf"
+secret_line='root:$y$j9T$Golden5alt5alt$SecretHashSecretHashSecretHash:19000:0:99999:7:::'
+printf '%s\n' "$secret_line" >"$T/secret/shadow"
+printf '%s\n' "$secret_line" >"$T/conf/inc/made/d-shadow.conf"
+chmod 0600 "$T/conf/inc/made/b-key.conf" "$T/conf/inc/made/d-shadow.conf" \
+	"$T/secret/shadow" || exit 99
+ln -s ../once.conf "$T/conf/inc/made/a-inside.conf" || exit 99
+ln -s "$T/secret/shadow" "$T/conf/inc/made/c-outside.conf" || exit 99
+printf 'log-level debug\n' >"$T/escape.conf" && chmod 0644 "$T/escape.conf" || exit 99
 
 passed=0
 failed=0
@@ -35,7 +54,7 @@ ok() { passed=$((passed + 1)); echo "ok - $*"; }
 not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 
 cd "$T/conf" || exit 99
-for conf in bad-*.conf; do
+for conf in bad-*.conf made-*.conf; do
 	name=${conf%.conf}
 	if [ ! -f "$name.err" ]; then
 		not_ok "$name: no $name.err"
@@ -52,9 +71,19 @@ for conf in bad-*.conf; do
 		ok "$name"
 	fi
 done
-for err in bad-*.err; do
+for err in bad-*.err made-*.err; do
 	[ -f "${err%.err}.conf" ] || not_ok "$err has no ${err%.err}.conf"
 done
+
+# Not a byte of the key or the password line in any diagnostic: not
+# even the start of the key's line (16 bytes, of which 5 are secret).
+key_line=$(sed -n 2p "$T/conf/inc/made/b-key.conf" | cut -c1-16)
+if grep -qF -e "$key_line" -e "PRIVATE" -e "Golden5alt" -e "SecretHash" "$T"/out/*.err; then
+	not_ok "a diagnostic quotes a key or a password line"
+	grep -F -e "$key_line" -e "PRIVATE" -e "Golden5alt" -e "SecretHash" "$T"/out/*.err | sed 's/^/# /'
+else
+	ok "no diagnostic quotes a key or a password line"
+fi
 
 "$ZWGATED" -n -c "$T/etc/zwgate.conf" >/dev/null 2>"$T/out/example.err"
 status=$?

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * registry_int.h: what registry.c and registry_names.c share, the
+ * registry's insides.  Nothing else includes it.
+ */
+#ifndef ZWGATE_REGISTRY_INT_H
+#define ZWGATE_REGISTRY_INT_H
+
+#include <stdbool.h>
+
+#include "registry.h"
+
+#define REG_STATE_MAX 160 /* bytes of the controller state text */
+
+struct reg_listener {
+	reg_listener_fn fn; /* NULL: removed while events were going out */
+	void *ctx;
+};
+
+struct registry {
+	struct reg_node *nodes[ZW_NODE_MAX + 1];
+	size_t nnodes;
+	/* The user's names by id, present or not; a node's name points to
+	 * its entry here, or to its device name. */
+	char *names[ZW_NODE_MAX + 1];
+	char *device_names[ZW_NODE_MAX + 1];
+	struct reg_listener listeners[REG_LISTENERS_MAX];
+	size_t nlisteners;
+	unsigned dispatching; /* depth of listener calls under way */
+	char state[REG_STATE_MAX];
+	bool ready;
+	reg_warn_fn warn; /* told of user names set aside, or NULL */
+	void *warn_ctx;
+};
+
+bool reg_id_valid(unsigned id);
+bool reg_all_digits(const char *s);
+/* Tell the listeners (registry.c says when that is allowed). */
+void reg_emit(struct registry *r, enum reg_event_type type, struct reg_node *n,
+	      struct reg_value *v, const struct zw_event *zw);
+/* The user's name wins over the device's. */
+void reg_node_sync_name(struct registry *r, struct reg_node *n);
+
+/*
+ * Node n now goes by the name its device reports: a user name of another
+ * node that is the same (case-insensitively) is set aside, as rename
+ * would have refused it, and the registry's warn function is told.  With
+ * tell, listeners hear REG_NODE_CHANGED for each node that lost its name.
+ */
+void reg_names_settle(struct registry *r, struct reg_node *n, bool tell);
+
+#endif
