@@ -23,4 +23,14 @@ check "... with a clear message" contains "$out" "permission denied"
 check "the daemon still answers root" ctl status
 stop_daemon TERM
 check "clean stop" [ "$STOP_STATUS" = 0 ]
+
+# Another control group than zwgate: "users" (gid 100 on Debian).
+sed -i 's/^control {.*}$/control { idle-timeout 30; group "users" }/' "$CONF"
+start_daemon
+chmod 755 "$RUN"
+out=$(as_nobody status 2>&1); st=$?
+check "group users, nobody outside it: refused (exit 4)" [ $st -eq 4 ]
+check "... told the configured group, not zwgate" contains "$out" "in group users?"
+stop_daemon TERM
+check "clean stop" [ "$STOP_STATUS" = 0 ]
 finish
