@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* fsutil.h: durable small-file I/O for state files. */
+/*
+ * fsutil.h: durable small-file I/O for state files, and reads of files
+ * that must pass a check first (keys, CA files).
+ */
 #ifndef ZWGATE_FSUTIL_H
 #define ZWGATE_FSUTIL_H
 
