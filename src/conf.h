@@ -116,4 +116,14 @@ struct conf *conf_free(struct conf *c);
  */
 int conf_check_file_mode(const char *path, char *err, size_t len);
 
+struct stat;
+
+/*
+ * The same judgement of a file already open, by its fstat, for a module
+ * that reads a file the config names (tls.c): checking the descriptor it
+ * reads leaves no time to swap the file between check and use.  0, or
+ * -errno with a message that follows the file's name in err.
+ */
+int conf_check_stat(const struct stat *st, char *err, size_t len);
+
 #endif

@@ -184,6 +184,5 @@ int conf_abs_path(const char *name, char **ret);
  * -errno with a message that follows the file's name in err.
  */
 int conf_check_owner(const struct stat *st, char *err, size_t len);
-int conf_check_stat(const struct stat *st, char *err, size_t len);
 
 #endif

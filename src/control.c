@@ -47,6 +47,14 @@
  */
 #define CONTROL_LINGER_MS      1000
 #define CONTROL_GROUP_NAME_MAX 64
+/*
+ * One user holds at most 1/CONTROL_UID_SHARE of max-clients (at least
+ * one), so that a single member of the group cannot take every slot for
+ * the idle timeout and lock out the others.  Root and the daemon's own
+ * user are not counted: they can stop the daemon anyway, and the
+ * administrator is who the limit keeps a way in for.
+ */
+#define CONTROL_UID_SHARE 2
 
 struct control {
 	uv_loop_t *loop;
@@ -594,6 +602,54 @@ static unsigned count_state(const struct control *c, enum client_state st)
 	return n;
 }
 
+static unsigned count_uid(const struct control *c, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct control_client *cl = c->clients; cl; cl = cl->next)
+		n += cl->state == CL_OPEN && cl->uid == uid;
+	return n;
+}
+
+static unsigned uid_limit(const struct control *c)
+{
+	unsigned n = c->opts.max_clients / CONTROL_UID_SHARE;
+
+	return n ? n : 1;
+}
+
+/*
+ * Past the server's limit or its user's share: refused with a line.  The
+ * counts include cl itself, which is already open on the list.
+ */
+static bool client_refuse_busy(struct control_client *cl)
+{
+	const struct control *c = cl->srv;
+	unsigned long uid = cl->uid;
+	bool counted = cl->uid != 0 && cl->uid != getuid();
+
+	if (counted && count_uid(c, cl->uid) > uid_limit(c)) {
+		log_notice("control: refused pid %ld (uid %lu): too many "
+			   "clients of that user",
+			   (long)cl->pid, uid);
+		client_error(cl, NULL, "EBUSY",
+			     "too many control clients of uid %lu (limit %u "
+			     "per user)",
+			     uid, uid_limit(c));
+	} else if (count_state(c, CL_OPEN) > c->opts.max_clients) {
+		log_notice("control: refused pid %ld (uid %lu): too many "
+			   "clients",
+			   (long)cl->pid, uid);
+		client_error(cl, NULL, "EBUSY",
+			     "too many control clients (limit %u)",
+			     c->opts.max_clients);
+	} else {
+		return false;
+	}
+	client_drain(cl);
+	return true;
+}
+
 static bool peer_allowed(const struct control *c, int fd,
 			 const struct ucred *uc)
 {
@@ -643,17 +699,8 @@ static void client_admit(struct control_client *cl)
 		client_refuse_peer(cl);
 		return;
 	}
-	/* count_state counts this client too. */
-	if (count_state(c, CL_OPEN) > c->opts.max_clients) {
-		log_notice("control: refused pid %ld (uid %lu): too many "
-			   "clients",
-			   (long)uc.pid, (unsigned long)uc.uid);
-		client_error(cl, NULL, "EBUSY",
-			     "too many control clients (limit %u)",
-			     c->opts.max_clients);
-		client_drain(cl);
+	if (client_refuse_busy(cl))
 		return;
-	}
 	if (uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read) < 0) {
 		client_close(cl);
 		return;

@@ -313,7 +313,8 @@ static int read_fd(int fd, size_t hint, size_t max, char **ret, size_t *ret_len)
 	return 0;
 }
 
-int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+int fs_read_checked(const char *path, size_t max, fs_check_fn check, void *arg,
+		    char **ret, size_t *ret_len)
 {
 	struct stat st;
 	int fd, r;
@@ -324,16 +325,30 @@ int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, &st) < 0)
 		r = -errno;
-	} else if (!S_ISREG(st.st_mode)) {
+	else
+		r = check ? check(&st, arg) : 0;
+	if (r == 0 && !S_ISREG(st.st_mode))
 		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-	} else {
+	if (r == 0)
 		r = read_fd(fd, st.st_size > 0 ? (size_t)st.st_size : 0, max,
 			    ret, ret_len);
-	}
 	close(fd);
 	return r;
+}
+
+int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	return fs_read_checked(path, max, NULL, NULL, ret, ret_len);
+}
+
+void fs_free_secret(char *buf, size_t len)
+{
+	if (!buf)
+		return;
+	explicit_bzero(buf, len);
+	free(buf);
 }
 
 /*

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* fsutil.h: durable small-file I/O for state files. */
+/*
+ * fsutil.h: durable small-file I/O for state files, and reads of files
+ * that must pass a check first (keys, CA files).
+ */
 #ifndef ZWGATE_FSUTIL_H
 #define ZWGATE_FSUTIL_H
 
@@ -20,6 +23,29 @@ int fs_write_atomic(const char *dir, const char *name, const void *data,
  * 0, -ENOENT, -EFBIG (larger than max), or -errno.  Caller frees *ret.
  */
 int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+struct stat;
+
+/*
+ * Judges an opened file by its fstat: 0, or -errno (with its reason put
+ * wherever arg says).
+ */
+typedef int (*fs_check_fn)(const struct stat *st, void *arg);
+
+/*
+ * fs_read_file for a file that must pass check first (a private key's
+ * mode, a CA file's owner): path is opened once, and check sees the
+ * fstat of that descriptor, which is then the one read.  Checking the
+ * path and opening it again would let the file be swapped in between.
+ * A symbolic link is followed; the check applies to the file it leads
+ * to, which is the file read.  0, check's -errno, -EINVAL (not a regular
+ * file), -EFBIG, or -errno.  check NULL: any regular file.
+ */
+int fs_read_checked(const char *path, size_t max, fs_check_fn check, void *arg,
+		    char **ret, size_t *ret_len);
+
+/* Wipe and free what fs_read_checked read of a secret; NULL ok. */
+void fs_free_secret(char *buf, size_t len);
 
 /*
  * Make sure dir exists as a directory with exactly mode (creating it with

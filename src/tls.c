@@ -21,9 +21,13 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "conf.h"
+#include "fsutil.h"
 #include "tls.h"
 
 #define TLS_ERR_MAX 200
+/* A PEM file we read: a key, a certificate chain or a CA file. */
+#define TLS_PEM_MAX (1024 * 1024)
 
 /* One cloud link per process, and one loop thread: a static will do. */
 static char tls_err[TLS_ERR_MAX];
@@ -57,35 +61,90 @@ static void tls__ssl_error(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
-int tls_check_key_file(const char *path, char *err, size_t errlen)
+/*
+ * Each file is read through fs_read_checked: the checks below see the
+ * descriptor that is then read, so the file judged is the file used.
+ * A check that refuses says why in err.
+ */
+struct tls_file {
+	const char *what; /* "client-key", ... */
+	const char *path;
+	char *err;
+	size_t errlen;
+	bool said; /* err holds the check's reason */
+};
+
+/* Like an ssh key: a regular file with no bit for its group or others,
+ * owned by root or us as config files are. */
+static int tls__check_key(const struct stat *st, void *arg)
 {
-	struct stat st;
-	mode_t mode;
+	struct tls_file *f = arg;
+	mode_t mode = st->st_mode & 07777;
+	char why[128];
+	int r;
 
-	if (stat(path, &st) < 0) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "client-key %s: %s", path,
-			 strerror(errno));
-		return ret;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "client-key %s is not a regular file",
-			 path);
+	f->said = true;
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(f->err, f->errlen, "%s %s is not a regular file",
+			 f->what, f->path);
 		return -EINVAL;
 	}
-	mode = st.st_mode & 07777;
 	if (mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen,
-			 "client-key %s is %s by %s (mode %04o); it must be "
+		snprintf(f->err, f->errlen,
+			 "%s %s is %s by %s (mode %04o); it must be "
 			 "0600 or stricter, like ssh",
-			 path,
+			 f->what, f->path,
 			 mode & (S_IRGRP | S_IROTH) ? "readable" : "accessible",
 			 mode & S_IRWXO ? "others" : "its group",
 			 (unsigned)mode);
 		return -EACCES;
 	}
+	r = conf_check_stat(st, why, sizeof(why));
+	if (r < 0) {
+		snprintf(f->err, f->errlen, "%s %s %s", f->what, f->path, why);
+		return r;
+	}
+	f->said = false;
 	return 0;
+}
+
+/* A certificate or CA file: held to the rules of config files, as
+ * zwgate.conf(5) says (a CA file anyone may write is anyone's CA). */
+static int tls__check_public(const struct stat *st, void *arg)
+{
+	struct tls_file *f = arg;
+	char why[128];
+	int r = conf_check_stat(st, why, sizeof(why));
+
+	if (r < 0) {
+		snprintf(f->err, f->errlen, "%s %s %s", f->what, f->path, why);
+		f->said = true;
+	}
+	return r;
+}
+
+/* The file that check accepts, or -errno with a sentence in err. */
+static int tls__read(const char *what, const char *path, fs_check_fn check,
+		     char *err, size_t errlen, char **ret, size_t *ret_len)
+{
+	struct tls_file f = { what, path, err, errlen, false };
+	int r = fs_read_checked(path, TLS_PEM_MAX, check, &f, ret, ret_len);
+
+	if (r < 0 && !f.said)
+		snprintf(err, errlen, "%s %s: %s", what, path,
+			 r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+	return r;
+}
+
+int tls_check_key_file(const char *path, char *err, size_t errlen)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	int r = tls__read("client-key", path, tls__check_key, err, errlen, &pem,
+			  &len);
+
+	fs_free_secret(pem, len);
+	return r;
 }
 
 /*
@@ -168,22 +227,6 @@ static int tls__set_host(SSL_CTX *ctx, const char *host, char *err,
 	return 0;
 }
 
-/* A missing or unreadable file gets its errno rather than a PEM reason. */
-static int tls__readable(const char *what, const char *path, char *err,
-			 size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-
-	if (!f) {
-		int ret = -errno;
-
-		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
-		return ret;
-	}
-	fclose(f);
-	return 0;
-}
-
 /* No passphrase: never OpenSSL's default of asking on the terminal. */
 static int tls__no_passphrase(char *buf, int size, int rwflag, void *u)
 {
@@ -202,18 +245,25 @@ static int tls__no_passphrase(char *buf, int size, int rwflag, void *u)
 static int tls__load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 			 size_t errlen)
 {
-	char what[64 + PATH_MAX];
+	char what[64 + PATH_MAX], *pem;
 	EVP_PKEY *key = NULL;
 	bool encrypted = false;
+	size_t len;
 	BIO *bio;
-	int r = -EINVAL;
+	int r;
 
+	r = tls__read("client-key", o->client_key, tls__check_key, err, errlen,
+		      &pem, &len);
+	if (r < 0)
+		return r;
+	r = -EINVAL;
 	snprintf(what, sizeof(what), "client-key %s", o->client_key);
-	bio = BIO_new_file(o->client_key, "r");
+	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio)
 		key = PEM_read_bio_PrivateKey(bio, NULL, tls__no_passphrase,
 					      &encrypted);
 	BIO_free(bio);
+	fs_free_secret(pem, len);
 	if (!key && encrypted) {
 		ERR_clear_error();
 		snprintf(err, errlen,
@@ -240,11 +290,43 @@ static int tls__load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 	return r;
 }
 
+/*
+ * What SSL_CTX_use_certificate_chain_file() does, from the bytes read:
+ * the first certificate is ours, the rest its chain.  1 or 0.
+ */
+static int tls__use_chain(SSL_CTX *ctx, BIO *bio)
+{
+	X509 *x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+	unsigned long e;
+	int ok;
+
+	if (!x)
+		return 0;
+	ok = SSL_CTX_use_certificate(ctx, x) == 1 &&
+	     SSL_CTX_clear_chain_certs(ctx) == 1;
+	X509_free(x);
+	while (ok && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+		ok = SSL_CTX_add0_chain_cert(ctx, x) == 1;
+		if (!ok)
+			X509_free(x);
+	}
+	/* The end of the file shows as "no start line". */
+	e = ERR_peek_last_error();
+	if (ok && ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
+		ERR_clear_error();
+	else if (ok && e)
+		ok = 0;
+	return ok;
+}
+
 static int tls__load_client(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 			    size_t errlen)
 {
-	char what[64 + PATH_MAX];
-	int r;
+	char what[64 + PATH_MAX], *pem;
+	size_t len;
+	BIO *bio;
+	int r, ok;
 
 	if (!o->client_cert != !o->client_key) {
 		snprintf(err, errlen, "client-cert and client-key go together");
@@ -252,29 +334,66 @@ static int tls__load_client(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 	}
 	if (!o->client_cert)
 		return 0;
-	r = tls__readable("client-cert", o->client_cert, err, errlen);
+	r = tls__read("client-cert", o->client_cert, tls__check_public, err,
+		      errlen, &pem, &len);
 	if (r < 0)
 		return r;
-	if (SSL_CTX_use_certificate_chain_file(ctx, o->client_cert) != 1) {
+	bio = BIO_new_mem_buf(pem, (int)len);
+	ok = bio && tls__use_chain(ctx, bio);
+	BIO_free(bio);
+	free(pem);
+	if (!ok) {
 		snprintf(what, sizeof(what), "client-cert %s", o->client_cert);
 		tls__ssl_error(err, errlen, what);
 		return -EINVAL;
 	}
-	r = tls_check_key_file(o->client_key, err, errlen);
-	if (r < 0)
-		return r;
 	return tls__load_key(ctx, o, err, errlen);
+}
+
+/*
+ * What SSL_CTX_load_verify_locations() does with a file, from the bytes
+ * read: every certificate (and CRL) in it is an anchor.  1 or 0.
+ */
+static int tls__add_anchors(SSL_CTX *ctx, BIO *bio)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_INFO) *infos =
+	    PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+	int n = 0, ok = infos != NULL;
+
+	for (int i = 0; ok && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+
+		if (xi->x509 && (ok = X509_STORE_add_cert(store, xi->x509)))
+			n++;
+		if (ok && xi->crl && (ok = X509_STORE_add_crl(store, xi->crl)))
+			n++;
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	if (ok && !n) {
+		ERR_raise(ERR_LIB_X509, X509_R_NO_CERTIFICATE_OR_CRL_FOUND);
+		ok = 0;
+	}
+	return ok;
 }
 
 static int tls__load_ca(SSL_CTX *ctx, const char *path, char *err,
 			size_t errlen)
 {
-	char what[64 + PATH_MAX];
-	int r = tls__readable("ca-file", path, err, errlen);
+	char what[64 + PATH_MAX], *pem;
+	size_t len;
+	BIO *bio;
+	int r, ok;
 
+	r = tls__read("ca-file", path, tls__check_public, err, errlen, &pem,
+		      &len);
 	if (r < 0)
 		return r;
-	if (SSL_CTX_load_verify_locations(ctx, path, NULL) != 1) {
+	bio = BIO_new_mem_buf(pem, (int)len);
+	ok = bio && tls__add_anchors(ctx, bio);
+	BIO_free(bio);
+	free(pem);
+	if (!ok) {
 		snprintf(what, sizeof(what), "ca-file %s", path);
 		tls__ssl_error(err, errlen, what);
 		return -EINVAL;

@@ -30,13 +30,15 @@ struct tls_opts {
 /*
  * A new SSL_CTX, or -errno with a sentence in err naming the file and
  * OpenSSL's reason.  A key file readable by group or others is -EACCES.
+ * Each file is checked on the descriptor it is then read from (owner and
+ * mode as zwgate.conf(5) says): one swapped after the check is not used.
  */
 int tls_ctx_new(const struct tls_opts *o, SSL_CTX **ret, char *err,
 		size_t errlen);
 
 /*
- * Is the key file private enough (regular file, no group/other access)?
- * 0, or -EACCES / -errno with a sentence in err.
+ * Is the key file private enough (regular file, no group/other access,
+ * owned by root or us)?  0, or -EACCES / -errno with a sentence in err.
  */
 int tls_check_key_file(const char *path, char *err, size_t errlen);
 

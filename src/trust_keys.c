@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,31 +293,36 @@ out_pub:
 	return rc;
 }
 
-static int tb_check_key_mode(const char *path, int fd, char *err, size_t errlen)
-{
-	struct stat st;
-	int e;
+struct tb_keyfile {
+	const char *path;
+	char *err;
+	size_t errlen;
+	bool said; /* err holds the check's reason */
+};
 
-	if (fstat(fd, &st) < 0) {
-		e = errno;
-		return tb_err(err, errlen, -e, "%s: %s", path, strerror(e));
-	}
-	if (!S_ISREG(st.st_mode))
-		return tb_err(err, errlen, -EINVAL, "%s: not a regular file",
-			      path);
-	if (st.st_mode & 077)
-		return tb_err(err, errlen, -EACCES,
-			      "%s is %s by others (mode %04o); it must be 0600",
-			      path,
-			      st.st_mode & 044	 ? "readable"
-			      : st.st_mode & 022 ? "writable"
-						 : "usable",
-			      (unsigned)(st.st_mode & 07777));
-	if (st.st_size > TB_KEYFILE_MAX)
-		return tb_err(err, errlen, -EFBIG,
-			      "%s: larger than %d bytes; not a key file", path,
-			      TB_KEYFILE_MAX);
-	return 0;
+/* Judged on the descriptor that is then read (fs_read_checked). */
+static int tb_check_key_mode(const struct stat *st, void *arg)
+{
+	struct tb_keyfile *k = arg;
+	int rc = 0;
+
+	if (!S_ISREG(st->st_mode))
+		rc = tb_err(k->err, k->errlen, -EINVAL,
+			    "%s: not a regular file", k->path);
+	else if (st->st_mode & 077)
+		rc = tb_err(k->err, k->errlen, -EACCES,
+			    "%s is %s by others (mode %04o); it must be 0600",
+			    k->path,
+			    st->st_mode & 044	? "readable"
+			    : st->st_mode & 022 ? "writable"
+						: "usable",
+			    (unsigned)(st->st_mode & 07777));
+	else if (st->st_size > TB_KEYFILE_MAX)
+		rc = tb_err(k->err, k->errlen, -EFBIG,
+			    "%s: larger than %d bytes; not a key file", k->path,
+			    TB_KEYFILE_MAX);
+	k->said = rc < 0;
+	return rc;
 }
 
 static int tb_check_ed25519(const char *path, EVP_PKEY *key, char *err,
@@ -333,26 +339,29 @@ static int tb_check_ed25519(const char *path, EVP_PKEY *key, char *err,
 int trust_key_load_private(const char *path, EVP_PKEY **ret, char *err,
 			   size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	EVP_PKEY *key;
-	FILE *f;
-	int rc, e;
+	struct tb_keyfile k = { path, err, errlen, false };
+	EVP_PKEY *key = NULL;
+	char *pem = NULL;
+	size_t len = 0;
+	BIO *bio;
+	int rc;
 
-	if (fd < 0) {
-		e = errno;
-		return tb_err(err, errlen, -e, "%s: %s", path, strerror(e));
-	}
-	if ((rc = tb_check_key_mode(path, fd, err, errlen)) < 0) {
-		close(fd);
+	rc = fs_read_checked(path, TB_KEYFILE_MAX, tb_check_key_mode, &k, &pem,
+			     &len);
+	if (rc == -EFBIG && !k.said)
+		return tb_err(err, errlen, rc,
+			      "%s: larger than %d bytes; not a key file", path,
+			      TB_KEYFILE_MAX);
+	if (rc < 0 && !k.said)
+		return tb_err(err, errlen, rc, "%s: %s", path, strerror(-rc));
+	if (rc < 0)
 		return rc;
-	}
-	if (!(f = fdopen(fd, "r"))) {
-		e = errno;
-		close(fd);
-		return tb_err(err, errlen, -e, "%s: %s", path, strerror(e));
-	}
-	key = PEM_read_PrivateKey(f, NULL, tb_no_passphrase, NULL);
-	fclose(f);
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (bio)
+		key =
+		    PEM_read_bio_PrivateKey(bio, NULL, tb_no_passphrase, NULL);
+	BIO_free(bio);
+	fs_free_secret(pem, len);
 	ERR_clear_error();
 	if (!key)
 		return tb_err(err, errlen, -EINVAL,

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "fsutil.h"
 #include "log.h"
 #include "tls.h"
@@ -563,6 +565,51 @@ static void trust_link__health_changed(struct trust_link *t)
 		t->cbs.health(t->cbs.ctx);
 }
 
+struct trust_link_file {
+	char why[128];
+	bool said;
+};
+
+static int trust_link__check(const struct stat *st, void *arg)
+{
+	struct trust_link_file *f = arg;
+	int r = conf_check_stat(st, f->why, sizeof(f->why));
+
+	f->said = r < 0;
+	return r;
+}
+
+/*
+ * The factory bundle is the root of every later one: like ca-file it is
+ * held to the rules of config files, on the descriptor it is read from,
+ * so that the file checked is the file trusted.
+ */
+static int trust_link__factory(const char *path, struct trust_bundle **ret,
+			       char *err, size_t errlen)
+{
+	struct trust_link_file f = { .said = false };
+	char why[256], *buf;
+	size_t len;
+	int r;
+
+	r = fs_read_checked(path, TRUST_BUNDLE_MAX, trust_link__check, &f, &buf,
+			    &len);
+	if (r < 0 && f.said)
+		snprintf(err, errlen, "trust-bundle %s %s", path, f.why);
+	else if (r == -EFBIG)
+		snprintf(err, errlen, "%s: bundle is larger than %d bytes",
+			 path, TRUST_BUNDLE_MAX);
+	else if (r < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	if (r < 0)
+		return r;
+	r = trust_bundle_parse(buf, len, ret, why, sizeof(why));
+	free(buf);
+	if (r < 0)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return r;
+}
+
 static int trust_link__store(struct trust_link *t,
 			     const struct trust_link_opts *o, char *err,
 			     size_t errlen)
@@ -571,7 +618,7 @@ static int trust_link__store(struct trust_link *t,
 	char *dir;
 	int r;
 
-	r = trust_bundle_load(o->bundle_path, &factory, err, errlen);
+	r = trust_link__factory(o->bundle_path, &factory, err, errlen);
 	if (r < 0)
 		return r;
 	if (!trust_bundle_covers(factory, o->host)) {

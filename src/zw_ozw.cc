@@ -1906,28 +1906,29 @@ static int ozw_key_parse(const char *s, size_t len, uint8_t *key)
 	return nibbles == 2 * OZW_KEY_BYTES ? 0 : -EINVAL;
 }
 
+/* A regular file of root or ours, no bit for the group or others. */
+static int ozw_check_key(const struct stat *st, void *arg)
+{
+	(void)arg;
+	if (!S_ISREG(st->st_mode) || (st->st_mode & 077) ||
+	    (st->st_uid != 0 && st->st_uid != geteuid()))
+		return -EACCES;
+	return 0;
+}
+
+/* Checked on the descriptor it is read from (fs_read_checked). */
 static int ozw_read_key(const char *path, std::string *ret)
 {
-	char buf[OZW_KEY_FILE_MAX + 1], out[8];
 	uint8_t key[OZW_KEY_BYTES];
-	struct stat st;
-	ssize_t len;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r;
+	char *buf = NULL, out[8];
+	size_t len = 0;
+	int r;
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
-		close(fd);
-		return -EACCES;
-	}
-	len = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (len < 0)
-		return -EIO;
-	r = len > OZW_KEY_FILE_MAX ? -EFBIG
-				   : ozw_key_parse(buf, (size_t)len, key);
-	explicit_bzero(buf, sizeof(buf));
+	r = fs_read_checked(path, OZW_KEY_FILE_MAX, ozw_check_key, NULL, &buf,
+			    &len);
+	if (r == 0)
+		r = ozw_key_parse(buf, len, key);
+	fs_free_secret(buf, len);
 	if (r < 0) {
 		explicit_bzero(key, sizeof(key));
 		return r;

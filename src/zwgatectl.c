@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <libgen.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -1260,6 +1263,33 @@ static void die_timeout(const struct ctl *ctl)
 }
 
 /*
+ * The group that would let us in, for the hint of a refused connect: the
+ * socket's own (the daemon gives it the group of control { group }), or,
+ * when we cannot even look at it, that of its directory, which is then
+ * what refused us.  The configured name is not ours to read: only the
+ * file system says which group it is.
+ */
+static void ctl_denied_group(const char *path, char *buf, size_t len)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct group *gr;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (stat(path, &st) < 0 && stat(dirname(dir), &st) < 0) {
+		snprintf(buf, len,
+			 "the group of control { group } in "
+			 "zwgate.conf");
+		return;
+	}
+	gr = getgrgid(st.st_gid);
+	if (gr)
+		snprintf(buf, len, "group %s", gr->gr_name);
+	else
+		snprintf(buf, len, "group %lu", (unsigned long)st.st_gid);
+}
+
+/*
  * SO_SNDTIMEO bounds connect() too: with the daemon's backlog full a
  * connect to a Unix socket sleeps until there is room.
  */
@@ -1267,7 +1297,8 @@ static int ctl_connect(const struct ctl *ctl)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *path = ctl->socket;
-	int fd;
+	char group[128];
+	int fd, e;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		die(EXIT_USAGE, "socket path too long: %s", path);
@@ -1296,10 +1327,11 @@ static int ctl_connect(const struct ctl *ctl)
 		    "zwgated is not running: nothing listens on %s", path);
 	case EACCES:
 	case EPERM:
+		e = errno;
+		ctl_denied_group(path, group, sizeof(group));
 		die(EXIT_DENIED,
-		    "cannot connect to %s: %s (are you root or in group "
-		    "zwgate?)",
-		    path, strerror(errno));
+		    "cannot connect to %s: %s (are you root or in %s?)", path,
+		    strerror(e), group);
 	case EAGAIN:
 	case EINPROGRESS:
 		die_timeout(ctl);

@@ -18,10 +18,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -503,6 +505,111 @@ static void test_ctx_errors(void **state)
 	assert_int_equal(ctx_new(ca, NULL, key, err, sizeof(err)), -EINVAL);
 	unlink(junk);
 	unlink(loose);
+}
+
+/*
+ * The race between a file's check and its read, made to happen every
+ * time: once armed, the first stat() or fstat() in this process that
+ * sees the armed file renames race_with over its path, as someone who
+ * can write the key's directory would between the check and the read.
+ * (These two replace the C library's for the whole test program; they
+ * only pass the call on unless armed.)
+ */
+static char race_path[300], race_with[300];
+static dev_t race_dev;
+static ino_t race_ino;
+static bool race_done;
+
+static void race_arm(const char *path, const char *with)
+{
+	struct stat st;
+
+	assert_int_equal(fstatat(AT_FDCWD, path, &st, 0), 0);
+	race_dev = st.st_dev;
+	race_ino = st.st_ino;
+	race_done = false;
+	snprintf(race_with, sizeof(race_with), "%s", with);
+	snprintf(race_path, sizeof(race_path), "%s", path);
+}
+
+static void race_after(const struct stat *st)
+{
+	if (race_path[0] && st->st_dev == race_dev && st->st_ino == race_ino) {
+		race_done = rename(race_with, race_path) == 0;
+		race_path[0] = '\0';
+	}
+}
+
+int stat(const char *restrict path, struct stat *restrict st)
+{
+	int r = fstatat(AT_FDCWD, path, st, 0);
+
+	if (r == 0)
+		race_after(st);
+	return r;
+}
+
+int fstat(int fd, struct stat *st)
+{
+	int r = fstatat(fd, "", st, AT_EMPTY_PATH);
+
+	if (r == 0)
+		race_after(st);
+	return r;
+}
+
+/*
+ * The key checked is the key used: swapped for a loose (0644) key of
+ * another certificate right after the check, the context still gets the
+ * checked one.  A check of the path and a second open would read the
+ * loose key ("does not match").
+ */
+static void test_key_swapped_after_check(void **state)
+{
+	char ca[300], crt[300], key[300], skey[300], path[128], loose[128],
+	    err[512];
+	struct stat st;
+
+	(void)state;
+	pki_path(ca, sizeof(ca), "ca.crt");
+	pki_path(crt, sizeof(crt), "client.crt");
+	pki_path(key, sizeof(key), "client.key");
+	pki_path(skey, sizeof(skey), "server.key");
+	snprintf(path, sizeof(path), "%s/swapped.key", tmp);
+	snprintf(loose, sizeof(loose), "%s/loose-other.key", tmp);
+	copy_file(key, path, 0600);
+	copy_file(skey, loose, 0644);
+	race_arm(path, loose);
+	err[0] = '\0';
+	assert_int_equal(ctx_new(ca, crt, path, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	/* The swap did happen: the path now holds the loose key. */
+	assert_true(race_done);
+	assert_int_equal(fstatat(AT_FDCWD, path, &st, 0), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(ctx_new(ca, crt, path, err, sizeof(err)), -EACCES);
+	unlink(path);
+}
+
+/* A CA file is held to the rules of config files where it is read. */
+static void test_ca_checked(void **state)
+{
+	char ca[300], crt[300], key[300], path[128], err[512];
+
+	(void)state;
+	pki_path(ca, sizeof(ca), "ca.crt");
+	pki_path(crt, sizeof(crt), "client.crt");
+	pki_path(key, sizeof(key), "client.key");
+	snprintf(path, sizeof(path), "%s/open-ca.crt", tmp);
+	copy_file(ca, path, 0646);
+	assert_int_equal(ctx_new(path, crt, key, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "ca-file "));
+	assert_non_null(strstr(err, path));
+	assert_non_null(
+	    strstr(err, "is writable by others (mode 0646); refusing it"));
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(ctx_new(path, crt, key, err, sizeof(err)), 0);
+	unlink(path);
 }
 
 /* The context checks what we ask for, and nothing of the OS's. */
@@ -1154,6 +1261,8 @@ int main(void)
 		T(test_bad_opts),
 		cmocka_unit_test(test_key_modes),
 		cmocka_unit_test(test_ctx_errors),
+		cmocka_unit_test(test_key_swapped_after_check),
+		cmocka_unit_test(test_ca_checked),
 		cmocka_unit_test(test_ctx_settings),
 		T(test_refused),
 		T(test_connect_timeout),

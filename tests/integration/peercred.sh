@@ -23,4 +23,42 @@ check "... with a clear message" contains "$out" "permission denied"
 check "the daemon still answers root" ctl status
 stop_daemon TERM
 check "clean stop" [ "$STOP_STATUS" = 0 ]
+
+# Another control group than zwgate: "users" (gid 100 on Debian).  Four
+# clients, so two per user.
+sed -i 's/^control {.*}$/control { idle-timeout 30; max-clients 4; group "users" }/' "$CONF"
+start_daemon
+chmod 755 "$RUN"
+out=$(as_nobody status 2>&1); st=$?
+check "group users, nobody outside it: refused (exit 4)" [ $st -eq 4 ]
+check "... told the configured group, not zwgate" contains "$out" "in group users?"
+as_member() {
+	u=$1; shift
+	setpriv --reuid="$u" --regid=nogroup --groups=users "$@"
+}
+# hold N USER: N connections of USER, each answered once, then kept open
+# (and idle) for 5 s.
+hold() {
+	i=0
+	while [ $i -lt "$1" ]; do
+		{ printf '{"cmd":"status"}\n'; sleep 5; } |
+			as_member "$2" socat - UNIX-CONNECT:"$SOCK" \
+			>"$T/hold.$2.$i.out" 2>&1 &
+		i=$((i + 1))
+	done
+}
+# answered USER: how many of USER's held connections had their answer.
+answered() { grep -l '"ok":true' "$T"/hold."$1".*.out 2>/dev/null | wc -l; }
+hold 2 nobody
+n=0
+while [ "$(answered nobody)" -lt 2 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+check "one member holds its share (2 of 4)" [ "$(answered nobody)" -eq 2 ]
+out=$(printf '{"cmd":"status"}\n' | as_member nobody socat -t 2 - UNIX-CONNECT:"$SOCK")
+check "... its third connection is refused" contains "$out" '"code":"EBUSY"'
+check "... saying why" contains "$out" "too many control clients of uid 65534 (limit 2 per user)"
+out=$(as_member daemon "$ZWGATECTL" -s "$SOCK" status 2>&1); st=$?
+check "another member still gets in" [ $st -eq 0 ]
+check "... and root too" ctl status
+stop_daemon TERM
+check "clean stop" [ "$STOP_STATUS" = 0 ]
 finish
