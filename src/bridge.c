@@ -38,6 +38,10 @@
 #define BRIDGE_PENDING_MAX 64  /* API requests in flight */
 #define BRIDGE_ERR_MAX	   256
 #define BRIDGE_SUBS	   3
+/* Retained commands already answered on P/error, remembered by a hash of
+ * topic and payload (a ring: past this many, the oldest may be answered
+ * again at a later connect). */
+#define BRIDGE_RETAINED_SEEN 256
 
 struct bridge_node {
 	enum zw_node_status published; /* status last sent; UNKNOWN: none */
@@ -52,6 +56,8 @@ struct bridge {
 	bool dead;	  /* stopped: freed when the last reply comes */
 	unsigned pending; /* API requests whose reply has not come */
 	int last_err;	  /* of the last failed publish: logged once */
+	uint64_t retained_seen[BRIDGE_RETAINED_SEEN]; /* 0: free */
+	unsigned retained_next;
 	char *subs[BRIDGE_SUBS];
 	const char *sub_list[BRIDGE_SUBS + 1];
 	struct bridge_node nodes[ZW_NODE_MAX + 1];
@@ -661,6 +667,46 @@ static void birth(struct bridge *b, const char *payload, size_t len)
 	}
 }
 
+/* FNV-1a of topic, a NUL and payload; never 0 (a free slot). */
+static uint64_t retained_hash(const char *topic, const void *payload,
+			      size_t len)
+{
+	uint64_t h = hash_str(0xcbf29ce484222325ull, topic);
+	const unsigned char *p = payload;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/*
+ * A command the broker kept (published with retain) and sends again at
+ * every connect: carried out, it would undo whatever happened since, at
+ * every restart (a door unlocked again).  A command is an event, never a
+ * state, so it is not carried out.  The sender is told once per topic
+ * and payload in this process, not at every reconnect.
+ */
+static void retained_refused(struct bridge *b, const char *topic,
+			     const void *payload, size_t len)
+{
+	uint64_t h = retained_hash(topic, payload, len);
+
+	for (size_t i = 0; i < BRIDGE_RETAINED_SEEN; i++) {
+		if (b->retained_seen[i] == h) {
+			log_debug("cloud: retained command on %s ignored "
+				  "again",
+				  topic);
+			return;
+		}
+	}
+	b->retained_seen[b->retained_next] = h;
+	b->retained_next = (b->retained_next + 1) % BRIDGE_RETAINED_SEEN;
+	set_refused(b, topic, -EINVAL,
+		    "a retained command is not carried out: publish commands "
+		    "without retain, and clear this one (an empty retained "
+		    "message)");
+}
+
 /* Splits s in place at '/' into at most max levels; -E2BIG beyond. */
 static int split_levels(char *s, char **lv, size_t max)
 {
@@ -677,16 +723,20 @@ static int split_levels(char *s, char **lv, size_t max)
 }
 
 void bridge_message(struct bridge *b, const char *topic, const void *payload,
-		    size_t len)
+		    size_t len, bool retained)
 {
 	size_t plen = b ? strlen(b->prefix) : 0;
 	char buf[OUTBOX_TOPIC_MAX], *lv[BRIDGE_LEVELS_MAX];
+	bool value, api;
 	int n;
 
 	if (!b || b->dead || !topic || (!payload && len))
 		return;
 	if (b->discovery && strcmp(topic, b->disc_status) == 0) {
-		birth(b, payload, len);
+		/* A retained "online" comes with every connect, which has
+		 * sent discovery already: Home Assistant did not restart. */
+		if (!retained)
+			birth(b, payload, len);
 		return;
 	}
 	if (strncmp(topic, b->prefix, plen) != 0 || topic[plen] != '/' ||
@@ -700,13 +750,20 @@ void bridge_message(struct bridge *b, const char *topic, const void *payload,
 	}
 	strcpy(buf, topic + plen + 1);
 	n = split_levels(buf, lv, BRIDGE_LEVELS_MAX);
-	if (n == 6 && strcmp(lv[0], "node") == 0 && strcmp(lv[5], "set") == 0)
-		value_set(b, topic, lv, payload, len);
-	else if (n == 3 && strcmp(lv[0], "api") == 0 &&
-		 strcmp(lv[2], "set") == 0)
-		api_message(b, lv[1], payload, len);
-	else
+	value =
+	    n == 6 && strcmp(lv[0], "node") == 0 && strcmp(lv[5], "set") == 0;
+	api = n == 3 && strcmp(lv[0], "api") == 0 && strcmp(lv[2], "set") == 0;
+	if (!value && !api)
 		log_debug("cloud: message on %s ignored", topic);
+	else if (len == 0)
+		/* What clears a retained message: no command, no error. */
+		log_debug("cloud: empty message on %s ignored", topic);
+	else if (retained)
+		retained_refused(b, topic, payload, len);
+	else if (value)
+		value_set(b, topic, lv, payload, len);
+	else
+		api_message(b, lv[1], payload, len);
 }
 
 void bridge_connected(struct bridge *b)

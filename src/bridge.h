@@ -54,9 +54,15 @@ struct bridge *bridge_stop(struct bridge *b);
 /* The topic filters the bridge wants subscribed (NULL-terminated). */
 const char *const *bridge_subscriptions(const struct bridge *b);
 
-/* An incoming message (borrowed). */
+/*
+ * An incoming message (borrowed).  retained: the broker kept it and
+ * sends it again for a new subscription.  A command (a value's /set,
+ * P/api/<command>/set) is an event: retained, it is not carried out and
+ * answered once on P/error; empty, it is what clears a retained message
+ * and is ignored.
+ */
 void bridge_message(struct bridge *b, const char *topic, const void *payload,
-		    size_t len);
+		    size_t len, bool retained);
 
 /* The link is up: (re)send discovery when it is on. */
 void bridge_connected(struct bridge *b);

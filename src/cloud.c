@@ -262,15 +262,26 @@ static void cloud_bundle_in(struct cloud *c, const void *payload, size_t len)
 	json_decref(reply);
 }
 
+/*
+ * A bundle left retained on P/trust/bundle/set is taken like any other:
+ * it is signed, so replaying it changes nothing (trust_link_offer says
+ * so without making the link again).  An empty message there clears a
+ * retained bundle and is no offer.  Commands are the bridge's business,
+ * retained or not.
+ */
 static void on_message(void *ctx, const char *topic, const void *payload,
-		       size_t len)
+		       size_t len, bool retained)
 {
 	struct cloud *c = ctx;
 
-	if (c->trust && strcmp(topic, c->bundle_in) == 0)
-		cloud_bundle_in(c, payload, len);
-	else
-		bridge_message(c->bridge, topic, payload, len);
+	if (c->trust && strcmp(topic, c->bundle_in) == 0) {
+		if (len)
+			cloud_bundle_in(c, payload, len);
+		else
+			log_debug("cloud: empty message on %s ignored", topic);
+	} else {
+		bridge_message(c->bridge, topic, payload, len, retained);
+	}
 }
 
 static void on_published(void *ctx, int mid)
