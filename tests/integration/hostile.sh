@@ -5,7 +5,7 @@
 # - a command left retained on a /set topic is not carried out at every
 #   start and reconnect; it is answered once on P/error, and the empty
 #   message that clears it is no error;
-# - a record for another gateway's topics planted in the outbox is not
+# - records for another gateway's topics planted in the outbox are not
 #   published under this gateway's identity, and the drop is counted.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/broker.sh"
@@ -112,6 +112,33 @@ check "a start after the clear is quiet" wait_cloud connected
 sleep 1
 check "... no error about the lock since" [ "$(grep -c "^$P/error " "$T/capture.log")" -eq "$nerr" ]
 check "... and the lock is still locked" [ "$(ctl --json get 10 locked | jqr .value)" = true ]
+stop_daemon TERM
+
+# A planted outbox: records for another gateway's topics.  They are made
+# the easy way: this state directory run as gateway victim-gw while the
+# broker is down leaves its outbox full of zwgate/victim-gw/... messages.
+broker_stop "$T/broker"
+sed -i 's/^gateway-id "test-gw"/gateway-id "victim-gw"/' "$CONF"
+start_daemon
+ctl sim event "hall sensor" scene 7 >/dev/null
+nvictim=$(ctl --json status | jqr .cloud.outbox_pending)
+stop_daemon TERM
+check "the outbox holds $nvictim message(s) of victim-gw" [ "$nvictim" -gt 0 ]
+sed -i 's/^gateway-id "victim-gw"/gateway-id "test-gw"/' "$CONF"
+broker_restart "$T/broker" || exit 99
+logged=$(wc -l <"$T/daemon.log")
+start_daemon
+check "test-gw starts on that outbox and connects" wait_cloud connected 15
+check "... sends its own state" wait_grep "$T/capture.log" "^$P/node/10/door_lock/0/locked " 5
+sleep 1.5
+nsent=$(grep -c "^zwgate/victim-gw/" "$T/capture.log")
+check "nothing is published under victim-gw's topics ($nsent)" [ "$nsent" -eq 0 ]
+nforeign=$(ctl --json status | jqr .cloud.outbox_foreign)
+# Its discovery configs are under homeassistant/, which test-gw may use.
+check "the drop is counted in status ($nforeign)" [ "$nforeign" -gt 0 ]
+check "... and shown in words" contains "$(ctl status)" "$nforeign not this gateway's"
+tail -n +$((logged + 1)) "$T/daemon.log" >"$T/last-start.log"
+check "... and logged once" [ "$(grep -c "$nforeign message(s) for topics that are not this gateway's were dropped" "$T/last-start.log")" -eq 1 ]
 stop_daemon TERM
 
 capture_stop
