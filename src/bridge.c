@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "api.h"
 #include "bridge.h"
 #include "daemon.h"
@@ -51,11 +53,14 @@ struct bridge_node {
 struct bridge {
 	struct daemon *d;
 	struct bridge_out out;
-	char *prefix, *disc_prefix, *disc_status, *gateway_id;
+	char *prefix, *disc_prefix, *disc_status;
 	bool discovery;
-	bool dead;	  /* stopped: freed when the last reply comes */
-	unsigned pending; /* API requests whose reply has not come */
-	int last_err;	  /* of the last failed publish: logged once */
+	bool birth_again; /* "online" came in the window: a round at its end */
+	unsigned birth_window_ms;
+	uv_timer_t *birth_window; /* running: a round was sent in it */
+	bool dead;		  /* stopped: freed when the last reply comes */
+	unsigned pending;	  /* API requests whose reply has not come */
+	int last_err;		  /* of the last failed publish: logged once */
 	uint64_t retained_seen[BRIDGE_RETAINED_SEEN]; /* 0: free */
 	unsigned retained_next;
 	char *subs[BRIDGE_SUBS];
@@ -175,8 +180,7 @@ static void publish_status(struct bridge *b, const struct reg_node *n)
 static struct discovery_names names_of(const struct bridge *b)
 {
 	return (struct discovery_names){ .prefix = b->prefix,
-					 .discovery_prefix = b->disc_prefix,
-					 .gateway_id = b->gateway_id };
+					 .discovery_prefix = b->disc_prefix };
 }
 
 static void publish_config(struct bridge *b, const struct reg_value *v)
@@ -439,7 +443,6 @@ static void bridge_free(struct bridge *b)
 	free(b->prefix);
 	free(b->disc_prefix);
 	free(b->disc_status);
-	free(b->gateway_id);
 	free(b);
 }
 
@@ -659,12 +662,40 @@ static void api_message(struct bridge *b, const char *cmd, const char *payload,
 	json_decref(req);
 }
 
+static void on_birth_window(uv_timer_t *t);
+
+/* Every config again, and the window in which no other round starts. */
+static void birth_round(struct bridge *b)
+{
+	publish_all_configs(b);
+	b->birth_again = false;
+	uv_timer_start(b->birth_window, on_birth_window, b->birth_window_ms, 0);
+}
+
+static void on_birth_window(uv_timer_t *t)
+{
+	struct bridge *b = t->data;
+
+	if (b->birth_again) {
+		log_info("cloud: Home Assistant said online again meanwhile: "
+			 "sending discovery");
+		birth_round(b);
+	}
+}
+
 static void birth(struct bridge *b, const char *payload, size_t len)
 {
-	if (len == 6 && memcmp(payload, "online", 6) == 0) {
-		log_info("cloud: Home Assistant is online: sending discovery");
-		publish_all_configs(b);
+	if (len != 6 || memcmp(payload, "online", 6) != 0)
+		return;
+	if (uv_is_active((uv_handle_t *)b->birth_window)) {
+		if (!b->birth_again)
+			log_debug("cloud: Home Assistant is online again: "
+				  "discovery at the end of the window");
+		b->birth_again = true;
+		return;
 	}
+	log_info("cloud: Home Assistant is online: sending discovery");
+	birth_round(b);
 }
 
 /* FNV-1a of topic, a NUL and payload; never 0 (a free slot). */
@@ -806,7 +837,6 @@ static int bridge_names(struct bridge *b, const struct bridge_opts *opts)
 	size_t n = 0;
 
 	b->prefix = strdup(opts->prefix);
-	b->gateway_id = strdup(b->d->conf->gateway_id);
 	b->subs[n++] = str_printf("%s/node/+/+/+/+/set", opts->prefix);
 	b->subs[n++] = str_printf("%s/api/+/set", opts->prefix);
 	if (b->discovery) {
@@ -822,7 +852,22 @@ static int bridge_names(struct bridge *b, const struct bridge_opts *opts)
 			return -ENOMEM;
 		b->sub_list[i] = b->subs[i];
 	}
-	return b->prefix && b->gateway_id ? 0 : -ENOMEM;
+	return b->prefix ? 0 : -ENOMEM;
+}
+
+static int birth_window_start(struct bridge *b)
+{
+	b->birth_window = calloc(1, sizeof(*b->birth_window));
+	if (!b->birth_window)
+		return -ENOMEM;
+	uv_timer_init(b->d->loop, b->birth_window);
+	b->birth_window->data = b;
+	return 0;
+}
+
+static void on_birth_window_closed(uv_handle_t *h)
+{
+	free(h);
 }
 
 int bridge_start(struct daemon *d, const struct bridge_opts *opts,
@@ -841,10 +886,17 @@ int bridge_start(struct daemon *d, const struct bridge_opts *opts,
 	b->d = d;
 	b->out = *out;
 	b->discovery = opts->discovery;
+	b->birth_window_ms = opts->birth_window_ms ? opts->birth_window_ms
+						   : BRIDGE_BIRTH_WINDOW_MS;
 	r = bridge_names(b, opts);
+	if (r == 0 && b->discovery)
+		r = birth_window_start(b);
 	if (r == 0)
 		r = registry_listen(d->reg, on_registry, b);
 	if (r < 0) {
+		if (b->birth_window)
+			uv_close((uv_handle_t *)b->birth_window,
+				 on_birth_window_closed);
 		bridge_free(b);
 		return r;
 	}
@@ -859,6 +911,10 @@ struct bridge *bridge_stop(struct bridge *b)
 		return NULL;
 	if (b->d->reg)
 		registry_unlisten(b->d->reg, on_registry, b);
+	if (b->birth_window)
+		uv_close((uv_handle_t *)b->birth_window,
+			 on_birth_window_closed);
+	b->birth_window = NULL;
 	b->dead = true;
 	if (b->pending == 0)
 		bridge_free(b);

@@ -24,6 +24,13 @@
 #include "outbox.h"
 
 #define BRIDGE_IN_MAX (64 * 1024) /* bytes of an incoming command */
+/*
+ * Anyone on the broker can publish "online" on the discovery status
+ * topic, and each would make the gateway send every config again: after
+ * one round, more "online"s in this window make one more round at its
+ * end, so a real Home Assistant restart is never missed.
+ */
+#define BRIDGE_BIRTH_WINDOW_MS 10000
 
 struct daemon;
 
@@ -38,6 +45,7 @@ struct bridge_opts {
 	const char *prefix; /* "zwgate/home-42": P without a trailing '/' */
 	bool discovery;	    /* Home Assistant discovery on */
 	const char *discovery_prefix; /* "homeassistant" */
+	unsigned birth_window_ms;     /* tests shorten it; 0: the default */
 };
 
 struct bridge;

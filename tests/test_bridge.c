@@ -34,6 +34,7 @@
 #define SETTLE_MS 60 /* several report delays of basic.json (10 ms) */
 #define NVALUES	  18 /* values of basic.json */
 #define NNODES	  7
+#define BIRTH_MS  300 /* the bridge's birth window, shortened */
 
 struct msg {
 	enum outbox_kind kind;
@@ -179,7 +180,8 @@ static int fx_bridge(struct fx *f, bool discovery)
 {
 	struct bridge_opts o = { .prefix = P,
 				 .discovery = discovery,
-				 .discovery_prefix = "homeassistant" };
+				 .discovery_prefix = "homeassistant",
+				 .birth_window_ms = BIRTH_MS };
 	struct bridge_out out = { .publish = rec_publish, .ctx = f };
 
 	return bridge_start(&f->d, &o, &out, &f->b);
@@ -1234,6 +1236,92 @@ static void test_discovery(void **state)
 	check_all_configs(f);
 }
 
+static size_t configs(const struct fx *f)
+{
+	return fx_count_prefix(f, "homeassistant/");
+}
+
+/*
+ * Anyone on the broker may publish "online" on homeassistant/status, as
+ * often as they like: one round of configs, then at most one more at the
+ * end of the window, however many came in it.
+ */
+static void test_birth_coalesced(void **state)
+{
+	struct fx *f = *state;
+
+	fx_clear(f);
+	for (int i = 0; i < 50; i++)
+		fx_sends(f, "homeassistant/status", "online");
+	assert_int_equal(configs(f), NVALUES);
+	fx_run_until(f, NULL, BIRTH_MS / 3);
+	assert_int_equal(configs(f), NVALUES);
+	/* The end of the window: one more round, for the "online"s in it. */
+	fx_run_until(f, NULL, BIRTH_MS);
+	assert_int_equal(configs(f), 2 * NVALUES);
+	/* That round opened a window too; nothing came in it. */
+	fx_run_until(f, NULL, BIRTH_MS + BIRTH_MS / 2);
+	assert_int_equal(configs(f), 2 * NVALUES);
+	/* A quiet while later, Home Assistant restarts: at once. */
+	fx_sends(f, "homeassistant/status", "online");
+	assert_int_equal(configs(f), 3 * NVALUES);
+	/* One "online" in the window gives one round at its end. */
+	fx_sends(f, "homeassistant/status", "online");
+	assert_int_equal(configs(f), 3 * NVALUES);
+	fx_run_until(f, NULL, BIRTH_MS + BIRTH_MS / 2);
+	assert_int_equal(configs(f), 4 * NVALUES);
+	/* A retained "online" comes with every connect, which sends the
+	 * configs itself: it is no restart of Home Assistant. */
+	fx_run_until(f, NULL, BIRTH_MS + BIRTH_MS / 2);
+	bridge_message(f->b, "homeassistant/status", "online", 6, true);
+	assert_int_equal(configs(f), 4 * NVALUES);
+}
+
+/*
+ * Two gateways with one gateway id under different topic prefixes on one
+ * broker: their entities and config topics must not collide.
+ */
+static void test_unique_id_prefix(void **state)
+{
+	struct fx *f = *state;
+	struct bridge_opts o = { .prefix = "site-b/" GW,
+				 .discovery = true,
+				 .discovery_prefix = "homeassistant" };
+	struct bridge_out out = { .publish = rec_publish, .ctx = f };
+	static const char ours[] =
+	    "homeassistant/lock/zwgate_" GW "_6_door_lock_0_locked/config";
+	static const char theirs[] =
+	    "homeassistant/lock/site-b_" GW "_6_door_lock_0_locked/config";
+	struct bridge *b2 = NULL;
+	const json_t *dev;
+	json_t *c;
+
+	assert_int_equal(bridge_start(&f->d, &o, &out, &b2), 0);
+	fx_clear(f);
+	bridge_connected(f->b);
+	bridge_connected(b2);
+	assert_int_equal(configs(f), 2 * NVALUES);
+	assert_int_equal(fx_count(f, ours), 1);
+	if (fx_count(f, theirs) != 1)
+		fail_msg("no config on %s", theirs);
+	c = msg_json(fx_find(f, theirs));
+	assert_string_equal(jstr(c, "unique_id"),
+			    "site-b_" GW "_6_door_lock_0_locked");
+	assert_string_equal(jstr(c, "command_topic"),
+			    "site-b/" GW "/node/6/door_lock/0/locked/set");
+	dev = json_object_get(c, "device");
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(dev, "identifiers"), 0)),
+			    "site-b_" GW "_6");
+	assert_string_equal(jstr(dev, "via_device"), "site-b_" GW);
+	json_decref(c);
+	c = msg_json(fx_find(f, ours));
+	assert_string_equal(jstr(c, "unique_id"),
+			    "zwgate_" GW "_6_door_lock_0_locked");
+	json_decref(c);
+	bridge_stop(b2);
+}
+
 static void check_empty(struct fx *f, const char *topic)
 {
 	const struct msg *m = fx_find(f, topic);
@@ -1358,7 +1446,7 @@ static struct reg_value hand_value(struct reg_node *n, uint8_t cc,
 
 static json_t *hand_config(const struct reg_value *v, const char *component)
 {
-	const struct discovery_names dn = { P, "homeassistant", GW };
+	const struct discovery_names dn = { P, "homeassistant" };
 	char topic[512], want[512], uid[DISCOVERY_UID_MAX];
 	json_t *c = discovery_config(&dn, v);
 
@@ -1374,7 +1462,7 @@ static json_t *hand_config(const struct reg_value *v, const char *component)
 
 static void test_discovery_mapping(void **state)
 {
-	const struct discovery_names dn = { P, "homeassistant", GW };
+	const struct discovery_names dn = { P, "homeassistant" };
 	struct reg_node n = { .id = 9 };
 	struct reg_value v;
 	char buf[512];
@@ -1553,6 +1641,8 @@ int main(void)
 		T(test_stop_with_pending),
 		T(test_stop_with_pending_cancel),
 		T(test_discovery),
+		T(test_birth_coalesced),
+		T(test_unique_id_prefix),
 		T(test_node_removed),
 		T(test_value_removed),
 		T(test_rename),

@@ -5,6 +5,8 @@
 # - a command left retained on a /set topic is not carried out at every
 #   start and reconnect; it is answered once on P/error, and the empty
 #   message that clears it is no error;
+# - a burst of homeassistant/status "online" gives one round of
+#   discovery, not one per message;
 # - records for another gateway's topics planted in the outbox are not
 #   published under this gateway's identity, and the drop is counted.
 . "$top_srcdir/tests/lib.sh"
@@ -53,7 +55,7 @@ CAPTURE_ID=capture-$$
 (
 	while :; do
 		mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c \
-			-i "$CAPTURE_ID" -t "zwgate/#" \
+			-i "$CAPTURE_ID" -t "zwgate/#" -t "homeassistant/#" \
 			>>"$T/capture.log" 2>>"$T/capture.err"
 		sleep 0.2
 	done
@@ -71,6 +73,16 @@ lock_errors() { grep -c "^$P/error {\"topic\":\"$LOCK\"" "$T/capture.log"; }
 cloud_config
 start_daemon
 check "the gateway is connected" wait_cloud connected
+
+# Home Assistant's birth message, from anyone, 20 times in a row: one
+# round of discovery now (and one more at the end of the window).
+nall=$(ctl --json nodes | jq '[.[].values] | add')
+sleep 1
+c1=$(grep -c "^homeassistant/.*/config " "$T/capture.log")
+for i in $(seq 20); do mpub -t homeassistant/status -m online; done
+sleep 2
+c2=$(grep -c "^homeassistant/.*/config " "$T/capture.log")
+check "20 onlines give one round of discovery ($((c2 - c1)) configs, $nall values)" [ $((c2 - c1)) -eq "$nall" ]
 
 # The attack: a command left retained on the broker.  Published now, to
 # a gateway already subscribed, it is an ordinary command.
