@@ -25,10 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "api.h"
 #include "bridge.h"
+#include "coalesce.h"
 #include "daemon.h"
 #include "discovery.h"
 #include "log.h"
@@ -55,12 +54,10 @@ struct bridge {
 	struct bridge_out out;
 	char *prefix, *disc_prefix, *disc_status;
 	bool discovery;
-	bool birth_again; /* "online" came in the window: a round at its end */
-	unsigned birth_window_ms;
-	uv_timer_t *birth_window; /* running: a round was sent in it */
-	bool dead;		  /* stopped: freed when the last reply comes */
-	unsigned pending;	  /* API requests whose reply has not come */
-	int last_err;		  /* of the last failed publish: logged once */
+	struct coalesce *birth; /* sends discovery for "online" */
+	bool dead;		/* stopped: freed when the last reply comes */
+	unsigned pending;	/* API requests whose reply has not come */
+	int last_err;		/* of the last failed publish: logged once */
 	uint64_t retained_seen[BRIDGE_RETAINED_SEEN]; /* 0: free */
 	unsigned retained_next;
 	char *subs[BRIDGE_SUBS];
@@ -662,43 +659,24 @@ static void api_message(struct bridge *b, const char *cmd, const char *payload,
 	json_decref(req);
 }
 
-static void on_birth_window(uv_timer_t *t);
-
-/* Every config again, and the window in which no other round starts. */
-static void birth_round(struct bridge *b)
+/* Every config again: at once, or at the end of the window. */
+static void birth_round(void *ctx)
 {
+	struct bridge *b = ctx;
+
+	log_info("cloud: Home Assistant is online: sending discovery");
 	publish_all_configs(b);
-	b->birth_again = false;
-	uv_timer_start(b->birth_window, on_birth_window, b->birth_window_ms, 0);
-}
-
-static void on_birth_window(uv_timer_t *t)
-{
-	struct bridge *b = t->data;
-
-	if (b->birth_again) {
-		log_info("cloud: Home Assistant said online again meanwhile: "
-			 "sending discovery");
-		birth_round(b);
-	}
 }
 
 static void birth(struct bridge *b, const char *payload, size_t len)
 {
-	if (len != 6 || memcmp(payload, "online", 6) != 0)
-		return;
-	if (uv_is_active((uv_handle_t *)b->birth_window)) {
-		if (!b->birth_again)
-			log_debug("cloud: Home Assistant is online again: "
-				  "discovery at the end of the window");
-		b->birth_again = true;
-		return;
-	}
-	log_info("cloud: Home Assistant is online: sending discovery");
-	birth_round(b);
+	if (len == 6 && memcmp(payload, "online", 6) == 0 &&
+	    !coalesce_kick(b->birth))
+		log_debug("cloud: Home Assistant is online again: discovery "
+			  "at the end of the window");
 }
 
-/* FNV-1a of topic, a NUL and payload; never 0 (a free slot). */
+/* FNV-1a of topic (its end marked) and payload; never 0 (a free slot). */
 static uint64_t retained_hash(const char *topic, const void *payload,
 			      size_t len)
 {
@@ -855,21 +833,6 @@ static int bridge_names(struct bridge *b, const struct bridge_opts *opts)
 	return b->prefix ? 0 : -ENOMEM;
 }
 
-static int birth_window_start(struct bridge *b)
-{
-	b->birth_window = calloc(1, sizeof(*b->birth_window));
-	if (!b->birth_window)
-		return -ENOMEM;
-	uv_timer_init(b->d->loop, b->birth_window);
-	b->birth_window->data = b;
-	return 0;
-}
-
-static void on_birth_window_closed(uv_handle_t *h)
-{
-	free(h);
-}
-
 int bridge_start(struct daemon *d, const struct bridge_opts *opts,
 		 const struct bridge_out *out, struct bridge **ret)
 {
@@ -886,17 +849,16 @@ int bridge_start(struct daemon *d, const struct bridge_opts *opts,
 	b->d = d;
 	b->out = *out;
 	b->discovery = opts->discovery;
-	b->birth_window_ms = opts->birth_window_ms ? opts->birth_window_ms
-						   : BRIDGE_BIRTH_WINDOW_MS;
 	r = bridge_names(b, opts);
 	if (r == 0 && b->discovery)
-		r = birth_window_start(b);
+		r = coalesce_new(d->loop,
+				 opts->birth_window_ms ? opts->birth_window_ms
+						       : BRIDGE_BIRTH_WINDOW_MS,
+				 birth_round, b, &b->birth);
 	if (r == 0)
 		r = registry_listen(d->reg, on_registry, b);
 	if (r < 0) {
-		if (b->birth_window)
-			uv_close((uv_handle_t *)b->birth_window,
-				 on_birth_window_closed);
+		coalesce_free(b->birth);
 		bridge_free(b);
 		return r;
 	}
@@ -911,10 +873,8 @@ struct bridge *bridge_stop(struct bridge *b)
 		return NULL;
 	if (b->d->reg)
 		registry_unlisten(b->d->reg, on_registry, b);
-	if (b->birth_window)
-		uv_close((uv_handle_t *)b->birth_window,
-			 on_birth_window_closed);
-	b->birth_window = NULL;
+	coalesce_free(b->birth);
+	b->birth = NULL;
 	b->dead = true;
 	if (b->pending == 0)
 		bridge_free(b);
