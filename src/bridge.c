@@ -27,6 +27,7 @@
 
 #include "api.h"
 #include "bridge.h"
+#include "coalesce.h"
 #include "daemon.h"
 #include "discovery.h"
 #include "log.h"
@@ -38,6 +39,10 @@
 #define BRIDGE_PENDING_MAX 64  /* API requests in flight */
 #define BRIDGE_ERR_MAX	   256
 #define BRIDGE_SUBS	   3
+/* Retained commands already answered on P/error, remembered by a hash of
+ * topic and payload (a ring: past this many, the oldest may be answered
+ * again at a later connect). */
+#define BRIDGE_RETAINED_SEEN 256
 
 struct bridge_node {
 	enum zw_node_status published; /* status last sent; UNKNOWN: none */
@@ -47,11 +52,14 @@ struct bridge_node {
 struct bridge {
 	struct daemon *d;
 	struct bridge_out out;
-	char *prefix, *disc_prefix, *disc_status, *gateway_id;
+	char *prefix, *disc_prefix, *disc_status;
 	bool discovery;
-	bool dead;	  /* stopped: freed when the last reply comes */
-	unsigned pending; /* API requests whose reply has not come */
-	int last_err;	  /* of the last failed publish: logged once */
+	struct coalesce *birth; /* sends discovery for "online" */
+	bool dead;		/* stopped: freed when the last reply comes */
+	unsigned pending;	/* API requests whose reply has not come */
+	int last_err;		/* of the last failed publish: logged once */
+	uint64_t retained_seen[BRIDGE_RETAINED_SEEN]; /* 0: free */
+	unsigned retained_next;
 	char *subs[BRIDGE_SUBS];
 	const char *sub_list[BRIDGE_SUBS + 1];
 	struct bridge_node nodes[ZW_NODE_MAX + 1];
@@ -169,8 +177,7 @@ static void publish_status(struct bridge *b, const struct reg_node *n)
 static struct discovery_names names_of(const struct bridge *b)
 {
 	return (struct discovery_names){ .prefix = b->prefix,
-					 .discovery_prefix = b->disc_prefix,
-					 .gateway_id = b->gateway_id };
+					 .discovery_prefix = b->disc_prefix };
 }
 
 static void publish_config(struct bridge *b, const struct reg_value *v)
@@ -433,7 +440,6 @@ static void bridge_free(struct bridge *b)
 	free(b->prefix);
 	free(b->disc_prefix);
 	free(b->disc_status);
-	free(b->gateway_id);
 	free(b);
 }
 
@@ -653,12 +659,61 @@ static void api_message(struct bridge *b, const char *cmd, const char *payload,
 	json_decref(req);
 }
 
+/* Every config again: at once, or at the end of the window. */
+static void birth_round(void *ctx)
+{
+	struct bridge *b = ctx;
+
+	log_info("cloud: Home Assistant is online: sending discovery");
+	publish_all_configs(b);
+}
+
 static void birth(struct bridge *b, const char *payload, size_t len)
 {
-	if (len == 6 && memcmp(payload, "online", 6) == 0) {
-		log_info("cloud: Home Assistant is online: sending discovery");
-		publish_all_configs(b);
+	if (len == 6 && memcmp(payload, "online", 6) == 0 &&
+	    !coalesce_kick(b->birth))
+		log_debug("cloud: Home Assistant is online again: discovery "
+			  "at the end of the window");
+}
+
+/* FNV-1a of topic (its end marked) and payload; never 0 (a free slot). */
+static uint64_t retained_hash(const char *topic, const void *payload,
+			      size_t len)
+{
+	uint64_t h = hash_str(0xcbf29ce484222325ull, topic);
+	const unsigned char *p = payload;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
+/*
+ * A command the broker kept (published with retain) and sends again at
+ * every connect: carried out, it would undo whatever happened since, at
+ * every restart (a door unlocked again).  A command is an event, never a
+ * state, so it is not carried out.  The sender is told once per topic
+ * and payload in this process, not at every reconnect.
+ */
+static void retained_refused(struct bridge *b, const char *topic,
+			     const void *payload, size_t len)
+{
+	uint64_t h = retained_hash(topic, payload, len);
+
+	for (size_t i = 0; i < BRIDGE_RETAINED_SEEN; i++) {
+		if (b->retained_seen[i] == h) {
+			log_debug("cloud: retained command on %s ignored "
+				  "again",
+				  topic);
+			return;
+		}
 	}
+	b->retained_seen[b->retained_next] = h;
+	b->retained_next = (b->retained_next + 1) % BRIDGE_RETAINED_SEEN;
+	set_refused(b, topic, -EINVAL,
+		    "a retained command is not carried out: publish commands "
+		    "without retain, and clear this one (an empty retained "
+		    "message)");
 }
 
 /* Splits s in place at '/' into at most max levels; -E2BIG beyond. */
@@ -677,16 +732,20 @@ static int split_levels(char *s, char **lv, size_t max)
 }
 
 void bridge_message(struct bridge *b, const char *topic, const void *payload,
-		    size_t len)
+		    size_t len, bool retained)
 {
 	size_t plen = b ? strlen(b->prefix) : 0;
 	char buf[OUTBOX_TOPIC_MAX], *lv[BRIDGE_LEVELS_MAX];
+	bool value, api;
 	int n;
 
 	if (!b || b->dead || !topic || (!payload && len))
 		return;
 	if (b->discovery && strcmp(topic, b->disc_status) == 0) {
-		birth(b, payload, len);
+		/* A retained "online" comes with every connect, which has
+		 * sent discovery already: Home Assistant did not restart. */
+		if (!retained)
+			birth(b, payload, len);
 		return;
 	}
 	if (strncmp(topic, b->prefix, plen) != 0 || topic[plen] != '/' ||
@@ -700,13 +759,20 @@ void bridge_message(struct bridge *b, const char *topic, const void *payload,
 	}
 	strcpy(buf, topic + plen + 1);
 	n = split_levels(buf, lv, BRIDGE_LEVELS_MAX);
-	if (n == 6 && strcmp(lv[0], "node") == 0 && strcmp(lv[5], "set") == 0)
-		value_set(b, topic, lv, payload, len);
-	else if (n == 3 && strcmp(lv[0], "api") == 0 &&
-		 strcmp(lv[2], "set") == 0)
-		api_message(b, lv[1], payload, len);
-	else
+	value =
+	    n == 6 && strcmp(lv[0], "node") == 0 && strcmp(lv[5], "set") == 0;
+	api = n == 3 && strcmp(lv[0], "api") == 0 && strcmp(lv[2], "set") == 0;
+	if (!value && !api)
 		log_debug("cloud: message on %s ignored", topic);
+	else if (len == 0)
+		/* What clears a retained message: no command, no error. */
+		log_debug("cloud: empty message on %s ignored", topic);
+	else if (retained)
+		retained_refused(b, topic, payload, len);
+	else if (value)
+		value_set(b, topic, lv, payload, len);
+	else
+		api_message(b, lv[1], payload, len);
 }
 
 void bridge_connected(struct bridge *b)
@@ -749,7 +815,6 @@ static int bridge_names(struct bridge *b, const struct bridge_opts *opts)
 	size_t n = 0;
 
 	b->prefix = strdup(opts->prefix);
-	b->gateway_id = strdup(b->d->conf->gateway_id);
 	b->subs[n++] = str_printf("%s/node/+/+/+/+/set", opts->prefix);
 	b->subs[n++] = str_printf("%s/api/+/set", opts->prefix);
 	if (b->discovery) {
@@ -765,7 +830,7 @@ static int bridge_names(struct bridge *b, const struct bridge_opts *opts)
 			return -ENOMEM;
 		b->sub_list[i] = b->subs[i];
 	}
-	return b->prefix && b->gateway_id ? 0 : -ENOMEM;
+	return b->prefix ? 0 : -ENOMEM;
 }
 
 int bridge_start(struct daemon *d, const struct bridge_opts *opts,
@@ -785,9 +850,15 @@ int bridge_start(struct daemon *d, const struct bridge_opts *opts,
 	b->out = *out;
 	b->discovery = opts->discovery;
 	r = bridge_names(b, opts);
+	if (r == 0 && b->discovery)
+		r = coalesce_new(d->loop,
+				 opts->birth_window_ms ? opts->birth_window_ms
+						       : BRIDGE_BIRTH_WINDOW_MS,
+				 birth_round, b, &b->birth);
 	if (r == 0)
 		r = registry_listen(d->reg, on_registry, b);
 	if (r < 0) {
+		coalesce_free(b->birth);
 		bridge_free(b);
 		return r;
 	}
@@ -802,6 +873,8 @@ struct bridge *bridge_stop(struct bridge *b)
 		return NULL;
 	if (b->d->reg)
 		registry_unlisten(b->d->reg, on_registry, b);
+	coalesce_free(b->birth);
+	b->birth = NULL;
 	b->dead = true;
 	if (b->pending == 0)
 		bridge_free(b);

@@ -24,6 +24,13 @@
 #include "outbox.h"
 
 #define BRIDGE_IN_MAX (64 * 1024) /* bytes of an incoming command */
+/*
+ * Anyone on the broker can publish "online" on the discovery status
+ * topic, and each would make the gateway send every config again: after
+ * one round, more "online"s in this window make one more round at its
+ * end, so a real Home Assistant restart is never missed.
+ */
+#define BRIDGE_BIRTH_WINDOW_MS 10000
 
 struct daemon;
 
@@ -38,6 +45,7 @@ struct bridge_opts {
 	const char *prefix; /* "zwgate/home-42": P without a trailing '/' */
 	bool discovery;	    /* Home Assistant discovery on */
 	const char *discovery_prefix; /* "homeassistant" */
+	unsigned birth_window_ms;     /* tests shorten it; 0: the default */
 };
 
 struct bridge;
@@ -54,9 +62,15 @@ struct bridge *bridge_stop(struct bridge *b);
 /* The topic filters the bridge wants subscribed (NULL-terminated). */
 const char *const *bridge_subscriptions(const struct bridge *b);
 
-/* An incoming message (borrowed). */
+/*
+ * An incoming message (borrowed).  retained: the broker kept it and
+ * sends it again for a new subscription.  A command (a value's /set,
+ * P/api/<command>/set) is an event: retained, it is not carried out and
+ * answered once on P/error; empty, it is what clears a retained message
+ * and is ignored.
+ */
 void bridge_message(struct bridge *b, const char *topic, const void *payload,
-		    size_t len);
+		    size_t len, bool retained);
 
 /* The link is up: (re)send discovery when it is on. */
 void bridge_connected(struct bridge *b);

@@ -262,15 +262,26 @@ static void cloud_bundle_in(struct cloud *c, const void *payload, size_t len)
 	json_decref(reply);
 }
 
+/*
+ * A bundle left retained on P/trust/bundle/set is taken like any other:
+ * it is signed, so replaying it changes nothing (trust_link_offer says
+ * so without making the link again).  An empty message there clears a
+ * retained bundle and is no offer.  Commands are the bridge's business,
+ * retained or not.
+ */
 static void on_message(void *ctx, const char *topic, const void *payload,
-		       size_t len)
+		       size_t len, bool retained)
 {
 	struct cloud *c = ctx;
 
-	if (c->trust && strcmp(topic, c->bundle_in) == 0)
-		cloud_bundle_in(c, payload, len);
-	else
-		bridge_message(c->bridge, topic, payload, len);
+	if (c->trust && strcmp(topic, c->bundle_in) == 0) {
+		if (len)
+			cloud_bundle_in(c, payload, len);
+		else
+			log_debug("cloud: empty message on %s ignored", topic);
+	} else {
+		bridge_message(c->bridge, topic, payload, len, retained);
+	}
 }
 
 static void on_published(void *ctx, int mid)
@@ -461,22 +472,41 @@ static void outbox_report(const struct outbox *ob, const char *dir)
 			    "disk, or damage) and were cut; kept in %s/%s",
 			    outbox_path(ob), (unsigned long long)st.truncated,
 			    dir, OUTBOX_CUT_NAME);
+	if (st.foreign)
+		log_warning(
+		    "outbox %s: %llu message(s) for topics that are not "
+		    "this gateway's were dropped, not sent (a log "
+		    "from another gateway, or planted)",
+		    outbox_path(ob), (unsigned long long)st.foreign);
 	if (st.recovered)
 		log_info("outbox %s: %llu message(s) to send from before",
 			 outbox_path(ob), (unsigned long long)st.recovered);
 }
 
+/*
+ * The outbox sends only what this gateway could have put there: topics
+ * under P/ and the discovery prefix.  A record for another topic (say
+ * another gateway's P, written into the file) would otherwise be
+ * published under this gateway's identity.
+ */
 static int cloud_outbox(struct cloud *c)
 {
 	const struct conf_cloud *cc = &c->d->conf->cloud;
+	char own[OUTBOX_TOPIC_MAX], disc[OUTBOX_TOPIC_MAX];
+	const char *topics[] = { own, cc->discovery_prefix ? disc : NULL,
+				 NULL };
 	struct outbox_opts o = {
 		.max_bytes = cc->outbox_max_bytes,
 		.sync_ms = cc->outbox_sync_ms,
 		.keep_cut = true,
+		.topics = topics,
 	};
 	char *dir = fs_join(c->d->opts.state_dir, CLOUD_OUTBOX_DIR);
 	int r;
 
+	snprintf(own, sizeof(own), "%s/", c->prefix);
+	snprintf(disc, sizeof(disc), "%s/",
+		 cc->discovery_prefix ? cc->discovery_prefix : "");
 	if (!dir)
 		return -ENOMEM;
 	r = outbox_open(dir, &o, &c->ob);
@@ -619,6 +649,9 @@ json_t *cloud_status_json(const struct cloud *c)
 	if (st.recovered)
 		json_object_set_new(o, "outbox_recovered",
 				    json_integer((json_int_t)st.recovered));
+	if (st.foreign)
+		json_object_set_new(o, "outbox_foreign",
+				    json_integer((json_int_t)st.foreign));
 	if (st.truncated)
 		json_object_set_new(o, "outbox_cut_bytes",
 				    json_integer((json_int_t)st.truncated));

@@ -198,6 +198,22 @@ static int fmt_checked(int n, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* Anything but [A-Za-z0-9_-] (the '/' of P) as '_', in place. */
+static void id_clean(char *p)
+{
+	for (; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+			*p = '_';
+}
+
+/*
+ * Ids start with P, the topic prefix and the gateway id, so that two
+ * gateways with one gateway id under different topic prefixes do not
+ * take each other's entities (and config topics) on a shared broker.
+ * With the default prefix "zwgate" that is "zwgate_<gw>", as before the
+ * prefix was part of them, so those ids do not change.
+ */
 int discovery_unique_id(const struct discovery_names *dn,
 			const struct reg_value *v, char *buf, size_t len)
 {
@@ -205,18 +221,13 @@ int discovery_unique_id(const struct discovery_names *dn,
 	char ccbuf[16];
 	int r;
 
-	r = fmt_checked(snprintf(buf, len, "zwgate_%s_%u_%s_%u_%.*s",
-				 dn->gateway_id, k->node,
-				 cc_word(k->cc, ccbuf, sizeof(ccbuf)),
+	r = fmt_checked(snprintf(buf, len, "%s_%u_%s_%u_%.*s", dn->prefix,
+				 k->node, cc_word(k->cc, ccbuf, sizeof(ccbuf)),
 				 k->endpoint, ZW_PROPERTY_MAX, k->property),
 			len);
-	if (r < 0)
-		return r;
-	for (char *p = buf; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
-			*p = '_';
-	return 0;
+	if (r == 0)
+		id_clean(buf);
+	return r;
 }
 
 int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
@@ -276,12 +287,13 @@ static json_t *device(const struct discovery_names *dn,
 	char id[DISCOVERY_UID_MAX], via[DISCOVERY_UID_MAX], name[32];
 	json_t *o;
 
-	if (fmt_checked(
-		snprintf(id, sizeof(id), "zwgate_%s_%u", dn->gateway_id, n->id),
-		sizeof(id)) < 0 ||
-	    fmt_checked(snprintf(via, sizeof(via), "zwgate_%s", dn->gateway_id),
+	if (fmt_checked(snprintf(id, sizeof(id), "%s_%u", dn->prefix, n->id),
+			sizeof(id)) < 0 ||
+	    fmt_checked(snprintf(via, sizeof(via), "%s", dn->prefix),
 			sizeof(via)) < 0)
 		return NULL;
+	id_clean(id);
+	id_clean(via);
 	snprintf(name, sizeof(name), "Node %u", n->id);
 	o = json_pack("{s:[s],s:s,s:s}", "identifiers", id, "name",
 		      n->name ? n->name : name, "via_device", via);

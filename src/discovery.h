@@ -15,21 +15,23 @@
 
 #include "registry.h"
 
-#define DISCOVERY_UID_MAX 192 /* bytes of a unique_id, with the NUL */
+/* Bytes of a unique_id, with the NUL: P (64 + 1 + 64), node, cc word,
+ * endpoint and property (48) fit. */
+#define DISCOVERY_UID_MAX 256
 
 /* Where the gateway's topics live; all borrowed. */
 struct discovery_names {
 	const char *prefix;	      /* P: "zwgate/home-42" */
 	const char *discovery_prefix; /* "homeassistant" */
-	const char *gateway_id;	      /* "home-42" */
 };
 
 /* "switch", "light", "sensor", ... or NULL when v gets no entity. */
 const char *discovery_component(const struct reg_value *v);
 
 /*
- * "zwgate_<gw>_<node>_<cc>_<endpoint>_<property>" limited to
- * [A-Za-z0-9_-] into buf.  0 or -ENAMETOOLONG.
+ * "<P>_<node>_<cc>_<endpoint>_<property>" limited to [A-Za-z0-9_-]
+ * (the '/' of P as '_': "zwgate_home-42_6_door_lock_0_locked") into
+ * buf.  0 or -ENAMETOOLONG.
  */
 int discovery_unique_id(const struct discovery_names *dn,
 			const struct reg_value *v, char *buf, size_t len);

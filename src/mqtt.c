@@ -861,7 +861,7 @@ static void mqtt__on_message(struct mosquitto *mosq, void *obj,
 	} else {
 		mqtt__enter(m);
 		m->cbs.message(m->cbs.ctx, msg->topic, msg->payload,
-			       (size_t)msg->payloadlen);
+			       (size_t)msg->payloadlen, msg->retain);
 		mqtt__leave(m);
 	}
 	errno = saved;

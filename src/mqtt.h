@@ -67,9 +67,13 @@ struct mqtt_cbs {
 	/* A try failed before its CONNACK (resolving, TCP, TLS, CONNACK
 	 * refused, timeout); may be NULL. */
 	void (*failed)(void *ctx, const char *why);
-	/* An incoming message on a subscribed topic (borrowed). */
+	/*
+	 * An incoming message on a subscribed topic (borrowed).  retained:
+	 * the broker kept it and sends it because a subscription was just
+	 * made (at every connect), not because someone published it now.
+	 */
 	void (*message)(void *ctx, const char *topic, const void *payload,
-			size_t len);
+			size_t len, bool retained);
 	/* The broker acknowledged the QoS 1 message with this mid. */
 	void (*published)(void *ctx, int mid);
 	void *ctx;

@@ -60,9 +60,8 @@
 #include "outbox.h"
 #include "outbox_int.h"
 
-#define OB_READ_CHUNK	 (512 * 1024) /* bytes read at a time at open */
-#define OB_COMPACT_MIN	 (64 * 1024)  /* log bytes before compacting */
-#define OB_COMPACT_RATIO 4	      /* log bytes per live record byte */
+#define OB_COMPACT_MIN	 (64 * 1024) /* log bytes before compacting */
+#define OB_COMPACT_RATIO 4	     /* log bytes per live record byte */
 #define OB_MSG_TYPICAL	 16 /* bytes a record adds to topic and payload */
 /* Pending bytes a compaction may copy while the broker drains them, and
  * acks it may leave unsaid above the floor meanwhile. */
@@ -77,9 +76,6 @@
 /* More seqs than an outbox lives to hand out (at a million messages a
  * second, 290,000 years): a log that claims more is damaged. */
 #define OB_SEQ_MAX (UINT64_C(1) << 63)
-
-_Static_assert(OB_READ_CHUNK >= OB_HEAD + OB_V1_BODY_MAX,
-	       "chunk holds a record");
 
 struct ob_msg {
 	struct ob_msg *prev, *next; /* the events, oldest first */
@@ -109,6 +105,7 @@ struct outbox {
 	char *dir, *path;
 	int fd;
 	struct ob_topics *topics; /* named in the log, and their ids */
+	struct ob_scope *scope;	  /* topics a record may have at open */
 	uint64_t max_bytes;
 	unsigned sync_ms;
 	struct ob_slot *slots; /* [head, tail) in use, head live if any */
@@ -814,6 +811,10 @@ static int ob_apply(struct outbox *ob, const struct ob_rec *rec, uint64_t off)
 	if (rec->seq <= ob->floor_disk ||
 	    (kind == OUTBOX_EVENT && rec->seq <= ob->drop_floor))
 		return 0;
+	if (!ob_scope_allows(ob->scope, rec->topic, rec->tlen)) {
+		ob->st.foreign++; /* not ours to send: see outbox.h */
+		return 0;
+	}
 	m = msg_new(kind, rec->seq, rec->topic, rec->tlen, rec->payload,
 		    rec->len);
 	if (!m || ob_insert(ob, m) < 0) {
@@ -822,39 +823,6 @@ static int ob_apply(struct outbox *ob, const struct ob_rec *rec, uint64_t off)
 	}
 	m->off = off;
 	return 0;
-}
-
-struct ob_reader {
-	int fd;
-	uint8_t *buf;
-	uint64_t base; /* file offset of buf[0] */
-	size_t fill;
-	int err;
-};
-
-/* len bytes of the log at off, or NULL at its end or on a read error. */
-static const uint8_t *rd_get(struct ob_reader *rd, uint64_t off, size_t len)
-{
-	if (off >= rd->base && off + len <= rd->base + rd->fill)
-		return rd->buf + (off - rd->base);
-	rd->base = off;
-	rd->fill = 0;
-	while (rd->fill < OB_READ_CHUNK) {
-		ssize_t n =
-		    pread(rd->fd, rd->buf + rd->fill, OB_READ_CHUNK - rd->fill,
-			  (off_t)(off + rd->fill));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rd->err = -errno;
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		rd->fill += (size_t)n;
-	}
-	return rd->fill >= len ? rd->buf : NULL;
 }
 
 /* Apply the good records; *ret_good is where the first bad one starts. */
@@ -869,10 +837,10 @@ static int ob_replay(struct outbox *ob, struct ob_reader *rd,
 	size_t n;
 
 	for (;;) {
-		p = rd_get(rd, off, OB_HEAD);
+		p = ob_rd_get(rd, off, OB_HEAD);
 		if (!p || !(n = ob_rec_body_len(p)))
 			break;
-		p = rd_get(rd, off, OB_HEAD + n);
+		p = ob_rd_get(rd, off, OB_HEAD + n);
 		if (!p)
 			break;
 		r = ob_rec_read(p, n, &names, &rec);
@@ -1021,7 +989,11 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 	ob->dir = strdup(dir);
 	ob->path = fs_join(dir, OB_LOG);
 	ob->topics = ob_topics_new();
-	r = ob->dir && ob->path && ob->topics ? ob_open_log(ob) : -ENOMEM;
+	r = ob->dir && ob->path && ob->topics ? 0 : -ENOMEM;
+	if (r == 0)
+		r = ob_scope_new(opts ? opts->topics : NULL, &ob->scope);
+	if (r == 0)
+		r = ob_open_log(ob);
 	if (r == 0)
 		r = ob_load(ob);
 	if (r < 0) {
@@ -1041,6 +1013,7 @@ struct outbox *outbox_free(struct outbox *ob)
 	free(ob->slots);
 	free(ob->states.v);
 	ob_topics_free(ob->topics);
+	ob_scope_free(ob->scope);
 	if (ob->fd >= 0)
 		close(ob->fd);
 	free(ob->dir);

@@ -47,6 +47,15 @@ struct outbox_opts {
 	uint64_t max_bytes; /* pending payload+topic bytes */
 	unsigned sync_ms;   /* 0: fsync on every put */
 	bool keep_cut;	    /* copy what recovery cuts to OUTBOX_CUT_NAME */
+	/*
+	 * The topics this outbox's owner publishes to: those under one of
+	 * these prefixes ("zwgate/home-42/", "homeassistant/"), NULL-ended;
+	 * NULL: any topic.  A message for any other topic found at open
+	 * was not written by this owner (a log copied from another gateway,
+	 * or crafted to have this one publish under its identity): it is
+	 * dropped and counted (stats.foreign), never handed out.
+	 */
+	const char *const *topics;
 };
 
 /* A pending message; pointers valid until the next outbox_put/ack/free. */
@@ -65,6 +74,7 @@ struct outbox_stats {
 	uint64_t dropped;	/* events dropped to stay bounded, ever */
 	uint64_t bytes_written; /* to the log since open */
 	uint64_t recovered;	/* messages loaded at open */
+	uint64_t foreign;	/* dropped at open: outside opts.topics */
 	uint64_t truncated;	/* bytes of torn tail cut at open */
 	int cut_error;		/* -errno if they could not be kept, or 0 */
 	uint64_t unwritten;	/* pending messages held in memory only */

@@ -48,7 +48,11 @@
  * again from 0 (a later TOPIC record wins). */
 #define OB_TOPIC_IDS 65536
 
+#define OB_READ_CHUNK (512 * 1024) /* bytes read at a time at open */
+
 _Static_assert(OB_V1_BODY_MAX < (1 << 24), "body length must fit 24 bits");
+_Static_assert(OB_READ_CHUNK >= OB_HEAD + OB_V1_BODY_MAX,
+	       "chunk holds a record");
 _Static_assert(OB_BODY_MAX <= OB_V1_BODY_MAX, "a v2 body is never larger");
 
 enum ob_type {
@@ -123,6 +127,30 @@ size_t ob_rec_body_len(const uint8_t *p);
  */
 int ob_rec_read(const uint8_t *p, size_t body_len, struct ob_names *names,
 		struct ob_rec *ret);
+
+/* The log as read at open, OB_READ_CHUNK bytes at a time. */
+struct ob_reader {
+	int fd;
+	uint8_t *buf;  /* OB_READ_CHUNK bytes */
+	uint64_t base; /* file offset of buf[0] */
+	size_t fill;
+	int err;
+};
+
+/* len bytes of the log at off, or NULL at its end or on a read error. */
+const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len);
+
+/*
+ * The topics a log may hold (outbox_opts.topics): those under one of a
+ * list of prefixes.  A NULL scope takes every topic.
+ */
+struct ob_scope;
+
+/* A copy of prefixes (NULL-terminated; NULL: *ret is NULL, any topic). */
+int ob_scope_new(const char *const *prefixes, struct ob_scope **ret);
+struct ob_scope *ob_scope_free(struct ob_scope *sc);
+/* Is t (n bytes, no NUL) under one of the prefixes? */
+bool ob_scope_allows(const struct ob_scope *sc, const char *t, size_t n);
 
 /* A topic one may publish to: no wildcards, no NUL, UTF-8. */
 bool ob_topic_ok(const char *t, size_t n);

@@ -2,7 +2,8 @@
 /*
  * outbox_rec.c: the records of the outbox's log (outbox_int.h has the
  * format): CRC-32C framing, the topic table that names a topic once per
- * file, writing a record with one pwritev and reading it back.
+ * file, writing a record with one pwritev and reading it back, and the
+ * scope of topics a log read at open may hold.
  */
 #include "config.h"
 
@@ -465,4 +466,82 @@ int ob_rec_read(const uint8_t *p, size_t body_len, struct ob_names *names,
 	if (p[3] == OB_MAGIC)
 		return rec_read_v2(p + OB_HEAD, body_len, names, ret);
 	return rec_read_v1(p + OB_HEAD, body_len, ret);
+}
+
+/* len bytes of the log at off, or NULL at its end or on a read error. */
+const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len)
+{
+	if (off >= rd->base && off + len <= rd->base + rd->fill)
+		return rd->buf + (off - rd->base);
+	rd->base = off;
+	rd->fill = 0;
+	while (rd->fill < OB_READ_CHUNK) {
+		ssize_t n =
+		    pread(rd->fd, rd->buf + rd->fill, OB_READ_CHUNK - rd->fill,
+			  (off_t)(off + rd->fill));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rd->err = -errno;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		rd->fill += (size_t)n;
+	}
+	return rd->fill >= len ? rd->buf : NULL;
+}
+
+/* The prefixes a scope holds, each with its length. */
+struct ob_scope {
+	size_t n;
+	struct {
+		char *s;
+		size_t len;
+	} v[];
+};
+
+int ob_scope_new(const char *const *prefixes, struct ob_scope **ret)
+{
+	struct ob_scope *sc;
+	size_t n = 0;
+
+	*ret = NULL;
+	if (!prefixes)
+		return 0;
+	while (prefixes[n])
+		n++;
+	sc = calloc(1, sizeof(*sc) + n * sizeof(sc->v[0]));
+	if (!sc)
+		return -ENOMEM;
+	for (sc->n = 0; sc->n < n; sc->n++) {
+		sc->v[sc->n].s = strdup(prefixes[sc->n]);
+		if (!sc->v[sc->n].s) {
+			ob_scope_free(sc);
+			return -ENOMEM;
+		}
+		sc->v[sc->n].len = strlen(prefixes[sc->n]);
+	}
+	*ret = sc;
+	return 0;
+}
+
+struct ob_scope *ob_scope_free(struct ob_scope *sc)
+{
+	for (size_t i = 0; sc && i < sc->n; i++)
+		free(sc->v[i].s);
+	free(sc);
+	return NULL;
+}
+
+bool ob_scope_allows(const struct ob_scope *sc, const char *t, size_t n)
+{
+	if (!sc)
+		return true;
+	for (size_t i = 0; i < sc->n; i++)
+		if (n > sc->v[i].len &&
+		    memcmp(t, sc->v[i].s, sc->v[i].len) == 0)
+			return true;
+	return false;
 }

@@ -283,6 +283,7 @@ static json_int_t int_field(const json_t *o, const char *key)
 static void print_outbox(struct table *t, const json_t *c)
 {
 	json_int_t mem = int_field(c, "outbox_unwritten");
+	json_int_t foreign = int_field(c, "outbox_foreign");
 	char buf[CTL_CELL_MAX], why[CTL_CELL_MAX];
 	int n;
 
@@ -292,8 +293,13 @@ static void print_outbox(struct table *t, const json_t *c)
 		     int_field(c, "outbox_pending"),
 		     int_field(c, "outbox_dropped"));
 	if (mem > 0 && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      ", %" JSON_INTEGER_FORMAT " in memory only", mem);
+	/* Found at start for topics not this gateway's, and not sent. */
+	if (foreign > 0 && n > 0 && (size_t)n < sizeof(buf))
 		snprintf(buf + n, sizeof(buf) - (size_t)n,
-			 ", %" JSON_INTEGER_FORMAT " in memory only", mem);
+			 ", %" JSON_INTEGER_FORMAT " not this gateway's",
+			 foreign);
 	table_add(t, "  outbox");
 	table_add(t, buf);
 	if (json_object_get(c, "outbox_error")) {
@@ -321,6 +327,7 @@ static void print_cloud(struct table *t, const json_t *c)
 					     "outbox_pending",
 					     "outbox_dropped",
 					     "outbox_unwritten",
+					     "outbox_foreign",
 					     "outbox_error",
 					     "trust_store_error",
 					     NULL };

@@ -60,6 +60,7 @@ struct client {
 	char topic[128];
 	char payload[256];
 	size_t len;
+	bool retained; /* of the last message */
 	int mids[MAX_MIDS];
 	unsigned published;
 	bool stop_on_message;
@@ -114,11 +115,12 @@ static void on_disconnected(void *ctx, const char *why)
 }
 
 static void on_message(void *ctx, const char *topic, const void *payload,
-		       size_t len)
+		       size_t len, bool retained)
 {
 	struct client *c = ctx;
 
 	c->messages++;
+	c->retained = retained;
 	snprintf(c->topic, sizeof(c->topic), "%s", topic);
 	c->len = len < sizeof(c->payload) - 1 ? len : sizeof(c->payload) - 1;
 	memcpy(c->payload, payload, c->len);
@@ -803,6 +805,7 @@ static void test_roundtrip(void **state)
 	assert_true(run_until(f, c, messages_n, &one, WAIT_MS));
 	assert_string_equal(c->topic, topic);
 	assert_string_equal(c->payload, "hello");
+	assert_false(c->retained);
 	assert_true(run_until(f, c, published_n, &one, WAIT_MS));
 	assert_int_equal(c->mids[0], mid);
 	assert_int_equal(mqtt_inflight(c->m), 0);
@@ -993,12 +996,15 @@ static void test_will(void **state)
 	o.subs[0] = topic;
 	start(f, watcher, &o);
 	assert_true(run_until(f, watcher, payload_is, "offline", WAIT_MS));
+	/* Kept by the broker and sent for the new subscription. */
+	assert_true(watcher->retained);
 
 	/* Back online by itself; then a clean stop sends no will. */
 	wait_connected(f, victim, 2);
 	assert_int_equal(
 	    mqtt_publish(victim->m, topic, "online", 6, true, NULL), 0);
 	assert_true(run_until(f, watcher, payload_is, "online", WAIT_MS));
+	assert_false(watcher->retained); /* published now, to a subscriber */
 	stop(victim);
 	run_for(f, 300);
 	assert_string_equal(watcher->payload, "online");

@@ -1067,6 +1067,80 @@ static void test_old_log(void **state)
 	expect_msg(f->ob, 13, OUTBOX_EVENT, "zwgate/gw/event/4/x", "new");
 }
 
+static void reopen_scoped(struct fixture *f, const char *const *topics)
+{
+	struct outbox_opts o = { .sync_ms = 1000, .topics = topics };
+
+	f->ob = outbox_free(f->ob);
+	assert_int_equal(outbox_open(f->dir, &o, &f->ob), 0);
+}
+
+/* Every pending topic is under one of the prefixes; how many there are. */
+static size_t pending_under(const struct outbox *ob, const char *const *pfx)
+{
+	struct outbox_msg m;
+	uint64_t after = 0;
+	size_t n = 0;
+
+	while (outbox_next(ob, after, &m) == 0) {
+		bool in = false;
+
+		for (size_t i = 0; pfx[i]; i++)
+			in |= strncmp(m.topic, pfx[i], strlen(pfx[i])) == 0;
+		if (!in)
+			fail_msg("%s handed out", m.topic);
+		after = m.seq;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A log holding messages for another gateway's topics (copied from it,
+ * or written to have this one publish under its identity): they are
+ * dropped at open, counted, and never handed out.
+ */
+static void test_foreign_topics(void **state)
+{
+	static const char *const scope[] = { "zwgate/gw/", "homeassistant/",
+					     NULL };
+	struct fixture *f = *state;
+	uint64_t seq;
+
+	reopen(f, 0, 1000);
+	put(f->ob, OUTBOX_STATE, "zwgate/gw/node/2/switch_binary/0/x", "1");
+	put(f->ob, OUTBOX_STATE, "zwgate/victim-gw/node/10/door_lock/0/x",
+	    "{\"value\":false}");
+	put(f->ob, OUTBOX_EVENT, "zwgate/gw/event/4/scene", "2");
+	put(f->ob, OUTBOX_EVENT, "zwgate/victim-gw/api/rename", "{}");
+	put(f->ob, OUTBOX_STATE, "homeassistant/switch/zwgate_gw_2/config",
+	    "{}");
+	/* A prefix is whole levels: zwgate/gw is not zwgate/gwx. */
+	put(f->ob, OUTBOX_STATE, "zwgate/gwx/status", "online");
+	put(f->ob, OUTBOX_STATE, "zwgate/gw", "x");
+	put(f->ob, OUTBOX_EVENT, "homeassistant", "x");
+	assert_int_equal(outbox_sync(f->ob), 0);
+
+	reopen_scoped(f, scope);
+	assert_int_equal(stats(f->ob).recovered, 3);
+	assert_int_equal(stats(f->ob).foreign, 5);
+	assert_int_equal(pending_under(f->ob, scope), 3);
+	expect_msg(f->ob, 1, OUTBOX_STATE, "zwgate/gw/node/2/switch_binary/0/x",
+		   "1");
+	/* Used, synced, opened again: they stay out. */
+	seq = put(f->ob, OUTBOX_EVENT, "zwgate/gw/event/4/scene", "3");
+	assert_int_equal(seq, 9);
+	assert_int_equal(outbox_sync(f->ob), 0);
+	reopen_scoped(f, scope);
+	assert_int_equal(pending_under(f->ob, scope), 4);
+	assert_int_equal(stats(f->ob).foreign, 5);
+
+	/* Without a scope (the default), every topic is taken. */
+	reopen(f, 0, 1000);
+	assert_int_equal(stats(f->ob).recovered, 9);
+	assert_int_equal(stats(f->ob).foreign, 0);
+}
+
 /*
  * The disk-full test runs in a child, whose file size limit stands in for
  * a full disk; it reports the line of a failed check through a pipe.
@@ -1522,6 +1596,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_topics, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_state_coalesces, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_events_never_coalesce,

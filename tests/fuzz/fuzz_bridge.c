@@ -10,14 +10,15 @@
  * printable UTF-8 without wildcards that fits the outbox, a payload that
  * fits too; an answer on P/api/... or P/error a JSON object; nothing
  * that names a file of the gateway (its state directory is in the
- * config).  A request on P/api/<command>/set with a well-formed command
- * gets exactly one answer on P/api/<command>.
+ * config).  A request (not empty) on P/api/<command>/set with a
+ * well-formed command gets exactly one answer on P/api/<command>.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "bridge.h"
 #include "fuzz.h"
 #include "value.h"
@@ -98,16 +99,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fuzz_daemon_start(&f);
 	fuzz_check(bridge_start(&f.d, &o, &out, &b) == 0, "bridge_start");
-	rec.api = api_topic(topic);
+	/* An empty message is what clears a retained one: no request. */
+	rec.api = nl && size > tlen + 1 ? api_topic(topic) : NULL;
 	rec.answers = 0;
 	/* An error may quote what the cloud sent: its own bytes. */
 	rec.echo = holds_path(data, size);
 	bridge_message(b, topic, nl ? nl + 1 : data + size,
-		       nl ? size - tlen - 1 : 0);
+		       nl ? size - tlen - 1 : 0, false);
 	fuzz_daemon_turn(&f, 16);
-	/* The daemon answers what is still pending before it goes. */
-	fuzz_daemon_stop(&f);
+	/* The API answers what is still pending before the bridge goes
+	 * (which closes its timer before the loop does), as daemon_stop
+	 * does before cloud_stop. */
+	api_shutdown(&f.d);
 	bridge_stop(b);
+	fuzz_daemon_stop(&f);
 	fuzz_check(!rec.api || rec.answers == 1, "%u answers on %s",
 		   rec.answers, rec.api);
 	free((char *)rec.api);

@@ -8,11 +8,13 @@
  * clear it is the log as it is; with bit 0 set it is cut into records
  * whose head magic, length and CRC-32C the harness makes right, so that
  * what follows the CRC check (types, seqs, topics, marks) is reached.
+ * With bit 1 set the outbox is opened with a scope of topics (SCOPE, as
+ * cloud.c gives it P/ and the discovery prefix).
  *
  * Properties: a log never makes open fail; what it hands out is in seq
- * order, with topics one may publish to; a put, an ack and a sync after
- * it succeed; and once synced and closed, a reopen hands out exactly
- * the same messages.
+ * order, with topics one may publish to, within the scope if there is
+ * one; a put, an ack and a sync after it succeed; and once synced and
+ * closed, a reopen hands out exactly the same messages.
  */
 #include "config.h"
 
@@ -64,6 +66,17 @@ static void fix_records(uint8_t *b, size_t len)
 	}
 }
 
+/* Some records of the seeds are in it, some (status, events) not. */
+static const char *const scope[] = { "zwgate/gw/node/", "fuzz/", NULL };
+
+static bool in_scope(const char *const *topics, const char *t)
+{
+	for (size_t i = 0; topics && topics[i]; i++)
+		if (strncmp(t, topics[i], strlen(topics[i])) == 0)
+			return true;
+	return !topics;
+}
+
 struct seen {
 	size_t n;
 	uint64_t seq[FUZZ_MAX / OB_FIXED + 8];
@@ -89,7 +102,8 @@ static uint64_t msg_sum(const struct outbox_msg *m)
 }
 
 /* Everything pending, checked; the seqs into s. */
-static void walk(const struct outbox *ob, struct seen *s)
+static void walk(const struct outbox *ob, const char *const *topics,
+		 struct seen *s)
 {
 	struct outbox_msg m;
 	uint64_t after = 0;
@@ -103,6 +117,8 @@ static void walk(const struct outbox *ob, struct seen *s)
 		fuzz_check(m.topic[0] && strlen(m.topic) < OUTBOX_TOPIC_MAX &&
 			       !strpbrk(m.topic, "+#"),
 			   "a topic one may not publish to");
+		fuzz_check(in_scope(topics, m.topic), "%s is out of scope",
+			   m.topic);
 		fuzz_check(m.len <= OUTBOX_PAYLOAD_MAX, "payload too large");
 		fuzz_check(s->n < sizeof(s->seq) / sizeof(s->seq[0]),
 			   "more messages than records");
@@ -144,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(b, data, size);
 	if (b[0] & 1)
 		fix_records(b + 1, size - 1);
+	o.topics = b[0] & 2 ? scope : NULL;
 	fuzz_path(dir, fuzz_dir(), "outbox");
 	fuzz_rm_rf(dir);
 	fuzz_mkdir(dir);
@@ -151,12 +168,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(b);
 	r = outbox_open(dir, &o, &ob);
 	fuzz_check(r == 0, "a log made open fail: %d", r);
-	walk(ob, &before);
+	walk(ob, o.topics, &before);
 	use(ob, &before);
-	walk(ob, &before);
+	walk(ob, o.topics, &before);
 	outbox_free(ob);
 	fuzz_check(outbox_open(dir, &o, &ob) == 0, "reopen");
-	walk(ob, &after);
+	walk(ob, o.topics, &after);
 	/* Over the bound only by the newest event, which a put may keep.  A
 	 * damaged log's seqs may be renumbered: the messages must stay. */
 	if (before.bytes <= o.max_bytes)
