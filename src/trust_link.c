@@ -421,14 +421,19 @@ static size_t trust_link__backup_pins(const struct trust_link *t,
 }
 
 static json_t *trust_link__warnings(const struct trust_link *t,
-				    const struct trust_bundle *b,
+				    const struct trust_store_info *si,
 				    const json_t *info, int64_t now)
 {
+	const struct trust_bundle *b = si->active;
 	json_t *w = json_array();
 	char when[21];
 
 	if (!w)
 		return NULL;
+	/* What the store set aside at start (a slot that does not verify,
+	 * a floor lowered): someone may have written the state directory. */
+	if (si->warning)
+		json_array_append_new(w, json_string(si->warning));
 	trust_time_format(b->expires, when);
 	if (now >= b->expires)
 		trust_link__warn(w,
@@ -505,7 +510,7 @@ json_t *trust_link_status_json(struct trust_link *t)
 		json_object_set_new(o, "store_error",
 				    trust_link_store_error(t));
 	json_object_set_new(o, "warnings",
-			    trust_link__warnings(t, si.active, active, p.now));
+			    trust_link__warnings(t, &si, active, p.now));
 	json_object_set_new(
 	    o, "alarm",
 	    json_boolean(json_array_size(json_object_get(o, "warnings"))));

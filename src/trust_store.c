@@ -8,6 +8,11 @@
  * active slot is never the target of an offer, so a crash at any point
  * leaves the old state naming whole, proven bundles.  In memory a change
  * is made only after the disk has it, so a failed write changes nothing.
+ *
+ * Whoever can write the directory could write any bundle and any state,
+ * so at open the slots are believed only for their signatures: verified
+ * again from the factory bundle through the committed bundles kept for
+ * that (trust_chain.c), and set aside with a warning when they do not.
  */
 #include "config.h"
 
@@ -20,51 +25,21 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "trust.h"
+#include "trust_store_int.h"
 
-#define STORE_STATE_MAX	  4096 /* bytes of the state file */
-#define STORE_WARNING_MAX 1024
+#define STORE_STATE_MAX	  4096		      /* bytes of the state file */
 #define STORE_VERSION_MAX ((uint64_t)1 << 53) /* JSON-safe integers */
 #define STORE_STATE_NAME  "state"
 #define STR_(x)		  #x
 #define STR(x)		  STR_(x)
 #define TRIES_MAX_STR	  STR(TRUST_TRIES_MAX)
-
-enum {
-	SLOT_FACTORY = -1, /* as the active slot */
-	SLOT_NONE = -1,	   /* as the pending slot */
-	SLOT_A = 0,
-	SLOT_B = 1,
-	SLOT_COUNT = 2,
-};
+/* Verifying again at open: no time is too early for expiry (trust.h). */
+#define STORE_NO_TIME INT64_MIN
 
 static const char *const slot_file[SLOT_COUNT] = { "slot-a.bundle",
 						   "slot-b.bundle" };
 static const char *const slot_key[SLOT_COUNT] = { "a", "b" };
 static const char *const slot_from[SLOT_COUNT] = { "slot a", "slot b" };
-
-/* What the state file holds. */
-struct store_state {
-	int active;  /* SLOT_FACTORY, SLOT_A or SLOT_B */
-	int pending; /* SLOT_NONE, SLOT_A or SLOT_B */
-	unsigned tries;
-	uint64_t floor; /* never below the active bundle's version */
-	int64_t last_good;
-	bool has_dropped;
-	char dropped[TRUST_REASON_MAX];
-};
-
-struct trust_store {
-	char *dir;
-	struct trust_bundle *factory;
-	/* The bundles of the slots the state names; NULL for the others. */
-	struct trust_bundle *slot[SLOT_COUNT];
-	struct store_state st;
-	char warning[STORE_WARNING_MAX];
-	const char *write_file; /* the last file that could not be written */
-	int write_error;	/* its -errno, until a write succeeds */
-	uint64_t write_failures;
-};
 
 static void set_msg(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -80,10 +55,7 @@ static void set_msg(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void add_warning(struct trust_store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void add_warning(struct trust_store *s, const char *fmt, ...)
+void store_add_warning(struct trust_store *s, const char *fmt, ...)
 {
 	size_t used = strlen(s->warning);
 	va_list ap;
@@ -151,9 +123,8 @@ static int state_dump(const struct store_state *st, char **ret, size_t *len)
 	return 0;
 }
 
-/* Every write goes through here, so that the last failure is known. */
-static int store_write(struct trust_store *s, const char *name,
-		       const void *data, size_t len)
+int store_write(struct trust_store *s, const char *name, const void *data,
+		size_t len)
 {
 	int r = fs_write_atomic(s->dir, name, data, len, 0600);
 
@@ -174,6 +145,8 @@ static int state_write(struct trust_store *s, const struct store_state *st)
 		return r;
 	r = store_write(s, STORE_STATE_NAME, text, len);
 	free(text);
+	if (r == 0)
+		s->saved = true;
 	return r;
 }
 
@@ -271,6 +244,49 @@ static int state_parse(json_t *o, const char *path, struct store_state *st,
 	return 0;
 }
 
+/*
+ * A bundle file of the store's (a slot, a kept bundle) in dir, whose name
+ * is copied into name; false when there is none.
+ */
+static bool find_bundle_file(const char *dir, char *name, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		found = strcmp(e->d_name, slot_file[SLOT_A]) == 0 ||
+			strcmp(e->d_name, slot_file[SLOT_B]) == 0 ||
+			chain_is_link_name(e->d_name, strlen(e->d_name));
+		if (found)
+			snprintf(name, len, "%s", e->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Bundles without the state that names them: the state was removed or
+ * lost (the store writes it before any bundle).  Starting afresh would
+ * forget the version floor without a word, so the owner decides.
+ */
+static int state_missing(struct trust_store *s, char *err, size_t errlen)
+{
+	char name[256];
+
+	if (!find_bundle_file(s->dir, name, sizeof(name)))
+		return 1;
+	set_msg(err, errlen,
+		"%s/%s is missing, but %s is there: refusing to start without "
+		"the version floor; to start again from the factory bundle, "
+		"stop zwgated and run 'zwgatectl factory-reset' (or move %s "
+		"away), else restore the state file",
+		s->dir, STORE_STATE_NAME, name, s->dir);
+	return -ENOENT;
+}
+
 /* A missing state file is a fresh store: 1.  0 when read, or -errno. */
 static int state_load(struct trust_store *s, char *err, size_t errlen)
 {
@@ -284,7 +300,7 @@ static int state_load(struct trust_store *s, char *err, size_t errlen)
 		return -ENOMEM;
 	r = fs_read_file(path, STORE_STATE_MAX, &text, &len);
 	if (r == -ENOENT) {
-		r = 1;
+		r = state_missing(s, err, errlen);
 	} else if (r == -EFBIG) {
 		set_msg(err, errlen, "%s: larger than %d bytes", path,
 			STORE_STATE_MAX);
@@ -297,6 +313,7 @@ static int state_load(struct trust_store *s, char *err, size_t errlen)
 		r = -EINVAL;
 	} else {
 		r = state_parse(o, path, &s->st, err, errlen);
+		s->saved = r == 0;
 	}
 	json_decref(o);
 	free(text);
@@ -309,18 +326,19 @@ static int state_load(struct trust_store *s, char *err, size_t errlen)
 /* ".<name>.tmp.<pid>", as fs_write_atomic names its temp files. */
 static bool is_our_temp(const char *name)
 {
-	static const char *const ours[] = { ".slot-a.bundle.tmp.",
-					    ".slot-b.bundle.tmp.",
-					    ".state.tmp." };
+	static const char *const ours[] = { "slot-a.bundle", "slot-b.bundle",
+					    STORE_STATE_NAME };
+	const char *tmp = strstr(name, ".tmp.");
+	size_t n;
 
-	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		size_t n = strlen(ours[i]);
-
-		if (strncmp(name, ours[i], n) == 0 && name[n] &&
-		    strspn(name + n, "0123456789") == strlen(name + n))
+	if (name[0] != '.' || !tmp || !tmp[5] ||
+	    strspn(tmp + 5, "0123456789") != strlen(tmp + 5))
+		return false;
+	n = (size_t)(tmp - name - 1);
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (n == strlen(ours[i]) && strncmp(name + 1, ours[i], n) == 0)
 			return true;
-	}
-	return false;
+	return chain_is_link_name(name + 1, n);
 }
 
 /*
@@ -341,8 +359,8 @@ static void remove_temps(struct trust_store *s)
 			continue;
 		path = fs_join(s->dir, e->d_name);
 		if (path && unlink(path) < 0 && errno != ENOENT)
-			add_warning(s, "cannot remove %s: %s", path,
-				    strerror(errno));
+			store_add_warning(s, "cannot remove %s: %s", path,
+					  strerror(errno));
 		free(path);
 	}
 	closedir(d);
@@ -361,21 +379,27 @@ static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
 }
 
 /*
- * A slot file that does not load is set aside (never deleted: it may be
- * wanted, and a directory in its place would keep every later offer from
- * being stored).  It is gone already when missing.
+ * A file that does not load or verify is set aside (never deleted: it may
+ * be wanted, it may be the trace of an attack, and a directory in its
+ * place would keep every later write from being made).  It is gone
+ * already when missing.
  */
-static void aside_slot(struct trust_store *s, int slot)
+void store_set_aside(struct trust_store *s, const char *name)
 {
 	char *aside = NULL;
-	int r = fs_set_aside(s->dir, slot_file[slot], &aside);
+	int r = fs_set_aside(s->dir, name, &aside);
 
 	if (r == 0)
-		add_warning(s, "kept it as %s", aside);
+		store_add_warning(s, "kept it as %s", aside);
 	else if (r != -ENOENT)
-		add_warning(s, "%s/%s cannot be set aside: %s", s->dir,
-			    slot_file[slot], strerror(-r));
+		store_add_warning(s, "%s/%s cannot be set aside: %s", s->dir,
+				  name, strerror(-r));
 	free(aside);
+}
+
+static void aside_slot(struct trust_store *s, int slot)
+{
+	store_set_aside(s, slot_file[slot]);
 }
 
 /*
@@ -394,10 +418,11 @@ static int load_slots(struct trust_store *s)
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
-			add_warning(s,
-				    "active %s ignored: %s; using the factory "
-				    "bundle",
-				    slot_from[s->st.active], e);
+			store_add_warning(
+			    s,
+			    "active %s ignored: %s; using the factory "
+			    "bundle",
+			    slot_from[s->st.active], e);
 			aside_slot(s, s->st.active);
 			s->st.active = SLOT_FACTORY;
 			changed = 1;
@@ -410,7 +435,7 @@ static int load_slots(struct trust_store *s)
 		if (r < 0) {
 			snprintf(why, sizeof(why), "pending %s ignored: %s",
 				 slot_from[s->st.pending], e);
-			add_warning(s, "%s", why);
+			store_add_warning(s, "%s", why);
 			aside_slot(s, s->st.pending);
 			set_dropped(&s->st, why);
 			s->st.pending = SLOT_NONE;
@@ -432,44 +457,162 @@ static void drop_pending(struct trust_store *s, const char *why)
 
 /*
  * A package upgrade may bring a factory bundle newer than the committed
- * one: it becomes active, and its version the floor.  A pending bundle
- * that is then not above the floor could never be committed: dropped.
- * true when the state changed.
+ * one: it becomes active (so does one as new: a slot is believed only
+ * when it is newer than the factory bundle).  true when the state changed.
  */
 static bool apply_factory(struct trust_store *s)
 {
-	const struct trust_bundle *act = active_bundle(s);
-	char why[TRUST_REASON_MAX];
-	bool changed = false;
+	if (s->st.active == SLOT_FACTORY ||
+	    s->factory->version < s->slot[s->st.active]->version)
+		return false;
+	trust_bundle_free(s->slot[s->st.active]);
+	s->slot[s->st.active] = NULL;
+	s->st.active = SLOT_FACTORY;
+	return true;
+}
 
-	if (s->st.active != SLOT_FACTORY &&
-	    s->factory->version > act->version) {
-		trust_bundle_free(s->slot[s->st.active]);
-		s->slot[s->st.active] = NULL;
-		s->st.active = SLOT_FACTORY;
-		changed = true;
-	}
-	if (s->st.floor < active_bundle(s)->version) {
-		s->st.floor = active_bundle(s)->version;
-		changed = true;
-	}
-	if (s->st.pending != SLOT_NONE &&
-	    s->slot[s->st.pending]->version <= s->st.floor) {
+/*
+ * The active slot must verify from the factory bundle through the kept
+ * bundles before it, with the acceptance rules of an offer but no expiry
+ * (trust_chain.c).  One that does not is set aside, and the factory
+ * bundle used.  true when the state changed.
+ */
+static bool verify_active(struct trust_store *s)
+{
+	const struct trust_bundle *auth;
+	char why[TRUST_REASON_MAX];
+	int a = s->st.active;
+
+	if (a == SLOT_FACTORY)
+		return false;
+	auth = chain_authority(s, s->slot[a]->version);
+	if (trust_bundle_accept(auth, auth->version, s->slot[a], STORE_NO_TIME,
+				why, sizeof(why)) == 0)
+		return false;
+	store_add_warning(s,
+			  "active %s (version %llu) does not verify from the "
+			  "factory bundle: %s; using the factory bundle",
+			  slot_from[a], (unsigned long long)s->slot[a]->version,
+			  why);
+	aside_slot(s, a);
+	trust_bundle_free(s->slot[a]);
+	s->slot[a] = NULL;
+	s->st.active = SLOT_FACTORY;
+	return true;
+}
+
+/*
+ * The floor of the state file is believed only as far as a bundle that
+ * verifies here vouches for it: the factory bundle, a kept one (the last
+ * committed bundle is kept, so a lost slot does not lower it) or the
+ * active one.  A floor written by hand above all of them would refuse
+ * every bundle the operator has; it is lowered to the highest such
+ * version.  It is never below the active bundle's.  true when changed.
+ */
+static bool limit_floor(struct trust_store *s)
+{
+	const struct trust_bundle *act = active_bundle(s);
+	uint64_t top = chain_top(s, s->st.floor, act), was = s->st.floor;
+
+	if (top < act->version)
+		top = act->version;
+	if (top == s->st.floor)
+		return false;
+	if (top < s->st.floor)
+		store_add_warning(s,
+				  "version floor %llu of %s/%s is above every "
+				  "bundle that verifies here; the floor is "
+				  "%llu",
+				  (unsigned long long)was, s->dir,
+				  STORE_STATE_NAME, (unsigned long long)top);
+	s->st.floor = top;
+	return true;
+}
+
+/*
+ * A pending bundle not above the floor could never be committed: dropped
+ * (a factory bundle newer than it came with a package upgrade).  One that
+ * is not signed as an offer on top of the active bundle must be, or it
+ * was never accepted here: set aside.  true when the state changed.
+ */
+static bool verify_pending(struct trust_store *s)
+{
+	char why[TRUST_REASON_MAX + 128], e[TRUST_REASON_MAX];
+	int p = s->st.pending;
+	uint64_t v;
+	int r;
+
+	if (p == SLOT_NONE)
+		return false;
+	v = s->slot[p]->version;
+	if (v <= s->st.floor) {
 		snprintf(why, sizeof(why),
 			 "pending %s: version %llu is not above the floor %llu",
-			 slot_from[s->st.pending],
-			 (unsigned long long)s->slot[s->st.pending]->version,
+			 slot_from[p], (unsigned long long)v,
 			 (unsigned long long)s->st.floor);
 		drop_pending(s, why);
-		changed = true;
+		return true;
 	}
-	return changed;
+	r = trust_bundle_accept(active_bundle(s), s->st.floor, s->slot[p],
+				STORE_NO_TIME, e, sizeof(e));
+	if (r == 0)
+		return false;
+	snprintf(why, sizeof(why),
+		 "pending %s (version %llu) does not verify on top of the "
+		 "active bundle: %s",
+		 slot_from[p], (unsigned long long)v, e);
+	store_add_warning(s, "%s", why);
+	aside_slot(s, p);
+	drop_pending(s, why);
+	return true;
+}
+
+/*
+ * At open every slot the state names is verified again (the bytes on
+ * disk are believed for nothing but their signatures), in the order that
+ * each step needs: the kept bundles up to the floor, the active slot on
+ * top of them, the floor as far as they vouch for it, then the pending
+ * slot on top of the active bundle.
+ */
+static int verify_store(struct trust_store *s, bool *changed)
+{
+	int r = chain_load(s, s->st.floor);
+
+	if (r < 0)
+		return r;
+	*changed |= apply_factory(s);
+	*changed |= verify_active(s);
+	*changed |= limit_floor(s);
+	*changed |= verify_pending(s);
+	return 0;
+}
+
+/*
+ * The active bundle is kept as a link (the floor's witness, and the
+ * keys its successor is verified with); a store written before the
+ * chain existed gets its first link here.  So is a factory bundle that
+ * raised the floor (a package upgrade), so that a downgrade later keeps
+ * the floor.  A failure is a warning: the active slot still verifies,
+ * and the next commit tries again.
+ */
+static void keep_active(struct trust_store *s, uint64_t was_floor)
+{
+	int r = 0;
+
+	if (s->st.active != SLOT_FACTORY)
+		r = chain_keep(s, s->slot[s->st.active]);
+	else if (was_floor && was_floor < s->factory->version)
+		r = chain_keep(s, s->factory);
+	if (r < 0)
+		store_add_warning(s, "cannot keep the active bundle in %s: %s",
+				  s->dir, strerror(-r));
 }
 
 static int store_init(struct trust_store *s, const char *dir, char *err,
 		      size_t errlen)
 {
-	bool fresh, changed;
+	bool changed = false;
+	uint64_t was_floor;
 	int r;
 
 	r = fs_ensure_dir(dir, 0700);
@@ -482,20 +625,25 @@ static int store_init(struct trust_store *s, const char *dir, char *err,
 	r = state_load(s, err, errlen);
 	if (r < 0)
 		return r;
-	fresh = r == 1;
+	/* A fresh store writes its state at once: from then on a bundle
+	 * file without a state file means the state was lost. */
+	changed = r == 1;
+	was_floor = s->st.floor;
 	r = load_slots(s);
 	if (r < 0)
 		return r;
-	changed = r == 1;
-	/* A fresh store needs no state file until something changes. */
-	if (apply_factory(s) && !fresh)
-		changed = true;
+	changed |= r == 1;
+	r = verify_store(s, &changed);
+	if (r < 0)
+		return r;
 	if (changed) {
 		r = state_write(s, &s->st);
 		if (r < 0)
-			add_warning(s, "cannot save %s/state: %s", s->dir,
-				    strerror(-r));
+			store_add_warning(s, "cannot save %s/state: %s", s->dir,
+					  strerror(-r));
 	}
+	if (s->saved)
+		keep_active(s, was_floor);
 	return 0;
 }
 
@@ -535,6 +683,7 @@ void trust_store_free(struct trust_store *s)
 		return;
 	for (int i = 0; i < SLOT_COUNT; i++)
 		trust_bundle_free(s->slot[i]);
+	chain_free(s);
 	trust_bundle_free(s->factory);
 	free(s->dir);
 	free(s);
@@ -644,6 +793,13 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 		r = -EPERM;
 		goto out;
 	}
+	/* A store that could not write its state at open writes it before
+	 * a slot: a bundle file never exists without the state. */
+	if (!s->saved && (r = state_write(s, &s->st)) < 0) {
+		set_msg(why, whylen, "cannot store: %s: %s", STORE_STATE_NAME,
+			strerror(-r));
+		goto out;
+	}
 	slot = offer_slot(s);
 	next = s->st;
 	next.pending = slot;
@@ -680,13 +836,25 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
 	return pending ? s->slot[s->st.pending] : active_bundle(s);
 }
 
-static void commit_pending(struct trust_store *s)
+/*
+ * Commit the pending bundle.  The active bundle it was accepted on top of
+ * is kept first (the pending one is verified with its keys at the next
+ * open); then the state names the new one; then that is kept in turn (the
+ * floor's witness), and the old one removed unless it changed the keys
+ * or the threshold.  Memory follows the outcome whatever the disk says,
+ * so that the link is not stuck; a state not written leaves the bundle
+ * pending on disk, to be tried again at the next start.
+ */
+static int commit_pending(struct trust_store *s)
 {
-	int p = s->st.pending;
+	int p = s->st.pending, old = s->st.active, r = 0;
+	uint64_t old_version = active_bundle(s)->version;
 
-	if (s->st.active != SLOT_FACTORY) {
-		trust_bundle_free(s->slot[s->st.active]);
-		s->slot[s->st.active] = NULL;
+	if (old != SLOT_FACTORY)
+		r = chain_keep(s, s->slot[old]);
+	if (old != SLOT_FACTORY) {
+		trust_bundle_free(s->slot[old]);
+		s->slot[old] = NULL;
 	}
 	s->st.active = p;
 	s->st.pending = SLOT_NONE;
@@ -694,6 +862,11 @@ static void commit_pending(struct trust_store *s)
 	if (s->st.floor < s->slot[p]->version)
 		s->st.floor = s->slot[p]->version;
 	s->st.has_dropped = false;
+	if (r == 0)
+		r = state_write(s, &s->st);
+	if (r == 0 && chain_keep(s, s->slot[p]) == 0 && old != SLOT_FACTORY)
+		chain_prune(s, old_version);
+	return r < 0 ? r : 1;
 }
 
 int trust_store_tried(struct trust_store *s, bool ok, const char *why)
@@ -703,10 +876,9 @@ int trust_store_tried(struct trust_store *s, bool ok, const char *why)
 
 	if (s->st.pending == SLOT_NONE)
 		return 0;
-	if (ok) {
-		commit_pending(s);
-		ret = 1;
-	} else if (++s->st.tries >= TRUST_TRIES_MAX) {
+	if (ok)
+		return commit_pending(s);
+	if (++s->st.tries >= TRUST_TRIES_MAX) {
 		if (why && *why)
 			snprintf(reason, sizeof(reason), "%s", why);
 		else
