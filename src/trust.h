@@ -385,7 +385,10 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
  * drops it (active unchanged, dropped = why).  Persisted.  Returns 1 when
  * committed, 2 when dropped, 0 when merely counted or when no bundle was
  * pending, -errno if the state could not be written (memory still
- * follows the outcome so the link is not stuck).
+ * follows the outcome so the link is not stuck) or, on a commit, if the
+ * active bundle changed the signer keys and cannot be kept (the pending
+ * bundle would not verify at the next start without it: nothing is
+ * committed).
  */
 int trust_store_tried(struct trust_store *s, bool ok, const char *why);
 

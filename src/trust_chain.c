@@ -270,9 +270,17 @@ int chain_keep(struct trust_store *s, const struct trust_bundle *b)
 	return 0;
 }
 
+bool chain_changes_keys(const struct trust_store *s,
+			const struct trust_bundle *b)
+{
+	const struct trust_bundle *before = chain_authority(s, b->version);
+
+	return !trust_bundle_same_signers(before, b) ||
+	       before->threshold != b->threshold;
+}
+
 void chain_prune(struct trust_store *s, uint64_t version)
 {
-	const struct trust_bundle *before;
 	char name[LINK_NAME_MAX], *path;
 	size_t i;
 
@@ -280,11 +288,8 @@ void chain_prune(struct trust_store *s, uint64_t version)
 		;
 	/* The last one vouches for the floor; a change of keys or
 	 * threshold is needed to verify what came after it. */
-	if (s->nlinks == 0 || i + 1 >= s->nlinks)
-		return;
-	before = chain_authority(s, version);
-	if (!trust_bundle_same_signers(before, s->link[i]) ||
-	    before->threshold != s->link[i]->threshold)
+	if (s->nlinks == 0 || i + 1 >= s->nlinks ||
+	    chain_changes_keys(s, s->link[i]))
 		return;
 	link_name(version, name);
 	path = fs_join(s->dir, name);

@@ -837,21 +837,25 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
 }
 
 /*
- * Commit the pending bundle.  The active bundle it was accepted on top of
- * is kept first (the pending one is verified with its keys at the next
- * open); then the state names the new one; then that is kept in turn (the
- * floor's witness), and the old one removed unless it changed the keys
- * or the threshold.  Memory follows the outcome whatever the disk says,
- * so that the link is not stuck; a state not written leaves the bundle
- * pending on disk, to be tried again at the next start.
+ * Commit the pending bundle.  When the active bundle it was accepted on
+ * top of changed the keys or the threshold, that one must be kept first
+ * (the pending one is verified with its keys at the next open): if it
+ * cannot be, nothing is committed, and the next connection tries again.
+ * Then the state names the new bundle, and it is kept in turn (the
+ * floor's witness), the old one removed unless it changed the keys.
+ * Memory follows the outcome when only the state cannot be written, so
+ * that the link is not stuck; the bundle then stays pending on disk, to
+ * be tried again at the next start.
  */
 static int commit_pending(struct trust_store *s)
 {
 	int p = s->st.pending, old = s->st.active, r = 0;
 	uint64_t old_version = active_bundle(s)->version;
 
-	if (old != SLOT_FACTORY)
+	if (old != SLOT_FACTORY && chain_changes_keys(s, s->slot[old]))
 		r = chain_keep(s, s->slot[old]);
+	if (r < 0)
+		return r;
 	if (old != SLOT_FACTORY) {
 		trust_bundle_free(s->slot[old]);
 		s->slot[old] = NULL;
@@ -862,8 +866,7 @@ static int commit_pending(struct trust_store *s)
 	if (s->st.floor < s->slot[p]->version)
 		s->st.floor = s->slot[p]->version;
 	s->st.has_dropped = false;
-	if (r == 0)
-		r = state_write(s, &s->st);
+	r = state_write(s, &s->st);
 	if (r == 0 && chain_keep(s, s->slot[p]) == 0 && old != SLOT_FACTORY)
 		chain_prune(s, old_version);
 	return r < 0 ? r : 1;

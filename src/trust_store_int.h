@@ -89,6 +89,11 @@ bool chain_has(const struct trust_store *s, const struct trust_bundle *b);
 /* Keep b (a committed bundle) as a link, written whole.  0 or -errno. */
 int chain_keep(struct trust_store *s, const struct trust_bundle *b);
 
+/* Does b change the signer keys or the threshold of the bundle before
+ * it (chain_authority)? */
+bool chain_changes_keys(const struct trust_store *s,
+			const struct trust_bundle *b);
+
 /*
  * Remove the kept bundle of this version unless a later one needs it
  * (it changed the signer keys or the threshold).  Best effort.
