@@ -165,7 +165,8 @@ int chain_load(struct trust_store *s, uint64_t floor)
 	if (r < 0)
 		store_add_warning(s, "%s: cannot list the kept bundles: %s",
 				  s->dir, strerror(-r));
-	qsort(c, n, sizeof(*c), cand_cmp);
+	if (n > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(c, n, sizeof(*c), cand_cmp);
 	for (size_t i = 0; i < n; i++) {
 		link_name(c[i].version, name);
 		r = -ENOSPC;

@@ -431,9 +431,12 @@ static json_t *trust_link__warnings(const struct trust_link *t,
 	if (!w)
 		return NULL;
 	/* What the store set aside at start (a slot that does not verify,
-	 * a floor lowered): someone may have written the state directory. */
+	 * a floor lowered): someone may have written the state directory.
+	 * The details name paths, for the local status only. */
 	if (si->warning)
-		json_array_append_new(w, json_string(si->warning));
+		trust_link__warn(w, "the trust store found files at start that "
+				    "it does not trust or cannot use (see "
+				    "zwgatectl trust status)");
 	trust_time_format(b->expires, when);
 	if (now >= b->expires)
 		trust_link__warn(w,
@@ -509,6 +512,9 @@ json_t *trust_link_status_json(struct trust_link *t)
 	if (si.write_file)
 		json_object_set_new(o, "store_error",
 				    trust_link_store_error(t));
+	if (si.warning)
+		json_object_set_new(o, "store_warning",
+				    json_string(si.warning));
 	json_object_set_new(o, "warnings",
 			    trust_link__warnings(t, &si, active, p.now));
 	json_object_set_new(

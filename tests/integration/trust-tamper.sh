@@ -188,14 +188,17 @@ st=$(ts)
 check "... the factory bundle is active, floor 1" \
 	[ "$(echo "$st" | jq -c '[.active.version, .active.from, .floor]')" = '[1,"factory",1]' ]
 check "... trust status warns that slot a does not verify" \
-	eval 'echo "$st" | jq -r ".warnings[]" | grep -q "active slot a (version 9) does not verify"'
+	eval 'echo "$st" | jqr .store_warning | grep -q "active slot a (version 9) does not verify"'
 check "... and that the floor 9 was lowered" \
-	eval 'echo "$st" | jq -r ".warnings[]" | grep -q "version floor 9 of"'
+	eval 'echo "$st" | jqr .store_warning | grep -q "version floor 9 of"'
 check "... the health is an alarm" [ "$(echo "$st" | jq .alarm)" = true ]
+check "... whose words (they go to the cloud) name no path" \
+	[ "$(echo "$st" | jq '[.warnings[] | select(test("trust store found"))] |
+		length == 1 and (.[0] | test("/") | not)')" = true ]
 check "... the log says so" grep -q "warning: trust: active slot a (version 9) does not verify" "$T/daemon.log"
 check "... the bundle is kept as slot-a.bundle.damaged" cmp -s "$TD/slot-a.bundle.damaged" "$B/evil.bundle"
 out=$(ctl trust status 2>&1)
-check "zwgatectl trust status shows the warning" contains "$out" "WARNING: active slot a (version 9) does not verify"
+check "zwgatectl trust status shows the warning" contains "$out" "WARNING: at start: active slot a (version 9) does not verify"
 
 serve leafA1
 check "the operator's broker: connects" wait_connected
@@ -228,7 +231,7 @@ st=$(ts)
 check "... nothing pending, bundle 3 active" \
 	[ "$(echo "$st" | jq -c '[.pending, .active.version, .floor]')" = '[null,3,3]' ]
 check "... trust status warns of it" \
-	eval 'echo "$st" | jq -r ".warnings[]" | grep -q "pending slot $other (version 9) does not verify"'
+	eval 'echo "$st" | jqr .store_warning | grep -q "pending slot $other (version 9) does not verify"'
 check "... kept as slot-$other.bundle.damaged" cmp -s "$TD/slot-$other.bundle.damaged" "$B/evil.bundle"
 serve leafA1
 check "the operator's broker: connects with bundle 3" wait_connected
