@@ -1442,6 +1442,50 @@ static void commit_cut_before_keep(void **state)
 	assert_int_equal(info(f).floor, 3);
 }
 
+/*
+ * The bundle that changed the keys cannot be kept (a directory where its
+ * temp file goes): the next one is not committed, since without it that
+ * one would not verify at the next start; once it can be, it is.
+ */
+static void commit_waits_for_key_change_kept(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "", tmp[64], *p;
+
+	reopen(f, 1);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 2, .sign = 0x7, .signers = 0x6 },
+		why),
+	    0);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 3, .sign = 0x6, .signers = 0x6 },
+		why),
+	    0);
+	stop(f);
+	p = path_of(f, "link-2.bundle");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	snprintf(tmp, sizeof(tmp), ".link-2.bundle.tmp.%ld", (long)getpid());
+	p = path_of(f, tmp);
+	assert_int_equal(mkdir(p, 0700), 0);
+	reopen(f, 1);
+	assert_int_equal(info(f).active->version, 2);
+	assert_warns(f, "cannot keep the active bundle");
+	assert_true(trust_store_tried(f->s, true, NULL) < 0);
+	assert_int_equal(info(f).active->version, 2);
+	assert_int_equal(info(f).pending->version, 3);
+	assert_int_equal(rmdir(p), 0);
+	free(p);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	reopen(f, 1);
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 3);
+	assert_true(exists(f, "link-2.bundle"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1472,6 +1516,7 @@ int main(void)
 		T(expired_accepted_bundle_loads),
 		T(store_without_chain_loads),
 		T(commit_cut_before_keep),
+		T(commit_waits_for_key_change_kept),
 #undef T
 	};
 
