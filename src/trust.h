@@ -13,6 +13,8 @@
  *                   host, the unknown-clock policy)
  *   trust_store.c   <state-dir>/trust: slots A/B, pending/active, tries,
  *                   the version floor and the last-good time
+ *   trust_chain.c   the committed bundles it keeps, and its slots
+ *                   verified again at every start
  *
  * The glue that hands this to OpenSSL's handshake and to the MQTT link is
  * trust_link.c.

@@ -16,6 +16,10 @@
  *
  * A link is written only after the state file names its bundle as
  * committed, so a link above the version floor was never made here.
+ *
+ * The second half is that verification at open (chain_verify_store):
+ * the active slot on top of the kept bundles, the floor as far as they
+ * vouch for it, the pending slot on top of the active bundle.
  */
 #include "config.h"
 
@@ -304,6 +308,161 @@ void chain_prune(struct trust_store *s, uint64_t version)
 	memmove(&s->link[i], &s->link[i + 1],
 		(s->nlinks - i - 1) * sizeof(s->link[0]));
 	s->nlinks--;
+}
+
+/* ---- the store verified again at open ------------------------------- */
+
+/*
+ * A package upgrade may bring a factory bundle newer than the committed
+ * one: it becomes active (so does one as new: a slot is believed only
+ * when it is newer than the factory bundle).  true when the state changed.
+ */
+static bool apply_factory(struct trust_store *s)
+{
+	if (s->st.active == SLOT_FACTORY ||
+	    s->factory->version < s->slot[s->st.active]->version)
+		return false;
+	trust_bundle_free(s->slot[s->st.active]);
+	s->slot[s->st.active] = NULL;
+	s->st.active = SLOT_FACTORY;
+	return true;
+}
+
+/*
+ * The active slot must verify from the factory bundle through the kept
+ * bundles before it, with the acceptance rules of an offer but no expiry
+ * (trust_chain.c).  One that does not is set aside, and the factory
+ * bundle used.  true when the state changed.
+ */
+static bool verify_active(struct trust_store *s)
+{
+	const struct trust_bundle *auth;
+	char why[TRUST_REASON_MAX];
+	int a = s->st.active;
+
+	if (a == SLOT_FACTORY)
+		return false;
+	auth = chain_authority(s, s->slot[a]->version);
+	if (trust_bundle_accept(auth, auth->version, s->slot[a], CHAIN_NO_TIME,
+				why, sizeof(why)) == 0)
+		return false;
+	store_add_warning(s,
+			  "active %s (version %llu) does not verify from the "
+			  "factory bundle: %s; using the factory bundle",
+			  store_slot_from[a],
+			  (unsigned long long)s->slot[a]->version, why);
+	store_set_aside(s, store_slot_file[a]);
+	trust_bundle_free(s->slot[a]);
+	s->slot[a] = NULL;
+	s->st.active = SLOT_FACTORY;
+	return true;
+}
+
+/*
+ * The floor of the state file is believed only as far as a bundle that
+ * verifies here vouches for it: the factory bundle, a kept one (the last
+ * committed bundle is kept, so a lost slot does not lower it) or the
+ * active one.  A floor written by hand above all of them would refuse
+ * every bundle the operator has; it is lowered to the highest such
+ * version.  It is never below the active bundle's.  true when changed.
+ */
+static bool limit_floor(struct trust_store *s)
+{
+	const struct trust_bundle *act = store_active(s);
+	uint64_t top = chain_top(s, s->st.floor, act), was = s->st.floor;
+
+	if (top < act->version)
+		top = act->version;
+	if (top == s->st.floor)
+		return false;
+	if (top < s->st.floor)
+		store_add_warning(s,
+				  "version floor %llu of %s/%s is above every "
+				  "bundle that verifies here; the floor is "
+				  "%llu",
+				  (unsigned long long)was, s->dir,
+				  STORE_STATE_NAME, (unsigned long long)top);
+	s->st.floor = top;
+	return true;
+}
+
+/*
+ * A pending bundle not above the floor could never be committed: dropped
+ * (a factory bundle newer than it came with a package upgrade).  One that
+ * is not signed as an offer on top of the active bundle must be, or it
+ * was never accepted here: set aside.  true when the state changed.
+ */
+static bool verify_pending(struct trust_store *s)
+{
+	char why[TRUST_REASON_MAX + 128], e[TRUST_REASON_MAX];
+	int p = s->st.pending;
+	uint64_t v;
+	int r;
+
+	if (p == SLOT_NONE)
+		return false;
+	v = s->slot[p]->version;
+	if (v <= s->st.floor) {
+		snprintf(why, sizeof(why),
+			 "pending %s: version %llu is not above the floor %llu",
+			 store_slot_from[p], (unsigned long long)v,
+			 (unsigned long long)s->st.floor);
+		store_drop_pending(s, why);
+		return true;
+	}
+	r = trust_bundle_accept(store_active(s), s->st.floor, s->slot[p],
+				CHAIN_NO_TIME, e, sizeof(e));
+	if (r == 0)
+		return false;
+	snprintf(why, sizeof(why),
+		 "pending %s (version %llu) does not verify on top of the "
+		 "active bundle: %s",
+		 store_slot_from[p], (unsigned long long)v, e);
+	store_add_warning(s, "%s", why);
+	store_set_aside(s, store_slot_file[p]);
+	store_drop_pending(s, why);
+	return true;
+}
+
+/*
+ * At open every slot the state names is verified again (the bytes on
+ * disk are believed for nothing but their signatures), in the order that
+ * each step needs: the kept bundles up to the floor, the active slot on
+ * top of them, the floor as far as they vouch for it, then the pending
+ * slot on top of the active bundle.
+ */
+int chain_verify_store(struct trust_store *s, bool *changed)
+{
+	int r = chain_load(s, s->st.floor);
+
+	if (r < 0)
+		return r;
+	*changed |= apply_factory(s);
+	*changed |= verify_active(s);
+	*changed |= limit_floor(s);
+	*changed |= verify_pending(s);
+	return 0;
+}
+
+/*
+ * The active bundle is kept as a link (the floor's witness, and the
+ * keys its successor is verified with); a store written before the
+ * chain existed gets its first link here.  So is a factory bundle that
+ * raised the floor (a package upgrade), so that a downgrade later keeps
+ * the floor.  A failure is a warning: the active slot still verifies,
+ * and the next commit tries again.
+ */
+void chain_keep_active(struct trust_store *s, uint64_t was_floor)
+{
+	int r = 0;
+
+	if (s->st.active != SLOT_FACTORY)
+		r = chain_keep(s, s->slot[s->st.active]);
+	else if (was_floor && was_floor < s->factory->version)
+		r = chain_keep(s, s->factory);
+	if (r < 0)
+		store_add_warning(s, "cannot keep the active bundle in %s: %s",
+				  s->dir, strerror(-r));
 }
 
 void chain_free(struct trust_store *s)

@@ -29,17 +29,14 @@
 
 #define STORE_STATE_MAX	  4096		      /* bytes of the state file */
 #define STORE_VERSION_MAX ((uint64_t)1 << 53) /* JSON-safe integers */
-#define STORE_STATE_NAME  "state"
 #define STR_(x)		  #x
 #define STR(x)		  STR_(x)
 #define TRIES_MAX_STR	  STR(TRUST_TRIES_MAX)
-/* Verifying again at open: no time is too early for expiry (trust.h). */
-#define STORE_NO_TIME INT64_MIN
 
-static const char *const slot_file[SLOT_COUNT] = { "slot-a.bundle",
-						   "slot-b.bundle" };
+const char *const store_slot_file[SLOT_COUNT] = { "slot-a.bundle",
+						  "slot-b.bundle" };
+const char *const store_slot_from[SLOT_COUNT] = { "slot a", "slot b" };
 static const char *const slot_key[SLOT_COUNT] = { "a", "b" };
-static const char *const slot_from[SLOT_COUNT] = { "slot a", "slot b" };
 
 static void set_msg(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -69,7 +66,7 @@ void store_add_warning(struct trust_store *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct trust_bundle *active_bundle(const struct trust_store *s)
+const struct trust_bundle *store_active(const struct trust_store *s)
 {
 	return s->st.active == SLOT_FACTORY ? s->factory
 					    : s->slot[s->st.active];
@@ -257,8 +254,8 @@ static bool find_bundle_file(const char *dir, char *name, size_t len)
 	if (!d)
 		return false;
 	while (!found && (e = readdir(d))) {
-		found = strcmp(e->d_name, slot_file[SLOT_A]) == 0 ||
-			strcmp(e->d_name, slot_file[SLOT_B]) == 0 ||
+		found = strcmp(e->d_name, store_slot_file[SLOT_A]) == 0 ||
+			strcmp(e->d_name, store_slot_file[SLOT_B]) == 0 ||
 			chain_is_link_name(e->d_name, strlen(e->d_name));
 		if (found)
 			snprintf(name, len, "%s", e->d_name);
@@ -368,7 +365,7 @@ static void remove_temps(struct trust_store *s)
 
 static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
 {
-	char *path = fs_join(s->dir, slot_file[slot]);
+	char *path = fs_join(s->dir, store_slot_file[slot]);
 	int r;
 
 	if (!path)
@@ -399,7 +396,7 @@ void store_set_aside(struct trust_store *s, const char *name)
 
 static void aside_slot(struct trust_store *s, int slot)
 {
-	store_set_aside(s, slot_file[slot]);
+	store_set_aside(s, store_slot_file[slot]);
 }
 
 /*
@@ -422,7 +419,7 @@ static int load_slots(struct trust_store *s)
 			    s,
 			    "active %s ignored: %s; using the factory "
 			    "bundle",
-			    slot_from[s->st.active], e);
+			    store_slot_from[s->st.active], e);
 			aside_slot(s, s->st.active);
 			s->st.active = SLOT_FACTORY;
 			changed = 1;
@@ -434,7 +431,7 @@ static int load_slots(struct trust_store *s)
 			return r;
 		if (r < 0) {
 			snprintf(why, sizeof(why), "pending %s ignored: %s",
-				 slot_from[s->st.pending], e);
+				 store_slot_from[s->st.pending], e);
 			store_add_warning(s, "%s", why);
 			aside_slot(s, s->st.pending);
 			set_dropped(&s->st, why);
@@ -446,166 +443,13 @@ static int load_slots(struct trust_store *s)
 	return changed;
 }
 
-static void drop_pending(struct trust_store *s, const char *why)
+void store_drop_pending(struct trust_store *s, const char *why)
 {
 	trust_bundle_free(s->slot[s->st.pending]);
 	s->slot[s->st.pending] = NULL;
 	s->st.pending = SLOT_NONE;
 	s->st.tries = 0;
 	set_dropped(&s->st, why);
-}
-
-/*
- * A package upgrade may bring a factory bundle newer than the committed
- * one: it becomes active (so does one as new: a slot is believed only
- * when it is newer than the factory bundle).  true when the state changed.
- */
-static bool apply_factory(struct trust_store *s)
-{
-	if (s->st.active == SLOT_FACTORY ||
-	    s->factory->version < s->slot[s->st.active]->version)
-		return false;
-	trust_bundle_free(s->slot[s->st.active]);
-	s->slot[s->st.active] = NULL;
-	s->st.active = SLOT_FACTORY;
-	return true;
-}
-
-/*
- * The active slot must verify from the factory bundle through the kept
- * bundles before it, with the acceptance rules of an offer but no expiry
- * (trust_chain.c).  One that does not is set aside, and the factory
- * bundle used.  true when the state changed.
- */
-static bool verify_active(struct trust_store *s)
-{
-	const struct trust_bundle *auth;
-	char why[TRUST_REASON_MAX];
-	int a = s->st.active;
-
-	if (a == SLOT_FACTORY)
-		return false;
-	auth = chain_authority(s, s->slot[a]->version);
-	if (trust_bundle_accept(auth, auth->version, s->slot[a], STORE_NO_TIME,
-				why, sizeof(why)) == 0)
-		return false;
-	store_add_warning(s,
-			  "active %s (version %llu) does not verify from the "
-			  "factory bundle: %s; using the factory bundle",
-			  slot_from[a], (unsigned long long)s->slot[a]->version,
-			  why);
-	aside_slot(s, a);
-	trust_bundle_free(s->slot[a]);
-	s->slot[a] = NULL;
-	s->st.active = SLOT_FACTORY;
-	return true;
-}
-
-/*
- * The floor of the state file is believed only as far as a bundle that
- * verifies here vouches for it: the factory bundle, a kept one (the last
- * committed bundle is kept, so a lost slot does not lower it) or the
- * active one.  A floor written by hand above all of them would refuse
- * every bundle the operator has; it is lowered to the highest such
- * version.  It is never below the active bundle's.  true when changed.
- */
-static bool limit_floor(struct trust_store *s)
-{
-	const struct trust_bundle *act = active_bundle(s);
-	uint64_t top = chain_top(s, s->st.floor, act), was = s->st.floor;
-
-	if (top < act->version)
-		top = act->version;
-	if (top == s->st.floor)
-		return false;
-	if (top < s->st.floor)
-		store_add_warning(s,
-				  "version floor %llu of %s/%s is above every "
-				  "bundle that verifies here; the floor is "
-				  "%llu",
-				  (unsigned long long)was, s->dir,
-				  STORE_STATE_NAME, (unsigned long long)top);
-	s->st.floor = top;
-	return true;
-}
-
-/*
- * A pending bundle not above the floor could never be committed: dropped
- * (a factory bundle newer than it came with a package upgrade).  One that
- * is not signed as an offer on top of the active bundle must be, or it
- * was never accepted here: set aside.  true when the state changed.
- */
-static bool verify_pending(struct trust_store *s)
-{
-	char why[TRUST_REASON_MAX + 128], e[TRUST_REASON_MAX];
-	int p = s->st.pending;
-	uint64_t v;
-	int r;
-
-	if (p == SLOT_NONE)
-		return false;
-	v = s->slot[p]->version;
-	if (v <= s->st.floor) {
-		snprintf(why, sizeof(why),
-			 "pending %s: version %llu is not above the floor %llu",
-			 slot_from[p], (unsigned long long)v,
-			 (unsigned long long)s->st.floor);
-		drop_pending(s, why);
-		return true;
-	}
-	r = trust_bundle_accept(active_bundle(s), s->st.floor, s->slot[p],
-				STORE_NO_TIME, e, sizeof(e));
-	if (r == 0)
-		return false;
-	snprintf(why, sizeof(why),
-		 "pending %s (version %llu) does not verify on top of the "
-		 "active bundle: %s",
-		 slot_from[p], (unsigned long long)v, e);
-	store_add_warning(s, "%s", why);
-	aside_slot(s, p);
-	drop_pending(s, why);
-	return true;
-}
-
-/*
- * At open every slot the state names is verified again (the bytes on
- * disk are believed for nothing but their signatures), in the order that
- * each step needs: the kept bundles up to the floor, the active slot on
- * top of them, the floor as far as they vouch for it, then the pending
- * slot on top of the active bundle.
- */
-static int verify_store(struct trust_store *s, bool *changed)
-{
-	int r = chain_load(s, s->st.floor);
-
-	if (r < 0)
-		return r;
-	*changed |= apply_factory(s);
-	*changed |= verify_active(s);
-	*changed |= limit_floor(s);
-	*changed |= verify_pending(s);
-	return 0;
-}
-
-/*
- * The active bundle is kept as a link (the floor's witness, and the
- * keys its successor is verified with); a store written before the
- * chain existed gets its first link here.  So is a factory bundle that
- * raised the floor (a package upgrade), so that a downgrade later keeps
- * the floor.  A failure is a warning: the active slot still verifies,
- * and the next commit tries again.
- */
-static void keep_active(struct trust_store *s, uint64_t was_floor)
-{
-	int r = 0;
-
-	if (s->st.active != SLOT_FACTORY)
-		r = chain_keep(s, s->slot[s->st.active]);
-	else if (was_floor && was_floor < s->factory->version)
-		r = chain_keep(s, s->factory);
-	if (r < 0)
-		store_add_warning(s, "cannot keep the active bundle in %s: %s",
-				  s->dir, strerror(-r));
 }
 
 static int store_init(struct trust_store *s, const char *dir, char *err,
@@ -633,7 +477,7 @@ static int store_init(struct trust_store *s, const char *dir, char *err,
 	if (r < 0)
 		return r;
 	changed |= r == 1;
-	r = verify_store(s, &changed);
+	r = chain_verify_store(s, &changed);
 	if (r < 0)
 		return r;
 	if (changed) {
@@ -643,7 +487,7 @@ static int store_init(struct trust_store *s, const char *dir, char *err,
 					  strerror(-r));
 	}
 	if (s->saved)
-		keep_active(s, was_floor);
+		chain_keep_active(s, was_floor);
 	return 0;
 }
 
@@ -695,12 +539,12 @@ void trust_store_info(const struct trust_store *s, struct trust_store_info *ret)
 
 	*ret = (struct trust_store_info){
 		.factory = s->factory,
-		.active = active_bundle(s),
+		.active = store_active(s),
 		.active_from = s->st.active == SLOT_FACTORY
 				   ? "factory"
-				   : slot_from[s->st.active],
+				   : store_slot_from[s->st.active],
 		.pending = p == SLOT_NONE ? NULL : s->slot[p],
-		.pending_from = p == SLOT_NONE ? NULL : slot_from[p],
+		.pending_from = p == SLOT_NONE ? NULL : store_slot_from[p],
 		.pending_tries = s->st.tries,
 		.floor = s->st.floor,
 		.last_good = s->st.last_good,
@@ -742,18 +586,18 @@ static int write_offer(struct trust_store *s, int slot, const void *buf,
 	size_t oldlen = 0;
 	int r;
 
-	path = fs_join(s->dir, slot_file[slot]);
+	path = fs_join(s->dir, store_slot_file[slot]);
 	if (!path)
 		return -ENOMEM;
 	if (slot == s->st.pending &&
 	    fs_read_file(path, TRUST_BUNDLE_MAX, &old, &oldlen) < 0)
 		old = NULL;
-	r = store_write(s, slot_file[slot], buf, len);
+	r = store_write(s, store_slot_file[slot], buf, len);
 	if (r == 0) {
 		r = state_write(s, next);
 		if (r < 0 && old)
-			fs_write_atomic(s->dir, slot_file[slot], old, oldlen,
-					0600);
+			fs_write_atomic(s->dir, store_slot_file[slot], old,
+					oldlen, 0600);
 		else if (r < 0 && slot != s->st.pending)
 			unlink(path);
 	}
@@ -784,7 +628,7 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 	r = trust_bundle_parse(buf, len, &cand, why, whylen);
 	if (r < 0)
 		return r;
-	r = trust_bundle_accept(active_bundle(s), s->st.floor, cand,
+	r = trust_bundle_accept(store_active(s), s->st.floor, cand,
 				offer_now(s, now), why, whylen);
 	if (r < 0)
 		goto out;
@@ -807,7 +651,7 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 	r = write_offer(s, slot, buf, len, &next);
 	if (r < 0) {
 		set_msg(why, whylen, "cannot store: %s: %s",
-			s->write_file ? s->write_file : slot_file[slot],
+			s->write_file ? s->write_file : store_slot_file[slot],
 			strerror(-r));
 		goto out;
 	}
@@ -833,7 +677,7 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
 
 	if (is_pending)
 		*is_pending = pending;
-	return pending ? s->slot[s->st.pending] : active_bundle(s);
+	return pending ? s->slot[s->st.pending] : store_active(s);
 }
 
 /*
@@ -850,7 +694,7 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
 static int commit_pending(struct trust_store *s)
 {
 	int p = s->st.pending, old = s->st.active, r = 0;
-	uint64_t old_version = active_bundle(s)->version;
+	uint64_t old_version = store_active(s)->version;
 
 	if (old != SLOT_FACTORY && chain_changes_keys(s, s->slot[old]))
 		r = chain_keep(s, s->slot[old]);
@@ -887,7 +731,7 @@ int trust_store_tried(struct trust_store *s, bool ok, const char *why)
 		else
 			snprintf(reason, sizeof(reason), "failed %d tries",
 				 TRUST_TRIES_MAX);
-		drop_pending(s, reason);
+		store_drop_pending(s, reason);
 		ret = 2;
 	}
 	r = state_write(s, &s->st);
@@ -909,7 +753,7 @@ int64_t trust_store_time_floor(const struct trust_store *s, int64_t build_time)
 
 	if (s->st.last_good > t)
 		t = s->st.last_good;
-	if (active_bundle(s)->issued_at > t)
-		t = active_bundle(s)->issued_at;
+	if (store_active(s)->issued_at > t)
+		t = store_active(s)->issued_at;
 	return t;
 }

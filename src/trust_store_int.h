@@ -12,6 +12,7 @@
 #include "trust.h"
 
 #define STORE_WARNING_MAX 1024
+#define STORE_STATE_NAME  "state"
 #define STORE_LINKS_MAX	  32 /* bundles kept in the chain */
 
 enum {
@@ -50,6 +51,15 @@ struct trust_store {
 	int write_error;	/* its -errno, until a write succeeds */
 	uint64_t write_failures;
 };
+
+extern const char *const store_slot_file[SLOT_COUNT]; /* "slot-a.bundle" */
+extern const char *const store_slot_from[SLOT_COUNT]; /* "slot a" */
+
+/* The active bundle: the factory bundle or a slot's. */
+const struct trust_bundle *store_active(const struct trust_store *s);
+
+/* Forget the pending bundle (its slot stays), dropped = why. */
+void store_drop_pending(struct trust_store *s, const char *why);
 
 /* Append a sentence to the store's warning ("; " between two). */
 void store_add_warning(struct trust_store *s, const char *fmt, ...)
@@ -102,6 +112,19 @@ void chain_prune(struct trust_store *s, uint64_t version);
 
 /* Is name one of the chain's files ("link-<digits>.bundle")? */
 bool chain_is_link_name(const char *name, size_t len);
+
+/*
+ * Verify the store just read (state, slots) again: the kept bundles, the
+ * active slot on top of them, the floor as far as they vouch for it, the
+ * pending slot on top of the active bundle; what does not verify is set
+ * aside with a warning.  *changed is set when the state changed.  0 or
+ * -ENOMEM.
+ */
+int chain_verify_store(struct trust_store *s, bool *changed);
+
+/* Keep the active bundle (and a factory bundle that raised the floor
+ * from was_floor) as a link; a failure is a warning. */
+void chain_keep_active(struct trust_store *s, uint64_t was_floor);
 
 void chain_free(struct trust_store *s);
 
