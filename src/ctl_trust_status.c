@@ -204,6 +204,13 @@ static void print_warnings(const json_t *r)
 		ctl_trust_sanitize(line);
 		puts(line);
 	}
+	/* What the store set aside or worked around at start, in full. */
+	if (json_is_string(json_object_get(r, "store_warning"))) {
+		snprintf(line, sizeof(line), "WARNING: at start: %s",
+			 str(r, "store_warning"));
+		ctl_trust_sanitize(line);
+		puts(line);
+	}
 	if (json_is_true(json_object_get(r, "alarm")) || json_array_size(w))
 		putchar('\n');
 }

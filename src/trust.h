@@ -13,6 +13,8 @@
  *                   host, the unknown-clock policy)
  *   trust_store.c   <state-dir>/trust: slots A/B, pending/active, tries,
  *                   the version floor and the last-good time
+ *   trust_chain.c   the committed bundles it keeps, and its slots
+ *                   verified again at every start
  *
  * The glue that hands this to OpenSSL's handshake and to the MQTT link is
  * trust_link.c.
@@ -149,6 +151,8 @@ bool trust_bundle_has_pin(const struct trust_bundle *b, const char *pin);
  *      never below the time floor);
  *   4. when cand's signer set differs from trusted's: also signed by at
  *      least cand->threshold distinct keys of cand->signers.
+ * now = INT64_MIN leaves rule 3 out: a bundle accepted before is
+ * verified again (the store at open).
  * 0, or -EPERM (1, 4), -ESTALE (2), -ETIME (3) with why in words, e.g.
  * "signed by 1 distinct trusted key; 2 are required",
  * "version 3 is not above the floor 3",
@@ -294,14 +298,30 @@ int trust_verify_chain(X509_STORE_CTX *ctx, const struct trust_policy *p,
 /*
  * <state-dir>/trust (mode 0700):
  *   slot-a.bundle, slot-b.bundle   bundles as received (0600)
+ *   link-<version>.bundle          committed bundles kept to verify the
+ *                                  slots again (trust_chain.c): each
+ *                                  one that changed the signer keys or
+ *                                  the threshold, and the last one
  *   state                          JSON: {"active":"factory"|"a"|"b",
  *                                  "pending":null|"a"|"b","tries":N,
  *                                  "floor":N,"last-good":T,
  *                                  "dropped":"reason"|null}
- * Every file is written with fs_write_atomic.  A slot is written whole
- * before the state names it; a slot that does not parse (a torn write
- * from before fs_write_atomic, a disk fault) is ignored with a warning,
- * and temp files left by a kill are removed at open.
+ * Every file is written with fs_write_atomic.  The state is written
+ * when the store is made, and a slot is written whole before the state
+ * names it, so a bundle file without a state file means that the state
+ * was lost: open refuses (-ENOENT) rather than forget the floor.  A
+ * slot that does not parse (a torn write from before fs_write_atomic, a
+ * disk fault) is set aside with a warning, and temp files left by a
+ * kill are removed at open.
+ *
+ * Nothing on disk is believed for being there: at open the kept
+ * bundles are verified from the factory bundle, each on top of the one
+ * before it, the active slot on top of them and the pending slot on top
+ * of the active bundle, with trust_bundle_accept and no expiry (a
+ * bundle accepted once stays accepted, whatever the clock at boot).
+ * What does not verify is set aside with a warning; the floor of the
+ * state is lowered to the highest version a verified bundle vouches
+ * for.
  */
 struct trust_store;
 
@@ -317,8 +337,9 @@ struct trust_store_info {
 	const char *dropped;	 /* why the last pending bundle was dropped,
 				    NULL if none was */
 	const char *warning;	 /* what open found wrong and worked around
-				    (a slot ignored, a state not saved), NULL:
-				    nothing */
+				    (a slot ignored or set aside as it does
+				    not verify, the floor lowered, a state
+				    not saved), NULL: nothing */
 	const char *dir;	 /* the store's directory */
 	const char *write_file;	 /* in dir: the last file that could not be
 				    written (a full disk), NULL once a write
@@ -332,7 +353,8 @@ struct trust_store_info {
  * bundle; the store takes it over (frees it).  If the factory bundle's
  * version is above the committed one (a package upgrade), it becomes
  * the active bundle.  An unreadable state file is an error (-errno with
- * err); a missing one is a fresh store (active: factory).
+ * err); a missing one is a fresh store (active: factory), unless a
+ * bundle file is there (-ENOENT, err saying what to do).
  */
 int trust_store_open(const char *dir, struct trust_bundle *factory,
 		     struct trust_store **ret, char *err, size_t errlen);
@@ -365,7 +387,10 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
  * drops it (active unchanged, dropped = why).  Persisted.  Returns 1 when
  * committed, 2 when dropped, 0 when merely counted or when no bundle was
  * pending, -errno if the state could not be written (memory still
- * follows the outcome so the link is not stuck).
+ * follows the outcome so the link is not stuck) or, on a commit, if the
+ * active bundle changed the signer keys and cannot be kept (the pending
+ * bundle would not verify at the next start without it: nothing is
+ * committed).
  */
 int trust_store_tried(struct trust_store *s, bool ok, const char *why);
 

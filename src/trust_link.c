@@ -423,14 +423,22 @@ static size_t trust_link__backup_pins(const struct trust_link *t,
 }
 
 static json_t *trust_link__warnings(const struct trust_link *t,
-				    const struct trust_bundle *b,
+				    const struct trust_store_info *si,
 				    const json_t *info, int64_t now)
 {
+	const struct trust_bundle *b = si->active;
 	json_t *w = json_array();
 	char when[21];
 
 	if (!w)
 		return NULL;
+	/* What the store set aside at start (a slot that does not verify,
+	 * a floor lowered): someone may have written the state directory.
+	 * The details name paths, for the local status only. */
+	if (si->warning)
+		trust_link__warn(w, "the trust store found files at start that "
+				    "it does not trust or cannot use (see "
+				    "zwgatectl trust status)");
 	trust_time_format(b->expires, when);
 	if (now >= b->expires)
 		trust_link__warn(w,
@@ -506,8 +514,11 @@ json_t *trust_link_status_json(struct trust_link *t)
 	if (si.write_file)
 		json_object_set_new(o, "store_error",
 				    trust_link_store_error(t));
+	if (si.warning)
+		json_object_set_new(o, "store_warning",
+				    json_string(si.warning));
 	json_object_set_new(o, "warnings",
-			    trust_link__warnings(t, si.active, active, p.now));
+			    trust_link__warnings(t, &si, active, p.now));
 	json_object_set_new(
 	    o, "alarm",
 	    json_boolean(json_array_size(json_object_get(o, "warnings"))));

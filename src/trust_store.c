@@ -8,6 +8,11 @@
  * active slot is never the target of an offer, so a crash at any point
  * leaves the old state naming whole, proven bundles.  In memory a change
  * is made only after the disk has it, so a failed write changes nothing.
+ *
+ * Whoever can write the directory could write any bundle and any state,
+ * so at open the slots are believed only for their signatures: verified
+ * again from the factory bundle through the committed bundles kept for
+ * that (trust_chain.c), and set aside with a warning when they do not.
  */
 #include "config.h"
 
@@ -20,51 +25,18 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "trust.h"
+#include "trust_store_int.h"
 
-#define STORE_STATE_MAX	  4096 /* bytes of the state file */
-#define STORE_WARNING_MAX 1024
+#define STORE_STATE_MAX	  4096		      /* bytes of the state file */
 #define STORE_VERSION_MAX ((uint64_t)1 << 53) /* JSON-safe integers */
-#define STORE_STATE_NAME  "state"
 #define STR_(x)		  #x
 #define STR(x)		  STR_(x)
 #define TRIES_MAX_STR	  STR(TRUST_TRIES_MAX)
 
-enum {
-	SLOT_FACTORY = -1, /* as the active slot */
-	SLOT_NONE = -1,	   /* as the pending slot */
-	SLOT_A = 0,
-	SLOT_B = 1,
-	SLOT_COUNT = 2,
-};
-
-static const char *const slot_file[SLOT_COUNT] = { "slot-a.bundle",
-						   "slot-b.bundle" };
+const char *const store_slot_file[SLOT_COUNT] = { "slot-a.bundle",
+						  "slot-b.bundle" };
+const char *const store_slot_from[SLOT_COUNT] = { "slot a", "slot b" };
 static const char *const slot_key[SLOT_COUNT] = { "a", "b" };
-static const char *const slot_from[SLOT_COUNT] = { "slot a", "slot b" };
-
-/* What the state file holds. */
-struct store_state {
-	int active;  /* SLOT_FACTORY, SLOT_A or SLOT_B */
-	int pending; /* SLOT_NONE, SLOT_A or SLOT_B */
-	unsigned tries;
-	uint64_t floor; /* never below the active bundle's version */
-	int64_t last_good;
-	bool has_dropped;
-	char dropped[TRUST_REASON_MAX];
-};
-
-struct trust_store {
-	char *dir;
-	struct trust_bundle *factory;
-	/* The bundles of the slots the state names; NULL for the others. */
-	struct trust_bundle *slot[SLOT_COUNT];
-	struct store_state st;
-	char warning[STORE_WARNING_MAX];
-	const char *write_file; /* the last file that could not be written */
-	int write_error;	/* its -errno, until a write succeeds */
-	uint64_t write_failures;
-};
 
 static void set_msg(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -80,10 +52,7 @@ static void set_msg(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void add_warning(struct trust_store *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void add_warning(struct trust_store *s, const char *fmt, ...)
+void store_add_warning(struct trust_store *s, const char *fmt, ...)
 {
 	size_t used = strlen(s->warning);
 	va_list ap;
@@ -97,7 +66,7 @@ static void add_warning(struct trust_store *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct trust_bundle *active_bundle(const struct trust_store *s)
+const struct trust_bundle *store_active(const struct trust_store *s)
 {
 	return s->st.active == SLOT_FACTORY ? s->factory
 					    : s->slot[s->st.active];
@@ -151,9 +120,8 @@ static int state_dump(const struct store_state *st, char **ret, size_t *len)
 	return 0;
 }
 
-/* Every write goes through here, so that the last failure is known. */
-static int store_write(struct trust_store *s, const char *name,
-		       const void *data, size_t len)
+int store_write(struct trust_store *s, const char *name, const void *data,
+		size_t len)
 {
 	int r = fs_write_atomic(s->dir, name, data, len, 0600);
 
@@ -174,6 +142,8 @@ static int state_write(struct trust_store *s, const struct store_state *st)
 		return r;
 	r = store_write(s, STORE_STATE_NAME, text, len);
 	free(text);
+	if (r == 0)
+		s->saved = true;
 	return r;
 }
 
@@ -271,6 +241,49 @@ static int state_parse(json_t *o, const char *path, struct store_state *st,
 	return 0;
 }
 
+/*
+ * A bundle file of the store's (a slot, a kept bundle) in dir, whose name
+ * is copied into name; false when there is none.
+ */
+static bool find_bundle_file(const char *dir, char *name, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		found = strcmp(e->d_name, store_slot_file[SLOT_A]) == 0 ||
+			strcmp(e->d_name, store_slot_file[SLOT_B]) == 0 ||
+			chain_is_link_name(e->d_name, strlen(e->d_name));
+		if (found)
+			snprintf(name, len, "%s", e->d_name);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Bundles without the state that names them: the state was removed or
+ * lost (the store writes it before any bundle).  Starting afresh would
+ * forget the version floor without a word, so the owner decides.
+ */
+static int state_missing(struct trust_store *s, char *err, size_t errlen)
+{
+	char name[256];
+
+	if (!find_bundle_file(s->dir, name, sizeof(name)))
+		return 1;
+	set_msg(err, errlen,
+		"%s/%s is missing, but %s is there: refusing to start without "
+		"the version floor; to start again from the factory bundle, "
+		"stop zwgated and run 'zwgatectl factory-reset' (or move %s "
+		"away), else restore the state file",
+		s->dir, STORE_STATE_NAME, name, s->dir);
+	return -ENOENT;
+}
+
 /* A missing state file is a fresh store: 1.  0 when read, or -errno. */
 static int state_load(struct trust_store *s, char *err, size_t errlen)
 {
@@ -284,7 +297,7 @@ static int state_load(struct trust_store *s, char *err, size_t errlen)
 		return -ENOMEM;
 	r = fs_read_file(path, STORE_STATE_MAX, &text, &len);
 	if (r == -ENOENT) {
-		r = 1;
+		r = state_missing(s, err, errlen);
 	} else if (r == -EFBIG) {
 		set_msg(err, errlen, "%s: larger than %d bytes", path,
 			STORE_STATE_MAX);
@@ -297,6 +310,7 @@ static int state_load(struct trust_store *s, char *err, size_t errlen)
 		r = -EINVAL;
 	} else {
 		r = state_parse(o, path, &s->st, err, errlen);
+		s->saved = r == 0;
 	}
 	json_decref(o);
 	free(text);
@@ -309,18 +323,19 @@ static int state_load(struct trust_store *s, char *err, size_t errlen)
 /* ".<name>.tmp.<pid>", as fs_write_atomic names its temp files. */
 static bool is_our_temp(const char *name)
 {
-	static const char *const ours[] = { ".slot-a.bundle.tmp.",
-					    ".slot-b.bundle.tmp.",
-					    ".state.tmp." };
+	static const char *const ours[] = { "slot-a.bundle", "slot-b.bundle",
+					    STORE_STATE_NAME };
+	const char *tmp = strstr(name, ".tmp.");
+	size_t n;
 
-	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
-		size_t n = strlen(ours[i]);
-
-		if (strncmp(name, ours[i], n) == 0 && name[n] &&
-		    strspn(name + n, "0123456789") == strlen(name + n))
+	if (name[0] != '.' || !tmp || !tmp[5] ||
+	    strspn(tmp + 5, "0123456789") != strlen(tmp + 5))
+		return false;
+	n = (size_t)(tmp - name - 1);
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		if (n == strlen(ours[i]) && strncmp(name + 1, ours[i], n) == 0)
 			return true;
-	}
-	return false;
+	return chain_is_link_name(name + 1, n);
 }
 
 /*
@@ -341,8 +356,8 @@ static void remove_temps(struct trust_store *s)
 			continue;
 		path = fs_join(s->dir, e->d_name);
 		if (path && unlink(path) < 0 && errno != ENOENT)
-			add_warning(s, "cannot remove %s: %s", path,
-				    strerror(errno));
+			store_add_warning(s, "cannot remove %s: %s", path,
+					  strerror(errno));
 		free(path);
 	}
 	closedir(d);
@@ -350,7 +365,7 @@ static void remove_temps(struct trust_store *s)
 
 static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
 {
-	char *path = fs_join(s->dir, slot_file[slot]);
+	char *path = fs_join(s->dir, store_slot_file[slot]);
 	int r;
 
 	if (!path)
@@ -361,21 +376,27 @@ static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
 }
 
 /*
- * A slot file that does not load is set aside (never deleted: it may be
- * wanted, and a directory in its place would keep every later offer from
- * being stored).  It is gone already when missing.
+ * A file that does not load or verify is set aside (never deleted: it may
+ * be wanted, it may be the trace of an attack, and a directory in its
+ * place would keep every later write from being made).  It is gone
+ * already when missing.
  */
-static void aside_slot(struct trust_store *s, int slot)
+void store_set_aside(struct trust_store *s, const char *name)
 {
 	char *aside = NULL;
-	int r = fs_set_aside(s->dir, slot_file[slot], &aside);
+	int r = fs_set_aside(s->dir, name, &aside);
 
 	if (r == 0)
-		add_warning(s, "kept it as %s", aside);
+		store_add_warning(s, "kept it as %s", aside);
 	else if (r != -ENOENT)
-		add_warning(s, "%s/%s cannot be set aside: %s", s->dir,
-			    slot_file[slot], strerror(-r));
+		store_add_warning(s, "%s/%s cannot be set aside: %s", s->dir,
+				  name, strerror(-r));
 	free(aside);
+}
+
+static void aside_slot(struct trust_store *s, int slot)
+{
+	store_set_aside(s, store_slot_file[slot]);
 }
 
 /*
@@ -394,10 +415,11 @@ static int load_slots(struct trust_store *s)
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
-			add_warning(s,
-				    "active %s ignored: %s; using the factory "
-				    "bundle",
-				    slot_from[s->st.active], e);
+			store_add_warning(
+			    s,
+			    "active %s ignored: %s; using the factory "
+			    "bundle",
+			    store_slot_from[s->st.active], e);
 			aside_slot(s, s->st.active);
 			s->st.active = SLOT_FACTORY;
 			changed = 1;
@@ -409,8 +431,8 @@ static int load_slots(struct trust_store *s)
 			return r;
 		if (r < 0) {
 			snprintf(why, sizeof(why), "pending %s ignored: %s",
-				 slot_from[s->st.pending], e);
-			add_warning(s, "%s", why);
+				 store_slot_from[s->st.pending], e);
+			store_add_warning(s, "%s", why);
 			aside_slot(s, s->st.pending);
 			set_dropped(&s->st, why);
 			s->st.pending = SLOT_NONE;
@@ -421,7 +443,7 @@ static int load_slots(struct trust_store *s)
 	return changed;
 }
 
-static void drop_pending(struct trust_store *s, const char *why)
+void store_drop_pending(struct trust_store *s, const char *why)
 {
 	trust_bundle_free(s->slot[s->st.pending]);
 	s->slot[s->st.pending] = NULL;
@@ -430,46 +452,11 @@ static void drop_pending(struct trust_store *s, const char *why)
 	set_dropped(&s->st, why);
 }
 
-/*
- * A package upgrade may bring a factory bundle newer than the committed
- * one: it becomes active, and its version the floor.  A pending bundle
- * that is then not above the floor could never be committed: dropped.
- * true when the state changed.
- */
-static bool apply_factory(struct trust_store *s)
-{
-	const struct trust_bundle *act = active_bundle(s);
-	char why[TRUST_REASON_MAX];
-	bool changed = false;
-
-	if (s->st.active != SLOT_FACTORY &&
-	    s->factory->version > act->version) {
-		trust_bundle_free(s->slot[s->st.active]);
-		s->slot[s->st.active] = NULL;
-		s->st.active = SLOT_FACTORY;
-		changed = true;
-	}
-	if (s->st.floor < active_bundle(s)->version) {
-		s->st.floor = active_bundle(s)->version;
-		changed = true;
-	}
-	if (s->st.pending != SLOT_NONE &&
-	    s->slot[s->st.pending]->version <= s->st.floor) {
-		snprintf(why, sizeof(why),
-			 "pending %s: version %llu is not above the floor %llu",
-			 slot_from[s->st.pending],
-			 (unsigned long long)s->slot[s->st.pending]->version,
-			 (unsigned long long)s->st.floor);
-		drop_pending(s, why);
-		changed = true;
-	}
-	return changed;
-}
-
 static int store_init(struct trust_store *s, const char *dir, char *err,
 		      size_t errlen)
 {
-	bool fresh, changed;
+	bool changed = false;
+	uint64_t was_floor;
 	int r;
 
 	r = fs_ensure_dir(dir, 0700);
@@ -482,20 +469,25 @@ static int store_init(struct trust_store *s, const char *dir, char *err,
 	r = state_load(s, err, errlen);
 	if (r < 0)
 		return r;
-	fresh = r == 1;
+	/* A fresh store writes its state at once: from then on a bundle
+	 * file without a state file means the state was lost. */
+	changed = r == 1;
+	was_floor = s->st.floor;
 	r = load_slots(s);
 	if (r < 0)
 		return r;
-	changed = r == 1;
-	/* A fresh store needs no state file until something changes. */
-	if (apply_factory(s) && !fresh)
-		changed = true;
+	changed |= r == 1;
+	r = chain_verify_store(s, &changed);
+	if (r < 0)
+		return r;
 	if (changed) {
 		r = state_write(s, &s->st);
 		if (r < 0)
-			add_warning(s, "cannot save %s/state: %s", s->dir,
-				    strerror(-r));
+			store_add_warning(s, "cannot save %s/state: %s", s->dir,
+					  strerror(-r));
 	}
+	if (s->saved)
+		chain_keep_active(s, was_floor);
 	return 0;
 }
 
@@ -535,6 +527,7 @@ void trust_store_free(struct trust_store *s)
 		return;
 	for (int i = 0; i < SLOT_COUNT; i++)
 		trust_bundle_free(s->slot[i]);
+	chain_free(s);
 	trust_bundle_free(s->factory);
 	free(s->dir);
 	free(s);
@@ -546,12 +539,12 @@ void trust_store_info(const struct trust_store *s, struct trust_store_info *ret)
 
 	*ret = (struct trust_store_info){
 		.factory = s->factory,
-		.active = active_bundle(s),
+		.active = store_active(s),
 		.active_from = s->st.active == SLOT_FACTORY
 				   ? "factory"
-				   : slot_from[s->st.active],
+				   : store_slot_from[s->st.active],
 		.pending = p == SLOT_NONE ? NULL : s->slot[p],
-		.pending_from = p == SLOT_NONE ? NULL : slot_from[p],
+		.pending_from = p == SLOT_NONE ? NULL : store_slot_from[p],
 		.pending_tries = s->st.tries,
 		.floor = s->st.floor,
 		.last_good = s->st.last_good,
@@ -593,18 +586,18 @@ static int write_offer(struct trust_store *s, int slot, const void *buf,
 	size_t oldlen = 0;
 	int r;
 
-	path = fs_join(s->dir, slot_file[slot]);
+	path = fs_join(s->dir, store_slot_file[slot]);
 	if (!path)
 		return -ENOMEM;
 	if (slot == s->st.pending &&
 	    fs_read_file(path, TRUST_BUNDLE_MAX, &old, &oldlen) < 0)
 		old = NULL;
-	r = store_write(s, slot_file[slot], buf, len);
+	r = store_write(s, store_slot_file[slot], buf, len);
 	if (r == 0) {
 		r = state_write(s, next);
 		if (r < 0 && old)
-			fs_write_atomic(s->dir, slot_file[slot], old, oldlen,
-					0600);
+			fs_write_atomic(s->dir, store_slot_file[slot], old,
+					oldlen, 0600);
 		else if (r < 0 && slot != s->st.pending)
 			unlink(path);
 	}
@@ -635,13 +628,20 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 	r = trust_bundle_parse(buf, len, &cand, why, whylen);
 	if (r < 0)
 		return r;
-	r = trust_bundle_accept(active_bundle(s), s->st.floor, cand,
+	r = trust_bundle_accept(store_active(s), s->st.floor, cand,
 				offer_now(s, now), why, whylen);
 	if (r < 0)
 		goto out;
 	if (host && !trust_bundle_covers(cand, host)) {
 		set_msg(why, whylen, "does not cover host %s", host);
 		r = -EPERM;
+		goto out;
+	}
+	/* A store that could not write its state at open writes it before
+	 * a slot: a bundle file never exists without the state. */
+	if (!s->saved && (r = state_write(s, &s->st)) < 0) {
+		set_msg(why, whylen, "cannot store: %s: %s", STORE_STATE_NAME,
+			strerror(-r));
 		goto out;
 	}
 	slot = offer_slot(s);
@@ -651,7 +651,7 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 	r = write_offer(s, slot, buf, len, &next);
 	if (r < 0) {
 		set_msg(why, whylen, "cannot store: %s: %s",
-			s->write_file ? s->write_file : slot_file[slot],
+			s->write_file ? s->write_file : store_slot_file[slot],
 			strerror(-r));
 		goto out;
 	}
@@ -677,16 +677,32 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
 
 	if (is_pending)
 		*is_pending = pending;
-	return pending ? s->slot[s->st.pending] : active_bundle(s);
+	return pending ? s->slot[s->st.pending] : store_active(s);
 }
 
-static void commit_pending(struct trust_store *s)
+/*
+ * Commit the pending bundle.  When the active bundle it was accepted on
+ * top of changed the keys or the threshold, that one must be kept first
+ * (the pending one is verified with its keys at the next open): if it
+ * cannot be, nothing is committed, and the next connection tries again.
+ * Then the state names the new bundle, and it is kept in turn (the
+ * floor's witness), the old one removed unless it changed the keys.
+ * Memory follows the outcome when only the state cannot be written, so
+ * that the link is not stuck; the bundle then stays pending on disk, to
+ * be tried again at the next start.
+ */
+static int commit_pending(struct trust_store *s)
 {
-	int p = s->st.pending;
+	int p = s->st.pending, old = s->st.active, r = 0;
+	uint64_t old_version = store_active(s)->version;
 
-	if (s->st.active != SLOT_FACTORY) {
-		trust_bundle_free(s->slot[s->st.active]);
-		s->slot[s->st.active] = NULL;
+	if (old != SLOT_FACTORY && chain_changes_keys(s, s->slot[old]))
+		r = chain_keep(s, s->slot[old]);
+	if (r < 0)
+		return r;
+	if (old != SLOT_FACTORY) {
+		trust_bundle_free(s->slot[old]);
+		s->slot[old] = NULL;
 	}
 	s->st.active = p;
 	s->st.pending = SLOT_NONE;
@@ -694,6 +710,10 @@ static void commit_pending(struct trust_store *s)
 	if (s->st.floor < s->slot[p]->version)
 		s->st.floor = s->slot[p]->version;
 	s->st.has_dropped = false;
+	r = state_write(s, &s->st);
+	if (r == 0 && chain_keep(s, s->slot[p]) == 0 && old != SLOT_FACTORY)
+		chain_prune(s, old_version);
+	return r < 0 ? r : 1;
 }
 
 int trust_store_tried(struct trust_store *s, bool ok, const char *why)
@@ -703,16 +723,15 @@ int trust_store_tried(struct trust_store *s, bool ok, const char *why)
 
 	if (s->st.pending == SLOT_NONE)
 		return 0;
-	if (ok) {
-		commit_pending(s);
-		ret = 1;
-	} else if (++s->st.tries >= TRUST_TRIES_MAX) {
+	if (ok)
+		return commit_pending(s);
+	if (++s->st.tries >= TRUST_TRIES_MAX) {
 		if (why && *why)
 			snprintf(reason, sizeof(reason), "%s", why);
 		else
 			snprintf(reason, sizeof(reason), "failed %d tries",
 				 TRUST_TRIES_MAX);
-		drop_pending(s, reason);
+		store_drop_pending(s, reason);
 		ret = 2;
 	}
 	r = state_write(s, &s->st);
@@ -734,7 +753,7 @@ int64_t trust_store_time_floor(const struct trust_store *s, int64_t build_time)
 
 	if (s->st.last_good > t)
 		t = s->st.last_good;
-	if (active_bundle(s)->issued_at > t)
-		t = active_bundle(s)->issued_at;
+	if (store_active(s)->issued_at > t)
+		t = store_active(s)->issued_at;
 	return t;
 }

@@ -149,8 +149,10 @@ struct spec {
 	uint64_t version;
 	int64_t issued, expires;
 	const char *host;
-	unsigned sign; /* bit i: signed by key i */
-	bool tamper;   /* change the version after signing */
+	unsigned sign;	    /* bit i: signed by key i */
+	bool tamper;	    /* change the version after signing */
+	unsigned signers;   /* bit i: key i signs the next; 0: keys 0, 1 */
+	unsigned threshold; /* 0: 2, or 1 with a single signer */
 };
 
 static struct trust_bundle *make(const struct spec *sp)
@@ -169,10 +171,11 @@ static struct trust_bundle *make(const struct spec *sp)
 	strcpy(b->pins[0], g.ca_pin);
 	strcpy(b->pins[1], ZERO_PIN);
 	b->npins = 2;
-	memcpy(b->signers[0], g.pub[0], TRUST_KEY_LEN);
-	memcpy(b->signers[1], g.pub[1], TRUST_KEY_LEN);
-	b->nsigners = 2;
-	b->threshold = 2;
+	for (int i = 0; i < NKEYS; i++)
+		if ((sp->signers ? sp->signers : ALL_KEYS) & (1u << i))
+			memcpy(b->signers[b->nsigners++], g.pub[i],
+			       TRUST_KEY_LEN);
+	b->threshold = sp->threshold ? sp->threshold : b->nsigners < 2 ? 1 : 2;
 	assert_int_equal(trust_bundle_check(b, err, sizeof(err)), 0);
 	for (int i = 0; i < NKEYS; i++)
 		if (sp->sign & (1u << i))
@@ -208,17 +211,28 @@ static char *text_v(uint64_t version, size_t *len)
 
 /* ---- the store ----------------------------------------------------- */
 
-static void reopen(struct fixture *f, uint64_t factory_version)
+static void reopen_with(struct fixture *f, struct trust_bundle *fb)
 {
-	char err[TRUST_REASON_MAX] = "";
+	char err[512] = "";
 	int r;
 
 	trust_store_free(f->s);
 	f->s = NULL;
-	r = trust_store_open(f->dir, factory(factory_version), &f->s, err,
-			     sizeof(err));
+	r = trust_store_open(f->dir, fb, &f->s, err, sizeof(err));
 	if (r != 0)
 		fail_msg("open: %d %s", r, err);
+}
+
+static void reopen(struct fixture *f, uint64_t factory_version)
+{
+	reopen_with(f, factory(factory_version));
+}
+
+/* Close the store: what follows is done to its files, daemon stopped. */
+static void stop(struct fixture *f)
+{
+	trust_store_free(f->s);
+	f->s = NULL;
 }
 
 static struct trust_store_info info(struct fixture *f)
@@ -378,6 +392,9 @@ static void fresh_store_uses_factory(void **state)
 	assert_ptr_equal(trust_store_current(f->s, &pending), i.factory);
 	assert_false(pending);
 	assert_int_equal(mode_of(f->dir), 0700);
+	/* The state is written at once: from then on a bundle file without
+	 * it means that it was lost. */
+	assert_true(exists(f, "state"));
 	/* Nothing can be tried, so nothing is committed. */
 	assert_int_equal(trust_store_tried(f->s, true, NULL), 0);
 	assert_ptr_equal(info(f).active, i.factory);
@@ -804,9 +821,12 @@ static void factory_upgrade(void **state)
 
 	reopen(f, 1);
 	commit(f, 3);
-	/* An older or equal factory bundle leaves the committed one. */
-	reopen(f, 3);
+	/* An older factory bundle leaves the committed one; one as new
+	 * replaces it (a slot is believed only when newer). */
+	reopen(f, 2);
 	assert_string_equal(info(f).active_from, "slot a");
+	reopen(f, 3);
+	assert_string_equal(info(f).active_from, "factory");
 	offer_ok(f, 7);
 	reopen(f, 5);
 	i = info(f);
@@ -1048,6 +1068,424 @@ static void time_floor_is_max(void **state)
 			 NOW + 3 * DAY);
 }
 
+/* ---- the files on disk are believed for their signatures only ------ */
+
+static void write_raw(struct fixture *f, const char *name, const char *data,
+		      size_t len)
+{
+	assert_int_equal(fs_write_atomic(f->dir, name, data, len, 0600), 0);
+}
+
+/* The bundle of sp written as dir/name, as an attacker would. */
+static void plant(struct fixture *f, const char *name, const struct spec *sp)
+{
+	size_t len;
+	char *t = text(sp, &len);
+
+	write_raw(f, name, t, len);
+	free(t);
+}
+
+static void plant_state(struct fixture *f, const char *active,
+			const char *pending, unsigned long long floor)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"active\": %s, \"pending\": %s, \"tries\": 0, "
+		 "\"floor\": %llu, \"last-good\": 0, \"dropped\": null}\n",
+		 active, pending, floor);
+	write_raw(f, "state", buf, strlen(buf));
+}
+
+/* The attacker's bundle: its own key, signing for itself. */
+static const struct spec attacker = {
+	.version = 9, .sign = 0x4, .signers = 0x4, .threshold = 1
+};
+
+static void assert_warns(struct fixture *f, const char *needle)
+{
+	const char *w = info(f).warning;
+
+	if (!w || !strstr(w, needle))
+		fail_msg("warning \"%s\" does not say \"%s\"", w ? w : "(none)",
+			 needle);
+}
+
+static void unknown_key_active_slot_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+	char *kept;
+	size_t len;
+
+	reopen(f, 1);
+	commit(f, 2);
+	stop(f);
+	plant(f, "slot-a.bundle", &attacker);
+	plant_state(f, "\"a\"", "null", 9);
+	reopen(f, 1);
+	i = info(f);
+	assert_ptr_equal(i.active, i.factory);
+	assert_ptr_equal(trust_store_current(f->s, NULL), i.factory);
+	assert_string_equal(i.active_from, "factory");
+	assert_warns(f, "active slot a (version 9) does not verify");
+	assert_warns(f, "slot-a.bundle.damaged");
+	kept = read_in(f, "slot-a.bundle.damaged", &len);
+	assert_true(strstr(kept, "\"version\": 9") != NULL);
+	free(kept);
+	/* The floor is what the verified bundles vouch for: bundle 2, kept
+	 * when it was committed; the operator's next bundle is taken. */
+	assert_int_equal(i.floor, 2);
+	assert_warns(f, "version floor 9");
+	offer_ok(f, 3);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	reopen(f, 1);
+	assert_int_equal(info(f).active->version, 3);
+	assert_null(info(f).warning);
+
+	/* A bundle naming the operator's keys but signed by another. */
+	stop(f);
+	plant(f, "slot-a.bundle", &(struct spec){ .version = 9, .sign = 0x4 });
+	plant_state(f, "\"a\"", "null", 9);
+	reopen(f, 1);
+	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_warns(f, "signed by 0 distinct trusted keys");
+	assert_int_equal(info(f).floor, 3);
+}
+
+static void planted_pending_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct trust_store_info i;
+
+	reopen(f, 1);
+	stop(f);
+	plant(f, "slot-b.bundle", &attacker);
+	plant_state(f, "\"factory\"", "\"b\"", 1);
+	reopen(f, 1);
+	i = info(f);
+	assert_null(i.pending);
+	assert_ptr_equal(trust_store_current(f->s, NULL), i.factory);
+	assert_warns(f, "pending slot b (version 9) does not verify");
+	assert_warns(f, "slot-b.bundle.damaged");
+	assert_non_null(i.dropped);
+	assert_true(exists(f, "slot-b.bundle.damaged"));
+	assert_false(exists(f, "slot-b.bundle"));
+	/* Saved: the next start has nothing to say. */
+	reopen(f, 1);
+	assert_null(info(f).pending);
+	assert_null(info(f).warning);
+
+	/* A pending one on top of a committed bundle, with a tampered
+	 * version: its signatures no longer hold. */
+	commit(f, 2);
+	stop(f);
+	plant(f, "slot-b.bundle",
+	      &(struct spec){ .version = 5, .sign = ALL_KEYS, .tamper = true });
+	plant_state(f, "\"a\"", "\"b\"", 2);
+	reopen(f, 1);
+	assert_null(info(f).pending);
+	assert_int_equal(info(f).active->version, 2);
+	assert_warns(f, "pending slot b (version 6) does not verify");
+}
+
+static void state_deleted_refuses_to_start(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "", *p, *s1, *s2;
+	struct trust_store *s = NULL;
+	size_t l1, l2;
+
+	reopen(f, 1);
+	commit(f, 2);
+	stop(f);
+	p = path_of(f, "state");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	s1 = snapshot(f->dir, &l1);
+	assert_int_equal(
+	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
+	    -ENOENT);
+	assert_null(s);
+	if (!strstr(err, f->dir) || !strstr(err, "/state is missing") ||
+	    !strstr(err, "zwgatectl factory-reset"))
+		fail_msg("error: %s", err);
+	/* Nothing changed: the owner decides. */
+	s2 = snapshot(f->dir, &l2);
+	assert_same_snapshot(s1, l1, s2, l2);
+	free(s1);
+	free(s2);
+
+	/* A kept bundle alone is as telling as a slot. */
+	p = path_of(f, "slot-a.bundle");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	assert_int_equal(
+	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
+	    -ENOENT);
+	assert_non_null(strstr(err, "link-2.bundle"));
+}
+
+static void floor_raised_by_hand_limited(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen(f, 1);
+	commit(f, 3);
+	stop(f);
+	plant_state(f, "\"a\"", "null", 9);
+	reopen(f, 1);
+	assert_int_equal(info(f).active->version, 3);
+	assert_int_equal(info(f).floor, 3);
+	assert_warns(f, "version floor 9 of");
+	stop(f);
+	plant_state(f, "\"factory\"", "null", 9007199254740991ULL);
+	reopen(f, 1);
+	assert_int_equal(info(f).floor, 3); /* bundle 3 is kept */
+	offer_ok(f, 4);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	reopen(f, 1);
+	assert_int_equal(info(f).floor, 4);
+	assert_null(info(f).warning);
+}
+
+/* Keys 0, 1 -> 1, 2 -> 2 alone, threshold 1, over several bundles. */
+static void rotation_chain_loads_after_restart(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "";
+	struct trust_store_info i;
+
+	reopen(f, 1);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 2, .sign = 0x7, .signers = 0x6 },
+		why),
+	    0);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	reopen(f, 1);
+	assert_int_equal(info(f).active->version, 2);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 3, .sign = 0x6, .signers = 0x6 },
+		why),
+	    0);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 4, .sign = 0x6, .signers = 0x4 },
+		why),
+	    0);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 5, .sign = 0x4, .signers = 0x4 },
+		why),
+	    0);
+	for (int k = 0; k < 2; k++) {
+		reopen(f, 1);
+		i = info(f);
+		assert_null(i.warning);
+		assert_int_equal(i.active->version, 4);
+		assert_int_equal(i.pending->version, 5);
+		assert_int_equal(i.floor, 4);
+	}
+	/* Kept: the key changes 2 and 4; 3 changed nothing. */
+	assert_true(exists(f, "link-2.bundle"));
+	assert_false(exists(f, "link-3.bundle"));
+	assert_true(exists(f, "link-4.bundle"));
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	reopen(f, 1);
+	assert_int_equal(info(f).active->version, 5);
+	assert_null(info(f).warning);
+	assert_false(exists(f, "link-4.bundle") && exists(f, "link-3.bundle"));
+
+	/* Without the kept key change, bundle 5 (signed by key 2 alone)
+	 * cannot be verified from the factory bundle. */
+	stop(f);
+	{
+		char *p = path_of(f, "link-2.bundle");
+
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	reopen(f, 1);
+	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_warns(f, "does not verify");
+}
+
+/*
+ * Bundles accepted in 2023 that expired long before the clock of this
+ * test: expiry was judged when they were offered, not at every start
+ * (a Raspberry Pi boots without a clock).
+ */
+static void expired_accepted_bundle_loads(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t then = INT64_C(1700000000); /* 2023-11-14 */
+	char why[TRUST_REASON_MAX] = "";
+	size_t len;
+	char *t;
+
+	reopen_with(f, make(&(struct spec){ .version = 1,
+					    .sign = ALL_KEYS,
+					    .issued = then - 10 * DAY }));
+	t = text(&(struct spec){ .version = 2,
+				 .sign = 0x7,
+				 .signers = 0x6,
+				 .issued = then - DAY,
+				 .expires = then + DAY },
+		 &len);
+	assert_int_equal(
+	    trust_store_offer(f->s, t, len, then, HOST, why, sizeof(why)), 0);
+	free(t);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	t = text(&(struct spec){ .version = 3,
+				 .sign = 0x6,
+				 .signers = 0x6,
+				 .issued = then,
+				 .expires = then + 2 * DAY },
+		 &len);
+	assert_int_equal(
+	    trust_store_offer(f->s, t, len, then, HOST, why, sizeof(why)), 0);
+	free(t);
+	reopen_with(f, make(&(struct spec){ .version = 1,
+					    .sign = ALL_KEYS,
+					    .issued = then - 10 * DAY }));
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 2);
+	assert_int_equal(info(f).pending->version, 3);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	reopen_with(f, make(&(struct spec){ .version = 1,
+					    .sign = ALL_KEYS,
+					    .issued = then - 10 * DAY }));
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 3);
+}
+
+/*
+ * A store of the previous version: state and slots, no kept bundles.
+ * The active slot is verified against the factory bundle's keys and
+ * kept from then on.
+ */
+static void store_without_chain_loads(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "";
+
+	reopen(f, 1);
+	commit(f, 2);
+	offer_ok(f, 3);
+	stop(f);
+	write_in(f, "state",
+		 "{\"active\":\"a\",\"pending\":\"b\",\"tries\":1,"
+		 "\"floor\":2,\"last-good\":0,\"dropped\":null}");
+	{
+		char *p = path_of(f, "link-2.bundle");
+
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	reopen(f, 1);
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 2);
+	assert_int_equal(info(f).pending->version, 3);
+	assert_int_equal(info(f).pending_tries, 1);
+	assert_true(exists(f, "link-2.bundle"));
+
+	/* One whose keys changed on the way cannot be verified: set aside,
+	 * the factory bundle used, the floor what the factory vouches for. */
+	stop(f);
+	plant(f, "slot-a.bundle",
+	      &(struct spec){ .version = 4, .sign = 0x4, .signers = 0x4 });
+	write_in(f, "state",
+		 "{\"active\":\"a\",\"pending\":null,\"tries\":0,"
+		 "\"floor\":4,\"last-good\":0,\"dropped\":null}");
+	{
+		char *p = path_of(f, "link-2.bundle");
+
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	reopen(f, 1);
+	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_warns(f, "active slot a (version 4) does not verify");
+	assert_int_equal(info(f).floor, 1);
+	assert_int_equal(offer(f, 2, why), 0);
+}
+
+/* A kill after the state names a new bundle, before it is kept. */
+static void commit_cut_before_keep(void **state)
+{
+	struct fixture *f = *state;
+	char *p;
+
+	reopen(f, 1);
+	commit(f, 2);
+	commit(f, 3);
+	stop(f);
+	p = path_of(f, "link-3.bundle");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	reopen(f, 1);
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 3);
+	assert_true(exists(f, "link-3.bundle"));
+	/* A kept bundle above the floor was never committed here. */
+	stop(f);
+	plant(f, "link-7.bundle",
+	      &(struct spec){ .version = 7, .sign = ALL_KEYS });
+	reopen(f, 1);
+	assert_warns(f, "link-7.bundle: above the version floor 3");
+	assert_true(exists(f, "link-7.bundle.damaged"));
+	assert_int_equal(info(f).floor, 3);
+}
+
+/*
+ * The bundle that changed the keys cannot be kept (a directory where its
+ * temp file goes): the next one is not committed, since without it that
+ * one would not verify at the next start; once it can be, it is.
+ */
+static void commit_waits_for_key_change_kept(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "", tmp[64], *p;
+
+	reopen(f, 1);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 2, .sign = 0x7, .signers = 0x6 },
+		why),
+	    0);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 3, .sign = 0x6, .signers = 0x6 },
+		why),
+	    0);
+	stop(f);
+	p = path_of(f, "link-2.bundle");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	snprintf(tmp, sizeof(tmp), ".link-2.bundle.tmp.%ld", (long)getpid());
+	p = path_of(f, tmp);
+	assert_int_equal(mkdir(p, 0700), 0);
+	reopen(f, 1);
+	assert_int_equal(info(f).active->version, 2);
+	assert_warns(f, "cannot keep the active bundle");
+	assert_true(trust_store_tried(f->s, true, NULL) < 0);
+	assert_int_equal(info(f).active->version, 2);
+	assert_int_equal(info(f).pending->version, 3);
+	assert_int_equal(rmdir(p), 0);
+	free(p);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	reopen(f, 1);
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 3);
+	assert_true(exists(f, "link-2.bundle"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1070,6 +1508,15 @@ int main(void)
 		T(fresh_slot_removed_when_state_fails),
 		T(bad_state_is_an_error),
 		T(time_floor_is_max),
+		T(unknown_key_active_slot_set_aside),
+		T(planted_pending_set_aside),
+		T(state_deleted_refuses_to_start),
+		T(floor_raised_by_hand_limited),
+		T(rotation_chain_loads_after_restart),
+		T(expired_accepted_bundle_loads),
+		T(store_without_chain_loads),
+		T(commit_cut_before_keep),
+		T(commit_waits_for_key_change_kept),
 #undef T
 	};
 
