@@ -25,6 +25,7 @@
 #include "bridge.h"
 #include "cloud.h"
 #include "daemon.h"
+#include "discovery.h"
 #include "fsutil.h"
 #include "log.h"
 #include "mqtt.h"
@@ -485,14 +486,19 @@ static void outbox_report(const struct outbox *ob, const char *dir)
 
 /*
  * The outbox sends only what this gateway could have put there: topics
- * under P/ and the discovery prefix.  A record for another topic (say
- * another gateway's P, written into the file) would otherwise be
- * published under this gateway's identity.
+ * under P/, and discovery configs of its own entities
+ * ("<discovery-prefix>/+/<P as an id>_...").  A record for another topic
+ * (say another gateway's P, or a config that would give Home Assistant
+ * another gateway's entity with command topics of the writer's choice,
+ * written into the file) would otherwise be published under this
+ * gateway's identity.
  */
 static int cloud_outbox(struct cloud *c)
 {
 	const struct conf_cloud *cc = &c->d->conf->cloud;
+	const struct discovery_names dn = { .prefix = c->prefix };
 	char own[OUTBOX_TOPIC_MAX], disc[OUTBOX_TOPIC_MAX];
+	char id[DISCOVERY_UID_MAX];
 	const char *topics[] = { own, cc->discovery_prefix ? disc : NULL,
 				 NULL };
 	struct outbox_opts o = {
@@ -504,11 +510,16 @@ static int cloud_outbox(struct cloud *c)
 	char *dir = fs_join(c->d->opts.state_dir, CLOUD_OUTBOX_DIR);
 	int r;
 
-	snprintf(own, sizeof(own), "%s/", c->prefix);
-	snprintf(disc, sizeof(disc), "%s/",
-		 cc->discovery_prefix ? cc->discovery_prefix : "");
 	if (!dir)
 		return -ENOMEM;
+	/* They fit: P and the discovery prefix are short (conf.c). */
+	snprintf(own, sizeof(own), "%s/", c->prefix);
+	if (discovery_id_prefix(&dn, id, sizeof(id)) < 0) {
+		free(dir);
+		return -ENAMETOOLONG;
+	}
+	snprintf(disc, sizeof(disc), "%s/+/%s",
+		 cc->discovery_prefix ? cc->discovery_prefix : "", id);
 	r = outbox_open(dir, &o, &c->ob);
 	if (outbox_damaged(r) &&
 	    outbox_aside(c->d->opts.state_dir, dir, r) == 0)

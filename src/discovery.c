@@ -230,6 +230,15 @@ int discovery_unique_id(const struct discovery_names *dn,
 	return r;
 }
 
+int discovery_id_prefix(const struct discovery_names *dn, char *buf, size_t len)
+{
+	int r = fmt_checked(snprintf(buf, len, "%s_", dn->prefix), len);
+
+	if (r == 0)
+		id_clean(buf);
+	return r;
+}
+
 int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
 		    char *buf, size_t len)
 {

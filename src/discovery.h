@@ -36,6 +36,14 @@ const char *discovery_component(const struct reg_value *v);
 int discovery_unique_id(const struct discovery_names *dn,
 			const struct reg_value *v, char *buf, size_t len);
 
+/*
+ * What every unique_id of this gateway starts with ("zwgate_home-42_"),
+ * and so the third level of each of its config topics.  0 or
+ * -ENAMETOOLONG.
+ */
+int discovery_id_prefix(const struct discovery_names *dn, char *buf,
+			size_t len);
+
 /* The config topic of v into buf.  0, -ENOENT (no entity), -ENAMETOOLONG. */
 int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
 		    char *buf, size_t len);

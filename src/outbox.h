@@ -49,7 +49,8 @@ struct outbox_opts {
 	bool keep_cut;	    /* copy what recovery cuts to OUTBOX_CUT_NAME */
 	/*
 	 * The topics this outbox's owner publishes to: those under one of
-	 * these prefixes ("zwgate/home-42/", "homeassistant/"), NULL-ended;
+	 * these prefixes ("zwgate/home-42/", "homeassistant/+/zwgate_"),
+	 * where a level "+" stands for one non-empty level, NULL-ended;
 	 * NULL: any topic.  A message for any other topic found at open
 	 * was not written by this owner (a log copied from another gateway,
 	 * or crafted to have this one publish under its identity): it is

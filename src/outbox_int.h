@@ -142,7 +142,8 @@ const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len);
 
 /*
  * The topics a log may hold (outbox_opts.topics): those under one of a
- * list of prefixes.  A NULL scope takes every topic.
+ * list of prefixes, where a level "+" matches one non-empty level.  A
+ * NULL scope takes every topic.
  */
 struct ob_scope;
 

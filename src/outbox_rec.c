@@ -535,13 +535,41 @@ struct ob_scope *ob_scope_free(struct ob_scope *sc)
 	return NULL;
 }
 
+/*
+ * Is t (n bytes) under the prefix p (plen bytes)?  A level of p that is
+ * "+" stands for one level of t, which must not be empty: the discovery
+ * configs of this gateway are "<discovery-prefix>/+/<its id>_...".
+ */
+static bool scope_match(const char *p, size_t plen, const char *t, size_t n)
+{
+	size_t i = 0, j = 0;
+
+	while (i < plen) {
+		if (p[i] == '+' && (i == 0 || p[i - 1] == '/') &&
+		    (i + 1 == plen || p[i + 1] == '/')) {
+			size_t k = j;
+
+			while (k < n && t[k] != '/')
+				k++;
+			if (k == j)
+				return false;
+			j = k;
+		} else if (j >= n || t[j] != p[i]) {
+			return false;
+		} else {
+			j++;
+		}
+		i++;
+	}
+	return j < n;
+}
+
 bool ob_scope_allows(const struct ob_scope *sc, const char *t, size_t n)
 {
 	if (!sc)
 		return true;
 	for (size_t i = 0; i < sc->n; i++)
-		if (n > sc->v[i].len &&
-		    memcmp(t, sc->v[i].s, sc->v[i].len) == 0)
+		if (scope_match(sc->v[i].s, sc->v[i].len, t, n))
 			return true;
 	return false;
 }

@@ -1102,8 +1102,13 @@ static size_t pending_under(const struct outbox *ob, const char *const *pfx)
  */
 static void test_foreign_topics(void **state)
 {
-	static const char *const scope[] = { "zwgate/gw/", "homeassistant/",
+	static const char *const scope[] = { "zwgate/gw/",
+					     "homeassistant/+/zwgate_gw_",
 					     NULL };
+	/* What that scope lets through, without its "+". */
+	static const char *const ours[] = { "zwgate/gw/",
+					    "homeassistant/switch/zwgate_gw_",
+					    NULL };
 	struct fixture *f = *state;
 	uint64_t seq;
 
@@ -1119,25 +1124,32 @@ static void test_foreign_topics(void **state)
 	put(f->ob, OUTBOX_STATE, "zwgate/gwx/status", "online");
 	put(f->ob, OUTBOX_STATE, "zwgate/gw", "x");
 	put(f->ob, OUTBOX_EVENT, "homeassistant", "x");
+	/* Discovery: only configs of this gateway's entities, whose ids
+	 * start with its P; "+" is one whole, non-empty level. */
+	put(f->ob, OUTBOX_STATE, "homeassistant/lock/zwgate_victim_10_x/config",
+	    "{\"command_topic\":\"zwgate/victim/node/10/x/set\"}");
+	put(f->ob, OUTBOX_STATE, "homeassistant//zwgate_gw_2/config", "{}");
+	put(f->ob, OUTBOX_STATE, "homeassistant/a/b/zwgate_gw_2/config", "{}");
+	put(f->ob, OUTBOX_STATE, "homeassistant/lock/zwgate_gw_", "{}");
 	assert_int_equal(outbox_sync(f->ob), 0);
 
 	reopen_scoped(f, scope);
 	assert_int_equal(stats(f->ob).recovered, 3);
-	assert_int_equal(stats(f->ob).foreign, 5);
-	assert_int_equal(pending_under(f->ob, scope), 3);
+	assert_int_equal(stats(f->ob).foreign, 9);
+	assert_int_equal(pending_under(f->ob, ours), 3);
 	expect_msg(f->ob, 1, OUTBOX_STATE, "zwgate/gw/node/2/switch_binary/0/x",
 		   "1");
 	/* Used, synced, opened again: they stay out. */
 	seq = put(f->ob, OUTBOX_EVENT, "zwgate/gw/event/4/scene", "3");
-	assert_int_equal(seq, 9);
+	assert_int_equal(seq, 13);
 	assert_int_equal(outbox_sync(f->ob), 0);
 	reopen_scoped(f, scope);
-	assert_int_equal(pending_under(f->ob, scope), 4);
-	assert_int_equal(stats(f->ob).foreign, 5);
+	assert_int_equal(pending_under(f->ob, ours), 4);
+	assert_int_equal(stats(f->ob).foreign, 9);
 
 	/* Without a scope (the default), every topic is taken. */
 	reopen(f, 0, 1000);
-	assert_int_equal(stats(f->ob).recovered, 9);
+	assert_int_equal(stats(f->ob).recovered, 13);
 	assert_int_equal(stats(f->ob).foreign, 0);
 }
 

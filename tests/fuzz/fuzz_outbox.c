@@ -66,13 +66,33 @@ static void fix_records(uint8_t *b, size_t len)
 	}
 }
 
-/* Some records of the seeds are in it, some (status, events) not. */
-static const char *const scope[] = { "zwgate/gw/node/", "fuzz/", NULL };
+/* Some records of the seeds are in it, some (status, events) not; a
+ * "+" level stands for one non-empty level, as discovery's does. */
+static const char *const scope[] = { "zwgate/gw/node/", "fuzz/", "ha/+/gw_",
+				     NULL };
+
+/* t under p, read the simple way: here "+" is always a whole level. */
+static bool under(const char *p, const char *t)
+{
+	while (*p) {
+		if (*p == '+') {
+			size_t l = strcspn(t, "/");
+
+			if (l == 0)
+				return false;
+			t += l;
+			p++;
+		} else if (*p++ != *t++) {
+			return false;
+		}
+	}
+	return *t != '\0';
+}
 
 static bool in_scope(const char *const *topics, const char *t)
 {
 	for (size_t i = 0; topics && topics[i]; i++)
-		if (strncmp(t, topics[i], strlen(topics[i])) == 0)
+		if (under(topics[i], t))
 			return true;
 	return !topics;
 }

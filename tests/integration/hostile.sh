@@ -136,6 +136,8 @@ ctl sim event "hall sensor" scene 7 >/dev/null
 nvictim=$(ctl --json status | jqr .cloud.outbox_pending)
 stop_daemon TERM
 check "the outbox holds $nvictim message(s) of victim-gw" [ "$nvictim" -gt 0 ]
+check "... Home Assistant configs of its entities among them" \
+	grep -a -q "homeassistant/[^/]*/zwgate_victim-gw_" "$STATE/outbox/log"
 sed -i 's/^gateway-id "victim-gw"/gateway-id "test-gw"/' "$CONF"
 broker_restart "$T/broker" || exit 99
 logged=$(wc -l <"$T/daemon.log")
@@ -145,8 +147,9 @@ check "... sends its own state" wait_grep "$T/capture.log" "^$P/node/10/door_loc
 sleep 1.5
 nsent=$(grep -c "^zwgate/victim-gw/" "$T/capture.log")
 check "nothing is published under victim-gw's topics ($nsent)" [ "$nsent" -eq 0 ]
+nvdisc=$(grep -c "^homeassistant/[^/]*/zwgate_victim-gw_" "$T/capture.log")
+check "nor a Home Assistant config of victim-gw's entities ($nvdisc)" [ "$nvdisc" -eq 0 ]
 nforeign=$(ctl --json status | jqr .cloud.outbox_foreign)
-# Its discovery configs are under homeassistant/, which test-gw may use.
 check "the drop is counted in status ($nforeign)" [ "$nforeign" -gt 0 ]
 check "... and shown in words" contains "$(ctl status)" "$nforeign not this gateway's"
 tail -n +$((logged + 1)) "$T/daemon.log" >"$T/last-start.log"
