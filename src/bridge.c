@@ -815,8 +815,8 @@ static int bridge_names(struct bridge *b, const struct bridge_opts *opts)
 	size_t n = 0;
 
 	b->prefix = strdup(opts->prefix);
-	b->subs[n++] = str_printf("%s/node/+/+/+/+/set", opts->prefix);
-	b->subs[n++] = str_printf("%s/api/+/set", opts->prefix);
+	b->subs[n++] = str_printf(BRIDGE_SUB_VALUE_SET, opts->prefix);
+	b->subs[n++] = str_printf(BRIDGE_SUB_API_SET, opts->prefix);
 	if (b->discovery) {
 		b->disc_prefix = strdup(opts->discovery_prefix);
 		b->disc_status =

@@ -31,6 +31,10 @@
  * end, so a real Home Assistant restart is never missed.
  */
 #define BRIDGE_BIRTH_WINDOW_MS 10000
+/* The command topics the bridge subscribes to, with P for "%s"; the
+ * outbox refuses to hold them (outbox_opts.refused). */
+#define BRIDGE_SUB_VALUE_SET "%s/node/+/+/+/+/set"
+#define BRIDGE_SUB_API_SET   "%s/api/+/set"
 
 struct daemon;
 

@@ -491,21 +491,26 @@ static void outbox_report(const struct outbox *ob, const char *dir)
  * (say another gateway's P, or a config that would give Home Assistant
  * another gateway's entity with command topics of the writer's choice,
  * written into the file) would otherwise be published under this
- * gateway's identity.
+ * gateway's identity.  Never the command topics the gateway subscribes
+ * to either: the broker would send such a record back to it, and it
+ * would be carried out as a command (a door unlocked at every start).
  */
 static int cloud_outbox(struct cloud *c)
 {
 	const struct conf_cloud *cc = &c->d->conf->cloud;
 	const struct discovery_names dn = { .prefix = c->prefix };
 	char own[OUTBOX_TOPIC_MAX], disc[OUTBOX_TOPIC_MAX];
+	char value_set[OUTBOX_TOPIC_MAX], api_set[OUTBOX_TOPIC_MAX];
 	char id[DISCOVERY_UID_MAX];
 	const char *topics[] = { own, cc->discovery_prefix ? disc : NULL,
 				 NULL };
+	const char *refused[] = { value_set, api_set, c->bundle_in, NULL };
 	struct outbox_opts o = {
 		.max_bytes = cc->outbox_max_bytes,
 		.sync_ms = cc->outbox_sync_ms,
 		.keep_cut = true,
 		.topics = topics,
+		.refused = refused,
 	};
 	char *dir = fs_join(c->d->opts.state_dir, CLOUD_OUTBOX_DIR);
 	int r;
@@ -514,6 +519,8 @@ static int cloud_outbox(struct cloud *c)
 		return -ENOMEM;
 	/* They fit: P and the discovery prefix are short (conf.c). */
 	snprintf(own, sizeof(own), "%s/", c->prefix);
+	snprintf(value_set, sizeof(value_set), BRIDGE_SUB_VALUE_SET, c->prefix);
+	snprintf(api_set, sizeof(api_set), BRIDGE_SUB_API_SET, c->prefix);
 	if (discovery_id_prefix(&dn, id, sizeof(id)) < 0) {
 		free(dir);
 		return -ENAMETOOLONG;

@@ -105,7 +105,7 @@ struct outbox {
 	char *dir, *path;
 	int fd;
 	struct ob_topics *topics; /* named in the log, and their ids */
-	struct ob_scope *scope;	  /* topics a record may have at open */
+	struct ob_scope *scope;	  /* topics a record may have */
 	uint64_t max_bytes;
 	unsigned sync_ms;
 	struct ob_slot *slots; /* [head, tail) in use, head live if any */
@@ -698,6 +698,8 @@ int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	tlen = strnlen(topic, OUTBOX_TOPIC_MAX);
 	if (!ob_topic_ok(topic, tlen))
 		return -EINVAL;
+	if (!ob_scope_allows(ob->scope, topic, tlen))
+		return -EPERM; /* see outbox_opts */
 	if (tlen + len > ob->max_bytes)
 		return -EFBIG;
 	if (ob->last_seq == UINT64_MAX)
@@ -991,7 +993,8 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 	ob->topics = ob_topics_new();
 	r = ob->dir && ob->path && ob->topics ? 0 : -ENOMEM;
 	if (r == 0)
-		r = ob_scope_new(opts ? opts->topics : NULL, &ob->scope);
+		r = ob_scope_new(opts ? opts->topics : NULL,
+				 opts ? opts->refused : NULL, &ob->scope);
 	if (r == 0)
 		r = ob_open_log(ob);
 	if (r == 0)

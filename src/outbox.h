@@ -54,9 +54,19 @@ struct outbox_opts {
 	 * NULL: any topic.  A message for any other topic found at open
 	 * was not written by this owner (a log copied from another gateway,
 	 * or crafted to have this one publish under its identity): it is
-	 * dropped and counted (stats.foreign), never handed out.
+	 * dropped and counted (stats.foreign), never handed out; outbox_put
+	 * refuses it (-EPERM).
 	 */
 	const char *const *topics;
+	/*
+	 * Topics never held, matched whole ("+" again one level),
+	 * NULL-ended, or NULL: the ones its owner subscribes to.  The
+	 * broker sends a message published there back to the owner, so a
+	 * record planted in the log for one of them would come back as a
+	 * command ("P/node/+/+/+/+/set").  Refused by outbox_put (-EPERM)
+	 * and, found at open, dropped and counted with the foreign ones.
+	 */
+	const char *const *refused;
 };
 
 /* A pending message; pointers valid until the next outbox_put/ack/free. */
@@ -75,7 +85,8 @@ struct outbox_stats {
 	uint64_t dropped;	/* events dropped to stay bounded, ever */
 	uint64_t bytes_written; /* to the log since open */
 	uint64_t recovered;	/* messages loaded at open */
-	uint64_t foreign;	/* dropped at open: outside opts.topics */
+	uint64_t foreign;	/* dropped at open: outside opts.topics or
+				 * refused (opts.refused) */
 	uint64_t truncated;	/* bytes of torn tail cut at open */
 	int cut_error;		/* -errno if they could not be kept, or 0 */
 	uint64_t unwritten;	/* pending messages held in memory only */

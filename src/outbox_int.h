@@ -141,16 +141,19 @@ struct ob_reader {
 const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len);
 
 /*
- * The topics a log may hold (outbox_opts.topics): those under one of a
- * list of prefixes, where a level "+" matches one non-empty level.  A
- * NULL scope takes every topic.
+ * The topics a log may hold (outbox_opts.topics and .refused): those
+ * under one of a list of prefixes and none of a list of refused topics,
+ * where a level "+" matches one non-empty level.  A NULL scope takes
+ * every topic.
  */
 struct ob_scope;
 
-/* A copy of prefixes (NULL-terminated; NULL: *ret is NULL, any topic). */
-int ob_scope_new(const char *const *prefixes, struct ob_scope **ret);
+/* Copies of both lists (NULL-terminated; NULL prefixes: any topic; both
+ * NULL: *ret is NULL). */
+int ob_scope_new(const char *const *prefixes, const char *const *refused,
+		 struct ob_scope **ret);
 struct ob_scope *ob_scope_free(struct ob_scope *sc);
-/* Is t (n bytes, no NUL) under one of the prefixes? */
+/* Is t (n bytes, no NUL) under one of the prefixes and not refused? */
 bool ob_scope_allows(const struct ob_scope *sc, const char *t, size_t n);
 
 /* A topic one may publish to: no wildcards, no NUL, UTF-8. */

@@ -493,35 +493,54 @@ const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len)
 	return rd->fill >= len ? rd->buf : NULL;
 }
 
-/* The prefixes a scope holds, each with its length. */
-struct ob_scope {
-	size_t n;
-	struct {
-		char *s;
-		size_t len;
-	} v[];
+/* A topic pattern of a scope, with its length. */
+struct ob_pattern {
+	char *s;
+	size_t len;
 };
 
-int ob_scope_new(const char *const *prefixes, struct ob_scope **ret)
+/* The prefixes a scope takes (NULL: any), then the topics it refuses. */
+struct ob_scope {
+	bool any;
+	size_t n, nrefused;
+	struct ob_pattern v[];
+};
+
+static size_t count(const char *const *list)
 {
-	struct ob_scope *sc;
 	size_t n = 0;
 
-	*ret = NULL;
-	if (!prefixes)
-		return 0;
-	while (prefixes[n])
+	while (list && list[n])
 		n++;
-	sc = calloc(1, sizeof(*sc) + n * sizeof(sc->v[0]));
+	return n;
+}
+
+int ob_scope_new(const char *const *prefixes, const char *const *refused,
+		 struct ob_scope **ret)
+{
+	size_t n = count(prefixes), nr = count(refused);
+	struct ob_scope *sc;
+
+	*ret = NULL;
+	if (!prefixes && !refused)
+		return 0;
+	sc = calloc(1, sizeof(*sc) + (n + nr) * sizeof(sc->v[0]));
 	if (!sc)
 		return -ENOMEM;
-	for (sc->n = 0; sc->n < n; sc->n++) {
-		sc->v[sc->n].s = strdup(prefixes[sc->n]);
-		if (!sc->v[sc->n].s) {
+	sc->any = !prefixes;
+	for (size_t i = 0; i < n + nr; i++) {
+		const char *p = i < n ? prefixes[i] : refused[i - n];
+
+		sc->v[i].s = strdup(p);
+		if (!sc->v[i].s) {
 			ob_scope_free(sc);
 			return -ENOMEM;
 		}
-		sc->v[sc->n].len = strlen(prefixes[sc->n]);
+		sc->v[i].len = strlen(p);
+		if (i < n)
+			sc->n++;
+		else
+			sc->nrefused++;
 	}
 	*ret = sc;
 	return 0;
@@ -529,18 +548,20 @@ int ob_scope_new(const char *const *prefixes, struct ob_scope **ret)
 
 struct ob_scope *ob_scope_free(struct ob_scope *sc)
 {
-	for (size_t i = 0; sc && i < sc->n; i++)
+	for (size_t i = 0; sc && i < sc->n + sc->nrefused; i++)
 		free(sc->v[i].s);
 	free(sc);
 	return NULL;
 }
 
 /*
- * Is t (n bytes) under the prefix p (plen bytes)?  A level of p that is
- * "+" stands for one level of t, which must not be empty: the discovery
+ * How many bytes of t (n bytes) the pattern p (plen bytes) covers, or
+ * SIZE_MAX when t does not start with it.  A level of p that is "+"
+ * stands for one level of t, which must not be empty: the discovery
  * configs of this gateway are "<discovery-prefix>/+/<its id>_...".
  */
-static bool scope_match(const char *p, size_t plen, const char *t, size_t n)
+static size_t pattern_covers(const char *p, size_t plen, const char *t,
+			     size_t n)
 {
 	size_t i = 0, j = 0;
 
@@ -552,24 +573,32 @@ static bool scope_match(const char *p, size_t plen, const char *t, size_t n)
 			while (k < n && t[k] != '/')
 				k++;
 			if (k == j)
-				return false;
+				return SIZE_MAX;
 			j = k;
 		} else if (j >= n || t[j] != p[i]) {
-			return false;
+			return SIZE_MAX;
 		} else {
 			j++;
 		}
 		i++;
 	}
-	return j < n;
+	return j;
 }
 
 bool ob_scope_allows(const struct ob_scope *sc, const char *t, size_t n)
 {
+	bool in;
+
 	if (!sc)
 		return true;
-	for (size_t i = 0; i < sc->n; i++)
-		if (scope_match(sc->v[i].s, sc->v[i].len, t, n))
-			return true;
-	return false;
+	for (size_t i = sc->n; i < sc->n + sc->nrefused; i++)
+		if (pattern_covers(sc->v[i].s, sc->v[i].len, t, n) == n)
+			return false;
+	in = sc->any;
+	for (size_t i = 0; i < sc->n && !in; i++) {
+		size_t c = pattern_covers(sc->v[i].s, sc->v[i].len, t, n);
+
+		in = c != SIZE_MAX && c < n;
+	}
+	return in;
 }

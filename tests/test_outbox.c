@@ -1067,9 +1067,12 @@ static void test_old_log(void **state)
 	expect_msg(f->ob, 13, OUTBOX_EVENT, "zwgate/gw/event/4/x", "new");
 }
 
-static void reopen_scoped(struct fixture *f, const char *const *topics)
+static void reopen_scoped(struct fixture *f, const char *const *topics,
+			  const char *const *refused)
 {
-	struct outbox_opts o = { .sync_ms = 1000, .topics = topics };
+	struct outbox_opts o = { .sync_ms = 1000,
+				 .topics = topics,
+				 .refused = refused };
 
 	f->ob = outbox_free(f->ob);
 	assert_int_equal(outbox_open(f->dir, &o, &f->ob), 0);
@@ -1105,6 +1108,11 @@ static void test_foreign_topics(void **state)
 	static const char *const scope[] = { "zwgate/gw/",
 					     "homeassistant/+/zwgate_gw_",
 					     NULL };
+	/* The command topics the gateway subscribes to. */
+	static const char *const refused[] = { "zwgate/gw/node/+/+/+/+/set",
+					       "zwgate/gw/api/+/set",
+					       "zwgate/gw/trust/bundle/set",
+					       NULL };
 	/* What that scope lets through, without its "+". */
 	static const char *const ours[] = { "zwgate/gw/",
 					    "homeassistant/switch/zwgate_gw_",
@@ -1131,25 +1139,40 @@ static void test_foreign_topics(void **state)
 	put(f->ob, OUTBOX_STATE, "homeassistant//zwgate_gw_2/config", "{}");
 	put(f->ob, OUTBOX_STATE, "homeassistant/a/b/zwgate_gw_2/config", "{}");
 	put(f->ob, OUTBOX_STATE, "homeassistant/lock/zwgate_gw_", "{}");
+	/* Its own command topics: the broker would send them back to it,
+	 * and they would be carried out. */
+	put(f->ob, OUTBOX_STATE, "zwgate/gw/node/10/door_lock/0/locked/set",
+	    "false");
+	put(f->ob, OUTBOX_EVENT, "zwgate/gw/api/set/set",
+	    "{\"node\":10,\"value\":\"locked\",\"to\":false}");
+	put(f->ob, OUTBOX_EVENT, "zwgate/gw/trust/bundle/set", "{}");
 	assert_int_equal(outbox_sync(f->ob), 0);
 
-	reopen_scoped(f, scope);
+	reopen_scoped(f, scope, refused);
 	assert_int_equal(stats(f->ob).recovered, 3);
-	assert_int_equal(stats(f->ob).foreign, 9);
+	assert_int_equal(stats(f->ob).foreign, 12);
 	assert_int_equal(pending_under(f->ob, ours), 3);
+	/* Nor are they taken from the owner. */
+	assert_int_equal(outbox_put(f->ob, OUTBOX_EVENT,
+				    "zwgate/gw/node/10/door_lock/0/locked/set",
+				    "false", 5, &seq),
+			 -EPERM);
+	assert_int_equal(
+	    outbox_put(f->ob, OUTBOX_EVENT, "zwgate/victim-gw/x", "1", 1, &seq),
+	    -EPERM);
 	expect_msg(f->ob, 1, OUTBOX_STATE, "zwgate/gw/node/2/switch_binary/0/x",
 		   "1");
 	/* Used, synced, opened again: they stay out. */
 	seq = put(f->ob, OUTBOX_EVENT, "zwgate/gw/event/4/scene", "3");
-	assert_int_equal(seq, 13);
+	assert_int_equal(seq, 16);
 	assert_int_equal(outbox_sync(f->ob), 0);
-	reopen_scoped(f, scope);
+	reopen_scoped(f, scope, refused);
 	assert_int_equal(pending_under(f->ob, ours), 4);
-	assert_int_equal(stats(f->ob).foreign, 9);
+	assert_int_equal(stats(f->ob).foreign, 12);
 
 	/* Without a scope (the default), every topic is taken. */
 	reopen(f, 0, 1000);
-	assert_int_equal(stats(f->ob).recovered, 13);
+	assert_int_equal(stats(f->ob).recovered, 16);
 	assert_int_equal(stats(f->ob).foreign, 0);
 }
 

@@ -70,31 +70,42 @@ static void fix_records(uint8_t *b, size_t len)
  * "+" level stands for one non-empty level, as discovery's does. */
 static const char *const scope[] = { "zwgate/gw/node/", "fuzz/", "ha/+/gw_",
 				     NULL };
+/* Never handed out, though in scope: topics the owner subscribes to. */
+static const char *const refused[] = { "zwgate/gw/node/+/+/+/+/set",
+				       "fuzz/+/set", NULL };
 
-/* t under p, read the simple way: here "+" is always a whole level. */
-static bool under(const char *p, const char *t)
+/* Where t goes on after p, read the simple way ("+" is always a whole
+ * level here), or NULL when t does not start with p. */
+static const char *after(const char *p, const char *t)
 {
 	while (*p) {
 		if (*p == '+') {
 			size_t l = strcspn(t, "/");
 
 			if (l == 0)
-				return false;
+				return NULL;
 			t += l;
 			p++;
 		} else if (*p++ != *t++) {
-			return false;
+			return NULL;
 		}
 	}
-	return *t != '\0';
+	return t;
 }
 
 static bool in_scope(const char *const *topics, const char *t)
 {
-	for (size_t i = 0; topics && topics[i]; i++)
-		if (under(topics[i], t))
+	const char *e;
+
+	if (!topics)
+		return true;
+	for (size_t i = 0; refused[i]; i++)
+		if ((e = after(refused[i], t)) && !*e)
+			return false;
+	for (size_t i = 0; topics[i]; i++)
+		if ((e = after(topics[i], t)) && *e)
 			return true;
-	return !topics;
+	return false;
 }
 
 struct seen {
@@ -181,6 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (b[0] & 1)
 		fix_records(b + 1, size - 1);
 	o.topics = b[0] & 2 ? scope : NULL;
+	o.refused = b[0] & 2 ? refused : NULL;
 	fuzz_path(dir, fuzz_dir(), "outbox");
 	fuzz_rm_rf(dir);
 	fuzz_mkdir(dir);
