@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "fsutil.h"
 #include "lex.h"
 #include "log.h"
 #include "outbox.h"
@@ -818,7 +819,7 @@ static int conf_check_key_stat(const struct stat *st, char *err, size_t len)
 	unsigned bits = mode & 007 ? mode & 007 : (mode & 070) >> 3;
 	int r = conf_check_owner(st, err, len);
 
-	if (r < 0 || !(mode & 077))
+	if (r < 0 || fs_check_secret_mode(st) == 0)
 		return r;
 	snprintf(err, len,
 		 "is %s by %s (mode %04o); it must be 0600 or stricter, like "

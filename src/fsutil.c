@@ -338,6 +338,15 @@ int fs_read_checked(const char *path, size_t max, fs_check_fn check, void *arg,
 	return r;
 }
 
+int fs_check_secret_mode(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return -EINVAL;
+	if (st->st_mode & (S_IRWXG | S_IRWXO))
+		return -EACCES;
+	return 0;
+}
+
 int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	return fs_read_checked(path, max, NULL, NULL, ret, ret_len);

@@ -44,6 +44,14 @@ typedef int (*fs_check_fn)(const struct stat *st, void *arg);
 int fs_read_checked(const char *path, size_t max, fs_check_fn check, void *arg,
 		    char **ret, size_t *ret_len);
 
+/*
+ * The rule for a secret's file (a private key, a signing key), as ssh
+ * has it: a regular file (else -EINVAL) with no bit at all for its group
+ * or others (else -EACCES); 0 if it holds.  The owner is not judged
+ * here.  Callers word the refusal for the file they read.
+ */
+int fs_check_secret_mode(const struct stat *st);
+
 /* Wipe and free what fs_read_checked read of a secret; NULL ok. */
 void fs_free_secret(char *buf, size_t len);
 

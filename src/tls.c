@@ -84,12 +84,13 @@ static int tls__check_key(const struct stat *st, void *arg)
 	int r;
 
 	f->said = true;
-	if (!S_ISREG(st->st_mode)) {
+	r = fs_check_secret_mode(st);
+	if (r == -EINVAL) {
 		snprintf(f->err, f->errlen, "%s %s is not a regular file",
 			 f->what, f->path);
-		return -EINVAL;
+		return r;
 	}
-	if (mode & (S_IRWXG | S_IRWXO)) {
+	if (r < 0) {
 		snprintf(f->err, f->errlen,
 			 "%s %s is %s by %s (mode %04o); it must be "
 			 "0600 or stricter, like ssh",
@@ -97,7 +98,7 @@ static int tls__check_key(const struct stat *st, void *arg)
 			 mode & (S_IRGRP | S_IROTH) ? "readable" : "accessible",
 			 mode & S_IRWXO ? "others" : "its group",
 			 (unsigned)mode);
-		return -EACCES;
+		return r;
 	}
 	r = conf_check_stat(st, why, sizeof(why));
 	if (r < 0) {

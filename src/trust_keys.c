@@ -304,12 +304,12 @@ struct tb_keyfile {
 static int tb_check_key_mode(const struct stat *st, void *arg)
 {
 	struct tb_keyfile *k = arg;
-	int rc = 0;
+	int rc = fs_check_secret_mode(st);
 
-	if (!S_ISREG(st->st_mode))
+	if (rc == -EINVAL)
 		rc = tb_err(k->err, k->errlen, -EINVAL,
 			    "%s: not a regular file", k->path);
-	else if (st->st_mode & 077)
+	else if (rc < 0)
 		rc = tb_err(k->err, k->errlen, -EACCES,
 			    "%s is %s by others (mode %04o); it must be 0600",
 			    k->path,

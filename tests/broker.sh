@@ -206,6 +206,56 @@ cloud {
 CONF
 }
 
+# cloud_broker_start: a PKI made by tests/pki.sh in $T/pki and a
+# mutual-TLS broker in $T/broker for the gateway's cloud block (see
+# broker_cloud_block and cloud_config); TLS holds the options that
+# mosquitto_pub and mosquitto_sub need for it.  Stops the test if either
+# fails; at exit, the capture, the brokers and the test's files go.
+cloud_broker_start() {
+	sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null ||
+		{ echo "pki.sh failed"; exit 99; }
+	BROKER_PKI="$T/pki"
+	broker_start "$T/broker" tls || exit 99
+	trap 'capture_stop 2>/dev/null; broker_stop_all; cleanup' EXIT
+	TLS="--cafile $T/pki/ca.crt --cert $T/pki/client.crt --key $T/pki/client.key"
+}
+
+msub() { mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS "$@"; }
+mpub() { mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -q 1 "$@"; }
+
+# cloud_config [EXTRA LINES]: the test config plus a cloud block.
+cloud_config() {
+	write_config
+	broker_cloud_block "${1:-}" >>"$CONF"
+}
+
+# capture_start TOPIC...: a persistent QoS 1 subscriber to the TOPICs
+# writes all it sees to $T/capture.log.  mosquitto_sub exits when a
+# reconnect finds the broker down, so it runs in a loop under the same
+# client id: its session on the broker keeps what is published while it
+# is away.  capture_stop ends it.
+capture_start() {
+	CAPTURE_ID=capture-$$
+	for t in "$@"; do
+		shift
+		set -- "$@" -t "$t"
+	done
+	(
+		while :; do
+			mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c \
+				-i "$CAPTURE_ID" "$@" \
+				>>"$T/capture.log" 2>>"$T/capture.err"
+			sleep 0.2
+		done
+	) &
+	echo $! >"$T/capture.pid"
+	sleep 0.3
+}
+capture_stop() {
+	kill "$(cat "$T/capture.pid")" 2>/dev/null
+	pkill -f -- "-i $CAPTURE_ID " 2>/dev/null
+}
+
 broker_stop_all() {
 	for d in $BROKER__ALL; do
 		broker_stop "$d"

@@ -195,3 +195,29 @@ wait_cloud() {
 
 # jqr FILTER: a field of zwgatectl --json output on stdin, raw.
 jqr() { jq -r "$1"; }
+
+# wait_for SECONDS COMMAND...: until the command succeeds.
+wait_for() {
+	n=0
+	s=$1
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		[ $n -ge $((s * 10)) ] && return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
+# wait_grep FILE PATTERN SECONDS: until PATTERN is in FILE.
+wait_grep() {
+	n=0
+	while ! grep -q -- "$2" "$1" 2>/dev/null; do
+		[ $n -ge $(($3 * 10)) ] && return 1
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
+
+q() { "$@" >/dev/null; }
+# value_is NODE VALUE WANT: zwgatectl get says the value is WANT.
+value_is() { [ "$(ctl --json get "$1" "$2" | jqr .value)" = "$3" ]; }

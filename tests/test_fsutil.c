@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* fs_read_checked: the file it checks is the file it reads. */
+/* fs_read_checked: the file it checks is the file it reads; the rule for
+ * a secret's file, fs_check_secret_mode. */
 #include "config.h"
 
 #include <errno.h>
@@ -176,6 +177,32 @@ static void test_not_regular(void **state)
 	free(fifo);
 }
 
+/* A secret's file: regular, and nothing for its group or others. */
+static void test_secret_mode(void **state)
+{
+	static const struct {
+		mode_t mode;
+		int want;
+	} rows[] = {
+		{ S_IFREG | 0600, 0 },	     { S_IFREG | 0400, 0 },
+		{ S_IFREG | 0700, 0 },	     { S_IFREG | 0640, -EACCES },
+		{ S_IFREG | 0620, -EACCES }, { S_IFREG | 0610, -EACCES },
+		{ S_IFREG | 0604, -EACCES }, { S_IFREG | 0602, -EACCES },
+		{ S_IFREG | 0601, -EACCES }, { S_IFDIR | 0700, -EINVAL },
+		{ S_IFIFO | 0600, -EINVAL }, { S_IFLNK | 0600, -EINVAL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct stat st = { .st_mode = rows[i].mode };
+		int r = fs_check_secret_mode(&st);
+
+		if (r != rows[i].want)
+			fail_msg("mode 0%o: %d, wanted %d",
+				 (unsigned)rows[i].mode, r, rows[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_symlink_target_checked),
 		cmocka_unit_test(test_reads_what_it_checked),
 		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_secret_mode),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

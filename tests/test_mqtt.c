@@ -93,6 +93,20 @@ static void pki_path(char *buf, size_t len, const char *file)
 	snprintf(buf, len, "%s/%s", pki, file);
 }
 
+/* The size of a buffer for pki_files. */
+#define PKI_PATH_MAX 300
+
+/* The CA, the client's certificate and key, and (unless skey is NULL) the
+ * server's key of the test PKI, each in a buffer of PKI_PATH_MAX. */
+static void pki_files(char *ca, char *crt, char *key, char *skey)
+{
+	pki_path(ca, PKI_PATH_MAX, "ca.crt");
+	pki_path(crt, PKI_PATH_MAX, "client.crt");
+	pki_path(key, PKI_PATH_MAX, "client.key");
+	if (skey)
+		pki_path(skey, PKI_PATH_MAX, "server.key");
+}
+
 /* ---- callbacks ---- */
 
 static void on_connected(void *ctx, bool session_present)
@@ -245,7 +259,7 @@ static int teardown(void **state)
 
 static SSL_CTX *make_ctx(const char *host)
 {
-	char ca[300], crt[300], key[300], err[512];
+	char ca[PKI_PATH_MAX], crt[PKI_PATH_MAX], key[PKI_PATH_MAX], err[512];
 	struct tls_opts o = {
 		.host = host,
 		.ca_file = ca,
@@ -255,9 +269,7 @@ static SSL_CTX *make_ctx(const char *host)
 	SSL_CTX *ctx = NULL;
 	int r;
 
-	pki_path(ca, sizeof(ca), "ca.crt");
-	pki_path(crt, sizeof(crt), "client.crt");
-	pki_path(key, sizeof(key), "client.key");
+	pki_files(ca, crt, key, NULL);
 	r = tls_ctx_new(&o, &ctx, err, sizeof(err));
 	if (r < 0)
 		fail_msg("tls_ctx_new: %s", err);
@@ -464,14 +476,12 @@ static int ctx_new(const char *ca, const char *crt, const char *key, char *err,
 
 static void test_ctx_errors(void **state)
 {
-	char ca[300], crt[300], key[300], skey[300], junk[128], loose[128],
-	    enc[128], err[512], cmd[1024];
+	char ca[PKI_PATH_MAX], crt[PKI_PATH_MAX], key[PKI_PATH_MAX],
+	    skey[PKI_PATH_MAX], junk[128], loose[128], enc[128], err[512],
+	    cmd[1024];
 
 	(void)state;
-	pki_path(ca, sizeof(ca), "ca.crt");
-	pki_path(crt, sizeof(crt), "client.crt");
-	pki_path(key, sizeof(key), "client.key");
-	pki_path(skey, sizeof(skey), "server.key");
+	pki_files(ca, crt, key, skey);
 	snprintf(junk, sizeof(junk), "%s/junk.pem", tmp);
 	snprintf(loose, sizeof(loose), "%s/loose.key", tmp);
 	write_file(junk, "not a certificate\n", 0644);
@@ -568,15 +578,12 @@ int fstat(int fd, struct stat *st)
  */
 static void test_key_swapped_after_check(void **state)
 {
-	char ca[300], crt[300], key[300], skey[300], path[128], loose[128],
-	    err[512];
+	char ca[PKI_PATH_MAX], crt[PKI_PATH_MAX], key[PKI_PATH_MAX],
+	    skey[PKI_PATH_MAX], path[128], loose[128], err[512];
 	struct stat st;
 
 	(void)state;
-	pki_path(ca, sizeof(ca), "ca.crt");
-	pki_path(crt, sizeof(crt), "client.crt");
-	pki_path(key, sizeof(key), "client.key");
-	pki_path(skey, sizeof(skey), "server.key");
+	pki_files(ca, crt, key, skey);
 	snprintf(path, sizeof(path), "%s/swapped.key", tmp);
 	snprintf(loose, sizeof(loose), "%s/loose-other.key", tmp);
 	copy_file(key, path, 0600);
@@ -596,12 +603,11 @@ static void test_key_swapped_after_check(void **state)
 /* A CA file is held to the rules of config files where it is read. */
 static void test_ca_checked(void **state)
 {
-	char ca[300], crt[300], key[300], path[128], err[512];
+	char ca[PKI_PATH_MAX], crt[PKI_PATH_MAX], key[PKI_PATH_MAX], path[128],
+	    err[512];
 
 	(void)state;
-	pki_path(ca, sizeof(ca), "ca.crt");
-	pki_path(crt, sizeof(crt), "client.crt");
-	pki_path(key, sizeof(key), "client.key");
+	pki_files(ca, crt, key, NULL);
 	snprintf(path, sizeof(path), "%s/open-ca.crt", tmp);
 	copy_file(ca, path, 0646);
 	assert_int_equal(ctx_new(path, crt, key, err, sizeof(err)), -EPERM);

@@ -727,6 +727,25 @@ static void echoes(struct world *w, int n)
 	}
 }
 
+/* The rules on the example network with the washer plug, whose nodes
+ * echo what the rules set (echoes): where a loop shows. */
+static struct world *echo_world(const char *rules)
+{
+	struct world *w = world_new(rules, T_WALL0, true);
+
+	add_plug(w);
+	w->echo = true;
+	return w;
+}
+
+/* No loop was logged, and none of the n rules named is paused. */
+static void assert_no_loop(struct world *w, const char *const *names, size_t n)
+{
+	assert_int_equal(w->loops_logged, 0);
+	for (size_t i = 0; i < n; i++)
+		assert_null(waiting(w, names[i]));
+}
+
 /* The two rules: each sets what starts the other. */
 static const char loop2[] =
     "rule \"A\" { when \"porch\" switch becomes on\n"
@@ -736,13 +755,11 @@ static const char loop2[] =
 
 static void test_engine_loop_two_rules(void **state)
 {
-	struct world *w = world_new(loop2, T_WALL0, true);
+	struct world *w = echo_world(loop2);
 	struct rules_engine *old;
 	json_t *j;
 	size_t n;
 
-	add_plug(w);
-	w->echo = true;
 	set_bool(w, m_switch(), true);
 	echoes(w, 100);
 	/* A and B ran 10 times or so each, then stopped; not 100. */
@@ -796,7 +813,7 @@ static void test_engine_loop_two_rules(void **state)
 
 static void test_engine_loop_three_rules(void **state)
 {
-	struct world *w = world_new(
+	struct world *w = echo_world(
 	    "rule \"A\" { when \"porch\" switch becomes on\n"
 	    "  do set \"washer plug\" switch off; set \"washer plug\" switch "
 	    "on }\n"
@@ -804,11 +821,8 @@ static void test_engine_loop_three_rules(void **state)
 	    "  do set \"lounge lamp\" level 0; wait 1s\n"
 	    "     set \"lounge lamp\" level 50 }\n"
 	    "rule \"C\" { when \"lounge lamp\" level > 40\n"
-	    "  do set \"porch\" switch off; set \"porch\" switch on }\n",
-	    T_WALL0, true);
+	    "  do set \"porch\" switch off; set \"porch\" switch on }\n");
 
-	add_plug(w);
-	w->echo = true;
 	set_bool(w, m_switch(), true);
 	echoes(w, 300);
 	assert_true(w->ncalls <= 70);
@@ -857,22 +871,18 @@ static void test_engine_loop_refresh(void **state)
  */
 static void test_engine_no_loop_sync(void **state)
 {
-	struct world *w = world_new(
+	struct world *w = echo_world(
 	    "rule \"to plug\" { when \"porch\" switch changes\n"
 	    "  do set \"washer plug\" switch $value }\n"
 	    "rule \"to porch\" { when \"washer plug\" switch changes\n"
-	    "  do set \"porch\" switch $value }\n",
-	    T_WALL0, true);
+	    "  do set \"porch\" switch $value }\n");
+	const char *const names[] = { "to plug", "to porch" };
 
-	add_plug(w);
-	w->echo = true;
 	for (int i = 0; i < 30; i++) {
 		set_bool(w, m_switch(), i % 2 == 0);
 		echoes(w, 10);
 	}
-	assert_int_equal(w->loops_logged, 0);
-	assert_null(waiting(w, "to plug"));
-	assert_null(waiting(w, "to porch"));
+	assert_no_loop(w, names, sizeof(names) / sizeof(names[0]));
 	assert_int_equal(count(w, "set 8 currentValue true"), 15);
 	world_free(w);
 }
@@ -880,7 +890,7 @@ static void test_engine_no_loop_sync(void **state)
 /* Busy but straight: nothing of this is a loop. */
 static void test_engine_no_loop(void **state)
 {
-	struct world *w = world_new(
+	struct world *w = echo_world(
 	    /* A chain A -> B -> C, and a pair that agrees at once. */
 	    "rule \"A\" { when \"porch\" switch becomes on\n"
 	    "  do set \"washer plug\" switch on }\n"
@@ -893,14 +903,11 @@ static void test_engine_no_loop(void **state)
 	    "rule \"off\" { when \"hall sensor\" motion becomes false\n"
 	    "  do set \"porch\" switch off }\n"
 	    /* A schedule, often. */
-	    "every 1s do set \"lounge lamp\" level 60\n",
-	    T_WALL0, true);
+	    "every 1s do set \"lounge lamp\" level 60\n");
 	const char *const names[] = { "A",  "B",   "C",
 				      "on", "off", "every@t.conf:12" };
 	int fired = 0;
 
-	add_plug(w);
-	w->echo = true;
 	for (int i = 0; i < 30; i++) {
 		set_bool(w, m_plug(), false);
 		set_num(w, m_level(), 0);
@@ -913,9 +920,7 @@ static void test_engine_no_loop(void **state)
 	}
 	/* The chain ran every time, 30 times in 12 s. */
 	assert_int_equal(fired, 30);
-	assert_int_equal(w->loops_logged, 0);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		assert_null(waiting(w, names[i]));
+	assert_no_loop(w, names, sizeof(names) / sizeof(names[0]));
 	world_free(w);
 }
 

@@ -260,20 +260,39 @@ static int offer(struct fixture *f, uint64_t version, char *why)
 	    f, &(struct spec){ .version = version, .sign = ALL_KEYS }, why);
 }
 
-static void offer_ok(struct fixture *f, uint64_t version)
+/* Offer a bundle signed by the keys in sign that names the keys in
+ * signers (struct spec) for the next; it must be accepted. */
+static void offer_keys_ok(struct fixture *f, uint64_t version, unsigned sign,
+			  unsigned signers)
 {
 	char why[TRUST_REASON_MAX] = "";
-	int r = offer(f, version, why);
+	int r = offer_spec(f,
+			   &(struct spec){ .version = version,
+					   .sign = sign,
+					   .signers = signers },
+			   why);
 
 	if (r != 0)
 		fail_msg("offer %llu: %d %s", (unsigned long long)version, r,
 			 why);
 }
 
+static void offer_ok(struct fixture *f, uint64_t version)
+{
+	offer_keys_ok(f, version, ALL_KEYS, 0);
+}
+
+/* Offer as offer_keys_ok does, then commit: the handshake succeeded. */
+static void commit_keys(struct fixture *f, uint64_t version, unsigned sign,
+			unsigned signers)
+{
+	offer_keys_ok(f, version, sign, signers);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+}
+
 static void commit(struct fixture *f, uint64_t version)
 {
-	offer_ok(f, version);
-	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	commit_keys(f, version, ALL_KEYS, 0);
 }
 
 static char *path_of(struct fixture *f, const char *name)
@@ -300,6 +319,15 @@ static bool exists(struct fixture *f, const char *name)
 
 	free(p);
 	return r;
+}
+
+/* Remove a file of the store, as anyone who may write it could. */
+static void remove_in(struct fixture *f, const char *name)
+{
+	char *p = path_of(f, name);
+
+	assert_int_equal(unlink(p), 0);
+	free(p);
 }
 
 static mode_t mode_of(const char *path)
@@ -800,13 +828,10 @@ static void damaged_slot_set_aside(void **state)
 static void missing_active_slot_falls_back(void **state)
 {
 	struct fixture *f = *state;
-	char *p;
 
 	reopen(f, 1);
 	commit(f, 5);
-	p = path_of(f, "slot-a.bundle");
-	assert_int_equal(unlink(p), 0);
-	free(p);
+	remove_in(f, "slot-a.bundle");
 	reopen(f, 1);
 	assert_ptr_equal(info(f).active, info(f).factory);
 	assert_int_equal(info(f).floor, 5);
@@ -1193,16 +1218,14 @@ static void planted_pending_set_aside(void **state)
 static void state_deleted_refuses_to_start(void **state)
 {
 	struct fixture *f = *state;
-	char err[512] = "", *p, *s1, *s2;
+	char err[512] = "", *s1, *s2;
 	struct trust_store *s = NULL;
 	size_t l1, l2;
 
 	reopen(f, 1);
 	commit(f, 2);
 	stop(f);
-	p = path_of(f, "state");
-	assert_int_equal(unlink(p), 0);
-	free(p);
+	remove_in(f, "state");
 	s1 = snapshot(f->dir, &l1);
 	assert_int_equal(
 	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
@@ -1218,9 +1241,7 @@ static void state_deleted_refuses_to_start(void **state)
 	free(s2);
 
 	/* A kept bundle alone is as telling as a slot. */
-	p = path_of(f, "slot-a.bundle");
-	assert_int_equal(unlink(p), 0);
-	free(p);
+	remove_in(f, "slot-a.bundle");
 	assert_int_equal(
 	    trust_store_open(f->dir, factory(1), &s, err, sizeof(err)),
 	    -ENOENT);
@@ -1254,35 +1275,15 @@ static void floor_raised_by_hand_limited(void **state)
 static void rotation_chain_loads_after_restart(void **state)
 {
 	struct fixture *f = *state;
-	char why[TRUST_REASON_MAX] = "";
 	struct trust_store_info i;
 
 	reopen(f, 1);
-	assert_int_equal(
-	    offer_spec(
-		f, &(struct spec){ .version = 2, .sign = 0x7, .signers = 0x6 },
-		why),
-	    0);
-	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	commit_keys(f, 2, 0x7, 0x6);
 	reopen(f, 1);
 	assert_int_equal(info(f).active->version, 2);
-	assert_int_equal(
-	    offer_spec(
-		f, &(struct spec){ .version = 3, .sign = 0x6, .signers = 0x6 },
-		why),
-	    0);
-	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
-	assert_int_equal(
-	    offer_spec(
-		f, &(struct spec){ .version = 4, .sign = 0x6, .signers = 0x4 },
-		why),
-	    0);
-	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
-	assert_int_equal(
-	    offer_spec(
-		f, &(struct spec){ .version = 5, .sign = 0x4, .signers = 0x4 },
-		why),
-	    0);
+	commit_keys(f, 3, 0x6, 0x6);
+	commit_keys(f, 4, 0x6, 0x4);
+	offer_keys_ok(f, 5, 0x4, 0x4);
 	for (int k = 0; k < 2; k++) {
 		reopen(f, 1);
 		i = info(f);
@@ -1304,12 +1305,7 @@ static void rotation_chain_loads_after_restart(void **state)
 	/* Without the kept key change, bundle 5 (signed by key 2 alone)
 	 * cannot be verified from the factory bundle. */
 	stop(f);
-	{
-		char *p = path_of(f, "link-2.bundle");
-
-		assert_int_equal(unlink(p), 0);
-		free(p);
-	}
+	remove_in(f, "link-2.bundle");
 	reopen(f, 1);
 	assert_ptr_equal(info(f).active, info(f).factory);
 	assert_warns(f, "does not verify");
@@ -1381,12 +1377,7 @@ static void store_without_chain_loads(void **state)
 	write_in(f, "state",
 		 "{\"active\":\"a\",\"pending\":\"b\",\"tries\":1,"
 		 "\"floor\":2,\"last-good\":0,\"dropped\":null}");
-	{
-		char *p = path_of(f, "link-2.bundle");
-
-		assert_int_equal(unlink(p), 0);
-		free(p);
-	}
+	remove_in(f, "link-2.bundle");
 	reopen(f, 1);
 	assert_null(info(f).warning);
 	assert_int_equal(info(f).active->version, 2);
@@ -1402,12 +1393,7 @@ static void store_without_chain_loads(void **state)
 	write_in(f, "state",
 		 "{\"active\":\"a\",\"pending\":null,\"tries\":0,"
 		 "\"floor\":4,\"last-good\":0,\"dropped\":null}");
-	{
-		char *p = path_of(f, "link-2.bundle");
-
-		assert_int_equal(unlink(p), 0);
-		free(p);
-	}
+	remove_in(f, "link-2.bundle");
 	reopen(f, 1);
 	assert_ptr_equal(info(f).active, info(f).factory);
 	assert_warns(f, "active slot a (version 4) does not verify");
@@ -1419,15 +1405,12 @@ static void store_without_chain_loads(void **state)
 static void commit_cut_before_keep(void **state)
 {
 	struct fixture *f = *state;
-	char *p;
 
 	reopen(f, 1);
 	commit(f, 2);
 	commit(f, 3);
 	stop(f);
-	p = path_of(f, "link-3.bundle");
-	assert_int_equal(unlink(p), 0);
-	free(p);
+	remove_in(f, "link-3.bundle");
 	reopen(f, 1);
 	assert_null(info(f).warning);
 	assert_int_equal(info(f).active->version, 3);
@@ -1450,24 +1433,13 @@ static void commit_cut_before_keep(void **state)
 static void commit_waits_for_key_change_kept(void **state)
 {
 	struct fixture *f = *state;
-	char why[TRUST_REASON_MAX] = "", tmp[64], *p;
+	char tmp[64], *p;
 
 	reopen(f, 1);
-	assert_int_equal(
-	    offer_spec(
-		f, &(struct spec){ .version = 2, .sign = 0x7, .signers = 0x6 },
-		why),
-	    0);
-	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
-	assert_int_equal(
-	    offer_spec(
-		f, &(struct spec){ .version = 3, .sign = 0x6, .signers = 0x6 },
-		why),
-	    0);
+	commit_keys(f, 2, 0x7, 0x6);
+	offer_keys_ok(f, 3, 0x6, 0x6);
 	stop(f);
-	p = path_of(f, "link-2.bundle");
-	assert_int_equal(unlink(p), 0);
-	free(p);
+	remove_in(f, "link-2.bundle");
 	snprintf(tmp, sizeof(tmp), ".link-2.bundle.tmp.%ld", (long)getpid());
 	p = path_of(f, tmp);
 	assert_int_equal(mkdir(p, 0700), 0);

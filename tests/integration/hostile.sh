@@ -15,29 +15,7 @@ BROKER_OWNER=$$
 P=zwgate/test-gw
 LOCK=$P/node/10/door_lock/0/locked/set
 
-sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 99; }
-BROKER_PKI="$T/pki"
-broker_start "$T/broker" tls || exit 99
-trap 'capture_stop 2>/dev/null; broker_stop_all; cleanup' EXIT
-
-TLS="--cafile $T/pki/ca.crt --cert $T/pki/client.crt --key $T/pki/client.key"
-mpub() { mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -q 1 "$@"; }
-
-# cloud_config [EXTRA LINES]: the test config plus a cloud block.
-cloud_config() {
-	write_config
-	broker_cloud_block "${1:-}" >>"$CONF"
-}
-
-# wait_grep FILE PATTERN SECONDS
-wait_grep() {
-	n=0
-	while ! grep -q -- "$2" "$1" 2>/dev/null; do
-		[ $n -ge $(($3 * 10)) ] && return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
-}
+cloud_broker_start
 
 # wait_lock VALUE: until zwgatectl says the lock is VALUE (5 s).
 wait_lock() {
@@ -50,22 +28,8 @@ wait_lock() {
 }
 
 # A persistent QoS 1 subscriber, in a loop so that it outlives broker
-# restarts (see cloud.sh).
-CAPTURE_ID=capture-$$
-(
-	while :; do
-		mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c \
-			-i "$CAPTURE_ID" -t "zwgate/#" -t "homeassistant/#" \
-			>>"$T/capture.log" 2>>"$T/capture.err"
-		sleep 0.2
-	done
-) &
-echo $! >"$T/capture.pid"
-capture_stop() {
-	kill "$(cat "$T/capture.pid")" 2>/dev/null
-	pkill -f -- "-i $CAPTURE_ID " 2>/dev/null
-}
-sleep 0.3
+# restarts (capture_start in tests/broker.sh).
+capture_start "zwgate/#" "homeassistant/#"
 
 # lock_errors: the P/error messages about the lock's /set so far.
 lock_errors() { grep -c "^$P/error {\"topic\":\"$LOCK\"" "$T/capture.log"; }

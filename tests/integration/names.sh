@@ -5,20 +5,6 @@
 # for zwgatectl and for the rules; bad entries go, good ones load.
 . "$top_srcdir/tests/lib.sh"
 
-# wait_for SECONDS COMMAND...: until the command succeeds.
-wait_for() {
-	n=0
-	s=$1
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ $n -ge $((s * 10)) ] && return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
-}
-q() { "$@" >/dev/null; }
-value_is() { [ "$(ctl --json get "$1" "$2" | jqr .value)" = "$3" ]; }
-
 write_config
 mkdir -p "$T/rules.d"
 cat >"$T/rules.d/test.rules" <<'RULES'

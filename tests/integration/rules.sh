@@ -9,21 +9,6 @@
 BROKER_OWNER=$$
 P=zwgate/test-gw
 
-# wait_for SECONDS COMMAND...: until the command succeeds.
-wait_for() {
-	n=0
-	s=$1
-	shift
-	while ! "$@" >/dev/null 2>&1; do
-		[ $n -ge $((s * 10)) ] && return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
-}
-
-q() { "$@" >/dev/null; }
-value_is() { [ "$(ctl --json get "$1" "$2" | jqr .value)" = "$3" ]; }
-
 # The test rules, with an "at" a few seconds from now (local time of the
 # configured zone) so that a schedule fires during the test.
 write_rules() {

@@ -16,133 +16,28 @@
 . "$top_srcdir/tests/broker.sh"
 BROKER_OWNER=$$
 
-PKI=$T/pki
-sh "$top_srcdir/tests/trustpki.sh" "$PKI" >/dev/null ||
-	{ echo "trustpki.sh failed"; exit 99; }
-trap 'broker_stop_all; cleanup' EXIT
+# ---- the broker (tests/trust-broker.sh, as in trust.sh) ---------------
 
-# ---- the broker (as in trust.sh) --------------------------------------
-
-BD=$T/broker
-mkdir -p "$BD"
-: >"$BD/plain_port"
-: >"$BD/mosquitto.log"
-LOGMARK=0
-
-broker_conf() {
-	{
-		broker_conf_common
-		echo "listener $(cat "$BD/port") 127.0.0.1"
-		echo "cafile $PKI/client-ca.crt"
-		echo "certfile $PKI/$1.chain"
-		echo "keyfile $PKI/$1.key"
-		echo "require_certificate true"
-	} >"$BD/mosquitto.conf"
-}
-
-# serve NAME: (re)start the broker presenting NAME.chain.
-serve() {
-	broker_conf "$1"
-	LOGMARK=$(wc -l <"$BD/mosquitto.log")
-	if [ -s "$BD/pid" ]; then
-		broker_restart "$BD"
-	else
-		broker__run "$BD"
-	fi || { echo "# the broker did not start"; tail -3 "$BD/mosquitto.log"; exit 99; }
-}
-since_serve() { tail -n "+$((LOGMARK + 1))" "$BD/mosquitto.log"; }
-
-try=0
-while :; do
-	broker__random_port >"$BD/port"
-	broker_conf leafA1
-	broker__run "$BD" && break
-	try=$((try + 1))
-	[ $try -lt 10 ] || { echo "mosquitto does not start"; exit 99; }
-done
+. "$top_srcdir/tests/trust-broker.sh"
+trust_broker_start leafA1
 
 # ---- bundles ------------------------------------------------------------
 
-B=$T/bundles
-mkdir -p "$B"
-EXPIRES=$(date -u -d '+730 days' +%F)
-for k in k1 k2 evil; do
-	"$ZWGATECTL" trust keygen --out "$B/$k.key" >/dev/null ||
-		{ echo "trust keygen failed"; exit 99; }
-done
-
-# bundle OUT VERSION "ANCHORS" "PINS" "SIGNERS" THRESHOLD "SIGNED BY"
-bundle() {
-	out=$1 v=$2 an=$3 pins=$4 signers=$5 th=$6 by=$7
-	set -- trust make --version "$v" --expires "$EXPIRES" \
-		--host broker.test --threshold "$th" --out "$B/$out.bundle"
-	for c in $an; do set -- "$@" --anchor "$PKI/$c.crt"; done
-	for c in $pins; do set -- "$@" --pin-from "$PKI/$c.crt"; done
-	for k in $signers; do set -- "$@" --signer "$B/$k.key.pub"; done
-	rm -f "$B/$out.bundle"
-	"$ZWGATECTL" "$@" >/dev/null || { echo "trust make $out failed"; exit 99; }
-	for k in $by; do
-		"$ZWGATECTL" trust sign --key "$B/$k.key" "$B/$out.bundle" \
-			>/dev/null || { echo "trust sign $out failed"; exit 99; }
-	done
-}
-
-bundle factory 1 "A B" "A B" "k1 k2" 2 "k1 k2"
-bundle evil 9 "C" "C R" "evil" 1 "evil"
-bundle op2 2 "A B" "A B" "k1 k2" 2 "k1 k2"
-bundle op3 3 "A B" "A B" "k1 k2" 2 "k1 k2"
+trust_keys k1 k2 evil
+trust_bundle factory 1 "A B" "A B" "k1 k2" "k1 k2" --threshold 2
+trust_bundle evil 9 "C" "C R" "evil" "evil" --threshold 1
+trust_bundle op2 2 "A B" "A B" "k1 k2" "k1 k2" --threshold 2
+trust_bundle op3 3 "A B" "A B" "k1 k2" "k1 k2" --threshold 2
 
 # ---- the gateway --------------------------------------------------------
 
-G=$T/gw
-CONF=$G/zwgate.conf STATE=$G/state RUN=$G/run SOCK=$G/run/control.sock
+gateway gw factory
 TD=$STATE/trust
-mkdir -p "$G/trust"
-write_config
-cp "$T/sim-network.json" "$G/"
-cp "$B/factory.bundle" "$G/trust/factory.bundle"
-: >"$G/synced"
-cat >>"$CONF" <<CONF
-cloud {
-	host "broker.test"
-	connect-to "127.0.0.1"
-	port $BROKER_PORT
-	trust-bundle "trust/factory.bundle"
-	clock-synchronized-file "synced"
-	client-cert "$PKI/client.crt"
-	client-key "$PKI/client.key"
-	reconnect-max-delay 1
-}
-CONF
-
-start_gateway() { start_daemon || { echo "# zwgated did not start"; exit 99; }; }
-ts() { ctl trust status --json; }
-cloud_state() { ctl --json status | jqr .cloud.state; }
-
-# wait_connected: CONNECT reached the broker since serve, within 20 s.
-wait_connected() {
-	n=0
-	while [ $n -lt 200 ]; do
-		if since_serve | grep -q "New client connected from .* as test-gw" &&
-			[ "$(cloud_state)" = connected ]; then
-			return 0
-		fi
-		sleep 0.1
-		n=$((n + 1))
-	done
-	echo "  not connected: $(ctl --json status | jq -c .cloud)" >&2
-	return 1
-}
 
 # wait_refused: at least 3 handshakes since serve, none got to CONNECT.
 wait_refused() {
-	n=0
-	while [ "$(since_serve | grep -c 'New connection from')" -lt 3 ] &&
-		[ $n -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	tries=$(since_serve | grep -c 'New connection from')
+	wait_handshakes 3
+	tries=$(handshakes)
 	if [ "$tries" -ge 3 ] && ! since_serve | grep -q "New client connected" &&
 		[ "$(cloud_state)" != connected ]; then
 		echo "  ($tries handshakes refused: $(ts | jqr .last.reason | cut -c1-120))"

@@ -44,72 +44,11 @@ if [ -z "$FAKETIME_LIB" ] || ! command -v faketime >/dev/null; then
 	echo "faketime is not installed (apt-get install faketime)"
 	exit 77
 fi
-PKI=$T/pki
-sh "$top_srcdir/tests/trustpki.sh" "$PKI" >/dev/null ||
-	{ echo "trustpki.sh failed"; exit 99; }
-trap 'broker_stop_all; cleanup' EXIT
 
-# ---- the broker ------------------------------------------------------
+# ---- the broker (tests/trust-broker.sh) ------------------------------
 
-BD=$T/broker
-mkdir -p "$BD"
-: >"$BD/plain_port"
-: >"$BD/mosquitto.log"
-LOGMARK=0
-
-# broker_conf NAME [TLS VERSION]: the broker presents NAME.chain.
-broker_conf() {
-	{
-		broker_conf_common
-		echo "listener $(cat "$BD/port") 127.0.0.1"
-		echo "cafile $PKI/client-ca.crt"
-		echo "certfile $PKI/$1.chain"
-		echo "keyfile $PKI/$1.key"
-		echo "require_certificate true"
-		[ -z "${2:-}" ] || echo "tls_version $2"
-	} >"$BD/mosquitto.conf"
-}
-
-# mosquitto's tls_version is a minimum: TLS 1.2 only takes OpenSSL's own
-# configuration, given to the broker alone.
-cat >"$BD/tls12.cnf" <<'CNF'
-openssl_conf = default_conf
-[default_conf]
-ssl_conf = ssl_sect
-[ssl_sect]
-system_default = system_default_sect
-[system_default_sect]
-MaxProtocol = TLSv1.2
-CNF
-
-# serve NAME [tlsv1.3|tlsv1.2]: (re)start the broker with that chain (and
-# only that TLS version); what it logs from then on is since_serve.
-serve() {
-	broker_conf "$@"
-	LOGMARK=$(wc -l <"$BD/mosquitto.log")
-	[ "${2:-}" != tlsv1.2 ] || export OPENSSL_CONF="$BD/tls12.cnf"
-	if [ -s "$BD/pid" ]; then
-		broker_restart "$BD"
-	else
-		broker__run "$BD"
-	fi
-	serve_rc=$?
-	[ "${2:-}" != tlsv1.2 ] || unset OPENSSL_CONF
-	[ $serve_rc -eq 0 ] && return 0
-	echo "# the broker did not start"
-	tail -3 "$BD/mosquitto.log"
-	exit 99
-}
-since_serve() { tail -n "+$((LOGMARK + 1))" "$BD/mosquitto.log"; }
-
-try=0
-while :; do
-	broker__random_port >"$BD/port"
-	broker_conf leafA1
-	broker__run "$BD" && break
-	try=$((try + 1))
-	[ $try -lt 10 ] || { echo "mosquitto does not start"; exit 99; }
-done
+. "$top_srcdir/tests/trust-broker.sh"
+trust_broker_start leafA1
 
 # served NAME ROOT [s_client options]: openssl s_client sees NAME's leaf,
 # verified up to ROOT with the host name broker.test.
@@ -159,32 +98,15 @@ check "new-key leaf: another key" [ "$(pub leafA1)" != "$(pub leafA1-newkey)" ]
 
 # ---- bundles ---------------------------------------------------------
 
-B=$T/bundles
-mkdir -p "$B"
-EXPIRES=$(date -u -d '+730 days' +%F)
-for k in k1 k2 k3 k4; do
-	"$ZWGATECTL" trust keygen --out "$B/$k.key" >/dev/null ||
-		{ echo "trust keygen failed"; exit 99; }
-done
+trust_keys k1 k2 k3 k4
 
 # bundle OUT VERSION "ANCHORS" "PINS" "SIGNERS" "SIGNED BY" [MAKE OPTIONS]:
-# a bundle for broker.test with recovery root R (names from the PKI and
-# from the keys above).
+# a bundle with recovery root R and threshold 2.
 bundle() {
 	out=$1 v=$2 an=$3 pins=$4 signers=$5 by=$6
 	shift 6
-	set -- trust make --version "$v" --expires "$EXPIRES" \
-		--host broker.test --recovery "$PKI/R.crt" --threshold 2 \
-		--out "$B/$out.bundle" "$@"
-	for c in $an; do set -- "$@" --anchor "$PKI/$c.crt"; done
-	for c in $pins; do set -- "$@" --pin-from "$PKI/$c.crt"; done
-	for k in $signers; do set -- "$@" --signer "$B/$k.key.pub"; done
-	rm -f "$B/$out.bundle"
-	"$ZWGATECTL" "$@" >/dev/null || { echo "trust make $out failed"; exit 99; }
-	for k in $by; do
-		"$ZWGATECTL" trust sign --key "$B/$k.key" "$B/$out.bundle" \
-			>/dev/null || { echo "trust sign $out failed"; exit 99; }
-	done
+	trust_bundle "$out" "$v" "$an" "$pins" "$signers" "$by" \
+		--recovery "$PKI/R.crt" --threshold 2 "$@"
 }
 
 bundle factory 1 "A B" "A B" "k1 k2" "k1 k2"
@@ -197,78 +119,15 @@ check "trust verify: bundle 2 holds on top of the factory bundle" \
 
 # ---- gateways --------------------------------------------------------
 
-# use_gw NAME: the gateway in $T/NAME is the one lib.sh starts and asks.
-use_gw() {
-	G=$T/$1
-	CONF=$G/zwgate.conf STATE=$G/state RUN=$G/run SOCK=$G/run/control.sock
-}
-
-# gateway NAME FACTORY: $CONF, $STATE, $RUN, $SOCK for a gateway in
-# $T/NAME with that factory bundle and a synchronised clock.
-gateway() {
-	use_gw "$1"
-	mkdir -p "$G/trust"
-	write_config
-	cp "$T/sim-network.json" "$G/"
-	cp "$B/$2.bundle" "$G/trust/factory.bundle"
-	: >"$G/synced"
-	cat >>"$CONF" <<CONF
-cloud {
-	host "broker.test"
-	connect-to "127.0.0.1"
-	port $BROKER_PORT
-	trust-bundle "trust/factory.bundle"
-	clock-synchronized-file "synced"
-	client-cert "$PKI/client.crt"
-	client-key "$PKI/client.key"
-	reconnect-max-delay 1
-}
-CONF
-}
-
-# start_gateway [FAKETIME]: zwgated, under libfaketime when a time is given.
-start_gateway() {
-	if [ -n "${1:-}" ]; then
-		start_daemon env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$1" \
-			FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="$FAKE_ASAN"
-	else
-		start_daemon
-	fi || { echo "# zwgated did not start"; exit 99; }
-}
-
-ts() { ctl trust status --json; }
-cloud_state() { ctl --json status | jqr .cloud.state; }
-
-# wait_connected: the gateway connects to the broker as it is now (its
-# CONNECT reached the broker since serve) and says so, within 20 s (a
-# second or two unless the machine is very busy).
-wait_connected() {
-	n=0
-	while [ $n -lt 200 ]; do
-		if since_serve | grep -q "New client connected from .* as test-gw" &&
-			[ "$(cloud_state)" = connected ]; then
-			return 0
-		fi
-		sleep 0.1
-		n=$((n + 1))
-	done
-	echo "  not connected: $(ctl --json status | jq -c .cloud)" >&2
-	echo "  trust: $(ts | jq -c .last)" >&2
-	tail -3 "$T/daemon.log" | cut -c1-200 | sed 's/^/  log: /' >&2
-	return 1
-}
+# use_gw, gateway, start_gateway, ts, cloud_state and wait_connected are
+# in tests/trust-broker.sh.
 
 # wait_refused REASON-REGEX: at least 3 handshakes since serve (within
 # 30 s; 2-3 s unless the machine is very busy), none got as far as
 # CONNECT, the gateway is not connected, and trust status says why.
 wait_refused() {
-	n=0
-	while [ "$(since_serve | grep -c 'New connection from')" -lt 3 ] &&
-		[ $n -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	tries=$(since_serve | grep -c 'New connection from')
+	wait_handshakes 3
+	tries=$(handshakes)
 	st=$(ts)
 	# what the bundle said, not what the recovery roots said after it
 	reason=$(echo "$st" | jqr .last.reason | sed 's/; recovery roots: .*//')
