@@ -8,7 +8,9 @@
 # - a burst of homeassistant/status "online" gives one round of
 #   discovery, not one per message;
 # - records for another gateway's topics planted in the outbox are not
-#   published under this gateway's identity, and the drop is counted.
+#   published under this gateway's identity, and the drop is counted;
+# - a record for the gateway's own /set planted in the outbox is not
+#   published, so the broker cannot send it back as a command.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/broker.sh"
 BROKER_OWNER=$$
@@ -118,6 +120,22 @@ check "the drop is counted in status ($nforeign)" [ "$nforeign" -gt 0 ]
 check "... and shown in words" contains "$(ctl status)" "$nforeign not this gateway's"
 tail -n +$((logged + 1)) "$T/daemon.log" >"$T/last-start.log"
 check "... and logged once" [ "$(grep -c "$nforeign message(s) for topics that are not this gateway's were dropped" "$T/last-start.log")" -eq 1 ]
+
+# A planted command: a record for this gateway's own lock /set in its
+# outbox.  Published at connect, the broker would send it back to the
+# gateway's own subscription, and the door would open at every start.
+check "the lock is locked before" [ "$(ctl --json get 10 locked | jqr .value)" = true ]
+stop_daemon TERM
+check "a record for $LOCK is planted in the outbox" \
+	"$top_builddir/tests/outbox_plant" "$STATE/outbox" event "$LOCK" false
+nset=$(grep -c "^$LOCK false" "$T/capture.log")
+start_daemon
+check "the gateway connects on that outbox" wait_cloud connected 15
+check "... sends its own state" wait_grep "$T/capture.log" "^$P/node/10/door_lock/0/locked " 5
+sleep 1.5
+check "... publishes nothing on $LOCK ($(($(grep -c "^$LOCK false" "$T/capture.log") - nset)))" \
+	[ "$(grep -c "^$LOCK false" "$T/capture.log")" -eq "$nset" ]
+check "... and the lock is still locked" [ "$(ctl --json get 10 locked | jqr .value)" = true ]
 stop_daemon TERM
 
 capture_stop
