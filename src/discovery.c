@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,23 +209,51 @@ static void id_clean(char *p)
 }
 
 /*
- * Ids start with P, the topic prefix and the gateway id, so that two
- * gateways with one gateway id under different topic prefixes do not
- * take each other's entities (and config topics) on a shared broker.
- * With the default prefix "zwgate" that is "zwgate_<gw>", as before the
- * prefix was part of them, so those ids do not change.
+ * Where every id of this gateway's starts: P, the topic prefix and the
+ * gateway id, so that two gateways with one gateway id under different
+ * topic prefixes do not take each other's entities (and config topics)
+ * on a shared broker.  With the default prefix "zwgate" that is
+ * "zwgate_<gw>", the ids of earlier versions, which left the prefix
+ * out: Home Assistant keeps its entities.  Any other P could meet
+ * another once its '/' became '_' ("site/a" + "b" and "site" + "a_b";
+ * '_' is allowed in both), so a hash of P as it is (FNV-1a, 32 bits)
+ * follows it and tells them apart.
  */
+static int id_base(const struct discovery_names *dn, char *buf, size_t len)
+{
+	static const char legacy[] = "zwgate/";
+	const char *gw = dn->prefix + strlen(legacy);
+	uint32_t h = 2166136261u;
+	int r;
+
+	if (strncmp(dn->prefix, legacy, strlen(legacy)) == 0 &&
+	    !strchr(gw, '/')) {
+		r = fmt_checked(snprintf(buf, len, "%s", dn->prefix), len);
+	} else {
+		for (const char *p = dn->prefix; *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
+		r = fmt_checked(
+		    snprintf(buf, len, "%s_%08" PRIx32, dn->prefix, h), len);
+	}
+	if (r == 0)
+		id_clean(buf);
+	return r;
+}
+
 int discovery_unique_id(const struct discovery_names *dn,
 			const struct reg_value *v, char *buf, size_t len)
 {
 	const struct zw_key *k = &v->meta.key;
-	char ccbuf[16];
+	char base[DISCOVERY_UID_MAX], ccbuf[16];
 	int r;
 
-	r = fmt_checked(snprintf(buf, len, "%s_%u_%s_%u_%.*s", dn->prefix,
-				 k->node, cc_word(k->cc, ccbuf, sizeof(ccbuf)),
-				 k->endpoint, ZW_PROPERTY_MAX, k->property),
-			len);
+	r = id_base(dn, base, sizeof(base));
+	if (r == 0)
+		r = fmt_checked(
+		    snprintf(buf, len, "%s_%u_%s_%u_%.*s", base, k->node,
+			     cc_word(k->cc, ccbuf, sizeof(ccbuf)), k->endpoint,
+			     ZW_PROPERTY_MAX, k->property),
+		    len);
 	if (r == 0)
 		id_clean(buf);
 	return r;
@@ -232,11 +261,10 @@ int discovery_unique_id(const struct discovery_names *dn,
 
 int discovery_id_prefix(const struct discovery_names *dn, char *buf, size_t len)
 {
-	int r = fmt_checked(snprintf(buf, len, "%s_", dn->prefix), len);
+	char base[DISCOVERY_UID_MAX];
+	int r = id_base(dn, base, sizeof(base));
 
-	if (r == 0)
-		id_clean(buf);
-	return r;
+	return r < 0 ? r : fmt_checked(snprintf(buf, len, "%s_", base), len);
 }
 
 int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
@@ -293,16 +321,13 @@ static json_t *availability(const struct discovery_names *dn, unsigned node)
 static json_t *device(const struct discovery_names *dn,
 		      const struct reg_node *n)
 {
-	char id[DISCOVERY_UID_MAX], via[DISCOVERY_UID_MAX], name[32];
+	char id[DISCOVERY_UID_MAX + 16], via[DISCOVERY_UID_MAX], name[32];
 	json_t *o;
 
-	if (fmt_checked(snprintf(id, sizeof(id), "%s_%u", dn->prefix, n->id),
-			sizeof(id)) < 0 ||
-	    fmt_checked(snprintf(via, sizeof(via), "%s", dn->prefix),
-			sizeof(via)) < 0)
+	if (id_base(dn, via, sizeof(via)) < 0 ||
+	    fmt_checked(snprintf(id, sizeof(id), "%s_%u", via, n->id),
+			sizeof(id)) < 0)
 		return NULL;
-	id_clean(id);
-	id_clean(via);
 	snprintf(name, sizeof(name), "Node %u", n->id);
 	o = json_pack("{s:[s],s:s,s:s}", "identifiers", id, "name",
 		      n->name ? n->name : name, "via_device", via);

@@ -1290,8 +1290,11 @@ static void test_unique_id_prefix(void **state)
 	struct bridge_out out = { .publish = rec_publish, .ctx = f };
 	static const char ours[] =
 	    "homeassistant/lock/zwgate_" GW "_6_door_lock_0_locked/config";
+	/* P with '/' as '_', then FNV-1a of P, worked out apart (Python:
+	 * h = 2166136261; h = ((h ^ c) * 16777619) % 2**32 per byte). */
+#define SITE_B "site-b_" GW "_9ea44a43"
 	static const char theirs[] =
-	    "homeassistant/lock/site-b_" GW "_6_door_lock_0_locked/config";
+	    "homeassistant/lock/" SITE_B "_6_door_lock_0_locked/config";
 	struct bridge *b2 = NULL;
 	const json_t *dev;
 	json_t *c;
@@ -1306,20 +1309,47 @@ static void test_unique_id_prefix(void **state)
 		fail_msg("no config on %s", theirs);
 	c = msg_json(fx_find(f, theirs));
 	assert_string_equal(jstr(c, "unique_id"),
-			    "site-b_" GW "_6_door_lock_0_locked");
+			    SITE_B "_6_door_lock_0_locked");
 	assert_string_equal(jstr(c, "command_topic"),
 			    "site-b/" GW "/node/6/door_lock/0/locked/set");
 	dev = json_object_get(c, "device");
 	assert_string_equal(json_string_value(json_array_get(
 				json_object_get(dev, "identifiers"), 0)),
-			    "site-b_" GW "_6");
-	assert_string_equal(jstr(dev, "via_device"), "site-b_" GW);
+			    SITE_B "_6");
+	assert_string_equal(jstr(dev, "via_device"), SITE_B);
 	json_decref(c);
 	c = msg_json(fx_find(f, ours));
 	assert_string_equal(jstr(c, "unique_id"),
 			    "zwgate_" GW "_6_door_lock_0_locked");
 	json_decref(c);
 	bridge_stop(b2);
+}
+
+/*
+ * '/' becomes '_' in ids, and both the prefix and the gateway id may
+ * hold '_': P that differ only there must still give different ids.
+ * The default prefix keeps the ids of earlier versions.
+ */
+static void test_id_prefixes_distinct(void **state)
+{
+	static const char *const ps[] = { "zwgate/a_x", "zwgate/a/x",
+					  "zwgate_a/x", "site/a/b",
+					  "site/a_b",	"site_a/b" };
+	char ids[6][DISCOVERY_UID_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		struct discovery_names dn = { .prefix = ps[i],
+					      .discovery_prefix = "ha" };
+
+		assert_int_equal(
+		    discovery_id_prefix(&dn, ids[i], sizeof(ids[i])), 0);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(ids[i], ids[j]) == 0)
+				fail_msg("%s and %s both give %s", ps[i], ps[j],
+					 ids[i]);
+	}
+	assert_string_equal(ids[0], "zwgate_a_x_");
 }
 
 static void check_empty(struct fx *f, const char *topic)
@@ -1648,6 +1678,7 @@ int main(void)
 		T(test_rename),
 		T(test_privacy),
 		cmocka_unit_test(test_discovery_mapping),
+		cmocka_unit_test(test_id_prefixes_distinct),
 		T(test_subscriptions),
 		TP(test_plain),
 		T(test_bad_opts),
