@@ -332,7 +332,16 @@ static int api_rename(struct api_call *c, const json_t *req, json_t **res)
 		return api_fail(c, -EINVAL, "'name' must be a string");
 	old = n->user_name && n->name ? strdup(n->name) : NULL;
 	r = registry_rename(c->d->reg, n->id, name);
-	if (r == -EEXIST)
+	if (r == -EEXIST && !*name)
+		r = api_fail(c, r,
+			     "node %u would go by its device's name '%.64s' "
+			     "again, which node %u has; give it another name "
+			     "instead",
+			     n->id, registry_device_name(c->d->reg, n->id),
+			     registry_name_holder(
+				 c->d->reg, n->id,
+				 registry_device_name(c->d->reg, n->id)));
+	else if (r == -EEXIST)
 		r = api_fail(c, r, "another node is called '%.64s'", name);
 	else if (r < 0)
 		r = api_fail(c, r, "bad name: %s",

@@ -159,6 +159,15 @@ bool conf_set_value(struct conf_parser *p, const struct conf_key *k,
 void conf_parse_file(struct conf_parser *p, const char *path, const char *name);
 void conf_parse_buffer(struct conf_parser *p, const char *name,
 		       const char *data, size_t len);
+/*
+ * Reads and parses path, included at line:col (0 for the main file),
+ * opened as open_path.  With want, open_path is the real path of an
+ * include, checked, and want its lstat: the file opened must be that
+ * one (conf_fd_is), not whatever took its place since.
+ */
+void conf_read_file(struct conf_parser *p, const char *open_path,
+		    const char *path, const char *name, const char *root,
+		    const struct stat *want, unsigned line, unsigned col);
 /* Gives c->files the paths of the files read.  0 or -ENOMEM. */
 int conf_take_files(struct conf_parser *p);
 void conf_parser_free(struct conf_parser *p);
@@ -175,6 +184,16 @@ const char *conf_strerror(int e, char *buf, size_t len);
 const char *conf_show(const struct token *t, char *buf, size_t len);
 /* dir/name, without a doubled '/' when dir is "/"; NULL on ENOMEM. */
 char *conf_join(const char *dir, const char *name);
+/* conf_include.c: the include statement, a pattern of files. */
+void conf_include(struct conf_parser *p, const struct token *a);
+/*
+ * Is fd (whose fstat is st), opened by the real path real, the file that
+ * want (an lstat of real) found: the same device and inode, and, where
+ * /proc tells, still at real?
+ */
+bool conf_fd_is(int fd, const struct stat *st, const char *real,
+		const struct stat *want);
+
 /* Absolute, without "." components or doubled slashes.  0 or -errno. */
 int conf_abs_path(const char *name, char **ret);
 

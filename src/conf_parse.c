@@ -399,8 +399,6 @@ static void conf_unknown(struct conf_parser *p, const struct conf_key *keys,
 	conf_skip_statement(p);
 }
 
-static void conf_include(struct conf_parser *p, const struct token *a);
-
 /* Stores the value in p->args; true when it was valid. */
 static bool conf_set(struct conf_parser *p, const struct conf_key *k)
 {
@@ -803,13 +801,9 @@ static bool conf_file_again(struct conf_parser *p, const struct stat *st,
 	return false;
 }
 
-/*
- * Reads and parses path, included at line:col (0 for the main file),
- * opened as open_path (its real path, as checked, for an include).
- */
-static void conf_read_file(struct conf_parser *p, const char *open_path,
-			   const char *path, const char *name, const char *root,
-			   unsigned line, unsigned col)
+void conf_read_file(struct conf_parser *p, const char *open_path,
+		    const char *path, const char *name, const char *root,
+		    const struct stat *want, unsigned line, unsigned col)
 {
 	char msg[CONF_MSG_MAX], *data = NULL;
 	struct stat st;
@@ -817,10 +811,16 @@ static void conf_read_file(struct conf_parser *p, const char *open_path,
 	ssize_t fi;
 	int fd, r;
 
-	fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+				 (want ? O_NOFOLLOW : 0));
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		diag_add(p->diags, name, 0, 0, false, "%s",
 			 conf_strerror(errno, msg, sizeof(msg)));
+		goto out;
+	}
+	if (want && !conf_fd_is(fd, &st, open_path, want)) {
+		conf_error(p, line, col,
+			   "'%s' changed while it was checked; not read", name);
 		goto out;
 	}
 	if (conf_check_stat(&st, msg, sizeof(msg)) < 0) {
@@ -848,134 +848,6 @@ out:
 	free(data);
 	if (fd >= 0)
 		close(fd);
-}
-
-/* The include pattern with the file's directory, its glob chars escaped. */
-static char *conf_include_pattern(const struct conf_parser *p, const char *text)
-{
-	const char *dir = p->src->dir;
-	char *esc, *o, *pattern;
-
-	if (text[0] == '/')
-		return strdup(text);
-	if (!(esc = malloc(strlen(dir) * 2 + 1)))
-		return NULL;
-	for (o = esc; *dir; dir++) {
-		if (strchr("*?[]\\", *dir))
-			*o++ = '\\';
-		*o++ = *dir;
-	}
-	*o = '\0';
-	pattern = conf_join(esc, text);
-	free(esc);
-	return pattern;
-}
-
-/* A match as shown: relative ones keep the including file's spelling. */
-static char *conf_include_name(const struct conf_parser *p, bool relative,
-			       const char *match)
-{
-	const char *dir = p->src->dir;
-	size_t dl = strcmp(dir, "/") ? strlen(dir) : 0;
-	char *s;
-
-	if (!relative || strncmp(match, dir, dl) != 0 || match[dl] != '/')
-		return strdup(match);
-	if (asprintf(&s, "%s%s", p->src->shown_dir, match + dl + 1) < 0)
-		return NULL;
-	return s;
-}
-
-/* Is the real path real inside the directory tree root? */
-static bool conf_within(const char *real, const char *root)
-{
-	size_t len = strlen(root);
-
-	if (strcmp(root, "/") == 0)
-		return true;
-	return strncmp(real, root, len) == 0 &&
-	       (real[len] == '/' || real[len] == '\0');
-}
-
-/*
- * One file a pattern matched.  A relative pattern stays in the tree of
- * the including file: a match that a symbolic link (or "..") takes out
- * of it is refused, since whoever can write a link into a config
- * directory must not make the daemon read, and quote, any file root can
- * read.  An absolute pattern says where to go and is followed.  The file
- * is opened by the real path that was checked.
- */
-static void conf_include_one(struct conf_parser *p, const char *match,
-			     const char *name, bool relative, unsigned line,
-			     unsigned col)
-{
-	char msg[CONF_MSG_MAX], *real;
-
-	if (!relative) {
-		conf_read_file(p, match, match, name, NULL, line, col);
-		return;
-	}
-	if (!(real = realpath(match, NULL))) {
-		if (errno == ENOMEM)
-			conf_oom(p);
-		else
-			diag_add(p->diags, name, 0, 0, false, "%s",
-				 conf_strerror(errno, msg, sizeof(msg)));
-		return;
-	}
-	if (conf_within(real, p->src->root))
-		conf_read_file(p, real, match, name, p->src->root, line, col);
-	else
-		conf_error(p, line, col,
-			   "'%s' is outside the configuration directory (by a "
-			   "symbolic link or '..'); not read: include a file "
-			   "from elsewhere by its absolute path",
-			   name);
-	free(real);
-}
-
-/* a is p->args[0], which the included files reuse: copy what is needed. */
-static void conf_include(struct conf_parser *p, const struct token *a)
-{
-	unsigned line = a->line, col = a->col;
-	bool relative = a->text[0] != '/';
-	char *pattern, *name;
-	glob_t g;
-	int r;
-
-	if (!a->len) {
-		conf_error_at(p, a, "include must not be empty");
-		return;
-	}
-	if (p->src->depth >= CONF_INCLUDE_DEPTH) {
-		conf_error_at(p, a, "includes nested too deep (limit %d)",
-			      CONF_INCLUDE_DEPTH);
-		return;
-	}
-	if (!(pattern = conf_include_pattern(p, a->text))) {
-		conf_oom(p);
-		return;
-	}
-	r = glob(pattern, 0, NULL, &g);
-	free(pattern);
-	if (r && r != GLOB_NOMATCH)
-		conf_oom(p);
-	for (size_t i = 0; !r && i < g.gl_pathc; i++) {
-		if (p->err || p->stopped)
-			break;
-		if (p->nfiles >= CONF_FILES_MAX) {
-			conf_error(p, line, col, "too many files (limit %d)",
-				   CONF_FILES_MAX);
-			break;
-		}
-		if (!(name = conf_include_name(p, relative, g.gl_pathv[i]))) {
-			conf_oom(p);
-			break;
-		}
-		conf_include_one(p, g.gl_pathv[i], name, relative, line, col);
-		free(name);
-	}
-	globfree(&g);
 }
 
 int conf_take_files(struct conf_parser *p)
@@ -1024,5 +896,5 @@ void conf_parse_buffer(struct conf_parser *p, const char *name,
 
 void conf_parse_file(struct conf_parser *p, const char *path, const char *name)
 {
-	conf_read_file(p, path, path, name, NULL, 0, 0);
+	conf_read_file(p, path, path, name, NULL, NULL, 0, 0);
 }

@@ -119,8 +119,18 @@ struct reg_value *registry_value(const struct registry *r,
  * printable UTF-8 without '/', '+', '#' or control characters, not all
  * digits, unique among nodes (case-insensitive).  0, -ENOENT, -EINVAL,
  * -EEXIST.  Names are kept for node ids that are not (yet) present.
+ * Removing a name is -EEXIST when another node holds the name the node's
+ * device reports (registry_name_holder), which it would go by again.
  */
 int registry_rename(struct registry *r, unsigned id, const char *name);
+/*
+ * The node other than id that holds name (case-insensitively): by its
+ * user name, or by its device's name when it has none.  0: nobody.
+ */
+unsigned registry_name_holder(const struct registry *r, unsigned id,
+			      const char *name);
+/* The name the device of present node id reports, or NULL. */
+const char *registry_device_name(const struct registry *r, unsigned id);
 /* Why a name is invalid, or NULL when it is fine. */
 const char *registry_name_problem(const char *name);
 

@@ -83,9 +83,26 @@ static unsigned name_holder(const struct registry *r, char *const *names,
 	return 0;
 }
 
+unsigned registry_name_holder(const struct registry *r, unsigned id,
+			      const char *name)
+{
+	return name ? name_holder(r, r->names, id, name) : 0;
+}
+
+const char *registry_device_name(const struct registry *r, unsigned id)
+{
+	return reg_id_valid(id) && r->nodes[id] ? r->device_names[id] : NULL;
+}
+
 /*
  * An absent node cannot be named; but a name kept for an absent id can be
- * removed, or it would block that name for ever.
+ * removed, or it would block that name for ever.  Removing the name of a
+ * present node gives it back its device's name, which must then be free:
+ * another node may have taken it while this one had a user name, and
+ * two nodes of one name can be found by neither.  (Suppressing the
+ * device name instead would leave a node without a name that nobody
+ * chose.)  A device name that arrives later is settled by
+ * reg_names_settle.
  */
 int registry_rename(struct registry *r, unsigned id, const char *name)
 {
@@ -101,6 +118,9 @@ int registry_rename(struct registry *r, unsigned id, const char *name)
 			return -EEXIST;
 		if (!(copy = strdup(name)))
 			return -ENOMEM;
+	} else if (n && r->names[id] && r->device_names[id] &&
+		   name_holder(r, r->names, id, r->device_names[id])) {
+		return -EEXIST;
 	}
 	free(r->names[id]);
 	r->names[id] = copy;

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_int.h"
 #include "diag.h"
 #include "lex.h"
 #include "log.h"
@@ -569,10 +570,11 @@ static void assert_said(const struct diag_list *l, const char *needle,
 }
 
 /*
- * A relative include stays in the config's directory tree: a symbolic
- * link or ".." out of it is refused with a clear error, an absolute
- * path is the config saying where to go, and a matched file that is no
- * config at all (a key) is refused without quoting a byte of it.
+ * A relative include stays in the config's directory tree, and a match
+ * of a wildcard in the pattern's directory: a symbolic link or ".." out
+ * of them is refused with a clear error, an absolute path is the config
+ * saying where to go, and a matched file that is no config at all (a
+ * key) is refused without quoting a byte of it.
  */
 static void test_include_outside(void **state)
 {
@@ -588,6 +590,7 @@ static void test_include_outside(void **state)
 	write_file(f->dir, "etc/keys.d/client.conf", PEM_KEY, 0600);
 	write_file(f->dir, "etc/out.d/.keep", "", 0644);
 	write_file(f->dir, "etc/in.d/.keep", "", 0644);
+	write_file(f->dir, "etc/in.d/sub/in.conf", "log-level debug\n", 0644);
 	assert_int_equal(symlink("../../outside/extra.conf", link_out), 0);
 	assert_int_equal(symlink("../more/in.conf", link_in), 0);
 
@@ -605,7 +608,18 @@ static void test_include_outside(void **state)
 			 -EINVAL);
 	assert_said(&f->diags, "/etc/../outside/extra.conf' is outside", true);
 
-	/* A link that stays in the tree, and an absolute path: read. */
+	/* A link that stays in the tree but leaves the pattern's directory:
+	 * refused.  One that stays in that directory, and an absolute path
+	 * without a wildcard: read. */
+	assert_int_equal(load_etc(f, "include \"in.d/*.conf\""), -EINVAL);
+	assert_said(&f->diags,
+		    "/etc/in.d/link.conf' is outside the directory of the "
+		    "pattern (by a symbolic link or '..'); not read: include a "
+		    "file from elsewhere by its absolute path, without "
+		    "wildcards\n",
+		    true);
+	unlink(link_in);
+	assert_int_equal(symlink("sub/in.conf", link_in), 0);
 	assert_int_equal(load_etc(f, "include \"in.d/*.conf\""), 0);
 	assert_int_equal(f->conf->log_level, LOG_DEBUG);
 	assert_true(asprintf(&text, "include \"%s/extra.conf\"", out) > 0);
@@ -630,6 +644,38 @@ static void test_include_outside(void **state)
 	free(out);
 	free(link_out);
 	free(link_in);
+}
+
+/*
+ * The file opened for an include must be the one checked: not another
+ * inode, and (where /proc tells) not the same inode reached by another
+ * path, as when a directory of the path was swapped in between.
+ */
+static void test_include_fd_is(void **state)
+{
+	struct fixture *f = *state;
+	char *a = join(f->dir, "fd/a.conf"), *b = join(f->dir, "fd/b.conf");
+	char *hard = join(f->dir, "fd/hard.conf");
+	struct stat st, want;
+	int fd;
+
+	write_file(f->dir, "fd/a.conf", "log-level debug\n", 0644);
+	write_file(f->dir, "fd/b.conf", "log-level debug\n", 0644);
+	assert_int_equal(link(a, hard), 0);
+	fd = open(a, O_RDONLY | O_NOFOLLOW);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(lstat(a, &want), 0);
+	assert_true(conf_fd_is(fd, &st, a, &want));
+	assert_int_equal(lstat(b, &want), 0);
+	assert_false(conf_fd_is(fd, &st, b, &want));
+	assert_int_equal(lstat(hard, &want), 0);
+	if (access("/proc/self/fd", F_OK) == 0)
+		assert_false(conf_fd_is(fd, &st, hard, &want));
+	close(fd);
+	free(a);
+	free(b);
+	free(hard);
 }
 
 static void test_include_names(void **state)
@@ -1826,6 +1872,7 @@ int main(void)
 		T(test_include_glob),
 		T(test_include_names),
 		T(test_include_outside),
+		T(test_include_fd_is),
 		T(test_include_absolute),
 		T(test_relative_name),
 		T(test_missing_then_given),

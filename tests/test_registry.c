@@ -786,7 +786,11 @@ static void test_rename(void **state)
 	assert_int_equal(registry_rename(f->r, 500, "ghost"), -ENOENT);
 	assert_string_equal(n->name, "Porch");
 
-	/* Removing the user name brings the device's back. */
+	/* Removing the user name brings the device's back, once node 3
+	 * no longer holds it. */
+	assert_int_equal(registry_rename(f->r, 2, ""), -EEXIST);
+	assert_string_equal(n->name, "Porch");
+	assert_int_equal(registry_rename(f->r, 3, ""), 0);
 	assert_int_equal(registry_rename(f->r, 2, ""), 0);
 	assert_string_equal(n->name, "Plug v2");
 	assert_false(n->user_name);
@@ -1062,6 +1066,87 @@ static void test_names_device_clash(void **state)
 	free(path);
 	rm_tree(dir);
 	free(dir);
+}
+
+/*
+ * Clearing a user name gives the node back its device's name: refused
+ * when another node holds that name, by rename or by the names file,
+ * or the name would find two nodes.
+ */
+static void test_rename_clear_clash(void **state)
+{
+	struct fixture *f = *state;
+	char *dir = make_tmpdir(), *path = fs_join(dir, "names.json");
+	struct reg_node *n = NULL;
+
+	assert_int_equal(node_added(f->r, 7, "porch", T0), 0);
+	assert_int_equal(node_added(f->r, 4, "hall sensor", T0), 0);
+	assert_int_equal(registry_rename(f->r, 7, "kitchen"), 0);
+	assert_int_equal(registry_rename(f->r, 4, "porch"), 0);
+	assert_int_equal(registry_rename(f->r, 7, ""), -EEXIST);
+	assert_string_equal(registry_node(f->r, 7)->name, "kitchen");
+	assert_true(registry_node(f->r, 7)->user_name);
+	assert_int_equal(registry_name_holder(f->r, 7, "PORCH"), 4);
+	assert_string_equal(registry_device_name(f->r, 7), "porch");
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 4);
+	/* Once node 4 lets the name go, node 7 can take its own back. */
+	assert_int_equal(registry_rename(f->r, 4, ""), 0);
+	assert_int_equal(registry_rename(f->r, 7, ""), 0);
+	assert_string_equal(registry_node(f->r, 7)->name, "porch");
+	assert_false(registry_node(f->r, 7)->user_name);
+	/* Clearing a node without a user name changes nothing: still 0. */
+	assert_int_equal(registry_rename(f->r, 7, ""), 0);
+
+	/* The same from the names file. */
+	write_file(path, "{\"4\": \"porch\", \"7\": \"kitchen\"}\n");
+	assert_int_equal(registry_load_names(f->r, path), 0);
+	assert_string_equal(registry_node(f->r, 4)->name, "porch");
+	assert_int_equal(registry_rename(f->r, 7, ""), -EEXIST);
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 4);
+
+	/* A device name held by a node without a user name counts too. */
+	assert_int_equal(registry_rename(f->r, 4, ""), 0);
+	assert_int_equal(node_added(f->r, 4, "porch", T0), 0);
+	assert_string_equal(registry_node(f->r, 4)->name, "porch");
+	assert_int_equal(registry_rename(f->r, 7, ""), -EEXIST);
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 4);
+	free(path);
+	rm_tree(dir);
+	free(dir);
+}
+
+/*
+ * The reverse: the device name arrives after another node took it as a
+ * user name.  The device of a node without a user name wins (see
+ * test_names_device_clash); that of a node with one does not, and
+ * clearing the name is refused as above.
+ */
+static void test_names_device_arrives(void **state)
+{
+	struct fixture *f = *state;
+	struct reg_node *n = NULL;
+
+	assert_int_equal(node_added(f->r, 7, "garage", T0), 0);
+	assert_int_equal(node_added(f->r, 4, "hall sensor", T0), 0);
+	assert_int_equal(registry_rename(f->r, 7, "kitchen"), 0);
+	assert_int_equal(registry_rename(f->r, 4, "porch"), 0);
+	/* Node 7's device settles on "porch": node 7 keeps "kitchen". */
+	assert_int_equal(node_added(f->r, 7, "porch", T0), 0);
+	assert_string_equal(registry_node(f->r, 7)->name, "kitchen");
+	assert_string_equal(registry_node(f->r, 4)->name, "porch");
+	assert_int_equal(registry_rename(f->r, 7, ""), -EEXIST);
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 4);
+	/* Node 9 without a user name reports "porch": node 4's name goes. */
+	assert_int_equal(node_added(f->r, 9, "porch", T0), 0);
+	assert_false(registry_node(f->r, 4)->user_name);
+	assert_string_equal(registry_node(f->r, 4)->name, "hall sensor");
+	assert_int_equal(registry_find_node(f->r, "porch", &n), 0);
+	assert_int_equal(n->id, 9);
+	assert_int_equal(registry_rename(f->r, 7, ""), -EEXIST);
 }
 
 static void test_write_atomic(void **state)
@@ -1340,6 +1425,7 @@ int main(void)
 		T(test_name_rules),	     T(test_rename),
 		T(test_names_persist),	     T(test_names_load_skips_bad),
 		T(test_names_load_warns),    T(test_names_device_clash),
+		T(test_rename_clear_clash),  T(test_names_device_arrives),
 		T(test_write_atomic),	     T(test_read_file),
 		T(test_ensure_dir),	     T(test_join),
 		T(test_json_views),

@@ -48,5 +48,13 @@ check "... without an error" [ "$(ctl --json rules show 'motion light' | jqr .la
 check "rename still works" q ctl rename 7 shed
 check "... names.json keeps the good names" grep -q '"chest freezer"' "$STATE/names.json"
 check "... and not the planted one" sh -c "! grep -q porch '$STATE/names.json'"
+# Removing node 2's name would give it back "porch", which node 4 has now.
+q ctl rename 2 kitchen
+q ctl rename 4 porch
+out=$(ctl rename 2 "" 2>&1); st=$?
+check "removing a name whose device name another node holds is refused ($out)" \
+	[ $st -ne 0 ]
+check "... saying why" contains "$out" "node 2 would go by its device's name 'porch' again, which node 4 has"
+check "... and porch is still node 4, once" [ "$(ctl --json node porch | jqr .id)" = 4 ]
 stop_daemon TERM
 finish
