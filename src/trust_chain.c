@@ -15,10 +15,17 @@
  * stays accepted whatever the clock says at boot.
  *
  * A link is written only after the state file names its bundle as
- * committed, so a link above the version floor was never made here.
+ * committed, and it is believed for its signatures only: one that
+ * verifies from the factory bundle was committed here (or at least
+ * signed by the keys the chain trusted for it, who could offer it any
+ * day), whatever the state file says.  So the newest of them is the
+ * floor's witness even above the floor written in the state file: a
+ * state file edited back to an older slot and a lower floor does not
+ * bring an older bundle back while the newer links are there.
  *
  * The second half is that verification at open (chain_verify_store):
- * the active slot on top of the kept bundles, the floor as far as they
+ * the active slot on top of the kept bundles, the newest kept bundle
+ * active again when the active one is older, the floor as far as they
  * vouch for it, the pending slot on top of the active bundle.
  */
 #include "config.h"
@@ -76,9 +83,10 @@ static int cand_cmp(const void *a, const void *b)
  * One link file: its version (from its name), loaded and checked to
  * hold that version.  Returns 1 with *ret set, 0 when it is not wanted
  * (at or below the factory bundle: kept for a downgrade, not read), 0
- * with a warning when set aside, -ENOMEM.
+ * with a warning when set aside, -ENOMEM.  Its version may be above the
+ * floor of the state file: its signatures decide (chain_load).
  */
-static int chain_read(struct trust_store *s, const char *name, uint64_t floor,
+static int chain_read(struct trust_store *s, const char *name,
 		      struct chain_cand *ret)
 {
 	char err[TRUST_REASON_MAX], *path;
@@ -87,14 +95,6 @@ static int chain_read(struct trust_store *s, const char *name, uint64_t floor,
 
 	if (v <= s->factory->version)
 		return 0;
-	if (v > floor) {
-		store_add_warning(s,
-				  "%s: above the version floor %" PRIu64
-				  ", never committed here",
-				  name, floor);
-		store_set_aside(s, name);
-		return 0;
-	}
 	path = fs_join(s->dir, name);
 	if (!path)
 		return -ENOMEM;
@@ -118,8 +118,7 @@ static int chain_read(struct trust_store *s, const char *name, uint64_t floor,
 }
 
 /* The names of the link files of the store's directory.  -errno. */
-static int chain_scan(struct trust_store *s, uint64_t floor,
-		      struct chain_cand **ret, size_t *n)
+static int chain_scan(struct trust_store *s, struct chain_cand **ret, size_t *n)
 {
 	struct chain_cand *c = NULL, *bigger;
 	size_t cap = 0;
@@ -142,7 +141,7 @@ static int chain_scan(struct trust_store *s, uint64_t floor,
 			}
 			c = bigger;
 		}
-		r = chain_read(s, e->d_name, floor, &c[*n]);
+		r = chain_read(s, e->d_name, &c[*n]);
 		if (r == 1)
 			(*n)++;
 	}
@@ -151,7 +150,7 @@ static int chain_scan(struct trust_store *s, uint64_t floor,
 	return r < 0 ? r : 0;
 }
 
-int chain_load(struct trust_store *s, uint64_t floor)
+int chain_load(struct trust_store *s)
 {
 	const struct trust_bundle *trusted = s->factory;
 	char why[TRUST_REASON_MAX], name[LINK_NAME_MAX];
@@ -159,7 +158,7 @@ int chain_load(struct trust_store *s, uint64_t floor)
 	size_t n = 0;
 	int r;
 
-	r = chain_scan(s, floor, &c, &n);
+	r = chain_scan(s, &c, &n);
 	if (r == -ENOMEM) {
 		for (size_t i = 0; i < n; i++)
 			trust_bundle_free(c[i].b);
@@ -358,6 +357,70 @@ static bool verify_active(struct trust_store *s)
 	return true;
 }
 
+/* The slot the newest kept bundle goes to: one the state names for
+ * nothing, else the active one (never the pending one). */
+static int restore_slot(const struct trust_store *s)
+{
+	for (int i = 0; i < SLOT_COUNT; i++)
+		if (i != s->st.active && i != s->st.pending)
+			return i;
+	return s->st.active;
+}
+
+/*
+ * The newest kept bundle verified, so it was committed here: when the
+ * active bundle is older (the state file edited back to an older slot,
+ * or the active slot lost), the newest one is active again, written
+ * back to a slot, and the floor rises to it.  Keeping the older bundle
+ * with a raised floor would not do: its keys and pins, perhaps replaced
+ * because they leaked, would still be trusted.  A slot that cannot be
+ * written is a warning: memory has the bundle, and the next start
+ * restores it again.  1 when the state changed, 0, -ENOMEM.
+ */
+static int restore_newest(struct trust_store *s)
+{
+	const struct trust_bundle *act = store_active(s), *top;
+	struct trust_bundle *copy;
+	char name[LINK_NAME_MAX], *text;
+	int slot = restore_slot(s), r;
+	size_t len;
+
+	if (s->nlinks == 0 || s->link[s->nlinks - 1]->version <= act->version)
+		return 0;
+	top = s->link[s->nlinks - 1];
+	link_name(top->version, name);
+	r = chain_copy(top, &copy, &text, &len);
+	if (r == -ENOMEM)
+		return r;
+	store_add_warning(s,
+			  "kept bundle %s (version %" PRIu64 ") is newer than "
+			  "the active %s (version %" PRIu64 ", floor %" PRIu64
+			  "): it was committed here; %s",
+			  name, top->version,
+			  s->st.active == SLOT_FACTORY
+			      ? "factory bundle"
+			      : store_slot_from[s->st.active],
+			  act->version, s->st.floor,
+			  r < 0 ? "it cannot be copied" : "active again");
+	if (r < 0)
+		return 0;
+	r = store_write(s, store_slot_file[slot], text, len);
+	free(text);
+	if (r < 0)
+		store_add_warning(s, "cannot write %s/%s: %s", s->dir,
+				  store_slot_file[slot], strerror(-r));
+	if (s->st.active != SLOT_FACTORY) {
+		trust_bundle_free(s->slot[s->st.active]);
+		s->slot[s->st.active] = NULL;
+	}
+	trust_bundle_free(s->slot[slot]);
+	s->slot[slot] = copy;
+	s->st.active = slot;
+	if (s->st.floor < top->version)
+		s->st.floor = top->version;
+	return 1;
+}
+
 /*
  * The floor of the state file is believed only as far as a bundle that
  * verifies here vouches for it: the factory bundle, a kept one (the last
@@ -427,18 +490,22 @@ static bool verify_pending(struct trust_store *s)
 /*
  * At open every slot the state names is verified again (the bytes on
  * disk are believed for nothing but their signatures), in the order that
- * each step needs: the kept bundles up to the floor, the active slot on
- * top of them, the floor as far as they vouch for it, then the pending
- * slot on top of the active bundle.
+ * each step needs: the kept bundles, the active slot on top of them, the
+ * newest kept bundle instead when it is newer, the floor as far as they
+ * vouch for it, then the pending slot on top of the active bundle.
  */
 int chain_verify_store(struct trust_store *s, bool *changed)
 {
-	int r = chain_load(s, s->st.floor);
+	int r = chain_load(s);
 
 	if (r < 0)
 		return r;
 	*changed |= apply_factory(s);
 	*changed |= verify_active(s);
+	r = restore_newest(s);
+	if (r < 0)
+		return r;
+	*changed |= r == 1;
 	*changed |= limit_floor(s);
 	*changed |= verify_pending(s);
 	return 0;

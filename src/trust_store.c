@@ -401,8 +401,9 @@ static void aside_slot(struct trust_store *s, int slot)
 
 /*
  * A slot named by the state that does not load is ignored: an unusable
- * active slot gives way to the factory bundle (the floor stays, so this
- * opens no door to an old bundle), an unusable pending one is dropped.
+ * active slot gives way to the factory bundle, then to the newest kept
+ * bundle if there is one (trust_chain.c; the floor stays, so this opens
+ * no door to an old bundle), an unusable pending one is dropped.
  * 1 when the state changed, 0 when not, -ENOMEM.
  */
 static int load_slots(struct trust_store *s)

@@ -76,12 +76,12 @@ int store_write(struct trust_store *s, const char *name, const void *data,
 
 /*
  * Read the kept bundles (link-<version>.bundle) whose version is above
- * the factory bundle's and at most floor, and verify each from the
- * factory bundle through the ones before it; what does not load or
- * verify is set aside with a warning.  A link above floor was never
- * committed: set aside too.  0 or -ENOMEM.
+ * the factory bundle's, and verify each from the factory bundle through
+ * the ones before it; what does not load or verify is set aside with a
+ * warning.  One that verifies was committed here, even above the floor
+ * of the state file.  0 or -ENOMEM.
  */
-int chain_load(struct trust_store *s, uint64_t floor);
+int chain_load(struct trust_store *s);
 
 /* The bundle a bundle of this version was accepted on top of: the last
  * kept bundle below version, else the factory bundle. */
@@ -115,9 +115,10 @@ bool chain_is_link_name(const char *name, size_t len);
 
 /*
  * Verify the store just read (state, slots) again: the kept bundles, the
- * active slot on top of them, the floor as far as they vouch for it, the
- * pending slot on top of the active bundle; what does not verify is set
- * aside with a warning.  *changed is set when the state changed.  0 or
+ * active slot on top of them (the newest kept bundle instead, written
+ * back to a slot, when it is newer), the floor as far as they vouch for
+ * it, the pending slot on top of the active bundle; what does not verify
+ * is set aside with a warning.  *changed is set when the state changed.  0 or
  * -ENOMEM.
  */
 int chain_verify_store(struct trust_store *s, bool *changed);

@@ -330,6 +330,15 @@ static void remove_in(struct fixture *f, const char *name)
 	free(p);
 }
 
+static void assert_warns(struct fixture *f, const char *needle)
+{
+	const char *w = info(f).warning;
+
+	if (!w || !strstr(w, needle))
+		fail_msg("warning \"%s\" does not say \"%s\"", w ? w : "(none)",
+			 needle);
+}
+
 static mode_t mode_of(const char *path)
 {
 	struct stat st;
@@ -756,7 +765,11 @@ static void leftover_temps_removed(void **state)
 	assert_null(info(f).warning);
 }
 
-static void corrupt_active_falls_back_keeping_floor(void **state)
+/*
+ * The active slot damaged: the committed bundle kept for the chain is
+ * active again (written back to a slot), the floor kept.
+ */
+static void corrupt_active_restored_keeping_floor(void **state)
 {
 	struct fixture *f = *state;
 	struct trust_store_info i;
@@ -769,18 +782,20 @@ static void corrupt_active_falls_back_keeping_floor(void **state)
 	write_in(f, "slot-b.bundle", "garbage");
 	reopen(f, 1);
 	i = info(f);
-	assert_ptr_equal(i.active, i.factory);
-	assert_string_equal(i.active_from, "factory");
+	assert_int_equal(i.active->version, 3);
+	assert_string_equal(i.active_from, "slot a");
 	assert_int_equal(i.floor, 3);
-	assert_non_null(i.warning);
-	assert_non_null(strstr(i.warning, "factory"));
-	/* Slot a still holds version 2, but it can never come back. */
+	assert_warns(f, "slot-b.bundle.damaged");
+	assert_warns(f, "kept bundle link-3.bundle (version 3) is newer than "
+			"the active factory bundle (version 1, floor 3)");
+	/* Version 2 was in slot a; neither comes back as an offer. */
 	assert_int_equal(offer(f, 2, why), -ESTALE);
 	assert_int_equal(offer(f, 3, why), -ESTALE);
 	assert_null(info(f).pending);
 	reopen(f, 1);
+	assert_null(info(f).warning);
 	assert_int_equal(info(f).floor, 3);
-	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_int_equal(info(f).active->version, 3);
 	commit(f, 4);
 	assert_int_equal(info(f).floor, 4);
 }
@@ -799,33 +814,38 @@ static void damaged_slot_set_aside(void **state)
 	commit(f, 2);
 	write_in(f, "slot-a.bundle", "garbage");
 	reopen(f, 1);
-	assert_ptr_equal(info(f).active, info(f).factory);
+	/* Bundle 2 is kept: active again, written back to slot a. */
+	assert_int_equal(info(f).active->version, 2);
+	assert_string_equal(info(f).active_from, "slot a");
 	assert_non_null(strstr(info(f).warning, "slot-a.bundle.damaged"));
 	kept = read_in(f, "slot-a.bundle.damaged", &len);
 	assert_int_equal(len, 7);
 	assert_memory_equal(kept, "garbage", 7);
 	free(kept);
 
-	/* Now a directory where the pending slot b goes. */
+	/* Now a directory where the pending slot a goes. */
 	commit(f, 3);
-	assert_string_equal(info(f).active_from, "slot a");
+	assert_string_equal(info(f).active_from, "slot b");
 	offer_ok(f, 4);
-	assert_string_equal(info(f).pending_from, "slot b");
-	slot = path_of(f, "slot-b.bundle");
-	aside = path_of(f, "slot-b.bundle.damaged");
+	assert_string_equal(info(f).pending_from, "slot a");
+	slot = path_of(f, "slot-a.bundle");
+	aside = path_of(f, "slot-a.bundle.damaged");
+	assert_int_equal(unlink(aside), 0);
 	assert_int_equal(unlink(slot), 0);
 	assert_int_equal(mkdir(slot, 0700), 0);
 	reopen(f, 1);
 	assert_null(info(f).pending);
-	assert_non_null(strstr(info(f).warning, "slot-b.bundle.damaged"));
+	assert_non_null(strstr(info(f).warning, "slot-a.bundle.damaged"));
 	offer_ok(f, 5);
-	assert_string_equal(info(f).pending_from, "slot b");
+	assert_string_equal(info(f).pending_from, "slot a");
 	assert_int_equal(rmdir(aside), 0);
 	free(slot);
 	free(aside);
 }
 
-static void missing_active_slot_falls_back(void **state)
+/* The active slot removed: the kept bundle is active again, written
+ * back; without it, the factory bundle. */
+static void missing_active_slot_restored(void **state)
 {
 	struct fixture *f = *state;
 
@@ -833,8 +853,15 @@ static void missing_active_slot_falls_back(void **state)
 	commit(f, 5);
 	remove_in(f, "slot-a.bundle");
 	reopen(f, 1);
-	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_int_equal(info(f).active->version, 5);
+	assert_string_equal(info(f).active_from, "slot a");
 	assert_int_equal(info(f).floor, 5);
+	assert_true(exists(f, "slot-a.bundle"));
+	stop(f);
+	remove_in(f, "slot-a.bundle");
+	remove_in(f, "link-5.bundle");
+	reopen(f, 1);
+	assert_ptr_equal(info(f).active, info(f).factory);
 }
 
 static void factory_upgrade(void **state)
@@ -872,13 +899,18 @@ static void factory_upgrade(void **state)
 	assert_int_equal(i.floor, 7);
 	assert_non_null(strstr(i.dropped, "not above the floor 7"));
 
-	/* A downgraded package: its factory bundle, the floor kept. */
+	/* A downgraded package: the factory bundle 7 it brought before
+	 * was kept, and stays active (written to a slot), the floor kept:
+	 * the older factory bundle's keys are not trusted again. */
 	reopen(f, 2);
 	i = info(f);
-	assert_ptr_equal(i.active, i.factory);
-	assert_int_equal(i.active->version, 2);
+	assert_int_equal(i.active->version, 7);
+	assert_string_equal(i.active_from, "slot a");
 	assert_int_equal(i.floor, 7);
 	assert_int_equal(offer(f, 6, why), -ESTALE);
+	reopen(f, 2);
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 7);
 }
 
 /*
@@ -1128,15 +1160,6 @@ static const struct spec attacker = {
 	.version = 9, .sign = 0x4, .signers = 0x4, .threshold = 1
 };
 
-static void assert_warns(struct fixture *f, const char *needle)
-{
-	const char *w = info(f).warning;
-
-	if (!w || !strstr(w, needle))
-		fail_msg("warning \"%s\" does not say \"%s\"", w ? w : "(none)",
-			 needle);
-}
-
 static void unknown_key_active_slot_set_aside(void **state)
 {
 	struct fixture *f = *state;
@@ -1151,16 +1174,17 @@ static void unknown_key_active_slot_set_aside(void **state)
 	plant_state(f, "\"a\"", "null", 9);
 	reopen(f, 1);
 	i = info(f);
-	assert_ptr_equal(i.active, i.factory);
-	assert_ptr_equal(trust_store_current(f->s, NULL), i.factory);
-	assert_string_equal(i.active_from, "factory");
+	/* Bundle 2, kept when it was committed, is active again. */
+	assert_int_equal(i.active->version, 2);
+	assert_ptr_equal(trust_store_current(f->s, NULL), i.active);
+	assert_string_equal(i.active_from, "slot a");
 	assert_warns(f, "active slot a (version 9) does not verify");
 	assert_warns(f, "slot-a.bundle.damaged");
 	kept = read_in(f, "slot-a.bundle.damaged", &len);
 	assert_true(strstr(kept, "\"version\": 9") != NULL);
 	free(kept);
-	/* The floor is what the verified bundles vouch for: bundle 2, kept
-	 * when it was committed; the operator's next bundle is taken. */
+	/* The floor is what the verified bundles vouch for: bundle 2; the
+	 * operator's next bundle is taken. */
 	assert_int_equal(i.floor, 2);
 	assert_warns(f, "version floor 9");
 	offer_ok(f, 3);
@@ -1174,7 +1198,7 @@ static void unknown_key_active_slot_set_aside(void **state)
 	plant(f, "slot-a.bundle", &(struct spec){ .version = 9, .sign = 0x4 });
 	plant_state(f, "\"a\"", "null", 9);
 	reopen(f, 1);
-	assert_ptr_equal(info(f).active, info(f).factory);
+	assert_int_equal(info(f).active->version, 3);
 	assert_warns(f, "signed by 0 distinct trusted keys");
 	assert_int_equal(info(f).floor, 3);
 }
@@ -1269,6 +1293,115 @@ static void floor_raised_by_hand_limited(void **state)
 	reopen(f, 1);
 	assert_int_equal(info(f).floor, 4);
 	assert_null(info(f).warning);
+}
+
+static bool set_aside_any(struct fixture *f)
+{
+	DIR *d = opendir(f->dir);
+	struct dirent *e;
+	bool found = false;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		found |= strstr(e->d_name, ".damaged") != NULL;
+	closedir(d);
+	return found;
+}
+
+/*
+ * The state file edited back to an older slot with a lowered floor,
+ * while the newer committed bundles are still kept: they verify, so
+ * they were committed here.  The floor rises to the newest of them and
+ * that one is active again; nothing verified is set aside, and the
+ * older bundle is refused when offered.
+ */
+static void floor_lowered_by_hand_raised(void **state)
+{
+	struct fixture *f = *state;
+	char why[TRUST_REASON_MAX] = "";
+	struct trust_store_info i;
+	json_t *st;
+
+	reopen(f, 1);
+	commit(f, 2);
+	commit(f, 3);
+	assert_string_equal(info(f).active_from, "slot b");
+	stop(f);
+	/* Slot a still holds bundle 2, signed by the operator. */
+	plant_state(f, "\"a\"", "null", 2);
+	reopen(f, 1);
+	i = info(f);
+	assert_int_equal(i.floor, 3);
+	assert_int_equal(i.active->version, 3);
+	assert_ptr_equal(trust_store_current(f->s, NULL), i.active);
+	assert_warns(f, "link-3.bundle (version 3) is newer than the active");
+	assert_true(exists(f, "link-3.bundle"));
+	assert_false(set_aside_any(f));
+	assert_int_equal(offer(f, 2, why), -ESTALE);
+	assert_int_equal(offer(f, 3, why), -ESTALE);
+	assert_null(info(f).pending);
+	st = state_json(f);
+	assert_int_equal(json_integer_value(json_object_get(st, "floor")), 3);
+	json_decref(st);
+	reopen(f, 1);
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).active->version, 3);
+	assert_int_equal(info(f).floor, 3);
+
+	/* Back to the factory bundle, whose keys the operator replaced:
+	 * key 0 alone no longer signs anything, nor with key 1. */
+	commit(f, 4);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 5, .sign = 0x7, .signers = 0x6 },
+		why),
+	    0);
+	assert_int_equal(trust_store_tried(f->s, true, NULL), 1);
+	stop(f);
+	plant_state(f, "\"factory\"", "null", 1);
+	reopen(f, 1);
+	assert_int_equal(info(f).active->version, 5);
+	assert_int_equal(info(f).floor, 5);
+	assert_false(set_aside_any(f));
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 6, .sign = 0x3, .signers = 0x3 },
+		why),
+	    -EPERM);
+	assert_int_equal(
+	    offer_spec(
+		f, &(struct spec){ .version = 6, .sign = 0x7, .signers = 0x6 },
+		why),
+	    0);
+}
+
+/* A kept bundle that does not verify is set aside whatever its version;
+ * the ones that do still raise the floor. */
+static void forged_link_above_floor_set_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct spec forged = attacker;
+
+	reopen(f, 1);
+	commit(f, 2);
+	commit(f, 3);
+	stop(f);
+	forged.version = 9;
+	plant(f, "link-9.bundle", &forged);
+	plant(f, "link-8.bundle", &(struct spec){ .version = 8, .sign = 0x4 });
+	plant_state(f, "\"a\"", "null", 2);
+	reopen(f, 1);
+	assert_warns(f, "kept bundle link-8.bundle does not verify");
+	assert_warns(f, "kept bundle link-9.bundle does not verify");
+	assert_true(exists(f, "link-9.bundle.damaged"));
+	assert_true(exists(f, "link-8.bundle.damaged"));
+	assert_false(exists(f, "link-9.bundle"));
+	assert_int_equal(info(f).active->version, 3);
+	assert_int_equal(info(f).floor, 3);
+	assert_false(exists(f, "link-3.bundle.damaged"));
+	reopen(f, 1);
+	assert_null(info(f).warning);
+	assert_int_equal(info(f).floor, 3);
 }
 
 /* Keys 0, 1 -> 1, 2 -> 2 alone, threshold 1, over several bundles. */
@@ -1415,14 +1548,16 @@ static void commit_cut_before_keep(void **state)
 	assert_null(info(f).warning);
 	assert_int_equal(info(f).active->version, 3);
 	assert_true(exists(f, "link-3.bundle"));
-	/* A kept bundle above the floor was never committed here. */
+	/* A kept bundle above the floor that verifies was committed (a
+	 * state file put back from a backup): the floor rises to it. */
 	stop(f);
 	plant(f, "link-7.bundle",
 	      &(struct spec){ .version = 7, .sign = ALL_KEYS });
 	reopen(f, 1);
-	assert_warns(f, "link-7.bundle: above the version floor 3");
-	assert_true(exists(f, "link-7.bundle.damaged"));
-	assert_int_equal(info(f).floor, 3);
+	assert_warns(f, "kept bundle link-7.bundle (version 7) is newer");
+	assert_false(exists(f, "link-7.bundle.damaged"));
+	assert_int_equal(info(f).active->version, 7);
+	assert_int_equal(info(f).floor, 7);
 }
 
 /*
@@ -1471,9 +1606,9 @@ int main(void)
 		T(expiry_judged_after_last_good),
 		T(torn_pending_ignored),
 		T(leftover_temps_removed),
-		T(corrupt_active_falls_back_keeping_floor),
+		T(corrupt_active_restored_keeping_floor),
 		T(damaged_slot_set_aside),
-		T(missing_active_slot_falls_back),
+		T(missing_active_slot_restored),
 		T(factory_upgrade),
 		T(unwritable_dir_changes_nothing),
 		T(state_unwritable_rolls_back),
@@ -1484,6 +1619,8 @@ int main(void)
 		T(planted_pending_set_aside),
 		T(state_deleted_refuses_to_start),
 		T(floor_raised_by_hand_limited),
+		T(floor_lowered_by_hand_raised),
+		T(forged_link_above_floor_set_aside),
 		T(rotation_chain_loads_after_restart),
 		T(expired_accepted_bundle_loads),
 		T(store_without_chain_loads),

@@ -10,6 +10,9 @@
 #      bundles vouch for; the operator's bundles are still accepted,
 #      with zwgatectl trust import and over MQTT
 #   2  the attacker's bundle planted as the pending slot: never tried
+#   2b the state file edited back to bundle 2 (in the other slot) with
+#      floor 2: the kept bundle 3 verifies, so it is active again, the
+#      floor 3, and bundle 2 is refused when offered
 #   3  the state file removed with the slots there: zwgated refuses to
 #      start and says what to do; factory-reset then starts afresh
 . "$top_srcdir/tests/lib.sh"
@@ -130,6 +133,24 @@ check "... trust status warns of it" \
 check "... kept as slot-$other.bundle.damaged" cmp -s "$TD/slot-$other.bundle.damaged" "$B/evil.bundle"
 serve leafA1
 check "the operator's broker: connects with bundle 3" wait_connected
+stop_daemon TERM
+
+# ---- 2b: the state file edited back to an older bundle ---------------------
+
+echo "# 2b: bundle 2 in slot $other, the state edited to it with floor 2"
+cp "$B/op2.bundle" "$TD/slot-$other.bundle"
+state "\"$other\"" null 2
+serve leafA1
+start_gateway
+check "bundle 3, kept, is active again, floor 3" \
+	wait_status '[.active.version, .floor, (.store_warning | test("link-3.bundle .version 3. is newer"))] == [3, 3, true]'
+check "... link-3.bundle is not set aside" \
+	eval '[ -f "$TD/link-3.bundle" ] && ! ls "$TD"/*.damaged 2>/dev/null | grep -q link-'
+check "... connects" wait_connected
+out=$(ctl trust import "$B/op2.bundle" 2>&1)
+rc=$?
+check "... bundle 2 offered again: refused (exit $rc)" [ $rc -ne 0 ]
+check "... because of the floor" contains "$out" "floor"
 stop_daemon TERM
 
 # ---- 3: the state file removed ---------------------------------------------

@@ -12,7 +12,8 @@
 #     names.json or rules.json a directory or garbage; the outbox log a
 #     directory or garbage (the bytes recovery cuts kept in
 #     outbox/log.cut), the outbox directory a file; the committed trust
-#     slot garbage (the factory bundle is used, the version floor kept);
+#     slot garbage (the committed bundle kept as link-2.bundle is active
+#     again, written back to the slot, the version floor kept);
 #     names.json, the outbox log and the trust slot another user's file
 #     that zwgated (as nobody) cannot read
 #
@@ -142,8 +143,8 @@ if wait_for_socket 10; then
 		"kept it as $NB/state/trust/slot-a.bundle.damaged"; do
 		check "... warning: $n" eval 'since | grep "warning: " | grep -qF "$n"'
 	done
-	check "... the cloud link runs on the factory bundle" \
-		[ "$(trust .active.from)" = factory ]
+	check "... the cloud link runs on bundle 2, kept for the chain" \
+		[ "$(trust '.active.from, .active.version' | tr '\n' ' ')" = "slot a 2 " ]
 	stop_daemon TERM
 else
 	not_ok "files of another user: zwgated starts"
@@ -202,9 +203,10 @@ stop_daemon TERM
 fresh
 echo garbage >"$STATE/trust/slot-a.bundle"
 degraded "committed trust slot is garbage" "active slot a ignored" \
-	"kept it as $STATE/trust/slot-a.bundle.damaged"
-check "... the factory bundle is used, the floor kept" \
-	[ "$(trust '.active.from, .floor' | tr '\n' ' ')" = "factory 2 " ]
+	"kept it as $STATE/trust/slot-a.bundle.damaged" \
+	"kept bundle link-2.bundle (version 2) is newer than the active factory bundle"
+check "... bundle 2, kept for the chain, is active again, the floor kept" \
+	[ "$(trust '.active.from, .active.version, .floor' | tr '\n' ' ')" = "slot a 2 2 " ]
 stop_daemon TERM
 
 fresh
