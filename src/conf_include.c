@@ -125,12 +125,13 @@ bool conf_fd_is(int fd, const struct stat *st, const char *real,
 
 /*
  * One file a pattern matched.  A relative pattern stays in the tree of
- * the including file, and a pattern with a wildcard in its directory
- * (dir: the real path of conf_pattern_dir's); a match that a symbolic
- * link (or "..") takes out of them is refused.  Only an absolute path
- * without a wildcard is followed wherever it leads: the config's owner
- * named that very file.  A checked file is opened by its real path and
- * must be the one checked (conf_fd_is).
+ * the including file; an absolute one with a wildcard in the directory
+ * before its first wildcard (dir: the real path of conf_pattern_dir's),
+ * so that a link planted in /etc/zwgate/conf.d cannot lead to
+ * /etc/shadow.  A match that a symbolic link (or "..") takes out of them
+ * is refused.  Only an absolute path without a wildcard is followed
+ * wherever it leads: the config's owner named that very file.  A checked file
+ * is opened by its real path and must be the one checked (conf_fd_is).
  */
 static void conf_include_one(struct conf_parser *p, const char *match,
 			     const char *name, bool relative, const char *dir,
@@ -202,14 +203,15 @@ void conf_include(struct conf_parser *p, const struct token *a)
 	free(pattern);
 	if (r && r != GLOB_NOMATCH)
 		conf_oom(p);
-	if (!r && dir && !(real = realpath(dir, NULL))) {
+	if (!r && !relative && dir && !(real = realpath(dir, NULL))) {
 		if (errno == ENOMEM)
 			conf_oom(p);
 		else
 			conf_error(p, line, col, "'%s': %s", dir,
 				   conf_strerror(errno, msg, sizeof(msg)));
 	}
-	for (size_t i = 0; !r && (!dir || real) && i < g.gl_pathc; i++) {
+	for (size_t i = 0; !r && (relative || !dir || real) && i < g.gl_pathc;
+	     i++) {
 		if (p->err || p->stopped)
 			break;
 		if (p->nfiles >= CONF_FILES_MAX) {
@@ -221,8 +223,8 @@ void conf_include(struct conf_parser *p, const struct token *a)
 			conf_oom(p);
 			break;
 		}
-		conf_include_one(p, g.gl_pathv[i], name, relative, real, line,
-				 col);
+		conf_include_one(p, g.gl_pathv[i], name, relative,
+				 relative ? NULL : real, line, col);
 		free(name);
 	}
 	globfree(&g);

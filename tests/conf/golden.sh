@@ -35,7 +35,8 @@ chmod 0644 "$T/conf/cloud/open.keyfile" || exit 99
 # never committed: a private key and a line of a password file, in the
 # config directory and, through a symbolic link, outside it; a link that
 # stays inside the pattern's directory; one that stays in the tree but
-# leaves that directory; and ../escape.conf, out of the tree by "..".
+# leaves that directory (read too: a relative pattern keeps to the tree);
+# and ../escape.conf, out of the tree by "..".
 # None of their bytes may appear in any diagnostic.
 mkdir "$T/conf/inc/made" "$T/secret" || exit 99
 openssl genpkey -algorithm ed25519 -out "$T/conf/inc/made/b-key.conf" 2>/dev/null ||
@@ -46,7 +47,7 @@ printf '%s\n' "$secret_line" >"$T/conf/inc/made/d-shadow.conf"
 chmod 0600 "$T/conf/inc/made/b-key.conf" "$T/conf/inc/made/d-shadow.conf" \
 	"$T/secret/shadow" || exit 99
 mkdir "$T/conf/inc/made/sub" || exit 99
-printf 'log-level notice\n' >"$T/conf/inc/made/sub/inside.conf" || exit 99
+printf 'control { max-clients 8 }\n' >"$T/conf/inc/made/sub/inside.conf" || exit 99
 chmod 0644 "$T/conf/inc/made/sub/inside.conf" || exit 99
 ln -s sub/inside.conf "$T/conf/inc/made/a-inside.conf" || exit 99
 ln -s ../once.conf "$T/conf/inc/made/e-tree.conf" || exit 99
