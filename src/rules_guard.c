@@ -160,20 +160,61 @@ static struct rg_chain *chain_find(struct rules_guard *g, uint32_t id)
 	return NULL;
 }
 
-/* A slot for chain id: a free one, else the one idle the longest. */
+/* The most firings of one rule in chain c's window: 1 in a straight one. */
+static unsigned chain_most(const struct rg_chain *c)
+{
+	unsigned most = 0;
+
+	for (size_t i = 0; i < c->nm; i++)
+		if (c->m[i].n > most)
+			most = c->m[i].n;
+	return most;
+}
+
+/*
+ * A slot for chain id: a free one, else one that waits for no answer to
+ * a write (it cannot go on), of those the one whose rules fired the
+ * fewest times, of those the one idle the longest.  So a looping chain
+ * outlives a crowd of new ones (a sensor that fires a rule that logs, 40
+ * times a second), which would otherwise end it and its counts with it.
+ */
 static struct rg_chain *chain_new(struct rules_guard *g, uint32_t id,
 				  uint64_t now)
 {
-	struct rg_chain *c = &g->chains[0];
+	struct rg_chain *c = NULL, *o;
+	bool waits[RULES_GUARD_CHAINS] = { false };
+	unsigned cm = 0, m;
+	size_t i, ci = 0;
 
-	for (size_t i = 0; i < RULES_GUARD_CHAINS; i++) {
+	for (i = 0; i < RULES_GUARD_CHAINS; i++)
 		if (!g->chains[i].id) {
 			c = &g->chains[i];
-			break;
+			goto done;
 		}
-		if (g->chains[i].last < c->last)
-			c = &g->chains[i];
+	/* Full: a chain with a write still to be answered goes on. */
+	for (size_t k = 0; k < RULES_GUARD_WRITES; k++) {
+		const struct rg_write *w = &g->writes[k];
+
+		if (!w->chain || now - w->at > RULES_ECHO_MS)
+			continue; /* none, or answered by nothing now */
+		for (i = 0; i < RULES_GUARD_CHAINS; i++)
+			if (g->chains[i].id == w->chain) {
+				waits[i] = true;
+				break;
+			}
 	}
+	for (i = 0; i < RULES_GUARD_CHAINS; i++) {
+		o = &g->chains[i];
+		m = chain_most(o);
+		if (!c || waits[i] < waits[ci] ||
+		    (waits[i] == waits[ci] &&
+		     (m < cm || (m == cm && o->last < c->last)))) {
+			c = o;
+			ci = i;
+			cm = m;
+		}
+	}
+done:
 	*c = (struct rg_chain){ .id = id, .since = now, .last = now };
 	return c;
 }

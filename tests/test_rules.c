@@ -298,6 +298,7 @@ struct world {
 	size_t npend;
 	bool echo;
 	int publish_result;
+	size_t nsets; /* every set, though calls is emptied */
 };
 
 static void call(struct world *w, const char *fmt, ...)
@@ -320,6 +321,7 @@ static int t_set(void *ctx, const struct reg_value *v, const struct zw_val *val)
 	char *s = json_dumps(j, JSON_ENCODE_ANY);
 
 	call(w, "set %u %s %s", v->meta.key.node, v->meta.key.property, s);
+	w->nsets++;
 	free(s);
 	json_decref(j);
 	if (w->echo && w->npend < T_MAX_CALLS) {
@@ -851,6 +853,38 @@ static void test_engine_loop_refresh(void **state)
 }
 
 /*
+ * More chains at once than the guard follows, each round: the chain of
+ * the loop is not the one forgotten, and its count goes on.
+ */
+static void test_engine_loop_many_chains(void **state)
+{
+	char rules[4096];
+	struct world *w;
+
+	snprintf(rules, sizeof(rules),
+		 "%srule \"note\" { when \"freezer\" temperature changes\n"
+		 "  do log \"t\"\n  mode parallel max 100 }\n",
+		 loop2);
+	w = world_new(rules, T_WALL0, true);
+	add_plug(w);
+	w->echo = true;
+	set_bool(w, m_switch(), true);
+	for (int i = 0; i < 100; i++) {
+		for (int k = 0; k < 40; k++)
+			set_num(w, m_temp(), -20 + i + k * 0.01);
+		echo(w);
+		advance(w, 100);
+		w->ncalls = 0;
+	}
+	/* Caught by the chains' guard, in about 10 rounds. */
+	assert_int_equal(w->loops_logged, 1);
+	assert_true(w->nsets <= 50);
+	assert_string_equal(waiting(w, "A"), "paused: loop with rule \"B\"");
+	assert_null(waiting(w, "note"));
+	world_free(w);
+}
+
+/*
  * Two rules that keep two switches alike, and a user who toggles one
  * every second: each toggle is a chain of its own, never a loop, though
  * it comes less than RULES_ECHO_MS after the rules' last write.
@@ -1254,6 +1288,7 @@ int main(void)
 		cmocka_unit_test(test_engine_loop_refresh),
 		cmocka_unit_test(test_engine_no_loop),
 		cmocka_unit_test(test_engine_no_loop_sync),
+		cmocka_unit_test(test_engine_loop_many_chains),
 		cmocka_unit_test(test_engine_publish_escapes),
 		cmocka_unit_test(test_parse_topics),
 		cmocka_unit_test(test_engine_clock),
