@@ -53,6 +53,7 @@ struct rt_trig {
 	struct zw_val last;	      /* CHANGES: the value before */
 	bool has_last;
 	uint32_t for_chain;   /* FOR: the chain of the report it waits on */
+	bool for_feedback;    /* FOR: that report was a feedback */
 	struct rt_trig *next; /* in its index bucket */
 };
 
@@ -70,6 +71,7 @@ struct rt_run {
 	bool started, failed;
 	bool value_long; /* $value did not fit: not substituted */
 	uint32_t chain;	 /* of the loop guard; 0: none */
+	bool feedback;	 /* fired by a feedback: its writes are counted */
 	char value[RT_VALUE_MAX], node[RT_SHOWN_MAX];
 	char result[RT_RESULT_MAX];
 	struct rt_run *next;
@@ -427,6 +429,33 @@ static int expand(const struct rt_run *run, const char *in, bool json,
 	return rules_expand(in, &s, json, out, len);
 }
 
+static void rule_pause(struct rules_engine *e, const size_t *idx, size_t n,
+		       const struct rt_run *keep, const char *what);
+
+/*
+ * run, fired by a feedback, is about to write v: false when it may.
+ * true: that is one write of v too many (RULES_RATE_MAX): the rules that
+ * wrote it are paused, and run ends here, failed, having not written.
+ */
+static bool rule_rate_check(struct rt_run *run, const struct reg_value *v)
+{
+	struct rules_engine *e = run->e;
+	size_t idx[RULES_GUARD_RULES], n;
+	char what[ZW_PROPERTY_MAX + 32];
+
+	if (rules_guard_rate(e->guard, v, (size_t)(run->rule - e->rules),
+			     e->now.mono, idx, RULES_GUARD_RULES, &n))
+		return false;
+	snprintf(what, sizeof(what), "node %u's %s", v->meta.key.node,
+		 v->alias ? v->alias : v->meta.key.property);
+	rule_pause(e, idx, n, run, what);
+	snprintf(run->result, sizeof(run->result), "%s", run->rule->paused_why);
+	run->failed = true;
+	run->depth = 0;
+	run->stack[0].pc = run->stack[0].n;
+	return true;
+}
+
 /*
  * The value is read after $value, $node and $rule are replaced, as in a
  * publish: "set "b" level $value" copies the value that started the run.
@@ -468,13 +497,18 @@ static int act_set(struct rt_run *run, const struct rules_action *a)
 			 a->ref.node, a->ref.value, err);
 		return -EINVAL;
 	}
+	if (run->feedback && run->rule && rule_rate_check(run, v)) {
+		zw_val_clear(&val);
+		return 0; /* not written, the run ended, once logged */
+	}
 	r = e->act->set_value(e->act->ctx, v, &val);
 	zw_val_clear(&val);
 	if (r < 0)
 		snprintf(run->result, sizeof(run->result), "set \"%s\" %s: %s",
 			 a->ref.node, a->ref.value, strerror(-r));
 	else
-		rules_guard_wrote(e->guard, v, run->chain, e->now.mono);
+		rules_guard_wrote(e->guard, v, v->node, run->chain,
+				  e->now.mono);
 	return r;
 }
 
@@ -680,36 +714,59 @@ static struct rt_run *rule_add_run(struct rules_engine *e, struct rt_rule *rr)
 	return run;
 }
 
+/* Every run of rr but keep (the one running now, which ends itself). */
+static void rule_cancel_runs_but(struct rules_engine *e, struct rt_rule *rr,
+				 const struct rt_run *keep)
+{
+	struct rt_run *run, *next;
+
+	for (run = rr->runs; run; run = next) {
+		next = run->next;
+		if (run != keep)
+			run_free(e, run);
+	}
+}
+
 /*
- * The loop guard found a loop through the rules loop[n] (the one firing
- * first): each is paused until enabled again or reloaded (a cool-down
- * would only start the same loop again), its runs stopped, once logged.
+ * The loop guard found a loop through the rules idx[n] (the one firing
+ * or writing first): each is paused until enabled again or reloaded (a
+ * cool-down would only start the same loop again), its runs stopped but
+ * keep, once logged.  what: the value the rules write too often; NULL:
+ * a chain that loops.
  */
-static void rule_pause_loop(struct rules_engine *e, const size_t *loop,
-			    size_t n)
+static void rule_pause(struct rules_engine *e, const size_t *idx, size_t n,
+		       const struct rt_run *keep, const char *what)
 {
 	const char *names[RULES_GUARD_RULES];
 	char msg[RT_MSG_MAX];
 
 	for (size_t i = 0; i < n; i++)
-		names[i] = e->rules[loop[i]].r->name;
+		names[i] = e->rules[idx[i]].r->name;
 	for (size_t i = 0; i < n; i++) {
-		struct rt_rule *rr = &e->rules[loop[i]];
+		struct rt_rule *rr = &e->rules[idx[i]];
 
 		rr->loop_paused = true;
-		rule_cancel_runs(e, rr);
-		rules_guard_why(names, n, i, rr->paused_why,
-				sizeof(rr->paused_why));
+		rule_cancel_runs_but(e, rr, keep);
+		if (what)
+			rules_guard_rate_why(names, n, i, what, rr->paused_why,
+					     sizeof(rr->paused_why));
+		else
+			rules_guard_why(names, n, i, rr->paused_why,
+					sizeof(rr->paused_why));
 	}
-	rules_guard_message(names, n, msg, sizeof(msg));
+	if (what)
+		rules_guard_rate_message(names, n, what, msg, sizeof(msg));
+	else
+		rules_guard_message(names, n, msg, sizeof(msg));
 	rt_log(e, LOG_WARNING, "%s", msg);
 }
 
 /*
  * A trigger fired, for a report of the loop guard's chain cause (0:
- * none): conditions, the guard, mode, then a run.
+ * none), a feedback or not: conditions, the guard, mode, then a run.
  */
-static void rule_fire(struct rules_engine *e, struct rt_trig *g, uint32_t cause)
+static void rule_fire(struct rules_engine *e, struct rt_trig *g, uint32_t cause,
+		      bool feedback)
 {
 	struct rt_rule *rr = g->rule;
 	const struct rules_rule *r = rr->r;
@@ -726,12 +783,13 @@ static void rule_fire(struct rules_engine *e, struct rt_trig *g, uint32_t cause)
 				 e->now.mono, &looped, loop, RULES_GUARD_RULES,
 				 &nloop);
 	if (looped) {
-		rule_pause_loop(e, loop, nloop);
+		rule_pause(e, loop, nloop, NULL, NULL);
 		return;
 	}
 	if (!(run = rule_add_run(e, rr)))
 		return;
 	run->chain = chain;
+	run->feedback = feedback;
 	if (g->val && g->val->has_val)
 		run->value_long = !val_show(&g->val->val, &g->val->meta,
 					    run->value, sizeof(run->value));
@@ -858,6 +916,7 @@ static void value_event(struct rules_engine *e, struct reg_value *v)
 	struct rt_trig *g, *next;
 	bool h, changed;
 	uint32_t cause = rules_guard_report(e->guard, v, v->node, e->now.mono);
+	bool fb = rules_guard_feedback(e->guard, v->node, e->now.mono);
 
 	for (g = e->buckets[bucket_of(e, v)]; g; g = next) {
 		next = g->next;
@@ -873,18 +932,19 @@ static void value_event(struct rules_engine *e, struct reg_value *v)
 			zw_val_clear(&g->last);
 			g->has_last = zw_val_copy(&g->last, &v->val) == 0;
 			if (changed)
-				rule_fire(e, g, cause);
+				rule_fire(e, g, cause, fb);
 			continue;
 		}
 		h = trig_holds(g);
 		if (h && !g->holds) {
 			if (g->t->for_s) {
 				g->for_chain = cause;
+				g->for_feedback = fb;
 				timer_start(e, &g->timer,
 					    e->now.mono +
 						(uint64_t)g->t->for_s * 1000);
 			} else {
-				rule_fire(e, g, cause);
+				rule_fire(e, g, cause, fb);
 			}
 		} else if (!h) {
 			timer_stop(e, &g->timer);
@@ -897,13 +957,14 @@ static void node_event(struct rules_engine *e, const struct reg_node *n)
 {
 	struct rt_trig *g;
 	bool dead = n->status == ZW_NODE_DEAD;
+	bool fb = rules_guard_feedback(e->guard, n, e->now.mono);
 
 	for (g = e->by_node[n->id]; g; g = g->next) {
 		if (g->node != n->id || g->dead == dead)
 			continue;
 		g->dead = dead;
 		if (dead != g->t->up)
-			rule_fire(e, g, 0);
+			rule_fire(e, g, 0, fb);
 	}
 }
 
@@ -1037,7 +1098,7 @@ static void at_due(struct rules_engine *e, struct rt_trig *g)
 	if (sched_catch_up(g->next_wall, e->now.wall,
 			   (unsigned)g->rule->r->catch_up_s)) {
 		g->last_fired = g->next_wall;
-		rule_fire(e, g, 0);
+		rule_fire(e, g, 0, false);
 	} else {
 		g->last_fired = e->now.wall;
 		rt_log(e, LOG_NOTICE,
@@ -1058,11 +1119,11 @@ static void timer_due(struct rules_engine *e, struct rt_timer *t)
 		break;
 	case RT_T_EVERY:
 		timer_start(e, t, e->now.mono + (uint64_t)g->t->every_s * 1000);
-		rule_fire(e, g, 0);
+		rule_fire(e, g, 0, false);
 		break;
 	case RT_T_FOR:
 		if (trig_holds(g))
-			rule_fire(e, g, g->for_chain);
+			rule_fire(e, g, g->for_chain, g->for_feedback);
 		break;
 	case RT_T_WAIT:
 		run_step(t->owner);
@@ -1110,7 +1171,7 @@ void rules_engine_cloud(struct rules_engine *e, bool online,
 	e->cloud_online = online;
 	for (struct rt_trig *g = e->other; g; g = g->next)
 		if (g->t->type == RULES_TRIG_CLOUD && g->t->up == online)
-			rule_fire(e, g, 0);
+			rule_fire(e, g, 0, false);
 }
 
 void rules_engine_start(struct rules_engine *e, const struct rules_clock *now,
@@ -1132,7 +1193,7 @@ void rules_engine_start(struct rules_engine *e, const struct rules_clock *now,
 		}
 	for (g = e->other; boot && g; g = g->next)
 		if (g->t->type == RULES_TRIG_START)
-			rule_fire(e, g, 0);
+			rule_fire(e, g, 0, false);
 }
 
 /* The engine's life. */

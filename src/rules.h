@@ -223,6 +223,24 @@ const char *rules_cmp_name(enum rules_cmp c);
 #define RULES_ECHO_MS	     5000  /* a change this soon after a rule's set */
 #define RULES_LOOP_MAX	     10	   /* firings of a rule in one chain... */
 #define RULES_LOOP_WINDOW_MS 60000 /* ...in this long: more is a loop */
+/*
+ * The backstop of the loop guard, whatever the chain: writes of one value
+ * by rules fired by a report of a node that a rule wrote within
+ * RULES_RATE_WINDOW_MS (a feedback).  More than RULES_RATE_SHORT_MAX in
+ * RULES_RATE_SHORT_MS (3 a second: a fast loop, faster than any hand or
+ * sensor), or more than RULES_RATE_MAX in RULES_RATE_WINDOW_MS (one every
+ * 10 s for 10 minutes: a loop through a slow echo) is a loop.  A motion
+ * light, a thermostat that follows a sensor, a schedule count nothing:
+ * they are fired by another node, or by time.  What counts is a rule
+ * that writes the node it watches (a lock relocked, a switch kept on) or
+ * two that keep two switches alike: they write at the pace of a hand or
+ * of the device's own reports; a light in its motion sensor's own node,
+ * on and off at motion every 20 s for ever, writes 60 in 10 minutes.
+ */
+#define RULES_RATE_SHORT_MAX 30
+#define RULES_RATE_SHORT_MS  10000
+#define RULES_RATE_MAX	     60
+#define RULES_RATE_WINDOW_MS 600000
 #define RULES_TIMER_MAX_MS   60000 /* schedules recheck the wall clock */
 #define RULES_WHY_MAX	     160
 #define RULES_NO_DEADLINE    UINT64_MAX

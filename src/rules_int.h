@@ -63,15 +63,17 @@ bool rules_payload_is_json(const char *payload);
 #define RULES_GUARD_CHAINS 32  /* chains followed at once */
 #define RULES_GUARD_RULES  16  /* rules followed in one chain */
 #define RULES_GUARD_WRITES 256 /* recent writes kept for their reports */
+#define RULES_RATE_NODES   32  /* nodes written lately, for feedback */
+#define RULES_RATE_VALUES  32  /* values whose write rate is followed */
 
 struct rules_guard;
 
 int rules_guard_new(struct rules_guard **ret); /* 0 or -ENOMEM */
 struct rules_guard *rules_guard_free(struct rules_guard *g);
 
-/* A run of chain wrote value v (a stable pointer) at now (ms). */
-void rules_guard_wrote(struct rules_guard *g, const void *v, uint32_t chain,
-		       uint64_t now);
+/* A run of chain wrote value v of node (stable pointers) at now (ms). */
+void rules_guard_wrote(struct rules_guard *g, const void *v, const void *node,
+		       uint32_t chain, uint64_t now);
 /* A run of chain asked node (a stable pointer) for its values. */
 void rules_guard_refreshed(struct rules_guard *g, const void *node,
 			   uint32_t chain, uint64_t now);
@@ -99,6 +101,33 @@ void rules_guard_why(const char *const *names, size_t n, size_t self, char *buf,
 		     size_t len);
 void rules_guard_message(const char *const *names, size_t n, char *buf,
 			 size_t len);
+/*
+ * The backstop, which needs no chain: chains are lost when an echo is
+ * late, when a stale report comes first, when a rule watches another
+ * value of the node it wrote or when too many chains run at once.
+ *
+ * Is a report of node (or its status) a feedback: did a rule write a
+ * value of node within RULES_RATE_WINDOW_MS?  Any report, any value.
+ */
+bool rules_guard_feedback(struct rules_guard *g, const void *node,
+			  uint64_t now);
+/*
+ * Rule number rule, fired by a feedback, is about to write value v at
+ * now.  true: it may.  false: that write would be one too many (see
+ * RULES_RATE_MAX); it is not to be made, the rules that wrote v for a
+ * feedback within the window are in rules[*n] (rule first, at most max)
+ * and the count of v starts again.
+ */
+bool rules_guard_rate(struct rules_guard *g, const void *v, size_t rule,
+		      uint64_t now, size_t *rules, size_t max, size_t *n);
+/*
+ * For the rules names[n] that write what ("node 8's switch") too
+ * often: what names[self] waits for and the journal's line.
+ */
+void rules_guard_rate_why(const char *const *names, size_t n, size_t self,
+			  const char *what, char *buf, size_t len);
+void rules_guard_rate_message(const char *const *names, size_t n,
+			      const char *what, char *buf, size_t len);
 /* v is gone: its pointer may come back as another value. */
 void rules_guard_forget(struct rules_guard *g, const void *v);
 

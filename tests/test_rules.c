@@ -298,6 +298,13 @@ struct world {
 	size_t npend;
 	bool echo;
 	int publish_result;
+	size_t nsets; /* every set, though calls is emptied */
+	/* The echo: first a stale report of the value as it was (a verify
+	 * read, a dimmer on its way); a set of map_from reported as a
+	 * change of map_to (a lock's door state), not of itself. */
+	bool stale;
+	bool map;
+	struct zw_key map_from, map_to;
 };
 
 static void call(struct world *w, const char *fmt, ...)
@@ -320,6 +327,7 @@ static int t_set(void *ctx, const struct reg_value *v, const struct zw_val *val)
 	char *s = json_dumps(j, JSON_ENCODE_ANY);
 
 	call(w, "set %u %s %s", v->meta.key.node, v->meta.key.property, s);
+	w->nsets++;
 	free(s);
 	json_decref(j);
 	if (w->echo && w->npend < T_MAX_CALLS) {
@@ -348,7 +356,8 @@ static void t_log(void *ctx, int prio, const char *msg)
 {
 	struct world *w = ctx;
 
-	if (strstr(msg, "triggers itself") || strstr(msg, "in a loop"))
+	if (strstr(msg, "triggers itself") || strstr(msg, "in a loop") ||
+	    strstr(msg, "too often"))
 		w->loops_logged++;
 	else if (prio == LOG_INFO)
 		call(w, "log %s", msg);
@@ -518,9 +527,18 @@ static void echo(struct world *w)
 	memcpy(vals, w->pend_val, n * sizeof(vals[0]));
 	w->npend = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (w->map && zw_key_equal(&keys[i], &w->map_from))
+			keys[i] = w->map_to;
 		v = registry_value(w->reg, &keys[i]);
 		assert_non_null(v);
 		m = v->meta;
+		if (w->stale && v->has_val) {
+			struct zw_val old;
+
+			assert_int_equal(zw_val_copy(&old, &v->val), 0);
+			reg_value(w, ZW_EV_VALUE_CHANGED, &m, &old);
+			zw_val_clear(&old);
+		}
 		reg_value(w, ZW_EV_VALUE_CHANGED, &m, &vals[i]);
 		zw_val_clear(&vals[i]);
 	}
@@ -861,6 +879,242 @@ static void test_engine_loop_refresh(void **state)
 	advance(w, 10000);
 	set_num(w, m_temp(), -5);
 	assert_int_equal(w->ncalls, asked + 1);
+	world_free(w);
+}
+
+/*
+ * The loops that the chains lose, caught by the write rate of a value
+ * (RULES_RATE_MAX).  Each runs n rounds of the network's echoes, ms
+ * apart, and returns how many sets the rules made.
+ */
+static size_t loop_rounds(struct world *w, int n, uint64_t ms)
+{
+	for (int i = 0; i < n; i++) {
+		echo(w);
+		advance(w, ms);
+		w->ncalls = 0; /* only nsets counts: calls would fill up */
+	}
+	return w->nsets;
+}
+
+/* The first report after a write is stale: it answers the write. */
+static void test_engine_loop_stale_echo(void **state)
+{
+	struct world *w = world_new(loop2, T_WALL0, true);
+	size_t n;
+
+	add_plug(w);
+	w->echo = true;
+	w->stale = true;
+	set_bool(w, m_switch(), true);
+	n = loop_rounds(w, 600, 100);
+	/* More than 30 writes of one value in 10 s: a handful of rounds. */
+	assert_int_equal(w->loops_logged, 1);
+	assert_true(n <= 2 * 2 * (RULES_RATE_SHORT_MAX + 1));
+	/* Only B writes the porch: B is paused, and the loop ends. */
+	assert_string_equal(waiting(w, "B"),
+			    "paused: writes node 2's switch too often");
+	assert_null(waiting(w, "A"));
+	/* Quiet then, for an hour. */
+	assert_int_equal(loop_rounds(w, 36, 100000), n);
+	/* The same resume as the chains' guard: enable, or reload. */
+	assert_int_equal(rules_engine_enable(w->e, "A", true), 0);
+	assert_int_equal(rules_engine_enable(w->e, "B", true), 0);
+	assert_null(waiting(w, "B"));
+	set_bool(w, m_switch(), false);
+	set_bool(w, m_switch(), true);
+	loop_rounds(w, 600, 100);
+	assert_int_equal(w->loops_logged, 2);
+	world_free(w);
+}
+
+/* A lock: "locked" is written, its door state answers. */
+static const struct zw_meta *m_locked(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(9, 0x62, "locked", ZW_TYPE_BOOL);
+	return &m;
+}
+
+static const struct zw_meta *m_door(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(9, 0x62, "door", ZW_TYPE_BOOL);
+	m.writable = false;
+	return &m;
+}
+
+/* The trigger watches another value of the node the other rule wrote. */
+static void test_engine_loop_other_value(void **state)
+{
+	struct world *w = world_new(
+	    "rule \"lock\" { when \"porch\" switch becomes on\n"
+	    "  do set \"front lock\" locked false; set \"front lock\" locked "
+	    "true\n"
+	    "     set \"porch\" switch on }\n"
+	    "rule \"light\" { when \"front lock\" door becomes true\n"
+	    "  do set \"porch\" switch off; set \"porch\" switch on }\n",
+	    T_WALL0, true);
+	struct zw_val off = { .type = ZW_TYPE_BOOL };
+	size_t n;
+
+	reg_node(w, 9, "front lock");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_locked(), &off);
+	reg_value(w, ZW_EV_VALUE_ADDED, m_door(), &off);
+	w->echo = true;
+	w->map = true;
+	w->map_from = m_locked()->key;
+	w->map_to = m_door()->key;
+	set_bool(w, m_switch(), true);
+	n = loop_rounds(w, 600, 100);
+	assert_int_equal(w->loops_logged, 1);
+	assert_true(n <= 2 * 2 * (RULES_RATE_SHORT_MAX + 1));
+	/* Both write the porch: both are paused, each naming the other. */
+	assert_string_equal(waiting(w, "lock"),
+			    "paused: writes node 2's switch too often, with "
+			    "rule \"light\"");
+	assert_string_equal(waiting(w, "light"),
+			    "paused: writes node 2's switch too often, with "
+			    "rule \"lock\"");
+	world_free(w);
+}
+
+/* An echo later than RULES_ECHO_MS: 6 s, a slow mesh. */
+static void test_engine_loop_slow_echo(void **state)
+{
+	struct world *w = world_new(loop2, T_WALL0, true);
+	struct rules_engine *old;
+	size_t n;
+
+	add_plug(w);
+	w->echo = true;
+	set_bool(w, m_switch(), true);
+	/* An hour and a half of rounds 6 s apart: caught within 10 min. */
+	n = loop_rounds(w, 900, 6000);
+	assert_int_equal(w->loops_logged, 1);
+	assert_true(n <= 2 * (RULES_RATE_MAX + 1) + 4);
+	assert_string_equal(waiting(w, "B"),
+			    "paused: writes node 2's switch too often");
+	/* A reload is a fresh start: the loop comes back, and is caught. */
+	old = w->e;
+	assert_int_equal(
+	    rules_engine_new(w->conf->rules, w->reg, &w->act, NULL, &w->e), 0);
+	rules_engine_adopt(w->e, old);
+	rules_engine_free(old);
+	rules_engine_start(w->e, &w->now, false);
+	assert_null(waiting(w, "A"));
+	set_bool(w, m_switch(), false);
+	set_bool(w, m_switch(), true);
+	loop_rounds(w, 900, 6000);
+	assert_int_equal(w->loops_logged, 2);
+	world_free(w);
+}
+
+/*
+ * More chains at once than the guard follows, each round: the chain of
+ * the loop is not the one forgotten, and its count goes on.
+ */
+static void test_engine_loop_many_chains(void **state)
+{
+	char rules[4096];
+	struct world *w;
+
+	snprintf(rules, sizeof(rules),
+		 "%srule \"note\" { when \"freezer\" temperature changes\n"
+		 "  do log \"t\"\n  mode parallel max 100 }\n",
+		 loop2);
+	w = world_new(rules, T_WALL0, true);
+	add_plug(w);
+	w->echo = true;
+	set_bool(w, m_switch(), true);
+	for (int i = 0; i < 100; i++) {
+		for (int k = 0; k < 40; k++)
+			set_num(w, m_temp(), -20 + i + k * 0.01);
+		echo(w);
+		advance(w, 100);
+		w->ncalls = 0;
+	}
+	/* Caught by the chains' guard, in about 10 rounds. */
+	assert_int_equal(w->loops_logged, 1);
+	assert_true(w->nsets <= 50);
+	assert_string_equal(waiting(w, "A"), "paused: loop with rule \"B\"");
+	assert_null(waiting(w, "note"));
+	world_free(w);
+}
+
+/* A thermostat's setpoint. */
+static const struct zw_meta *m_setpoint(void)
+{
+	static struct zw_meta m;
+
+	m = meta_of(10, 0x43, "setpoint", ZW_TYPE_FLOAT);
+	return &m;
+}
+
+/*
+ * Busy automations, for an hour: a motion light toggled every 20 s, a
+ * thermostat that follows a sensor reporting every 10 s, a lamp that a
+ * rule keeps bright against a user who dims it every 20 s (a rule that
+ * writes the node it watches: it counts), two switches kept alike
+ * against a user toggling one every 20 s.  Never a loop.
+ */
+static void test_engine_no_loop_busy(void **state)
+{
+	struct world *w = world_new(
+	    "rule \"on\" { when \"hall sensor\" motion becomes true\n"
+	    "  do set \"porch\" switch on }\n"
+	    "rule \"off\" { when \"hall sensor\" motion becomes false\n"
+	    "  do set \"porch\" switch off }\n"
+	    "rule \"heat\" { when \"freezer\" temperature changes\n"
+	    "  do set \"thermostat\" setpoint $value }\n"
+	    "rule \"bright\" { when \"lounge lamp\" level < 10\n"
+	    "  do set \"lounge lamp\" level 80 }\n"
+	    "rule \"to plug\" { when \"washer plug\" switch changes\n"
+	    "  do set \"front lock\" locked $value }\n"
+	    "rule \"to lock\" { when \"front lock\" locked changes\n"
+	    "  do set \"washer plug\" switch $value }\n",
+	    T_WALL0, true);
+	const char *const names[] = { "on",	"off",	   "heat",
+				      "bright", "to plug", "to lock" };
+	struct zw_val zero = { .type = ZW_TYPE_FLOAT, .u.f = 18 };
+	size_t sets[16] = { 0 };
+	struct zw_val off = { .type = ZW_TYPE_BOOL };
+
+	add_plug(w);
+	reg_node(w, 9, "front lock");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_locked(), &off);
+	reg_node(w, 10, "thermostat");
+	reg_value(w, ZW_EV_VALUE_ADDED, m_setpoint(), &zero);
+	set_num(w, m_level(), 50);
+	w->echo = true;
+	for (int i = 0; i < 360; i++) { /* 10 s each */
+		if (i % 2 == 0) {
+			set_bool(w, m_motion(), true);
+			set_num(w, m_level(), 5);
+			set_bool(w, m_plug(), i % 4 == 0);
+		} else {
+			set_bool(w, m_motion(), false);
+		}
+		set_num(w, m_temp(), 18 + (i % 7) * 0.5);
+		echoes(w, 3);
+		echoes(w, 3);
+		advance(w, 10000 - 600);
+		for (size_t k = 0; k < w->ncalls; k++)
+			sets[strtoul(w->calls[k] + 4, NULL, 10) % 16] +=
+			    strncmp(w->calls[k], "set ", 4) == 0;
+		w->ncalls = 0;
+	}
+	assert_int_equal(w->loops_logged, 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		assert_null(waiting(w, names[i]));
+	/* Every one of them ran all along. */
+	/* Every one of them ran all along. */
+	assert_int_equal(sets[2], 360);		       /* porch: on, off */
+	assert_int_equal(sets[10], 360);	       /* thermostat */
+	assert_int_equal(sets[3], 180);		       /* lamp kept bright */
+	assert_true(sets[8] >= 170 && sets[9] >= 170); /* kept alike */
 	world_free(w);
 }
 
@@ -1259,6 +1513,11 @@ int main(void)
 		cmocka_unit_test(test_engine_loop_refresh),
 		cmocka_unit_test(test_engine_no_loop),
 		cmocka_unit_test(test_engine_no_loop_sync),
+		cmocka_unit_test(test_engine_loop_stale_echo),
+		cmocka_unit_test(test_engine_loop_other_value),
+		cmocka_unit_test(test_engine_loop_slow_echo),
+		cmocka_unit_test(test_engine_loop_many_chains),
+		cmocka_unit_test(test_engine_no_loop_busy),
 		cmocka_unit_test(test_engine_publish_escapes),
 		cmocka_unit_test(test_parse_topics),
 		cmocka_unit_test(test_engine_clock),
