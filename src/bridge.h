@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bridge.h: between the registry and the MQTT topic contract of
- * DESIGN.md, with P = <topic-prefix>/<gateway-id>:
+ * bridge.h: between the registry and the MQTT topic contract
+ * (docs/DESIGN.md, "The MQTT contract"; zwgate.conf(5), MQTT TOPICS),
+ * with P = <topic-prefix>/<gateway-id>:
  *
  *   P/node/<n>/status                     out, retained: alive|asleep|dead
  *   P/node/<n>/<cc>/<endpoint>/<property> out, retained: {"value":V,"ts":ms}

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * trust.h: what the gateway trusts when it connects to the cloud, and how
- * that can change without ever cutting the gateway off (DESIGN.md, "Trust
- * model").  Plain C over OpenSSL and jansson with an injected clock: no
- * libuv, no mosquitto, so every rule here is tested directly.
+ * that can change without ever cutting the gateway off (docs/DESIGN.md,
+ * "Trust model").  Plain C over OpenSSL and jansson with an injected
+ * clock: no libuv, no mosquitto, so every rule here is tested directly.
  *
  *   trust_bundle.c  the bundle: reading and checking it, its canonical
  *                   signed bytes, the acceptance rules

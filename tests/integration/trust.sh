@@ -1,8 +1,8 @@
 #!/bin/sh
-# The trust model end to end (DESIGN.md, "Trust model"): zwgated against a
-# real mosquitto broker whose server chain changes from row to row, with a
-# PKI made at test time (tests/trustpki.sh) and trust bundles made, signed
-# and imported with zwgatectl.  The rows:
+# The trust model end to end (docs/DESIGN.md, "Trust model"): zwgated
+# against a real mosquitto broker whose server chain changes from row to
+# row, with a PKI made at test time (tests/trustpki.sh) and trust bundles
+# made, signed and imported with zwgatectl.  The rows:
 #
 #   1  leaf renewed, same key and new key          connects
 #   2  new intermediate under A                    connects

@@ -1,10 +1,10 @@
 #!/bin/sh
-# kill -9 at any moment loses nothing that was acknowledged (DESIGN.md,
-# "Durability"): 50 rounds of a burst of events into zwgated with
-# "outbox-sync always", each ended by SIGKILL after a random delay, the
-# broker up in some rounds and down in others.  Every event whose
-# "zwgatectl sim event" got a success answer reaches a persistent QoS 1
-# subscriber; every start loads the outbox.
+# kill -9 at any moment loses nothing that was acknowledged
+# (docs/DESIGN.md, "Durability and the outbox"): 50 rounds of a burst of
+# events into zwgated with "outbox-sync always", each ended by SIGKILL
+# after a random delay, the broker up in some rounds and down in others.
+# Every event whose "zwgatectl sim event" got a success answer reaches a
+# persistent QoS 1 subscriber; every start loads the outbox.
 #
 # The delays come from a seed read from /dev/urandom and printed first;
 # PROOF_KILL_SEED=N replays a run.  PROOF_KILL_ROUNDS changes the count.

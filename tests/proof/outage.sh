@@ -1,9 +1,9 @@
 #!/bin/sh
-# Intermittent cloud (DESIGN.md, "Durability"): the broker is up 20 s and
-# down 40 s, three times over, while events stream in at a steady rate
-# (about 20 a second, default outbox sync).  Each up phase drains what
-# the outage queued; at the end every event zwgated accepted has reached
-# a persistent QoS 1 subscriber, none is lost, and the line
+# Intermittent cloud (docs/DESIGN.md, "Durability and the outbox"): the
+# broker is up 20 s and down 40 s, three times over, while events stream in
+# at a steady rate (about 20 a second, default outbox sync).  Each up phase
+# drains what the outage queued; at the end every event zwgated accepted
+# has reached a persistent QoS 1 subscriber, none is lost, and the line
 # "events sent N, received N, lost 0, duplicates D" says so.
 #
 # PROOF_OUTAGE_UP, PROOF_OUTAGE_DOWN and PROOF_OUTAGE_CYCLES change the

@@ -1,14 +1,14 @@
 #!/bin/sh
-# Reconnect storm guard (DESIGN.md, "mqtt": exponential backoff with
-# full jitter): 50 gateways on the sim backend, each with its own
-# gateway-id, state and runtime directories, against one broker that goes
-# down long enough for their backoff to reach its cap, then comes back.
-# The time each reconnects (its CONNACK, "connected_since_ms" in its
-# status) is measured from the moment the broker listens again.  Fails
-# when one is still offline past the bound the backoff settings give
-# (cap + connect timeout + a margin for a loaded machine), or when they
-# all come back at once (no jitter: 70 % of them in one second, or all
-# within a quarter of the window).
+# Reconnect storm guard (docs/DESIGN.md, "The MQTT link": exponential
+# backoff with full jitter): 50 gateways on the sim backend, each with its
+# own gateway-id, state and runtime directories, against one broker that
+# goes down long enough for their backoff to reach its cap, then comes
+# back.  The time each reconnects (its CONNACK, "connected_since_ms" in its
+# status) is measured from the moment the broker listens again.  Fails when
+# one is still offline past the bound the backoff settings give (cap +
+# connect timeout + a margin for a loaded machine), or when they all come
+# back at once (no jitter: 70 % of them in one second, or all within a
+# quarter of the window).
 #
 # PROOF_STORM_GATEWAYS and PROOF_STORM_CAP (seconds) change the size.
 . "$top_srcdir/tests/lib.sh"
