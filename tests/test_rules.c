@@ -1106,10 +1106,7 @@ static void test_engine_no_loop_busy(void **state)
 			    strncmp(w->calls[k], "set ", 4) == 0;
 		w->ncalls = 0;
 	}
-	assert_int_equal(w->loops_logged, 0);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		assert_null(waiting(w, names[i]));
-	/* Every one of them ran all along. */
+	assert_no_loop(w, names, sizeof(names) / sizeof(names[0]));
 	/* Every one of them ran all along. */
 	assert_int_equal(sets[2], 360);		       /* porch: on, off */
 	assert_int_equal(sets[10], 360);	       /* thermostat */
