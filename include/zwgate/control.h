@@ -75,7 +75,7 @@
  *    "warnings": ["words", ...],        anchor expiring within 60 days,
  *                                       no backup pin, bundle past expiry
  *    "alarm": bool}                     a warning that needs the operator
- *   BUNDLE and CERT as trust_bundle_info_json() in src/trust.h.
+ *   BUNDLE and CERT as trust_bundle_info_json() in src/core/trust.h.
  *
  * "node" is a number or a node name; "value" is a path such as
  * "switch_binary/0/currentValue" or a unique short form such as "switch".

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_names.c: names.json of the state directory (the user's node
- * names, src/registry_names.c), which anyone who can write that
+ * names, src/core/registry_names.c), which anyone who can write that
  * directory can write.  Loaded twice: into a registry whose nodes are
  * there first (devices reporting names, one of them "porch"), and into
  * one whose nodes come after the load, as at zwgated's start.

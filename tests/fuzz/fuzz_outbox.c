@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_outbox.c: the outbox's log as a crash, a full disk or a bad SD
- * card may leave it (the record format at the top of src/outbox.c),
+ * card may leave it (the record format at the top of src/core/outbox.c),
  * recovered at open, then used and reopened.
  *
  * The first byte of the input says how to read the rest: with bit 0

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_sim.c: the simulated network's file (zwave { sim-network }, the
- * format at the top of src/zw_sim.c), opened by the sim backend on a
+ * format at the top of src/zw/zw_sim.c), opened by the sim backend on a
  * loop that feeds a registry, as zwgated does.  A network that opens is
  * then used: its start events delivered, every writable value written
  * back with what it holds, every node refreshed, the network healed;

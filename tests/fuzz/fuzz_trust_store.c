@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_trust_store.c: <state-dir>/trust as whoever can write it may leave
- * it (src/trust.h, the store): the state file, the two slots and a kept
+ * it (src/core/trust.h, the store): the state file, the two slots and a kept
  * bundle, written into a fresh directory and opened with
  * trust_store_open against a factory bundle the harness makes at its
  * start (two Ed25519 signer keys and a CA, in memory only).

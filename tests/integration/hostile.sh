@@ -127,7 +127,7 @@ check "... and logged once" [ "$(grep -c "$nforeign message(s) for topics that a
 check "the lock is locked before" [ "$(ctl --json get 10 locked | jqr .value)" = true ]
 stop_daemon TERM
 check "a record for $LOCK is planted in the outbox" \
-	"$top_builddir/tests/outbox_plant" "$STATE/outbox" event "$LOCK" false
+	"$top_builddir/tests/core/outbox_plant" "$STATE/outbox" event "$LOCK" false
 nset=$(grep -c "^$LOCK false" "$T/capture.log")
 start_daemon
 check "the gateway connects on that outbox" wait_cloud connected 15

@@ -2,7 +2,7 @@
 # The MQTT client and its TLS context against real brokers: makes a PKI,
 # starts mosquitto on 127.0.0.1 (good certificate, untrusted CA, wrong
 # host name, and one the test stops and restarts), and runs
-# tests/test_mqtt with their ports.  TEST_WRAPPER (e.g. "valgrind -q
+# tests/cloud/test_mqtt with their ports.  TEST_WRAPPER (e.g. "valgrind -q
 # --error-exitcode=99 --leak-check=full") runs the test binary under a tool.
 set -u
 : "${top_srcdir:=.}"
@@ -41,7 +41,7 @@ export ZWGATE_TEST_PORT ZWGATE_TEST_PORT_UNTRUSTED ZWGATE_TEST_PORT_WRONGHOST \
 	ZWGATE_TEST_RESTART_PORT ZWGATE_TEST_RESTART_DIR ZWGATE_TEST_BROKER_SH \
 	ZWGATE_TEST_PKI
 
-${TEST_WRAPPER:-} "$top_builddir/tests/test_mqtt"
+${TEST_WRAPPER:-} "$top_builddir/tests/cloud/test_mqtt"
 st=$?
 if [ $st -ne 0 ]; then
 	for d in good untrusted wronghost restart; do

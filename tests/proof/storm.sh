@@ -17,7 +17,7 @@
 N=${PROOF_STORM_GATEWAYS:-50}
 CAP=${PROOF_STORM_CAP:-10}	# reconnect-max-delay
 DOWN=$((CAP * 2))		# long enough for every ceiling to reach CAP
-CONNECT_TIMEOUT=10		# MQTT_CONNECT_TIMEOUT_MS in src/mqtt.h
+CONNECT_TIMEOUT=10		# MQTT_CONNECT_TIMEOUT_MS in src/cloud/mqtt.h
 BOUND=$((CAP + CONNECT_TIMEOUT + 5))
 
 proof_start
