@@ -59,14 +59,14 @@ struct br {
 	struct conf *conf;
 	struct rules_engine *e;
 	struct rules_clock now;
-	struct zw_meta *metas; /* watched values, then the quiet node's */
+	struct value_meta *metas; /* watched values, then the quiet node's */
 	size_t nrules, nmetas;
 	bool engine_on, hit;
 	unsigned long sets, hits, misses;
 };
 
-static int br_set(void *ctx, const struct reg_value *v,
-		  const struct zw_val *val)
+static int br_set(void *ctx, const struct registry_value *v,
+		  const struct value *val)
 {
 	struct br *b = ctx;
 
@@ -103,20 +103,20 @@ static void br_log(void *ctx, int prio, const char *msg)
  * calls, which also keeps the compiler from folding the two into one.
  */
 __attribute__((noinline)) static void
-bench_engine_hit(struct br *b, const struct reg_event *ev)
+bench_engine_hit(struct br *b, const struct registry_event *ev)
 {
 	b->hits++;
 	rules_engine_event(b->e, ev, &b->now);
 }
 
 __attribute__((noinline)) static void
-bench_engine_miss(struct br *b, const struct reg_event *ev)
+bench_engine_miss(struct br *b, const struct registry_event *ev)
 {
 	b->misses++;
 	rules_engine_event(b->e, ev, &b->now);
 }
 
-static void br_on_registry(void *ctx, const struct reg_event *ev)
+static void br_on_registry(void *ctx, const struct registry_event *ev)
 {
 	struct br *b = ctx;
 
@@ -144,10 +144,10 @@ static void br_node(struct br *b, uint8_t id, const char *name)
 	br_apply(b, &ev);
 }
 
-static void br_value(struct br *b, const struct zw_meta *m, int64_t i)
+static void br_value(struct br *b, const struct value_meta *m, int64_t i)
 {
 	struct zw_event ev = { .type = ZW_EV_VALUE_ADDED, .node = m->key.node };
-	struct zw_val v = { .type = ZW_TYPE_INT };
+	struct value v = { .type = VALUE_INT };
 
 	v.u.i = i;
 	ev.u.value.meta = m;
@@ -155,9 +155,9 @@ static void br_value(struct br *b, const struct zw_meta *m, int64_t i)
 	br_apply(b, &ev);
 }
 
-static struct zw_meta br_meta(uint8_t node, uint8_t cc, const char *prop)
+static struct value_meta br_meta(uint8_t node, uint8_t cc, const char *prop)
 {
-	struct zw_meta m = { .type = ZW_TYPE_INT, .readable = true };
+	struct value_meta m = { .type = VALUE_INT, .readable = true };
 
 	m.key.node = node;
 	m.key.cc = cc;
@@ -176,7 +176,7 @@ static void br_network(struct br *b)
 {
 	size_t nodes = RULES_MAX / BR_VALUES_PER_NODE;
 	char name[16], prop[16];
-	struct zw_meta out;
+	struct value_meta out;
 
 	b->nmetas = nodes * BR_VALUES_PER_NODE + BR_VALUES_PER_NODE;
 	b->metas = calloc(b->nmetas, sizeof(*b->metas));
@@ -261,13 +261,13 @@ static double br_run(struct br *b, bool hit, uint64_t n)
 	size_t first = hit ? 0 : b->nmetas - BR_VALUES_PER_NODE;
 	size_t span = hit ? b->nrules : BR_VALUES_PER_NODE;
 	struct zw_event ev = { .type = ZW_EV_VALUE_CHANGED };
-	struct zw_val v = { .type = ZW_TYPE_INT };
+	struct value v = { .type = VALUE_INT };
 	uint64_t t0 = bench_now_us(CLOCK_MONOTONIC);
 
 	b->hit = hit;
 	ev.u.value.val = &v;
 	for (uint64_t i = 0; i < n; i++) {
-		const struct zw_meta *m = &b->metas[first + i % span];
+		const struct value_meta *m = &b->metas[first + i % span];
 
 		v.u.i = (i / span) % 2 ? 40 : 60;
 		ev.node = m->key.node;
@@ -318,8 +318,8 @@ static double br_best(struct br *b, bool hit, bool engine, uint64_t n)
  */
 static void br_wall(struct br *b, uint64_t events, double load_ms)
 {
-	double reg_hit = br_best(b, true, false, events);
-	double reg_miss = br_best(b, false, false, events);
+	double registry_hit = br_best(b, true, false, events);
+	double registry_miss = br_best(b, false, false, events);
 	double hit = br_best(b, true, true, events);
 	double miss = br_best(b, false, true, events);
 
@@ -327,8 +327,8 @@ static void br_wall(struct br *b, uint64_t events, double load_ms)
 	       "\"registry_ns\":%.1f,\"hit_ns\":%.1f,\"miss_ns\":%.1f,"
 	       "\"fired\":%lu}\n",
 	       b->nrules, (unsigned long long)events, load_ms,
-	       (reg_hit + reg_miss) / 2, fmax(hit - reg_hit, 0),
-	       fmax(miss - reg_miss, 0), b->sets);
+	       (registry_hit + registry_miss) / 2, fmax(hit - registry_hit, 0),
+	       fmax(miss - registry_miss, 0), b->sets);
 }
 
 /* The engine's instructions: a dump for hit, one for miss. */

@@ -139,29 +139,29 @@ static void publish_json(struct bridge *b, enum outbox_kind kind,
 	free(s);
 }
 
-static int value_topic(const struct bridge *b, const struct reg_value *v,
+static int value_topic(const struct bridge *b, const struct registry_value *v,
 		       char *buf)
 {
 	char path[ZW_PROPERTY_MAX + 32];
 
 	return topic_fmt(buf, "%s/node/%u/%s", b->prefix, v->meta.key.node,
-			 zw_key_path(&v->meta.key, path, sizeof(path)));
+			 value_key_path(&v->meta.key, path, sizeof(path)));
 }
 
-static void publish_value(struct bridge *b, const struct reg_value *v)
+static void publish_value(struct bridge *b, const struct registry_value *v)
 {
 	char topic[OUTBOX_TOPIC_MAX];
 
-	if (!v->has_val || v->meta.type == ZW_TYPE_BUTTON ||
+	if (!v->has_val || v->meta.type == VALUE_BUTTON ||
 	    value_topic(b, v, topic) < 0)
 		return;
 	publish_json(b, OUTBOX_STATE, topic,
 		     json_pack("{s:o,s:I}", "value",
-			       zw_val_to_json(&v->val, &v->meta), "ts",
+			       value_to_json(&v->val, &v->meta), "ts",
 			       (json_int_t)v->updated_ms));
 }
 
-static void publish_status(struct bridge *b, const struct reg_node *n)
+static void publish_status(struct bridge *b, const struct registry_node *n)
 {
 	const char *word = zw_node_status_name(n->status);
 	char topic[OUTBOX_TOPIC_MAX];
@@ -180,7 +180,7 @@ static struct discovery_names names_of(const struct bridge *b)
 					 .discovery_prefix = b->disc_prefix };
 }
 
-static void publish_config(struct bridge *b, const struct reg_value *v)
+static void publish_config(struct bridge *b, const struct registry_value *v)
 {
 	struct discovery_names dn = names_of(b);
 	char topic[OUTBOX_TOPIC_MAX];
@@ -190,7 +190,7 @@ static void publish_config(struct bridge *b, const struct reg_value *v)
 }
 
 /* An empty retained message makes the broker forget the topic. */
-static void forget_value(struct bridge *b, const struct reg_value *v)
+static void forget_value(struct bridge *b, const struct registry_value *v)
 {
 	struct discovery_names dn = names_of(b);
 	char topic[OUTBOX_TOPIC_MAX];
@@ -213,7 +213,7 @@ static uint64_t hash_str(uint64_t h, const char *s)
 }
 
 /* What the device block of a node's configs is made of. */
-static uint64_t device_hash(const struct reg_node *n)
+static uint64_t device_hash(const struct registry_node *n)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 
@@ -222,7 +222,8 @@ static uint64_t device_hash(const struct reg_node *n)
 	return hash_str(h, n->product);
 }
 
-static void publish_node_configs(struct bridge *b, const struct reg_node *n)
+static void publish_node_configs(struct bridge *b,
+				 const struct registry_node *n)
 {
 	b->nodes[n->id].device = device_hash(n);
 	for (size_t i = 0; i < n->nvalues; i++)
@@ -231,14 +232,14 @@ static void publish_node_configs(struct bridge *b, const struct reg_node *n)
 
 static void publish_all_configs(struct bridge *b)
 {
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	while ((n = registry_next_node(b->d->reg, n)))
 		publish_node_configs(b, n);
 }
 
 /* A rename or new device info changes every config of the node. */
-static void node_changed(struct bridge *b, const struct reg_node *n)
+static void node_changed(struct bridge *b, const struct registry_node *n)
 {
 	publish_status(b, n);
 	if (device_hash(n) != b->nodes[n->id].device && b->discovery)
@@ -246,7 +247,7 @@ static void node_changed(struct bridge *b, const struct reg_node *n)
 	b->nodes[n->id].device = device_hash(n);
 }
 
-static void node_removed(struct bridge *b, const struct reg_node *n)
+static void node_removed(struct bridge *b, const struct registry_node *n)
 {
 	char topic[OUTBOX_TOPIC_MAX];
 
@@ -265,7 +266,8 @@ static const char *cc_word(uint8_t cc, char *buf, size_t len)
 	return buf;
 }
 
-static void publish_notification(struct bridge *b, const struct reg_event *ev)
+static void publish_notification(struct bridge *b,
+				 const struct registry_event *ev)
 {
 	const struct zw_event *zev = ev->zw;
 	char topic[OUTBOX_TOPIC_MAX], text[ZW_LABEL_MAX], cc[16];
@@ -274,7 +276,7 @@ static void publish_notification(struct bridge *b, const struct reg_event *ev)
 	if (!zev || zev->type != ZW_EV_NOTIFICATION)
 		return;
 	/* The kind becomes a topic level: the charset of a property. */
-	if (!zw_property_valid(zev->u.notification.kind) ||
+	if (!value_property_valid(zev->u.notification.kind) ||
 	    topic_fmt(topic, "%s/event/%u/%s/%u/%s", b->prefix, ev->node->id,
 		      cc_word(zev->u.notification.cc, cc, sizeof(cc)),
 		      zev->u.notification.endpoint,
@@ -283,13 +285,13 @@ static void publish_notification(struct bridge *b, const struct reg_event *ev)
 	j = json_pack("{s:I,s:I}", "code", (json_int_t)zev->u.notification.code,
 		      "ts", (json_int_t)ev->node->updated_ms);
 	if (j && zev->u.notification.text && zev->u.notification.text[0]) {
-		zw_text_copy(text, sizeof(text), zev->u.notification.text);
+		value_text_copy(text, sizeof(text), zev->u.notification.text);
 		json_object_set_new(j, "text", json_string(text));
 	}
 	publish_json(b, OUTBOX_EVENT, topic, j);
 }
 
-static void on_registry(void *ctx, const struct reg_event *ev)
+static void on_registry(void *ctx, const struct registry_event *ev)
 {
 	struct bridge *b = ctx;
 
@@ -324,7 +326,7 @@ static void on_registry(void *ctx, const struct reg_event *ev)
 
 static void publish_everything(struct bridge *b)
 {
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	while ((n = registry_next_node(b->d->reg, n))) {
 		b->nodes[n->id].device = device_hash(n);
@@ -409,7 +411,7 @@ static void set_refused(struct bridge *b, const char *topic, int err,
 	char t[OUTBOX_TOPIC_MAX], text[BRIDGE_ERR_MAX];
 
 	/* Reasons may quote a little of the payload: printable only. */
-	zw_text_copy(text, sizeof(text), why);
+	value_text_copy(text, sizeof(text), why);
 	why = text;
 	log_notice("cloud: %s refused: %s", topic, why);
 	if (topic_fmt(t, "%s/error", b->prefix) < 0)
@@ -752,7 +754,7 @@ void bridge_message(struct bridge *b, const char *topic, const void *payload,
 	    strlen(topic) >= sizeof(buf))
 		return;
 	/* Topics are echoed in P/error and logs: printable UTF-8 only. */
-	if (!zw_text_valid(topic, strlen(topic))) {
+	if (!value_text_valid(topic, strlen(topic))) {
 		log_notice("cloud: a message on a topic that is not "
 			   "printable UTF-8 was ignored");
 		return;
@@ -792,7 +794,7 @@ static bool prefix_valid(const char *p)
 	size_t len = p ? strlen(p) : 0;
 
 	return len > 0 && len <= BRIDGE_PREFIX_MAX && p[len - 1] != '/' &&
-	       !strpbrk(p, "+#") && zw_text_valid(p, len);
+	       !strpbrk(p, "+#") && value_text_valid(p, len);
 }
 
 static char *str_printf(const char *fmt, ...)

@@ -128,58 +128,58 @@ static const struct {
 	{ "co", "carbon_monoxide" }, { "heat", "heat" },
 };
 
-static bool is_number(const struct zw_meta *m)
+static bool is_number(const struct value_meta *m)
 {
-	return m->type == ZW_TYPE_INT || m->type == ZW_TYPE_FLOAT;
+	return m->type == VALUE_INT || m->type == VALUE_FLOAT;
 }
 
 /* Command classes Home Assistant has a better word for than "sensor". */
-static enum disc_kind classify_known(const struct zw_meta *m)
+static enum disc_kind classify_known(const struct value_meta *m)
 {
-	const struct zw_key *k = &m->key;
+	const struct value_key *k = &m->key;
 	bool current = strcmp(k->property, "currentValue") == 0;
 
-	if (k->cc == CC_SWITCH_BINARY && current && m->type == ZW_TYPE_BOOL &&
+	if (k->cc == CC_SWITCH_BINARY && current && m->type == VALUE_BOOL &&
 	    m->writable)
 		return DISC_SWITCH;
 	if (k->cc == CC_SWITCH_MULTILEVEL && current && is_number(m) &&
 	    m->writable && m->readable)
 		return DISC_LIGHT;
-	if (k->cc == CC_DOOR_LOCK && m->type == ZW_TYPE_BOOL && m->writable &&
+	if (k->cc == CC_DOOR_LOCK && m->type == VALUE_BOOL && m->writable &&
 	    m->readable)
 		return DISC_LOCK;
 	return DISC_NONE;
 }
 
-static enum disc_kind classify(const struct zw_meta *m)
+static enum disc_kind classify(const struct value_meta *m)
 {
 	enum disc_kind k = classify_known(m);
 
 	if (k != DISC_NONE)
 		return k;
-	if (m->type == ZW_TYPE_BUTTON)
+	if (m->type == VALUE_BUTTON)
 		return m->writable ? DISC_BUTTON : DISC_NONE;
 	if (m->writable) {
 		switch (m->type) {
-		case ZW_TYPE_BOOL:
+		case VALUE_BOOL:
 			return DISC_SWITCH;
-		case ZW_TYPE_INT:
-		case ZW_TYPE_FLOAT:
+		case VALUE_INT:
+		case VALUE_FLOAT:
 			return DISC_NUMBER;
-		case ZW_TYPE_ENUM:
+		case VALUE_ENUM:
 			return DISC_SELECT;
-		case ZW_TYPE_STRING:
+		case VALUE_STRING:
 			return DISC_TEXT;
-		case ZW_TYPE_BUTTON:
+		case VALUE_BUTTON:
 			break;
 		}
 	}
 	if (!m->readable)
 		return DISC_NONE;
-	return m->type == ZW_TYPE_BOOL ? DISC_BINARY_SENSOR : DISC_SENSOR;
+	return m->type == VALUE_BOOL ? DISC_BINARY_SENSOR : DISC_SENSOR;
 }
 
-const char *discovery_component(const struct reg_value *v)
+const char *discovery_component(const struct registry_value *v)
 {
 	return disc_components[classify(&v->meta)];
 }
@@ -241,9 +241,9 @@ static int id_base(const struct discovery_names *dn, char *buf, size_t len)
 }
 
 int discovery_unique_id(const struct discovery_names *dn,
-			const struct reg_value *v, char *buf, size_t len)
+			const struct registry_value *v, char *buf, size_t len)
 {
-	const struct zw_key *k = &v->meta.key;
+	const struct value_key *k = &v->meta.key;
 	char base[DISCOVERY_UID_MAX], ccbuf[16];
 	int r;
 
@@ -267,8 +267,8 @@ int discovery_id_prefix(const struct discovery_names *dn, char *buf, size_t len)
 	return r < 0 ? r : fmt_checked(snprintf(buf, len, "%s_", base), len);
 }
 
-int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
-		    char *buf, size_t len)
+int discovery_topic(const struct discovery_names *dn,
+		    const struct registry_value *v, char *buf, size_t len)
 {
 	const char *component = discovery_component(v);
 	char uid[DISCOVERY_UID_MAX];
@@ -291,14 +291,14 @@ static int set_str(json_t *o, const char *key, const char *s)
 }
 
 static int value_topic(const struct discovery_names *dn,
-		       const struct reg_value *v, const char *suffix, char *buf,
-		       size_t len)
+		       const struct registry_value *v, const char *suffix,
+		       char *buf, size_t len)
 {
 	char path[ZW_PROPERTY_MAX + 32];
 
 	return fmt_checked(
 	    snprintf(buf, len, "%s/node/%u/%s%s", dn->prefix, v->meta.key.node,
-		     zw_key_path(&v->meta.key, path, sizeof(path)), suffix),
+		     value_key_path(&v->meta.key, path, sizeof(path)), suffix),
 	    len);
 }
 
@@ -319,7 +319,7 @@ static json_t *availability(const struct discovery_names *dn, unsigned node)
 
 /* The node as a Home Assistant device; its location stays home. */
 static json_t *device(const struct discovery_names *dn,
-		      const struct reg_node *n)
+		      const struct registry_node *n)
 {
 	char id[DISCOVERY_UID_MAX + 16], via[DISCOVERY_UID_MAX], name[32];
 	json_t *o;
@@ -341,9 +341,9 @@ static json_t *device(const struct discovery_names *dn,
 }
 
 /* Label, else alias, else property; endpoints tell twins apart. */
-static void entity_name(const struct reg_value *v, char *buf, size_t len)
+static void entity_name(const struct registry_value *v, char *buf, size_t len)
 {
-	const struct zw_meta *m = &v->meta;
+	const struct value_meta *m = &v->meta;
 	const char *base = m->label[0] ? m->label
 			   : v->alias  ? v->alias
 				       : m->key.property;
@@ -355,7 +355,7 @@ static void entity_name(const struct reg_value *v, char *buf, size_t len)
 }
 
 static json_t *config_common(const struct discovery_names *dn,
-			     const struct reg_value *v)
+			     const struct registry_value *v)
 {
 	char uid[DISCOVERY_UID_MAX], name[DISC_NAME_MAX];
 	json_t *o;
@@ -373,8 +373,8 @@ static json_t *config_common(const struct discovery_names *dn,
 
 /* state_topic (with template key tkey) and/or command_topic. */
 static int add_topics(const struct discovery_names *dn,
-		      const struct reg_value *v, json_t *o, const char *tkey,
-		      const char *tpl, bool command)
+		      const struct registry_value *v, json_t *o,
+		      const char *tkey, const char *tpl, bool command)
 {
 	char t[OUTBOX_TOPIC_MAX];
 	int bad = 0;
@@ -409,9 +409,9 @@ static const char *ha_unit(const char *unit)
 	return unit;
 }
 
-static int add_sensor(const struct reg_value *v, json_t *o)
+static int add_sensor(const struct registry_value *v, json_t *o)
 {
-	const struct zw_meta *m = &v->meta;
+	const struct value_meta *m = &v->meta;
 	const char *unit = ha_unit(m->unit);
 	int bad = 0;
 
@@ -437,7 +437,7 @@ static int add_sensor(const struct reg_value *v, json_t *o)
 	return bad;
 }
 
-static int add_binary(const struct reg_value *v, json_t *o)
+static int add_binary(const struct registry_value *v, json_t *o)
 {
 	if (v->meta.key.cc != CC_SENSOR_BINARY)
 		return 0;
@@ -448,16 +448,16 @@ static int add_binary(const struct reg_value *v, json_t *o)
 	return 0;
 }
 
-static double step_of(const struct zw_meta *m)
+static double step_of(const struct value_meta *m)
 {
-	if (m->type == ZW_TYPE_INT)
+	if (m->type == VALUE_INT)
 		return 1;
 	return pow(10.0, -(double)(m->precision < 6 ? m->precision : 6));
 }
 
-static int add_number(const struct reg_value *v, json_t *o)
+static int add_number(const struct registry_value *v, json_t *o)
 {
-	const struct zw_meta *m = &v->meta;
+	const struct value_meta *m = &v->meta;
 	const char *unit = ha_unit(m->unit);
 	bool range = m->min <= m->max;
 	int bad = 0;
@@ -485,9 +485,9 @@ static int add_number(const struct reg_value *v, json_t *o)
  * speaks payload_on/payload_off, which is what the light compares with.
  */
 static int add_light(const struct discovery_names *dn,
-		     const struct reg_value *v, json_t *o)
+		     const struct registry_value *v, json_t *o)
 {
-	const struct zw_meta *m = &v->meta;
+	const struct value_meta *m = &v->meta;
 	double max = m->min <= m->max && m->max >= 1 && m->max <= 255
 			 ? floor(m->max)
 			 : 99;
@@ -513,11 +513,11 @@ static int add_light(const struct discovery_names *dn,
 	return bad;
 }
 
-static json_t *items(const struct zw_meta *m)
+static json_t *items(const struct value_meta *m)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < zw_meta_nitems(m); i++) {
+	for (size_t i = 0; a && i < value_meta_nitems(m); i++) {
 		const char *s = m->items[i];
 
 		if (json_array_append_new(
@@ -529,8 +529,9 @@ static json_t *items(const struct zw_meta *m)
 	return a;
 }
 
-static int add_kind(const struct discovery_names *dn, const struct reg_value *v,
-		    enum disc_kind kind, json_t *o)
+static int add_kind(const struct discovery_names *dn,
+		    const struct registry_value *v, enum disc_kind kind,
+		    json_t *o)
 {
 	int bad = 0;
 
@@ -578,7 +579,7 @@ static int add_kind(const struct discovery_names *dn, const struct reg_value *v,
 }
 
 json_t *discovery_config(const struct discovery_names *dn,
-			 const struct reg_value *v)
+			 const struct registry_value *v)
 {
 	enum disc_kind kind = classify(&v->meta);
 	json_t *o;

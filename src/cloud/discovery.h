@@ -26,7 +26,7 @@ struct discovery_names {
 };
 
 /* "switch", "light", "sensor", ... or NULL when v gets no entity. */
-const char *discovery_component(const struct reg_value *v);
+const char *discovery_component(const struct registry_value *v);
 
 /*
  * "<P>_<node>_<cc>_<endpoint>_<property>" limited to [A-Za-z0-9_-]
@@ -34,7 +34,7 @@ const char *discovery_component(const struct reg_value *v);
  * buf.  0 or -ENAMETOOLONG.
  */
 int discovery_unique_id(const struct discovery_names *dn,
-			const struct reg_value *v, char *buf, size_t len);
+			const struct registry_value *v, char *buf, size_t len);
 
 /*
  * What every unique_id of this gateway starts with ("zwgate_home-42_"),
@@ -45,8 +45,8 @@ int discovery_id_prefix(const struct discovery_names *dn, char *buf,
 			size_t len);
 
 /* The config topic of v into buf.  0, -ENOENT (no entity), -ENAMETOOLONG. */
-int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
-		    char *buf, size_t len);
+int discovery_topic(const struct discovery_names *dn,
+		    const struct registry_value *v, char *buf, size_t len);
 
 /*
  * The config of v: a new reference, or NULL when v gets no entity or on
@@ -54,6 +54,6 @@ int discovery_topic(const struct discovery_names *dn, const struct reg_value *v,
  * manufacturer and product (never its location).
  */
 json_t *discovery_config(const struct discovery_names *dn,
-			 const struct reg_value *v);
+			 const struct registry_value *v);
 
 #endif

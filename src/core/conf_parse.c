@@ -69,7 +69,7 @@ const char *conf_show(const struct token *t, char *buf, size_t len)
 
 	if (w.type == TOK_STRING)
 		w.type = TOK_WORD;
-	return tok_describe(&w, buf, len);
+	return lex_tok_describe(&w, buf, len);
 }
 
 char *conf_join(const char *dir, const char *name)
@@ -378,7 +378,7 @@ static void conf_unknown(struct conf_parser *p, const struct conf_key *keys,
 	char shown[CONF_SHOW_MAX], here[64], there[64], hint[96] = "";
 	const char *best;
 
-	tok_describe(t, shown, sizeof(shown));
+	lex_tok_describe(t, shown, sizeof(shown));
 	if (conf_find_elsewhere(conf_top_keys, NULL, keys, t->text, &other)) {
 		conf_error_at(p, t, "%s belongs %s, not %s", shown,
 			      conf_where(other, there, sizeof(there)),
@@ -446,7 +446,7 @@ static void conf_check_extra(struct conf_parser *p, const struct conf_key *keys,
 	if (t->type != TOK_ERROR)
 		conf_error_at(p, t, "'%s' takes %u value%s; unexpected %s%s",
 			      k->name, k->nargs, k->nargs == 1 ? "" : "s",
-			      tok_describe(t, shown, sizeof(shown)), hint);
+			      lex_tok_describe(t, shown, sizeof(shown)), hint);
 	conf_skip_after(p, t);
 }
 
@@ -470,9 +470,9 @@ static void conf_value_statement(struct conf_parser *p,
 		}
 		t = lex_next(lx);
 		if (t->type == TOK_LBRACE || t->type == TOK_COMMA) {
-			conf_error_at(p, t, "expected a value for '%s', not %s",
-				      k->name,
-				      tok_describe(t, shown, sizeof(shown)));
+			conf_error_at(
+			    p, t, "expected a value for '%s', not %s", k->name,
+			    lex_tok_describe(t, shown, sizeof(shown)));
 			conf_seen_failed(p, k, line, col);
 			conf_skip_after(p, t);
 			return;
@@ -502,9 +502,9 @@ static void conf_block_statement(struct conf_parser *p,
 
 	if (t->type != TOK_LBRACE) {
 		if (t->type != TOK_ERROR)
-			conf_error_at(p, t, "expected '{' after '%s', not %s",
-				      k->name,
-				      tok_describe(t, shown, sizeof(shown)));
+			conf_error_at(
+			    p, t, "expected '{' after '%s', not %s", k->name,
+			    lex_tok_describe(t, shown, sizeof(shown)));
 		conf_skip_statement(p);
 		return;
 	}
@@ -577,8 +577,9 @@ static void conf_parse_block(struct conf_parser *p, const struct conf_key *keys,
 			conf_statement(p, keys, block, t);
 			break;
 		default:
-			conf_error_at(p, t, "expected a key, not %s",
-				      tok_describe(t, shown, sizeof(shown)));
+			conf_error_at(
+			    p, t, "expected a key, not %s",
+			    lex_tok_describe(t, shown, sizeof(shown)));
 			conf_skip_after(p, t);
 			break;
 		}

@@ -15,7 +15,7 @@
  */
 #define LEX_SLOTS 3
 
-/* Bytes of a token quoted by tok_describe; longer ones are cut. */
+/* Bytes of a token quoted by lex_tok_describe; longer ones are cut. */
 #define LEX_DESCRIBE_MAX 32
 
 struct lexer {
@@ -387,7 +387,7 @@ static void lex_describe_text(const char *text, size_t len, bool quoted,
 	out[o < outlen ? o : outlen - 1] = '\0';
 }
 
-const char *tok_describe(const struct token *t, char *buf, size_t len)
+const char *lex_tok_describe(const struct token *t, char *buf, size_t len)
 {
 	char text[LEX_DESCRIBE_MAX * 4 + 16]; /* each byte escaped, "..." */
 

@@ -59,6 +59,6 @@ const char *lex_file(const struct lexer *lx);
  * At most 32 bytes of a word or string are quoted, escaped to printable
  * text, with "..." when cut.
  */
-const char *tok_describe(const struct token *t, char *buf, size_t len);
+const char *lex_tok_describe(const struct token *t, char *buf, size_t len);
 
 #endif

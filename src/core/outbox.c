@@ -22,14 +22,14 @@
  * file there.  A corrupt record in the middle therefore loses all that
  * follows it: its length cannot be trusted to find the next record, and
  * hunting for the magic could take a payload for a record.  A log whose
- * seqs run past any outbox's life is renumbered (ob_renumber).
+ * seqs run past any outbox's life is renumbered (outbox_renumber).
  *
  * Compaction, at a sync once the log is OB_COMPACT_MIN bytes and
  * OB_COMPACT_RATIO times what is pending (and that is not a backlog the
- * broker is draining: ob_compact_due), replaces the log by a new one
+ * broker is draining: outbox_compact_due), replaces the log by a new one
  * holding a SEQ record and the pending messages (temp file, fsync, rename,
  * fsync dir).  When nothing pending is in the log it is reset in place
- * instead (ob_reset): the SEQ record is written over its start before the
+ * instead (outbox_reset): the SEQ record is written over its start before the
  * file is cut, never after, so no crash sends seqs back.
  *
  * A failed write (full disk) leaves the message queued in memory; the
@@ -77,8 +77,8 @@
  * second, 290,000 years): a log that claims more is damaged. */
 #define OB_SEQ_MAX (UINT64_C(1) << 63)
 
-struct ob_msg {
-	struct ob_msg *prev, *next; /* the events, oldest first */
+struct outbox_item {
+	struct outbox_item *prev, *next; /* the events, oldest first */
 	uint64_t seq;
 	uint64_t off;  /* of its record in the log, once written */
 	uint64_t noff; /* ... in the log a compaction is writing */
@@ -90,57 +90,57 @@ struct ob_msg {
 };
 
 /* The pending messages in seq order; m is NULL once a message is gone. */
-struct ob_slot {
+struct outbox_slot {
 	uint64_t seq;
-	struct ob_msg *m;
+	struct outbox_item *m;
 };
 
 /* Topic -> pending state: open addressing, linear probing. */
-struct ob_map {
-	struct ob_msg **v;
+struct outbox_map {
+	struct outbox_item **v;
 	size_t cap, n;
 };
 
 struct outbox {
 	char *dir, *path;
 	int fd;
-	struct ob_topics *topics; /* named in the log, and their ids */
-	struct ob_scope *scope;	  /* topics a record may have */
+	struct outbox_topics *topics; /* named in the log, and their ids */
+	struct outbox_scope *scope;   /* topics a record may have */
 	uint64_t max_bytes;
 	unsigned sync_ms;
-	struct ob_slot *slots; /* [head, tail) in use, head live if any */
+	struct outbox_slot *slots; /* [head, tail) in use, head live if any */
 	size_t head, tail, cap, live;
-	struct ob_map states;
-	struct ob_msg *ev_first, *ev_last;
+	struct outbox_map states;
+	struct outbox_item *ev_first, *ev_last;
 	uint64_t last_seq;	/* highest seq handed out */
 	uint64_t unwritten_seq; /* pending from this seq on are not written */
 	uint64_t data_seq;	/* last message record seen at open */
 	uint64_t end;		/* where the next record goes */
 	uint64_t synced;	/* bytes of the log known to be on disk */
 	bool trunc_needed;	/* a failed write may have left bytes at end */
-	bool reset_due;	     /* ob_reset did not finish: nothing may follow */
-	bool keep_cut;	     /* opts.keep_cut */
+	bool reset_due; /* outbox_reset did not finish: nothing may follow */
+	bool keep_cut;	/* opts.keep_cut */
 	uint64_t floor_disk; /* ack floor the log says */
 	uint64_t drop_floor, drop_disk;
 	uint64_t acked; /* messages acknowledged since the last sync */
 	struct outbox_stats st;
 };
 
-static const void *msg_payload(const struct ob_msg *m)
+static const void *msg_payload(const struct outbox_item *m)
 {
 	return m->topic + m->tlen + 1;
 }
 
-static uint64_t msg_bytes(const struct ob_msg *m)
+static uint64_t msg_bytes(const struct outbox_item *m)
 {
 	return (uint64_t)m->tlen + m->len;
 }
 
-static struct ob_msg *msg_new(enum outbox_kind kind, uint64_t seq,
-			      const char *topic, size_t tlen,
-			      const void *payload, size_t len)
+static struct outbox_item *msg_new(enum outbox_kind kind, uint64_t seq,
+				   const char *topic, size_t tlen,
+				   const void *payload, size_t len)
 {
-	struct ob_msg *m = malloc(sizeof(*m) + tlen + 1 + len);
+	struct outbox_item *m = malloc(sizeof(*m) + tlen + 1 + len);
 
 	if (!m)
 		return NULL;
@@ -149,7 +149,7 @@ static struct ob_msg *msg_new(enum outbox_kind kind, uint64_t seq,
 	m->kind = (uint8_t)kind;
 	m->tlen = (uint16_t)tlen;
 	m->len = (uint32_t)len;
-	m->hash = ob_topic_hash(topic, tlen);
+	m->hash = outbox_topic_hash(topic, tlen);
 	memcpy(m->topic, topic, tlen);
 	m->topic[tlen] = '\0';
 	if (len)
@@ -158,10 +158,11 @@ static struct ob_msg *msg_new(enum outbox_kind kind, uint64_t seq,
 }
 
 /* The slot of m's topic, or the empty slot where it would go. */
-static size_t map_find(const struct ob_map *map, const struct ob_msg *m)
+static size_t map_find(const struct outbox_map *map,
+		       const struct outbox_item *m)
 {
 	size_t mask = map->cap - 1, i = m->hash & mask;
-	const struct ob_msg *o;
+	const struct outbox_item *o;
 
 	while ((o = map->v[i])) {
 		if (o->hash == m->hash && o->tlen == m->tlen &&
@@ -172,9 +173,9 @@ static size_t map_find(const struct ob_map *map, const struct ob_msg *m)
 	return i;
 }
 
-static int map_reserve(struct ob_map *map)
+static int map_reserve(struct outbox_map *map)
 {
-	struct ob_map nm;
+	struct outbox_map nm;
 
 	if ((map->n + 1) * 2 <= map->cap)
 		return 0;
@@ -193,7 +194,7 @@ static int map_reserve(struct ob_map *map)
 }
 
 /* Backward-shift deletion keeps every probe chain unbroken. */
-static void map_del(struct ob_map *map, size_t i)
+static void map_del(struct outbox_map *map, size_t i)
 {
 	size_t mask = map->cap - 1, j = i, k;
 
@@ -243,7 +244,7 @@ static void slot_squeeze(struct outbox *ob)
 
 static int slot_reserve(struct outbox *ob)
 {
-	struct ob_slot *ns;
+	struct outbox_slot *ns;
 	size_t ncap;
 
 	if (ob->tail < ob->cap)
@@ -278,9 +279,9 @@ static void slot_clear(struct outbox *ob, size_t i)
 		slot_squeeze(ob);
 }
 
-static void ob_remove(struct outbox *ob, size_t i)
+static void outbox_remove(struct outbox *ob, size_t i)
 {
-	struct ob_msg *m = ob->slots[i].m;
+	struct outbox_item *m = ob->slots[i].m;
 
 	if (m->kind == OUTBOX_STATE) {
 		map_del(&ob->states, map_find(&ob->states, m));
@@ -303,7 +304,7 @@ static void ob_remove(struct outbox *ob, size_t i)
 }
 
 /* Queue m after every pending message; a state replaces its topic's. */
-static int ob_insert(struct outbox *ob, struct ob_msg *m)
+static int outbox_insert(struct outbox *ob, struct outbox_item *m)
 {
 	size_t i;
 	int r;
@@ -316,7 +317,7 @@ static int ob_insert(struct outbox *ob, struct ob_msg *m)
 	if (m->kind == OUTBOX_STATE) {
 		i = map_find(&ob->states, m);
 		if (ob->states.v[i]) {
-			ob_remove(ob, slot_find(ob, ob->states.v[i]->seq));
+			outbox_remove(ob, slot_find(ob, ob->states.v[i]->seq));
 			i = map_find(&ob->states, m);
 		}
 		ob->states.v[i] = m;
@@ -340,38 +341,39 @@ static int ob_insert(struct outbox *ob, struct ob_msg *m)
 }
 
 /* Drop the oldest events until under the bound, sparing keep. */
-static void ob_bound(struct outbox *ob, const struct ob_msg *keep)
+static void outbox_bound(struct outbox *ob, const struct outbox_item *keep)
 {
 	while (ob->st.pending_bytes > ob->max_bytes && ob->ev_first &&
 	       ob->ev_first != keep) {
 		ob->drop_floor = ob->ev_first->seq;
-		ob_remove(ob, slot_find(ob, ob->ev_first->seq));
+		outbox_remove(ob, slot_find(ob, ob->ev_first->seq));
 		ob->st.dropped++;
 	}
 }
 
 /* Every seq up to this one is gone. */
-static uint64_t ob_floor(const struct outbox *ob)
+static uint64_t outbox_floor(const struct outbox *ob)
 {
 	return ob->live ? ob->slots[ob->head].seq - 1 : ob->last_seq;
 }
 
-static int rec_write_msg(int fd, uint64_t *off, struct ob_topics *t,
-			 const struct ob_msg *m)
+static int rec_write_msg(int fd, uint64_t *off, struct outbox_topics *t,
+			 const struct outbox_item *m)
 {
-	return ob_rec_write_msg(fd, off, t, m->seq, (enum outbox_kind)m->kind,
-				m->topic, m->tlen, msg_payload(m), m->len);
+	return outbox_rec_write_msg(fd, off, t, m->seq,
+				    (enum outbox_kind)m->kind, m->topic,
+				    m->tlen, msg_payload(m), m->len);
 }
 
-static int ob_fail(struct outbox *ob, int r)
+static int outbox_fail(struct outbox *ob, int r)
 {
 	ob->st.last_error = r;
 	return r;
 }
 
 /* Append a record to the log; a failure leaves end where it was. */
-static int ob_append(struct outbox *ob, const struct ob_msg *m,
-		     enum ob_type mark, uint64_t seq)
+static int outbox_append(struct outbox *ob, const struct outbox_item *m,
+			 enum outbox_type mark, uint64_t seq)
 {
 	uint64_t off = ob->end;
 	int r;
@@ -379,10 +381,10 @@ static int ob_append(struct outbox *ob, const struct ob_msg *m,
 	if (m)
 		r = rec_write_msg(ob->fd, &off, ob->topics, m);
 	else
-		r = ob_rec_write_mark(ob->fd, &off, mark, seq);
+		r = outbox_rec_write_mark(ob->fd, &off, mark, seq);
 	if (r < 0) {
 		ob->trunc_needed = true;
-		return ob_fail(ob, r);
+		return outbox_fail(ob, r);
 	}
 	ob->st.bytes_written += off - ob->end;
 	ob->end = off;
@@ -393,24 +395,24 @@ static int ob_append(struct outbox *ob, const struct ob_msg *m,
  * Write the pending messages that are not in the log yet, in seq order,
  * after cutting what a failed write may have left.
  */
-static int ob_write_new(struct outbox *ob)
+static int outbox_write_new(struct outbox *ob)
 {
 	int r;
 
 	if (ob->trunc_needed) {
 		/* What the cut takes may be a topic's record. */
-		ob_topics_forget(ob->topics);
+		outbox_topics_forget(ob->topics);
 		if (ftruncate(ob->fd, (off_t)ob->end) < 0)
-			return ob_fail(ob, -errno);
+			return outbox_fail(ob, -errno);
 		ob->trunc_needed = false;
 	}
 	for (size_t i = slot_find(ob, ob->unwritten_seq); i < ob->tail; i++) {
-		struct ob_msg *m = ob->slots[i].m;
+		struct outbox_item *m = ob->slots[i].m;
 
 		if (!m)
 			continue;
 		m->off = ob->end;
-		r = ob_append(ob, m, 0, 0);
+		r = outbox_append(ob, m, 0, 0);
 		if (r < 0)
 			return r;
 		ob->unwritten_seq = m->seq + 1;
@@ -420,7 +422,7 @@ static int ob_write_new(struct outbox *ob)
 }
 
 /* Does the log hold no pending message?  Then it holds nothing needed. */
-static bool ob_log_idle(const struct outbox *ob)
+static bool outbox_log_idle(const struct outbox *ob)
 {
 	return !ob->live || ob->slots[ob->head].seq >= ob->unwritten_seq;
 }
@@ -435,7 +437,7 @@ static bool ob_log_idle(const struct outbox *ob)
  * where recovery stops.  Until a reset has finished nothing may be
  * appended: it would follow the bad head.
  */
-static int ob_reset(struct outbox *ob)
+static int outbox_reset(struct outbox *ob)
 {
 	static const uint8_t stop[OB_HEAD];
 	struct iovec iov = { (void *)stop, sizeof(stop) };
@@ -443,10 +445,10 @@ static int ob_reset(struct outbox *ob)
 	int r;
 
 	ob->reset_due = true;
-	ob_topics_forget(ob->topics);
-	r = ob_rec_write_mark(ob->fd, &off, OB_REC_SEQ, ob->last_seq);
+	outbox_topics_forget(ob->topics);
+	r = outbox_rec_write_mark(ob->fd, &off, OB_REC_SEQ, ob->last_seq);
 	if (r == 0)
-		r = ob_pwritev_all(ob->fd, &iov, 1, off);
+		r = outbox_pwritev_all(ob->fd, &iov, 1, off);
 	if (r == 0 && fdatasync(ob->fd) < 0)
 		r = -errno;
 	if (r == 0 && ftruncate(ob->fd, (off_t)off) < 0)
@@ -454,16 +456,16 @@ static int ob_reset(struct outbox *ob)
 	if (r == 0 && fdatasync(ob->fd) < 0)
 		r = -errno;
 	if (r < 0)
-		return ob_fail(ob, r);
+		return outbox_fail(ob, r);
 	ob->reset_due = ob->trunc_needed = false;
 	ob->st.bytes_written += off + sizeof(stop);
 	ob->end = ob->synced = off;
-	ob->floor_disk = ob_floor(ob);
+	ob->floor_disk = outbox_floor(ob);
 	ob->drop_disk = ob->drop_floor;
 	return 0;
 }
 
-static bool ob_no_space(int r)
+static bool outbox_no_space(int r)
 {
 	return r == -ENOSPC || r == -EDQUOT;
 }
@@ -474,37 +476,37 @@ static bool ob_no_space(int r)
  * again in what that freed.  Else an outbox that filled the disk itself
  * could never write again.
  */
-static bool ob_reclaim(struct outbox *ob, int r)
+static bool outbox_reclaim(struct outbox *ob, int r)
 {
-	return ob_no_space(r) && ob_log_idle(ob) && ob->end > OB_SEQ_REC_MAX &&
-	       ob_reset(ob) == 0;
+	return outbox_no_space(r) && outbox_log_idle(ob) &&
+	       ob->end > OB_SEQ_REC_MAX && outbox_reset(ob) == 0;
 }
 
 /* Write what is not in the log yet. */
-static int ob_write(struct outbox *ob)
+static int outbox_write(struct outbox *ob)
 {
-	int r = ob->reset_due ? ob_reset(ob) : 0;
+	int r = ob->reset_due ? outbox_reset(ob) : 0;
 
 	if (r == 0)
-		r = ob_write_new(ob);
-	if (ob_reclaim(ob, r))
-		r = ob_write_new(ob);
+		r = outbox_write_new(ob);
+	if (outbox_reclaim(ob, r))
+		r = outbox_write_new(ob);
 	return r;
 }
 
-static int ob_write_marks(struct outbox *ob)
+static int outbox_write_marks(struct outbox *ob)
 {
-	uint64_t floor = ob_floor(ob);
+	uint64_t floor = outbox_floor(ob);
 	int r;
 
 	if (floor > ob->floor_disk) {
-		r = ob_append(ob, NULL, OB_REC_ACK, floor);
+		r = outbox_append(ob, NULL, OB_REC_ACK, floor);
 		if (r < 0)
 			return r;
 		ob->floor_disk = floor;
 	}
 	if (ob->drop_floor > ob->drop_disk && ob->drop_floor > floor) {
-		r = ob_append(ob, NULL, OB_REC_DROP, ob->drop_floor);
+		r = outbox_append(ob, NULL, OB_REC_DROP, ob->drop_floor);
 		if (r < 0)
 			return r;
 	}
@@ -518,12 +520,12 @@ static int ob_write_marks(struct outbox *ob)
  * sync is written again: those messages become unwritten, the marks are
  * due again.
  */
-static void ob_unsync(struct outbox *ob)
+static void outbox_unsync(struct outbox *ob)
 {
 	size_t i = slot_find(ob, ob->unwritten_seq);
 
 	while (i-- > ob->head) {
-		const struct ob_msg *m = ob->slots[i].m;
+		const struct outbox_item *m = ob->slots[i].m;
 
 		if (!m)
 			continue;
@@ -533,20 +535,20 @@ static void ob_unsync(struct outbox *ob)
 	}
 	ob->end = ob->synced;
 	ob->trunc_needed = true;
-	ob_topics_forget(ob->topics);
+	outbox_topics_forget(ob->topics);
 	ob->floor_disk = 0;
 	ob->drop_disk = 0;
 }
 
-static int ob_fsync(struct outbox *ob)
+static int outbox_fsync(struct outbox *ob)
 {
 	if (ob->synced == ob->end)
 		return 0;
 	if (fdatasync(ob->fd) < 0) {
 		int r = -errno;
 
-		ob_unsync(ob);
-		return ob_fail(ob, r);
+		outbox_unsync(ob);
+		return outbox_fail(ob, r);
 	}
 	ob->synced = ob->end;
 	return 0;
@@ -557,14 +559,14 @@ static int ob_fsync(struct outbox *ob)
  * topic is named there yet (nor, if this fails, for sure in the old log
  * any more, which only costs a TOPIC record again).
  */
-static int ob_write_all(struct outbox *ob, int fd, uint64_t *off)
+static int outbox_write_all(struct outbox *ob, int fd, uint64_t *off)
 {
 	int r;
 
-	ob_topics_forget(ob->topics);
-	r = ob_rec_write_mark(fd, off, OB_REC_SEQ, ob->last_seq);
+	outbox_topics_forget(ob->topics);
+	r = outbox_rec_write_mark(fd, off, OB_REC_SEQ, ob->last_seq);
 	for (size_t i = ob->head; r == 0 && i < ob->tail; i++) {
-		struct ob_msg *m = ob->slots[i].m;
+		struct outbox_item *m = ob->slots[i].m;
 
 		if (!m)
 			continue;
@@ -577,12 +579,12 @@ static int ob_write_all(struct outbox *ob, int fd, uint64_t *off)
 }
 
 /* Switch to the compacted log in fd, whose records follow slot order. */
-static void ob_adopt(struct outbox *ob, int fd, uint64_t size)
+static void outbox_adopt(struct outbox *ob, int fd, uint64_t size)
 {
 	close(ob->fd);
 	ob->fd = fd;
 	for (size_t i = ob->head; i < ob->tail; i++) {
-		struct ob_msg *m = ob->slots[i].m;
+		struct outbox_item *m = ob->slots[i].m;
 
 		if (m)
 			m->off = m->noff;
@@ -590,23 +592,23 @@ static void ob_adopt(struct outbox *ob, int fd, uint64_t size)
 	ob->end = ob->synced = size;
 	ob->trunc_needed = ob->reset_due = false;
 	ob->unwritten_seq = ob->last_seq + 1;
-	ob->floor_disk = ob_floor(ob);
+	ob->floor_disk = outbox_floor(ob);
 	ob->drop_disk = ob->drop_floor;
 	ob->st.bytes_written += size;
 }
 
-static int ob_compact(struct outbox *ob)
+static int outbox_compact(struct outbox *ob)
 {
 	char *tmp = fs_join(ob->dir, OB_TMP);
 	uint64_t size = 0;
 	int fd, r;
 
-	if (ob_log_idle(ob)) {
+	if (outbox_log_idle(ob)) {
 		free(tmp);
-		return ob_reset(ob);
+		return outbox_reset(ob);
 	}
 	if (!tmp)
-		return ob_fail(ob, -ENOMEM);
+		return outbox_fail(ob, -ENOMEM);
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
@@ -615,7 +617,7 @@ static int ob_compact(struct outbox *ob)
 	/* Lock before the name is visible, as outbox_open would. */
 	r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
 	if (r == 0)
-		r = ob_write_all(ob, fd, &size);
+		r = outbox_write_all(ob, fd, &size);
 	if (r == 0 && rename(tmp, ob->path) < 0)
 		r = -errno;
 	if (r < 0) {
@@ -625,11 +627,11 @@ static int ob_compact(struct outbox *ob)
 	}
 	/* Renamed: the old log is gone from the directory, so fd is the log
 	 * now even if the directory sync fails. */
-	ob_adopt(ob, fd, size);
+	outbox_adopt(ob, fd, size);
 	r = fs_fsync_dir(ob->dir);
 out:
 	free(tmp);
-	return r < 0 ? ob_fail(ob, r) : 0;
+	return r < 0 ? outbox_fail(ob, r) : 0;
 }
 
 /*
@@ -642,11 +644,11 @@ out:
  * memory only until a compaction, and are sent again after a crash) and
  * the log has not grown past what the bound lets it hold.
  */
-static bool ob_compact_due(const struct outbox *ob)
+static bool outbox_compact_due(const struct outbox *ob)
 {
 	uint64_t live =
 	    ob->st.pending_bytes + OB_MSG_TYPICAL * (ob->st.pending + 1);
-	uint64_t above_floor = ob->last_seq - ob_floor(ob);
+	uint64_t above_floor = ob->last_seq - outbox_floor(ob);
 
 	if (ob->end < OB_COMPACT_MIN || ob->end <= OB_COMPACT_RATIO * live)
 		return false;
@@ -658,17 +660,17 @@ static bool ob_compact_due(const struct outbox *ob)
 
 int outbox_sync(struct outbox *ob)
 {
-	int r = ob_write(ob);
+	int r = outbox_write(ob);
 
 	if (r == 0)
-		r = ob_write_marks(ob);
+		r = outbox_write_marks(ob);
 	/* No room for the marks: a reset says what they would have. */
-	if (ob_reclaim(ob, r))
-		r = ob_write(ob);
+	if (outbox_reclaim(ob, r))
+		r = outbox_write(ob);
 	if (r == 0)
-		r = ob_fsync(ob);
-	if (r == 0 && ob_compact_due(ob))
-		r = ob_compact(ob);
+		r = outbox_fsync(ob);
+	if (r == 0 && outbox_compact_due(ob))
+		r = outbox_compact(ob);
 	if (r == 0)
 		ob->st.last_error = 0;
 	ob->acked = 0;
@@ -677,7 +679,7 @@ int outbox_sync(struct outbox *ob)
 
 bool outbox_dirty(const struct outbox *ob)
 {
-	uint64_t floor = ob_floor(ob);
+	uint64_t floor = outbox_floor(ob);
 
 	return ob->trunc_needed || ob->reset_due || ob->end > ob->synced ||
 	       ob->unwritten_seq <= ob->last_seq || floor > ob->floor_disk ||
@@ -687,7 +689,7 @@ bool outbox_dirty(const struct outbox *ob)
 int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	       const void *payload, size_t len, uint64_t *ret_seq)
 {
-	struct ob_msg *m;
+	struct outbox_item *m;
 	uint64_t seq;
 	size_t tlen;
 	int r;
@@ -696,9 +698,9 @@ int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	    (len && !payload) || len > OUTBOX_PAYLOAD_MAX)
 		return -EINVAL;
 	tlen = strnlen(topic, OUTBOX_TOPIC_MAX);
-	if (!ob_topic_ok(topic, tlen))
+	if (!outbox_topic_ok(topic, tlen))
 		return -EINVAL;
-	if (!ob_scope_allows(ob->scope, topic, tlen))
+	if (!outbox_scope_allows(ob->scope, topic, tlen))
 		return -EPERM; /* see outbox_opts */
 	if (tlen + len > ob->max_bytes)
 		return -EFBIG;
@@ -708,20 +710,20 @@ int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	m = msg_new(kind, seq, topic, tlen, payload, len);
 	if (!m)
 		return -ENOMEM;
-	r = ob_insert(ob, m);
+	r = outbox_insert(ob, m);
 	if (r < 0) {
 		free(m);
 		return r;
 	}
 	ob->last_seq = seq;
-	ob_bound(ob, m);
-	r = ob_write(ob);
+	outbox_bound(ob, m);
+	r = outbox_write(ob);
 	/* The marks ride along with the message's fsync; if they do not
 	 * fit, the next sync writes them, and the message is safe anyway. */
 	if (r == 0 && ob->sync_ms == 0)
-		(void)ob_write_marks(ob);
+		(void)outbox_write_marks(ob);
 	if (r == 0 && ob->sync_ms == 0)
-		r = ob_fsync(ob);
+		r = outbox_fsync(ob);
 	if (r < 0)
 		return r;
 	ob->st.last_error = 0;
@@ -735,14 +737,14 @@ int outbox_ack(struct outbox *ob, uint64_t seq)
 
 	if (i == ob->tail || ob->slots[i].seq != seq || !ob->slots[i].m)
 		return -ENOENT;
-	ob_remove(ob, i);
+	outbox_remove(ob, i);
 	ob->acked++;
 	return 0;
 }
 
 int outbox_next(const struct outbox *ob, uint64_t after, struct outbox_msg *ret)
 {
-	const struct ob_msg *m;
+	const struct outbox_item *m;
 	size_t i;
 
 	if (after == UINT64_MAX)
@@ -777,30 +779,32 @@ const char *outbox_path(const struct outbox *ob)
 }
 
 /* A mark read at open: forget what it says is gone. */
-static void ob_apply_mark(struct outbox *ob, enum ob_type type, uint64_t seq)
+static void outbox_apply_mark(struct outbox *ob, enum outbox_type type,
+			      uint64_t seq)
 {
 	if (seq > ob->last_seq)
 		ob->last_seq = seq;
 	if (type == OB_REC_ACK && seq > ob->floor_disk) {
 		ob->floor_disk = seq;
 		while (ob->live && ob->slots[ob->head].seq <= seq)
-			ob_remove(ob, ob->head);
+			outbox_remove(ob, ob->head);
 	} else if (type == OB_REC_DROP && seq > ob->drop_floor) {
 		ob->drop_floor = seq;
 		while (ob->ev_first && ob->ev_first->seq <= seq)
-			ob_remove(ob, slot_find(ob, ob->ev_first->seq));
+			outbox_remove(ob, slot_find(ob, ob->ev_first->seq));
 	}
 }
 
 /* One record read at open.  0, -EBADMSG (stop here), -ENOMEM. */
-static int ob_apply(struct outbox *ob, const struct ob_rec *rec, uint64_t off)
+static int outbox_apply(struct outbox *ob, const struct outbox_rec *rec,
+			uint64_t off)
 {
 	enum outbox_kind kind =
 	    rec->type == OB_REC_EVENT ? OUTBOX_EVENT : OUTBOX_STATE;
-	struct ob_msg *m;
+	struct outbox_item *m;
 
 	if (rec->type >= OB_REC_ACK && rec->type <= OB_REC_SEQ) {
-		ob_apply_mark(ob, rec->type, rec->seq);
+		outbox_apply_mark(ob, rec->type, rec->seq);
 		return 0;
 	}
 	if (rec->type == OB_REC_TOPIC)
@@ -813,13 +817,13 @@ static int ob_apply(struct outbox *ob, const struct ob_rec *rec, uint64_t off)
 	if (rec->seq <= ob->floor_disk ||
 	    (kind == OUTBOX_EVENT && rec->seq <= ob->drop_floor))
 		return 0;
-	if (!ob_scope_allows(ob->scope, rec->topic, rec->tlen)) {
+	if (!outbox_scope_allows(ob->scope, rec->topic, rec->tlen)) {
 		ob->st.foreign++; /* not ours to send: see outbox.h */
 		return 0;
 	}
 	m = msg_new(kind, rec->seq, rec->topic, rec->tlen, rec->payload,
 		    rec->len);
-	if (!m || ob_insert(ob, m) < 0) {
+	if (!m || outbox_insert(ob, m) < 0) {
 		free(m);
 		return -ENOMEM;
 	}
@@ -828,26 +832,26 @@ static int ob_apply(struct outbox *ob, const struct ob_rec *rec, uint64_t off)
 }
 
 /* Apply the good records; *ret_good is where the first bad one starts. */
-static int ob_replay(struct outbox *ob, struct ob_reader *rd,
-		     uint64_t *ret_good)
+static int outbox_replay(struct outbox *ob, struct outbox_reader *rd,
+			 uint64_t *ret_good)
 {
-	struct ob_names names = { 0 };
-	struct ob_rec rec;
+	struct outbox_names names = { 0 };
+	struct outbox_rec rec;
 	uint64_t off = 0;
 	const uint8_t *p;
 	int r = 0;
 	size_t n;
 
 	for (;;) {
-		p = ob_rd_get(rd, off, OB_HEAD);
-		if (!p || !(n = ob_rec_body_len(p)))
+		p = outbox_rd_get(rd, off, OB_HEAD);
+		if (!p || !(n = outbox_rec_body_len(p)))
 			break;
-		p = ob_rd_get(rd, off, OB_HEAD + n);
+		p = outbox_rd_get(rd, off, OB_HEAD + n);
 		if (!p)
 			break;
-		r = ob_rec_read(p, n, &names, &rec);
+		r = outbox_rec_read(p, n, &names, &rec);
 		if (r == 0)
-			r = ob_apply(ob, &rec, off);
+			r = outbox_apply(ob, &rec, off);
 		if (r == -EBADMSG)
 			break;
 		if (r < 0)
@@ -858,7 +862,7 @@ static int ob_replay(struct outbox *ob, struct ob_reader *rd,
 	if (r == 0)
 		*ret_good = off;
 out:
-	ob_names_clear(&names);
+	outbox_names_clear(&names);
 	return r;
 }
 
@@ -869,7 +873,7 @@ out:
  * log is cut to nothing and the next write puts them all back, as after
  * any failed write.
  */
-static void ob_renumber(struct outbox *ob)
+static void outbox_renumber(struct outbox *ob)
 {
 	uint64_t seq = 0;
 
@@ -880,7 +884,7 @@ static void ob_renumber(struct outbox *ob)
 	/* Said here, not left to how the compaction goes about it. */
 	ob->unwritten_seq = seq + 1;
 	ob->drop_floor = 0;
-	if (ob_compact(ob) == 0)
+	if (outbox_compact(ob) == 0)
 		return;
 	ob->end = ob->synced = 0;
 	ob->trunc_needed = true;
@@ -895,7 +899,8 @@ static void ob_renumber(struct outbox *ob)
  * someone may want back.  Failing to keep them does not stop the cut:
  * the outbox must go on.
  */
-static int ob_cut(struct outbox *ob, uint64_t good, uint64_t size, uint8_t *buf)
+static int outbox_cut(struct outbox *ob, uint64_t good, uint64_t size,
+		      uint8_t *buf)
 {
 	ob->st.truncated = size - good;
 	if (ob->keep_cut)
@@ -908,9 +913,9 @@ static int ob_cut(struct outbox *ob, uint64_t good, uint64_t size, uint8_t *buf)
 }
 
 /* Read the log, cut a torn or corrupt tail, apply the bound. */
-static int ob_load(struct outbox *ob)
+static int outbox_load(struct outbox *ob)
 {
-	struct ob_reader rd = { .fd = ob->fd };
+	struct outbox_reader rd = { .fd = ob->fd };
 	uint64_t good = 0;
 	struct stat st;
 	int r;
@@ -922,26 +927,26 @@ static int ob_load(struct outbox *ob)
 	rd.buf = malloc(OB_READ_CHUNK);
 	if (!rd.buf)
 		return -ENOMEM;
-	r = ob_replay(ob, &rd, &good);
+	r = outbox_replay(ob, &rd, &good);
 	if (r == 0 && good < (uint64_t)st.st_size)
-		r = ob_cut(ob, good, (uint64_t)st.st_size, rd.buf);
+		r = outbox_cut(ob, good, (uint64_t)st.st_size, rd.buf);
 	free(rd.buf);
 	if (r < 0)
 		return r;
 	ob->end = ob->synced = good;
 	ob->unwritten_seq = ob->last_seq + 1;
 	/* Replaying the log as it is gives this floor. */
-	ob->floor_disk = ob_floor(ob);
+	ob->floor_disk = outbox_floor(ob);
 	ob->drop_disk = ob->drop_floor;
-	ob_bound(ob, NULL);
+	outbox_bound(ob, NULL);
 	ob->st.recovered = ob->st.pending;
 	if (ob->last_seq > OB_SEQ_MAX)
-		ob_renumber(ob);
+		outbox_renumber(ob);
 	return 0;
 }
 
 /* Open or create the log, alone: a second writer would corrupt it. */
-static int ob_open_log(struct outbox *ob)
+static int outbox_open_log(struct outbox *ob)
 {
 	char *tmp = fs_join(ob->dir, OB_TMP);
 	bool created = false;
@@ -990,15 +995,15 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 	ob->keep_cut = opts && opts->keep_cut;
 	ob->dir = strdup(dir);
 	ob->path = fs_join(dir, OB_LOG);
-	ob->topics = ob_topics_new();
+	ob->topics = outbox_topics_new();
 	r = ob->dir && ob->path && ob->topics ? 0 : -ENOMEM;
 	if (r == 0)
-		r = ob_scope_new(opts ? opts->topics : NULL,
-				 opts ? opts->refused : NULL, &ob->scope);
+		r = outbox_scope_new(opts ? opts->topics : NULL,
+				     opts ? opts->refused : NULL, &ob->scope);
 	if (r == 0)
-		r = ob_open_log(ob);
+		r = outbox_open_log(ob);
 	if (r == 0)
-		r = ob_load(ob);
+		r = outbox_load(ob);
 	if (r < 0) {
 		outbox_free(ob);
 		return r;
@@ -1015,8 +1020,8 @@ struct outbox *outbox_free(struct outbox *ob)
 		free(ob->slots[i].m);
 	free(ob->slots);
 	free(ob->states.v);
-	ob_topics_free(ob->topics);
-	ob_scope_free(ob->scope);
+	outbox_topics_free(ob->topics);
+	outbox_scope_free(ob->scope);
 	if (ob->fd >= 0)
 		close(ob->fd);
 	free(ob->dir);

@@ -55,7 +55,7 @@ _Static_assert(OB_READ_CHUNK >= OB_HEAD + OB_V1_BODY_MAX,
 	       "chunk holds a record");
 _Static_assert(OB_BODY_MAX <= OB_V1_BODY_MAX, "a v2 body is never larger");
 
-enum ob_type {
+enum outbox_type {
 	OB_REC_STATE = 1,
 	OB_REC_EVENT,
 	OB_REC_ACK,
@@ -65,8 +65,8 @@ enum ob_type {
 };
 
 /* A record read back: topic and payload point into the reader's memory. */
-struct ob_rec {
-	enum ob_type type;
+struct outbox_rec {
+	enum outbox_type type;
 	uint64_t seq;
 	const char *topic;
 	size_t tlen;
@@ -81,12 +81,12 @@ struct ob_rec {
  * cut, a reset, a compaction into a new file), so a topic whose record
  * may be gone is named again.
  */
-struct ob_topics;
+struct outbox_topics;
 
-struct ob_topics *ob_topics_new(void);
-struct ob_topics *ob_topics_free(struct ob_topics *t);
+struct outbox_topics *outbox_topics_new(void);
+struct outbox_topics *outbox_topics_free(struct outbox_topics *t);
 /* A new generation: no topic is named in the file any more. */
-void ob_topics_forget(struct ob_topics *t);
+void outbox_topics_forget(struct outbox_topics *t);
 
 /*
  * Write a message record at *off of fd, its topic's TOPIC record first
@@ -95,41 +95,42 @@ void ob_topics_forget(struct ob_topics *t);
  * marked written and *off is unchanged, though bytes may have reached the
  * file (the caller cuts them).
  */
-int ob_rec_write_msg(int fd, uint64_t *off, struct ob_topics *t, uint64_t seq,
-		     enum outbox_kind kind, const char *topic, size_t tlen,
-		     const void *payload, size_t len);
+int outbox_rec_write_msg(int fd, uint64_t *off, struct outbox_topics *t,
+			 uint64_t seq, enum outbox_kind kind, const char *topic,
+			 size_t tlen, const void *payload, size_t len);
 /* A mark (ACK, DROP, SEQ) at *off; the same contract. */
-int ob_rec_write_mark(int fd, uint64_t *off, enum ob_type type, uint64_t seq);
+int outbox_rec_write_mark(int fd, uint64_t *off, enum outbox_type type,
+			  uint64_t seq);
 /* The whole of iov to fd at off; 0 or -errno, -ENOSPC for EFBIG or 0. */
 struct iovec;
-int ob_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);
+int outbox_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off);
 
 /*
  * The reader's topics: id -> topic, as the TOPIC records read so far in
  * one file say.
  */
-struct ob_names {
+struct outbox_names {
 	char **v;
 	size_t cap;
 };
 
-void ob_names_clear(struct ob_names *n);
+void outbox_names_clear(struct outbox_names *n);
 
 /*
  * The length of the body of the record whose head is at p (OB_HEAD
  * bytes), or 0 if p is no record head.
  */
-size_t ob_rec_body_len(const uint8_t *p);
+size_t outbox_rec_body_len(const uint8_t *p);
 /*
  * Decode the record at p (head, crc and body_len bytes of body).  A TOPIC
  * record is taken into names.  0, -EBADMSG (bad CRC, nonsense: recovery
  * stops here), -ENOMEM.
  */
-int ob_rec_read(const uint8_t *p, size_t body_len, struct ob_names *names,
-		struct ob_rec *ret);
+int outbox_rec_read(const uint8_t *p, size_t body_len,
+		    struct outbox_names *names, struct outbox_rec *ret);
 
 /* The log as read at open, OB_READ_CHUNK bytes at a time. */
-struct ob_reader {
+struct outbox_reader {
 	int fd;
 	uint8_t *buf;  /* OB_READ_CHUNK bytes */
 	uint64_t base; /* file offset of buf[0] */
@@ -138,7 +139,8 @@ struct ob_reader {
 };
 
 /* len bytes of the log at off, or NULL at its end or on a read error. */
-const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len);
+const uint8_t *outbox_rd_get(struct outbox_reader *rd, uint64_t off,
+			     size_t len);
 
 /*
  * The topics a log may hold (outbox_opts.topics and .refused): those
@@ -146,18 +148,19 @@ const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len);
  * where a level "+" matches one non-empty level.  A NULL scope takes
  * every topic.
  */
-struct ob_scope;
+struct outbox_scope;
 
 /* Copies of both lists (NULL-terminated; NULL prefixes: any topic; both
  * NULL: *ret is NULL). */
-int ob_scope_new(const char *const *prefixes, const char *const *refused,
-		 struct ob_scope **ret);
-struct ob_scope *ob_scope_free(struct ob_scope *sc);
+int outbox_scope_new(const char *const *prefixes, const char *const *refused,
+		     struct outbox_scope **ret);
+struct outbox_scope *outbox_scope_free(struct outbox_scope *sc);
 /* Is t (n bytes, no NUL) under one of the prefixes and not refused? */
-bool ob_scope_allows(const struct ob_scope *sc, const char *t, size_t n);
+bool outbox_scope_allows(const struct outbox_scope *sc, const char *t,
+			 size_t n);
 
 /* A topic one may publish to: no wildcards, no NUL, UTF-8. */
-bool ob_topic_ok(const char *t, size_t n);
-uint64_t ob_topic_hash(const char *t, size_t n);
+bool outbox_topic_ok(const char *t, size_t n);
+uint64_t outbox_topic_hash(const char *t, size_t n);
 
 #endif

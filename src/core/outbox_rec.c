@@ -120,14 +120,14 @@ static bool utf8_ok(const unsigned char *s, size_t n)
 	return true;
 }
 
-bool ob_topic_ok(const char *t, size_t n)
+bool outbox_topic_ok(const char *t, size_t n)
 {
 	return n > 0 && n < OUTBOX_TOPIC_MAX && !memchr(t, '\0', n) &&
 	       !memchr(t, '+', n) && !memchr(t, '#', n) &&
 	       utf8_ok((const unsigned char *)t, n);
 }
 
-uint64_t ob_topic_hash(const char *t, size_t n)
+uint64_t outbox_topic_hash(const char *t, size_t n)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -138,7 +138,7 @@ uint64_t ob_topic_hash(const char *t, size_t n)
 
 /* The writer's table: open addressing, linear probing, never deleted
  * from (it is emptied whole when the ids run out). */
-struct ob_topic {
+struct outbox_topic {
 	uint64_t hash;
 	uint64_t gen; /* of its TOPIC record in the file; 0: none */
 	uint32_t id;
@@ -146,22 +146,22 @@ struct ob_topic {
 	char topic[];
 };
 
-struct ob_topics {
-	struct ob_topic **v;
+struct outbox_topics {
+	struct outbox_topic **v;
 	size_t cap, n;
 	uint64_t gen;
 };
 
-struct ob_topics *ob_topics_new(void)
+struct outbox_topics *outbox_topics_new(void)
 {
-	struct ob_topics *t = calloc(1, sizeof(*t));
+	struct outbox_topics *t = calloc(1, sizeof(*t));
 
 	if (t)
 		t->gen = 1;
 	return t;
 }
 
-static void topics_empty(struct ob_topics *t)
+static void topics_empty(struct outbox_topics *t)
 {
 	for (size_t i = 0; i < t->cap; i++)
 		free(t->v[i]);
@@ -170,7 +170,7 @@ static void topics_empty(struct ob_topics *t)
 	t->cap = t->n = 0;
 }
 
-struct ob_topics *ob_topics_free(struct ob_topics *t)
+struct outbox_topics *outbox_topics_free(struct outbox_topics *t)
 {
 	if (t) {
 		topics_empty(t);
@@ -179,16 +179,16 @@ struct ob_topics *ob_topics_free(struct ob_topics *t)
 	return NULL;
 }
 
-void ob_topics_forget(struct ob_topics *t)
+void outbox_topics_forget(struct outbox_topics *t)
 {
 	t->gen++;
 }
 
-static size_t topics_slot(const struct ob_topics *t, uint64_t hash,
+static size_t topics_slot(const struct outbox_topics *t, uint64_t hash,
 			  const char *topic, size_t tlen)
 {
 	size_t mask = t->cap - 1, i = hash & mask;
-	const struct ob_topic *e;
+	const struct outbox_topic *e;
 
 	while ((e = t->v[i])) {
 		if (e->hash == hash && e->tlen == tlen &&
@@ -199,15 +199,16 @@ static size_t topics_slot(const struct ob_topics *t, uint64_t hash,
 	return i;
 }
 
-static int topics_grow(struct ob_topics *t)
+static int topics_grow(struct outbox_topics *t)
 {
-	struct ob_topics nt = { .cap = t->cap ? t->cap * 2 : OB_TOPICS_MIN };
+	struct outbox_topics nt = { .cap =
+					t->cap ? t->cap * 2 : OB_TOPICS_MIN };
 
 	nt.v = calloc(nt.cap, sizeof(*nt.v));
 	if (!nt.v)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->cap; i++) {
-		struct ob_topic *e = t->v[i];
+		struct outbox_topic *e = t->v[i];
 
 		if (e)
 			nt.v[topics_slot(&nt, e->hash, e->topic, e->tlen)] = e;
@@ -219,11 +220,11 @@ static int topics_grow(struct ob_topics *t)
 }
 
 /* The entry of topic, added (without a record yet) if new. */
-static struct ob_topic *topics_get(struct ob_topics *t, const char *topic,
-				   size_t tlen)
+static struct outbox_topic *topics_get(struct outbox_topics *t,
+				       const char *topic, size_t tlen)
 {
-	uint64_t hash = ob_topic_hash(topic, tlen);
-	struct ob_topic *e;
+	uint64_t hash = outbox_topic_hash(topic, tlen);
+	struct outbox_topic *e;
 	size_t i;
 
 	if (t->n == OB_TOPIC_IDS)
@@ -244,7 +245,7 @@ static struct ob_topic *topics_get(struct ob_topics *t, const char *topic,
 	return e;
 }
 
-int ob_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
+int outbox_pwritev_all(int fd, struct iovec *iov, int n, uint64_t off)
 {
 	while (n > 0) {
 		ssize_t w = pwritev(fd, iov, n, (off_t)off);
@@ -293,7 +294,7 @@ static void rec_seal(uint8_t *h, size_t fixed, const struct iovec *tail,
 }
 
 /* The fixed part of a record: type and up to two varints. */
-static size_t rec_fixed(uint8_t *h, enum ob_type type, uint64_t a, bool two,
+static size_t rec_fixed(uint8_t *h, enum outbox_type type, uint64_t a, bool two,
 			uint64_t b)
 {
 	size_t n = OB_HEAD;
@@ -305,7 +306,8 @@ static size_t rec_fixed(uint8_t *h, enum ob_type type, uint64_t a, bool two,
 	return n - OB_HEAD;
 }
 
-int ob_rec_write_mark(int fd, uint64_t *off, enum ob_type type, uint64_t seq)
+int outbox_rec_write_mark(int fd, uint64_t *off, enum outbox_type type,
+			  uint64_t seq)
 {
 	uint8_t h[OB_HEAD + 1 + OB_VARINT_MAX];
 	size_t fixed = rec_fixed(h, type, seq, false, 0);
@@ -313,19 +315,19 @@ int ob_rec_write_mark(int fd, uint64_t *off, enum ob_type type, uint64_t seq)
 	int r;
 
 	rec_seal(h, fixed, NULL, 0);
-	r = ob_pwritev_all(fd, &iov, 1, *off);
+	r = outbox_pwritev_all(fd, &iov, 1, *off);
 	if (r == 0)
 		*off += OB_HEAD + fixed;
 	return r;
 }
 
-int ob_rec_write_msg(int fd, uint64_t *off, struct ob_topics *t, uint64_t seq,
-		     enum outbox_kind kind, const char *topic, size_t tlen,
-		     const void *payload, size_t len)
+int outbox_rec_write_msg(int fd, uint64_t *off, struct outbox_topics *t,
+			 uint64_t seq, enum outbox_kind kind, const char *topic,
+			 size_t tlen, const void *payload, size_t len)
 {
 	uint8_t th[OB_HEAD + 1 + OB_VARINT_MAX];
 	uint8_t mh[OB_HEAD + 1 + 2 * OB_VARINT_MAX];
-	struct ob_topic *e = topics_get(t, topic, tlen);
+	struct outbox_topic *e = topics_get(t, topic, tlen);
 	struct iovec iov[4];
 	size_t fixed, total = 0;
 	int n = 0, r;
@@ -348,7 +350,7 @@ int ob_rec_write_msg(int fd, uint64_t *off, struct ob_topics *t, uint64_t seq,
 	n += len ? 2 : 1;
 	for (int i = 0; i < n; i++)
 		total += iov[i].iov_len;
-	r = ob_pwritev_all(fd, iov, n, *off);
+	r = outbox_pwritev_all(fd, iov, n, *off);
 	if (r < 0)
 		return r;
 	e->gen = t->gen;
@@ -356,7 +358,7 @@ int ob_rec_write_msg(int fd, uint64_t *off, struct ob_topics *t, uint64_t seq,
 	return 0;
 }
 
-void ob_names_clear(struct ob_names *n)
+void outbox_names_clear(struct outbox_names *n)
 {
 	for (size_t i = 0; i < n->cap; i++)
 		free(n->v[i]);
@@ -365,7 +367,7 @@ void ob_names_clear(struct ob_names *n)
 	n->cap = 0;
 }
 
-size_t ob_rec_body_len(const uint8_t *p)
+size_t outbox_rec_body_len(const uint8_t *p)
 {
 	uint32_t head = (uint32_t)get_le(p, 4);
 	size_t n = head & 0xffffff;
@@ -377,12 +379,12 @@ size_t ob_rec_body_len(const uint8_t *p)
 	return 0;
 }
 
-static int names_set(struct ob_names *n, uint64_t id, const uint8_t *t,
+static int names_set(struct outbox_names *n, uint64_t id, const uint8_t *t,
 		     size_t tlen)
 {
 	char *s;
 
-	if (id >= OB_TOPIC_IDS || !ob_topic_ok((const char *)t, tlen))
+	if (id >= OB_TOPIC_IDS || !outbox_topic_ok((const char *)t, tlen))
 		return -EBADMSG;
 	if (id >= n->cap) {
 		size_t cap = n->cap ? n->cap : OB_TOPICS_MIN;
@@ -407,13 +409,13 @@ static int names_set(struct ob_names *n, uint64_t id, const uint8_t *t,
 }
 
 /* A record of today's format, its body at b. */
-static int rec_read_v2(const uint8_t *b, size_t n, struct ob_names *names,
-		       struct ob_rec *ret)
+static int rec_read_v2(const uint8_t *b, size_t n, struct outbox_names *names,
+		       struct outbox_rec *ret)
 {
 	size_t i = 1, k;
 	uint64_t a, id;
 
-	ret->type = (enum ob_type)b[0];
+	ret->type = (enum outbox_type)b[0];
 	if (ret->type < OB_REC_STATE || ret->type > OB_REC_TOPIC ||
 	    !(k = varint_get(b + i, n - i, &a)))
 		return -EBADMSG;
@@ -435,19 +437,19 @@ static int rec_read_v2(const uint8_t *b, size_t n, struct ob_names *names,
 }
 
 /* A record of zwgate 0.1, its body at b. */
-static int rec_read_v1(const uint8_t *b, size_t n, struct ob_rec *ret)
+static int rec_read_v1(const uint8_t *b, size_t n, struct outbox_rec *ret)
 {
 	size_t tlen = get_le(b + 9, 2);
 
 	ret->seq = get_le(b, 8);
-	ret->type = (enum ob_type)b[8];
+	ret->type = (enum outbox_type)b[8];
 	if (ret->type >= OB_REC_ACK && ret->type <= OB_REC_SEQ)
 		return n == OB_V1_FIXED ? 0 : -EBADMSG;
 	if (ret->type != OB_REC_STATE && ret->type != OB_REC_EVENT)
 		return -EBADMSG;
 	ret->topic = (const char *)b + OB_V1_FIXED;
 	ret->tlen = tlen;
-	if (tlen > n - OB_V1_FIXED || !ob_topic_ok(ret->topic, tlen) ||
+	if (tlen > n - OB_V1_FIXED || !outbox_topic_ok(ret->topic, tlen) ||
 	    n - OB_V1_FIXED - tlen > OUTBOX_PAYLOAD_MAX)
 		return -EBADMSG;
 	ret->payload = b + OB_V1_FIXED + tlen;
@@ -455,8 +457,8 @@ static int rec_read_v1(const uint8_t *b, size_t n, struct ob_rec *ret)
 	return 0;
 }
 
-int ob_rec_read(const uint8_t *p, size_t body_len, struct ob_names *names,
-		struct ob_rec *ret)
+int outbox_rec_read(const uint8_t *p, size_t body_len,
+		    struct outbox_names *names, struct outbox_rec *ret)
 {
 	uint32_t c = ~crc_update(crc_update(~0u, p, 4), p + OB_HEAD, body_len);
 
@@ -469,7 +471,7 @@ int ob_rec_read(const uint8_t *p, size_t body_len, struct ob_names *names,
 }
 
 /* len bytes of the log at off, or NULL at its end or on a read error. */
-const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len)
+const uint8_t *outbox_rd_get(struct outbox_reader *rd, uint64_t off, size_t len)
 {
 	if (off >= rd->base && off + len <= rd->base + rd->fill)
 		return rd->buf + (off - rd->base);
@@ -494,16 +496,16 @@ const uint8_t *ob_rd_get(struct ob_reader *rd, uint64_t off, size_t len)
 }
 
 /* A topic pattern of a scope, with its length. */
-struct ob_pattern {
+struct outbox_pattern {
 	char *s;
 	size_t len;
 };
 
 /* The prefixes a scope takes (NULL: any), then the topics it refuses. */
-struct ob_scope {
+struct outbox_scope {
 	bool any;
 	size_t n, nrefused;
-	struct ob_pattern v[];
+	struct outbox_pattern v[];
 };
 
 static size_t count(const char *const *list)
@@ -515,11 +517,11 @@ static size_t count(const char *const *list)
 	return n;
 }
 
-int ob_scope_new(const char *const *prefixes, const char *const *refused,
-		 struct ob_scope **ret)
+int outbox_scope_new(const char *const *prefixes, const char *const *refused,
+		     struct outbox_scope **ret)
 {
 	size_t n = count(prefixes), nr = count(refused);
-	struct ob_scope *sc;
+	struct outbox_scope *sc;
 
 	*ret = NULL;
 	if (!prefixes && !refused)
@@ -533,7 +535,7 @@ int ob_scope_new(const char *const *prefixes, const char *const *refused,
 
 		sc->v[i].s = strdup(p);
 		if (!sc->v[i].s) {
-			ob_scope_free(sc);
+			outbox_scope_free(sc);
 			return -ENOMEM;
 		}
 		sc->v[i].len = strlen(p);
@@ -546,7 +548,7 @@ int ob_scope_new(const char *const *prefixes, const char *const *refused,
 	return 0;
 }
 
-struct ob_scope *ob_scope_free(struct ob_scope *sc)
+struct outbox_scope *outbox_scope_free(struct outbox_scope *sc)
 {
 	for (size_t i = 0; sc && i < sc->n + sc->nrefused; i++)
 		free(sc->v[i].s);
@@ -585,7 +587,7 @@ static size_t pattern_covers(const char *p, size_t plen, const char *t,
 	return j;
 }
 
-bool ob_scope_allows(const struct ob_scope *sc, const char *t, size_t n)
+bool outbox_scope_allows(const struct outbox_scope *sc, const char *t, size_t n)
 {
 	bool in;
 

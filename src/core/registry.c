@@ -20,7 +20,7 @@ static const struct {
 	uint8_t cc;
 	const char *property;
 	const char *alias;
-} reg_aliases[] = {
+} registry_aliases[] = {
 	{ 0x25, "currentValue", "switch" },
 	{ 0x26, "currentValue", "level" },
 	{ 0x30, "motion", "motion" },
@@ -36,16 +36,16 @@ static const struct {
 	{ 0x80, "level", "battery" },
 };
 
-static const char *alias_of(const struct zw_key *key)
+static const char *alias_of(const struct value_key *key)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(reg_aliases); i++)
-		if (reg_aliases[i].cc == key->cc &&
-		    strcmp(reg_aliases[i].property, key->property) == 0)
-			return reg_aliases[i].alias;
+	for (size_t i = 0; i < ARRAY_SIZE(registry_aliases); i++)
+		if (registry_aliases[i].cc == key->cc &&
+		    strcmp(registry_aliases[i].property, key->property) == 0)
+			return registry_aliases[i].alias;
 	return NULL;
 }
 
-bool reg_id_valid(unsigned id)
+bool registry_id_valid(unsigned id)
 {
 	return id >= ZW_NODE_MIN && id <= ZW_NODE_MAX;
 }
@@ -59,15 +59,15 @@ struct registry *registry_new(void)
 	return r;
 }
 
-static void value_free(struct reg_value *v)
+static void value_free(struct registry_value *v)
 {
 	if (v->has_val)
-		zw_val_clear(&v->val);
-	zw_meta_clear(&v->meta);
+		value_clear(&v->val);
+	value_meta_clear(&v->meta);
 	free(v);
 }
 
-static void node_free(struct reg_node *n)
+static void node_free(struct registry_node *n)
 {
 	for (size_t i = 0; i < n->nvalues; i++)
 		value_free(n->values[i]);
@@ -92,13 +92,13 @@ struct registry *registry_free(struct registry *r)
 	return NULL;
 }
 
-int registry_listen(struct registry *r, reg_listener_fn fn, void *ctx)
+int registry_listen(struct registry *r, registry_listener_fn fn, void *ctx)
 {
 	if (!fn)
 		return -EINVAL;
 	if (r->nlisteners >= REG_LISTENERS_MAX)
 		return -ENOSPC;
-	r->listeners[r->nlisteners++] = (struct reg_listener){ fn, ctx };
+	r->listeners[r->nlisteners++] = (struct registry_listener){ fn, ctx };
 	return 0;
 }
 
@@ -113,7 +113,7 @@ static void listeners_compact(struct registry *r)
 	r->nlisteners = j;
 }
 
-void registry_unlisten(struct registry *r, reg_listener_fn fn, void *ctx)
+void registry_unlisten(struct registry *r, registry_listener_fn fn, void *ctx)
 {
 	for (size_t i = 0; i < r->nlisteners; i++) {
 		if (r->listeners[i].fn == fn && r->listeners[i].ctx == ctx) {
@@ -130,10 +130,11 @@ void registry_unlisten(struct registry *r, reg_listener_fn fn, void *ctx)
  * read it, rename nodes, and add or remove listeners (one added now hears
  * from the next event on).  They must not feed events back in.
  */
-void reg_emit(struct registry *r, enum reg_event_type type, struct reg_node *n,
-	      struct reg_value *v, const struct zw_event *zw)
+void registry_emit(struct registry *r, enum registry_event_type type,
+		   struct registry_node *n, struct registry_value *v,
+		   const struct zw_event *zw)
 {
-	struct reg_event ev = { type, n, v, zw };
+	struct registry_event ev = { type, n, v, zw };
 	size_t count = r->nlisteners;
 
 	r->dispatching++;
@@ -159,13 +160,13 @@ size_t registry_node_count(const struct registry *r)
 	return r->nnodes;
 }
 
-struct reg_node *registry_node(const struct registry *r, unsigned id)
+struct registry_node *registry_node(const struct registry *r, unsigned id)
 {
-	return reg_id_valid(id) ? r->nodes[id] : NULL;
+	return registry_id_valid(id) ? r->nodes[id] : NULL;
 }
 
-struct reg_node *registry_next_node(const struct registry *r,
-				    const struct reg_node *prev)
+struct registry_node *registry_next_node(const struct registry *r,
+					 const struct registry_node *prev)
 {
 	for (unsigned id = prev ? prev->id + 1u : ZW_NODE_MIN;
 	     id <= ZW_NODE_MAX; id++)
@@ -175,16 +176,16 @@ struct reg_node *registry_next_node(const struct registry *r,
 }
 
 /* The user's name wins over the device's. */
-void reg_node_sync_name(struct registry *r, struct reg_node *n)
+void registry_node_sync_name(struct registry *r, struct registry_node *n)
 {
 	n->user_name = r->names[n->id] != NULL;
 	n->name = n->user_name ? r->names[n->id] : r->device_names[n->id];
 }
 
-static struct reg_node *node_create(struct registry *r, uint8_t id,
-				    uint64_t now_ms)
+static struct registry_node *node_create(struct registry *r, uint8_t id,
+					 uint64_t now_ms)
 {
-	struct reg_node *n = calloc(1, sizeof(*n));
+	struct registry_node *n = calloc(1, sizeof(*n));
 
 	if (!n)
 		return NULL;
@@ -193,7 +194,7 @@ static struct reg_node *node_create(struct registry *r, uint8_t id,
 	n->updated_ms = now_ms;
 	r->nodes[id] = n;
 	r->nnodes++;
-	reg_node_sync_name(r, n);
+	registry_node_sync_name(r, n);
 	return n;
 }
 
@@ -208,7 +209,7 @@ static int info_dup(const char *s, size_t max, char **ret)
 	*ret = NULL;
 	if (!s || !*s)
 		return 0;
-	zw_text_copy(buf, max + 1 < sizeof(buf) ? max + 1 : sizeof(buf), s);
+	value_text_copy(buf, max + 1 < sizeof(buf) ? max + 1 : sizeof(buf), s);
 	*ret = strdup(buf);
 	return *ret ? 0 : -ENOMEM;
 }
@@ -219,7 +220,7 @@ static void swap_str(char **dst, char *src)
 	*dst = src;
 }
 
-static int node_set_info(struct registry *r, struct reg_node *n,
+static int node_set_info(struct registry *r, struct registry_node *n,
 			 const struct zw_node_info *in)
 {
 	char *s[4];
@@ -236,8 +237,8 @@ static int node_set_info(struct registry *r, struct reg_node *n,
 	swap_str(&n->location, s[1]);
 	swap_str(&n->manufacturer, s[2]);
 	swap_str(&n->product, s[3]);
-	reg_node_sync_name(r, n);
-	reg_names_settle(r, n, true);
+	registry_node_sync_name(r, n);
+	registry_names_settle(r, n, true);
 	if (in->status != ZW_NODE_UNKNOWN)
 		n->status = in->status;
 	return 0;
@@ -252,7 +253,7 @@ static bool status_valid(enum zw_node_status s)
 static int apply_node_added(struct registry *r, const struct zw_event *ev,
 			    uint64_t now_ms)
 {
-	struct reg_node *n = r->nodes[ev->node];
+	struct registry_node *n = r->nodes[ev->node];
 	bool created = !n;
 	int err;
 
@@ -264,13 +265,14 @@ static int apply_node_added(struct registry *r, const struct zw_event *ev,
 	if (err < 0 && !created)
 		return err;
 	n->updated_ms = now_ms;
-	reg_emit(r, created ? REG_NODE_ADDED : REG_NODE_CHANGED, n, NULL, ev);
+	registry_emit(r, created ? REG_NODE_ADDED : REG_NODE_CHANGED, n, NULL,
+		      ev);
 	/* A new node without its info still exists: report it, then the
 	 * failure. */
 	return err;
 }
 
-static void node_destroy(struct registry *r, struct reg_node *n)
+static void node_destroy(struct registry *r, struct registry_node *n)
 {
 	r->nodes[n->id] = NULL;
 	r->nnodes--;
@@ -281,13 +283,13 @@ static void node_destroy(struct registry *r, struct reg_node *n)
 
 static int apply_node_removed(struct registry *r, const struct zw_event *ev)
 {
-	struct reg_node *n = r->nodes[ev->node];
+	struct registry_node *n = r->nodes[ev->node];
 
 	if (!n)
 		return -ENOENT;
 	/* The values go with the node: listeners hear one NODE_REMOVED and
 	 * can still read them during the call. */
-	reg_emit(r, REG_NODE_REMOVED, n, NULL, ev);
+	registry_emit(r, REG_NODE_REMOVED, n, NULL, ev);
 	node_destroy(r, n);
 	return 0;
 }
@@ -295,7 +297,7 @@ static int apply_node_removed(struct registry *r, const struct zw_event *ev)
 static int apply_node_status(struct registry *r, const struct zw_event *ev,
 			     uint64_t now_ms)
 {
-	struct reg_node *n = r->nodes[ev->node];
+	struct registry_node *n = r->nodes[ev->node];
 
 	if (!status_valid(ev->u.status))
 		return -EINVAL;
@@ -303,41 +305,41 @@ static int apply_node_status(struct registry *r, const struct zw_event *ev,
 		if (!(n = node_create(r, ev->node, now_ms)))
 			return -ENOMEM;
 		n->status = ev->u.status;
-		reg_emit(r, REG_NODE_ADDED, n, NULL, ev);
+		registry_emit(r, REG_NODE_ADDED, n, NULL, ev);
 		return 0;
 	}
 	n->updated_ms = now_ms;
 	if (n->status == ev->u.status)
 		return 0;
 	n->status = ev->u.status;
-	reg_emit(r, REG_NODE_CHANGED, n, NULL, ev);
+	registry_emit(r, REG_NODE_CHANGED, n, NULL, ev);
 	return 0;
 }
 
-static struct reg_value *node_value(const struct reg_node *n,
-				    const struct zw_key *key)
+static struct registry_value *node_value(const struct registry_node *n,
+					 const struct value_key *key)
 {
 	for (size_t i = 0; i < n->nvalues; i++)
-		if (zw_key_equal(&n->values[i]->meta.key, key))
+		if (value_key_equal(&n->values[i]->meta.key, key))
 			return n->values[i];
 	return NULL;
 }
 
-struct reg_value *registry_value(const struct registry *r,
-				 const struct zw_key *key)
+struct registry_value *registry_value(const struct registry *r,
+				      const struct value_key *key)
 {
-	const struct reg_node *n = registry_node(r, key->node);
+	const struct registry_node *n = registry_node(r, key->node);
 
 	return n ? node_value(n, key) : NULL;
 }
 
 /* Can the registry take a backend's meta?  Its texts are made safe to
  * print as they are copied, by meta_import. */
-static bool meta_valid(const struct zw_meta *m)
+static bool meta_valid(const struct value_meta *m)
 {
 	return memchr(m->key.property, '\0', ZW_PROPERTY_MAX) &&
-	       zw_property_valid(m->key.property) &&
-	       m->type <= ZW_TYPE_BUTTON && m->nitems <= ZW_ENUM_MAX &&
+	       value_property_valid(m->key.property) &&
+	       m->type <= VALUE_BUTTON && m->nitems <= ZW_ENUM_MAX &&
 	       (m->nitems == 0 || m->items);
 }
 
@@ -346,28 +348,28 @@ static bool meta_valid(const struct zw_meta *m)
  * into *ret, which owns its items from then on.  0, or -ENOMEM with *ret
  * untouched.
  */
-static int meta_import(const struct zw_meta *in, struct zw_meta *ret)
+static int meta_import(const struct value_meta *in, struct value_meta *ret)
 {
-	struct zw_meta out;
+	struct value_meta out;
 
-	if (zw_meta_copy(&out, in) < 0)
+	if (value_meta_copy(&out, in) < 0)
 		return -ENOMEM;
 	out.unit[ZW_UNIT_MAX - 1] = '\0';
 	out.label[ZW_LABEL_MAX - 1] = '\0';
-	zw_text_copy(out.unit, ZW_UNIT_MAX, out.unit);
-	zw_text_copy(out.label, ZW_LABEL_MAX, out.label);
+	value_text_copy(out.unit, ZW_UNIT_MAX, out.unit);
+	value_text_copy(out.label, ZW_LABEL_MAX, out.label);
 	for (size_t i = 0; i < out.nitems; i++) {
 		out.items[i][ZW_ENUM_ITEM_MAX - 1] = '\0';
-		zw_text_copy(out.items[i], ZW_ENUM_ITEM_MAX, out.items[i]);
+		value_text_copy(out.items[i], ZW_ENUM_ITEM_MAX, out.items[i]);
 	}
 	*ret = out;
 	return 0;
 }
 
 /* Room for one more value in n, allocated before anything changes. */
-static int values_reserve(struct reg_node *n)
+static int values_reserve(struct registry_node *n)
 {
-	struct reg_value **a;
+	struct registry_value **a;
 
 	if (n->nvalues >= REG_VALUES_MAX)
 		return -E2BIG;
@@ -378,22 +380,22 @@ static int values_reserve(struct reg_node *n)
 	return 0;
 }
 
-static void value_store(struct reg_value *v, struct zw_val *val,
+static void value_store(struct registry_value *v, struct value *val,
 			uint64_t now_ms)
 {
 	if (v->has_val)
-		zw_val_clear(&v->val);
+		value_clear(&v->val);
 	v->val = *val;
 	v->has_val = true;
 	v->updated_ms = now_ms;
 }
 
-static int value_new(struct reg_node *n, const struct zw_meta *meta,
-		     const struct zw_val *in, uint64_t now_ms,
-		     struct reg_value **ret)
+static int value_new(struct registry_node *n, const struct value_meta *meta,
+		     const struct value *in, uint64_t now_ms,
+		     struct registry_value **ret)
 {
-	struct reg_value *v;
-	struct zw_val val;
+	struct registry_value *v;
+	struct value val;
 	int err = values_reserve(n);
 
 	if (err < 0)
@@ -404,8 +406,8 @@ static int value_new(struct reg_node *n, const struct zw_meta *meta,
 		free(v);
 		return -ENOMEM;
 	}
-	if (in && zw_val_copy(&val, in) < 0) {
-		zw_meta_clear(&v->meta);
+	if (in && value_copy(&val, in) < 0) {
+		value_meta_clear(&v->meta);
 		free(v);
 		return -ENOMEM;
 	}
@@ -418,23 +420,23 @@ static int value_new(struct reg_node *n, const struct zw_meta *meta,
 	return 0;
 }
 
-static int value_update(struct reg_value *v, const struct zw_meta *meta,
-			const struct zw_val *in, uint64_t now_ms)
+static int value_update(struct registry_value *v, const struct value_meta *meta,
+			const struct value *in, uint64_t now_ms)
 {
-	struct zw_meta copy;
-	struct zw_val val;
+	struct value_meta copy;
+	struct value val;
 
 	if (meta_import(meta, &copy) < 0)
 		return -ENOMEM;
-	if (in && zw_val_copy(&val, in) < 0) {
-		zw_meta_clear(&copy);
+	if (in && value_copy(&val, in) < 0) {
+		value_meta_clear(&copy);
 		return -ENOMEM;
 	}
 	if (v->has_val && v->val.type != meta->type) {
-		zw_val_clear(&v->val);
+		value_clear(&v->val);
 		v->has_val = false;
 	}
-	zw_meta_clear(&v->meta);
+	value_meta_clear(&v->meta);
 	v->meta = copy;
 	if (in)
 		value_store(v, &val, now_ms);
@@ -449,10 +451,10 @@ static int value_update(struct reg_value *v, const struct zw_meta *meta,
 static int apply_value_added(struct registry *r, const struct zw_event *ev,
 			     uint64_t now_ms)
 {
-	const struct zw_meta *meta = ev->u.value.meta;
-	const struct zw_val *in = ev->u.value.val;
-	struct reg_node *n = r->nodes[ev->node];
-	struct reg_value *v;
+	const struct value_meta *meta = ev->u.value.meta;
+	const struct value *in = ev->u.value.val;
+	struct registry_node *n = r->nodes[ev->node];
+	struct registry_value *v;
 	int err;
 
 	if (!meta || meta->key.node != ev->node || !meta_valid(meta) ||
@@ -461,7 +463,7 @@ static int apply_value_added(struct registry *r, const struct zw_event *ev,
 	if (!n) {
 		if (!(n = node_create(r, ev->node, now_ms)))
 			return -ENOMEM;
-		reg_emit(r, REG_NODE_ADDED, n, NULL, ev);
+		registry_emit(r, REG_NODE_ADDED, n, NULL, ev);
 	}
 	if ((v = node_value(n, &meta->key)))
 		err = value_update(v, meta, in, now_ms);
@@ -470,14 +472,14 @@ static int apply_value_added(struct registry *r, const struct zw_event *ev,
 	if (err < 0)
 		return err;
 	n->updated_ms = now_ms;
-	reg_emit(r, REG_VALUE_ADDED, n, v, ev);
+	registry_emit(r, REG_VALUE_ADDED, n, v, ev);
 	return 0;
 }
 
 static int value_lookup(struct registry *r, const struct zw_event *ev,
-			struct reg_value **ret)
+			struct registry_value **ret)
 {
-	const struct zw_meta *m = ev->u.value.meta;
+	const struct value_meta *m = ev->u.value.meta;
 
 	if (!m || m->key.node != ev->node ||
 	    !memchr(m->key.property, '\0', ZW_PROPERTY_MAX))
@@ -493,33 +495,33 @@ static int value_lookup(struct registry *r, const struct zw_event *ev,
 static int apply_value_changed(struct registry *r, const struct zw_event *ev,
 			       uint64_t now_ms)
 {
-	const struct zw_val *in = ev->u.value.val;
-	struct reg_value *v;
-	struct zw_val val;
+	const struct value *in = ev->u.value.val;
+	struct registry_value *v;
+	struct value val;
 	int err = value_lookup(r, ev, &v);
 
 	if (err < 0)
 		return err;
 	if (!in || in->type != v->meta.type)
 		return -EINVAL;
-	if (zw_val_copy(&val, in) < 0)
+	if (value_copy(&val, in) < 0)
 		return -ENOMEM;
 	value_store(v, &val, now_ms);
 	v->node->updated_ms = now_ms;
-	reg_emit(r, REG_VALUE_CHANGED, v->node, v, ev);
+	registry_emit(r, REG_VALUE_CHANGED, v->node, v, ev);
 	return 0;
 }
 
 static int apply_value_removed(struct registry *r, const struct zw_event *ev)
 {
-	struct reg_value *v;
-	struct reg_node *n;
+	struct registry_value *v;
+	struct registry_node *n;
 	int err = value_lookup(r, ev, &v);
 
 	if (err < 0)
 		return err;
 	n = v->node;
-	reg_emit(r, REG_VALUE_REMOVED, n, v, ev);
+	registry_emit(r, REG_VALUE_REMOVED, n, v, ev);
 	for (size_t i = 0; i < n->nvalues; i++) {
 		if (n->values[i] == v) {
 			memmove(&n->values[i], &n->values[i + 1],
@@ -542,12 +544,12 @@ static int apply_controller(struct registry *r, const struct zw_event *ev)
 	} else if (ev->type == ZW_EV_FAILED) {
 		char why[REG_STATE_MAX - sizeof("failed: ") + 1];
 
-		zw_text_copy(why, sizeof(why),
-			     msg && *msg ? msg : "unknown reason");
+		value_text_copy(why, sizeof(why),
+				msg && *msg ? msg : "unknown reason");
 		snprintf(r->state, sizeof(r->state), "failed: %s", why);
 		r->ready = false;
 	}
-	reg_emit(r, REG_CONTROLLER, NULL, NULL, ev);
+	registry_emit(r, REG_CONTROLLER, NULL, NULL, ev);
 	return 0;
 }
 
@@ -560,7 +562,7 @@ static bool about_a_node(enum zw_event_type t)
 int registry_apply(struct registry *r, const struct zw_event *ev,
 		   uint64_t now_ms)
 {
-	if (about_a_node(ev->type) && !reg_id_valid(ev->node))
+	if (about_a_node(ev->type) && !registry_id_valid(ev->node))
 		return -EINVAL;
 	switch (ev->type) {
 	case ZW_EV_READY:
@@ -584,13 +586,14 @@ int registry_apply(struct registry *r, const struct zw_event *ev,
 		if (!r->nodes[ev->node])
 			return -ENOENT;
 		r->nodes[ev->node]->updated_ms = now_ms;
-		reg_emit(r, REG_NOTIFICATION, r->nodes[ev->node], NULL, ev);
+		registry_emit(r, REG_NOTIFICATION, r->nodes[ev->node], NULL,
+			      ev);
 		return 0;
 	}
 	return -EINVAL;
 }
 
-bool reg_all_digits(const char *s)
+bool registry_all_digits(const char *s)
 {
 	if (!*s)
 		return false;
@@ -602,12 +605,12 @@ bool reg_all_digits(const char *s)
 
 /* Matches among present nodes: 0 found, -ENOENT, -ENOTUNIQ. */
 static int find_by_name(const struct registry *r, const char *ref, bool fold,
-			struct reg_node **ret)
+			struct registry_node **ret)
 {
-	struct reg_node *found = NULL;
+	struct registry_node *found = NULL;
 
 	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
-		struct reg_node *n = r->nodes[id];
+		struct registry_node *n = r->nodes[id];
 
 		if (!n || !n->name)
 			continue;
@@ -628,14 +631,14 @@ static int find_by_name(const struct registry *r, const char *ref, bool fold,
  * name is refused with -ENOTUNIQ.
  */
 int registry_find_node(const struct registry *r, const char *ref,
-		       struct reg_node **ret)
+		       struct registry_node **ret)
 {
-	struct reg_node *n;
+	struct registry_node *n;
 	int err;
 
 	if (!ref)
 		return -ENOENT;
-	if (reg_all_digits(ref)) {
+	if (registry_all_digits(ref)) {
 		n = strlen(ref) <= 3 ? registry_node(r, (unsigned)atoi(ref))
 				     : NULL;
 		if (!n)
@@ -650,7 +653,7 @@ int registry_find_node(const struct registry *r, const char *ref,
 }
 
 /* "cc/endpoint/property" into a key (node left 0); false if not one. */
-static bool parse_path(const char *spec, struct zw_key *key)
+static bool parse_path(const char *spec, struct value_key *key)
 {
 	const char *s1 = strchr(spec, '/'), *s2;
 	char cc[32], *end;
@@ -667,7 +670,7 @@ static bool parse_path(const char *spec, struct zw_key *key)
 	if (!s2 || s2 == s1 + 1 || s1[1] < '0' || s1[1] > '9')
 		return false;
 	ep = strtol(s1 + 1, &end, 10);
-	if (end != s2 || ep < 0 || ep > 255 || !zw_property_valid(s2 + 1))
+	if (end != s2 || ep < 0 || ep > 255 || !value_property_valid(s2 + 1))
 		return false;
 	memset(key, 0, sizeof(*key));
 	key->cc = (uint8_t)c;
@@ -678,7 +681,7 @@ static bool parse_path(const char *spec, struct zw_key *key)
 
 enum match_kind { MATCH_ALIAS, MATCH_PROPERTY, MATCH_CC };
 
-static bool value_matches(const struct reg_value *v, enum match_kind kind,
+static bool value_matches(const struct registry_value *v, enum match_kind kind,
 			  const char *spec, int cc)
 {
 	switch (kind) {
@@ -693,10 +696,10 @@ static bool value_matches(const struct reg_value *v, enum match_kind kind,
 }
 
 /* 1 and *ret set: one match; 0: none; -ENOTUNIQ: several. */
-static int match_one(const struct reg_node *n, enum match_kind kind,
-		     const char *spec, int cc, struct reg_value **ret)
+static int match_one(const struct registry_node *n, enum match_kind kind,
+		     const char *spec, int cc, struct registry_value **ret)
 {
-	struct reg_value *found = NULL;
+	struct registry_value *found = NULL;
 
 	for (size_t i = 0; i < n->nvalues; i++) {
 		if (!value_matches(n->values[i], kind, spec, cc))
@@ -716,13 +719,13 @@ static int match_one(const struct reg_node *n, enum match_kind kind,
  * must not fall through to some other value that happens to match a
  * weaker rule, since the user would then set what they did not mean.
  */
-int registry_find_value(const struct reg_node *n, const char *spec,
-			struct reg_value **ret)
+int registry_find_value(const struct registry_node *n, const char *spec,
+			struct registry_value **ret)
 {
 	static const enum match_kind order[] = { MATCH_ALIAS, MATCH_PROPERTY,
 						 MATCH_CC };
-	struct reg_value *v;
-	struct zw_key key;
+	struct registry_value *v;
+	struct value_key key;
 	int cc;
 
 	if (!spec)
@@ -754,29 +757,29 @@ static json_t *str_or_null(const char *s)
 }
 
 /* min and max only where they mean something: numbers with a range. */
-static int range_json(json_t *o, const struct zw_meta *m)
+static int range_json(json_t *o, const struct value_meta *m)
 {
 	int bad = 0;
 
 	if (m->min > m->max)
 		return 0;
-	if (m->type == ZW_TYPE_INT) {
+	if (m->type == VALUE_INT) {
 		bad |= json_object_set_new(o, "min",
 					   json_integer((json_int_t)m->min));
 		bad |= json_object_set_new(o, "max",
 					   json_integer((json_int_t)m->max));
-	} else if (m->type == ZW_TYPE_FLOAT) {
+	} else if (m->type == VALUE_FLOAT) {
 		bad |= json_object_set_new(o, "min", json_real(m->min));
 		bad |= json_object_set_new(o, "max", json_real(m->max));
 	}
 	return bad;
 }
 
-static json_t *items_json(const struct zw_meta *m)
+static json_t *items_json(const struct value_meta *m)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < zw_meta_nitems(m); i++) {
+	for (size_t i = 0; a && i < value_meta_nitems(m); i++) {
 		if (json_array_append_new(a, str_or_null(m->items[i]))) {
 			json_decref(a);
 			return NULL;
@@ -790,9 +793,9 @@ static json_t *time_json(uint64_t ms)
 	return ms ? json_integer((json_int_t)ms) : json_null();
 }
 
-json_t *registry_value_json(const struct reg_value *v)
+json_t *registry_value_json(const struct registry_value *v)
 {
-	const struct zw_meta *m = &v->meta;
+	const struct value_meta *m = &v->meta;
 	const char *cc = cc_name(m->key.cc);
 	char path[ZW_PROPERTY_MAX + 32], ccbuf[8];
 	json_t *o = json_object();
@@ -804,17 +807,17 @@ json_t *registry_value_json(const struct reg_value *v)
 		snprintf(ccbuf, sizeof(ccbuf), "cc_0x%02x", m->key.cc);
 		cc = ccbuf;
 	}
-	zw_key_path(&m->key, path, sizeof(path));
+	value_key_path(&m->key, path, sizeof(path));
 	bad |= json_object_set_new(o, "path", json_string(path));
 	bad |= json_object_set_new(o, "alias", str_or_null(v->alias));
 	bad |= json_object_set_new(o, "cc", json_string(cc));
 	bad |=
 	    json_object_set_new(o, "endpoint", json_integer(m->key.endpoint));
 	bad |= json_object_set_new(o, "property", json_string(m->key.property));
-	bad |=
-	    json_object_set_new(o, "type", json_string(zw_type_name(m->type)));
+	bad |= json_object_set_new(o, "type",
+				   json_string(value_type_name(m->type)));
 	bad |= json_object_set_new(
-	    o, "value", v->has_val ? zw_val_to_json(&v->val, m) : json_null());
+	    o, "value", v->has_val ? value_to_json(&v->val, m) : json_null());
 	if (m->unit[0])
 		bad |= json_object_set_new(o, "unit", str_or_null(m->unit));
 	if (m->label[0])
@@ -822,7 +825,7 @@ json_t *registry_value_json(const struct reg_value *v)
 	bad |= json_object_set_new(o, "readable", json_boolean(m->readable));
 	bad |= json_object_set_new(o, "writable", json_boolean(m->writable));
 	bad |= range_json(o, m);
-	if (m->type == ZW_TYPE_ENUM)
+	if (m->type == VALUE_ENUM)
 		bad |= json_object_set_new(o, "items", items_json(m));
 	bad |= json_object_set_new(o, "updated_ms", time_json(v->updated_ms));
 	if (bad) {
@@ -832,7 +835,7 @@ json_t *registry_value_json(const struct reg_value *v)
 	return o;
 }
 
-static json_t *values_json(const struct reg_node *n)
+static json_t *values_json(const struct registry_node *n)
 {
 	json_t *a = json_array();
 
@@ -846,7 +849,7 @@ static json_t *values_json(const struct reg_node *n)
 	return a;
 }
 
-json_t *registry_node_json(const struct reg_node *n, bool with_values)
+json_t *registry_node_json(const struct registry_node *n, bool with_values)
 {
 	json_t *o = json_object();
 	int bad = 0;

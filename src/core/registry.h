@@ -8,7 +8,7 @@
  * changes as listeners.  Plain C: time comes in as an argument.
  *
  * The structs are visible so that readers need no accessor for every
- * field; only registry_* functions change them.  A struct reg_value's
+ * field; only registry_* functions change them.  A struct registry_value's
  * address is stable from VALUE_ADDED until VALUE_REMOVED or its node's
  * removal, so indexes (the rules engine's) may keep pointers to it.
  */
@@ -25,18 +25,18 @@
 #define REG_NAME_MAX	  64  /* bytes of a node name, without the NUL */
 #define REG_LISTENERS_MAX 8
 
-struct reg_node;
+struct registry_node;
 
-struct reg_value {
-	struct zw_meta meta;
-	struct zw_val val; /* owned; meaningful when has_val */
+struct registry_value {
+	struct value_meta meta;
+	struct value val; /* owned; meaningful when has_val */
 	bool has_val;
 	uint64_t updated_ms; /* wall clock, ms since the epoch; 0: never */
-	struct reg_node *node;
+	struct registry_node *node;
 	const char *alias; /* short name ("switch", "level"), or NULL */
 };
 
-struct reg_node {
+struct registry_node {
 	uint8_t id;
 	char *name;	/* the user's name, else the device's; may be NULL */
 	bool user_name; /* name came from rename (and is saved) */
@@ -44,10 +44,10 @@ struct reg_node {
 	enum zw_node_status status;
 	uint64_t updated_ms;
 	size_t nvalues;
-	struct reg_value **values;
+	struct registry_value **values;
 };
 
-enum reg_event_type {
+enum registry_event_type {
 	REG_NODE_ADDED,
 	REG_NODE_REMOVED, /* still readable during the call */
 	REG_NODE_CHANGED, /* name, info or status */
@@ -58,14 +58,15 @@ enum reg_event_type {
 	REG_CONTROLLER,	   /* READY, FAILED, ALL_QUERIED, CONTROLLER */
 };
 
-struct reg_event {
-	enum reg_event_type type;
-	struct reg_node *node;	   /* NULL for REG_CONTROLLER */
-	struct reg_value *value;   /* VALUE_* only */
-	const struct zw_event *zw; /* the backend event behind it, or NULL */
+struct registry_event {
+	enum registry_event_type type;
+	struct registry_node *node;   /* NULL for REG_CONTROLLER */
+	struct registry_value *value; /* VALUE_* only */
+	const struct zw_event *zw;    /* the backend event behind it, or NULL */
 };
 
-typedef void (*reg_listener_fn)(void *ctx, const struct reg_event *ev);
+typedef void (*registry_listener_fn)(void *ctx,
+				     const struct registry_event *ev);
 
 struct registry;
 
@@ -81,8 +82,8 @@ int registry_apply(struct registry *r, const struct zw_event *ev,
 		   uint64_t now_ms);
 
 /* Listeners are called in the order added; at most REG_LISTENERS_MAX. */
-int registry_listen(struct registry *r, reg_listener_fn fn, void *ctx);
-void registry_unlisten(struct registry *r, reg_listener_fn fn, void *ctx);
+int registry_listen(struct registry *r, registry_listener_fn fn, void *ctx);
+void registry_unlisten(struct registry *r, registry_listener_fn fn, void *ctx);
 
 /* Controller state as the last READY/FAILED said: "ready", "failed: x". */
 const char *registry_controller_state(const struct registry *r);
@@ -90,17 +91,17 @@ bool registry_ready(const struct registry *r);
 
 size_t registry_node_count(const struct registry *r);
 /* Node by id, or NULL. */
-struct reg_node *registry_node(const struct registry *r, unsigned id);
+struct registry_node *registry_node(const struct registry *r, unsigned id);
 /* Iterate in id order: start with prev NULL; NULL at the end. */
-struct reg_node *registry_next_node(const struct registry *r,
-				    const struct reg_node *prev);
+struct registry_node *registry_next_node(const struct registry *r,
+					 const struct registry_node *prev);
 
 /*
  * A node by what a user typed: its number ("12") or its name (exact,
  * then case-insensitive).  0, or -ENOENT.
  */
 int registry_find_node(const struct registry *r, const char *ref,
-		       struct reg_node **ret);
+		       struct registry_node **ret);
 
 /*
  * A value of node by what a user typed, tried in this order: the full
@@ -108,11 +109,11 @@ int registry_find_node(const struct registry *r, const char *ref,
  * "motion", "temperature"); a property name that only one value has; a
  * command class name with a single value.  0, -ENOENT or -ENOTUNIQ.
  */
-int registry_find_value(const struct reg_node *n, const char *spec,
-			struct reg_value **ret);
+int registry_find_value(const struct registry_node *n, const char *spec,
+			struct registry_value **ret);
 /* The value with exactly this key, or NULL. */
-struct reg_value *registry_value(const struct registry *r,
-				 const struct zw_key *key);
+struct registry_value *registry_value(const struct registry *r,
+				      const struct value_key *key);
 
 /*
  * Give node id a user name ("" removes it).  Valid names: 1..64 bytes of
@@ -139,8 +140,8 @@ const char *registry_name_problem(const char *name);
  * that names the node and the reason ("node 4: ...").  The registry does
  * not log; without a function nothing is said.
  */
-typedef void (*reg_warn_fn)(void *ctx, const char *msg);
-void registry_set_warn(struct registry *r, reg_warn_fn fn, void *ctx);
+typedef void (*registry_warn_fn)(void *ctx, const char *msg);
+void registry_set_warn(struct registry *r, registry_warn_fn fn, void *ctx);
 
 /*
  * User names persist as JSON {"<id>": "name", ...} in a file of the state
@@ -156,7 +157,7 @@ int registry_load_names(struct registry *r, const char *path);
 int registry_save_names(const struct registry *r, const char *path);
 
 /* JSON views for the control socket and the cloud API. */
-json_t *registry_node_json(const struct reg_node *n, bool with_values);
-json_t *registry_value_json(const struct reg_value *v);
+json_t *registry_node_json(const struct registry_node *n, bool with_values);
+json_t *registry_value_json(const struct registry_value *v);
 
 #endif

@@ -12,34 +12,35 @@
 
 #define REG_STATE_MAX 160 /* bytes of the controller state text */
 
-struct reg_listener {
-	reg_listener_fn fn; /* NULL: removed while events were going out */
+struct registry_listener {
+	registry_listener_fn fn; /* NULL: removed while events were going out */
 	void *ctx;
 };
 
 struct registry {
-	struct reg_node *nodes[ZW_NODE_MAX + 1];
+	struct registry_node *nodes[ZW_NODE_MAX + 1];
 	size_t nnodes;
 	/* The user's names by id, present or not; a node's name points to
 	 * its entry here, or to its device name. */
 	char *names[ZW_NODE_MAX + 1];
 	char *device_names[ZW_NODE_MAX + 1];
-	struct reg_listener listeners[REG_LISTENERS_MAX];
+	struct registry_listener listeners[REG_LISTENERS_MAX];
 	size_t nlisteners;
 	unsigned dispatching; /* depth of listener calls under way */
 	char state[REG_STATE_MAX];
 	bool ready;
-	reg_warn_fn warn; /* told of user names set aside, or NULL */
+	registry_warn_fn warn; /* told of user names set aside, or NULL */
 	void *warn_ctx;
 };
 
-bool reg_id_valid(unsigned id);
-bool reg_all_digits(const char *s);
+bool registry_id_valid(unsigned id);
+bool registry_all_digits(const char *s);
 /* Tell the listeners (registry.c says when that is allowed). */
-void reg_emit(struct registry *r, enum reg_event_type type, struct reg_node *n,
-	      struct reg_value *v, const struct zw_event *zw);
+void registry_emit(struct registry *r, enum registry_event_type type,
+		   struct registry_node *n, struct registry_value *v,
+		   const struct zw_event *zw);
 /* The user's name wins over the device's. */
-void reg_node_sync_name(struct registry *r, struct reg_node *n);
+void registry_node_sync_name(struct registry *r, struct registry_node *n);
 
 /*
  * Node n now goes by the name its device reports: a user name of another
@@ -47,6 +48,7 @@ void reg_node_sync_name(struct registry *r, struct reg_node *n);
  * would have refused it, and the registry's warn function is told.  With
  * tell, listeners hear REG_NODE_CHANGED for each node that lost its name.
  */
-void reg_names_settle(struct registry *r, struct reg_node *n, bool tell);
+void registry_names_settle(struct registry *r, struct registry_node *n,
+			   bool tell);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * registry_names.c: the user's node names, given by rename and kept in
  * the names file of the state directory.  Both obey one set of rules
- * (registry_name_problem and reg_name_holder): a name from the file is
+ * (registry_name_problem and registry_name_holder): a name from the file is
  * believed no more than a name typed by a user, since anyone who can
  * write the state directory can write the file.
  */
@@ -22,7 +22,7 @@
 #define REG_NAMES_FILE_MAX 65536 /* bytes of the saved names file */
 #define REG_WARN_MAX	   256	 /* bytes of one warning */
 
-void registry_set_warn(struct registry *r, reg_warn_fn fn, void *ctx)
+void registry_set_warn(struct registry *r, registry_warn_fn fn, void *ctx)
 {
 	r->warn = fn;
 	r->warn_ctx = ctx;
@@ -54,9 +54,9 @@ const char *registry_name_problem(const char *name)
 		return "a name is at most 64 bytes";
 	if (strpbrk(name, "/+#"))
 		return "names cannot contain '/', '+' or '#'";
-	if (!zw_text_valid(name, len))
+	if (!value_text_valid(name, len))
 		return "a name must be valid UTF-8 without control characters";
-	if (reg_all_digits(name))
+	if (registry_all_digits(name))
 		return "a name cannot be only digits";
 	return NULL;
 }
@@ -91,7 +91,8 @@ unsigned registry_name_holder(const struct registry *r, unsigned id,
 
 const char *registry_device_name(const struct registry *r, unsigned id)
 {
-	return reg_id_valid(id) && r->nodes[id] ? r->device_names[id] : NULL;
+	return registry_id_valid(id) && r->nodes[id] ? r->device_names[id]
+						     : NULL;
 }
 
 /*
@@ -102,14 +103,14 @@ const char *registry_device_name(const struct registry *r, unsigned id)
  * two nodes of one name can be found by neither.  (Suppressing the
  * device name instead would leave a node without a name that nobody
  * chose.)  A device name that arrives later is settled by
- * reg_names_settle.
+ * registry_names_settle.
  */
 int registry_rename(struct registry *r, unsigned id, const char *name)
 {
-	struct reg_node *n = registry_node(r, id);
+	struct registry_node *n = registry_node(r, id);
 	char *copy = NULL;
 
-	if (!name || (!n && !(reg_id_valid(id) && r->names[id] && !*name)))
+	if (!name || (!n && !(registry_id_valid(id) && r->names[id] && !*name)))
 		return -ENOENT;
 	if (*name) {
 		if (registry_name_problem(name))
@@ -126,8 +127,8 @@ int registry_rename(struct registry *r, unsigned id, const char *name)
 	r->names[id] = copy;
 	if (!n)
 		return 0;
-	reg_node_sync_name(r, n);
-	reg_emit(r, REG_NODE_CHANGED, n, NULL, NULL);
+	registry_node_sync_name(r, n);
+	registry_emit(r, REG_NODE_CHANGED, n, NULL, NULL);
 	return 0;
 }
 
@@ -139,7 +140,8 @@ int registry_rename(struct registry *r, unsigned id, const char *name)
  * goes by its own device name, which may set aside another in turn (at
  * most one a user name, so this ends).
  */
-void reg_names_settle(struct registry *r, struct reg_node *n, bool tell)
+void registry_names_settle(struct registry *r, struct registry_node *n,
+			   bool tell)
 {
 	const char *dev = r->device_names[n->id];
 	unsigned id;
@@ -147,7 +149,7 @@ void reg_names_settle(struct registry *r, struct reg_node *n, bool tell)
 	if (r->names[n->id] || !dev)
 		return;
 	while ((id = name_holder(NULL, r->names, n->id, dev))) {
-		struct reg_node *other = r->nodes[id];
+		struct registry_node *other = r->nodes[id];
 
 		names_warn(r,
 			   "node %u: name \"%s\" set aside: node %u's device "
@@ -157,10 +159,10 @@ void reg_names_settle(struct registry *r, struct reg_node *n, bool tell)
 		r->names[id] = NULL;
 		if (!other)
 			continue;
-		reg_node_sync_name(r, other);
+		registry_node_sync_name(r, other);
 		if (tell)
-			reg_emit(r, REG_NODE_CHANGED, other, NULL, NULL);
-		reg_names_settle(r, other, tell);
+			registry_emit(r, REG_NODE_CHANGED, other, NULL, NULL);
+		registry_names_settle(r, other, tell);
 	}
 }
 
@@ -220,10 +222,10 @@ static unsigned parse_id(const char *s)
 {
 	unsigned id;
 
-	if (!reg_all_digits(s) || s[0] == '0' || strlen(s) > 3)
+	if (!registry_all_digits(s) || s[0] == '0' || strlen(s) > 3)
 		return 0;
 	id = (unsigned)atoi(s);
-	return reg_id_valid(id) ? id : 0;
+	return registry_id_valid(id) ? id : 0;
 }
 
 /*
@@ -308,14 +310,14 @@ static void names_install(struct registry *r, char **names)
 		r->names[id] = names[id];
 		if (r->nodes[id]) {
 			before[id] = r->nodes[id]->name;
-			reg_node_sync_name(r, r->nodes[id]);
+			registry_node_sync_name(r, r->nodes[id]);
 		}
 	}
 	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++)
 		if (r->nodes[id])
-			reg_names_settle(r, r->nodes[id], false);
+			registry_names_settle(r, r->nodes[id], false);
 	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
-		struct reg_node *n = r->nodes[id];
+		struct registry_node *n = r->nodes[id];
 
 		changed[id] =
 		    n && ((before[id] == NULL) != (n->name == NULL) ||
@@ -324,7 +326,8 @@ static void names_install(struct registry *r, char **names)
 	}
 	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++)
 		if (changed[id] && r->nodes[id])
-			reg_emit(r, REG_NODE_CHANGED, r->nodes[id], NULL, NULL);
+			registry_emit(r, REG_NODE_CHANGED, r->nodes[id], NULL,
+				      NULL);
 }
 
 int registry_load_names(struct registry *r, const char *path)

@@ -47,10 +47,10 @@ struct rt_trig {
 	struct rt_timer timer;
 	time_t next_wall, last_fired; /* AT */
 	char why[RULES_WHY_MAX];      /* AT without a next time; unresolved */
-	struct reg_value *val;	      /* resolved value, or NULL */
+	struct registry_value *val;   /* resolved value, or NULL */
 	int node;		      /* resolved node id, or 0 */
 	bool known, holds, dead;      /* last state seen */
-	struct zw_val last;	      /* CHANGES: the value before */
+	struct value last;	      /* CHANGES: the value before */
 	bool has_last;
 	uint32_t for_chain;   /* FOR: the chain of the report it waits on */
 	bool for_feedback;    /* FOR: that report was a feedback */
@@ -99,7 +99,7 @@ struct rules_engine {
 	struct rules_clock now;
 	struct rt_rule *rules;
 	size_t nrules;
-	struct rt_trig **buckets; /* by reg_value pointer */
+	struct rt_trig **buckets; /* by registry_value pointer */
 	size_t nbuckets;	  /* a power of two */
 	struct rt_trig *by_node[ZW_NODE_MAX + 1];
 	struct rt_trig *other; /* cloud and start triggers */
@@ -107,9 +107,9 @@ struct rules_engine {
 	size_t nheap, capheap;
 	struct rt_run *scene_runs;
 	struct rules_guard *guard;
-	char *node_names[ZW_NODE_MAX + 1];  /* as the index was built */
-	const struct reg_value *gone_value; /* being removed */
-	const struct reg_node *gone_node;
+	char *node_names[ZW_NODE_MAX + 1];	 /* as the index was built */
+	const struct registry_value *gone_value; /* being removed */
+	const struct registry_node *gone_node;
 };
 
 static void rt_log(struct rules_engine *e, int prio, const char *fmt, ...)
@@ -209,17 +209,17 @@ uint64_t rules_engine_next_deadline(const struct rules_engine *e)
 
 /* Values and comparisons. */
 
-static bool val_number(const struct zw_val *v, double *ret)
+static bool val_number(const struct value *v, double *ret)
 {
 	switch (v->type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		*ret = v->u.b;
 		return true;
-	case ZW_TYPE_INT:
-	case ZW_TYPE_ENUM:
+	case VALUE_INT:
+	case VALUE_ENUM:
 		*ret = (double)v->u.i;
 		return true;
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		*ret = v->u.f;
 		return true;
 	default:
@@ -228,10 +228,10 @@ static bool val_number(const struct zw_val *v, double *ret)
 }
 
 /* Does v (of meta) compare to the literal lit as cmp says? */
-static bool val_compare(const struct zw_val *v, const struct zw_meta *meta,
+static bool val_compare(const struct value *v, const struct value_meta *meta,
 			enum rules_cmp cmp, const char *lit)
 {
-	struct zw_val want;
+	struct value want;
 	char err[128];
 	double a, b;
 	bool eq;
@@ -251,23 +251,23 @@ static bool val_compare(const struct zw_val *v, const struct zw_meta *meta,
 			return a >= b;
 		}
 	}
-	if (zw_val_from_text(lit, meta, &want, err, sizeof(err)) < 0) {
+	if (value_from_text(lit, meta, &want, err, sizeof(err)) < 0) {
 		/* Not a value of this type: equal to nothing. */
 		return cmp == RULES_NE;
 	}
 	if (val_number(v, &a) && val_number(&want, &b))
 		eq = a == b;
 	else
-		eq = zw_val_equal(v, &want);
-	zw_val_clear(&want);
+		eq = value_equal(v, &want);
+	value_clear(&want);
 	return cmp == RULES_EQ ? eq : !eq;
 }
 
 /* v in JSON; false when it did not fit (cut JSON is no value). */
-static bool val_show(const struct zw_val *v, const struct zw_meta *meta,
+static bool val_show(const struct value *v, const struct value_meta *meta,
 		     char *buf, size_t len)
 {
-	json_t *j = zw_val_to_json(v, meta);
+	json_t *j = value_to_json(v, meta);
 	char *s = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
 	int n = snprintf(buf, len, "%s", s ? s : "null");
 
@@ -277,12 +277,12 @@ static bool val_show(const struct zw_val *v, const struct zw_meta *meta,
 }
 
 /* A node and value by name, as written in a rule. */
-static struct reg_value *find_value(struct rules_engine *e,
-				    const struct rules_ref *ref,
-				    struct reg_node **node)
+static struct registry_value *find_value(struct rules_engine *e,
+					 const struct rules_ref *ref,
+					 struct registry_node **node)
 {
-	struct reg_node *n;
-	struct reg_value *v;
+	struct registry_node *n;
+	struct registry_value *v;
 
 	if (registry_find_node(e->reg, ref->node, &n) < 0)
 		return NULL;
@@ -373,8 +373,8 @@ static bool cond_sun_up(struct rules_engine *e)
 
 static bool cond_eval(struct rules_engine *e, const struct rules_cond *c)
 {
-	struct reg_node *n = NULL;
-	struct reg_value *v;
+	struct registry_node *n = NULL;
+	struct registry_value *v;
 	struct tm tm;
 	time_t midnight;
 	long sec;
@@ -437,7 +437,7 @@ static void rule_pause(struct rules_engine *e, const size_t *idx, size_t n,
  * true: that is one write of v too many (RULES_RATE_MAX): the rules that
  * wrote it are paused, and run ends here, failed, having not written.
  */
-static bool rule_rate_check(struct rt_run *run, const struct reg_value *v)
+static bool rule_rate_check(struct rt_run *run, const struct registry_value *v)
 {
 	struct rules_engine *e = run->e;
 	size_t idx[RULES_GUARD_RULES], n;
@@ -463,11 +463,11 @@ static bool rule_rate_check(struct rt_run *run, const struct reg_value *v)
 static int act_set(struct rt_run *run, const struct rules_action *a)
 {
 	struct rules_engine *e = run->e;
-	struct reg_node *n = NULL;
-	struct reg_value *v = find_value(e, &a->ref, &n);
+	struct registry_node *n = NULL;
+	struct registry_value *v = find_value(e, &a->ref, &n);
 	char err[128], text[RULES_TEXT_MAX];
 	const char *lit = a->text;
-	struct zw_val val;
+	struct value val;
 	int r;
 
 	if (!n) {
@@ -492,17 +492,17 @@ static int act_set(struct rt_run *run, const struct rules_action *a)
 		}
 		lit = text;
 	}
-	if (zw_val_from_text(lit, &v->meta, &val, err, sizeof(err)) < 0) {
+	if (value_from_text(lit, &v->meta, &val, err, sizeof(err)) < 0) {
 		snprintf(run->result, sizeof(run->result), "\"%s\" %s: %s",
 			 a->ref.node, a->ref.value, err);
 		return -EINVAL;
 	}
 	if (run->feedback && run->rule && rule_rate_check(run, v)) {
-		zw_val_clear(&val);
+		value_clear(&val);
 		return 0; /* not written, the run ended, once logged */
 	}
 	r = e->act->set_value(e->act->ctx, v, &val);
-	zw_val_clear(&val);
+	value_clear(&val);
 	if (r < 0)
 		snprintf(run->result, sizeof(run->result), "set \"%s\" %s: %s",
 			 a->ref.node, a->ref.value, strerror(-r));
@@ -515,7 +515,7 @@ static int act_set(struct rt_run *run, const struct rules_action *a)
 static int act_other(struct rt_run *run, const struct rules_action *a)
 {
 	struct rules_engine *e = run->e;
-	struct reg_node *n;
+	struct registry_node *n;
 	char text[RULES_TEXT_MAX * 2];
 	int r;
 
@@ -794,7 +794,8 @@ static void rule_fire(struct rules_engine *e, struct rt_trig *g, uint32_t cause,
 		run->value_long = !val_show(&g->val->val, &g->val->meta,
 					    run->value, sizeof(run->value));
 	if (g->node) {
-		struct reg_node *n = registry_node(e->reg, (unsigned)g->node);
+		struct registry_node *n =
+		    registry_node(e->reg, (unsigned)g->node);
 
 		snprintf(run->node, sizeof(run->node), "%s",
 			 n && n->name ? n->name : "");
@@ -805,7 +806,8 @@ static void rule_fire(struct rules_engine *e, struct rt_trig *g, uint32_t cause,
 
 /* The trigger index. */
 
-static size_t bucket_of(const struct rules_engine *e, const struct reg_value *v)
+static size_t bucket_of(const struct rules_engine *e,
+			const struct registry_value *v)
 {
 	uint64_t p = (uint64_t)(uintptr_t)v;
 
@@ -821,7 +823,7 @@ static bool trig_is_value(const struct rules_trigger *t)
 
 static bool trig_holds(const struct rt_trig *g)
 {
-	const struct reg_value *v = g->val;
+	const struct registry_value *v = g->val;
 
 	return v && v->has_val &&
 	       val_compare(&v->val, &v->meta, g->t->cmp, g->t->lit);
@@ -831,8 +833,8 @@ static bool trig_holds(const struct rt_trig *g)
 static void trig_learn(struct rules_engine *e, struct rt_trig *g)
 {
 	g->known = g->val && g->val->has_val;
-	zw_val_clear(&g->last);
-	g->has_last = g->known && zw_val_copy(&g->last, &g->val->val) == 0;
+	value_clear(&g->last);
+	g->has_last = g->known && value_copy(&g->last, &g->val->val) == 0;
 	g->holds = trig_holds(g);
 	timer_stop(e, &g->timer);
 	if (g->holds && g->t->for_s)
@@ -851,8 +853,8 @@ static void index_clear(struct rules_engine *e)
 static void trig_resolve(struct rules_engine *e, struct rt_trig *g)
 {
 	const struct rules_trigger *t = g->t;
-	struct reg_node *n = NULL;
-	struct reg_value *v;
+	struct registry_node *n = NULL;
+	struct registry_value *v;
 
 	if (t->type == RULES_TRIG_CLOUD || t->type == RULES_TRIG_START) {
 		g->next = e->other;
@@ -911,7 +913,7 @@ static void index_build(struct rules_engine *e)
  * A report of value v: the triggers on it, and only those, for the loop
  * guard's chain of the report.
  */
-static void value_event(struct rules_engine *e, struct reg_value *v)
+static void value_event(struct rules_engine *e, struct registry_value *v)
 {
 	struct rt_trig *g, *next;
 	bool h, changed;
@@ -928,9 +930,9 @@ static void value_event(struct rules_engine *e, struct reg_value *v)
 		}
 		if (g->t->type == RULES_TRIG_CHANGES) {
 			changed =
-			    !g->has_last || !zw_val_equal(&g->last, &v->val);
-			zw_val_clear(&g->last);
-			g->has_last = zw_val_copy(&g->last, &v->val) == 0;
+			    !g->has_last || !value_equal(&g->last, &v->val);
+			value_clear(&g->last);
+			g->has_last = value_copy(&g->last, &v->val) == 0;
 			if (changed)
 				rule_fire(e, g, cause, fb);
 			continue;
@@ -953,7 +955,7 @@ static void value_event(struct rules_engine *e, struct reg_value *v)
 	}
 }
 
-static void node_event(struct rules_engine *e, const struct reg_node *n)
+static void node_event(struct rules_engine *e, const struct registry_node *n)
 {
 	struct rt_trig *g;
 	bool dead = n->status == ZW_NODE_DEAD;
@@ -969,7 +971,7 @@ static void node_event(struct rules_engine *e, const struct reg_node *n)
 }
 
 /* Has node n a name other than the one the index was built with? */
-static bool name_changed(struct rules_engine *e, const struct reg_node *n)
+static bool name_changed(struct rules_engine *e, const struct registry_node *n)
 {
 	char **seen = &e->node_names[n->id];
 
@@ -995,7 +997,7 @@ static void index_add(struct rules_engine *e)
 		}
 }
 
-void rules_engine_event(struct rules_engine *e, const struct reg_event *ev,
+void rules_engine_event(struct rules_engine *e, const struct registry_event *ev,
 			const struct rules_clock *now)
 {
 	e->now = *now;
@@ -1274,7 +1276,7 @@ struct rules_engine *rules_engine_free(struct rules_engine *e)
 		struct rt_rule *rr = &e->rules[i];
 
 		for (size_t k = 0; rr->trigs && k < rr->r->ntrigs; k++)
-			zw_val_clear(&rr->trigs[k].last);
+			value_clear(&rr->trigs[k].last);
 		free(rr->trigs);
 	}
 	for (size_t i = 0; i <= ZW_NODE_MAX; i++)
@@ -1499,9 +1501,9 @@ static void check_ref(const struct registry *reg, const struct rules_ref *ref,
 		      const char *lit, const struct rules_pos *lit_pos,
 		      struct diag_list *diags)
 {
-	struct reg_node *n;
-	struct reg_value *v;
-	struct zw_val val;
+	struct registry_node *n;
+	struct registry_value *v;
+	struct value val;
 	char err[128];
 	int r;
 
@@ -1525,11 +1527,11 @@ static void check_ref(const struct registry *reg, const struct rules_ref *ref,
 			 ref->value, ref->node);
 		return;
 	}
-	if (lit && zw_val_from_text(lit, &v->meta, &val, err, sizeof(err)) < 0)
+	if (lit && value_from_text(lit, &v->meta, &val, err, sizeof(err)) < 0)
 		diag_add(diags, lit_pos->file, lit_pos->line, lit_pos->col,
 			 true, "\"%s\" %s: %s", ref->node, ref->value, err);
 	else if (lit)
-		zw_val_clear(&val);
+		value_clear(&val);
 }
 
 static void check_cond(const struct registry *reg, const struct rules_cond *c,

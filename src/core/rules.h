@@ -245,14 +245,14 @@ const char *rules_cmp_name(enum rules_cmp c);
 #define RULES_WHY_MAX	     160
 #define RULES_NO_DEADLINE    UINT64_MAX
 
-struct reg_event;
-struct reg_value;
-struct zw_val;
+struct registry_event;
+struct registry_value;
+struct value;
 struct rules_engine;
 
 struct rules_actions {
-	int (*set_value)(void *ctx, const struct reg_value *v,
-			 const struct zw_val *val);
+	int (*set_value)(void *ctx, const struct registry_value *v,
+			 const struct value *val);
 	int (*publish)(void *ctx, const char *topic, const char *payload);
 	int (*refresh)(void *ctx, unsigned node);
 	void (*log)(void *ctx, int prio, const char *msg); /* syslog prio */
@@ -281,7 +281,7 @@ void rules_engine_adopt(struct rules_engine *e, const struct rules_engine *old);
 void rules_engine_start(struct rules_engine *e, const struct rules_clock *now,
 			bool boot);
 /* A registry event (registry_listen). */
-void rules_engine_event(struct rules_engine *e, const struct reg_event *ev,
+void rules_engine_event(struct rules_engine *e, const struct registry_event *ev,
 			const struct rules_clock *now);
 /* Runs what is due. */
 void rules_engine_tick(struct rules_engine *e, const struct rules_clock *now);

@@ -137,7 +137,7 @@ static bool rp_expected(struct rp *p, const struct token *t, const char *what,
 	rp_error(p, t->line, t->col, "expected %s after %s, not %s", what,
 		 after,
 		 t == &p->eol ? "end of line"
-			      : tok_describe(t, shown, sizeof(shown)));
+			      : lex_tok_describe(t, shown, sizeof(shown)));
 	return false;
 }
 
@@ -1051,7 +1051,7 @@ static bool rp_clause(struct rp *p, struct rules_rule *r,
 	rp_error(p, kw->line, kw->col,
 		 "expected at, every, when, if, do, mode or catch-up in a "
 		 "rule, not %s",
-		 tok_describe(kw, shown, sizeof(shown)));
+		 lex_tok_describe(kw, shown, sizeof(shown)));
 	return false;
 }
 
@@ -1068,7 +1068,7 @@ static bool rp_clause_end(struct rp *p, const char *what)
 	if (rp_at_end(t))
 		return true;
 	rp_error(p, t->line, t->col, "unexpected %s after %s",
-		 tok_describe(t, shown, sizeof(shown)), what);
+		 lex_tok_describe(t, shown, sizeof(shown)), what);
 	return false;
 }
 
@@ -1123,7 +1123,7 @@ static bool rp_name_ok(struct rp *p, const struct token *t, const char *what)
 		return rp_expected(p, t, "a name in quotes", after);
 	}
 	if (t->len == 0 || t->len > RULES_NAME_MAX ||
-	    !zw_text_valid(t->text, t->len)) {
+	    !value_text_valid(t->text, t->len)) {
 		rp_error(p, t->line, t->col,
 			 "a %s name has 1 to %d bytes of printable text", what,
 			 RULES_NAME_MAX);

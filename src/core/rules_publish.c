@@ -53,7 +53,7 @@ int rules_topic_check(const char *topic, char *why, size_t len)
 			 RULES_TOPIC_MAX);
 		return -EINVAL;
 	}
-	if (strpbrk(topic, "+#") || !zw_text_valid(topic, n)) {
+	if (strpbrk(topic, "+#") || !value_text_valid(topic, n)) {
 		snprintf(why, len,
 			 "a topic has no '+', '#' or control characters");
 		return -EINVAL;

@@ -35,18 +35,18 @@
 #include "fsutil.h"
 #include "trust_int.h"
 
-#define TB_VERSION_MAX ((INT64_C(1) << 53) - 1)
-#define TB_LABEL_MAX   63 /* bytes of a DNS label */
-#define TB_ERR_MAX     512
+#define TRUST_VERSION_MAX ((INT64_C(1) << 53) - 1)
+#define TRUST_LABEL_MAX	  63 /* bytes of a DNS label */
+#define TRUST_ERR_MAX	  512
 
 /* ---- base64 ---------------------------------------------------------- */
 
-static char *tb_b64_alloc(const unsigned char *p, size_t n)
+static char *trust_b64_alloc(const unsigned char *p, size_t n)
 {
 	char *s = malloc(4 * ((n + 2) / 3) + 1);
 
 	if (s)
-		tb_b64_encode(p, n, s);
+		trust_b64_encode(p, n, s);
 	return s;
 }
 
@@ -55,17 +55,17 @@ static char *tb_b64_alloc(const unsigned char *p, size_t n)
  * surrounding blanks and does not account for padding, hence the
  * re-encoding.
  */
-static bool tb_b64_fixed(const char *s, unsigned char *out, size_t n)
+static bool trust_b64_fixed(const char *s, unsigned char *out, size_t n)
 {
-	unsigned char buf[TB_B64_MAX];
-	char again[TB_B64_MAX + 1];
+	unsigned char buf[TRUST_B64_MAX];
+	char again[TRUST_B64_MAX + 1];
 	size_t len = strlen(s);
 
 	if (n > TRUST_SIG_LEN || len != 4 * ((n + 2) / 3))
 		return false;
 	if (EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len) < 0)
 		return false;
-	tb_b64_encode(buf, n, again);
+	trust_b64_encode(buf, n, again);
 	if (strcmp(again, s) != 0)
 		return false;
 	if (out)
@@ -104,14 +104,14 @@ void trust_bundle_free(struct trust_bundle *b)
 
 /* ---- checks ---------------------------------------------------------- */
 
-static bool tb_is_alnum(char c)
+static bool trust_is_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	       (c >= '0' && c <= '9');
 }
 
 /* A DNS name (letters, digits, '-'; labels of 1..63) or an IP literal. */
-static bool tb_host_ok(const char *h)
+static bool trust_host_ok(const char *h)
 {
 	unsigned char addr[16];
 	size_t label = 0;
@@ -123,12 +123,12 @@ static bool tb_host_ok(const char *h)
 		return false;
 	for (const char *p = h;; p++) {
 		if (*p == '.' || !*p) {
-			if (label == 0 || label > TB_LABEL_MAX)
+			if (label == 0 || label > TRUST_LABEL_MAX)
 				return false;
 			if (!*p)
 				return true;
 			label = 0;
-		} else if (tb_is_alnum(*p) || *p == '-') {
+		} else if (trust_is_alnum(*p) || *p == '-') {
 			label++;
 		} else {
 			return false;
@@ -136,79 +136,87 @@ static bool tb_host_ok(const char *h)
 	}
 }
 
-static int tb_check_head(const struct trust_bundle *b, char *err, size_t errlen)
+static int trust_check_head(const struct trust_bundle *b, char *err,
+			    size_t errlen)
 {
 	char t1[21], t2[21];
 
 	if (b->format != TRUST_FORMAT)
-		return tb_err(err, errlen, -EINVAL,
-			      "format: %u is not supported (this reads %d)",
-			      b->format, TRUST_FORMAT);
-	if (b->version < 1 || b->version > (uint64_t)TB_VERSION_MAX)
-		return tb_err(err, errlen, -EINVAL,
-			      "version: must be from 1 to %" PRId64,
-			      TB_VERSION_MAX);
-	if (b->issued_at < 0 || b->issued_at > TB_TIME_MAX)
-		return tb_err(err, errlen, -EINVAL, "issued-at: out of range");
-	if (b->expires < 0 || b->expires > TB_TIME_MAX)
-		return tb_err(err, errlen, -EINVAL, "expires: out of range");
+		return trust_err(err, errlen, -EINVAL,
+				 "format: %u is not supported (this reads %d)",
+				 b->format, TRUST_FORMAT);
+	if (b->version < 1 || b->version > (uint64_t)TRUST_VERSION_MAX)
+		return trust_err(err, errlen, -EINVAL,
+				 "version: must be from 1 to %" PRId64,
+				 TRUST_VERSION_MAX);
+	if (b->issued_at < 0 || b->issued_at > TRUST_TIME_MAX)
+		return trust_err(err, errlen, -EINVAL,
+				 "issued-at: out of range");
+	if (b->expires < 0 || b->expires > TRUST_TIME_MAX)
+		return trust_err(err, errlen, -EINVAL, "expires: out of range");
 	if (b->expires <= b->issued_at) {
 		trust_time_format(b->expires, t1);
 		trust_time_format(b->issued_at, t2);
-		return tb_err(err, errlen, -EINVAL,
-			      "expires: %s is not after issued-at %s", t1, t2);
+		return trust_err(err, errlen, -EINVAL,
+				 "expires: %s is not after issued-at %s", t1,
+				 t2);
 	}
 	return 0;
 }
 
-static int tb_check_hosts(const struct trust_bundle *b, char *err,
-			  size_t errlen)
+static int trust_check_hosts(const struct trust_bundle *b, char *err,
+			     size_t errlen)
 {
 	if (b->nhosts < 1 || b->nhosts > TRUST_ITEMS_MAX)
-		return tb_err(err, errlen, -EINVAL,
-			      "hosts: %zu given; 1 to %d are allowed",
-			      b->nhosts, TRUST_ITEMS_MAX);
+		return trust_err(err, errlen, -EINVAL,
+				 "hosts: %zu given; 1 to %d are allowed",
+				 b->nhosts, TRUST_ITEMS_MAX);
 	for (size_t i = 0; i < b->nhosts; i++) {
-		if (!b->hosts[i] || !tb_host_ok(b->hosts[i]))
-			return tb_err(err, errlen, -EINVAL,
-				      "hosts[%zu]: \"%.64s\" is not a DNS name "
-				      "or an IP address",
-				      i, b->hosts[i] ? b->hosts[i] : "");
+		if (!b->hosts[i] || !trust_host_ok(b->hosts[i]))
+			return trust_err(
+			    err, errlen, -EINVAL,
+			    "hosts[%zu]: \"%.64s\" is not a DNS name "
+			    "or an IP address",
+			    i, b->hosts[i] ? b->hosts[i] : "");
 	}
 	return 0;
 }
 
-static int tb_check_certs(STACK_OF(X509) * sk, const char *name, int min,
-			  char *err, size_t errlen)
+static int trust_check_certs(STACK_OF(X509) * sk, const char *name, int min,
+			     char *err, size_t errlen)
 {
 	int n = sk ? sk_X509_num(sk) : 0;
 
 	if (n < min || n > TRUST_ITEMS_MAX)
-		return tb_err(err, errlen, -EINVAL,
-			      "%s: %d given; %d to %d are allowed", name, n,
-			      min, TRUST_ITEMS_MAX);
+		return trust_err(err, errlen, -EINVAL,
+				 "%s: %d given; %d to %d are allowed", name, n,
+				 min, TRUST_ITEMS_MAX);
 	for (int i = 0; i < n; i++) {
 		if (!X509_check_ca(sk_X509_value(sk, i)))
-			return tb_err(err, errlen, -EINVAL,
-				      "%s[%d]: not a CA certificate", name, i);
+			return trust_err(err, errlen, -EINVAL,
+					 "%s[%d]: not a CA certificate", name,
+					 i);
 	}
 	return 0;
 }
 
-static int tb_check_pins(const struct trust_bundle *b, char *err, size_t errlen)
+static int trust_check_pins(const struct trust_bundle *b, char *err,
+			    size_t errlen)
 {
 	if (b->npins < 2 || b->npins > TRUST_ITEMS_MAX)
-		return tb_err(err, errlen, -EINVAL,
-			      "pins: %zu given; 2 to %d are allowed (a primary "
-			      "and at least one backup)",
-			      b->npins, TRUST_ITEMS_MAX);
+		return trust_err(
+		    err, errlen, -EINVAL,
+		    "pins: %zu given; 2 to %d are allowed (a primary "
+		    "and at least one backup)",
+		    b->npins, TRUST_ITEMS_MAX);
 	for (size_t i = 0; i < b->npins; i++) {
-		if (!tb_b64_fixed(b->pins[i], NULL, 32))
-			return tb_err(err, errlen, -EINVAL,
-				      "pins[%zu]: not base64 of 32 bytes", i);
+		if (!trust_b64_fixed(b->pins[i], NULL, 32))
+			return trust_err(err, errlen, -EINVAL,
+					 "pins[%zu]: not base64 of 32 bytes",
+					 i);
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(b->pins[i], b->pins[j]) == 0)
-				return tb_err(
+				return trust_err(
 				    err, errlen, -EINVAL,
 				    "pins[%zu]: the same as pins[%zu]", i, j);
 		}
@@ -216,32 +224,34 @@ static int tb_check_pins(const struct trust_bundle *b, char *err, size_t errlen)
 	return 0;
 }
 
-static int tb_check_signers(const struct trust_bundle *b, char *err,
-			    size_t errlen)
+static int trust_check_signers(const struct trust_bundle *b, char *err,
+			       size_t errlen)
 {
 	if (b->nsigners < 1 || b->nsigners > TRUST_ITEMS_MAX)
-		return tb_err(err, errlen, -EINVAL,
-			      "signers: %zu given; 1 to %d are allowed",
-			      b->nsigners, TRUST_ITEMS_MAX);
+		return trust_err(err, errlen, -EINVAL,
+				 "signers: %zu given; 1 to %d are allowed",
+				 b->nsigners, TRUST_ITEMS_MAX);
 	for (size_t i = 0; i < b->nsigners; i++) {
 		for (size_t j = 0; j < i; j++) {
 			if (!memcmp(b->signers[i], b->signers[j],
 				    TRUST_KEY_LEN))
-				return tb_err(err, errlen, -EINVAL,
-					      "signers[%zu]: the same key as "
-					      "signers[%zu]",
-					      i, j);
+				return trust_err(
+				    err, errlen, -EINVAL,
+				    "signers[%zu]: the same key as "
+				    "signers[%zu]",
+				    i, j);
 		}
 	}
 	if (b->threshold < 1 || b->threshold > b->nsigners)
-		return tb_err(err, errlen, -EINVAL,
-			      "threshold: %u; must be from 1 to the number of "
-			      "signers (%zu)",
-			      b->threshold, b->nsigners);
+		return trust_err(
+		    err, errlen, -EINVAL,
+		    "threshold: %u; must be from 1 to the number of "
+		    "signers (%zu)",
+		    b->threshold, b->nsigners);
 	if (b->nsigs > TRUST_ITEMS_MAX)
-		return tb_err(err, errlen, -EINVAL,
-			      "signatures: %zu given; at most %d", b->nsigs,
-			      TRUST_ITEMS_MAX);
+		return trust_err(err, errlen, -EINVAL,
+				 "signatures: %zu given; at most %d", b->nsigs,
+				 TRUST_ITEMS_MAX);
 	return 0;
 }
 
@@ -249,106 +259,113 @@ int trust_bundle_check(const struct trust_bundle *b, char *err, size_t errlen)
 {
 	int rc;
 
-	if ((rc = tb_check_head(b, err, errlen)) < 0 ||
-	    (rc = tb_check_hosts(b, err, errlen)) < 0 ||
-	    (rc = tb_check_certs(b->anchors, "anchors", 1, err, errlen)) < 0 ||
-	    (rc = tb_check_certs(b->recovery, "recovery", 0, err, errlen)) <
+	if ((rc = trust_check_head(b, err, errlen)) < 0 ||
+	    (rc = trust_check_hosts(b, err, errlen)) < 0 ||
+	    (rc = trust_check_certs(b->anchors, "anchors", 1, err, errlen)) <
 		0 ||
-	    (rc = tb_check_pins(b, err, errlen)) < 0 ||
-	    (rc = tb_check_signers(b, err, errlen)) < 0)
+	    (rc = trust_check_certs(b->recovery, "recovery", 0, err, errlen)) <
+		0 ||
+	    (rc = trust_check_pins(b, err, errlen)) < 0 ||
+	    (rc = trust_check_signers(b, err, errlen)) < 0)
 		return rc;
 	return 0;
 }
 
 /* ---- reading JSON ---------------------------------------------------- */
 
-static int tb_get_int(json_t *v, const char *name, json_int_t min,
-		      json_int_t max, json_int_t *ret, char *err, size_t errlen)
+static int trust_get_int(json_t *v, const char *name, json_int_t min,
+			 json_int_t max, json_int_t *ret, char *err,
+			 size_t errlen)
 {
 	if (!json_is_integer(v))
-		return tb_err(err, errlen, -EINVAL, "%s: not an integer", name);
+		return trust_err(err, errlen, -EINVAL, "%s: not an integer",
+				 name);
 	if (json_integer_value(v) < min || json_integer_value(v) > max)
-		return tb_err(err, errlen, -EINVAL,
-			      "%s: must be from %lld to %lld", name,
-			      (long long)min, (long long)max);
+		return trust_err(err, errlen, -EINVAL,
+				 "%s: must be from %lld to %lld", name,
+				 (long long)min, (long long)max);
 	*ret = json_integer_value(v);
 	return 0;
 }
 
-static int tb_get_time(json_t *v, const char *name, int64_t *ret, char *err,
-		       size_t errlen)
+static int trust_get_time(json_t *v, const char *name, int64_t *ret, char *err,
+			  size_t errlen)
 {
 	if (!json_is_string(v) || trust_time_parse(json_string_value(v), ret))
-		return tb_err(err, errlen, -EINVAL,
-			      "%s: not a time like \"2026-11-23T18:00:00Z\"",
-			      name);
+		return trust_err(err, errlen, -EINVAL,
+				 "%s: not a time like \"2026-11-23T18:00:00Z\"",
+				 name);
 	return 0;
 }
 
-static int tb_get_array(json_t *v, const char *name, char *err, size_t errlen)
+static int trust_get_array(json_t *v, const char *name, char *err,
+			   size_t errlen)
 {
 	if (!json_is_array(v))
-		return tb_err(err, errlen, -EINVAL, "%s: not an array", name);
+		return trust_err(err, errlen, -EINVAL, "%s: not an array",
+				 name);
 	if (json_array_size(v) > TRUST_ITEMS_MAX)
-		return tb_err(err, errlen, -EINVAL,
-			      "%s: %zu items; at most %d are allowed", name,
-			      json_array_size(v), TRUST_ITEMS_MAX);
+		return trust_err(err, errlen, -EINVAL,
+				 "%s: %zu items; at most %d are allowed", name,
+				 json_array_size(v), TRUST_ITEMS_MAX);
 	return 0;
 }
 
 /* Item i of array a as a string, or NULL with err. */
-static const char *tb_get_item(json_t *a, size_t i, const char *name, char *err,
-			       size_t errlen)
+static const char *trust_get_item(json_t *a, size_t i, const char *name,
+				  char *err, size_t errlen)
 {
 	json_t *v = json_array_get(a, i);
 
 	if (!json_is_string(v)) {
-		tb_err(err, errlen, -EINVAL, "%s[%zu]: not a string", name, i);
+		trust_err(err, errlen, -EINVAL, "%s[%zu]: not a string", name,
+			  i);
 		return NULL;
 	}
 	return json_string_value(v);
 }
 
-static int tb_parse_format(struct trust_bundle *b, json_t *v, char *err,
-			   size_t errlen)
+static int trust_parse_format(struct trust_bundle *b, json_t *v, char *err,
+			      size_t errlen)
 {
 	json_int_t n = 0;
-	int rc = tb_get_int(v, "format", 0, UINT_MAX, &n, err, errlen);
+	int rc = trust_get_int(v, "format", 0, UINT_MAX, &n, err, errlen);
 
 	b->format = (unsigned)n;
 	return rc;
 }
 
-static int tb_parse_version(struct trust_bundle *b, json_t *v, char *err,
-			    size_t errlen)
+static int trust_parse_version(struct trust_bundle *b, json_t *v, char *err,
+			       size_t errlen)
 {
 	json_int_t n = 0;
-	int rc = tb_get_int(v, "version", 1, TB_VERSION_MAX, &n, err, errlen);
+	int rc =
+	    trust_get_int(v, "version", 1, TRUST_VERSION_MAX, &n, err, errlen);
 
 	b->version = (uint64_t)n;
 	return rc;
 }
 
-static int tb_parse_issued(struct trust_bundle *b, json_t *v, char *err,
-			   size_t errlen)
+static int trust_parse_issued(struct trust_bundle *b, json_t *v, char *err,
+			      size_t errlen)
 {
-	return tb_get_time(v, "issued-at", &b->issued_at, err, errlen);
+	return trust_get_time(v, "issued-at", &b->issued_at, err, errlen);
 }
 
-static int tb_parse_expires(struct trust_bundle *b, json_t *v, char *err,
-			    size_t errlen)
+static int trust_parse_expires(struct trust_bundle *b, json_t *v, char *err,
+			       size_t errlen)
 {
-	return tb_get_time(v, "expires", &b->expires, err, errlen);
+	return trust_get_time(v, "expires", &b->expires, err, errlen);
 }
 
-static int tb_parse_hosts(struct trust_bundle *b, json_t *v, char *err,
-			  size_t errlen)
+static int trust_parse_hosts(struct trust_bundle *b, json_t *v, char *err,
+			     size_t errlen)
 {
 	const char *s;
-	int rc = tb_get_array(v, "hosts", err, errlen);
+	int rc = trust_get_array(v, "hosts", err, errlen);
 
 	for (size_t i = 0; rc == 0 && i < json_array_size(v); i++) {
-		if (!(s = tb_get_item(v, i, "hosts", err, errlen)))
+		if (!(s = trust_get_item(v, i, "hosts", err, errlen)))
 			return -EINVAL;
 		if (!(b->hosts[i] = strdup(s)))
 			return -ENOMEM;
@@ -362,7 +379,7 @@ static int tb_parse_hosts(struct trust_bundle *b, json_t *v, char *err,
  * text that PEM readers skip or a second certificate would be outside
  * what is signed (the DER), so it is refused rather than ignored.
  */
-static int tb_cert_from_pem(const char *pem, size_t len, X509 **ret)
+static int trust_cert_from_pem(const char *pem, size_t len, X509 **ret)
 {
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
 	char *name = NULL, *header = NULL;
@@ -397,25 +414,25 @@ static int tb_cert_from_pem(const char *pem, size_t len, X509 **ret)
 	return 0;
 }
 
-static int tb_parse_certs(STACK_OF(X509) * sk, json_t *v, const char *name,
-			  char *err, size_t errlen)
+static int trust_parse_certs(STACK_OF(X509) * sk, json_t *v, const char *name,
+			     char *err, size_t errlen)
 {
 	const char *s;
 	X509 *x;
-	int rc = tb_get_array(v, name, err, errlen);
+	int rc = trust_get_array(v, name, err, errlen);
 
 	for (size_t i = 0; rc == 0 && i < json_array_size(v); i++) {
-		if (!(s = tb_get_item(v, i, name, err, errlen)))
+		if (!(s = trust_get_item(v, i, name, err, errlen)))
 			return -EINVAL;
-		rc = tb_cert_from_pem(
+		rc = trust_cert_from_pem(
 		    s, json_string_length(json_array_get(v, i)), &x);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
-			return tb_err(err, errlen, -EINVAL, "%s[%zu]: %s", name,
-				      i,
-				      rc == -E2BIG ? "more than one PEM block"
-						   : "not a PEM certificate");
+			return trust_err(
+			    err, errlen, -EINVAL, "%s[%zu]: %s", name, i,
+			    rc == -E2BIG ? "more than one PEM block"
+					 : "not a PEM certificate");
 		if (!sk_X509_push(sk, x)) {
 			X509_free(x);
 			return -ENOMEM;
@@ -424,136 +441,138 @@ static int tb_parse_certs(STACK_OF(X509) * sk, json_t *v, const char *name,
 	return rc;
 }
 
-static int tb_parse_anchors(struct trust_bundle *b, json_t *v, char *err,
+static int trust_parse_anchors(struct trust_bundle *b, json_t *v, char *err,
+			       size_t errlen)
+{
+	return trust_parse_certs(b->anchors, v, "anchors", err, errlen);
+}
+
+static int trust_parse_recovery(struct trust_bundle *b, json_t *v, char *err,
+				size_t errlen)
+{
+	return trust_parse_certs(b->recovery, v, "recovery", err, errlen);
+}
+
+static int trust_parse_pins(struct trust_bundle *b, json_t *v, char *err,
 			    size_t errlen)
 {
-	return tb_parse_certs(b->anchors, v, "anchors", err, errlen);
-}
-
-static int tb_parse_recovery(struct trust_bundle *b, json_t *v, char *err,
-			     size_t errlen)
-{
-	return tb_parse_certs(b->recovery, v, "recovery", err, errlen);
-}
-
-static int tb_parse_pins(struct trust_bundle *b, json_t *v, char *err,
-			 size_t errlen)
-{
 	const char *s;
-	int rc = tb_get_array(v, "pins", err, errlen);
+	int rc = trust_get_array(v, "pins", err, errlen);
 
 	for (size_t i = 0; rc == 0 && i < json_array_size(v); i++) {
-		if (!(s = tb_get_item(v, i, "pins", err, errlen)))
+		if (!(s = trust_get_item(v, i, "pins", err, errlen)))
 			return -EINVAL;
-		if (!tb_b64_fixed(s, NULL, 32))
-			return tb_err(err, errlen, -EINVAL,
-				      "pins[%zu]: not base64 of 32 bytes", i);
+		if (!trust_b64_fixed(s, NULL, 32))
+			return trust_err(err, errlen, -EINVAL,
+					 "pins[%zu]: not base64 of 32 bytes",
+					 i);
 		strcpy(b->pins[b->npins++], s);
 	}
 	return rc;
 }
 
-static int tb_parse_signers(struct trust_bundle *b, json_t *v, char *err,
-			    size_t errlen)
+static int trust_parse_signers(struct trust_bundle *b, json_t *v, char *err,
+			       size_t errlen)
 {
 	const char *s;
-	int rc = tb_get_array(v, "signers", err, errlen);
+	int rc = trust_get_array(v, "signers", err, errlen);
 
 	for (size_t i = 0; rc == 0 && i < json_array_size(v); i++) {
-		if (!(s = tb_get_item(v, i, "signers", err, errlen)))
+		if (!(s = trust_get_item(v, i, "signers", err, errlen)))
 			return -EINVAL;
-		if (!tb_b64_fixed(s, b->signers[i], TRUST_KEY_LEN))
-			return tb_err(err, errlen, -EINVAL,
-				      "signers[%zu]: not base64 of a 32-byte "
-				      "Ed25519 public key",
-				      i);
+		if (!trust_b64_fixed(s, b->signers[i], TRUST_KEY_LEN))
+			return trust_err(
+			    err, errlen, -EINVAL,
+			    "signers[%zu]: not base64 of a 32-byte "
+			    "Ed25519 public key",
+			    i);
 		b->nsigners++;
 	}
 	return rc;
 }
 
-static int tb_parse_threshold(struct trust_bundle *b, json_t *v, char *err,
-			      size_t errlen)
+static int trust_parse_threshold(struct trust_bundle *b, json_t *v, char *err,
+				 size_t errlen)
 {
 	json_int_t n = 0;
 	int rc =
-	    tb_get_int(v, "threshold", 1, TRUST_ITEMS_MAX, &n, err, errlen);
+	    trust_get_int(v, "threshold", 1, TRUST_ITEMS_MAX, &n, err, errlen);
 
 	b->threshold = (unsigned)n;
 	return rc;
 }
 
-static int tb_parse_sig(struct trust_sig *sig, json_t *o, size_t i, char *err,
-			size_t errlen)
+static int trust_parse_sig(struct trust_sig *sig, json_t *o, size_t i,
+			   char *err, size_t errlen)
 {
 	const char *k, *key, *s;
 	json_t *v;
 
 	if (!json_is_object(o))
-		return tb_err(err, errlen, -EINVAL,
-			      "signatures[%zu]: not an object", i);
+		return trust_err(err, errlen, -EINVAL,
+				 "signatures[%zu]: not an object", i);
 	json_object_foreach(o, k, v)
 	{
 		if (strcmp(k, "key") && strcmp(k, "sig"))
-			return tb_err(err, errlen, -EINVAL,
-				      "signatures[%zu]: unknown key \"%.32s\"",
-				      i, k);
+			return trust_err(
+			    err, errlen, -EINVAL,
+			    "signatures[%zu]: unknown key \"%.32s\"", i, k);
 	}
 	key = json_string_value(json_object_get(o, "key"));
 	s = json_string_value(json_object_get(o, "sig"));
-	if (!key || !tb_b64_fixed(key, sig->key, TRUST_KEY_LEN))
-		return tb_err(err, errlen, -EINVAL,
-			      "signatures[%zu].key: not base64 of a 32-byte "
-			      "Ed25519 public key",
-			      i);
-	if (!s || !tb_b64_fixed(s, sig->sig, TRUST_SIG_LEN))
-		return tb_err(err, errlen, -EINVAL,
-			      "signatures[%zu].sig: not base64 of a 64-byte "
-			      "Ed25519 signature",
-			      i);
+	if (!key || !trust_b64_fixed(key, sig->key, TRUST_KEY_LEN))
+		return trust_err(err, errlen, -EINVAL,
+				 "signatures[%zu].key: not base64 of a 32-byte "
+				 "Ed25519 public key",
+				 i);
+	if (!s || !trust_b64_fixed(s, sig->sig, TRUST_SIG_LEN))
+		return trust_err(err, errlen, -EINVAL,
+				 "signatures[%zu].sig: not base64 of a 64-byte "
+				 "Ed25519 signature",
+				 i);
 	return 0;
 }
 
-static int tb_parse_signatures(struct trust_bundle *b, json_t *v, char *err,
-			       size_t errlen)
+static int trust_parse_signatures(struct trust_bundle *b, json_t *v, char *err,
+				  size_t errlen)
 {
-	int rc = tb_get_array(v, "signatures", err, errlen);
+	int rc = trust_get_array(v, "signatures", err, errlen);
 
 	for (size_t i = 0; rc == 0 && i < json_array_size(v); i++) {
-		rc = tb_parse_sig(&b->sigs[i], json_array_get(v, i), i, err,
-				  errlen);
+		rc = trust_parse_sig(&b->sigs[i], json_array_get(v, i), i, err,
+				     errlen);
 		if (rc == 0)
 			b->nsigs++;
 	}
 	return rc;
 }
 
-typedef int (*tb_field_fn)(struct trust_bundle *b, json_t *v, char *err,
-			   size_t errlen);
+typedef int (*trust_field_fn)(struct trust_bundle *b, json_t *v, char *err,
+			      size_t errlen);
 
 /* The keys of a bundle, in the order a dump writes them. */
-static const struct tb_field {
+static const struct trust_field {
 	const char *name;
-	tb_field_fn parse;
+	trust_field_fn parse;
 	bool required;
-} tb_fields[] = {
-	{ "format", tb_parse_format, true },
-	{ "version", tb_parse_version, true },
-	{ "issued-at", tb_parse_issued, true },
-	{ "expires", tb_parse_expires, true },
-	{ "hosts", tb_parse_hosts, true },
-	{ "anchors", tb_parse_anchors, true },
-	{ "recovery", tb_parse_recovery, false },
-	{ "pins", tb_parse_pins, true },
-	{ "signers", tb_parse_signers, true },
-	{ "threshold", tb_parse_threshold, true },
-	{ "signatures", tb_parse_signatures, false },
+} trust_fields[] = {
+	{ "format", trust_parse_format, true },
+	{ "version", trust_parse_version, true },
+	{ "issued-at", trust_parse_issued, true },
+	{ "expires", trust_parse_expires, true },
+	{ "hosts", trust_parse_hosts, true },
+	{ "anchors", trust_parse_anchors, true },
+	{ "recovery", trust_parse_recovery, false },
+	{ "pins", trust_parse_pins, true },
+	{ "signers", trust_parse_signers, true },
+	{ "threshold", trust_parse_threshold, true },
+	{ "signatures", trust_parse_signatures, false },
 };
 
-#define TB_NFIELDS (sizeof(tb_fields) / sizeof(tb_fields[0]))
+#define TRUST_NFIELDS (sizeof(trust_fields) / sizeof(trust_fields[0]))
 
-static int tb_from_json(struct trust_bundle *b, json_t *root, char *err,
-			size_t errlen)
+static int trust_from_json(struct trust_bundle *b, json_t *root, char *err,
+			   size_t errlen)
 {
 	const char *key;
 	json_t *v;
@@ -561,23 +580,24 @@ static int tb_from_json(struct trust_bundle *b, json_t *root, char *err,
 	int rc;
 
 	if (!json_is_object(root))
-		return tb_err(err, errlen, -EINVAL, "not a JSON object");
+		return trust_err(err, errlen, -EINVAL, "not a JSON object");
 	json_object_foreach(root, key, v)
 	{
-		for (i = 0; i < TB_NFIELDS; i++) {
-			if (strcmp(key, tb_fields[i].name) == 0)
+		for (i = 0; i < TRUST_NFIELDS; i++) {
+			if (strcmp(key, trust_fields[i].name) == 0)
 				break;
 		}
-		if (i == TB_NFIELDS)
-			return tb_err(err, errlen, -EINVAL,
-				      "unknown key \"%.32s\"", key);
+		if (i == TRUST_NFIELDS)
+			return trust_err(err, errlen, -EINVAL,
+					 "unknown key \"%.32s\"", key);
 	}
-	for (i = 0; i < TB_NFIELDS; i++) {
-		v = json_object_get(root, tb_fields[i].name);
-		if (!v && tb_fields[i].required)
-			return tb_err(err, errlen, -EINVAL,
-				      "missing key \"%s\"", tb_fields[i].name);
-		if (v && (rc = tb_fields[i].parse(b, v, err, errlen)) < 0)
+	for (i = 0; i < TRUST_NFIELDS; i++) {
+		v = json_object_get(root, trust_fields[i].name);
+		if (!v && trust_fields[i].required)
+			return trust_err(err, errlen, -EINVAL,
+					 "missing key \"%s\"",
+					 trust_fields[i].name);
+		if (v && (rc = trust_fields[i].parse(b, v, err, errlen)) < 0)
 			return rc;
 	}
 	return trust_bundle_check(b, err, errlen);
@@ -592,23 +612,23 @@ int trust_bundle_parse(const void *buf, size_t len, struct trust_bundle **ret,
 	int rc;
 
 	if (len > TRUST_BUNDLE_MAX)
-		return tb_err(err, errlen, -EFBIG,
-			      "bundle is %zu bytes; at most %d", len,
-			      TRUST_BUNDLE_MAX);
+		return trust_err(err, errlen, -EFBIG,
+				 "bundle is %zu bytes; at most %d", len,
+				 TRUST_BUNDLE_MAX);
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return tb_err(err, errlen, -EINVAL,
-			      "not JSON: line %d column %d: %s", jerr.line,
-			      jerr.column, jerr.text);
+		return trust_err(err, errlen, -EINVAL,
+				 "not JSON: line %d column %d: %s", jerr.line,
+				 jerr.column, jerr.text);
 	b = trust_bundle_new();
 	if (!b) {
 		json_decref(root);
-		return tb_err(err, errlen, -ENOMEM, "out of memory");
+		return trust_err(err, errlen, -ENOMEM, "out of memory");
 	}
-	rc = tb_from_json(b, root, err, errlen);
+	rc = trust_from_json(b, root, err, errlen);
 	json_decref(root);
 	if (rc == -ENOMEM)
-		tb_err(err, errlen, rc, "out of memory");
+		trust_err(err, errlen, rc, "out of memory");
 	if (rc < 0) {
 		trust_bundle_free(b);
 		return rc;
@@ -620,29 +640,30 @@ int trust_bundle_parse(const void *buf, size_t len, struct trust_bundle **ret,
 int trust_bundle_load(const char *path, struct trust_bundle **ret, char *err,
 		      size_t errlen)
 {
-	char why[TB_ERR_MAX];
+	char why[TRUST_ERR_MAX];
 	char *buf;
 	size_t len;
 	int rc;
 
 	rc = fs_read_file(path, TRUST_BUNDLE_MAX, &buf, &len);
 	if (rc == -EFBIG)
-		return tb_err(err, errlen, rc,
-			      "%s: bundle is larger than %d "
-			      "bytes",
-			      path, TRUST_BUNDLE_MAX);
+		return trust_err(err, errlen, rc,
+				 "%s: bundle is larger than %d "
+				 "bytes",
+				 path, TRUST_BUNDLE_MAX);
 	if (rc < 0)
-		return tb_err(err, errlen, rc, "%s: %s", path, strerror(-rc));
+		return trust_err(err, errlen, rc, "%s: %s", path,
+				 strerror(-rc));
 	rc = trust_bundle_parse(buf, len, ret, why, sizeof(why));
 	free(buf);
 	if (rc < 0)
-		return tb_err(err, errlen, rc, "%s: %s", path, why);
+		return trust_err(err, errlen, rc, "%s: %s", path, why);
 	return 0;
 }
 
 /* ---- canonical bytes ------------------------------------------------- */
 
-static int tb_tbs_certs(FILE *f, const char *tag, STACK_OF(X509) * sk)
+static int trust_tbs_certs(FILE *f, const char *tag, STACK_OF(X509) * sk)
 {
 	unsigned char *der;
 	char *s;
@@ -655,7 +676,7 @@ static int tb_tbs_certs(FILE *f, const char *tag, STACK_OF(X509) * sk)
 			ERR_clear_error();
 			return -EINVAL;
 		}
-		s = tb_b64_alloc(der, (size_t)n);
+		s = trust_b64_alloc(der, (size_t)n);
 		OPENSSL_free(der);
 		if (!s)
 			return -ENOMEM;
@@ -665,7 +686,7 @@ static int tb_tbs_certs(FILE *f, const char *tag, STACK_OF(X509) * sk)
 	return 0;
 }
 
-static int tb_tbs_write(FILE *f, const struct trust_bundle *b)
+static int trust_tbs_write(FILE *f, const struct trust_bundle *b)
 {
 	char key[TRUST_PIN_LEN + 1];
 	int rc;
@@ -676,13 +697,13 @@ static int tb_tbs_write(FILE *f, const struct trust_bundle *b)
 	fprintf(f, "expires %" PRId64 "\n", b->expires);
 	for (size_t i = 0; i < b->nhosts; i++)
 		fprintf(f, "host %s\n", b->hosts[i]);
-	if ((rc = tb_tbs_certs(f, "anchor", b->anchors)) < 0 ||
-	    (rc = tb_tbs_certs(f, "recovery", b->recovery)) < 0)
+	if ((rc = trust_tbs_certs(f, "anchor", b->anchors)) < 0 ||
+	    (rc = trust_tbs_certs(f, "recovery", b->recovery)) < 0)
 		return rc;
 	for (size_t i = 0; i < b->npins; i++)
 		fprintf(f, "pin %s\n", b->pins[i]);
 	for (size_t i = 0; i < b->nsigners; i++) {
-		tb_b64_encode(b->signers[i], TRUST_KEY_LEN, key);
+		trust_b64_encode(b->signers[i], TRUST_KEY_LEN, key);
 		fprintf(f, "signer %s\n", key);
 	}
 	fprintf(f, "threshold %u\n", b->threshold);
@@ -698,7 +719,7 @@ int trust_bundle_tbs(const struct trust_bundle *b, char **ret, size_t *retlen)
 
 	if (!f)
 		return -ENOMEM;
-	rc = tb_tbs_write(f, b);
+	rc = trust_tbs_write(f, b);
 	if (fclose(f) != 0 && rc == 0)
 		rc = -ENOMEM;
 	if (rc < 0) {
@@ -728,35 +749,36 @@ int trust_bundle_accept(const struct trust_bundle *trusted, uint64_t floor,
 {
 	/* A threshold of 0 (an unchecked bundle) must not mean "anyone". */
 	unsigned need = trusted->threshold ? trusted->threshold : 1;
-	char t[TB_TIME_LEN + 1];
+	char t[TRUST_TIME_LEN + 1];
 	unsigned n;
 
 	n = trust_bundle_count_signers(cand, trusted->signers,
 				       trusted->nsigners);
 	if (n < need)
-		return tb_err(why, whylen, -EPERM,
-			      "signed by %u distinct trusted key%s; %u %s "
-			      "required",
-			      n, n == 1 ? "" : "s", need,
-			      need == 1 ? "is" : "are");
+		return trust_err(why, whylen, -EPERM,
+				 "signed by %u distinct trusted key%s; %u %s "
+				 "required",
+				 n, n == 1 ? "" : "s", need,
+				 need == 1 ? "is" : "are");
 	if (cand->version <= floor)
-		return tb_err(why, whylen, -ESTALE,
-			      "version %" PRIu64 " is not above the floor "
-			      "%" PRIu64,
-			      cand->version, floor);
+		return trust_err(why, whylen, -ESTALE,
+				 "version %" PRIu64 " is not above the floor "
+				 "%" PRIu64,
+				 cand->version, floor);
 	if (cand->expires <= now) {
 		trust_time_format(cand->expires, t);
-		return tb_err(why, whylen, -ETIME, "expired on %s", t);
+		return trust_err(why, whylen, -ETIME, "expired on %s", t);
 	}
 	if (trust_bundle_same_signers(trusted, cand))
 		return 0;
 	need = cand->threshold ? cand->threshold : 1;
 	n = trust_bundle_count_signers(cand, cand->signers, cand->nsigners);
 	if (n < need)
-		return tb_err(why, whylen, -EPERM,
-			      "changes the signer keys but is signed by %u of "
-			      "its new keys; %u %s required",
-			      n, need, need == 1 ? "is" : "are");
+		return trust_err(
+		    why, whylen, -EPERM,
+		    "changes the signer keys but is signed by %u of "
+		    "its new keys; %u %s required",
+		    n, need, need == 1 ? "is" : "are");
 	return 0;
 }
 

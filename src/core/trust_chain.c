@@ -23,7 +23,7 @@
  * state file edited back to an older slot and a lower floor does not
  * bring an older bundle back while the newer links are there.
  *
- * The second half is that verification at open (chain_verify_store):
+ * The second half is that verification at open (trust_chain_verify_store):
  * the active slot on top of the kept bundles, the newest kept bundle
  * active again when the active one is older, the floor as far as they
  * vouch for it, the pending slot on top of the active bundle.
@@ -47,7 +47,7 @@
 /* Verifying again: no time is too early for expiry (trust.h). */
 #define CHAIN_NO_TIME INT64_MIN
 
-bool chain_is_link_name(const char *name, size_t len)
+bool trust_chain_is_link_name(const char *name, size_t len)
 {
 	size_t pre = strlen(LINK_PREFIX), suf = strlen(LINK_SUFFIX), digits;
 
@@ -67,14 +67,14 @@ static void link_name(uint64_t version, char out[LINK_NAME_MAX])
 		 version);
 }
 
-struct chain_cand {
+struct trust_chain_cand {
 	uint64_t version;
 	struct trust_bundle *b;
 };
 
 static int cand_cmp(const void *a, const void *b)
 {
-	const struct chain_cand *x = a, *y = b;
+	const struct trust_chain_cand *x = a, *y = b;
 
 	return x->version < y->version ? -1 : x->version > y->version;
 }
@@ -84,10 +84,10 @@ static int cand_cmp(const void *a, const void *b)
  * hold that version.  Returns 1 with *ret set, 0 when it is not wanted
  * (at or below the factory bundle: kept for a downgrade, not read), 0
  * with a warning when set aside, -ENOMEM.  Its version may be above the
- * floor of the state file: its signatures decide (chain_load).
+ * floor of the state file: its signatures decide (trust_chain_load).
  */
-static int chain_read(struct trust_store *s, const char *name,
-		      struct chain_cand *ret)
+static int trust_chain_read(struct trust_store *s, const char *name,
+			    struct trust_chain_cand *ret)
 {
 	char err[TRUST_REASON_MAX], *path;
 	uint64_t v = strtoull(name + strlen(LINK_PREFIX), NULL, 10);
@@ -109,8 +109,8 @@ static int chain_read(struct trust_store *s, const char *name,
 		r = -EINVAL;
 	}
 	if (r < 0) {
-		store_add_warning(s, "kept bundle ignored: %s", err);
-		store_set_aside(s, name);
+		trust_store_add_warning(s, "kept bundle ignored: %s", err);
+		trust_store_set_aside(s, name);
 		return 0;
 	}
 	ret->version = v;
@@ -118,9 +118,10 @@ static int chain_read(struct trust_store *s, const char *name,
 }
 
 /* The names of the link files of the store's directory.  -errno. */
-static int chain_scan(struct trust_store *s, struct chain_cand **ret, size_t *n)
+static int trust_chain_scan(struct trust_store *s,
+			    struct trust_chain_cand **ret, size_t *n)
 {
-	struct chain_cand *c = NULL, *bigger;
+	struct trust_chain_cand *c = NULL, *bigger;
 	size_t cap = 0;
 	struct dirent *e;
 	DIR *d = opendir(s->dir);
@@ -130,7 +131,7 @@ static int chain_scan(struct trust_store *s, struct chain_cand **ret, size_t *n)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while (r >= 0 && (e = readdir(d))) {
-		if (!chain_is_link_name(e->d_name, strlen(e->d_name)))
+		if (!trust_chain_is_link_name(e->d_name, strlen(e->d_name)))
 			continue;
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 8;
@@ -141,7 +142,7 @@ static int chain_scan(struct trust_store *s, struct chain_cand **ret, size_t *n)
 			}
 			c = bigger;
 		}
-		r = chain_read(s, e->d_name, &c[*n]);
+		r = trust_chain_read(s, e->d_name, &c[*n]);
 		if (r == 1)
 			(*n)++;
 	}
@@ -150,15 +151,15 @@ static int chain_scan(struct trust_store *s, struct chain_cand **ret, size_t *n)
 	return r < 0 ? r : 0;
 }
 
-int chain_load(struct trust_store *s)
+int trust_chain_load(struct trust_store *s)
 {
 	const struct trust_bundle *trusted = s->factory;
 	char why[TRUST_REASON_MAX], name[LINK_NAME_MAX];
-	struct chain_cand *c = NULL;
+	struct trust_chain_cand *c = NULL;
 	size_t n = 0;
 	int r;
 
-	r = chain_scan(s, &c, &n);
+	r = trust_chain_scan(s, &c, &n);
 	if (r == -ENOMEM) {
 		for (size_t i = 0; i < n; i++)
 			trust_bundle_free(c[i].b);
@@ -166,8 +167,9 @@ int chain_load(struct trust_store *s)
 		return r;
 	}
 	if (r < 0)
-		store_add_warning(s, "%s: cannot list the kept bundles: %s",
-				  s->dir, strerror(-r));
+		trust_store_add_warning(s,
+					"%s: cannot list the kept bundles: %s",
+					s->dir, strerror(-r));
 	if (n > 1) /* qsort(NULL, 0, ...) is undefined */
 		qsort(c, n, sizeof(*c), cand_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -180,11 +182,12 @@ int chain_load(struct trust_store *s)
 						c[i].b, CHAIN_NO_TIME, why,
 						sizeof(why));
 		if (r < 0) {
-			store_add_warning(s,
-					  "kept bundle %s does not verify "
-					  "from the factory bundle: %s",
-					  name, why);
-			store_set_aside(s, name);
+			trust_store_add_warning(
+			    s,
+			    "kept bundle %s does not verify "
+			    "from the factory bundle: %s",
+			    name, why);
+			trust_store_set_aside(s, name);
 			trust_bundle_free(c[i].b);
 			continue;
 		}
@@ -195,8 +198,8 @@ int chain_load(struct trust_store *s)
 	return 0;
 }
 
-const struct trust_bundle *chain_authority(const struct trust_store *s,
-					   uint64_t version)
+const struct trust_bundle *trust_chain_authority(const struct trust_store *s,
+						 uint64_t version)
 {
 	const struct trust_bundle *b = s->factory;
 
@@ -205,8 +208,8 @@ const struct trust_bundle *chain_authority(const struct trust_store *s,
 	return b;
 }
 
-uint64_t chain_top(const struct trust_store *s, uint64_t floor,
-		   const struct trust_bundle *extra)
+uint64_t trust_chain_top(const struct trust_store *s, uint64_t floor,
+			 const struct trust_bundle *extra)
 {
 	uint64_t top = 0;
 
@@ -220,7 +223,7 @@ uint64_t chain_top(const struct trust_store *s, uint64_t floor,
 	return top;
 }
 
-bool chain_has(const struct trust_store *s, const struct trust_bundle *b)
+bool trust_chain_has(const struct trust_store *s, const struct trust_bundle *b)
 {
 	for (size_t i = 0; i < s->nlinks; i++)
 		if (s->link[i]->version == b->version)
@@ -229,8 +232,8 @@ bool chain_has(const struct trust_store *s, const struct trust_bundle *b)
 }
 
 /* A copy of b of the store's own, through its JSON. */
-static int chain_copy(const struct trust_bundle *b, struct trust_bundle **ret,
-		      char **text, size_t *len)
+static int trust_chain_copy(const struct trust_bundle *b,
+			    struct trust_bundle **ret, char **text, size_t *len)
 {
 	int r = trust_bundle_dump(b, text, len);
 
@@ -244,22 +247,22 @@ static int chain_copy(const struct trust_bundle *b, struct trust_bundle **ret,
 	return 0;
 }
 
-int chain_keep(struct trust_store *s, const struct trust_bundle *b)
+int trust_chain_keep(struct trust_store *s, const struct trust_bundle *b)
 {
 	char name[LINK_NAME_MAX], *text;
 	struct trust_bundle *copy;
 	size_t len, at;
 	int r;
 
-	if (chain_has(s, b))
+	if (trust_chain_has(s, b))
 		return 0;
 	if (s->nlinks == STORE_LINKS_MAX)
 		return -ENOSPC;
-	r = chain_copy(b, &copy, &text, &len);
+	r = trust_chain_copy(b, &copy, &text, &len);
 	if (r < 0)
 		return r;
 	link_name(b->version, name);
-	r = store_write(s, name, text, len);
+	r = trust_store_write(s, name, text, len);
 	free(text);
 	if (r < 0) {
 		trust_bundle_free(copy);
@@ -274,16 +277,17 @@ int chain_keep(struct trust_store *s, const struct trust_bundle *b)
 	return 0;
 }
 
-bool chain_changes_keys(const struct trust_store *s,
-			const struct trust_bundle *b)
+bool trust_chain_changes_keys(const struct trust_store *s,
+			      const struct trust_bundle *b)
 {
-	const struct trust_bundle *before = chain_authority(s, b->version);
+	const struct trust_bundle *before =
+	    trust_chain_authority(s, b->version);
 
 	return !trust_bundle_same_signers(before, b) ||
 	       before->threshold != b->threshold;
 }
 
-void chain_prune(struct trust_store *s, uint64_t version)
+void trust_chain_prune(struct trust_store *s, uint64_t version)
 {
 	char name[LINK_NAME_MAX], *path;
 	size_t i;
@@ -293,7 +297,7 @@ void chain_prune(struct trust_store *s, uint64_t version)
 	/* The last one vouches for the floor; a change of keys or
 	 * threshold is needed to verify what came after it. */
 	if (s->nlinks == 0 || i + 1 >= s->nlinks ||
-	    chain_changes_keys(s, s->link[i]))
+	    trust_chain_changes_keys(s, s->link[i]))
 		return;
 	link_name(version, name);
 	path = fs_join(s->dir, name);
@@ -341,16 +345,17 @@ static bool verify_active(struct trust_store *s)
 
 	if (a == SLOT_FACTORY)
 		return false;
-	auth = chain_authority(s, s->slot[a]->version);
+	auth = trust_chain_authority(s, s->slot[a]->version);
 	if (trust_bundle_accept(auth, auth->version, s->slot[a], CHAIN_NO_TIME,
 				why, sizeof(why)) == 0)
 		return false;
-	store_add_warning(s,
-			  "active %s (version %llu) does not verify from the "
-			  "factory bundle: %s; using the factory bundle",
-			  store_slot_from[a],
-			  (unsigned long long)s->slot[a]->version, why);
-	store_set_aside(s, store_slot_file[a]);
+	trust_store_add_warning(
+	    s,
+	    "active %s (version %llu) does not verify from the "
+	    "factory bundle: %s; using the factory bundle",
+	    trust_store_slot_from[a], (unsigned long long)s->slot[a]->version,
+	    why);
+	trust_store_set_aside(s, trust_store_slot_file[a]);
 	trust_bundle_free(s->slot[a]);
 	s->slot[a] = NULL;
 	s->st.active = SLOT_FACTORY;
@@ -379,7 +384,7 @@ static int restore_slot(const struct trust_store *s)
  */
 static int restore_newest(struct trust_store *s)
 {
-	const struct trust_bundle *act = store_active(s), *top;
+	const struct trust_bundle *act = trust_store_active(s), *top;
 	struct trust_bundle *copy;
 	char name[LINK_NAME_MAX], *text;
 	int slot = restore_slot(s), r;
@@ -389,26 +394,27 @@ static int restore_newest(struct trust_store *s)
 		return 0;
 	top = s->link[s->nlinks - 1];
 	link_name(top->version, name);
-	r = chain_copy(top, &copy, &text, &len);
+	r = trust_chain_copy(top, &copy, &text, &len);
 	if (r == -ENOMEM)
 		return r;
-	store_add_warning(s,
-			  "kept bundle %s (version %" PRIu64 ") is newer than "
-			  "the active %s (version %" PRIu64 ", floor %" PRIu64
-			  "): it was committed here; %s",
-			  name, top->version,
-			  s->st.active == SLOT_FACTORY
-			      ? "factory bundle"
-			      : store_slot_from[s->st.active],
-			  act->version, s->st.floor,
-			  r < 0 ? "it cannot be copied" : "active again");
+	trust_store_add_warning(
+	    s,
+	    "kept bundle %s (version %" PRIu64 ") is newer than "
+	    "the active %s (version %" PRIu64 ", floor %" PRIu64
+	    "): it was committed here; %s",
+	    name, top->version,
+	    s->st.active == SLOT_FACTORY ? "factory bundle"
+					 : trust_store_slot_from[s->st.active],
+	    act->version, s->st.floor,
+	    r < 0 ? "it cannot be copied" : "active again");
 	if (r < 0)
 		return 0;
-	r = store_write(s, store_slot_file[slot], text, len);
+	r = trust_store_write(s, trust_store_slot_file[slot], text, len);
 	free(text);
 	if (r < 0)
-		store_add_warning(s, "cannot write %s/%s: %s", s->dir,
-				  store_slot_file[slot], strerror(-r));
+		trust_store_add_warning(s, "cannot write %s/%s: %s", s->dir,
+					trust_store_slot_file[slot],
+					strerror(-r));
 	if (s->st.active != SLOT_FACTORY) {
 		trust_bundle_free(s->slot[s->st.active]);
 		s->slot[s->st.active] = NULL;
@@ -431,20 +437,21 @@ static int restore_newest(struct trust_store *s)
  */
 static bool limit_floor(struct trust_store *s)
 {
-	const struct trust_bundle *act = store_active(s);
-	uint64_t top = chain_top(s, s->st.floor, act), was = s->st.floor;
+	const struct trust_bundle *act = trust_store_active(s);
+	uint64_t top = trust_chain_top(s, s->st.floor, act), was = s->st.floor;
 
 	if (top < act->version)
 		top = act->version;
 	if (top == s->st.floor)
 		return false;
 	if (top < s->st.floor)
-		store_add_warning(s,
-				  "version floor %llu of %s/%s is above every "
-				  "bundle that verifies here; the floor is "
-				  "%llu",
-				  (unsigned long long)was, s->dir,
-				  STORE_STATE_NAME, (unsigned long long)top);
+		trust_store_add_warning(
+		    s,
+		    "version floor %llu of %s/%s is above every "
+		    "bundle that verifies here; the floor is "
+		    "%llu",
+		    (unsigned long long)was, s->dir, STORE_STATE_NAME,
+		    (unsigned long long)top);
 	s->st.floor = top;
 	return true;
 }
@@ -468,22 +475,22 @@ static bool verify_pending(struct trust_store *s)
 	if (v <= s->st.floor) {
 		snprintf(why, sizeof(why),
 			 "pending %s: version %llu is not above the floor %llu",
-			 store_slot_from[p], (unsigned long long)v,
+			 trust_store_slot_from[p], (unsigned long long)v,
 			 (unsigned long long)s->st.floor);
-		store_drop_pending(s, why);
+		trust_store_drop_pending(s, why);
 		return true;
 	}
-	r = trust_bundle_accept(store_active(s), s->st.floor, s->slot[p],
+	r = trust_bundle_accept(trust_store_active(s), s->st.floor, s->slot[p],
 				CHAIN_NO_TIME, e, sizeof(e));
 	if (r == 0)
 		return false;
 	snprintf(why, sizeof(why),
 		 "pending %s (version %llu) does not verify on top of the "
 		 "active bundle: %s",
-		 store_slot_from[p], (unsigned long long)v, e);
-	store_add_warning(s, "%s", why);
-	store_set_aside(s, store_slot_file[p]);
-	store_drop_pending(s, why);
+		 trust_store_slot_from[p], (unsigned long long)v, e);
+	trust_store_add_warning(s, "%s", why);
+	trust_store_set_aside(s, trust_store_slot_file[p]);
+	trust_store_drop_pending(s, why);
 	return true;
 }
 
@@ -494,9 +501,9 @@ static bool verify_pending(struct trust_store *s)
  * newest kept bundle instead when it is newer, the floor as far as they
  * vouch for it, then the pending slot on top of the active bundle.
  */
-int chain_verify_store(struct trust_store *s, bool *changed)
+int trust_chain_verify_store(struct trust_store *s, bool *changed)
 {
-	int r = chain_load(s);
+	int r = trust_chain_load(s);
 
 	if (r < 0)
 		return r;
@@ -519,20 +526,21 @@ int chain_verify_store(struct trust_store *s, bool *changed)
  * the floor.  A failure is a warning: the active slot still verifies,
  * and the next commit tries again.
  */
-void chain_keep_active(struct trust_store *s, uint64_t was_floor)
+void trust_chain_keep_active(struct trust_store *s, uint64_t was_floor)
 {
 	int r = 0;
 
 	if (s->st.active != SLOT_FACTORY)
-		r = chain_keep(s, s->slot[s->st.active]);
+		r = trust_chain_keep(s, s->slot[s->st.active]);
 	else if (was_floor && was_floor < s->factory->version)
-		r = chain_keep(s, s->factory);
+		r = trust_chain_keep(s, s->factory);
 	if (r < 0)
-		store_add_warning(s, "cannot keep the active bundle in %s: %s",
-				  s->dir, strerror(-r));
+		trust_store_add_warning(
+		    s, "cannot keep the active bundle in %s: %s", s->dir,
+		    strerror(-r));
 }
 
-void chain_free(struct trust_store *s)
+void trust_chain_free(struct trust_store *s)
 {
 	for (size_t i = 0; i < s->nlinks; i++)
 		trust_bundle_free(s->link[i]);

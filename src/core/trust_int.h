@@ -14,13 +14,13 @@
 
 #include "trust.h"
 
-#define TB_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
-#define TB_TIME_LEN 20			  /* "2026-11-23T18:00:00Z" */
-#define TB_B64_MAX  88 /* base64 of the largest fixed field (a sig) */
+#define TRUST_TIME_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+#define TRUST_TIME_LEN 20		     /* "2026-11-23T18:00:00Z" */
+#define TRUST_B64_MAX  88 /* base64 of the largest fixed field (a sig) */
 
 /* Fill err (when given) with the sentence and return rc. */
 __attribute__((format(printf, 4, 5))) static inline int
-tb_err(char *err, size_t errlen, int rc, const char *fmt, ...)
+trust_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -33,7 +33,7 @@ tb_err(char *err, size_t errlen, int rc, const char *fmt, ...)
 }
 
 /* Standard base64, padded, one line; out holds 4 * ceil(n / 3) + 1. */
-static inline void tb_b64_encode(const unsigned char *p, size_t n, char *out)
+static inline void trust_b64_encode(const unsigned char *p, size_t n, char *out)
 {
 	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
 }

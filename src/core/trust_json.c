@@ -19,11 +19,11 @@
 
 #include "trust_int.h"
 
-#define TB_DAY 86400
+#define TRUST_DAY 86400
 
 /* ---- time ------------------------------------------------------------ */
 
-static int tb_digits(const char *s, int n)
+static int trust_digits(const char *s, int n)
 {
 	int v = 0;
 
@@ -38,19 +38,19 @@ int trust_time_parse(const char *s, int64_t *ret)
 	struct tm tm = { 0 }, back;
 	time_t t;
 
-	if (!s || strlen(s) != TB_TIME_LEN)
+	if (!s || strlen(s) != TRUST_TIME_LEN)
 		return -EINVAL;
-	for (size_t i = 0; i < TB_TIME_LEN; i++) {
+	for (size_t i = 0; i < TRUST_TIME_LEN; i++) {
 		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9'
 				    : s[i] != shape[i])
 			return -EINVAL;
 	}
-	tm.tm_year = tb_digits(s, 4) - 1900;
-	tm.tm_mon = tb_digits(s + 5, 2) - 1;
-	tm.tm_mday = tb_digits(s + 8, 2);
-	tm.tm_hour = tb_digits(s + 11, 2);
-	tm.tm_min = tb_digits(s + 14, 2);
-	tm.tm_sec = tb_digits(s + 17, 2);
+	tm.tm_year = trust_digits(s, 4) - 1900;
+	tm.tm_mon = trust_digits(s + 5, 2) - 1;
+	tm.tm_mday = trust_digits(s + 8, 2);
+	tm.tm_hour = trust_digits(s + 11, 2);
+	tm.tm_min = trust_digits(s + 14, 2);
+	tm.tm_sec = trust_digits(s + 17, 2);
 	back = tm;
 	t = timegm(&back);
 	/* timegm normalises 2026-02-30 into March: the round trip refuses
@@ -71,25 +71,25 @@ void trust_time_format(int64_t t, char out[21])
 
 	if (t < 0)
 		t = 0;
-	if (t > TB_TIME_MAX)
-		t = TB_TIME_MAX;
+	if (t > TRUST_TIME_MAX)
+		t = TRUST_TIME_MAX;
 	tt = (time_t)t;
 	if (!gmtime_r(&tt, &tm) ||
-	    strftime(out, TB_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	    strftime(out, TRUST_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		strcpy(out, "1970-01-01T00:00:00Z");
 }
 
 /* Whole days from now to t, rounded down (so -1 on the day after). */
-static int64_t tb_days_left(int64_t t, int64_t now)
+static int64_t trust_days_left(int64_t t, int64_t now)
 {
 	int64_t d = t - now;
 
-	return d >= 0 ? d / TB_DAY : -((-d + TB_DAY - 1) / TB_DAY);
+	return d >= 0 ? d / TRUST_DAY : -((-d + TRUST_DAY - 1) / TRUST_DAY);
 }
 
 /* ---- the bundle as JSON ---------------------------------------------- */
 
-static json_t *tb_json_pem(X509 *x)
+static json_t *trust_json_pem(X509 *x)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	json_t *s = NULL;
@@ -105,7 +105,7 @@ static json_t *tb_json_pem(X509 *x)
 	return s;
 }
 
-static json_t *tb_json_certs(STACK_OF(X509) * sk, bool pem, int64_t now)
+static json_t *trust_json_certs(STACK_OF(X509) * sk, bool pem, int64_t now)
 {
 	json_t *a = json_array();
 	int bad = !a;
@@ -114,7 +114,7 @@ static json_t *tb_json_certs(STACK_OF(X509) * sk, bool pem, int64_t now)
 		X509 *x = sk_X509_value(sk, i);
 
 		bad |= json_array_append_new(
-		    a, pem ? tb_json_pem(x) : trust_cert_info_json(x, now));
+		    a, pem ? trust_json_pem(x) : trust_cert_info_json(x, now));
 	}
 	if (bad) {
 		json_decref(a);
@@ -123,15 +123,15 @@ static json_t *tb_json_certs(STACK_OF(X509) * sk, bool pem, int64_t now)
 	return a;
 }
 
-static json_t *tb_json_keys(const unsigned char (*keys)[TRUST_KEY_LEN],
-			    size_t n)
+static json_t *trust_json_keys(const unsigned char (*keys)[TRUST_KEY_LEN],
+			       size_t n)
 {
 	char s[TRUST_PIN_LEN + 1];
 	json_t *a = json_array();
 	int bad = !a;
 
 	for (size_t i = 0; !bad && i < n; i++) {
-		tb_b64_encode(keys[i], TRUST_KEY_LEN, s);
+		trust_b64_encode(keys[i], TRUST_KEY_LEN, s);
 		bad |= json_array_append_new(a, json_string(s));
 	}
 	if (bad) {
@@ -141,7 +141,7 @@ static json_t *tb_json_keys(const unsigned char (*keys)[TRUST_KEY_LEN],
 	return a;
 }
 
-static json_t *tb_json_strings(char *const *v, size_t n)
+static json_t *trust_json_strings(char *const *v, size_t n)
 {
 	json_t *a = json_array();
 	int bad = !a;
@@ -155,7 +155,7 @@ static json_t *tb_json_strings(char *const *v, size_t n)
 	return a;
 }
 
-static json_t *tb_json_pins(const struct trust_bundle *b)
+static json_t *trust_json_pins(const struct trust_bundle *b)
 {
 	json_t *a = json_array();
 	int bad = !a;
@@ -169,15 +169,15 @@ static json_t *tb_json_pins(const struct trust_bundle *b)
 	return a;
 }
 
-static json_t *tb_json_sigs(const struct trust_bundle *b)
+static json_t *trust_json_sigs(const struct trust_bundle *b)
 {
-	char k[TRUST_PIN_LEN + 1], s[TB_B64_MAX + 1];
+	char k[TRUST_PIN_LEN + 1], s[TRUST_B64_MAX + 1];
 	json_t *a = json_array();
 	int bad = !a;
 
 	for (size_t i = 0; !bad && i < b->nsigs; i++) {
-		tb_b64_encode(b->sigs[i].key, TRUST_KEY_LEN, k);
-		tb_b64_encode(b->sigs[i].sig, TRUST_SIG_LEN, s);
+		trust_b64_encode(b->sigs[i].key, TRUST_KEY_LEN, k);
+		trust_b64_encode(b->sigs[i].sig, TRUST_SIG_LEN, s);
 		bad |= json_array_append_new(
 		    a, json_pack("{s:s, s:s}", "key", k, "sig", s));
 	}
@@ -188,9 +188,9 @@ static json_t *tb_json_sigs(const struct trust_bundle *b)
 	return a;
 }
 
-static json_t *tb_to_json(const struct trust_bundle *b)
+static json_t *trust_to_json(const struct trust_bundle *b)
 {
-	char t[TB_TIME_LEN + 1];
+	char t[TRUST_TIME_LEN + 1];
 	json_t *o = json_object();
 	int bad = !o;
 
@@ -204,17 +204,17 @@ static json_t *tb_to_json(const struct trust_bundle *b)
 	trust_time_format(b->expires, t);
 	bad |= json_object_set_new(o, "expires", json_string(t));
 	bad |= json_object_set_new(o, "hosts",
-				   tb_json_strings(b->hosts, b->nhosts));
+				   trust_json_strings(b->hosts, b->nhosts));
 	bad |= json_object_set_new(o, "anchors",
-				   tb_json_certs(b->anchors, true, 0));
+				   trust_json_certs(b->anchors, true, 0));
 	if (b->recovery && sk_X509_num(b->recovery) > 0)
-		bad |= json_object_set_new(o, "recovery",
-					   tb_json_certs(b->recovery, true, 0));
-	bad |= json_object_set_new(o, "pins", tb_json_pins(b));
+		bad |= json_object_set_new(
+		    o, "recovery", trust_json_certs(b->recovery, true, 0));
+	bad |= json_object_set_new(o, "pins", trust_json_pins(b));
 	bad |= json_object_set_new(o, "signers",
-				   tb_json_keys(b->signers, b->nsigners));
+				   trust_json_keys(b->signers, b->nsigners));
 	bad |= json_object_set_new(o, "threshold", json_integer(b->threshold));
-	bad |= json_object_set_new(o, "signatures", tb_json_sigs(b));
+	bad |= json_object_set_new(o, "signatures", trust_json_sigs(b));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -224,7 +224,7 @@ static json_t *tb_to_json(const struct trust_bundle *b)
 
 int trust_bundle_dump(const struct trust_bundle *b, char **ret, size_t *retlen)
 {
-	json_t *o = tb_to_json(b);
+	json_t *o = trust_to_json(b);
 	char *s, *t;
 	size_t len;
 
@@ -254,7 +254,7 @@ int trust_bundle_dump(const struct trust_bundle *b, char **ret, size_t *retlen)
 
 /* ---- information ----------------------------------------------------- */
 
-static json_t *tb_json_subject(X509 *x)
+static json_t *trust_json_subject(X509 *x)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	json_t *s = NULL;
@@ -271,7 +271,7 @@ static json_t *tb_json_subject(X509 *x)
 	return s;
 }
 
-static const char *tb_curve_name(const char *group)
+static const char *trust_curve_name(const char *group)
 {
 	if (strcmp(group, "prime256v1") == 0)
 		return "P-256";
@@ -283,7 +283,7 @@ static const char *tb_curve_name(const char *group)
 }
 
 /* "RSA 2048", "EC P-256", "Ed25519", ... */
-static void tb_key_kind(X509 *x, char *out, size_t n)
+static void trust_key_kind(X509 *x, char *out, size_t n)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(x);
 	char group[64];
@@ -295,7 +295,7 @@ static void tb_key_kind(X509 *x, char *out, size_t n)
 		snprintf(out, n, "RSA %d", EVP_PKEY_get_bits(pk));
 	} else if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
 		if (EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen))
-			snprintf(out, n, "EC %s", tb_curve_name(group));
+			snprintf(out, n, "EC %s", trust_curve_name(group));
 		else
 			snprintf(out, n, "EC");
 	} else if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_ED25519) {
@@ -308,7 +308,7 @@ static void tb_key_kind(X509 *x, char *out, size_t n)
 	ERR_clear_error();
 }
 
-static int64_t tb_not_after(X509 *x)
+static int64_t trust_not_after(X509 *x)
 {
 	struct tm tm;
 
@@ -321,8 +321,8 @@ static int64_t tb_not_after(X509 *x)
 
 json_t *trust_cert_info_json(X509 *x, int64_t now)
 {
-	char kind[80], t[TB_TIME_LEN + 1], pin[TRUST_PIN_LEN + 1];
-	int64_t na = tb_not_after(x);
+	char kind[80], t[TRUST_TIME_LEN + 1], pin[TRUST_PIN_LEN + 1];
+	int64_t na = trust_not_after(x);
 	json_t *o = json_object();
 	int bad = !o;
 
@@ -330,13 +330,13 @@ json_t *trust_cert_info_json(X509 *x, int64_t now)
 		return NULL;
 	if (trust_pin_of_cert(x, pin) < 0)
 		pin[0] = '\0';
-	tb_key_kind(x, kind, sizeof(kind));
+	trust_key_kind(x, kind, sizeof(kind));
 	trust_time_format(na, t);
-	bad |= json_object_set_new(o, "subject", tb_json_subject(x));
+	bad |= json_object_set_new(o, "subject", trust_json_subject(x));
 	bad |= json_object_set_new(o, "key", json_string(kind));
 	bad |= json_object_set_new(o, "not_after", json_string(t));
 	bad |= json_object_set_new(o, "days_left",
-				   json_integer(tb_days_left(na, now)));
+				   json_integer(trust_days_left(na, now)));
 	bad |= json_object_set_new(o, "pin", json_string(pin));
 	if (bad) {
 		json_decref(o);
@@ -347,7 +347,7 @@ json_t *trust_cert_info_json(X509 *x, int64_t now)
 
 json_t *trust_bundle_info_json(const struct trust_bundle *b, int64_t now)
 {
-	char t[TB_TIME_LEN + 1];
+	char t[TRUST_TIME_LEN + 1];
 	json_t *o = json_object();
 	int bad = !o;
 
@@ -359,18 +359,18 @@ json_t *trust_bundle_info_json(const struct trust_bundle *b, int64_t now)
 	bad |= json_object_set_new(o, "issued_at", json_string(t));
 	trust_time_format(b->expires, t);
 	bad |= json_object_set_new(o, "expires", json_string(t));
-	bad |= json_object_set_new(o, "days_left",
-				   json_integer(tb_days_left(b->expires, now)));
+	bad |= json_object_set_new(
+	    o, "days_left", json_integer(trust_days_left(b->expires, now)));
 	bad |= json_object_set_new(o, "hosts",
-				   tb_json_strings(b->hosts, b->nhosts));
+				   trust_json_strings(b->hosts, b->nhosts));
 	bad |= json_object_set_new(o, "threshold", json_integer(b->threshold));
 	bad |= json_object_set_new(o, "signers",
-				   tb_json_keys(b->signers, b->nsigners));
+				   trust_json_keys(b->signers, b->nsigners));
 	bad |= json_object_set_new(o, "anchors",
-				   tb_json_certs(b->anchors, false, now));
+				   trust_json_certs(b->anchors, false, now));
 	bad |= json_object_set_new(o, "recovery",
-				   tb_json_certs(b->recovery, false, now));
-	bad |= json_object_set_new(o, "pins", tb_json_pins(b));
+				   trust_json_certs(b->recovery, false, now));
+	bad |= json_object_set_new(o, "pins", trust_json_pins(b));
 	if (bad) {
 		json_decref(o);
 		return NULL;

@@ -22,7 +22,7 @@
 #include "fsutil.h"
 #include "trust_int.h"
 
-#define TB_KEYFILE_MAX (64 * 1024) /* bytes of a key file */
+#define TRUST_KEYFILE_MAX (64 * 1024) /* bytes of a key file */
 
 /* ---- signatures ------------------------------------------------------ */
 
@@ -40,8 +40,8 @@ int trust_key_raw_public(EVP_PKEY *key, unsigned char out[TRUST_KEY_LEN])
 	return 0;
 }
 
-static int tb_ed25519_sign(EVP_PKEY *key, const char *msg, size_t len,
-			   unsigned char sig[TRUST_SIG_LEN])
+static int trust_ed25519_sign(EVP_PKEY *key, const char *msg, size_t len,
+			      unsigned char sig[TRUST_SIG_LEN])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t siglen = TRUST_SIG_LEN;
@@ -59,9 +59,9 @@ static int tb_ed25519_sign(EVP_PKEY *key, const char *msg, size_t len,
 	return ok ? 0 : -EINVAL;
 }
 
-static bool tb_ed25519_verify(const unsigned char key[TRUST_KEY_LEN],
-			      const unsigned char sig[TRUST_SIG_LEN],
-			      const char *msg, size_t len)
+static bool trust_ed25519_verify(const unsigned char key[TRUST_KEY_LEN],
+				 const unsigned char sig[TRUST_SIG_LEN],
+				 const char *msg, size_t len)
 {
 	EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key,
 						   TRUST_KEY_LEN);
@@ -86,32 +86,32 @@ int trust_bundle_sign(struct trust_bundle *b, EVP_PKEY *key, char *err,
 	int rc;
 
 	if (trust_key_raw_public(key, sig.key) < 0)
-		return tb_err(err, errlen, -EINVAL,
-			      "the signing key is not an Ed25519 key");
+		return trust_err(err, errlen, -EINVAL,
+				 "the signing key is not an Ed25519 key");
 	for (i = 0; i < b->nsigs; i++) {
 		if (!memcmp(b->sigs[i].key, sig.key, TRUST_KEY_LEN))
 			break;
 	}
 	if (i == TRUST_ITEMS_MAX)
-		return tb_err(err, errlen, -ENOSPC,
-			      "the bundle already holds %d signatures, the "
-			      "most it can",
-			      TRUST_ITEMS_MAX);
+		return trust_err(err, errlen, -ENOSPC,
+				 "the bundle already holds %d signatures, the "
+				 "most it can",
+				 TRUST_ITEMS_MAX);
 	if ((rc = trust_bundle_tbs(b, &tbs, &len)) < 0)
-		return tb_err(err, errlen, rc, "cannot encode the bundle: %s",
-			      strerror(-rc));
-	rc = tb_ed25519_sign(key, tbs, len, sig.sig);
+		return trust_err(err, errlen, rc,
+				 "cannot encode the bundle: %s", strerror(-rc));
+	rc = trust_ed25519_sign(key, tbs, len, sig.sig);
 	free(tbs);
 	if (rc < 0)
-		return tb_err(err, errlen, rc, "cannot sign with this key");
+		return trust_err(err, errlen, rc, "cannot sign with this key");
 	b->sigs[i] = sig;
 	if (i == b->nsigs)
 		b->nsigs++;
 	return 0;
 }
 
-static bool tb_key_in(const unsigned char (*keys)[TRUST_KEY_LEN], size_t n,
-		      const unsigned char *key)
+static bool trust_key_in(const unsigned char (*keys)[TRUST_KEY_LEN], size_t n,
+			 const unsigned char *key)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!memcmp(keys[i], key, TRUST_KEY_LEN))
@@ -132,12 +132,12 @@ unsigned trust_bundle_count_signers(const struct trust_bundle *b,
 		return 0;
 	for (size_t i = 0; i < nkeys; i++) {
 		/* A key listed twice by the caller is still one key. */
-		if (tb_key_in(keys, i, keys[i]))
+		if (trust_key_in(keys, i, keys[i]))
 			continue;
 		for (size_t j = 0; j < b->nsigs; j++) {
 			if (!memcmp(b->sigs[j].key, keys[i], TRUST_KEY_LEN) &&
-			    tb_ed25519_verify(keys[i], b->sigs[j].sig, tbs,
-					      len)) {
+			    trust_ed25519_verify(keys[i], b->sigs[j].sig, tbs,
+						 len)) {
 				n++;
 				break;
 			}
@@ -151,11 +151,11 @@ bool trust_bundle_same_signers(const struct trust_bundle *a,
 			       const struct trust_bundle *b)
 {
 	for (size_t i = 0; i < a->nsigners; i++) {
-		if (!tb_key_in(b->signers, b->nsigners, a->signers[i]))
+		if (!trust_key_in(b->signers, b->nsigners, a->signers[i]))
 			return false;
 	}
 	for (size_t i = 0; i < b->nsigners; i++) {
-		if (!tb_key_in(a->signers, a->nsigners, b->signers[i]))
+		if (!trust_key_in(a->signers, a->nsigners, b->signers[i]))
 			return false;
 	}
 	return true;
@@ -184,7 +184,7 @@ int trust_pin_of_cert(X509 *x, char out[TRUST_PIN_LEN + 1])
 		ERR_clear_error();
 		return -ENOMEM;
 	}
-	tb_b64_encode(md, 32, out);
+	trust_b64_encode(md, 32, out);
 	return 0;
 }
 
@@ -197,33 +197,33 @@ int trust_pin_of_file(const char *path, char out[TRUST_PIN_LEN + 1], char *err,
 
 	if (!f) {
 		e = errno;
-		return tb_err(err, errlen, -e, "%s: %s", path, strerror(e));
+		return trust_err(err, errlen, -e, "%s: %s", path, strerror(e));
 	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	ERR_clear_error();
 	if (!x)
-		return tb_err(err, errlen, -EINVAL,
-			      "%s: no PEM certificate in it", path);
+		return trust_err(err, errlen, -EINVAL,
+				 "%s: no PEM certificate in it", path);
 	rc = trust_pin_of_cert(x, out);
 	X509_free(x);
 	if (rc < 0)
-		return tb_err(err, errlen, rc, "%s: cannot compute the pin",
-			      path);
+		return trust_err(err, errlen, rc, "%s: cannot compute the pin",
+				 path);
 	return 0;
 }
 
 /* ---- key files ------------------------------------------------------- */
 
 /* Never prompt on a terminal for the passphrase of an encrypted key. */
-static int tb_no_passphrase(char *buf, int size, int rwflag, void *u)
+static int trust_no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	return -1;
 }
 
 /* Create path (refusing an existing one) holding the key as PEM. */
-static int tb_write_key(const char *path, mode_t mode, EVP_PKEY *key,
-			bool private, char *err, size_t errlen)
+static int trust_write_key(const char *path, mode_t mode, EVP_PKEY *key,
+			   bool private, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	int e, ok;
@@ -231,16 +231,16 @@ static int tb_write_key(const char *path, mode_t mode, EVP_PKEY *key,
 
 	if (fd < 0) {
 		e = errno;
-		return tb_err(err, errlen, -e, "%s: %s", path,
-			      e == EEXIST ? "exists; not overwriting it"
-					  : strerror(e));
+		return trust_err(err, errlen, -e, "%s: %s", path,
+				 e == EEXIST ? "exists; not overwriting it"
+					     : strerror(e));
 	}
 	/* The umask must not loosen nor tighten what the header promises. */
 	if (fchmod(fd, mode) < 0 || !(f = fdopen(fd, "w"))) {
 		e = errno;
 		close(fd);
 		unlink(path);
-		return tb_err(err, errlen, -e, "%s: %s", path, strerror(e));
+		return trust_err(err, errlen, -e, "%s: %s", path, strerror(e));
 	}
 	ok = private
 		 ? PEM_write_PKCS8PrivateKey(f, key, NULL, NULL, 0, NULL, NULL)
@@ -252,9 +252,9 @@ static int tb_write_key(const char *path, mode_t mode, EVP_PKEY *key,
 	ERR_clear_error();
 	if (!ok) {
 		unlink(path);
-		return tb_err(err, errlen, -(e ? e : EIO),
-			      "%s: cannot write: %s", path,
-			      strerror(e ? e : EIO));
+		return trust_err(err, errlen, -(e ? e : EIO),
+				 "%s: cannot write: %s", path,
+				 strerror(e ? e : EIO));
 	}
 	return 0;
 }
@@ -268,24 +268,24 @@ int trust_key_generate(const char *path, char *err, size_t errlen)
 	int rc;
 
 	if (!pub)
-		return tb_err(err, errlen, -ENOMEM, "out of memory");
+		return trust_err(err, errlen, -ENOMEM, "out of memory");
 	memcpy(pub, path, len);
 	memcpy(pub + len, ".pub", sizeof(".pub"));
 	if (lstat(pub, &st) == 0) {
-		rc = tb_err(err, errlen, -EEXIST,
-			    "%s: exists; not overwriting it", pub);
+		rc = trust_err(err, errlen, -EEXIST,
+			       "%s: exists; not overwriting it", pub);
 		goto out_pub;
 	}
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (!key) {
 		ERR_clear_error();
-		rc = tb_err(err, errlen, -ENOMEM,
-			    "cannot generate an Ed25519 key");
+		rc = trust_err(err, errlen, -ENOMEM,
+			       "cannot generate an Ed25519 key");
 		goto out_pub;
 	}
-	rc = tb_write_key(path, 0600, key, true, err, errlen);
+	rc = trust_write_key(path, 0600, key, true, err, errlen);
 	if (rc == 0 &&
-	    (rc = tb_write_key(pub, 0644, key, false, err, errlen)) < 0)
+	    (rc = trust_write_key(pub, 0644, key, false, err, errlen)) < 0)
 		unlink(path);
 	EVP_PKEY_free(key);
 out_pub:
@@ -293,7 +293,7 @@ out_pub:
 	return rc;
 }
 
-struct tb_keyfile {
+struct trust_keyfile {
 	const char *path;
 	char *err;
 	size_t errlen;
@@ -301,74 +301,76 @@ struct tb_keyfile {
 };
 
 /* Judged on the descriptor that is then read (fs_read_checked). */
-static int tb_check_key_mode(const struct stat *st, void *arg)
+static int trust_check_key_mode(const struct stat *st, void *arg)
 {
-	struct tb_keyfile *k = arg;
+	struct trust_keyfile *k = arg;
 	int rc = fs_check_secret_mode(st);
 
 	if (rc == -EINVAL)
-		rc = tb_err(k->err, k->errlen, -EINVAL,
-			    "%s: not a regular file", k->path);
+		rc = trust_err(k->err, k->errlen, -EINVAL,
+			       "%s: not a regular file", k->path);
 	else if (rc < 0)
-		rc = tb_err(k->err, k->errlen, -EACCES,
-			    "%s is %s by others (mode %04o); it must be 0600",
-			    k->path,
-			    st->st_mode & 044	? "readable"
-			    : st->st_mode & 022 ? "writable"
-						: "usable",
-			    (unsigned)(st->st_mode & 07777));
-	else if (st->st_size > TB_KEYFILE_MAX)
-		rc = tb_err(k->err, k->errlen, -EFBIG,
-			    "%s: larger than %d bytes; not a key file", k->path,
-			    TB_KEYFILE_MAX);
+		rc = trust_err(
+		    k->err, k->errlen, -EACCES,
+		    "%s is %s by others (mode %04o); it must be 0600", k->path,
+		    st->st_mode & 044	? "readable"
+		    : st->st_mode & 022 ? "writable"
+					: "usable",
+		    (unsigned)(st->st_mode & 07777));
+	else if (st->st_size > TRUST_KEYFILE_MAX)
+		rc = trust_err(k->err, k->errlen, -EFBIG,
+			       "%s: larger than %d bytes; not a key file",
+			       k->path, TRUST_KEYFILE_MAX);
 	k->said = rc < 0;
 	return rc;
 }
 
-static int tb_check_ed25519(const char *path, EVP_PKEY *key, char *err,
-			    size_t errlen)
+static int trust_check_ed25519(const char *path, EVP_PKEY *key, char *err,
+			       size_t errlen)
 {
 	if (EVP_PKEY_get_id(key) == EVP_PKEY_ED25519)
 		return 0;
-	return tb_err(err, errlen, -EINVAL, "%s: a %s key, not Ed25519", path,
-		      EVP_PKEY_get0_type_name(key)
-			  ? EVP_PKEY_get0_type_name(key)
-			  : "unknown");
+	return trust_err(
+	    err, errlen, -EINVAL, "%s: a %s key, not Ed25519", path,
+	    EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key)
+					 : "unknown");
 }
 
 int trust_key_load_private(const char *path, EVP_PKEY **ret, char *err,
 			   size_t errlen)
 {
-	struct tb_keyfile k = { path, err, errlen, false };
+	struct trust_keyfile k = { path, err, errlen, false };
 	EVP_PKEY *key = NULL;
 	char *pem = NULL;
 	size_t len = 0;
 	BIO *bio;
 	int rc;
 
-	rc = fs_read_checked(path, TB_KEYFILE_MAX, tb_check_key_mode, &k, &pem,
-			     &len);
+	rc = fs_read_checked(path, TRUST_KEYFILE_MAX, trust_check_key_mode, &k,
+			     &pem, &len);
 	if (rc == -EFBIG && !k.said)
-		return tb_err(err, errlen, rc,
-			      "%s: larger than %d bytes; not a key file", path,
-			      TB_KEYFILE_MAX);
+		return trust_err(err, errlen, rc,
+				 "%s: larger than %d bytes; not a key file",
+				 path, TRUST_KEYFILE_MAX);
 	if (rc < 0 && !k.said)
-		return tb_err(err, errlen, rc, "%s: %s", path, strerror(-rc));
+		return trust_err(err, errlen, rc, "%s: %s", path,
+				 strerror(-rc));
 	if (rc < 0)
 		return rc;
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio)
-		key =
-		    PEM_read_bio_PrivateKey(bio, NULL, tb_no_passphrase, NULL);
+		key = PEM_read_bio_PrivateKey(bio, NULL, trust_no_passphrase,
+					      NULL);
 	BIO_free(bio);
 	fs_free_secret(pem, len);
 	ERR_clear_error();
 	if (!key)
-		return tb_err(err, errlen, -EINVAL,
-			      "%s: not a PEM private key (or an encrypted one, "
-			      "which is not supported)",
-			      path);
-	if ((rc = tb_check_ed25519(path, key, err, errlen)) < 0) {
+		return trust_err(
+		    err, errlen, -EINVAL,
+		    "%s: not a PEM private key (or an encrypted one, "
+		    "which is not supported)",
+		    path);
+	if ((rc = trust_check_ed25519(path, key, err, errlen)) < 0) {
 		EVP_PKEY_free(key);
 		return rc;
 	}
@@ -377,17 +379,17 @@ int trust_key_load_private(const char *path, EVP_PKEY **ret, char *err,
 }
 
 /* The public key of PEM text: a PUBLIC KEY block, else a private key. */
-static EVP_PKEY *tb_read_any_key(const char *buf, size_t len)
+static EVP_PKEY *trust_read_any_key(const char *buf, size_t len)
 {
 	BIO *bio = BIO_new_mem_buf(buf, (int)len);
 	EVP_PKEY *key = NULL;
 
 	if (bio)
-		key = PEM_read_bio_PUBKEY(bio, NULL, tb_no_passphrase, NULL);
+		key = PEM_read_bio_PUBKEY(bio, NULL, trust_no_passphrase, NULL);
 	BIO_free(bio);
 	if (!key && (bio = BIO_new_mem_buf(buf, (int)len))) {
-		key =
-		    PEM_read_bio_PrivateKey(bio, NULL, tb_no_passphrase, NULL);
+		key = PEM_read_bio_PrivateKey(bio, NULL, trust_no_passphrase,
+					      NULL);
 		BIO_free(bio);
 	}
 	ERR_clear_error();
@@ -402,19 +404,20 @@ int trust_key_load_public(const char *path, unsigned char out[TRUST_KEY_LEN],
 	size_t len;
 	int rc;
 
-	rc = fs_read_file(path, TB_KEYFILE_MAX, &buf, &len);
+	rc = fs_read_file(path, TRUST_KEYFILE_MAX, &buf, &len);
 	if (rc == -EFBIG)
-		return tb_err(err, errlen, rc,
-			      "%s: larger than %d bytes; not a key file", path,
-			      TB_KEYFILE_MAX);
+		return trust_err(err, errlen, rc,
+				 "%s: larger than %d bytes; not a key file",
+				 path, TRUST_KEYFILE_MAX);
 	if (rc < 0)
-		return tb_err(err, errlen, rc, "%s: %s", path, strerror(-rc));
-	key = tb_read_any_key(buf, len);
+		return trust_err(err, errlen, rc, "%s: %s", path,
+				 strerror(-rc));
+	key = trust_read_any_key(buf, len);
 	free(buf);
 	if (!key)
-		return tb_err(err, errlen, -EINVAL,
-			      "%s: not a PEM public or private key", path);
-	rc = tb_check_ed25519(path, key, err, errlen);
+		return trust_err(err, errlen, -EINVAL,
+				 "%s: not a PEM public or private key", path);
+	rc = trust_check_ed25519(path, key, err, errlen);
 	if (rc == 0)
 		rc = trust_key_raw_public(key, out);
 	EVP_PKEY_free(key);

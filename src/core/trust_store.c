@@ -33,9 +33,9 @@
 #define STR(x)		  STR_(x)
 #define TRIES_MAX_STR	  STR(TRUST_TRIES_MAX)
 
-const char *const store_slot_file[SLOT_COUNT] = { "slot-a.bundle",
-						  "slot-b.bundle" };
-const char *const store_slot_from[SLOT_COUNT] = { "slot a", "slot b" };
+const char *const trust_store_slot_file[SLOT_COUNT] = { "slot-a.bundle",
+							"slot-b.bundle" };
+const char *const trust_store_slot_from[SLOT_COUNT] = { "slot a", "slot b" };
 static const char *const slot_key[SLOT_COUNT] = { "a", "b" };
 
 static void set_msg(char *buf, size_t len, const char *fmt, ...)
@@ -52,7 +52,7 @@ static void set_msg(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-void store_add_warning(struct trust_store *s, const char *fmt, ...)
+void trust_store_add_warning(struct trust_store *s, const char *fmt, ...)
 {
 	size_t used = strlen(s->warning);
 	va_list ap;
@@ -66,13 +66,13 @@ void store_add_warning(struct trust_store *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-const struct trust_bundle *store_active(const struct trust_store *s)
+const struct trust_bundle *trust_store_active(const struct trust_store *s)
 {
 	return s->st.active == SLOT_FACTORY ? s->factory
 					    : s->slot[s->st.active];
 }
 
-static void set_dropped(struct store_state *st, const char *why)
+static void set_dropped(struct trust_store_state *st, const char *why)
 {
 	size_t n = strnlen(why, sizeof(st->dropped) - 1);
 
@@ -89,7 +89,8 @@ static json_t *slot_json(int slot)
 	return slot < 0 ? json_null() : json_string(slot_key[slot]);
 }
 
-static int state_dump(const struct store_state *st, char **ret, size_t *len)
+static int state_dump(const struct trust_store_state *st, char **ret,
+		      size_t *len)
 {
 	char *text, *bigger;
 	json_t *o;
@@ -120,8 +121,8 @@ static int state_dump(const struct store_state *st, char **ret, size_t *len)
 	return 0;
 }
 
-int store_write(struct trust_store *s, const char *name, const void *data,
-		size_t len)
+int trust_store_write(struct trust_store *s, const char *name, const void *data,
+		      size_t len)
 {
 	int r = fs_write_atomic(s->dir, name, data, len, 0600);
 
@@ -131,7 +132,8 @@ int store_write(struct trust_store *s, const char *name, const void *data,
 	return r;
 }
 
-static int state_write(struct trust_store *s, const struct store_state *st)
+static int state_write(struct trust_store *s,
+		       const struct trust_store_state *st)
 {
 	char *text;
 	size_t len;
@@ -140,7 +142,7 @@ static int state_write(struct trust_store *s, const struct store_state *st)
 	r = state_dump(st, &text, &len);
 	if (r < 0)
 		return r;
-	r = store_write(s, STORE_STATE_NAME, text, len);
+	r = trust_store_write(s, STORE_STATE_NAME, text, len);
 	free(text);
 	if (r == 0)
 		s->saved = true;
@@ -189,7 +191,7 @@ static int state_int(json_t *o, const char *key, json_int_t max,
 	return 0;
 }
 
-static int state_dropped(json_t *o, struct store_state *st)
+static int state_dropped(json_t *o, struct trust_store_state *st)
 {
 	json_t *v = json_object_get(o, "dropped");
 
@@ -207,8 +209,8 @@ static int state_dropped(json_t *o, struct store_state *st)
  * Keys this version does not know are ignored, so that the state a newer
  * daemon wrote stays readable after a downgrade; the floor in it must.
  */
-static int state_parse(json_t *o, const char *path, struct store_state *st,
-		       char *err, size_t errlen)
+static int state_parse(json_t *o, const char *path,
+		       struct trust_store_state *st, char *err, size_t errlen)
 {
 	json_int_t tries, floor, last_good;
 
@@ -254,9 +256,9 @@ static bool find_bundle_file(const char *dir, char *name, size_t len)
 	if (!d)
 		return false;
 	while (!found && (e = readdir(d))) {
-		found = strcmp(e->d_name, store_slot_file[SLOT_A]) == 0 ||
-			strcmp(e->d_name, store_slot_file[SLOT_B]) == 0 ||
-			chain_is_link_name(e->d_name, strlen(e->d_name));
+		found = strcmp(e->d_name, trust_store_slot_file[SLOT_A]) == 0 ||
+			strcmp(e->d_name, trust_store_slot_file[SLOT_B]) == 0 ||
+			trust_chain_is_link_name(e->d_name, strlen(e->d_name));
 		if (found)
 			snprintf(name, len, "%s", e->d_name);
 	}
@@ -335,7 +337,7 @@ static bool is_our_temp(const char *name)
 	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
 		if (n == strlen(ours[i]) && strncmp(name + 1, ours[i], n) == 0)
 			return true;
-	return chain_is_link_name(name + 1, n);
+	return trust_chain_is_link_name(name + 1, n);
 }
 
 /*
@@ -356,8 +358,8 @@ static void remove_temps(struct trust_store *s)
 			continue;
 		path = fs_join(s->dir, e->d_name);
 		if (path && unlink(path) < 0 && errno != ENOENT)
-			store_add_warning(s, "cannot remove %s: %s", path,
-					  strerror(errno));
+			trust_store_add_warning(s, "cannot remove %s: %s", path,
+						strerror(errno));
 		free(path);
 	}
 	closedir(d);
@@ -365,7 +367,7 @@ static void remove_temps(struct trust_store *s)
 
 static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
 {
-	char *path = fs_join(s->dir, store_slot_file[slot]);
+	char *path = fs_join(s->dir, trust_store_slot_file[slot]);
 	int r;
 
 	if (!path)
@@ -381,22 +383,22 @@ static int load_slot(struct trust_store *s, int slot, char *err, size_t errlen)
  * place would keep every later write from being made).  It is gone
  * already when missing.
  */
-void store_set_aside(struct trust_store *s, const char *name)
+void trust_store_set_aside(struct trust_store *s, const char *name)
 {
 	char *aside = NULL;
 	int r = fs_set_aside(s->dir, name, &aside);
 
 	if (r == 0)
-		store_add_warning(s, "kept it as %s", aside);
+		trust_store_add_warning(s, "kept it as %s", aside);
 	else if (r != -ENOENT)
-		store_add_warning(s, "%s/%s cannot be set aside: %s", s->dir,
-				  name, strerror(-r));
+		trust_store_add_warning(s, "%s/%s cannot be set aside: %s",
+					s->dir, name, strerror(-r));
 	free(aside);
 }
 
 static void aside_slot(struct trust_store *s, int slot)
 {
-	store_set_aside(s, store_slot_file[slot]);
+	trust_store_set_aside(s, trust_store_slot_file[slot]);
 }
 
 /*
@@ -416,11 +418,11 @@ static int load_slots(struct trust_store *s)
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
-			store_add_warning(
+			trust_store_add_warning(
 			    s,
 			    "active %s ignored: %s; using the factory "
 			    "bundle",
-			    store_slot_from[s->st.active], e);
+			    trust_store_slot_from[s->st.active], e);
 			aside_slot(s, s->st.active);
 			s->st.active = SLOT_FACTORY;
 			changed = 1;
@@ -432,8 +434,8 @@ static int load_slots(struct trust_store *s)
 			return r;
 		if (r < 0) {
 			snprintf(why, sizeof(why), "pending %s ignored: %s",
-				 store_slot_from[s->st.pending], e);
-			store_add_warning(s, "%s", why);
+				 trust_store_slot_from[s->st.pending], e);
+			trust_store_add_warning(s, "%s", why);
 			aside_slot(s, s->st.pending);
 			set_dropped(&s->st, why);
 			s->st.pending = SLOT_NONE;
@@ -444,7 +446,7 @@ static int load_slots(struct trust_store *s)
 	return changed;
 }
 
-void store_drop_pending(struct trust_store *s, const char *why)
+void trust_store_drop_pending(struct trust_store *s, const char *why)
 {
 	trust_bundle_free(s->slot[s->st.pending]);
 	s->slot[s->st.pending] = NULL;
@@ -453,8 +455,8 @@ void store_drop_pending(struct trust_store *s, const char *why)
 	set_dropped(&s->st, why);
 }
 
-static int store_init(struct trust_store *s, const char *dir, char *err,
-		      size_t errlen)
+static int trust_store_init(struct trust_store *s, const char *dir, char *err,
+			    size_t errlen)
 {
 	bool changed = false;
 	uint64_t was_floor;
@@ -478,17 +480,17 @@ static int store_init(struct trust_store *s, const char *dir, char *err,
 	if (r < 0)
 		return r;
 	changed |= r == 1;
-	r = chain_verify_store(s, &changed);
+	r = trust_chain_verify_store(s, &changed);
 	if (r < 0)
 		return r;
 	if (changed) {
 		r = state_write(s, &s->st);
 		if (r < 0)
-			store_add_warning(s, "cannot save %s/state: %s", s->dir,
-					  strerror(-r));
+			trust_store_add_warning(s, "cannot save %s/state: %s",
+						s->dir, strerror(-r));
 	}
 	if (s->saved)
-		chain_keep_active(s, was_floor);
+		trust_chain_keep_active(s, was_floor);
 	return 0;
 }
 
@@ -511,7 +513,7 @@ int trust_store_open(const char *dir, struct trust_bundle *factory,
 	s->st.active = SLOT_FACTORY;
 	s->st.pending = SLOT_NONE;
 	s->dir = strdup(dir);
-	r = s->dir ? store_init(s, dir, err, errlen) : -ENOMEM;
+	r = s->dir ? trust_store_init(s, dir, err, errlen) : -ENOMEM;
 	if (r == -ENOMEM)
 		set_msg(err, errlen, "%s: %s", dir, strerror(ENOMEM));
 	if (r < 0) {
@@ -528,7 +530,7 @@ void trust_store_free(struct trust_store *s)
 		return;
 	for (int i = 0; i < SLOT_COUNT; i++)
 		trust_bundle_free(s->slot[i]);
-	chain_free(s);
+	trust_chain_free(s);
 	trust_bundle_free(s->factory);
 	free(s->dir);
 	free(s);
@@ -540,12 +542,13 @@ void trust_store_info(const struct trust_store *s, struct trust_store_info *ret)
 
 	*ret = (struct trust_store_info){
 		.factory = s->factory,
-		.active = store_active(s),
+		.active = trust_store_active(s),
 		.active_from = s->st.active == SLOT_FACTORY
 				   ? "factory"
-				   : store_slot_from[s->st.active],
+				   : trust_store_slot_from[s->st.active],
 		.pending = p == SLOT_NONE ? NULL : s->slot[p],
-		.pending_from = p == SLOT_NONE ? NULL : store_slot_from[p],
+		.pending_from =
+		    p == SLOT_NONE ? NULL : trust_store_slot_from[p],
 		.pending_tries = s->st.tries,
 		.floor = s->st.floor,
 		.last_good = s->st.last_good,
@@ -581,24 +584,24 @@ static int offer_slot(const struct trust_store *s)
  * store's own: it leaves the failure known.
  */
 static int write_offer(struct trust_store *s, int slot, const void *buf,
-		       size_t len, const struct store_state *next)
+		       size_t len, const struct trust_store_state *next)
 {
 	char *path, *old = NULL;
 	size_t oldlen = 0;
 	int r;
 
-	path = fs_join(s->dir, store_slot_file[slot]);
+	path = fs_join(s->dir, trust_store_slot_file[slot]);
 	if (!path)
 		return -ENOMEM;
 	if (slot == s->st.pending &&
 	    fs_read_file(path, TRUST_BUNDLE_MAX, &old, &oldlen) < 0)
 		old = NULL;
-	r = store_write(s, store_slot_file[slot], buf, len);
+	r = trust_store_write(s, trust_store_slot_file[slot], buf, len);
 	if (r == 0) {
 		r = state_write(s, next);
 		if (r < 0 && old)
-			fs_write_atomic(s->dir, store_slot_file[slot], old,
-					oldlen, 0600);
+			fs_write_atomic(s->dir, trust_store_slot_file[slot],
+					old, oldlen, 0600);
 		else if (r < 0 && slot != s->st.pending)
 			unlink(path);
 	}
@@ -622,14 +625,14 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 		      int64_t now, const char *host, char *why, size_t whylen)
 {
 	struct trust_bundle *cand = NULL;
-	struct store_state next;
+	struct trust_store_state next;
 	int slot, r;
 
 	set_msg(why, whylen, "%s", "");
 	r = trust_bundle_parse(buf, len, &cand, why, whylen);
 	if (r < 0)
 		return r;
-	r = trust_bundle_accept(store_active(s), s->st.floor, cand,
+	r = trust_bundle_accept(trust_store_active(s), s->st.floor, cand,
 				offer_now(s, now), why, whylen);
 	if (r < 0)
 		goto out;
@@ -652,7 +655,8 @@ int trust_store_offer(struct trust_store *s, const void *buf, size_t len,
 	r = write_offer(s, slot, buf, len, &next);
 	if (r < 0) {
 		set_msg(why, whylen, "cannot store: %s: %s",
-			s->write_file ? s->write_file : store_slot_file[slot],
+			s->write_file ? s->write_file
+				      : trust_store_slot_file[slot],
 			strerror(-r));
 		goto out;
 	}
@@ -678,7 +682,7 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
 
 	if (is_pending)
 		*is_pending = pending;
-	return pending ? s->slot[s->st.pending] : store_active(s);
+	return pending ? s->slot[s->st.pending] : trust_store_active(s);
 }
 
 /*
@@ -695,10 +699,10 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
 static int commit_pending(struct trust_store *s)
 {
 	int p = s->st.pending, old = s->st.active, r = 0;
-	uint64_t old_version = store_active(s)->version;
+	uint64_t old_version = trust_store_active(s)->version;
 
-	if (old != SLOT_FACTORY && chain_changes_keys(s, s->slot[old]))
-		r = chain_keep(s, s->slot[old]);
+	if (old != SLOT_FACTORY && trust_chain_changes_keys(s, s->slot[old]))
+		r = trust_chain_keep(s, s->slot[old]);
 	if (r < 0)
 		return r;
 	if (old != SLOT_FACTORY) {
@@ -712,8 +716,9 @@ static int commit_pending(struct trust_store *s)
 		s->st.floor = s->slot[p]->version;
 	s->st.has_dropped = false;
 	r = state_write(s, &s->st);
-	if (r == 0 && chain_keep(s, s->slot[p]) == 0 && old != SLOT_FACTORY)
-		chain_prune(s, old_version);
+	if (r == 0 && trust_chain_keep(s, s->slot[p]) == 0 &&
+	    old != SLOT_FACTORY)
+		trust_chain_prune(s, old_version);
 	return r < 0 ? r : 1;
 }
 
@@ -732,7 +737,7 @@ int trust_store_tried(struct trust_store *s, bool ok, const char *why)
 		else
 			snprintf(reason, sizeof(reason), "failed %d tries",
 				 TRUST_TRIES_MAX);
-		store_drop_pending(s, reason);
+		trust_store_drop_pending(s, reason);
 		ret = 2;
 	}
 	r = state_write(s, &s->st);
@@ -754,7 +759,7 @@ int64_t trust_store_time_floor(const struct trust_store *s, int64_t build_time)
 
 	if (s->st.last_good > t)
 		t = s->st.last_good;
-	if (store_active(s)->issued_at > t)
-		t = store_active(s)->issued_at;
+	if (trust_store_active(s)->issued_at > t)
+		t = trust_store_active(s)->issued_at;
 	return t;
 }

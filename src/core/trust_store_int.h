@@ -24,7 +24,7 @@ enum {
 };
 
 /* What the state file holds. */
-struct store_state {
+struct trust_store_state {
 	int active;  /* SLOT_FACTORY, SLOT_A or SLOT_B */
 	int pending; /* SLOT_NONE, SLOT_A or SLOT_B */
 	unsigned tries;
@@ -39,7 +39,7 @@ struct trust_store {
 	struct trust_bundle *factory;
 	/* The bundles of the slots the state names; NULL for the others. */
 	struct trust_bundle *slot[SLOT_COUNT];
-	struct store_state st;
+	struct trust_store_state st;
 	bool saved; /* the state file exists (read or written) */
 	/* The chain (trust_chain.c): committed bundles kept as
 	 * link-<version>.bundle, verified from the factory bundle, in
@@ -52,25 +52,26 @@ struct trust_store {
 	uint64_t write_failures;
 };
 
-extern const char *const store_slot_file[SLOT_COUNT]; /* "slot-a.bundle" */
-extern const char *const store_slot_from[SLOT_COUNT]; /* "slot a" */
+extern const char
+    *const trust_store_slot_file[SLOT_COUNT]; /* "slot-a.bundle" */
+extern const char *const trust_store_slot_from[SLOT_COUNT]; /* "slot a" */
 
 /* The active bundle: the factory bundle or a slot's. */
-const struct trust_bundle *store_active(const struct trust_store *s);
+const struct trust_bundle *trust_store_active(const struct trust_store *s);
 
 /* Forget the pending bundle (its slot stays), dropped = why. */
-void store_drop_pending(struct trust_store *s, const char *why);
+void trust_store_drop_pending(struct trust_store *s, const char *why);
 
 /* Append a sentence to the store's warning ("; " between two). */
-void store_add_warning(struct trust_store *s, const char *fmt, ...)
+void trust_store_add_warning(struct trust_store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Set dir/name aside as name.damaged (fs_set_aside), saying so. */
-void store_set_aside(struct trust_store *s, const char *name);
+void trust_store_set_aside(struct trust_store *s, const char *name);
 
 /* Every write goes through here, so that the last failure is known. */
-int store_write(struct trust_store *s, const char *name, const void *data,
-		size_t len);
+int trust_store_write(struct trust_store *s, const char *name, const void *data,
+		      size_t len);
 
 /* ---- trust_chain.c --------------------------------------------------- */
 
@@ -81,37 +82,37 @@ int store_write(struct trust_store *s, const char *name, const void *data,
  * warning.  One that verifies was committed here, even above the floor
  * of the state file.  0 or -ENOMEM.
  */
-int chain_load(struct trust_store *s);
+int trust_chain_load(struct trust_store *s);
 
 /* The bundle a bundle of this version was accepted on top of: the last
  * kept bundle below version, else the factory bundle. */
-const struct trust_bundle *chain_authority(const struct trust_store *s,
-					   uint64_t version);
+const struct trust_bundle *trust_chain_authority(const struct trust_store *s,
+						 uint64_t version);
 
 /* The highest version at most floor that a verified bundle vouches for
  * (the factory bundle, a kept one, extra), or 0 if none does. */
-uint64_t chain_top(const struct trust_store *s, uint64_t floor,
-		   const struct trust_bundle *extra);
+uint64_t trust_chain_top(const struct trust_store *s, uint64_t floor,
+			 const struct trust_bundle *extra);
 
 /* Is a bundle of b's version kept? */
-bool chain_has(const struct trust_store *s, const struct trust_bundle *b);
+bool trust_chain_has(const struct trust_store *s, const struct trust_bundle *b);
 
 /* Keep b (a committed bundle) as a link, written whole.  0 or -errno. */
-int chain_keep(struct trust_store *s, const struct trust_bundle *b);
+int trust_chain_keep(struct trust_store *s, const struct trust_bundle *b);
 
 /* Does b change the signer keys or the threshold of the bundle before
- * it (chain_authority)? */
-bool chain_changes_keys(const struct trust_store *s,
-			const struct trust_bundle *b);
+ * it (trust_chain_authority)? */
+bool trust_chain_changes_keys(const struct trust_store *s,
+			      const struct trust_bundle *b);
 
 /*
  * Remove the kept bundle of this version unless a later one needs it
  * (it changed the signer keys or the threshold).  Best effort.
  */
-void chain_prune(struct trust_store *s, uint64_t version);
+void trust_chain_prune(struct trust_store *s, uint64_t version);
 
 /* Is name one of the chain's files ("link-<digits>.bundle")? */
-bool chain_is_link_name(const char *name, size_t len);
+bool trust_chain_is_link_name(const char *name, size_t len);
 
 /*
  * Verify the store just read (state, slots) again: the kept bundles, the
@@ -121,12 +122,12 @@ bool chain_is_link_name(const char *name, size_t len);
  * is set aside with a warning.  *changed is set when the state changed.  0 or
  * -ENOMEM.
  */
-int chain_verify_store(struct trust_store *s, bool *changed);
+int trust_chain_verify_store(struct trust_store *s, bool *changed);
 
 /* Keep the active bundle (and a factory bundle that raised the floor
  * from was_floor) as a link; a failure is a warning. */
-void chain_keep_active(struct trust_store *s, uint64_t was_floor);
+void trust_chain_keep_active(struct trust_store *s, uint64_t was_floor);
 
-void chain_free(struct trust_store *s);
+void trust_chain_free(struct trust_store *s);
 
 #endif

@@ -77,7 +77,7 @@ static int hex_digit(char c)
 }
 
 /*
- * Unnamed classes travel as "cc_0x%02x" (see zw_key_path); exactly two hex
+ * Unnamed classes travel as "cc_0x%02x" (see value_key_path); exactly two hex
  * digits, so that each class has one spelling in topics.
  */
 int cc_from_name(const char *name)
@@ -96,20 +96,20 @@ int cc_from_name(const char *name)
 	return -ENOENT;
 }
 
-const char *zw_type_name(enum zw_type type)
+const char *value_type_name(enum value_type type)
 {
 	switch (type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		return "bool";
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		return "int";
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		return "float";
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		return "string";
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		return "enum";
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		return "button";
 	}
 	return "unknown";
@@ -159,7 +159,7 @@ static bool is_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 }
 
-bool zw_text_valid(const char *s, size_t len)
+bool value_text_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	uint32_t cp;
@@ -174,7 +174,7 @@ bool zw_text_valid(const char *s, size_t len)
 	return true;
 }
 
-size_t zw_text_copy(char *dst, size_t size, const char *src)
+size_t value_text_copy(char *dst, size_t size, const char *src)
 {
 	const unsigned char *p = (const unsigned char *)src;
 	size_t len = strlen(src), in = 0, out = 0;
@@ -200,21 +200,21 @@ size_t zw_text_copy(char *dst, size_t size, const char *src)
 	return in;
 }
 
-void zw_val_clear(struct zw_val *v)
+void value_clear(struct value *v)
 {
 	if (!v)
 		return;
-	if (v->type == ZW_TYPE_STRING)
+	if (v->type == VALUE_STRING)
 		free(v->u.s);
-	v->type = ZW_TYPE_BOOL;
+	v->type = VALUE_BOOL;
 	v->u.b = false;
 }
 
-int zw_val_copy(struct zw_val *dst, const struct zw_val *src)
+int value_copy(struct value *dst, const struct value *src)
 {
-	struct zw_val tmp = *src;
+	struct value tmp = *src;
 
-	if (src->type == ZW_TYPE_STRING && src->u.s) {
+	if (src->type == VALUE_STRING && src->u.s) {
 		tmp.u.s = strdup(src->u.s);
 		if (!tmp.u.s)
 			return -ENOMEM;
@@ -223,7 +223,7 @@ int zw_val_copy(struct zw_val *dst, const struct zw_val *src)
 	return 0;
 }
 
-int zw_meta_alloc_items(struct zw_meta *m, size_t n)
+int value_meta_alloc_items(struct value_meta *m, size_t n)
 {
 	char(*items)[ZW_ENUM_ITEM_MAX];
 
@@ -240,11 +240,11 @@ int zw_meta_alloc_items(struct zw_meta *m, size_t n)
 
 /* Only the items that can be read are copied, so that the copy's nitems
  * is always the length of its array. */
-int zw_meta_copy(struct zw_meta *dst, const struct zw_meta *src)
+int value_meta_copy(struct value_meta *dst, const struct value_meta *src)
 {
-	struct zw_meta tmp = *src;
+	struct value_meta tmp = *src;
 
-	tmp.nitems = zw_meta_nitems(src);
+	tmp.nitems = value_meta_nitems(src);
 	tmp.items = NULL;
 	if (tmp.nitems) {
 		tmp.items = malloc(tmp.nitems * sizeof(*tmp.items));
@@ -256,7 +256,7 @@ int zw_meta_copy(struct zw_meta *dst, const struct zw_meta *src)
 	return 0;
 }
 
-void zw_meta_clear(struct zw_meta *m)
+void value_meta_clear(struct value_meta *m)
 {
 	if (!m)
 		return;
@@ -265,23 +265,23 @@ void zw_meta_clear(struct zw_meta *m)
 	m->nitems = 0;
 }
 
-bool zw_val_equal(const struct zw_val *a, const struct zw_val *b)
+bool value_equal(const struct value *a, const struct value *b)
 {
 	if (a->type != b->type)
 		return false;
 	switch (a->type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		return a->u.b == b->u.b;
-	case ZW_TYPE_INT:
-	case ZW_TYPE_ENUM:
+	case VALUE_INT:
+	case VALUE_ENUM:
 		return a->u.i == b->u.i;
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		return a->u.f == b->u.f;
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		if (!a->u.s || !b->u.s)
 			return a->u.s == b->u.s;
 		return strcmp(a->u.s, b->u.s) == 0;
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		return true;
 	}
 	return false;
@@ -301,34 +301,34 @@ static double round_to(double f, unsigned precision)
 	return round(x) / scale;
 }
 
-json_t *zw_val_to_json(const struct zw_val *v, const struct zw_meta *meta)
+json_t *value_to_json(const struct value *v, const struct value_meta *meta)
 {
 	const char *item;
 	json_t *j;
 
 	switch (v->type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		return json_boolean(v->u.b);
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		return json_integer(v->u.i);
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		if (!isfinite(v->u.f))
 			return json_null();
 		if (meta && meta->precision > 0)
 			return json_real(round_to(v->u.f, meta->precision));
 		return json_real(v->u.f);
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		if (!meta || v->u.i < 0 ||
-		    (uint64_t)v->u.i >= zw_meta_nitems(meta))
+		    (uint64_t)v->u.i >= value_meta_nitems(meta))
 			return json_integer(v->u.i);
 		item = meta->items[v->u.i];
 		j = json_stringn(item, strnlen(item, ZW_ENUM_ITEM_MAX));
 		return j ? j : json_integer(v->u.i);
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		/* A device may send bytes that are not UTF-8: show null. */
 		j = json_string(v->u.s ? v->u.s : "");
 		return j ? j : json_null();
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		break;
 	}
 	return json_null();
@@ -336,7 +336,7 @@ json_t *zw_val_to_json(const struct zw_val *v, const struct zw_meta *meta)
 
 /* State of one parse: where errors go and how the input is shown. */
 struct parse {
-	const struct zw_meta *meta;
+	const struct value_meta *meta;
 	char *err;
 	size_t errlen;
 	char shown[ECHO_MAX + 4];
@@ -364,7 +364,7 @@ static int parse_fail(struct parse *p, const char *fmt, ...)
  */
 static void parse_show(struct parse *p, const char *text)
 {
-	size_t used = zw_text_copy(p->shown, ECHO_MAX + 1, text);
+	size_t used = value_text_copy(p->shown, ECHO_MAX + 1, text);
 
 	if (text[used] != '\0')
 		strcat(p->shown, "...");
@@ -380,7 +380,7 @@ static void parse_show_number(struct parse *p, const json_t *in)
 			 json_number_value(in));
 }
 
-static bool has_range(const struct zw_meta *m)
+static bool has_range(const struct value_meta *m)
 {
 	return m->min <= m->max;
 }
@@ -393,18 +393,18 @@ static int out_of_range(struct parse *p)
 			  p->meta->min, p->meta->max);
 }
 
-static int int_checked(struct parse *p, int64_t i, struct zw_val *ret)
+static int int_checked(struct parse *p, int64_t i, struct value *ret)
 {
-	const struct zw_meta *m = p->meta;
+	const struct value_meta *m = p->meta;
 
 	if (has_range(m) && ((double)i < m->min || (double)i > m->max))
 		return out_of_range(p);
-	ret->type = ZW_TYPE_INT;
+	ret->type = VALUE_INT;
 	ret->u.i = i;
 	return 0;
 }
 
-static int int_from_double(struct parse *p, double d, struct zw_val *ret)
+static int int_from_double(struct parse *p, double d, struct value *ret)
 {
 	if (!isfinite(d))
 		return parse_fail(p, "%s is not a number", p->shown);
@@ -415,32 +415,32 @@ static int int_from_double(struct parse *p, double d, struct zw_val *ret)
 	return int_checked(p, (int64_t)d, ret);
 }
 
-static int float_checked(struct parse *p, double d, struct zw_val *ret)
+static int float_checked(struct parse *p, double d, struct value *ret)
 {
-	const struct zw_meta *m = p->meta;
+	const struct value_meta *m = p->meta;
 
 	if (!isfinite(d))
 		return parse_fail(p, "%s is not a finite number", p->shown);
 	if (has_range(m) && (d < m->min || d > m->max))
 		return out_of_range(p);
-	ret->type = ZW_TYPE_FLOAT;
+	ret->type = VALUE_FLOAT;
 	ret->u.f = d;
 	return 0;
 }
 
 /* The items of an enum as "a, b, c", shortened to fit. */
-static void items_list(const struct zw_meta *m, char *buf, size_t len)
+static void items_list(const struct value_meta *m, char *buf, size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < zw_meta_nitems(m); i++) {
+	for (size_t i = 0; i < value_meta_nitems(m); i++) {
 		char item[ZW_ENUM_ITEM_MAX];
 		char tmp[ZW_ENUM_ITEM_MAX];
 
 		memcpy(tmp, m->items[i], sizeof(tmp));
 		tmp[sizeof(tmp) - 1] = '\0';
-		zw_text_copy(item, sizeof(item), tmp);
+		value_text_copy(item, sizeof(item), tmp);
 		if (off + strlen(item) + 2 + 4 >= len) {
 			snprintf(buf + off, len - off, "%s...", i ? ", " : "");
 			return;
@@ -454,17 +454,17 @@ static int not_an_item(struct parse *p)
 {
 	char list[ITEMS_SHOWN_MAX];
 
-	if (zw_meta_nitems(p->meta) == 0)
+	if (value_meta_nitems(p->meta) == 0)
 		return parse_fail(p, "%s: this value has no items", p->shown);
 	items_list(p->meta, list, sizeof(list));
 	return parse_fail(p, "%s is not one of: %s", p->shown, list);
 }
 
-static int enum_index(struct parse *p, int64_t i, struct zw_val *ret)
+static int enum_index(struct parse *p, int64_t i, struct value *ret)
 {
-	if (i < 0 || (uint64_t)i >= zw_meta_nitems(p->meta))
+	if (i < 0 || (uint64_t)i >= value_meta_nitems(p->meta))
 		return not_an_item(p);
-	ret->type = ZW_TYPE_ENUM;
+	ret->type = VALUE_ENUM;
 	ret->u.i = i;
 	return 0;
 }
@@ -511,7 +511,7 @@ static bool number_syntax(const char *s, bool *integral)
 	return *s == '\0';
 }
 
-static int text_int(struct parse *p, const char *text, struct zw_val *ret)
+static int text_int(struct parse *p, const char *text, struct value *ret)
 {
 	bool integral;
 	long long ll;
@@ -527,7 +527,7 @@ static int text_int(struct parse *p, const char *text, struct zw_val *ret)
 	return int_checked(p, ll, ret);
 }
 
-static int text_float(struct parse *p, const char *text, struct zw_val *ret)
+static int text_float(struct parse *p, const char *text, struct value *ret)
 {
 	bool integral;
 
@@ -536,7 +536,7 @@ static int text_float(struct parse *p, const char *text, struct zw_val *ret)
 	return float_checked(p, strtod(text, NULL), ret);
 }
 
-static int text_bool(struct parse *p, const char *text, struct zw_val *ret)
+static int text_bool(struct parse *p, const char *text, struct value *ret)
 {
 	static const char *const yes[] = { "on", "true", "yes", "1" };
 	static const char *const no[] = { "off", "false", "no", "0" };
@@ -544,7 +544,7 @@ static int text_bool(struct parse *p, const char *text, struct zw_val *ret)
 	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
 		if (strcasecmp(text, yes[i]) == 0 ||
 		    strcasecmp(text, no[i]) == 0) {
-			ret->type = ZW_TYPE_BOOL;
+			ret->type = VALUE_BOOL;
 			ret->u.b = strcasecmp(text, yes[i]) == 0;
 			return 0;
 		}
@@ -553,10 +553,10 @@ static int text_bool(struct parse *p, const char *text, struct zw_val *ret)
 }
 
 /* An item's text (exact, then ignoring case), or its index in digits. */
-static int text_enum(struct parse *p, const char *text, struct zw_val *ret)
+static int text_enum(struct parse *p, const char *text, struct value *ret)
 {
-	const struct zw_meta *m = p->meta;
-	size_t n = zw_meta_nitems(m);
+	const struct value_meta *m = p->meta;
+	size_t n = value_meta_nitems(m);
 
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(m->items[i], text, ZW_ENUM_ITEM_MAX) == 0)
@@ -571,32 +571,32 @@ static int text_enum(struct parse *p, const char *text, struct zw_val *ret)
 }
 
 static int text_string(struct parse *p, const char *text, size_t len,
-		       struct zw_val *ret)
+		       struct value *ret)
 {
 	char *s;
 
 	if (len > ZW_STRING_MAX - 1)
 		return parse_fail(p, "a string is at most %d bytes",
 				  ZW_STRING_MAX - 1);
-	if (!zw_text_valid(text, len))
+	if (!value_text_valid(text, len))
 		return parse_fail(p, "a string must be valid UTF-8 without "
 				     "control characters");
 	s = strdup(text);
 	if (!s)
 		return -ENOMEM;
-	ret->type = ZW_TYPE_STRING;
+	ret->type = VALUE_STRING;
 	ret->u.s = s;
 	return 0;
 }
 
-static int button_pressed(struct parse *p, struct zw_val *ret)
+static int button_pressed(struct parse *p, struct value *ret)
 {
-	ret->type = ZW_TYPE_BUTTON;
+	ret->type = VALUE_BUTTON;
 	ret->u.b = true;
 	return 0;
 }
 
-static int text_button(struct parse *p, const char *text, struct zw_val *ret)
+static int text_button(struct parse *p, const char *text, struct value *ret)
 {
 	if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0 ||
 	    strcasecmp(text, "press") == 0)
@@ -605,30 +605,30 @@ static int text_button(struct parse *p, const char *text, struct zw_val *ret)
 }
 
 static int parse_text(struct parse *p, const char *text, size_t len,
-		      struct zw_val *ret)
+		      struct value *ret)
 {
 	parse_show(p, text);
-	if (len == 0 && p->meta->type != ZW_TYPE_STRING)
+	if (len == 0 && p->meta->type != VALUE_STRING)
 		return parse_fail(p, "the value is empty");
 	switch (p->meta->type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		return text_bool(p, text, ret);
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		return text_int(p, text, ret);
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		return text_float(p, text, ret);
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		return text_string(p, text, len, ret);
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		return text_enum(p, text, ret);
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		return text_button(p, text, ret);
 	}
 	return parse_fail(p, "unknown value type");
 }
 
-int zw_val_from_text(const char *text, const struct zw_meta *meta,
-		     struct zw_val *ret, char *err, size_t errlen)
+int value_from_text(const char *text, const struct value_meta *meta,
+		    struct value *ret, char *err, size_t errlen)
 {
 	struct parse p = { .meta = meta, .err = err, .errlen = errlen };
 
@@ -642,68 +642,68 @@ int zw_val_from_text(const char *text, const struct zw_meta *meta,
 static int expected(struct parse *p)
 {
 	switch (p->meta->type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		return parse_fail(p, "expected true or false");
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		return parse_fail(p, "expected a whole number");
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		return parse_fail(p, "expected a number");
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		return parse_fail(p, "expected a string");
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		return parse_fail(p, "expected an item name or index");
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		return parse_fail(p, "a button only takes true, 1 or press");
 	}
 	return parse_fail(p, "unknown value type");
 }
 
-static int json_bool(struct parse *p, bool b, struct zw_val *ret)
+static int json_bool(struct parse *p, bool b, struct value *ret)
 {
-	if (p->meta->type == ZW_TYPE_BOOL) {
-		ret->type = ZW_TYPE_BOOL;
+	if (p->meta->type == VALUE_BOOL) {
+		ret->type = VALUE_BOOL;
 		ret->u.b = b;
 		return 0;
 	}
-	if (p->meta->type == ZW_TYPE_BUTTON && b)
+	if (p->meta->type == VALUE_BUTTON && b)
 		return button_pressed(p, ret);
 	return expected(p);
 }
 
-static int json_number(struct parse *p, const json_t *in, struct zw_val *ret)
+static int json_number(struct parse *p, const json_t *in, struct value *ret)
 {
 	double d = json_number_value(in);
 
 	parse_show_number(p, in);
 	switch (p->meta->type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		if (d == 0 || d == 1)
 			return json_bool(p, d == 1, ret);
 		return parse_fail(p, "%s is not on or off", p->shown);
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		if (json_is_integer(in))
 			return int_checked(p, json_integer_value(in), ret);
 		return int_from_double(p, d, ret);
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		return float_checked(p, d, ret);
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		if (json_is_integer(in))
 			return enum_index(p, json_integer_value(in), ret);
 		if (d != trunc(d) || fabs(d) > ZW_ENUM_MAX)
 			return not_an_item(p);
 		return enum_index(p, (int64_t)d, ret);
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		if (d == 1)
 			return button_pressed(p, ret);
 		return expected(p);
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		break;
 	}
 	return expected(p);
 }
 
-int zw_val_from_json(const json_t *in, const struct zw_meta *meta,
-		     struct zw_val *ret, char *err, size_t errlen)
+int value_from_json(const json_t *in, const struct value_meta *meta,
+		    struct value *ret, char *err, size_t errlen)
 {
 	struct parse p = { .meta = meta, .err = err, .errlen = errlen };
 	const char *s;
@@ -730,7 +730,7 @@ int zw_val_from_json(const json_t *in, const struct zw_meta *meta,
 	}
 }
 
-char *zw_key_path(const struct zw_key *key, char *buf, size_t len)
+char *value_key_path(const struct value_key *key, char *buf, size_t len)
 {
 	const char *name = cc_name(key->cc);
 
@@ -745,7 +745,7 @@ char *zw_key_path(const struct zw_key *key, char *buf, size_t len)
 	return buf;
 }
 
-bool zw_property_valid(const char *s)
+bool value_property_valid(const char *s)
 {
 	size_t len;
 

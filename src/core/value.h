@@ -27,20 +27,20 @@
 #define ZW_ENUM_ITEM_MAX 32  /* bytes of one item, with the NUL */
 #define ZW_STRING_MAX	 256 /* bytes of a string value, with the NUL */
 
-enum zw_type {
-	ZW_TYPE_BOOL,
-	ZW_TYPE_INT,
-	ZW_TYPE_FLOAT,
-	ZW_TYPE_STRING,
-	ZW_TYPE_ENUM,	/* an integer index into zw_meta.items */
-	ZW_TYPE_BUTTON, /* write-only: any write presses it */
+enum value_type {
+	VALUE_BOOL,
+	VALUE_INT,
+	VALUE_FLOAT,
+	VALUE_STRING,
+	VALUE_ENUM,   /* an integer index into zw_meta.items */
+	VALUE_BUTTON, /* write-only: any write presses it */
 };
 
 /*
  * Identity of a value: the same shape as the MQTT topic
  * <node>/<cc>/<endpoint>/<property>.
  */
-struct zw_key {
+struct value_key {
 	uint8_t node;
 	uint8_t cc;	  /* command class number, e.g. 0x25 */
 	uint8_t endpoint; /* 0 for the root device */
@@ -54,13 +54,13 @@ struct zw_key {
  * exactly nitems long: inline, they made every value of every type carry
  * 1 KB, twice (in the backend and in the registry).  items belongs to
  * whoever filled the meta: a backend owns what it fills, the registry its
- * copies.  So a meta is copied with zw_meta_copy, not by assignment, and
- * its owner releases it with zw_meta_clear.  A meta passed in an event
+ * copies.  So a meta is copied with value_meta_copy, not by assignment, and
+ * its owner releases it with value_meta_clear.  A meta passed in an event
  * is borrowed, as everything in it.
  */
-struct zw_meta {
-	struct zw_key key;
-	enum zw_type type;
+struct value_meta {
+	struct value_key key;
+	enum value_type type;
 	char unit[ZW_UNIT_MAX];	  /* "°C", "W", "" */
 	char label[ZW_LABEL_MAX]; /* human text from the device, may be "" */
 	double min, max;	  /* for INT and FLOAT; min > max: no range */
@@ -71,8 +71,8 @@ struct zw_meta {
 };
 
 /* A typed value.  STRING owns its buffer only where a function says so. */
-struct zw_val {
-	enum zw_type type;
+struct value {
+	enum value_type type;
 	union {
 		bool b;
 		int64_t i; /* INT and ENUM */
@@ -85,49 +85,50 @@ struct zw_val {
 const char *cc_name(uint8_t cc);
 int cc_from_name(const char *name);
 
-const char *zw_type_name(enum zw_type type);
+const char *value_type_name(enum value_type type);
 
 /*
  * Give m room for n items (1 to ZW_ENUM_MAX), all "", in place of those it
  * had: 0, -EINVAL (n out of range) or -ENOMEM; m is untouched on failure.
  */
-int zw_meta_alloc_items(struct zw_meta *m, size_t n);
+int value_meta_alloc_items(struct value_meta *m, size_t n);
 /* Deep copy of src into dst, whose own items are not freed; 0, -ENOMEM.
  * *dst is untouched on failure. */
-int zw_meta_copy(struct zw_meta *dst, const struct zw_meta *src);
+int value_meta_copy(struct value_meta *dst, const struct value_meta *src);
 /* Release the items m owns; m is left with none.  m may be NULL. */
-void zw_meta_clear(struct zw_meta *m);
+void value_meta_clear(struct value_meta *m);
 
 /* The items of m that can be read: none when there is no array, or when
  * nitems is beyond the limit (a meta the registry would refuse). */
-static inline size_t zw_meta_nitems(const struct zw_meta *m)
+static inline size_t value_meta_nitems(const struct value_meta *m)
 {
 	return m->items && m->nitems <= ZW_ENUM_MAX ? m->nitems : 0;
 }
 
 /* Release what a value owns (a STRING's buffer); the value becomes BOOL 0. */
-void zw_val_clear(struct zw_val *v);
+void value_clear(struct value *v);
 /* Deep copy; 0 or -ENOMEM.  *dst is untouched on failure. */
-int zw_val_copy(struct zw_val *dst, const struct zw_val *src);
-bool zw_val_equal(const struct zw_val *a, const struct zw_val *b);
+int value_copy(struct value *dst, const struct value *src);
+bool value_equal(const struct value *a, const struct value *b);
 
 /* JSON form of a value: true, 12, 21.5, "text", enum as its item text. */
-json_t *zw_val_to_json(const struct zw_val *v, const struct zw_meta *meta);
+json_t *value_to_json(const struct value *v, const struct value_meta *meta);
 
 /*
  * Parse what a user or the cloud sent for a write to a value of type meta:
  * JSON true/false, numbers, strings; "on"/"off"/"true"/"false"/"1"/"0" for
  * BOOL; an enum's item text or index; numbers given as strings.  Checks
  * type and range.  Returns 0, or -EINVAL with a reason in err.  A STRING
- * result owns its buffer (free with zw_val_clear).
+ * result owns its buffer (free with value_clear).
  */
-int zw_val_from_json(const json_t *in, const struct zw_meta *meta,
-		     struct zw_val *ret, char *err, size_t errlen);
+int value_from_json(const json_t *in, const struct value_meta *meta,
+		    struct value *ret, char *err, size_t errlen);
 /* The same for a word typed on a command line or in a rule ("on", "40"). */
-int zw_val_from_text(const char *text, const struct zw_meta *meta,
-		     struct zw_val *ret, char *err, size_t errlen);
+int value_from_text(const char *text, const struct value_meta *meta,
+		    struct value *ret, char *err, size_t errlen);
 
-static inline bool zw_key_equal(const struct zw_key *a, const struct zw_key *b)
+static inline bool value_key_equal(const struct value_key *a,
+				   const struct value_key *b)
 {
 	return a->node == b->node && a->cc == b->cc &&
 	       a->endpoint == b->endpoint &&
@@ -135,17 +136,17 @@ static inline bool zw_key_equal(const struct zw_key *a, const struct zw_key *b)
 }
 
 /* "switch_binary/0/currentValue" into buf; returns buf. */
-char *zw_key_path(const struct zw_key *key, char *buf, size_t len);
+char *value_key_path(const struct value_key *key, char *buf, size_t len);
 /* Is s usable as a property (and so as a topic level)? */
-bool zw_property_valid(const char *s);
+bool value_property_valid(const char *s);
 
 /* Are len bytes at s UTF-8 with no control character (C0, DEL, C1)? */
-bool zw_text_valid(const char *s, size_t len);
+bool value_text_valid(const char *s, size_t len);
 /*
  * Copy src into dst (size bytes with the NUL) as printable UTF-8: each
  * invalid or control byte becomes '?', and no character is cut in half.
  * Returns the bytes of src used: src[ret] != '\0' means it was cut.
  */
-size_t zw_text_copy(char *dst, size_t size, const char *src);
+size_t value_text_copy(char *dst, size_t size, const char *src);
 
 #endif

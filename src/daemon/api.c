@@ -39,7 +39,7 @@ struct api_call {
 	char err[API_ERR_MAX];
 	json_t *details; /* array of strings, or NULL */
 	/* pending "set" */
-	struct zw_key key;
+	struct value_key key;
 	/* pending "include" or "exclude": its name, when it ends */
 	const char *command;
 	uint64_t command_end_ms;
@@ -122,7 +122,7 @@ static const char *arg_str(const json_t *req, const char *key)
  * for error messages comes back in buf.
  */
 static int find_node(struct api_call *c, const json_t *req,
-		     struct reg_node **ret)
+		     struct registry_node **ret)
 {
 	const json_t *v = json_object_get(req, "node");
 	char ref[REG_NAME_MAX + 1];
@@ -145,7 +145,8 @@ static int find_node(struct api_call *c, const json_t *req,
 	return 0;
 }
 
-static const char *node_label(const struct reg_node *n, char *buf, size_t len)
+static const char *node_label(const struct registry_node *n, char *buf,
+			      size_t len)
 {
 	if (n->name)
 		snprintf(buf, len, "node %u (%s)", n->id, n->name);
@@ -154,8 +155,8 @@ static const char *node_label(const struct reg_node *n, char *buf, size_t len)
 	return buf;
 }
 
-static int find_value(struct api_call *c, const json_t *req, struct reg_node *n,
-		      struct reg_value **ret)
+static int find_value(struct api_call *c, const json_t *req,
+		      struct registry_node *n, struct registry_value **ret)
 {
 	const char *spec = arg_str(req, "value");
 	char nb[REG_NAME_MAX + 32];
@@ -193,7 +194,7 @@ static int api_status(struct api_call *c, const json_t *req, json_t **res)
 
 static int api_nodes(struct api_call *c, const json_t *req, json_t **res)
 {
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	*res = json_array();
 	while (*res && (n = registry_next_node(c->d->reg, n)))
@@ -203,7 +204,7 @@ static int api_nodes(struct api_call *c, const json_t *req, json_t **res)
 
 static int api_node(struct api_call *c, const json_t *req, json_t **res)
 {
-	struct reg_node *n;
+	struct registry_node *n;
 	int r = find_node(c, req, &n);
 
 	if (r < 0)
@@ -212,7 +213,7 @@ static int api_node(struct api_call *c, const json_t *req, json_t **res)
 	return *res ? 0 : -ENOMEM;
 }
 
-static json_t *value_result(const struct reg_value *v)
+static json_t *value_result(const struct registry_value *v)
 {
 	json_t *o = registry_value_json(v);
 
@@ -227,8 +228,8 @@ static json_t *value_result(const struct reg_value *v)
 
 static int api_get(struct api_call *c, const json_t *req, json_t **res)
 {
-	struct reg_node *n;
-	struct reg_value *v;
+	struct registry_node *n;
+	struct registry_value *v;
 	int r;
 
 	if ((r = find_node(c, req, &n)) < 0 ||
@@ -238,15 +239,15 @@ static int api_get(struct api_call *c, const json_t *req, json_t **res)
 	return *res ? 0 : -ENOMEM;
 }
 
-static json_t *set_result(const struct reg_value *v, bool confirmed)
+static json_t *set_result(const struct registry_value *v, bool confirmed)
 {
 	char path[128];
 
 	return json_pack(
 	    "{s:i,s:o,s:s,s:o,s:b}", "node", v->node->id, "name",
 	    v->node->name ? json_string(v->node->name) : json_null(), "path",
-	    zw_key_path(&v->meta.key, path, sizeof(path)), "value",
-	    v->has_val ? zw_val_to_json(&v->val, &v->meta) : json_null(),
+	    value_key_path(&v->meta.key, path, sizeof(path)), "value",
+	    v->has_val ? value_to_json(&v->val, &v->meta) : json_null(),
 	    "confirmed", confirmed);
 }
 
@@ -255,7 +256,7 @@ static void call_finish(struct api_call *c, json_t *result, int err);
 static void on_set_timeout(uv_timer_t *t)
 {
 	struct api_call *c = t->data;
-	struct reg_value *v = registry_value(c->d->reg, &c->key);
+	struct registry_value *v = registry_value(c->d->reg, &c->key);
 
 	if (v)
 		call_finish(c, set_result(v, false), 0);
@@ -264,7 +265,7 @@ static void on_set_timeout(uv_timer_t *t)
 			    api_fail(c, -ENOENT, "the value went away"));
 }
 
-static int set_error(struct api_call *c, int r, const struct reg_node *n)
+static int set_error(struct api_call *c, int r, const struct registry_node *n)
 {
 	char nb[REG_NAME_MAX + 32];
 
@@ -287,9 +288,9 @@ static int api_set(struct api_call *c, const json_t *req, json_t **res)
 {
 	const json_t *wait = json_object_get(req, "wait");
 	char why[128];
-	struct reg_node *n;
-	struct reg_value *v;
-	struct zw_val val;
+	struct registry_node *n;
+	struct registry_value *v;
+	struct value val;
 	int r;
 
 	if ((r = find_node(c, req, &n)) < 0 ||
@@ -299,11 +300,11 @@ static int api_set(struct api_call *c, const json_t *req, json_t **res)
 		return set_error(c, -EACCES, n);
 	if (!json_object_get(req, "data"))
 		return api_fail(c, -EINVAL, "'data' is missing");
-	if (zw_val_from_json(json_object_get(req, "data"), &v->meta, &val, why,
-			     sizeof(why)) < 0)
+	if (value_from_json(json_object_get(req, "data"), &v->meta, &val, why,
+			    sizeof(why)) < 0)
 		return api_fail(c, -EINVAL, "%s", why);
 	r = zw_set_value(c->d->zw, &v->meta.key, &val);
-	zw_val_clear(&val);
+	value_clear(&val);
 	if (r < 0)
 		return set_error(c, r, n);
 	if (json_is_false(wait)) {
@@ -322,7 +323,7 @@ static int api_set(struct api_call *c, const json_t *req, json_t **res)
 static int api_rename(struct api_call *c, const json_t *req, json_t **res)
 {
 	const char *name = arg_str(req, "name");
-	struct reg_node *n;
+	struct registry_node *n;
 	char *old;
 	int r;
 
@@ -556,7 +557,7 @@ static int api_heal(struct api_call *c, const json_t *req, json_t **res)
 
 static int api_refresh(struct api_call *c, const json_t *req, json_t **res)
 {
-	struct reg_node *n;
+	struct registry_node *n;
 	int r = find_node(c, req, &n);
 
 	if (r < 0)
@@ -607,7 +608,7 @@ static json_int_t config_size(json_int_t v)
 static int api_config_set(struct api_call *c, const json_t *req, json_t **res)
 {
 	json_int_t param, value, size = 0;
-	struct reg_node *n;
+	struct registry_node *n;
 	int r;
 
 	if ((r = find_node(c, req, &n)) < 0 ||
@@ -790,8 +791,8 @@ static void call_finish(struct api_call *c, json_t *result, int err)
 		/* Reasons quote the request, cut at a byte count ("%.64s"):
 		 * half a character would make the reply unencodable, and the
 		 * client would get no answer at all. */
-		zw_text_copy(text, sizeof(text),
-			     c->err[0] ? c->err : strerror(-err));
+		value_text_copy(text, sizeof(text),
+				c->err[0] ? c->err : strerror(-err));
 		reply = api_error_reply(c->id, err, text);
 		if (reply && c->details)
 			json_object_set(reply, "details", c->details);
@@ -886,7 +887,7 @@ static void on_command_event(struct daemon *d, const struct zw_event *ev)
  * A pending "set" is confirmed by the next report of its value; a
  * pending include or exclude follows its command's events.
  */
-static void on_registry(void *ctx, const struct reg_event *ev)
+static void on_registry(void *ctx, const struct registry_event *ev)
 {
 	struct daemon *d = ctx;
 	struct api_call *c, *next;
@@ -898,7 +899,8 @@ static void on_registry(void *ctx, const struct reg_event *ev)
 		return;
 	for (c = d->calls; c; c = next) {
 		next = c->next;
-		if (!c->command && zw_key_equal(&c->key, &ev->value->meta.key))
+		if (!c->command &&
+		    value_key_equal(&c->key, &ev->value->meta.key))
 			call_finish(c, set_result(ev->value, true), 0);
 	}
 }

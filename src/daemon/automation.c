@@ -95,7 +95,7 @@ static void on_timer(uv_timer_t *t)
 	rearm(a);
 }
 
-static void on_registry(void *ctx, const struct reg_event *ev)
+static void on_registry(void *ctx, const struct registry_event *ev)
 {
 	struct automation *a = ctx;
 	struct rules_clock now = clock_now(a);
@@ -162,8 +162,8 @@ static void on_jump(uv_poll_t *p, int status, int events)
 
 /* Actions. */
 
-static int act_set(void *ctx, const struct reg_value *v,
-		   const struct zw_val *val)
+static int act_set(void *ctx, const struct registry_value *v,
+		   const struct value *val)
 {
 	struct automation *a = ctx;
 

@@ -57,8 +57,8 @@ struct zw_event {
 		struct zw_node_info node;
 		enum zw_node_status status;
 		struct {
-			const struct zw_meta *meta;
-			const struct zw_val *val;
+			const struct value_meta *meta;
+			const struct value *val;
 		} value;
 		struct {
 			uint8_t cc;
@@ -92,8 +92,8 @@ struct zw_ops {
 	/* Stop: no event after this returns; memory freed once its handles
 	 * are closed (so run the loop after it). */
 	void (*close)(struct zw *z);
-	int (*set_value)(struct zw *z, const struct zw_key *key,
-			 const struct zw_val *val);
+	int (*set_value)(struct zw *z, const struct value_key *key,
+			 const struct value *val);
 	int (*refresh)(struct zw *z, uint8_t node);
 	int (*include)(struct zw *z, bool secure, unsigned timeout_s);
 	int (*exclude)(struct zw *z, unsigned timeout_s);
@@ -124,8 +124,8 @@ static inline const char *zw_name(const struct zw *z)
 }
 
 /* Ask the node to take val; the change arrives later as VALUE_CHANGED. */
-static inline int zw_set_value(struct zw *z, const struct zw_key *key,
-			       const struct zw_val *val)
+static inline int zw_set_value(struct zw *z, const struct value_key *key,
+			       const struct value *val)
 {
 	return z->ops->set_value ? z->ops->set_value(z, key, val) : -ENOTSUP;
 }

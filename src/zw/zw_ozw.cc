@@ -150,12 +150,12 @@ struct ozw_item {
 
 /*
  * What we showed the registry of one ValueID.  The entry owns the items
- * of its meta (zw_meta_clear frees them): a copy copies them, a move
+ * of its meta (value_meta_clear frees them): a copy copies them, a move
  * takes them, so that the table's entries never share an array.
  */
 struct ozw_entry {
 	ValueID vid;
-	struct zw_meta meta = {};
+	struct value_meta meta = {};
 	std::vector<std::string> items; /* a list's full item texts */
 	bool list_as_string = false;	/* a list longer than ZW_ENUM_MAX */
 
@@ -163,7 +163,7 @@ struct ozw_entry {
 	ozw_entry(const ozw_entry &o)
 	    : vid(o.vid), items(o.items), list_as_string(o.list_as_string)
 	{
-		if (zw_meta_copy(&meta, &o.meta) < 0)
+		if (value_meta_copy(&meta, &o.meta) < 0)
 			throw std::bad_alloc();
 	}
 	ozw_entry(ozw_entry &&o) noexcept
@@ -183,7 +183,7 @@ struct ozw_entry {
 	{
 		if (this == &o)
 			return *this;
-		zw_meta_clear(&meta);
+		value_meta_clear(&meta);
 		vid = o.vid;
 		meta = o.meta;
 		o.meta.items = nullptr;
@@ -194,7 +194,7 @@ struct ozw_entry {
 	}
 	~ozw_entry()
 	{
-		zw_meta_clear(&meta);
+		value_meta_clear(&meta);
 	}
 };
 
@@ -574,7 +574,7 @@ static void ozw_emit_status(struct zw_ozw *z, uint8_t node,
 }
 
 /* "<cc>/<endpoint>/<property>" of node: the key of z->paths. */
-static std::string ozw_path(const struct zw_key *k)
+static std::string ozw_path(const struct value_key *k)
 {
 	char buf[ZW_PROPERTY_MAX + 32];
 
@@ -831,7 +831,7 @@ static std::string ozw_base_name(const ValueID &v, const std::string &label)
 
 /* A property free on the endpoint: the name, then name_<index>, ... */
 static void ozw_key_for(struct zw_ozw *z, const ValueID &v,
-			const std::string &label, struct zw_key *key)
+			const std::string &label, struct value_key *key)
 {
 	std::string base = ozw_base_name(v, label), name = base;
 	unsigned inst = v.GetInstance();
@@ -851,40 +851,40 @@ static void ozw_key_for(struct zw_ozw *z, const ValueID &v,
 	}
 }
 
-static bool ozw_zw_type(const ValueID &v, size_t nitems, enum zw_type *ret)
+static bool ozw_zw_type(const ValueID &v, size_t nitems, enum value_type *ret)
 {
 	switch (v.GetType()) {
 	case ValueID::ValueType_Bool:
-		*ret = ZW_TYPE_BOOL;
+		*ret = VALUE_BOOL;
 		return true;
 	case ValueID::ValueType_Byte:
 	case ValueID::ValueType_Short:
 	case ValueID::ValueType_Int:
-		*ret = ZW_TYPE_INT;
+		*ret = VALUE_INT;
 		return true;
 	case ValueID::ValueType_Decimal:
-		*ret = ZW_TYPE_FLOAT;
+		*ret = VALUE_FLOAT;
 		return true;
 	case ValueID::ValueType_List:
-		*ret = nitems <= ZW_ENUM_MAX ? ZW_TYPE_ENUM : ZW_TYPE_STRING;
+		*ret = nitems <= ZW_ENUM_MAX ? VALUE_ENUM : VALUE_STRING;
 		return true;
 	case ValueID::ValueType_String:
 	case ValueID::ValueType_Raw:
-		*ret = ZW_TYPE_STRING;
+		*ret = VALUE_STRING;
 		return true;
 	case ValueID::ValueType_Button:
-		*ret = ZW_TYPE_BUTTON;
+		*ret = VALUE_BUTTON;
 		return true;
 	default:
 		return false; /* schedule, bit set */
 	}
 }
 
-static void ozw_range(const ValueID &v, const ozw_vsnap &s, struct zw_meta *m)
+static void ozw_range(const ValueID &v, const ozw_vsnap &s, struct value_meta *m)
 {
 	m->min = 1; /* min > max: no range */
 	m->max = 0;
-	if (m->type != ZW_TYPE_INT && m->type != ZW_TYPE_FLOAT)
+	if (m->type != VALUE_INT && m->type != VALUE_FLOAT)
 		return;
 	if (s.min < s.max) {
 		m->min = s.min;
@@ -898,39 +898,39 @@ static void ozw_range(const ValueID &v, const ozw_vsnap &s, struct zw_meta *m)
 	}
 }
 
-static void ozw_unit(uint8_t cc, const std::string &units, struct zw_meta *m)
+static void ozw_unit(uint8_t cc, const std::string &units, struct value_meta *m)
 {
 	bool temp = cc == CC_SENSOR_MULTILEVEL || cc == CC_THERMOSTAT_SETPOINT;
 
 	if (temp && (units == "C" || units == "F"))
 		snprintf(m->unit, sizeof(m->unit), "°%s", units.c_str());
 	else
-		zw_text_copy(m->unit, sizeof(m->unit), units.c_str());
+		value_text_copy(m->unit, sizeof(m->unit), units.c_str());
 }
 
 /* Meta of e from what the watcher saw; false for a type we do not show. */
 static bool ozw_meta_fill(ozw_entry *e, const ozw_vsnap &s)
 {
-	struct zw_meta *m = &e->meta;
+	struct value_meta *m = &e->meta;
 	const ValueID &v = e->vid;
 
 	if (!ozw_zw_type(v, s.items.size(), &m->type))
 		return false;
 	e->list_as_string =
-	    v.GetType() == ValueID::ValueType_List && m->type == ZW_TYPE_STRING;
+	    v.GetType() == ValueID::ValueType_List && m->type == VALUE_STRING;
 	ozw_unit(v.GetCommandClassId(), s.units, m);
-	zw_text_copy(m->label, sizeof(m->label), s.label.c_str());
+	value_text_copy(m->label, sizeof(m->label), s.label.c_str());
 	ozw_range(v, s, m);
-	m->precision = m->type == ZW_TYPE_FLOAT ? s.precision : 0;
-	m->readable = !s.writeonly && m->type != ZW_TYPE_BUTTON;
+	m->precision = m->type == VALUE_FLOAT ? s.precision : 0;
+	m->readable = !s.writeonly && m->type != VALUE_BUTTON;
 	m->writable = !s.readonly;
 	e->items = s.items;
-	zw_meta_clear(m);
-	if (m->type == ZW_TYPE_ENUM && !s.items.empty()) {
-		if (zw_meta_alloc_items(m, s.items.size()) < 0)
+	value_meta_clear(m);
+	if (m->type == VALUE_ENUM && !s.items.empty()) {
+		if (value_meta_alloc_items(m, s.items.size()) < 0)
 			throw std::bad_alloc();
 		for (size_t i = 0; i < m->nitems; i++)
-			zw_text_copy(m->items[i], ZW_ENUM_ITEM_MAX,
+			value_text_copy(m->items[i], ZW_ENUM_ITEM_MAX,
 				     s.items[i].c_str());
 	}
 	return true;
@@ -938,30 +938,30 @@ static bool ozw_meta_fill(ozw_entry *e, const ozw_vsnap &s)
 
 /* The value as the registry takes it; buf holds a STRING's text. */
 static bool ozw_val_fill(const ozw_entry &e, const ozw_vsnap &s,
-			 struct zw_val *v, char *buf, size_t len)
+			 struct value *v, char *buf, size_t len)
 {
 	if (!s.has_val && !e.list_as_string)
 		return false;
 	memset(v, 0, sizeof(*v));
 	v->type = e.meta.type;
 	switch (e.meta.type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		v->u.b = s.b;
 		return true;
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		v->u.i = s.i;
 		return true;
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		v->u.f = s.f;
 		return true;
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		v->u.i = s.i;
 		return s.i >= 0 && (size_t)s.i < e.meta.nitems;
-	case ZW_TYPE_STRING:
-		zw_text_copy(buf, len, s.s.c_str());
+	case VALUE_STRING:
+		value_text_copy(buf, len, s.s.c_str());
 		v->u.s = buf;
 		return true;
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		break;
 	}
 	return false;
@@ -972,7 +972,7 @@ static void ozw_emit_value(struct zw_ozw *z, enum zw_event_type type,
 {
 	char buf[ZW_STRING_MAX];
 	struct zw_event ev;
-	struct zw_val val;
+	struct value val;
 	bool has = ozw_val_fill(e, s, &val, buf, sizeof(buf));
 
 	if (type == ZW_EV_VALUE_CHANGED && !has)
@@ -1013,7 +1013,7 @@ static void ozw_on_value_added(struct zw_ozw *z, const ozw_item &it)
 	}
 	if (found == z->values.end())
 		log_debug("zwave openzwave: node %u: %s is %s", it.node,
-			  zw_key_path(&e.meta.key, path, sizeof(path)),
+			  value_key_path(&e.meta.key, path, sizeof(path)),
 			  it.vid.GetAsString().c_str());
 	z->paths[ozw_path(&e.meta.key)] = id;
 	ozw_entry &stored = z->values[id] = std::move(e);
@@ -1637,7 +1637,7 @@ static int ozw_usable(struct zw_ozw *z)
 	return z->drv == DRV_READY ? 0 : -ENODEV;
 }
 
-static const ozw_entry *ozw_entry_of(struct zw_ozw *z, const struct zw_key *k)
+static const ozw_entry *ozw_entry_of(struct zw_ozw *z, const struct value_key *k)
 {
 	auto p = z->paths.find(ozw_path(k));
 	auto it =
@@ -1680,38 +1680,38 @@ static bool ozw_set_int(const ValueID &v, int64_t i)
 	}
 }
 
-static bool ozw_set(const ozw_entry &e, const struct zw_val *val)
+static bool ozw_set(const ozw_entry &e, const struct value *val)
 {
 	Manager *m = Manager::Get();
 	const ValueID &v = e.vid;
 	std::vector<uint8_t> raw;
 
 	switch (e.meta.type) {
-	case ZW_TYPE_BOOL:
+	case VALUE_BOOL:
 		return m->SetValue(v, val->u.b);
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		return ozw_set_int(v, val->u.i);
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		return m->SetValue(v, (float)val->u.f);
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		return val->u.i >= 0 && (size_t)val->u.i < e.items.size() &&
 		       m->SetValueListSelection(v, e.items[val->u.i]);
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		if (e.list_as_string)
 			return m->SetValueListSelection(v, val->u.s);
 		if (v.GetType() == ValueID::ValueType_Raw)
 			return ozw_parse_hex(val->u.s, &raw) && !raw.empty() &&
 			       m->SetValue(v, raw.data(), (uint8)raw.size());
 		return m->SetValue(v, std::string(val->u.s));
-	case ZW_TYPE_BUTTON:
+	case VALUE_BUTTON:
 		/* A press is a press and a release, as on the device. */
 		return m->PressButton(v) && m->ReleaseButton(v);
 	}
 	return false;
 }
 
-static int ozw_set_value(struct zw *zb, const struct zw_key *key,
-			 const struct zw_val *val)
+static int ozw_set_value(struct zw *zb, const struct value_key *key,
+			 const struct value *val)
 {
 	struct zw_ozw *z = ozw_of(zb);
 	const ozw_entry *e;
@@ -1724,9 +1724,9 @@ static int ozw_set_value(struct zw *zb, const struct zw_key *key,
 		return -ENOENT;
 	if (!e->meta.writable)
 		return -EACCES;
-	if (e->meta.type != ZW_TYPE_BUTTON &&
+	if (e->meta.type != VALUE_BUTTON &&
 	    (!val || val->type != e->meta.type ||
-	     (val->type == ZW_TYPE_STRING && !val->u.s)))
+	     (val->type == VALUE_STRING && !val->u.s)))
 		return -EINVAL;
 	r = ozw_usable(z);
 	if (r < 0)
@@ -2229,8 +2229,8 @@ static void ozw_c_close(struct zw *z)
 	});
 }
 
-static int ozw_c_set_value(struct zw *z, const struct zw_key *key,
-			   const struct zw_val *val)
+static int ozw_c_set_value(struct zw *z, const struct value_key *key,
+			   const struct value *val)
 {
 	return ozw_guard("set", -EIO,
 			 [&] { return ozw_set_value(z, key, val); });

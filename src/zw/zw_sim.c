@@ -91,7 +91,7 @@
 struct sim_tvalue {
 	uint8_t cc;
 	const char *property;
-	enum zw_type type;
+	enum value_type type;
 	const char *unit, *label;
 	double min, max; /* min > max: no range */
 	uint8_t precision;
@@ -118,29 +118,29 @@ enum {
 static const struct sim_tvalue sim_tvalues[] = {
 	/* cc, property, type, unit, label,
 	 *	min, max, precision, writable, initial value */
-	[TV_SWITCH] = { CC_SWITCH_BINARY, "currentValue", ZW_TYPE_BOOL, "",
+	[TV_SWITCH] = { CC_SWITCH_BINARY, "currentValue", VALUE_BOOL, "",
 		"Switch", 1, 0, 0, true, 0 },
-	[TV_LEVEL] = { CC_SWITCH_MULTILEVEL, "currentValue", ZW_TYPE_INT, "",
+	[TV_LEVEL] = { CC_SWITCH_MULTILEVEL, "currentValue", VALUE_INT, "",
 		"Level", 0, 99, 0, true, 0 },
-	[TV_MOTION] = { CC_SENSOR_BINARY, "motion", ZW_TYPE_BOOL, "",
+	[TV_MOTION] = { CC_SENSOR_BINARY, "motion", VALUE_BOOL, "",
 		"Motion", 1, 0, 0, false, 0 },
-	[TV_DOOR] = { CC_SENSOR_BINARY, "door", ZW_TYPE_BOOL, "",
+	[TV_DOOR] = { CC_SENSOR_BINARY, "door", VALUE_BOOL, "",
 		"Door open", 1, 0, 0, false, 0 },
-	[TV_BATTERY] = { CC_BATTERY, "level", ZW_TYPE_INT, "%",
+	[TV_BATTERY] = { CC_BATTERY, "level", VALUE_INT, "%",
 		"Battery", 0, 100, 0, false, 100 },
 	[TV_TEMPERATURE] = { CC_SENSOR_MULTILEVEL, "temperature",
-		ZW_TYPE_FLOAT, "°C", "Temperature", -40, 85, 1, false, 20 },
-	[TV_HUMIDITY] = { CC_SENSOR_MULTILEVEL, "humidity", ZW_TYPE_FLOAT,
+		VALUE_FLOAT, "°C", "Temperature", -40, 85, 1, false, 20 },
+	[TV_HUMIDITY] = { CC_SENSOR_MULTILEVEL, "humidity", VALUE_FLOAT,
 		"%", "Humidity", 0, 100, 0, false, 50 },
 	[TV_ILLUMINANCE] = { CC_SENSOR_MULTILEVEL, "illuminance",
-		ZW_TYPE_FLOAT, "lux", "Illuminance", 0, 100000, 0, false, 100 },
-	[TV_POWER] = { CC_METER, "power", ZW_TYPE_FLOAT, "W",
+		VALUE_FLOAT, "lux", "Illuminance", 0, 100000, 0, false, 100 },
+	[TV_POWER] = { CC_METER, "power", VALUE_FLOAT, "W",
 		"Power", 1, 0, 1, false, 0 },
-	[TV_ENERGY] = { CC_METER, "energy", ZW_TYPE_FLOAT, "kWh",
+	[TV_ENERGY] = { CC_METER, "energy", VALUE_FLOAT, "kWh",
 		"Energy", 1, 0, 2, false, 0 },
-	[TV_LOCKED] = { CC_DOOR_LOCK, "locked", ZW_TYPE_BOOL, "",
+	[TV_LOCKED] = { CC_DOOR_LOCK, "locked", VALUE_BOOL, "",
 		"Locked", 1, 0, 0, true, 1 },
-	[TV_SETPOINT] = { CC_THERMOSTAT_SETPOINT, "heating", ZW_TYPE_FLOAT,
+	[TV_SETPOINT] = { CC_THERMOSTAT_SETPOINT, "heating", VALUE_FLOAT,
 		"°C", "Heating setpoint", 5, 30, 1, true, 20 },
 };
 /* clang-format on */
@@ -195,8 +195,8 @@ static const struct {
 };
 
 struct sim_value {
-	struct zw_meta meta;
-	struct zw_val val; /* owned; meaningful when has_val */
+	struct value_meta meta;
+	struct value val; /* owned; meaningful when has_val */
 	bool has_val;
 	bool listed; /* named in the file's "values" (while parsing) */
 };
@@ -223,8 +223,8 @@ enum sim_report_kind {
 struct sim_report {
 	enum sim_report_kind kind;
 	uint64_t due, serial;
-	struct zw_key key;
-	struct zw_val val; /* owned */
+	struct value_key key;
+	struct value val; /* owned */
 };
 
 struct sim_net {
@@ -238,8 +238,8 @@ struct sim_stream {
 	bool running, event;
 	uint8_t node;
 	uint64_t serial;
-	struct zw_key key; /* a value stream: the value */
-	size_t kind;	   /* an event stream: in sim_event_kinds */
+	struct value_key key; /* a value stream: the value */
+	size_t kind;	      /* an event stream: in sim_event_kinds */
 	uint64_t count, sent, rate;
 	uint64_t t0_us, t_end_us; /* CLOCK_MONOTONIC: start, last report */
 	int64_t first_stamp, last_stamp;
@@ -326,7 +326,7 @@ static int sim_str(const json_t *obj, const char *key, size_t max,
 	if (json_string_length(j) > max)
 		return sim_fail(err, errlen, "%s is longer than %zu bytes", key,
 				max);
-	if (!zw_text_valid(json_string_value(j), json_string_length(j)))
+	if (!value_text_valid(json_string_value(j), json_string_length(j)))
 		return sim_fail(err, errlen, "%s has a control character", key);
 	*ret = json_string_value(j);
 	return 0;
@@ -366,8 +366,8 @@ static struct sim_node *sim_node_free(struct sim_node *n)
 	if (!n)
 		return NULL;
 	for (size_t i = 0; i < n->nvalues; i++) {
-		zw_val_clear(&n->values[i].val);
-		zw_meta_clear(&n->values[i].meta);
+		value_clear(&n->values[i].val);
+		value_meta_clear(&n->values[i].meta);
 	}
 	free(n->values);
 	free(n->name);
@@ -383,7 +383,7 @@ static struct sim_value *sim_value_lookup(struct sim_node *n, uint8_t cc,
 					  const char *property)
 {
 	for (size_t i = 0; i < n->nvalues; i++) {
-		const struct zw_key *k = &n->values[i].meta.key;
+		const struct value_key *k = &n->values[i].meta.key;
 
 		if (k->cc == cc && k->endpoint == endpoint &&
 		    strncmp(k->property, property, ZW_PROPERTY_MAX) == 0)
@@ -393,26 +393,26 @@ static struct sim_value *sim_value_lookup(struct sim_node *n, uint8_t cc,
 }
 
 /* Does val fit meta: same type, in range, a known item? */
-static bool sim_val_ok(const struct zw_meta *meta, const struct zw_val *val)
+static bool sim_val_ok(const struct value_meta *meta, const struct value *val)
 {
 	bool ranged = meta->min <= meta->max;
 
 	if (!val || val->type != meta->type)
 		return false;
 	switch (val->type) {
-	case ZW_TYPE_INT:
+	case VALUE_INT:
 		return !ranged ||
 		       (val->u.i >= meta->min && val->u.i <= meta->max);
-	case ZW_TYPE_FLOAT:
+	case VALUE_FLOAT:
 		return isfinite(val->u.f) &&
 		       (!ranged ||
 			(val->u.f >= meta->min && val->u.f <= meta->max));
-	case ZW_TYPE_ENUM:
+	case VALUE_ENUM:
 		return val->u.i >= 0 && (size_t)val->u.i < meta->nitems;
-	case ZW_TYPE_STRING:
+	case VALUE_STRING:
 		return val->u.s && strlen(val->u.s) < ZW_STRING_MAX;
-	case ZW_TYPE_BOOL:
-	case ZW_TYPE_BUTTON:
+	case VALUE_BOOL:
+	case VALUE_BUTTON:
 		break;
 	}
 	return true;
@@ -435,16 +435,16 @@ static void sim_tvalue_fill(struct sim_value *v, uint8_t node,
 	v->meta.readable = true;
 	v->meta.writable = t->writable;
 	v->val.type = t->type;
-	if (t->type == ZW_TYPE_BOOL)
+	if (t->type == VALUE_BOOL)
 		v->val.u.b = t->init != 0;
-	else if (t->type == ZW_TYPE_INT)
+	else if (t->type == VALUE_INT)
 		v->val.u.i = (int64_t)t->init;
 	else
 		v->val.u.f = t->init;
 	v->has_val = true;
 }
 
-static int sim_key_parse(const json_t *j, uint8_t node, struct zw_key *key,
+static int sim_key_parse(const json_t *j, uint8_t node, struct value_key *key,
 			 char *err, size_t errlen)
 {
 	const json_t *jcc = json_object_get(j, "cc");
@@ -469,7 +469,7 @@ static int sim_key_parse(const json_t *j, uint8_t node, struct zw_key *key,
 		return -EINVAL;
 	if (!prop)
 		return sim_fail(err, errlen, "needs a property");
-	if (!zw_property_valid(prop))
+	if (!value_property_valid(prop))
 		return sim_fail(err, errlen, "bad property '%s'", prop);
 	memset(key, 0, sizeof(*key));
 	key->node = node;
@@ -489,28 +489,28 @@ static int sim_type_apply(struct sim_value *v, const json_t *j, bool is_new,
 		return -EINVAL;
 	if (!name)
 		return is_new ? sim_fail(err, errlen, "needs a type") : 0;
-	for (t = ZW_TYPE_BOOL; t <= ZW_TYPE_BUTTON; t++)
-		if (strcmp(name, zw_type_name((enum zw_type)t)) == 0)
+	for (t = VALUE_BOOL; t <= VALUE_BUTTON; t++)
+		if (strcmp(name, value_type_name((enum value_type)t)) == 0)
 			break;
-	if (t > ZW_TYPE_BUTTON)
+	if (t > VALUE_BUTTON)
 		return sim_fail(err, errlen,
 				"bad type '%s' (known: bool, int, float, "
 				"string, enum, button)",
 				name);
-	if (!is_new && (enum zw_type)t != v->meta.type)
+	if (!is_new && (enum value_type)t != v->meta.type)
 		return sim_fail(err, errlen,
 				"type of a template value is %s, not %s",
-				zw_type_name(v->meta.type), name);
-	v->meta.type = (enum zw_type)t;
+				value_type_name(v->meta.type), name);
+	v->meta.type = (enum value_type)t;
 	v->val.type = v->meta.type;
-	if (is_new && (enum zw_type)t == ZW_TYPE_BUTTON) {
+	if (is_new && (enum value_type)t == VALUE_BUTTON) {
 		v->meta.readable = false;
 		v->meta.writable = true;
 	}
 	return 0;
 }
 
-static int sim_range_apply(struct zw_meta *m, const json_t *j, char *err,
+static int sim_range_apply(struct value_meta *m, const json_t *j, char *err,
 			   size_t errlen)
 {
 	const json_t *jmin = json_object_get(j, "min");
@@ -518,11 +518,10 @@ static int sim_range_apply(struct zw_meta *m, const json_t *j, char *err,
 	const json_t *jprec = json_object_get(j, "precision");
 	json_int_t prec = 0;
 
-	if ((jmin || jmax) && m->type != ZW_TYPE_INT &&
-	    m->type != ZW_TYPE_FLOAT)
+	if ((jmin || jmax) && m->type != VALUE_INT && m->type != VALUE_FLOAT)
 		return sim_fail(err, errlen,
 				"min and max need an int or float");
-	if (jprec && m->type != ZW_TYPE_FLOAT)
+	if (jprec && m->type != VALUE_FLOAT)
 		return sim_fail(err, errlen, "precision needs a float");
 	if ((jmin && !json_is_number(jmin)) || (jmax && !json_is_number(jmax)))
 		return sim_fail(err, errlen, "min and max must be numbers");
@@ -548,17 +547,17 @@ static int sim_range_apply(struct zw_meta *m, const json_t *j, char *err,
  * array is exactly as long as the list: the value owns it, and
  * sim_node_free releases it.
  */
-static int sim_items_apply(struct zw_meta *m, const json_t *j, bool is_new,
+static int sim_items_apply(struct value_meta *m, const json_t *j, bool is_new,
 			   char *err, size_t errlen)
 {
 	const json_t *items = json_object_get(j, "items");
 	size_t i, k;
 
 	if (!items)
-		return is_new && m->type == ZW_TYPE_ENUM
+		return is_new && m->type == VALUE_ENUM
 			   ? sim_fail(err, errlen, "an enum needs items")
 			   : 0;
-	if (m->type != ZW_TYPE_ENUM)
+	if (m->type != VALUE_ENUM)
 		return sim_fail(err, errlen, "items need an enum");
 	if (!json_is_array(items) || json_array_size(items) == 0 ||
 	    json_array_size(items) > ZW_ENUM_MAX)
@@ -571,7 +570,7 @@ static int sim_items_apply(struct zw_meta *m, const json_t *j, bool is_new,
 		const char *s = json_string_value(it);
 
 		if (!s || !*s || json_string_length(it) >= ZW_ENUM_ITEM_MAX ||
-		    !zw_text_valid(s, json_string_length(it)))
+		    !value_text_valid(s, json_string_length(it)))
 			return sim_fail(err, errlen,
 					"items[%zu] must be a "
 					"string of 1 to %d bytes",
@@ -582,7 +581,7 @@ static int sim_items_apply(struct zw_meta *m, const json_t *j, bool is_new,
 				return sim_fail(err, errlen,
 						"item '%s' is listed twice", s);
 	}
-	if (zw_meta_alloc_items(m, i) < 0) {
+	if (value_meta_alloc_items(m, i) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -597,19 +596,19 @@ static int sim_initial_apply(struct sim_value *v, const json_t *j, char *err,
 {
 	const json_t *jv = json_object_get(j, "value");
 	char why[SIM_ERR_MAX];
-	struct zw_val val;
+	struct value val;
 
-	if (jv && v->meta.type == ZW_TYPE_BUTTON)
+	if (jv && v->meta.type == VALUE_BUTTON)
 		return sim_fail(err, errlen, "a button has no value");
 	if (json_is_null(jv)) {
-		zw_val_clear(&v->val);
+		value_clear(&v->val);
 		v->val.type = v->meta.type;
 		v->has_val = false;
 	} else if (jv) {
 		why[0] = '\0';
-		if (zw_val_from_json(jv, &v->meta, &val, why, sizeof(why)) < 0)
+		if (value_from_json(jv, &v->meta, &val, why, sizeof(why)) < 0)
 			return sim_fail(err, errlen, "value: %s", why);
-		zw_val_clear(&v->val);
+		value_clear(&v->val);
 		v->val = val;
 		v->has_val = true;
 	}
@@ -628,7 +627,7 @@ static const char *const sim_value_keys[] = {
 static int sim_value_apply(struct sim_value *v, const json_t *j, bool is_new,
 			   char *err, size_t errlen)
 {
-	struct zw_meta *m = &v->meta;
+	struct value_meta *m = &v->meta;
 	const char *unit = NULL, *label = NULL;
 
 	if (sim_type_apply(v, j, is_new, err, errlen) < 0 ||
@@ -643,7 +642,7 @@ static int sim_value_apply(struct sim_value *v, const json_t *j, bool is_new,
 		snprintf(m->unit, sizeof(m->unit), "%s", unit);
 	if (label)
 		snprintf(m->label, sizeof(m->label), "%s", label);
-	if (m->type == ZW_TYPE_BUTTON && m->readable)
+	if (m->type == VALUE_BUTTON && m->readable)
 		return sim_fail(err, errlen, "a button cannot be readable");
 	return sim_initial_apply(v, j, err, errlen);
 }
@@ -654,7 +653,7 @@ static int sim_value_parse(struct sim_node *n, const json_t *j, size_t i,
 {
 	char path[SIM_PATH_MAX];
 	struct sim_value *v;
-	struct zw_key key;
+	struct value_key key;
 	bool is_new;
 
 	if (!json_is_object(j) ||
@@ -665,7 +664,7 @@ static int sim_value_parse(struct sim_node *n, const json_t *j, size_t i,
 		sim_prefix(err, errlen, "values[%zu]: ", i);
 		return -EINVAL;
 	}
-	zw_key_path(&key, path, sizeof(path));
+	value_key_path(&key, path, sizeof(path));
 	v = sim_value_lookup(n, key.cc, key.endpoint, key.property);
 	is_new = !v;
 	if (v && v->listed)
@@ -1114,7 +1113,7 @@ static void sim_power_follows(struct zw_sim *z, struct sim_node *n,
 	    sw->val.u.b)
 		return;
 	p = sim_value_lookup(n, CC_METER, 0, "power");
-	if (!p || p->meta.type != ZW_TYPE_FLOAT)
+	if (!p || p->meta.type != VALUE_FLOAT)
 		return;
 	p->val.u.f = 0;
 	p->has_val = true;
@@ -1152,7 +1151,7 @@ static void sim_deliver(struct zw_sim *z, struct sim_report *rep)
 		sim_emit(z, &ev);
 		return;
 	}
-	zw_val_clear(&v->val);
+	value_clear(&v->val);
 	v->val = rep->val;
 	v->has_val = true;
 	memset(&rep->val, 0, sizeof(rep->val));
@@ -1174,7 +1173,7 @@ static void sim_timer_cb(uv_timer_t *t)
 		z->qhead = (z->qhead + 1) % z->qcap;
 		z->qlen--;
 		sim_deliver(z, &rep);
-		zw_val_clear(&rep.val);
+		value_clear(&rep.val);
 	}
 	if (z->qlen > 0 && !z->closing)
 		uv_timer_start(t, sim_timer_cb, z->queue[z->qhead].due - now,
@@ -1282,12 +1281,12 @@ static uint64_t sim_hist_quantile(const struct sim_hist *h, double q)
  * is a stamp coming back (a rule copied it, see zwgate.rules(5) $value):
  * its age is what the gateway took from the report to the command.
  */
-static void sim_note_write(struct zw_sim *z, const struct zw_val *val)
+static void sim_note_write(struct zw_sim *z, const struct value *val)
 {
 	struct sim_hist *h = z->hist;
 	uint64_t now, age;
 
-	if (!h || !val || val->type != ZW_TYPE_INT || !z->stream.first_stamp ||
+	if (!h || !val || val->type != VALUE_INT || !z->stream.first_stamp ||
 	    val->u.i < z->stream.first_stamp)
 		return;
 	now = sim_clock_us(CLOCK_REALTIME);
@@ -1305,8 +1304,8 @@ static void sim_note_write(struct zw_sim *z, const struct zw_val *val)
  * Checks go from the request's own faults (no such value, read-only,
  * wrong type) to the network's (node dead, queue full).
  */
-static int sim_set_value(struct zw *zb, const struct zw_key *key,
-			 const struct zw_val *val)
+static int sim_set_value(struct zw *zb, const struct value_key *key,
+			 const struct value *val)
 {
 	struct zw_sim *z = (struct zw_sim *)zb;
 	struct sim_report rep = { .kind = SIM_REP_VALUE };
@@ -1323,19 +1322,19 @@ static int sim_set_value(struct zw *zb, const struct zw_key *key,
 		return -ENOENT;
 	if (!v->meta.writable)
 		return -EACCES;
-	if (v->meta.type != ZW_TYPE_BUTTON && !sim_val_ok(&v->meta, val))
+	if (v->meta.type != VALUE_BUTTON && !sim_val_ok(&v->meta, val))
 		return -EINVAL;
 	if (n->dead)
 		return -EHOSTDOWN;
 	rep.key = v->meta.key;
 	rep.serial = n->serial;
-	if (v->meta.type == ZW_TYPE_BUTTON)
+	if (v->meta.type == VALUE_BUTTON)
 		rep.kind = SIM_REP_BUTTON;
-	else if (zw_val_copy(&rep.val, val) < 0)
+	else if (value_copy(&rep.val, val) < 0)
 		return -ENOMEM;
 	r = sim_queue_push(z, &rep);
 	if (r < 0)
-		zw_val_clear(&rep.val);
+		value_clear(&rep.val);
 	else
 		sim_note_write(z, val);
 	return r;
@@ -1422,7 +1421,7 @@ static int sim_find_unique(struct sim_node *n, int cc, const char *property,
 	size_t found = 0;
 
 	for (size_t i = 0; i < n->nvalues; i++) {
-		const struct zw_key *k = &n->values[i].meta.key;
+		const struct value_key *k = &n->values[i].meta.key;
 
 		if ((cc < 0 || k->cc == cc) &&
 		    (!property || strcmp(k->property, property) == 0)) {
@@ -1503,7 +1502,7 @@ static int sim_op_emit(struct zw_sim *z, const json_t *req, json_t **ret,
 	char path[SIM_PATH_MAX], why[SIM_ERR_MAX] = "";
 	struct sim_value *v = NULL;
 	struct sim_node *n = NULL;
-	struct zw_val val;
+	struct value val;
 	int r;
 
 	r = sim_find_node(z, req, &n, err, errlen);
@@ -1513,8 +1512,8 @@ static int sim_op_emit(struct zw_sim *z, const json_t *req, json_t **ret,
 		    err, errlen);
 	if (r < 0)
 		return r;
-	zw_key_path(&v->meta.key, path, sizeof(path));
-	if (v->meta.type == ZW_TYPE_BUTTON)
+	value_key_path(&v->meta.key, path, sizeof(path));
+	if (v->meta.type == VALUE_BUTTON)
 		return sim_fail(err, errlen,
 				"node %u: %s is a button; use op event", n->id,
 				path);
@@ -1523,16 +1522,16 @@ static int sim_op_emit(struct zw_sim *z, const json_t *req, json_t **ret,
 	r = sim_node_usable(n, err, errlen);
 	if (r < 0)
 		return r;
-	if (zw_val_from_json(data, &v->meta, &val, why, sizeof(why)) < 0)
+	if (value_from_json(data, &v->meta, &val, why, sizeof(why)) < 0)
 		return sim_fail(err, errlen, "node %u: %s: %s", n->id, path,
 				why);
 	*ret = json_pack("{s:i,s:s,s:o*}", "node", n->id, "value", path, "data",
-			 zw_val_to_json(&val, &v->meta));
+			 value_to_json(&val, &v->meta));
 	if (!*ret) {
-		zw_val_clear(&val);
+		value_clear(&val);
 		return sim_errno(-ENOMEM, err, errlen);
 	}
-	zw_val_clear(&v->val);
+	value_clear(&v->val);
 	v->val = val;
 	v->has_val = true;
 	sim_emit_value(z, ZW_EV_VALUE_CHANGED, v);
@@ -1787,7 +1786,7 @@ static int sim_stream_target(struct zw_sim *z, const json_t *req, bool event,
 			     struct sim_stream *s, char *err, size_t errlen)
 {
 	const char *kind = json_string_value(json_object_get(req, "kind"));
-	struct zw_val stamp = { .type = ZW_TYPE_INT };
+	struct value stamp = { .type = VALUE_INT };
 	struct sim_value *v = NULL;
 	struct sim_node *n;
 	char path[SIM_PATH_MAX];
@@ -1813,9 +1812,9 @@ static int sim_stream_target(struct zw_sim *z, const json_t *req, bool event,
 				      "kind must be scene, "
 				      "button or notification");
 	}
-	zw_key_path(&v->meta.key, path, sizeof(path));
+	value_key_path(&v->meta.key, path, sizeof(path));
 	stamp.u.i = (int64_t)sim_clock_us(CLOCK_REALTIME);
-	if (v->meta.type != ZW_TYPE_INT || !sim_val_ok(&v->meta, &stamp))
+	if (v->meta.type != VALUE_INT || !sim_val_ok(&v->meta, &stamp))
 		return sim_fail(err, errlen,
 				"node %u: %s cannot take stamps (an int "
 				"without a range below %lld)",
@@ -1845,7 +1844,7 @@ static json_t *sim_stream_json(const struct sim_stream *s)
 {
 	char path[SIM_PATH_MAX];
 
-	zw_key_path(&s->key, path, sizeof(path));
+	value_key_path(&s->key, path, sizeof(path));
 	return json_pack(
 	    "{s:i,s:s,s:I,s:I}", "node", s->node, s->event ? "kind" : "value",
 	    s->event ? sim_event_kinds[s->kind].kind : path, "count",
@@ -2010,7 +2009,7 @@ static void sim_free(struct zw_sim *z)
 	}
 	sim_net_clear(&z->net);
 	for (size_t i = 0; i < z->qlen; i++)
-		zw_val_clear(&z->queue[(z->qhead + i) % z->qcap].val);
+		value_clear(&z->queue[(z->qhead + i) % z->qcap].val);
 	free(z->queue);
 	free(z->hist);
 	free(z);

@@ -268,10 +268,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct reg_value *fx_value(struct fx *f, unsigned node, const char *path)
+static struct registry_value *fx_value(struct fx *f, unsigned node,
+				       const char *path)
 {
-	struct reg_node *n = registry_node(f->d.reg, node);
-	struct reg_value *v = NULL;
+	struct registry_node *n = registry_node(f->d.reg, node);
+	struct registry_value *v = NULL;
 
 	assert_non_null(n);
 	assert_int_equal(registry_find_value(n, path, &v), 0);
@@ -281,9 +282,8 @@ static struct reg_value *fx_value(struct fx *f, unsigned node, const char *path)
 /* The value as JSON text, to compare before and after. */
 static char *fx_value_text(struct fx *f, unsigned node, const char *path)
 {
-	struct reg_value *v = fx_value(f, node, path);
-	json_t *j =
-	    v->has_val ? zw_val_to_json(&v->val, &v->meta) : json_null();
+	struct registry_value *v = fx_value(f, node, path);
+	json_t *j = v->has_val ? value_to_json(&v->val, &v->meta) : json_null();
 	char *s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
 
 	json_decref(j);
@@ -330,7 +330,7 @@ static void fx_inject(struct fx *f, const char *fmt, ...)
 static void check_state(struct fx *f, unsigned node, const char *path,
 			const char *value)
 {
-	struct reg_value *v = fx_value(f, node, path);
+	struct registry_value *v = fx_value(f, node, path);
 	char topic[256];
 	const struct msg *m;
 	json_t *j, *want;
@@ -355,7 +355,7 @@ static void check_state(struct fx *f, unsigned node, const char *path,
 static void test_initial_publish(void **state)
 {
 	struct fx *f = *state;
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 	size_t expected = 0;
 	char topic[256], path[128];
 
@@ -366,11 +366,11 @@ static void test_initial_publish(void **state)
 				    n->id == 6 ? "dead" : "alive");
 		expected++;
 		for (size_t i = 0; i < n->nvalues; i++) {
-			struct reg_value *v = n->values[i];
+			struct registry_value *v = n->values[i];
 			json_t *j;
 			char *s;
 
-			zw_key_path(&v->meta.key, path, sizeof(path));
+			value_key_path(&v->meta.key, path, sizeof(path));
 			snprintf(topic, sizeof(topic), P "/node/%u/%s", n->id,
 				 path);
 			if (!v->has_val) {
@@ -378,7 +378,7 @@ static void test_initial_publish(void **state)
 				continue;
 			}
 			assert_int_equal(fx_count(f, topic), 1);
-			j = zw_val_to_json(&v->val, &v->meta);
+			j = value_to_json(&v->val, &v->meta);
 			s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
 			check_state(f, n->id, path, s);
 			free(s);
@@ -1088,7 +1088,7 @@ static void check_availability(const json_t *c, unsigned node)
 static void check_device(struct fx *f, const json_t *c, unsigned node)
 {
 	const json_t *dev = json_object_get(c, "device");
-	struct reg_node *n = registry_node(f->d.reg, node);
+	struct registry_node *n = registry_node(f->d.reg, node);
 	char id[64];
 
 	snprintf(id, sizeof(id), "zwgate_" GW "_%u", node);
@@ -1107,7 +1107,7 @@ static void check_device(struct fx *f, const json_t *c, unsigned node)
 static void check_config_common(struct fx *f, const struct msg *m,
 				const json_t *c, const struct expect_config *e)
 {
-	struct reg_value *v = fx_value(f, e->node, e->path);
+	struct registry_value *v = fx_value(f, e->node, e->path);
 	char topic[512], uid[DISCOVERY_UID_MAX];
 	const char *st = jstr(c, "state_topic"), *ct = jstr(c, "command_topic");
 
@@ -1390,8 +1390,8 @@ static void test_node_removed(void **state)
 static void test_value_removed(void **state)
 {
 	struct fx *f = *state;
-	struct reg_value *v = fx_value(f, 7, "configuration/0/melody");
-	struct zw_meta meta = v->meta;
+	struct registry_value *v = fx_value(f, 7, "configuration/0/melody");
+	struct value_meta meta = v->meta;
 	struct zw_event ev = { .type = ZW_EV_VALUE_REMOVED, .node = 7 };
 
 	ev.u.value.meta = &meta;
@@ -1454,12 +1454,12 @@ static void test_privacy(void **state)
 }
 
 /* A value of node 9, made by hand, for the mapping alone. */
-static struct reg_value hand_value(struct reg_node *n, uint8_t cc,
-				   const char *property, enum zw_type type,
-				   const char *unit, bool readable,
-				   bool writable)
+static struct registry_value hand_value(struct registry_node *n, uint8_t cc,
+					const char *property,
+					enum value_type type, const char *unit,
+					bool readable, bool writable)
 {
-	struct reg_value v = { .node = n };
+	struct registry_value v = { .node = n };
 
 	v.meta.key.node = n->id;
 	v.meta.key.cc = cc;
@@ -1474,7 +1474,8 @@ static struct reg_value hand_value(struct reg_node *n, uint8_t cc,
 	return v;
 }
 
-static json_t *hand_config(const struct reg_value *v, const char *component)
+static json_t *hand_config(const struct registry_value *v,
+			   const char *component)
 {
 	const struct discovery_names dn = { P, "homeassistant" };
 	char topic[512], want[512], uid[DISCOVERY_UID_MAX];
@@ -1493,12 +1494,12 @@ static json_t *hand_config(const struct reg_value *v, const char *component)
 static void test_discovery_mapping(void **state)
 {
 	const struct discovery_names dn = { P, "homeassistant" };
-	struct reg_node n = { .id = 9 };
-	struct reg_value v;
+	struct registry_node n = { .id = 9 };
+	struct registry_value v;
 	char buf[512];
 	json_t *c;
 
-	v = hand_value(&n, 0x31, "illuminance", ZW_TYPE_FLOAT, "lux", 1, 0);
+	v = hand_value(&n, 0x31, "illuminance", VALUE_FLOAT, "lux", 1, 0);
 	c = hand_config(&v, "sensor");
 	check_opt(c, "device_class", "illuminance");
 	check_opt(c, "unit_of_measurement", "lx");
@@ -1509,7 +1510,7 @@ static void test_discovery_mapping(void **state)
 	json_decref(c);
 
 	/* A unit Home Assistant would refuse for the class: no class. */
-	v = hand_value(&n, 0x31, "temperature", ZW_TYPE_FLOAT, "degrees", 1, 0);
+	v = hand_value(&n, 0x31, "temperature", VALUE_FLOAT, "degrees", 1, 0);
 	c = hand_config(&v, "sensor");
 	check_opt(c, "device_class", NULL);
 	check_opt(c, "state_class", "measurement");
@@ -1517,25 +1518,25 @@ static void test_discovery_mapping(void **state)
 	json_decref(c);
 
 	/* A setting is no measurement. */
-	v = hand_value(&n, 0x70, "threshold", ZW_TYPE_INT, "", 1, 0);
+	v = hand_value(&n, 0x70, "threshold", VALUE_INT, "", 1, 0);
 	c = hand_config(&v, "sensor");
 	check_opt(c, "state_class", NULL);
 	check_opt(c, "unit_of_measurement", NULL);
 	json_decref(c);
 
-	v = hand_value(&n, 0x25, "currentValue", ZW_TYPE_BOOL, "", 1, 0);
+	v = hand_value(&n, 0x25, "currentValue", VALUE_BOOL, "", 1, 0);
 	c = hand_config(&v, "binary_sensor");
 	check_opt(c, "device_class", NULL);
 	assert_null(json_object_get(c, "command_topic"));
 	json_decref(c);
 
-	v = hand_value(&n, 0x30, "water", ZW_TYPE_BOOL, "", 1, 0);
+	v = hand_value(&n, 0x30, "water", VALUE_BOOL, "", 1, 0);
 	c = hand_config(&v, "binary_sensor");
 	check_opt(c, "device_class", "moisture");
 	json_decref(c);
 
 	/* Write-only: a command and no state. */
-	v = hand_value(&n, 0x70, "level", ZW_TYPE_FLOAT, "", 0, 1);
+	v = hand_value(&n, 0x70, "level", VALUE_FLOAT, "", 0, 1);
 	c = hand_config(&v, "number");
 	assert_null(json_object_get(c, "state_topic"));
 	assert_non_null(json_object_get(c, "command_topic"));
@@ -1543,7 +1544,7 @@ static void test_discovery_mapping(void **state)
 	json_decref(c);
 
 	/* A dimmer with a 0..255 range. */
-	v = hand_value(&n, 0x26, "currentValue", ZW_TYPE_INT, "", 1, 1);
+	v = hand_value(&n, 0x26, "currentValue", VALUE_INT, "", 1, 1);
 	v.meta.min = 0;
 	v.meta.max = 255;
 	c = hand_config(&v, "light");
@@ -1552,7 +1553,7 @@ static void test_discovery_mapping(void **state)
 	json_decref(c);
 
 	/* A class without a name keeps its number, in topics and ids. */
-	v = hand_value(&n, 0x99, "x", ZW_TYPE_INT, "", 1, 0);
+	v = hand_value(&n, 0x99, "x", VALUE_INT, "", 1, 0);
 	assert_int_equal(discovery_unique_id(&dn, &v, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "zwgate_" GW "_9_cc_0x99_0_x");
 	c = hand_config(&v, "sensor");
@@ -1560,7 +1561,7 @@ static void test_discovery_mapping(void **state)
 	json_decref(c);
 
 	/* Neither readable nor writable: no entity. */
-	v = hand_value(&n, 0x70, "x", ZW_TYPE_INT, "", 0, 0);
+	v = hand_value(&n, 0x70, "x", VALUE_INT, "", 0, 0);
 	assert_null(discovery_component(&v));
 	assert_null(discovery_config(&dn, &v));
 	assert_int_equal(discovery_topic(&dn, &v, buf, sizeof(buf)), -ENOENT);

@@ -309,8 +309,8 @@ static void test_lex_describe(void **state)
 	lx = lex_new("t", src, sizeof(src) - 1, &l);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		assert_string_equal(
-		    tok_describe(lex_next(lx), buf, sizeof(buf)), want[i]);
-	assert_string_equal(tok_describe(lex_next(lx), buf, 4), "end");
+		    lex_tok_describe(lex_next(lx), buf, sizeof(buf)), want[i]);
+	assert_string_equal(lex_tok_describe(lex_next(lx), buf, 4), "end");
 	lex_free(lx);
 	diag_clear(&l);
 }

@@ -24,7 +24,7 @@
 
 /* What a listener saw, copied out while the event was live. */
 struct seen {
-	enum reg_event_type type;
+	enum registry_event_type type;
 	unsigned node;
 	char path[128];
 	char name[REG_NAME_MAX + 1];
@@ -39,7 +39,7 @@ struct log {
 	struct seen ev[LOG_MAX];
 };
 
-static void on_event(void *ctx, const struct reg_event *ev)
+static void on_event(void *ctx, const struct registry_event *ev)
 {
 	struct log *l = ctx;
 	struct seen *s;
@@ -59,7 +59,7 @@ static void on_event(void *ctx, const struct reg_event *ev)
 		assert_int_equal(registry_node_count(l->r) > 0, true);
 	}
 	if (ev->value) {
-		zw_key_path(&ev->value->meta.key, s->path, sizeof(s->path));
+		value_key_path(&ev->value->meta.key, s->path, sizeof(s->path));
 		assert_ptr_equal(ev->value->node, ev->node);
 	}
 }
@@ -91,10 +91,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct zw_meta meta(uint8_t node, uint8_t cc, uint8_t ep,
-			   const char *prop, enum zw_type type)
+static struct value_meta meta(uint8_t node, uint8_t cc, uint8_t ep,
+			      const char *prop, enum value_type type)
 {
-	struct zw_meta m;
+	struct value_meta m;
 
 	memset(&m, 0, sizeof(m));
 	m.key.node = node;
@@ -120,8 +120,8 @@ static int node_added(struct registry *r, uint8_t node, const char *name,
 	return registry_apply(r, &ev, now);
 }
 
-static int value_added(struct registry *r, const struct zw_meta *m,
-		       const struct zw_val *val)
+static int value_added(struct registry *r, const struct value_meta *m,
+		       const struct value *val)
 {
 	struct zw_event ev = { .type = ZW_EV_VALUE_ADDED, .node = m->key.node };
 
@@ -131,7 +131,7 @@ static int value_added(struct registry *r, const struct zw_meta *m,
 }
 
 static int value_event(struct registry *r, enum zw_event_type type,
-		       const struct zw_meta *m, const struct zw_val *val,
+		       const struct value_meta *m, const struct value *val,
 		       uint64_t now)
 {
 	struct zw_event ev = { .type = type, .node = m->key.node };
@@ -150,8 +150,9 @@ static int simple_event(struct registry *r, enum zw_event_type type,
 	return registry_apply(r, &ev, T0);
 }
 
-static void expect_seen(const struct log *l, size_t i, enum reg_event_type type,
-			unsigned node, const char *path)
+static void expect_seen(const struct log *l, size_t i,
+			enum registry_event_type type, unsigned node,
+			const char *path)
 {
 	assert_true(i < l->n);
 	assert_int_equal(l->ev[i].type, type);
@@ -162,7 +163,7 @@ static void expect_seen(const struct log *l, size_t i, enum reg_event_type type,
 static void test_node_added(void **state)
 {
 	struct fixture *f = *state;
-	struct reg_node *n;
+	struct registry_node *n;
 
 	assert_int_equal(node_added(f->r, 5, "Wall Plug", T0), 0);
 	n = registry_node(f->r, 5);
@@ -197,7 +198,7 @@ static void test_node_status(void **state)
 {
 	struct fixture *f = *state;
 	struct zw_event ev = { .type = ZW_EV_NODE_STATUS, .node = 9 };
-	struct reg_node *n;
+	struct registry_node *n;
 
 	ev.u.status = ZW_NODE_ASLEEP;
 	assert_int_equal(registry_apply(f->r, &ev, T0), 0);
@@ -221,10 +222,10 @@ static void test_node_status(void **state)
 static void test_values_lifecycle(void **state)
 {
 	struct fixture *f = *state;
-	struct zw_meta m = meta(3, 0x25, 0, "currentValue", ZW_TYPE_BOOL);
-	struct zw_val on = { .type = ZW_TYPE_BOOL, .u.b = true };
-	struct zw_val num = { .type = ZW_TYPE_INT, .u.i = 1 };
-	struct reg_value *v;
+	struct value_meta m = meta(3, 0x25, 0, "currentValue", VALUE_BOOL);
+	struct value on = { .type = VALUE_BOOL, .u.b = true };
+	struct value num = { .type = VALUE_INT, .u.i = 1 };
+	struct registry_value *v;
 
 	/* A value before its node's info creates the node. */
 	assert_int_equal(value_added(f->r, &m, NULL), 0);
@@ -285,8 +286,8 @@ static void test_values_lifecycle(void **state)
 static void test_value_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct zw_meta m = meta(3, 0x25, 0, "currentValue", ZW_TYPE_BOOL);
-	struct zw_val num = { .type = ZW_TYPE_INT, .u.i = 1 };
+	struct value_meta m = meta(3, 0x25, 0, "currentValue", VALUE_BOOL);
+	struct value num = { .type = VALUE_INT, .u.i = 1 };
 	struct zw_event ev = { .type = ZW_EV_VALUE_ADDED, .node = 4 };
 
 	ev.u.value.meta = &m;
@@ -301,7 +302,7 @@ static void test_value_refused(void **state)
 	assert_int_equal(registry_node_count(f->r), 0);
 	assert_int_equal(f->log.n, 0);
 	/* A value event for a node that is not there. */
-	m = meta(7, 0x25, 0, "currentValue", ZW_TYPE_BOOL);
+	m = meta(7, 0x25, 0, "currentValue", VALUE_BOOL);
 	assert_int_equal(value_event(f->r, ZW_EV_VALUE_REMOVED, &m, NULL, T0),
 			 -ENOENT);
 }
@@ -309,10 +310,10 @@ static void test_value_refused(void **state)
 static void test_string_value_copied(void **state)
 {
 	struct fixture *f = *state;
-	struct zw_meta m = meta(2, 0x99, 1, "text", ZW_TYPE_STRING);
+	struct value_meta m = meta(2, 0x99, 1, "text", VALUE_STRING);
 	char buf[16];
-	struct zw_val s = { .type = ZW_TYPE_STRING, .u.s = buf };
-	struct reg_value *v;
+	struct value s = { .type = VALUE_STRING, .u.s = buf };
+	struct registry_value *v;
 
 	snprintf(buf, sizeof(buf), "first");
 	assert_int_equal(value_added(f->r, &m, &s), 0);
@@ -333,10 +334,10 @@ static void test_string_value_copied(void **state)
 static void test_enum_items_copied(void **state)
 {
 	struct fixture *f = *state;
-	struct zw_meta m = meta(2, 0x40, 0, "mode", ZW_TYPE_ENUM);
-	struct reg_value *v;
+	struct value_meta m = meta(2, 0x40, 0, "mode", VALUE_ENUM);
+	struct registry_value *v;
 
-	assert_int_equal(zw_meta_alloc_items(&m, 2), 0);
+	assert_int_equal(value_meta_alloc_items(&m, 2), 0);
 	snprintf(m.items[0], sizeof(m.items[0]), "off\x01");
 	memset(m.items[1], 'x', sizeof(m.items[1])); /* no NUL */
 	assert_int_equal(value_added(f->r, &m, NULL), 0);
@@ -348,23 +349,23 @@ static void test_enum_items_copied(void **state)
 	assert_int_equal(strlen(v->meta.items[1]), ZW_ENUM_ITEM_MAX - 1);
 	assert_int_equal(m.items[0][3], '\x01');
 
-	assert_int_equal(zw_meta_alloc_items(&m, 3), 0);
+	assert_int_equal(value_meta_alloc_items(&m, 3), 0);
 	snprintf(m.items[2], sizeof(m.items[2]), "cool");
 	assert_int_equal(value_added(f->r, &m, NULL), 0);
 	assert_ptr_equal(registry_value(f->r, &m.key), v);
 	assert_int_equal(v->meta.nitems, 3);
 	assert_string_equal(v->meta.items[0], "");
 	assert_string_equal(v->meta.items[2], "cool");
-	zw_meta_clear(&m);
+	value_meta_clear(&m);
 	assert_string_equal(v->meta.items[2], "cool");
 
 	/* A count with no array, or beyond the limit, is refused. */
 	m.nitems = 2;
 	assert_int_equal(value_added(f->r, &m, NULL), -EINVAL);
-	assert_int_equal(zw_meta_alloc_items(&m, 1), 0);
+	assert_int_equal(value_meta_alloc_items(&m, 1), 0);
 	m.nitems = ZW_ENUM_MAX + 1;
 	assert_int_equal(value_added(f->r, &m, NULL), -EINVAL);
-	zw_meta_clear(&m);
+	value_meta_clear(&m);
 	assert_int_equal(v->meta.nitems, 3);
 	assert_int_equal(value_event(f->r, ZW_EV_VALUE_REMOVED, &m, NULL, T0),
 			 0);
@@ -412,9 +413,9 @@ static void test_controller(void **state)
 static void test_node_removed(void **state)
 {
 	struct fixture *f = *state;
-	struct zw_meta a = meta(4, 0x25, 0, "currentValue", ZW_TYPE_BOOL);
-	struct zw_meta b = meta(4, 0x99, 0, "text", ZW_TYPE_STRING);
-	struct zw_val s = { .type = ZW_TYPE_STRING, .u.s = "kept" };
+	struct value_meta a = meta(4, 0x25, 0, "currentValue", VALUE_BOOL);
+	struct value_meta b = meta(4, 0x99, 0, "text", VALUE_STRING);
+	struct value s = { .type = VALUE_STRING, .u.s = "kept" };
 	struct zw_event ev = { .type = ZW_EV_NODE_REMOVED, .node = 4 };
 
 	assert_int_equal(node_added(f->r, 4, "Lamp", T0), 0);
@@ -442,7 +443,7 @@ static void test_node_removed(void **state)
 static void test_limits(void **state)
 {
 	struct fixture *f = *state;
-	struct zw_meta m;
+	struct value_meta m;
 	struct zw_event ev = { .type = ZW_EV_NODE_STATUS };
 	char prop[ZW_PROPERTY_MAX];
 
@@ -459,19 +460,19 @@ static void test_limits(void **state)
 
 	for (unsigned i = 0; i < REG_VALUES_MAX; i++) {
 		snprintf(prop, sizeof(prop), "p%u", i);
-		m = meta(ZW_NODE_MAX, 0x70, 0, prop, ZW_TYPE_INT);
+		m = meta(ZW_NODE_MAX, 0x70, 0, prop, VALUE_INT);
 		assert_int_equal(value_added(f->r, &m, NULL), 0);
 	}
-	m = meta(ZW_NODE_MAX, 0x70, 0, "one_more", ZW_TYPE_INT);
+	m = meta(ZW_NODE_MAX, 0x70, 0, "one_more", VALUE_INT);
 	assert_int_equal(value_added(f->r, &m, NULL), -E2BIG);
 	assert_int_equal(registry_node(f->r, ZW_NODE_MAX)->nvalues,
 			 REG_VALUES_MAX);
 	/* Updating a known value is still fine when full. */
-	m = meta(ZW_NODE_MAX, 0x70, 0, "p7", ZW_TYPE_INT);
+	m = meta(ZW_NODE_MAX, 0x70, 0, "p7", VALUE_INT);
 	assert_int_equal(value_added(f->r, &m, NULL), 0);
 }
 
-static void noop_listener(void *ctx, const struct reg_event *ev)
+static void noop_listener(void *ctx, const struct registry_event *ev)
 {
 	(*(int *)ctx)++;
 }
@@ -503,10 +504,10 @@ struct self_remover {
 	int calls;
 };
 
-static void remove_self(void *ctx, const struct reg_event *ev)
+static void remove_self(void *ctx, const struct registry_event *ev)
 {
 	struct self_remover *s = ctx;
-	struct reg_node *n;
+	struct registry_node *n;
 
 	s->calls++;
 	registry_unlisten(s->r, remove_self, s);
@@ -540,7 +541,7 @@ static void test_next_node(void **state)
 {
 	struct fixture *f = *state;
 	const unsigned ids[] = { 1, 7, 40, ZW_NODE_MAX };
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 	size_t i = 0;
 
 	for (size_t k = 4; k-- > 0;)
@@ -554,7 +555,7 @@ static void test_next_node(void **state)
 static void test_find_node(void **state)
 {
 	struct fixture *f = *state;
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	assert_int_equal(node_added(f->r, 2, "Porch Light", T0), 0);
 	assert_int_equal(node_added(f->r, 12, "porch light", T0), 0);
@@ -587,28 +588,28 @@ static void test_find_node(void **state)
 	assert_int_equal(registry_find_node(f->r, "Kitchen", &n), -ENOENT);
 }
 
-static struct reg_node *sample_node(struct registry *r)
+static struct registry_node *sample_node(struct registry *r)
 {
 	static const struct {
 		uint8_t cc, ep;
 		const char *prop;
-		enum zw_type type;
+		enum value_type type;
 	} vals[] = {
-		{ 0x25, 1, "currentValue", ZW_TYPE_BOOL },
-		{ 0x25, 2, "currentValue", ZW_TYPE_BOOL },
-		{ 0x31, 0, "temperature", ZW_TYPE_FLOAT },
-		{ 0x80, 0, "level", ZW_TYPE_INT },
-		{ 0x26, 0, "targetValue", ZW_TYPE_INT },
-		{ 0x26, 0, "currentValue", ZW_TYPE_INT },
-		{ 0x32, 0, "power", ZW_TYPE_FLOAT },
-		{ 0x32, 1, "power", ZW_TYPE_FLOAT },
-		{ 0x62, 0, "locked", ZW_TYPE_BOOL },
-		{ 0x99, 0, "foo", ZW_TYPE_INT },
+		{ 0x25, 1, "currentValue", VALUE_BOOL },
+		{ 0x25, 2, "currentValue", VALUE_BOOL },
+		{ 0x31, 0, "temperature", VALUE_FLOAT },
+		{ 0x80, 0, "level", VALUE_INT },
+		{ 0x26, 0, "targetValue", VALUE_INT },
+		{ 0x26, 0, "currentValue", VALUE_INT },
+		{ 0x32, 0, "power", VALUE_FLOAT },
+		{ 0x32, 1, "power", VALUE_FLOAT },
+		{ 0x62, 0, "locked", VALUE_BOOL },
+		{ 0x99, 0, "foo", VALUE_INT },
 	};
 
 	assert_int_equal(node_added(r, 8, "multi", T0), 0);
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-		struct zw_meta m =
+		struct value_meta m =
 		    meta(8, vals[i].cc, vals[i].ep, vals[i].prop, vals[i].type);
 
 		assert_int_equal(value_added(r, &m, NULL), 0);
@@ -616,25 +617,25 @@ static struct reg_node *sample_node(struct registry *r)
 	return registry_node(r, 8);
 }
 
-static void expect_found(const struct reg_node *n, const char *spec,
+static void expect_found(const struct registry_node *n, const char *spec,
 			 const char *want)
 {
-	struct reg_value *v = NULL;
+	struct registry_value *v = NULL;
 	char path[128];
 	int r = registry_find_value(n, spec, &v);
 
 	if (r != 0)
 		print_error("find_value %s: %d\n", spec, r);
 	assert_int_equal(r, 0);
-	assert_string_equal(zw_key_path(&v->meta.key, path, sizeof(path)),
+	assert_string_equal(value_key_path(&v->meta.key, path, sizeof(path)),
 			    want);
 }
 
 static void test_find_value(void **state)
 {
 	struct fixture *f = *state;
-	struct reg_node *n = sample_node(f->r);
-	struct reg_value *v = NULL;
+	struct registry_node *n = sample_node(f->r);
+	struct registry_value *v = NULL;
 
 	expect_found(n, "switch_binary/2/currentValue",
 		     "switch_binary/2/currentValue");
@@ -702,9 +703,9 @@ static void test_aliases(void **state)
 	struct fixture *f = *state;
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		struct zw_meta m =
-		    meta(11, want[i].cc, 0, want[i].prop, ZW_TYPE_INT);
-		struct reg_value *v;
+		struct value_meta m =
+		    meta(11, want[i].cc, 0, want[i].prop, VALUE_INT);
+		struct registry_value *v;
 
 		assert_int_equal(value_added(f->r, &m, NULL), 0);
 		v = registry_value(f->r, &m.key);
@@ -758,7 +759,7 @@ static void test_name_rules(void **state)
 static void test_rename(void **state)
 {
 	struct fixture *f = *state;
-	struct reg_node *n;
+	struct registry_node *n;
 
 	assert_int_equal(node_added(f->r, 2, "Plug", T0), 0);
 	assert_int_equal(node_added(f->r, 3, "Sensor", T0), 0);
@@ -1026,7 +1027,7 @@ static void test_names_device_clash(void **state)
 	struct fixture *f = *state;
 	char *dir = make_tmpdir(), *path = fs_join(dir, "names.json");
 	struct warned w = { 0 };
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	registry_set_warn(f->r, on_warn, &w);
 	write_file(path, "{\"4\": \"porch\"}\n");
@@ -1077,7 +1078,7 @@ static void test_rename_clear_clash(void **state)
 {
 	struct fixture *f = *state;
 	char *dir = make_tmpdir(), *path = fs_join(dir, "names.json");
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	assert_int_equal(node_added(f->r, 7, "porch", T0), 0);
 	assert_int_equal(node_added(f->r, 4, "hall sensor", T0), 0);
@@ -1127,7 +1128,7 @@ static void test_rename_clear_clash(void **state)
 static void test_names_device_arrives(void **state)
 {
 	struct fixture *f = *state;
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	assert_int_equal(node_added(f->r, 7, "garage", T0), 0);
 	assert_int_equal(node_added(f->r, 4, "hall sensor", T0), 0);
@@ -1290,9 +1291,9 @@ static void test_join(void **state)
 	free(s);
 }
 
-static json_t *value_json_of(struct registry *r, const struct zw_meta *m)
+static json_t *value_json_of(struct registry *r, const struct value_meta *m)
 {
-	struct reg_value *v = registry_value(r, &m->key);
+	struct registry_value *v = registry_value(r, &m->key);
 
 	assert_non_null(v);
 	return registry_value_json(v);
@@ -1301,12 +1302,12 @@ static json_t *value_json_of(struct registry *r, const struct zw_meta *m)
 static void test_json_views(void **state)
 {
 	struct fixture *f = *state;
-	struct zw_meta sw = meta(2, 0x25, 0, "currentValue", ZW_TYPE_BOOL);
-	struct zw_meta lvl = meta(2, 0x26, 1, "currentValue", ZW_TYPE_INT);
-	struct zw_meta t = meta(2, 0x40, 0, "mode", ZW_TYPE_ENUM);
-	struct zw_meta p = meta(2, 0x32, 0, "power", ZW_TYPE_FLOAT);
-	struct zw_val on = { .type = ZW_TYPE_BOOL, .u.b = true };
-	struct zw_val watts = { .type = ZW_TYPE_FLOAT, .u.f = 12.345 };
+	struct value_meta sw = meta(2, 0x25, 0, "currentValue", VALUE_BOOL);
+	struct value_meta lvl = meta(2, 0x26, 1, "currentValue", VALUE_INT);
+	struct value_meta t = meta(2, 0x40, 0, "mode", VALUE_ENUM);
+	struct value_meta p = meta(2, 0x32, 0, "power", VALUE_FLOAT);
+	struct value on = { .type = VALUE_BOOL, .u.b = true };
+	struct value watts = { .type = VALUE_FLOAT, .u.f = 12.345 };
 	json_t *j, *vals, *items;
 
 	assert_int_equal(node_added(f->r, 2, "Plug", T0), 0);
@@ -1314,7 +1315,7 @@ static void test_json_views(void **state)
 	lvl.min = 0;
 	lvl.max = 99;
 	snprintf(lvl.label, sizeof(lvl.label), "Level");
-	assert_int_equal(zw_meta_alloc_items(&t, 2), 0);
+	assert_int_equal(value_meta_alloc_items(&t, 2), 0);
 	snprintf(t.items[0], sizeof(t.items[0]), "off");
 	snprintf(t.items[1], sizeof(t.items[1]), "heat");
 	snprintf(p.unit, sizeof(p.unit), "W");
@@ -1324,7 +1325,7 @@ static void test_json_views(void **state)
 	assert_int_equal(value_added(f->r, &t, NULL), 0);
 	assert_int_equal(value_added(f->r, &p, &watts), 0);
 	/* The registry keeps a copy of the items, not the backend's. */
-	zw_meta_clear(&t);
+	value_meta_clear(&t);
 
 	j = registry_node_json(registry_node(f->r, 2), false);
 	assert_non_null(j);

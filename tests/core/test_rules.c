@@ -293,8 +293,8 @@ struct world {
 	size_t ncalls;
 	unsigned loops_logged;
 	/* sets reported back into the registry at the next tick */
-	struct zw_key pend_key[T_MAX_CALLS];
-	struct zw_val pend_val[T_MAX_CALLS];
+	struct value_key pend_key[T_MAX_CALLS];
+	struct value pend_val[T_MAX_CALLS];
 	size_t npend;
 	bool echo;
 	int publish_result;
@@ -304,7 +304,7 @@ struct world {
 	 * change of map_to (a lock's door state), not of itself. */
 	bool stale;
 	bool map;
-	struct zw_key map_from, map_to;
+	struct value_key map_from, map_to;
 };
 
 static void call(struct world *w, const char *fmt, ...)
@@ -320,10 +320,11 @@ static void call(struct world *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int t_set(void *ctx, const struct reg_value *v, const struct zw_val *val)
+static int t_set(void *ctx, const struct registry_value *v,
+		 const struct value *val)
 {
 	struct world *w = ctx;
-	json_t *j = zw_val_to_json(val, &v->meta);
+	json_t *j = value_to_json(val, &v->meta);
 	char *s = json_dumps(j, JSON_ENCODE_ANY);
 
 	call(w, "set %u %s %s", v->meta.key.node, v->meta.key.property, s);
@@ -332,7 +333,7 @@ static int t_set(void *ctx, const struct reg_value *v, const struct zw_val *val)
 	json_decref(j);
 	if (w->echo && w->npend < T_MAX_CALLS) {
 		w->pend_key[w->npend] = v->meta.key;
-		assert_int_equal(zw_val_copy(&w->pend_val[w->npend], val), 0);
+		assert_int_equal(value_copy(&w->pend_val[w->npend], val), 0);
 		w->npend++;
 	}
 	return 0;
@@ -363,10 +364,12 @@ static void t_log(void *ctx, int prio, const char *msg)
 		call(w, "log %s", msg);
 }
 
-static struct zw_meta meta_of(uint8_t node, uint8_t cc, const char *prop,
-			      enum zw_type type)
+static struct value_meta meta_of(uint8_t node, uint8_t cc, const char *prop,
+				 enum value_type type)
 {
-	struct zw_meta m = { .type = type, .readable = true, .writable = true };
+	struct value_meta m = { .type = type,
+				.readable = true,
+				.writable = true };
 
 	m.key.node = node;
 	m.key.cc = cc;
@@ -376,7 +379,7 @@ static struct zw_meta meta_of(uint8_t node, uint8_t cc, const char *prop,
 	return m;
 }
 
-static void reg_node(struct world *w, uint8_t id, const char *name)
+static void world_node(struct world *w, uint8_t id, const char *name)
 {
 	struct zw_event ev = { .type = ZW_EV_NODE_ADDED, .node = id };
 
@@ -385,8 +388,8 @@ static void reg_node(struct world *w, uint8_t id, const char *name)
 	assert_int_equal(registry_apply(w->reg, &ev, 1), 0);
 }
 
-static void reg_value(struct world *w, enum zw_event_type type,
-		      const struct zw_meta *m, const struct zw_val *val)
+static void world_value(struct world *w, enum zw_event_type type,
+			const struct value_meta *m, const struct value *val)
 {
 	struct zw_event ev = { .type = type, .node = m->key.node };
 
@@ -395,7 +398,7 @@ static void reg_value(struct world *w, enum zw_event_type type,
 	assert_int_equal(registry_apply(w->reg, &ev, 1), 0);
 }
 
-static void on_reg(void *ctx, const struct reg_event *ev)
+static void on_reg(void *ctx, const struct registry_event *ev)
 {
 	struct world *w = ctx;
 
@@ -403,77 +406,77 @@ static void on_reg(void *ctx, const struct reg_event *ev)
 		rules_engine_event(w->e, ev, &w->now);
 }
 
-static const struct zw_meta *m_switch(void)
+static const struct value_meta *m_switch(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(2, 0x25, "currentValue", ZW_TYPE_BOOL);
+	m = meta_of(2, 0x25, "currentValue", VALUE_BOOL);
 	return &m;
 }
 
-static const struct zw_meta *m_level(void)
+static const struct value_meta *m_level(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(3, 0x26, "currentValue", ZW_TYPE_INT);
+	m = meta_of(3, 0x26, "currentValue", VALUE_INT);
 	return &m;
 }
 
-static const struct zw_meta *m_motion(void)
+static const struct value_meta *m_motion(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(4, 0x30, "motion", ZW_TYPE_BOOL);
+	m = meta_of(4, 0x30, "motion", VALUE_BOOL);
 	return &m;
 }
 
-static const struct zw_meta *m_temp(void)
+static const struct value_meta *m_temp(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(6, 0x31, "temperature", ZW_TYPE_FLOAT);
+	m = meta_of(6, 0x31, "temperature", VALUE_FLOAT);
 	return &m;
 }
 
-static void set_bool(struct world *w, const struct zw_meta *m, bool b)
+static void set_bool(struct world *w, const struct value_meta *m, bool b)
 {
-	struct zw_val v = { .type = ZW_TYPE_BOOL, .u.b = b };
+	struct value v = { .type = VALUE_BOOL, .u.b = b };
 
-	reg_value(w, ZW_EV_VALUE_CHANGED, m, &v);
+	world_value(w, ZW_EV_VALUE_CHANGED, m, &v);
 }
 
-static void set_num(struct world *w, const struct zw_meta *m, double d)
+static void set_num(struct world *w, const struct value_meta *m, double d)
 {
-	struct zw_val v = { .type = m->type };
+	struct value v = { .type = m->type };
 
-	if (m->type == ZW_TYPE_FLOAT)
+	if (m->type == VALUE_FLOAT)
 		v.u.f = d;
 	else
 		v.u.i = (int64_t)d;
-	reg_value(w, ZW_EV_VALUE_CHANGED, m, &v);
+	world_value(w, ZW_EV_VALUE_CHANGED, m, &v);
 }
 
 /* A world of four nodes and the rules text; the engine started. */
 static struct world *world_new(const char *rules, time_t wall, bool trusted)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct zw_val off = { .type = ZW_TYPE_BOOL };
-	struct zw_val zero = { .type = ZW_TYPE_INT };
-	struct zw_val cold = { .type = ZW_TYPE_FLOAT, .u.f = -20 };
+	struct value off = { .type = VALUE_BOOL };
+	struct value zero = { .type = VALUE_INT };
+	struct value cold = { .type = VALUE_FLOAT, .u.f = -20 };
 	struct sched_loc loc = { 48.8566, 2.3522 };
 
 	assert_non_null(w);
 	w->conf = load_ok(rules);
 	w->reg = registry_new();
 	assert_non_null(w->reg);
-	reg_node(w, 2, "porch");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_switch(), &off);
-	reg_node(w, 3, "lounge lamp");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_level(), &zero);
-	reg_node(w, 4, "hall sensor");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_motion(), &off);
-	reg_node(w, 6, "freezer");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_temp(), &cold);
+	world_node(w, 2, "porch");
+	world_value(w, ZW_EV_VALUE_ADDED, m_switch(), &off);
+	world_node(w, 3, "lounge lamp");
+	world_value(w, ZW_EV_VALUE_ADDED, m_level(), &zero);
+	world_node(w, 4, "hall sensor");
+	world_value(w, ZW_EV_VALUE_ADDED, m_motion(), &off);
+	world_node(w, 6, "freezer");
+	world_value(w, ZW_EV_VALUE_ADDED, m_temp(), &cold);
 	w->act =
 	    (struct rules_actions){ t_set, t_publish, t_refresh, t_log, w };
 	w->now = (struct rules_clock){ wall, 1000000, trusted };
@@ -490,7 +493,7 @@ static void world_free(struct world *w)
 	registry_free(w->reg);
 	conf_free(w->conf);
 	for (size_t i = 0; i < w->npend; i++)
-		zw_val_clear(&w->pend_val[i]);
+		value_clear(&w->pend_val[i]);
 	free(w);
 }
 
@@ -517,30 +520,30 @@ static void advance(struct world *w, uint64_t ms)
 /* Sets reported back by the "network", as a backend would later. */
 static void echo(struct world *w)
 {
-	static struct zw_key keys[T_MAX_CALLS];
-	static struct zw_val vals[T_MAX_CALLS];
+	static struct value_key keys[T_MAX_CALLS];
+	static struct value vals[T_MAX_CALLS];
 	size_t n = w->npend;
-	struct reg_value *v;
-	struct zw_meta m;
+	struct registry_value *v;
+	struct value_meta m;
 
 	memcpy(keys, w->pend_key, n * sizeof(keys[0]));
 	memcpy(vals, w->pend_val, n * sizeof(vals[0]));
 	w->npend = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (w->map && zw_key_equal(&keys[i], &w->map_from))
+		if (w->map && value_key_equal(&keys[i], &w->map_from))
 			keys[i] = w->map_to;
 		v = registry_value(w->reg, &keys[i]);
 		assert_non_null(v);
 		m = v->meta;
 		if (w->stale && v->has_val) {
-			struct zw_val old;
+			struct value old;
 
-			assert_int_equal(zw_val_copy(&old, &v->val), 0);
-			reg_value(w, ZW_EV_VALUE_CHANGED, &m, &old);
-			zw_val_clear(&old);
+			assert_int_equal(value_copy(&old, &v->val), 0);
+			world_value(w, ZW_EV_VALUE_CHANGED, &m, &old);
+			value_clear(&old);
 		}
-		reg_value(w, ZW_EV_VALUE_CHANGED, &m, &vals[i]);
-		zw_val_clear(&vals[i]);
+		world_value(w, ZW_EV_VALUE_CHANGED, &m, &vals[i]);
+		value_clear(&vals[i]);
 	}
 }
 
@@ -720,20 +723,20 @@ static void test_engine_self_trigger(void **state)
 }
 
 /* The washer plug of the example network, a switch as the porch. */
-static const struct zw_meta *m_plug(void)
+static const struct value_meta *m_plug(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(8, 0x25, "currentValue", ZW_TYPE_BOOL);
+	m = meta_of(8, 0x25, "currentValue", VALUE_BOOL);
 	return &m;
 }
 
 static void add_plug(struct world *w)
 {
-	struct zw_val on = { .type = ZW_TYPE_BOOL, .u.b = true };
+	struct value on = { .type = VALUE_BOOL, .u.b = true };
 
-	reg_node(w, 8, "washer plug");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_plug(), &on);
+	world_node(w, 8, "washer plug");
+	world_value(w, ZW_EV_VALUE_ADDED, m_plug(), &on);
 }
 
 /* Echoes of the network every 100 ms, n times. */
@@ -929,19 +932,19 @@ static void test_engine_loop_stale_echo(void **state)
 }
 
 /* A lock: "locked" is written, its door state answers. */
-static const struct zw_meta *m_locked(void)
+static const struct value_meta *m_locked(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(9, 0x62, "locked", ZW_TYPE_BOOL);
+	m = meta_of(9, 0x62, "locked", VALUE_BOOL);
 	return &m;
 }
 
-static const struct zw_meta *m_door(void)
+static const struct value_meta *m_door(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(9, 0x62, "door", ZW_TYPE_BOOL);
+	m = meta_of(9, 0x62, "door", VALUE_BOOL);
 	m.writable = false;
 	return &m;
 }
@@ -957,12 +960,12 @@ static void test_engine_loop_other_value(void **state)
 	    "rule \"light\" { when \"front lock\" door becomes true\n"
 	    "  do set \"porch\" switch off; set \"porch\" switch on }\n",
 	    T_WALL0, true);
-	struct zw_val off = { .type = ZW_TYPE_BOOL };
+	struct value off = { .type = VALUE_BOOL };
 	size_t n;
 
-	reg_node(w, 9, "front lock");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_locked(), &off);
-	reg_value(w, ZW_EV_VALUE_ADDED, m_door(), &off);
+	world_node(w, 9, "front lock");
+	world_value(w, ZW_EV_VALUE_ADDED, m_locked(), &off);
+	world_value(w, ZW_EV_VALUE_ADDED, m_door(), &off);
 	w->echo = true;
 	w->map = true;
 	w->map_from = m_locked()->key;
@@ -1045,11 +1048,11 @@ static void test_engine_loop_many_chains(void **state)
 }
 
 /* A thermostat's setpoint. */
-static const struct zw_meta *m_setpoint(void)
+static const struct value_meta *m_setpoint(void)
 {
-	static struct zw_meta m;
+	static struct value_meta m;
 
-	m = meta_of(10, 0x43, "setpoint", ZW_TYPE_FLOAT);
+	m = meta_of(10, 0x43, "setpoint", VALUE_FLOAT);
 	return &m;
 }
 
@@ -1078,15 +1081,15 @@ static void test_engine_no_loop_busy(void **state)
 	    T_WALL0, true);
 	const char *const names[] = { "on",	"off",	   "heat",
 				      "bright", "to plug", "to lock" };
-	struct zw_val zero = { .type = ZW_TYPE_FLOAT, .u.f = 18 };
+	struct value zero = { .type = VALUE_FLOAT, .u.f = 18 };
 	size_t sets[16] = { 0 };
-	struct zw_val off = { .type = ZW_TYPE_BOOL };
+	struct value off = { .type = VALUE_BOOL };
 
 	add_plug(w);
-	reg_node(w, 9, "front lock");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_locked(), &off);
-	reg_node(w, 10, "thermostat");
-	reg_value(w, ZW_EV_VALUE_ADDED, m_setpoint(), &zero);
+	world_node(w, 9, "front lock");
+	world_value(w, ZW_EV_VALUE_ADDED, m_locked(), &off);
+	world_node(w, 10, "thermostat");
+	world_value(w, ZW_EV_VALUE_ADDED, m_setpoint(), &zero);
 	set_num(w, m_level(), 50);
 	w->echo = true;
 	for (int i = 0; i < 360; i++) { /* 10 s each */
@@ -1372,13 +1375,13 @@ static void test_engine_set_copies_value(void **state)
 	    "rule \"bad\" { when \"porch\" switch changes\n"
 	    "  do set \"lounge lamp\" level x$value }\n",
 	    T_WALL0, true);
-	struct zw_meta hall = meta_of(5, 0x26, "currentValue", ZW_TYPE_INT);
-	struct zw_val zero = { .type = ZW_TYPE_INT };
+	struct value_meta hall = meta_of(5, 0x26, "currentValue", VALUE_INT);
+	struct value zero = { .type = VALUE_INT };
 	struct diag_list d;
 	json_t *j;
 
-	reg_node(w, 5, "hall light");
-	reg_value(w, ZW_EV_VALUE_ADDED, &hall, &zero);
+	world_node(w, 5, "hall light");
+	world_value(w, ZW_EV_VALUE_ADDED, &hall, &zero);
 	/* Known only at run time: no warning for the $value. */
 	diag_init(&d);
 	rules_check_names(w->conf->rules, w->reg, &d);
@@ -1416,14 +1419,14 @@ static void test_engine_publish_escapes(void **state)
 		      "\\\"w\\\": $value}\"\n"
 		      "  publish \"alerts/text\" \"node $node\" }\n",
 		      T_WALL0, true);
-	struct zw_meta m = meta_of(9, 0x30, "motion", ZW_TYPE_BOOL);
-	struct zw_val off = { .type = ZW_TYPE_BOOL };
+	struct value_meta m = meta_of(9, 0x30, "motion", VALUE_BOOL);
+	struct value off = { .type = VALUE_BOOL };
 	const char *payload;
 	json_error_t err;
 	json_t *j;
 
-	reg_node(w, 9, evil);
-	reg_value(w, ZW_EV_VALUE_ADDED, &m, &off);
+	world_node(w, 9, evil);
+	world_value(w, ZW_EV_VALUE_ADDED, &m, &off);
 	set_bool(w, &m, true);
 	assert_int_equal(w->ncalls, 2);
 	assert_true(strncmp(w->calls[0], "publish alerts/who ", 19) == 0);

@@ -1498,7 +1498,7 @@ static void expired_accepted_bundle_loads(void **state)
  * The active slot is verified against the factory bundle's keys and
  * kept from then on.
  */
-static void store_without_chain_loads(void **state)
+static void trust_store_without_chain_loads(void **state)
 {
 	struct fixture *f = *state;
 	char why[TRUST_REASON_MAX] = "";
@@ -1623,7 +1623,7 @@ int main(void)
 		T(forged_link_above_floor_set_aside),
 		T(rotation_chain_loads_after_restart),
 		T(expired_accepted_bundle_loads),
-		T(store_without_chain_loads),
+		T(trust_store_without_chain_loads),
 		T(commit_cut_before_keep),
 		T(commit_waits_for_key_change_kept),
 #undef T

@@ -15,9 +15,9 @@
 
 #include "value.h"
 
-static struct zw_meta meta_of(enum zw_type type, double min, double max)
+static struct value_meta meta_of(enum value_type type, double min, double max)
 {
-	struct zw_meta m;
+	struct value_meta m;
 
 	memset(&m, 0, sizeof(m));
 	m.key.node = 2;
@@ -30,12 +30,12 @@ static struct zw_meta meta_of(enum zw_type type, double min, double max)
 	return m;
 }
 
-/* An enum of three items, which the caller frees with zw_meta_clear. */
-static struct zw_meta enum_meta(void)
+/* An enum of three items, which the caller frees with value_meta_clear. */
+static struct value_meta enum_meta(void)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_ENUM, 1, 0);
+	struct value_meta m = meta_of(VALUE_ENUM, 1, 0);
 
-	assert_int_equal(zw_meta_alloc_items(&m, 3), 0);
+	assert_int_equal(value_meta_alloc_items(&m, 3), 0);
 	snprintf(m.items[0], sizeof(m.items[0]), "off");
 	snprintf(m.items[1], sizeof(m.items[1]), "heat");
 	snprintf(m.items[2], sizeof(m.items[2]), "cool");
@@ -43,22 +43,22 @@ static struct zw_meta enum_meta(void)
 }
 
 /* Parse JSON text as a value of m; the reason lands in err. */
-static int from_json_text(const char *json, const struct zw_meta *m,
-			  struct zw_val *v, char *err, size_t errlen)
+static int from_json_text(const char *json, const struct value_meta *m,
+			  struct value *v, char *err, size_t errlen)
 {
 	json_t *j = json_loads(json, JSON_DECODE_ANY, NULL);
 	int r;
 
 	assert_non_null(j);
-	r = zw_val_from_json(j, m, v, err, errlen);
+	r = value_from_json(j, m, v, err, errlen);
 	json_decref(j);
 	return r;
 }
 
 static void expect_bool(const char *json, const char *text, bool want)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_BOOL, 1, 0);
-	struct zw_val v = { .type = ZW_TYPE_INT, .u.i = 77 };
+	struct value_meta m = meta_of(VALUE_BOOL, 1, 0);
+	struct value v = { .type = VALUE_INT, .u.i = 77 };
 	char err[128] = "";
 
 	if (json) {
@@ -66,9 +66,9 @@ static void expect_bool(const char *json, const char *text, bool want)
 				 0);
 	} else {
 		assert_int_equal(
-		    zw_val_from_text(text, &m, &v, err, sizeof(err)), 0);
+		    value_from_text(text, &m, &v, err, sizeof(err)), 0);
 	}
-	assert_int_equal(v.type, ZW_TYPE_BOOL);
+	assert_int_equal(v.type, VALUE_BOOL);
 	assert_int_equal(v.u.b, want);
 }
 
@@ -122,12 +122,12 @@ static void test_cc_names(void **state)
 
 static void test_type_names(void **state)
 {
-	assert_string_equal(zw_type_name(ZW_TYPE_BOOL), "bool");
-	assert_string_equal(zw_type_name(ZW_TYPE_INT), "int");
-	assert_string_equal(zw_type_name(ZW_TYPE_FLOAT), "float");
-	assert_string_equal(zw_type_name(ZW_TYPE_STRING), "string");
-	assert_string_equal(zw_type_name(ZW_TYPE_ENUM), "enum");
-	assert_string_equal(zw_type_name(ZW_TYPE_BUTTON), "button");
+	assert_string_equal(value_type_name(VALUE_BOOL), "bool");
+	assert_string_equal(value_type_name(VALUE_INT), "int");
+	assert_string_equal(value_type_name(VALUE_FLOAT), "float");
+	assert_string_equal(value_type_name(VALUE_STRING), "string");
+	assert_string_equal(value_type_name(VALUE_ENUM), "enum");
+	assert_string_equal(value_type_name(VALUE_BUTTON), "button");
 }
 
 static void test_bool_ok(void **state)
@@ -157,8 +157,8 @@ static void test_bool_bad(void **state)
 					   "null",	"[]",	"{}",
 					   "\"maybe\"", "\"\"", "\" on\"",
 					   "\"onn\"" };
-	struct zw_meta m = meta_of(ZW_TYPE_BOOL, 1, 0);
-	struct zw_val v;
+	struct value_meta m = meta_of(VALUE_BOOL, 1, 0);
+	struct value v;
 	char err[128];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -173,42 +173,42 @@ static void test_bool_bad(void **state)
 	assert_string_equal(err, "2 is not on or off");
 	from_json_text("null", &m, &v, err, sizeof(err));
 	assert_string_equal(err, "expected true or false");
-	assert_int_equal(zw_val_from_text("enabled", &m, &v, err, sizeof(err)),
+	assert_int_equal(value_from_text("enabled", &m, &v, err, sizeof(err)),
 			 -EINVAL);
-	assert_int_equal(zw_val_from_text(NULL, &m, &v, err, sizeof(err)),
+	assert_int_equal(value_from_text(NULL, &m, &v, err, sizeof(err)),
 			 -EINVAL);
 }
 
 static void expect_int(const char *json, const char *text, double min,
 		       double max, int64_t want)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_INT, min, max);
-	struct zw_val v;
+	struct value_meta m = meta_of(VALUE_INT, min, max);
+	struct value v;
 	char err[128] = "";
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
-		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
+		     : value_from_text(text, &m, &v, err, sizeof(err));
 
 	if (r != 0)
 		print_error("parse of %s failed: %s\n", json ? json : text,
 			    err);
 	assert_int_equal(r, 0);
-	assert_int_equal(v.type, ZW_TYPE_INT);
+	assert_int_equal(v.type, VALUE_INT);
 	assert_int_equal(v.u.i, want);
 }
 
 static void expect_int_error(const char *json, const char *text, double min,
 			     double max, const char *want)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_INT, min, max);
-	struct zw_val v = { .type = ZW_TYPE_BOOL, .u.b = true };
+	struct value_meta m = meta_of(VALUE_INT, min, max);
+	struct value v = { .type = VALUE_BOOL, .u.b = true };
 	char err[128] = "";
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
-		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
+		     : value_from_text(text, &m, &v, err, sizeof(err));
 
 	assert_int_equal(r, -EINVAL);
 	assert_string_equal(err, want);
 	/* A failed parse leaves the result alone. */
-	assert_int_equal(v.type, ZW_TYPE_BOOL);
+	assert_int_equal(v.type, VALUE_BOOL);
 	assert_true(v.u.b);
 }
 
@@ -248,25 +248,25 @@ static void test_int(void **state)
 static void expect_float(const char *json, const char *text, double min,
 			 double max, double want)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_FLOAT, min, max);
-	struct zw_val v;
+	struct value_meta m = meta_of(VALUE_FLOAT, min, max);
+	struct value v;
 	char err[128] = "";
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
-		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
+		     : value_from_text(text, &m, &v, err, sizeof(err));
 
 	assert_int_equal(r, 0);
-	assert_int_equal(v.type, ZW_TYPE_FLOAT);
+	assert_int_equal(v.type, VALUE_FLOAT);
 	assert_true(v.u.f == want);
 }
 
 static void expect_float_error(const char *json, const char *text, double min,
 			       double max, const char *want)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_FLOAT, min, max);
-	struct zw_val v;
+	struct value_meta m = meta_of(VALUE_FLOAT, min, max);
+	struct value v;
 	char err[128] = "";
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
-		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
+		     : value_from_text(text, &m, &v, err, sizeof(err));
 
 	assert_int_equal(r, -EINVAL);
 	assert_string_equal(err, want);
@@ -299,36 +299,36 @@ static void test_float(void **state)
 
 static void expect_enum(const char *json, const char *text, int64_t want)
 {
-	struct zw_meta m = enum_meta();
-	struct zw_val v;
+	struct value_meta m = enum_meta();
+	struct value v;
 	char err[128] = "";
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
-		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
+		     : value_from_text(text, &m, &v, err, sizeof(err));
 
-	zw_meta_clear(&m);
+	value_meta_clear(&m);
 	assert_int_equal(r, 0);
-	assert_int_equal(v.type, ZW_TYPE_ENUM);
+	assert_int_equal(v.type, VALUE_ENUM);
 	assert_int_equal(v.u.i, want);
 }
 
 static void expect_enum_error(const char *json, const char *text,
 			      const char *want)
 {
-	struct zw_meta m = enum_meta();
-	struct zw_val v;
+	struct value_meta m = enum_meta();
+	struct value v;
 	char err[128] = "";
 	int r = json ? from_json_text(json, &m, &v, err, sizeof(err))
-		     : zw_val_from_text(text, &m, &v, err, sizeof(err));
+		     : value_from_text(text, &m, &v, err, sizeof(err));
 
-	zw_meta_clear(&m);
+	value_meta_clear(&m);
 	assert_int_equal(r, -EINVAL);
 	assert_string_equal(err, want);
 }
 
 static void test_enum(void **state)
 {
-	struct zw_meta m = enum_meta();
-	struct zw_val v;
+	struct value_meta m = enum_meta();
+	struct value v;
 	char err[128];
 
 	expect_enum("\"heat\"", NULL, 1);
@@ -349,19 +349,19 @@ static void test_enum(void **state)
 
 	/* An exact match wins over one that ignores case. */
 	snprintf(m.items[0], sizeof(m.items[0]), "Heat");
-	assert_int_equal(zw_val_from_text("heat", &m, &v, err, sizeof(err)), 0);
+	assert_int_equal(value_from_text("heat", &m, &v, err, sizeof(err)), 0);
 	assert_int_equal(v.u.i, 1);
-	assert_int_equal(zw_val_from_text("Heat", &m, &v, err, sizeof(err)), 0);
+	assert_int_equal(value_from_text("Heat", &m, &v, err, sizeof(err)), 0);
 	assert_int_equal(v.u.i, 0);
 
 	m.nitems = 0;
-	assert_int_equal(zw_val_from_text("0", &m, &v, err, sizeof(err)),
+	assert_int_equal(value_from_text("0", &m, &v, err, sizeof(err)),
 			 -EINVAL);
-	zw_meta_clear(&m);
+	value_meta_clear(&m);
 
 	/* A count with no array behind it reads as no items. */
 	m.nitems = 3;
-	assert_int_equal(zw_val_from_text("0", &m, &v, err, sizeof(err)),
+	assert_int_equal(value_from_text("0", &m, &v, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, "0: this value has no items");
 }
@@ -369,60 +369,59 @@ static void test_enum(void **state)
 /* The items are the meta's own: copies are deep, limits hold. */
 static void test_meta_items(void **state)
 {
-	struct zw_meta m = enum_meta(), c, none = meta_of(ZW_TYPE_INT, 0, 9);
+	struct value_meta m = enum_meta(), c, none = meta_of(VALUE_INT, 0, 9);
 	char(*items)[ZW_ENUM_ITEM_MAX] = m.items;
 
-	assert_int_equal(zw_meta_alloc_items(&m, 0), -EINVAL);
-	assert_int_equal(zw_meta_alloc_items(&m, ZW_ENUM_MAX + 1), -EINVAL);
+	assert_int_equal(value_meta_alloc_items(&m, 0), -EINVAL);
+	assert_int_equal(value_meta_alloc_items(&m, ZW_ENUM_MAX + 1), -EINVAL);
 	assert_ptr_equal(m.items, items);
 	assert_int_equal(m.nitems, 3);
 
-	assert_int_equal(zw_meta_copy(&c, &m), 0);
+	assert_int_equal(value_meta_copy(&c, &m), 0);
 	assert_ptr_not_equal(c.items, m.items);
 	assert_int_equal(c.nitems, 3);
 	assert_string_equal(c.items[2], "cool");
 	assert_string_equal(c.key.property, "currentValue");
 	snprintf(c.items[2], sizeof(c.items[2]), "dry");
 	assert_string_equal(m.items[2], "cool");
-	zw_meta_clear(&c);
+	value_meta_clear(&c);
 	assert_null(c.items);
 	assert_int_equal(c.nitems, 0);
 
 	/* Beyond the limit nothing is readable, and nothing is copied. */
 	m.nitems = ZW_ENUM_MAX + 1;
-	assert_int_equal(zw_meta_nitems(&m), 0);
-	assert_int_equal(zw_meta_copy(&c, &m), 0);
+	assert_int_equal(value_meta_nitems(&m), 0);
+	assert_int_equal(value_meta_copy(&c, &m), 0);
 	assert_null(c.items);
 	assert_int_equal(c.nitems, 0);
 
-	assert_int_equal(zw_meta_alloc_items(&m, ZW_ENUM_MAX), 0);
+	assert_int_equal(value_meta_alloc_items(&m, ZW_ENUM_MAX), 0);
 	assert_int_equal(m.nitems, ZW_ENUM_MAX);
 	assert_string_equal(m.items[ZW_ENUM_MAX - 1], "");
-	zw_meta_clear(&m);
+	value_meta_clear(&m);
 
-	assert_int_equal(zw_meta_copy(&c, &none), 0);
+	assert_int_equal(value_meta_copy(&c, &none), 0);
 	assert_null(c.items);
 	assert_int_equal(c.max, 9);
-	zw_meta_clear(NULL);
+	value_meta_clear(NULL);
 }
 
 static void expect_string_error(const char *text, size_t len, const char *want)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_STRING, 1, 0);
+	struct value_meta m = meta_of(VALUE_STRING, 1, 0);
 	json_t *j = json_stringn_nocheck(text, len);
-	struct zw_val v = { .type = ZW_TYPE_INT, .u.i = 5 };
+	struct value v = { .type = VALUE_INT, .u.i = 5 };
 	char err[128] = "";
 
 	assert_non_null(j);
-	assert_int_equal(zw_val_from_json(j, &m, &v, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(value_from_json(j, &m, &v, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, want);
-	assert_int_equal(v.type, ZW_TYPE_INT);
+	assert_int_equal(v.type, VALUE_INT);
 	json_decref(j);
 	if (memchr(text, '\0', len))
 		return;
 	err[0] = '\0';
-	assert_int_equal(zw_val_from_text(text, &m, &v, err, sizeof(err)),
+	assert_int_equal(value_from_text(text, &m, &v, err, sizeof(err)),
 			 -EINVAL);
 	assert_string_equal(err, want);
 }
@@ -431,23 +430,23 @@ static void test_string(void **state)
 {
 	static const char utf8_bad[] = "a string must be valid UTF-8 without "
 				       "control characters";
-	struct zw_meta m = meta_of(ZW_TYPE_STRING, 1, 0);
+	struct value_meta m = meta_of(VALUE_STRING, 1, 0);
 	char big[ZW_STRING_MAX + 1], err[128];
-	struct zw_val v;
+	struct value v;
 
 	assert_int_equal(
 	    from_json_text("\"K\\u00fcche\"", &m, &v, err, sizeof(err)), 0);
-	assert_int_equal(v.type, ZW_TYPE_STRING);
+	assert_int_equal(v.type, VALUE_STRING);
 	assert_string_equal(v.u.s, "K\xc3\xbc"
 				   "che");
-	zw_val_clear(&v);
-	assert_int_equal(v.type, ZW_TYPE_BOOL);
+	value_clear(&v);
+	assert_int_equal(v.type, VALUE_BOOL);
 
 	memset(big, 'x', sizeof(big));
 	big[ZW_STRING_MAX - 1] = '\0';
-	assert_int_equal(zw_val_from_text(big, &m, &v, err, sizeof(err)), 0);
+	assert_int_equal(value_from_text(big, &m, &v, err, sizeof(err)), 0);
 	assert_int_equal(strlen(v.u.s), ZW_STRING_MAX - 1);
-	zw_val_clear(&v);
+	value_clear(&v);
 	big[ZW_STRING_MAX - 1] = 'x';
 	big[ZW_STRING_MAX] = '\0';
 	expect_string_error(big, ZW_STRING_MAX,
@@ -469,7 +468,7 @@ static void test_string(void **state)
 	assert_string_equal(err, "expected a string");
 	assert_int_equal(from_json_text("\"\"", &m, &v, err, sizeof(err)), 0);
 	assert_string_equal(v.u.s, "");
-	zw_val_clear(&v);
+	value_clear(&v);
 }
 
 static void test_button(void **state)
@@ -479,15 +478,15 @@ static void test_button(void **state)
 					    "\"true\"",	 "\"1\"" };
 	static const char *const bad[] = { "false", "0",    "2",
 					   "\"x\"", "null", "\"0\"" };
-	struct zw_meta m = meta_of(ZW_TYPE_BUTTON, 1, 0);
-	struct zw_val v;
+	struct value_meta m = meta_of(VALUE_BUTTON, 1, 0);
+	struct value v;
 	char err[128];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		v.type = ZW_TYPE_INT;
+		v.type = VALUE_INT;
 		assert_int_equal(
 		    from_json_text(good[i], &m, &v, err, sizeof(err)), 0);
-		assert_int_equal(v.type, ZW_TYPE_BUTTON);
+		assert_int_equal(v.type, VALUE_BUTTON);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -496,9 +495,8 @@ static void test_button(void **state)
 		assert_string_equal(err,
 				    "a button only takes true, 1 or press");
 	}
-	assert_int_equal(zw_val_from_text("press", &m, &v, err, sizeof(err)),
-			 0);
-	assert_int_equal(zw_val_from_text("nope", &m, &v, err, sizeof(err)),
+	assert_int_equal(value_from_text("press", &m, &v, err, sizeof(err)), 0);
+	assert_int_equal(value_from_text("nope", &m, &v, err, sizeof(err)),
 			 -EINVAL);
 }
 
@@ -506,13 +504,13 @@ static void test_button(void **state)
  * control characters. */
 static void test_error_echo(void **state)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_BOOL, 1, 0);
+	struct value_meta m = meta_of(VALUE_BOOL, 1, 0);
 	char in[200], want[200], err[256], small[8];
-	struct zw_val v;
+	struct value v;
 
 	memset(in, 'a', 100);
 	in[100] = '\0';
-	assert_int_equal(zw_val_from_text(in, &m, &v, err, sizeof(err)),
+	assert_int_equal(value_from_text(in, &m, &v, err, sizeof(err)),
 			 -EINVAL);
 	snprintf(want, sizeof(want), "%.32s... is not on or off", in);
 	assert_string_equal(err, want);
@@ -520,156 +518,158 @@ static void test_error_echo(void **state)
 	/* 31 'a' and then a two-byte character: cut before it. */
 	memset(in, 'a', 31);
 	snprintf(in + 31, sizeof(in) - 31, "\xc3\xa9zzz");
-	zw_val_from_text(in, &m, &v, err, sizeof(err));
+	value_from_text(in, &m, &v, err, sizeof(err));
 	snprintf(want, sizeof(want), "%.31s... is not on or off", in);
 	assert_string_equal(err, want);
 
-	zw_val_from_text("a\nb\x1b[31m\xff", &m, &v, err, sizeof(err));
+	value_from_text("a\nb\x1b[31m\xff", &m, &v, err, sizeof(err));
 	assert_string_equal(err, "a?b?[31m? is not on or off");
 
-	zw_val_from_text("maybe", &m, &v, small, sizeof(small));
+	value_from_text("maybe", &m, &v, small, sizeof(small));
 	assert_string_equal(small, "maybe i");
-	assert_int_equal(zw_val_from_text("maybe", &m, &v, NULL, 0), -EINVAL);
+	assert_int_equal(value_from_text("maybe", &m, &v, NULL, 0), -EINVAL);
 }
 
 static void test_to_json(void **state)
 {
-	struct zw_meta m = meta_of(ZW_TYPE_FLOAT, 1, 0);
-	struct zw_meta e = enum_meta();
-	struct zw_val v = { .type = ZW_TYPE_FLOAT, .u.f = 21.456 };
+	struct value_meta m = meta_of(VALUE_FLOAT, 1, 0);
+	struct value_meta e = enum_meta();
+	struct value v = { .type = VALUE_FLOAT, .u.f = 21.456 };
 	json_t *j;
 
 	m.precision = 1;
-	j = zw_val_to_json(&v, &m);
+	j = value_to_json(&v, &m);
 	assert_true(json_is_real(j));
 	assert_true(json_real_value(j) == 21.5);
 	json_decref(j);
 
 	m.precision = 2;
 	v.u.f = -3.14159;
-	j = zw_val_to_json(&v, &m);
+	j = value_to_json(&v, &m);
 	assert_true(json_real_value(j) == -3.14);
 	json_decref(j);
 
 	m.precision = 0;
-	j = zw_val_to_json(&v, &m);
+	j = value_to_json(&v, &m);
 	assert_true(json_is_real(j));
 	assert_true(json_real_value(j) == -3.14159);
 	json_decref(j);
 
 	v.u.f = NAN;
-	j = zw_val_to_json(&v, &m);
+	j = value_to_json(&v, &m);
 	assert_true(json_is_null(j));
 	json_decref(j);
 
-	v = (struct zw_val){ .type = ZW_TYPE_ENUM, .u.i = 2 };
-	j = zw_val_to_json(&v, &e);
+	v = (struct value){ .type = VALUE_ENUM, .u.i = 2 };
+	j = value_to_json(&v, &e);
 	assert_string_equal(json_string_value(j), "cool");
 	json_decref(j);
 	v.u.i = 7;
-	j = zw_val_to_json(&v, &e);
+	j = value_to_json(&v, &e);
 	assert_int_equal(json_integer_value(j), 7);
 	json_decref(j);
 
-	v = (struct zw_val){ .type = ZW_TYPE_BOOL, .u.b = true };
-	j = zw_val_to_json(&v, NULL);
+	v = (struct value){ .type = VALUE_BOOL, .u.b = true };
+	j = value_to_json(&v, NULL);
 	assert_true(json_is_true(j));
 	json_decref(j);
 
-	v = (struct zw_val){ .type = ZW_TYPE_INT, .u.i = -12 };
-	j = zw_val_to_json(&v, NULL);
+	v = (struct value){ .type = VALUE_INT, .u.i = -12 };
+	j = value_to_json(&v, NULL);
 	assert_true(json_is_integer(j));
 	assert_int_equal(json_integer_value(j), -12);
 	json_decref(j);
 
-	v = (struct zw_val){ .type = ZW_TYPE_STRING, .u.s = "hi" };
-	j = zw_val_to_json(&v, NULL);
+	v = (struct value){ .type = VALUE_STRING, .u.s = "hi" };
+	j = value_to_json(&v, NULL);
 	assert_string_equal(json_string_value(j), "hi");
 	json_decref(j);
 
-	v = (struct zw_val){ .type = ZW_TYPE_STRING, .u.s = "\xff" };
-	j = zw_val_to_json(&v, NULL);
+	v = (struct value){ .type = VALUE_STRING, .u.s = "\xff" };
+	j = value_to_json(&v, NULL);
 	assert_true(json_is_null(j));
 	json_decref(j);
 
-	v = (struct zw_val){ .type = ZW_TYPE_BUTTON };
-	j = zw_val_to_json(&v, NULL);
+	v = (struct value){ .type = VALUE_BUTTON };
+	j = value_to_json(&v, NULL);
 	assert_true(json_is_null(j));
 	json_decref(j);
-	zw_meta_clear(&e);
+	value_meta_clear(&e);
 }
 
 static void test_copy_equal_clear(void **state)
 {
-	struct zw_val a = { .type = ZW_TYPE_STRING, .u.s = strdup("hello") };
-	struct zw_val b = { .type = ZW_TYPE_INT, .u.i = 1 };
-	struct zw_val f1 = { .type = ZW_TYPE_FLOAT, .u.f = 1.5 };
-	struct zw_val f2 = { .type = ZW_TYPE_FLOAT, .u.f = 1.5 };
-	struct zw_val i1 = { .type = ZW_TYPE_INT, .u.i = 1 };
-	struct zw_val e1 = { .type = ZW_TYPE_ENUM, .u.i = 1 };
+	struct value a = { .type = VALUE_STRING, .u.s = strdup("hello") };
+	struct value b = { .type = VALUE_INT, .u.i = 1 };
+	struct value f1 = { .type = VALUE_FLOAT, .u.f = 1.5 };
+	struct value f2 = { .type = VALUE_FLOAT, .u.f = 1.5 };
+	struct value i1 = { .type = VALUE_INT, .u.i = 1 };
+	struct value e1 = { .type = VALUE_ENUM, .u.i = 1 };
 
 	assert_non_null(a.u.s);
-	assert_int_equal(zw_val_copy(&b, &a), 0);
-	assert_int_equal(b.type, ZW_TYPE_STRING);
+	assert_int_equal(value_copy(&b, &a), 0);
+	assert_int_equal(b.type, VALUE_STRING);
 	assert_ptr_not_equal(a.u.s, b.u.s);
-	assert_true(zw_val_equal(&a, &b));
+	assert_true(value_equal(&a, &b));
 	b.u.s[0] = 'j';
-	assert_false(zw_val_equal(&a, &b));
+	assert_false(value_equal(&a, &b));
 	assert_string_equal(a.u.s, "hello");
-	zw_val_clear(&a);
-	zw_val_clear(&b);
-	assert_int_equal(a.type, ZW_TYPE_BOOL);
+	value_clear(&a);
+	value_clear(&b);
+	assert_int_equal(a.type, VALUE_BOOL);
 	assert_false(a.u.b);
-	zw_val_clear(NULL);
+	value_clear(NULL);
 
-	assert_true(zw_val_equal(&f1, &f2));
+	assert_true(value_equal(&f1, &f2));
 	f2.u.f = 1.25;
-	assert_false(zw_val_equal(&f1, &f2));
-	assert_false(zw_val_equal(&i1, &e1));
-	assert_int_equal(zw_val_copy(&b, &i1), 0);
-	assert_true(zw_val_equal(&b, &i1));
+	assert_false(value_equal(&f1, &f2));
+	assert_false(value_equal(&i1, &e1));
+	assert_int_equal(value_copy(&b, &i1), 0);
+	assert_true(value_equal(&b, &i1));
 }
 
 static void test_key_path(void **state)
 {
-	struct zw_key k = { .node = 2, .cc = 0x25, .endpoint = 0 };
+	struct value_key k = { .node = 2, .cc = 0x25, .endpoint = 0 };
 	char buf[128], small[10];
 
 	snprintf(k.property, sizeof(k.property), "currentValue");
-	assert_ptr_equal(zw_key_path(&k, buf, sizeof(buf)), buf);
+	assert_ptr_equal(value_key_path(&k, buf, sizeof(buf)), buf);
 	assert_string_equal(buf, "switch_binary/0/currentValue");
 	k.cc = 0x99;
 	k.endpoint = 1;
 	snprintf(k.property, sizeof(k.property), "foo");
-	assert_string_equal(zw_key_path(&k, buf, sizeof(buf)), "cc_0x99/1/foo");
+	assert_string_equal(value_key_path(&k, buf, sizeof(buf)),
+			    "cc_0x99/1/foo");
 	k.cc = 0x31;
 	k.endpoint = 255;
 	snprintf(k.property, sizeof(k.property), "temperature");
-	assert_string_equal(zw_key_path(&k, buf, sizeof(buf)),
+	assert_string_equal(value_key_path(&k, buf, sizeof(buf)),
 			    "sensor_multilevel/255/temperature");
-	assert_string_equal(zw_key_path(&k, small, sizeof(small)), "sensor_mu");
+	assert_string_equal(value_key_path(&k, small, sizeof(small)),
+			    "sensor_mu");
 }
 
 static void test_property_valid(void **state)
 {
 	char s[ZW_PROPERTY_MAX + 1];
 
-	assert_true(zw_property_valid("currentValue"));
-	assert_true(zw_property_valid("a"));
-	assert_true(zw_property_valid("x_y-Z09"));
-	assert_false(zw_property_valid(""));
-	assert_false(zw_property_valid(NULL));
-	assert_false(zw_property_valid("a/b"));
-	assert_false(zw_property_valid("a+"));
-	assert_false(zw_property_valid("#"));
-	assert_false(zw_property_valid("a b"));
-	assert_false(zw_property_valid("caf\xc3\xa9"));
+	assert_true(value_property_valid("currentValue"));
+	assert_true(value_property_valid("a"));
+	assert_true(value_property_valid("x_y-Z09"));
+	assert_false(value_property_valid(""));
+	assert_false(value_property_valid(NULL));
+	assert_false(value_property_valid("a/b"));
+	assert_false(value_property_valid("a+"));
+	assert_false(value_property_valid("#"));
+	assert_false(value_property_valid("a b"));
+	assert_false(value_property_valid("caf\xc3\xa9"));
 	memset(s, 'p', sizeof(s));
 	s[ZW_PROPERTY_MAX - 1] = '\0';
-	assert_true(zw_property_valid(s));
+	assert_true(value_property_valid(s));
 	s[ZW_PROPERTY_MAX - 1] = 'p';
 	s[ZW_PROPERTY_MAX] = '\0';
-	assert_false(zw_property_valid(s));
+	assert_false(value_property_valid(s));
 }
 
 static void test_text_helpers(void **state)
@@ -678,21 +678,21 @@ static void test_text_helpers(void **state)
 				 "che \xe2\x82\xac \xf0\x9f\x92\xa1";
 	char buf[8];
 
-	assert_true(zw_text_valid(ok, strlen(ok)));
-	assert_true(zw_text_valid("", 0));
-	assert_false(zw_text_valid("a\tb", 3));
-	assert_false(zw_text_valid("a\0b", 3));
-	assert_false(zw_text_valid("\xe0\x80\x80", 3));
+	assert_true(value_text_valid(ok, strlen(ok)));
+	assert_true(value_text_valid("", 0));
+	assert_false(value_text_valid("a\tb", 3));
+	assert_false(value_text_valid("a\0b", 3));
+	assert_false(value_text_valid("\xe0\x80\x80", 3));
 
-	assert_int_equal(zw_text_copy(buf, sizeof(buf), "abc"), 3);
+	assert_int_equal(value_text_copy(buf, sizeof(buf), "abc"), 3);
 	assert_string_equal(buf, "abc");
-	assert_int_equal(zw_text_copy(buf, sizeof(buf), "a\x01\xff"), 3);
+	assert_int_equal(value_text_copy(buf, sizeof(buf), "a\x01\xff"), 3);
 	assert_string_equal(buf, "a??");
 	/* Seven bytes fit; the euro sign would be cut, so it stops. */
-	assert_int_equal(zw_text_copy(buf, sizeof(buf), "abcde\xe2\x82\xac"),
+	assert_int_equal(value_text_copy(buf, sizeof(buf), "abcde\xe2\x82\xac"),
 			 5);
 	assert_string_equal(buf, "abcde");
-	assert_int_equal(zw_text_copy(buf, 0, "abc"), 0);
+	assert_int_equal(value_text_copy(buf, 0, "abc"), 0);
 }
 
 int main(void)

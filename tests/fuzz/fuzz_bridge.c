@@ -51,7 +51,8 @@ static int rec_publish(void *ctx, enum outbox_kind kind, const char *topic,
 	fuzz_check(strlen(topic) < OUTBOX_TOPIC_MAX &&
 		       len <= OUTBOX_PAYLOAD_MAX,
 		   "too large for the outbox: %s", topic);
-	fuzz_check(zw_text_valid(topic, strlen(topic)) && !strpbrk(topic, "+#"),
+	fuzz_check(value_text_valid(topic, strlen(topic)) &&
+		       !strpbrk(topic, "+#"),
 		   "a topic not fit to publish");
 	fuzz_check(r->echo || (!holds_path(topic, strlen(topic)) &&
 			       !holds_path(payload, len)),

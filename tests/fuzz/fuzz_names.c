@@ -83,7 +83,7 @@ static void upper(char *dst, const char *src, size_t len)
 /* Every name a present node goes by finds it, and it alone. */
 static void check_names(const struct registry *r)
 {
-	struct reg_node *n = NULL, *found;
+	struct registry_node *n = NULL, *found;
 	char folded[REG_NAME_MAX + 1];
 
 	while ((n = registry_next_node(r, n))) {
@@ -105,8 +105,8 @@ static void check_names(const struct registry *r)
 static bool same_names(const struct registry *a, const struct registry *b)
 {
 	for (unsigned id = ZW_NODE_MIN; id < FUZZ_NODES; id++) {
-		const struct reg_node *x = registry_node(a, id),
-				      *y = registry_node(b, id);
+		const struct registry_node *x = registry_node(a, id),
+					   *y = registry_node(b, id);
 
 		if (x->user_name != y->user_name ||
 		    (x->name == NULL) != (y->name == NULL) ||

@@ -49,8 +49,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int act_set(void *ctx, const struct reg_value *v,
-		   const struct zw_val *val)
+static int act_set(void *ctx, const struct registry_value *v,
+		   const struct value *val)
 {
 	fuzz_check(v && val, "a set without a value");
 	return 0;
@@ -77,11 +77,12 @@ static void act_log(void *ctx, int prio, const char *msg)
 /* Every value reported again, and every node seen: the triggers' food. */
 static void report_all(struct rules_engine *e, const struct rules_clock *now)
 {
-	struct reg_node *n = NULL;
-	struct reg_event ev;
+	struct registry_node *n = NULL;
+	struct registry_event ev;
 
 	while ((n = registry_next_node(fuzz_net.d.reg, n))) {
-		ev = (struct reg_event){ .type = REG_NODE_CHANGED, .node = n };
+		ev = (struct registry_event){ .type = REG_NODE_CHANGED,
+					      .node = n };
 		rules_engine_event(e, &ev, now);
 		for (size_t i = 0; i < n->nvalues; i++) {
 			ev.type = REG_VALUE_CHANGED;

@@ -42,12 +42,12 @@ static void turn(uv_loop_t *loop)
 
 static void use_network(struct zw *z, struct registry *reg, uv_loop_t *loop)
 {
-	struct reg_node *n = NULL;
+	struct registry_node *n = NULL;
 
 	turn(loop);
 	while ((n = registry_next_node(reg, n))) {
 		for (size_t i = 0; i < n->nvalues; i++) {
-			const struct reg_value *v = n->values[i];
+			const struct registry_value *v = n->values[i];
 
 			if (v->has_val && v->meta.writable)
 				zw_set_value(z, &v->meta.key, &v->val);

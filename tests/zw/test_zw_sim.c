@@ -61,23 +61,23 @@ static void copy_text(char *dst, const char *src)
 
 static void rec_value(struct rec_ev *r, const struct zw_event *ev)
 {
-	const struct zw_meta *m = ev->u.value.meta;
+	const struct value_meta *m = ev->u.value.meta;
 	json_t *j;
 	char *s;
 
 	assert_int_equal(m->key.node, ev->node);
 	/* Items are allocated for enums only, and never empty there. */
-	if (m->type == ZW_TYPE_ENUM)
+	if (m->type == VALUE_ENUM)
 		assert_true(m->items && m->nitems > 0 &&
 			    m->nitems <= ZW_ENUM_MAX);
 	else
 		assert_true(!m->items && m->nitems == 0);
-	zw_key_path(&m->key, r->text, sizeof(r->text));
+	value_key_path(&m->key, r->text, sizeof(r->text));
 	if (!ev->u.value.val) {
 		copy_text(r->data, "none");
 		return;
 	}
-	j = zw_val_to_json(ev->u.value.val, m);
+	j = value_to_json(ev->u.value.val, m);
 	assert_non_null(j);
 	s = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
 	assert_non_null(s);
@@ -264,10 +264,10 @@ static void capture_end(struct fx *f, char *buf, size_t len)
 	assert_int_equal(unlink(path), 0);
 }
 
-static struct zw_key key_of(uint8_t node, const char *cc, unsigned ep,
-			    const char *prop)
+static struct value_key key_of(uint8_t node, const char *cc, unsigned ep,
+			       const char *prop)
 {
-	struct zw_key k;
+	struct value_key k;
 	int c = cc_from_name(cc);
 
 	assert_true(c >= 0);
@@ -279,17 +279,17 @@ static struct zw_key key_of(uint8_t node, const char *cc, unsigned ep,
 	return k;
 }
 
-static struct zw_val bool_val(bool b)
+static struct value bool_val(bool b)
 {
-	struct zw_val v = { .type = ZW_TYPE_BOOL };
+	struct value v = { .type = VALUE_BOOL };
 
 	v.u.b = b;
 	return v;
 }
 
-static struct zw_val int_val(int64_t i)
+static struct value int_val(int64_t i)
 {
-	struct zw_val v = { .type = ZW_TYPE_INT };
+	struct value v = { .type = VALUE_INT };
 
 	v.u.i = i;
 	return v;
@@ -471,9 +471,10 @@ static void test_startup_order(void **state)
 
 static void test_set_delay(void **state)
 {
-	struct zw_key sw = key_of(2, "switch_binary", 0, "currentValue");
-	struct zw_key lvl = key_of(3, "switch_multilevel", 0, "currentValue");
-	struct zw_val v = bool_val(true);
+	struct value_key sw = key_of(2, "switch_binary", 0, "currentValue");
+	struct value_key lvl =
+	    key_of(3, "switch_multilevel", 0, "currentValue");
+	struct value v = bool_val(true);
 	uint64_t t0;
 	struct fx f;
 
@@ -494,7 +495,7 @@ static void test_set_delay(void **state)
 	/* Several writes arrive in the order they were made. */
 	f.n = 0;
 	for (int i = 1; i <= 3; i++) {
-		struct zw_val l = int_val(10 * i);
+		struct value l = int_val(10 * i);
 
 		assert_int_equal(zw_set_value(f.z, &lvl, &l), 0);
 	}
@@ -517,8 +518,8 @@ static void test_set_delay(void **state)
 /* A STRING write is copied: the caller's buffer is its own again. */
 static void test_set_string_copied(void **state)
 {
-	struct zw_key k = key_of(7, "configuration", 0, "melody");
-	struct zw_val v = { .type = ZW_TYPE_STRING };
+	struct value_key k = key_of(7, "configuration", 0, "melody");
+	struct value v = { .type = VALUE_STRING };
 	char buf[32] = "big ben";
 	struct fx f;
 
@@ -536,9 +537,9 @@ static void test_set_string_copied(void **state)
 
 static void test_set_errors(void **state)
 {
-	struct zw_key k;
-	struct zw_val v = bool_val(true), i = int_val(50), e = int_val(3);
-	struct zw_val fl = { .type = ZW_TYPE_FLOAT };
+	struct value_key k;
+	struct value v = bool_val(true), i = int_val(50), e = int_val(3);
+	struct value fl = { .type = VALUE_FLOAT };
 	struct fx f;
 
 	fx_init(&f);
@@ -567,7 +568,7 @@ static void test_set_errors(void **state)
 	assert_int_equal(zw_set_value(f.z, &k, &i), -EINVAL);
 	k = key_of(7, "notification", 0, "mode");
 	assert_int_equal(zw_set_value(f.z, &k, &e), -EINVAL);
-	e.type = ZW_TYPE_ENUM;
+	e.type = VALUE_ENUM;
 	assert_int_equal(zw_set_value(f.z, &k, &e), -EINVAL);
 	k = key_of(8, "thermostat_setpoint", 0, "heating");
 	fl.u.f = 25.5; /* basic.json lowers the max to 25 */
@@ -593,8 +594,8 @@ static void test_set_errors(void **state)
 /* The queue is bounded; closing with reports pending frees them. */
 static void test_queue_bound_and_close(void **state)
 {
-	struct zw_key k = key_of(7, "configuration", 0, "melody");
-	struct zw_val v = { .type = ZW_TYPE_STRING };
+	struct value_key k = key_of(7, "configuration", 0, "melody");
+	struct value v = { .type = VALUE_STRING };
 	char buf[32];
 	struct fx f;
 	int i;
@@ -616,11 +617,11 @@ static void test_queue_bound_and_close(void **state)
 
 static void test_button_and_plug(void **state)
 {
-	struct zw_key ring = key_of(7, "basic", 0, "ring");
-	struct zw_key plug = key_of(5, "switch_binary", 0, "currentValue");
-	struct zw_key porch = key_of(2, "switch_binary", 0, "currentValue");
-	struct zw_val press = { .type = ZW_TYPE_BUTTON };
-	struct zw_val off = bool_val(false), on = bool_val(true);
+	struct value_key ring = key_of(7, "basic", 0, "ring");
+	struct value_key plug = key_of(5, "switch_binary", 0, "currentValue");
+	struct value_key porch = key_of(2, "switch_binary", 0, "currentValue");
+	struct value press = { .type = VALUE_BUTTON };
+	struct value off = bool_val(false), on = bool_val(true);
 	char err[256];
 	struct fx f;
 
@@ -866,8 +867,8 @@ static void test_inject_errors(void **state)
 
 static void test_inject_status_event(void **state)
 {
-	struct zw_key sw = key_of(2, "switch_binary", 0, "currentValue");
-	struct zw_val on = bool_val(true);
+	struct value_key sw = key_of(2, "switch_binary", 0, "currentValue");
+	struct value on = bool_val(true);
 	char err[256];
 	json_t *res;
 	struct fx f;
@@ -939,8 +940,8 @@ static void test_inject_status_event(void **state)
 
 static void test_inject_add_remove(void **state)
 {
-	struct zw_key sw = key_of(2, "switch_binary", 0, "currentValue");
-	struct zw_val on = bool_val(true);
+	struct value_key sw = key_of(2, "switch_binary", 0, "currentValue");
+	struct value on = bool_val(true);
 	char err[256];
 	json_t *res;
 	struct fx f;
@@ -1551,8 +1552,8 @@ static void test_stream_flat_out(void **state)
 /* At a rate: events whose codes are stamps; writes of stamps counted. */
 static void test_stream_rate_and_writes(void **state)
 {
-	struct zw_key dst = key_of(3, "sensor_multilevel", 0, "stamp");
-	struct zw_val v;
+	struct value_key dst = key_of(3, "sensor_multilevel", 0, "stamp");
+	struct value v;
 	char err[256];
 	json_t *st;
 	struct fx f;
