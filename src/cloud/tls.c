@@ -46,7 +46,7 @@ void tls_note_error(const char *words)
  * Writes "<what>: <reason>" to err with OpenSSL's first (root-cause)
  * reason from the error queue, and empties the queue.
  */
-static void tls__ssl_error(char *err, size_t errlen, const char *what)
+static void ssl_error(char *err, size_t errlen, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	const char *reason = e ? ERR_reason_error_string(e) : NULL;
@@ -76,7 +76,7 @@ struct tls_file {
 
 /* Like an ssh key: a regular file with no bit for its group or others,
  * owned by root or us as config files are. */
-static int tls__check_key(const struct stat *st, void *arg)
+static int check_key(const struct stat *st, void *arg)
 {
 	struct tls_file *f = arg;
 	mode_t mode = st->st_mode & 07777;
@@ -111,7 +111,7 @@ static int tls__check_key(const struct stat *st, void *arg)
 
 /* A certificate or CA file: held to the rules of config files, as
  * zwgate.conf(5) says (a CA file anyone may write is anyone's CA). */
-static int tls__check_public(const struct stat *st, void *arg)
+static int check_public(const struct stat *st, void *arg)
 {
 	struct tls_file *f = arg;
 	char why[128];
@@ -125,7 +125,7 @@ static int tls__check_public(const struct stat *st, void *arg)
 }
 
 /* The file that check accepts, or -errno with a sentence in err. */
-static int tls__read(const char *what, const char *path, fs_check_fn check,
+static int read_file(const char *what, const char *path, fs_check_fn check,
 		     char *err, size_t errlen, char **ret, size_t *ret_len)
 {
 	struct tls_file f = { what, path, err, errlen, false };
@@ -141,8 +141,8 @@ int tls_check_key_file(const char *path, char *err, size_t errlen)
 {
 	char *pem = NULL;
 	size_t len = 0;
-	int r = tls__read("client-key", path, tls__check_key, err, errlen, &pem,
-			  &len);
+	int r =
+	    read_file("client-key", path, check_key, err, errlen, &pem, &len);
 
 	fs_free_secret(pem, len);
 	return r;
@@ -152,7 +152,7 @@ int tls_check_key_file(const char *path, char *err, size_t errlen)
  * Records the first verification failure of a handshake in words; the
  * decision itself stays OpenSSL's (ok is returned unchanged).
  */
-static int tls__verify_cb(int ok, X509_STORE_CTX *x)
+static int verify_cb(int ok, X509_STORE_CTX *x)
 {
 	X509_VERIFY_PARAM *p = X509_STORE_CTX_get0_param(x);
 	X509 *cert = X509_STORE_CTX_get_current_cert(x);
@@ -193,7 +193,7 @@ static int tls__verify_cb(int ok, X509_STORE_CTX *x)
  * inside SSL_connect() before the ClientHello is built, so ours wins.
  * (The SSL is const only in the callback's type: it is libmosquitto's.)
  */
-static void tls__info_cb(const SSL *ssl, int where, int ret)
+static void info_cb(const SSL *ssl, int where, int ret)
 {
 	SSL *s = (SSL *)ssl;
 	const char *host;
@@ -206,8 +206,7 @@ static void tls__info_cb(const SSL *ssl, int where, int ret)
 	SSL_set_tlsext_host_name(s, host); /* NULL (an IP host): no SNI */
 }
 
-static int tls__set_host(SSL_CTX *ctx, const char *host, char *err,
-			 size_t errlen)
+static int set_host(SSL_CTX *ctx, const char *host, char *err, size_t errlen)
 {
 	X509_VERIFY_PARAM *p = SSL_CTX_get0_param(ctx);
 	unsigned char addr[16];
@@ -222,14 +221,14 @@ static int tls__set_host(SSL_CTX *ctx, const char *host, char *err,
 		ok = X509_VERIFY_PARAM_set1_host(p, host, 0);
 	}
 	if (ok != 1) {
-		tls__ssl_error(err, errlen, "host");
+		ssl_error(err, errlen, "host");
 		return -EINVAL;
 	}
 	return 0;
 }
 
 /* No passphrase: never OpenSSL's default of asking on the terminal. */
-static int tls__no_passphrase(char *buf, int size, int rwflag, void *u)
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
 	(void)buf;
 	(void)size;
@@ -243,8 +242,8 @@ static int tls__no_passphrase(char *buf, int size, int rwflag, void *u)
  * would refuse a key of another certificate with a bare "key values
  * mismatch"; the match is then checked on its own, to say so in words.
  */
-static int tls__load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
-			 size_t errlen)
+static int load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
+		    size_t errlen)
 {
 	char what[64 + PATH_MAX], *pem;
 	EVP_PKEY *key = NULL;
@@ -253,15 +252,15 @@ static int tls__load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 	BIO *bio;
 	int r;
 
-	r = tls__read("client-key", o->client_key, tls__check_key, err, errlen,
-		      &pem, &len);
+	r = read_file("client-key", o->client_key, check_key, err, errlen, &pem,
+		      &len);
 	if (r < 0)
 		return r;
 	r = -EINVAL;
 	snprintf(what, sizeof(what), "client-key %s", o->client_key);
 	bio = BIO_new_mem_buf(pem, (int)len);
 	if (bio)
-		key = PEM_read_bio_PrivateKey(bio, NULL, tls__no_passphrase,
+		key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase,
 					      &encrypted);
 	BIO_free(bio);
 	fs_free_secret(pem, len);
@@ -274,7 +273,7 @@ static int tls__load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 		return -EINVAL;
 	}
 	if (!key) {
-		tls__ssl_error(err, errlen, what);
+		ssl_error(err, errlen, what);
 		return -EINVAL;
 	}
 	if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) != 1) {
@@ -283,7 +282,7 @@ static int tls__load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 			 o->client_cert);
 	} else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
 		   SSL_CTX_check_private_key(ctx) != 1) {
-		tls__ssl_error(err, errlen, what);
+		ssl_error(err, errlen, what);
 	} else {
 		r = 0;
 	}
@@ -295,7 +294,7 @@ static int tls__load_key(SSL_CTX *ctx, const struct tls_opts *o, char *err,
  * What SSL_CTX_use_certificate_chain_file() does, from the bytes read:
  * the first certificate is ours, the rest its chain.  1 or 0.
  */
-static int tls__use_chain(SSL_CTX *ctx, BIO *bio)
+static int use_chain(SSL_CTX *ctx, BIO *bio)
 {
 	X509 *x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
 	unsigned long e;
@@ -321,8 +320,8 @@ static int tls__use_chain(SSL_CTX *ctx, BIO *bio)
 	return ok;
 }
 
-static int tls__load_client(SSL_CTX *ctx, const struct tls_opts *o, char *err,
-			    size_t errlen)
+static int load_client(SSL_CTX *ctx, const struct tls_opts *o, char *err,
+		       size_t errlen)
 {
 	char what[64 + PATH_MAX], *pem;
 	size_t len;
@@ -335,27 +334,27 @@ static int tls__load_client(SSL_CTX *ctx, const struct tls_opts *o, char *err,
 	}
 	if (!o->client_cert)
 		return 0;
-	r = tls__read("client-cert", o->client_cert, tls__check_public, err,
-		      errlen, &pem, &len);
+	r = read_file("client-cert", o->client_cert, check_public, err, errlen,
+		      &pem, &len);
 	if (r < 0)
 		return r;
 	bio = BIO_new_mem_buf(pem, (int)len);
-	ok = bio && tls__use_chain(ctx, bio);
+	ok = bio && use_chain(ctx, bio);
 	BIO_free(bio);
 	free(pem);
 	if (!ok) {
 		snprintf(what, sizeof(what), "client-cert %s", o->client_cert);
-		tls__ssl_error(err, errlen, what);
+		ssl_error(err, errlen, what);
 		return -EINVAL;
 	}
-	return tls__load_key(ctx, o, err, errlen);
+	return load_key(ctx, o, err, errlen);
 }
 
 /*
  * What SSL_CTX_load_verify_locations() does with a file, from the bytes
  * read: every certificate (and CRL) in it is an anchor.  1 or 0.
  */
-static int tls__add_anchors(SSL_CTX *ctx, BIO *bio)
+static int add_anchors(SSL_CTX *ctx, BIO *bio)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	STACK_OF(X509_INFO) *infos =
@@ -378,25 +377,23 @@ static int tls__add_anchors(SSL_CTX *ctx, BIO *bio)
 	return ok;
 }
 
-static int tls__load_ca(SSL_CTX *ctx, const char *path, char *err,
-			size_t errlen)
+static int load_ca(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
 {
 	char what[64 + PATH_MAX], *pem;
 	size_t len;
 	BIO *bio;
 	int r, ok;
 
-	r = tls__read("ca-file", path, tls__check_public, err, errlen, &pem,
-		      &len);
+	r = read_file("ca-file", path, check_public, err, errlen, &pem, &len);
 	if (r < 0)
 		return r;
 	bio = BIO_new_mem_buf(pem, (int)len);
-	ok = bio && tls__add_anchors(ctx, bio);
+	ok = bio && add_anchors(ctx, bio);
 	BIO_free(bio);
 	free(pem);
 	if (!ok) {
 		snprintf(what, sizeof(what), "ca-file %s", path);
-		tls__ssl_error(err, errlen, what);
+		ssl_error(err, errlen, what);
 		return -EINVAL;
 	}
 	return 0;
@@ -416,12 +413,12 @@ int tls_ctx_new(const struct tls_opts *o, SSL_CTX **ret, char *err,
 	ERR_clear_error();
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx) {
-		tls__ssl_error(err, errlen, "cannot make a TLS context");
+		ssl_error(err, errlen, "cannot make a TLS context");
 		return -ENOMEM;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls__verify_cb);
-	SSL_CTX_set_info_callback(ctx, tls__info_cb);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+	SSL_CTX_set_info_callback(ctx, info_cb);
 	/* Every handshake verifies afresh: a resumed session would skip
 	 * the verify hook, and with it a trial of a new trust bundle. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
@@ -429,14 +426,14 @@ int tls_ctx_new(const struct tls_opts *o, SSL_CTX **ret, char *err,
 	if (o->verify) {
 		SSL_CTX_set_cert_verify_callback(ctx, o->verify, o->verify_arg);
 	} else {
-		r = tls__load_ca(ctx, o->ca_file, err, errlen);
+		r = load_ca(ctx, o->ca_file, err, errlen);
 		if (r < 0)
 			goto free_ctx;
 	}
-	r = tls__set_host(ctx, o->host, err, errlen);
+	r = set_host(ctx, o->host, err, errlen);
 	if (r < 0)
 		goto free_ctx;
-	r = tls__load_client(ctx, o, err, errlen);
+	r = load_client(ctx, o, err, errlen);
 	if (r < 0)
 		goto free_ctx;
 	*ret = ctx;

@@ -22,7 +22,7 @@
 #include "trust.h"
 
 /* What one verification pass trusts: anchors, and where its pins come from. */
-struct verify__pass {
+struct verdict_pass {
 	STACK_OF(X509) * trusted;
 	/* The bundle whose pins count, or NULL: the pins are the keys of
 	 * the trusted roots themselves (the recovery roots). */
@@ -56,7 +56,7 @@ const char *trust_mode_name(enum trust_mode m)
  * too so that the decision does not depend on the bundle module; the
  * tests check both against the openssl command line.
  */
-static bool verify__pin_listed(const struct verify__pass *pass, const char *pin)
+static bool pin_listed(const struct verdict_pass *pass, const char *pin)
 {
 	char root[TRUST_PIN_LEN + 1];
 	int i;
@@ -71,7 +71,7 @@ static bool verify__pin_listed(const struct verify__pass *pass, const char *pin)
 }
 
 /* RFC 2253 one-line subject (escaped: ASCII only), truncated to fit. */
-static void verify__subject(X509 *x, char *out, size_t outlen)
+static void subject_name(X509 *x, char *out, size_t outlen)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	int n;
@@ -88,7 +88,7 @@ static void verify__subject(X509 *x, char *out, size_t outlen)
 	BIO_free(b);
 }
 
-static int verify__unix_time(const ASN1_TIME *t, int64_t *ret)
+static int unix_time(const ASN1_TIME *t, int64_t *ret)
 {
 	ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
 	int days, secs, ok;
@@ -103,7 +103,7 @@ static int verify__unix_time(const ASN1_TIME *t, int64_t *ret)
 	return 0;
 }
 
-static void verify__time_format(int64_t t, char out[21])
+static void time_format(int64_t t, char out[21])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -119,7 +119,7 @@ static void verify__time_format(int64_t t, char out[21])
  * still what the operator needs to see.  Returns whether the leaf's
  * notAfter could be read.
  */
-static bool verify__record(X509_STORE_CTX *ctx, struct trust_verdict *v)
+static bool record(X509_STORE_CTX *ctx, struct trust_verdict *v)
 {
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	X509 *leaf = X509_STORE_CTX_get0_cert(ctx);
@@ -127,15 +127,14 @@ static bool verify__record(X509_STORE_CTX *ctx, struct trust_verdict *v)
 
 	v->nchain = 0;
 	for (i = 0; i < n && v->nchain < TRUST_CHAIN_MAX; i++)
-		verify__subject(sk_X509_value(chain, i), v->chain[v->nchain++],
-				TRUST_SUBJECT_MAX);
+		subject_name(sk_X509_value(chain, i), v->chain[v->nchain++],
+			     TRUST_SUBJECT_MAX);
 	if (!v->nchain && leaf)
-		verify__subject(leaf, v->chain[v->nchain++], TRUST_SUBJECT_MAX);
-	return leaf &&
-	       !verify__unix_time(X509_get0_notAfter(leaf), &v->leaf_not_after);
+		subject_name(leaf, v->chain[v->nchain++], TRUST_SUBJECT_MAX);
+	return leaf && !unix_time(X509_get0_notAfter(leaf), &v->leaf_not_after);
 }
 
-static void verify__chain_reason(X509_STORE_CTX *ctx, struct trust_verdict *v)
+static void chain_reason(X509_STORE_CTX *ctx, struct trust_verdict *v)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
 	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
@@ -150,7 +149,7 @@ static void verify__chain_reason(X509_STORE_CTX *ctx, struct trust_verdict *v)
 		return;
 	}
 	if (cur)
-		verify__subject(cur, subject, sizeof(subject));
+		subject_name(cur, subject, sizeof(subject));
 	snprintf(v->reason, sizeof(v->reason),
 		 "certificate verify failed: %s (depth %d, %s)",
 		 X509_verify_cert_error_string(e),
@@ -162,9 +161,8 @@ static void verify__chain_reason(X509_STORE_CTX *ctx, struct trust_verdict *v)
  * The first certificate of the verified chain, leaf first, whose pin is
  * listed.  Every certificate is looked at, not only the recorded ones.
  */
-static void verify__match_pins(X509_STORE_CTX *ctx,
-			       const struct verify__pass *pass,
-			       struct trust_verdict *v)
+static void match_pins(X509_STORE_CTX *ctx, const struct verdict_pass *pass,
+		       struct trust_verdict *v)
 {
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	char pin[TRUST_PIN_LEN + 1];
@@ -172,7 +170,7 @@ static void verify__match_pins(X509_STORE_CTX *ctx,
 
 	for (i = 0; chain && i < sk_X509_num(chain); i++) {
 		if (trust_pin_of_cert(sk_X509_value(chain, i), pin) ||
-		    !verify__pin_listed(pass, pin))
+		    !pin_listed(pass, pin))
 			continue;
 		memcpy(v->pin, pin, sizeof(v->pin));
 		v->pin_depth = i;
@@ -180,7 +178,7 @@ static void verify__match_pins(X509_STORE_CTX *ctx,
 	}
 }
 
-static void verify__set_flags(X509_STORE_CTX *ctx, enum trust_mode mode)
+static void set_flags(X509_STORE_CTX *ctx, enum trust_mode mode)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
 
@@ -198,21 +196,21 @@ static void verify__set_flags(X509_STORE_CTX *ctx, enum trust_mode mode)
  * on ctx) may turn an error into success; the error it leaves behind is
  * still a refusal here, so no callback can widen what is trusted.
  */
-static int verify__openssl(X509_STORE_CTX *ctx, struct trust_verdict *v,
-			   bool *have_not_after)
+static int openssl_result(X509_STORE_CTX *ctx, struct trust_verdict *v,
+			  bool *have_not_after)
 {
 	int r = X509_verify_cert(ctx);
 
-	*have_not_after = verify__record(ctx, v);
+	*have_not_after = record(ctx, v);
 	if (r > 0 && X509_STORE_CTX_get_error(ctx) == X509_V_OK)
 		return 1;
 	if (X509_STORE_CTX_get_error(ctx) == X509_V_OK)
 		X509_STORE_CTX_set_error(ctx, X509_V_ERR_UNSPECIFIED);
-	verify__chain_reason(ctx, v);
+	chain_reason(ctx, v);
 	return 0;
 }
 
-static int verify__refuse(X509_STORE_CTX *ctx, bool at_leaf)
+static int refuse(X509_STORE_CTX *ctx, bool at_leaf)
 {
 	X509_STORE_CTX_set_error(ctx, X509_V_ERR_APPLICATION_VERIFICATION);
 	if (at_leaf) {
@@ -223,29 +221,28 @@ static int verify__refuse(X509_STORE_CTX *ctx, bool at_leaf)
 	return 0;
 }
 
-static void verify__floor_reason(const struct trust_policy *p,
-				 struct trust_verdict *v)
+static void floor_reason(const struct trust_policy *p, struct trust_verdict *v)
 {
 	char na[21], fl[21];
 
-	verify__time_format(v->leaf_not_after, na);
-	verify__time_format(p->floor, fl);
+	time_format(v->leaf_not_after, na);
+	time_format(p->floor, fl);
 	snprintf(v->reason, sizeof(v->reason),
 		 "leaf expired on %s, before the time floor %s", na, fl);
 }
 
 /* One pass: OpenSSL's checks against pass->trusted, then pins, floor. */
-static int verify__pass(X509_STORE_CTX *ctx, const struct trust_policy *p,
-			const struct verify__pass *pass,
+static int verdict_pass(X509_STORE_CTX *ctx, const struct trust_policy *p,
+			const struct verdict_pass *pass,
 			struct trust_verdict *v)
 {
 	bool have_not_after;
 
 	X509_STORE_CTX_set0_trusted_stack(ctx, pass->trusted);
-	verify__set_flags(ctx, v->mode);
-	if (!verify__openssl(ctx, v, &have_not_after))
+	set_flags(ctx, v->mode);
+	if (!openssl_result(ctx, v, &have_not_after))
 		return 0;
-	verify__match_pins(ctx, pass, v);
+	match_pins(ctx, pass, v);
 	if (v->mode != TRUST_MODE_BUNDLE_EXPIRED && v->pin_depth < 0) {
 		if (pass->bundle)
 			snprintf(v->reason, sizeof(v->reason),
@@ -256,23 +253,23 @@ static int verify__pass(X509_STORE_CTX *ctx, const struct trust_policy *p,
 			snprintf(v->reason, sizeof(v->reason),
 				 "no certificate of the verified chain "
 				 "matches a recovery root");
-		return verify__refuse(ctx, false);
+		return refuse(ctx, false);
 	}
 	if (v->mode == TRUST_MODE_CLOCK_UNKNOWN && !have_not_after) {
 		snprintf(v->reason, sizeof(v->reason),
 			 "the leaf's notAfter cannot be read, so it cannot "
 			 "be checked against the time floor");
-		return verify__refuse(ctx, true);
+		return refuse(ctx, true);
 	}
 	if (v->mode == TRUST_MODE_CLOCK_UNKNOWN &&
 	    v->leaf_not_after < p->floor) {
-		verify__floor_reason(p, v);
-		return verify__refuse(ctx, true);
+		floor_reason(p, v);
+		return refuse(ctx, true);
 	}
 	return 1;
 }
 
-static void verify__verdict_init(struct trust_verdict *v, enum trust_mode m)
+static void verdict_init(struct trust_verdict *v, enum trust_mode m)
 {
 	memset(v, 0, sizeof(*v));
 	v->mode = m;
@@ -284,7 +281,7 @@ static void verify__verdict_init(struct trust_verdict *v, enum trust_mode m)
  * TLS library reads after the callback: no error, the verified chain and
  * the host name that matched.
  */
-static int verify__adopt(X509_STORE_CTX *ctx, X509_STORE_CTX *rctx)
+static int adopt(X509_STORE_CTX *ctx, X509_STORE_CTX *rctx)
 {
 	STACK_OF(X509) *chain = X509_STORE_CTX_get1_chain(rctx);
 
@@ -305,10 +302,10 @@ static int verify__adopt(X509_STORE_CTX *ctx, X509_STORE_CTX *rctx)
  * caller's verify callback is deliberately not carried over.  1 accepted
  * (v filled, ctx updated), 0 refused (v filled), -ENOMEM.
  */
-static int verify__recovery(X509_STORE_CTX *ctx, const struct trust_policy *p,
-			    struct trust_verdict *v)
+static int check_recovery(X509_STORE_CTX *ctx, const struct trust_policy *p,
+			  struct trust_verdict *v)
 {
-	struct verify__pass pass = { .trusted = p->recovery };
+	struct verdict_pass pass = { .trusted = p->recovery };
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *rctx = X509_STORE_CTX_new();
 	int r = -ENOMEM;
@@ -321,8 +318,8 @@ static int verify__recovery(X509_STORE_CTX *ctx, const struct trust_policy *p,
 	if (!X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(rctx),
 				    X509_STORE_CTX_get0_param(ctx)))
 		goto out;
-	r = verify__pass(rctx, p, &pass, v);
-	if (r == 1 && verify__adopt(ctx, rctx))
+	r = verdict_pass(rctx, p, &pass, v);
+	if (r == 1 && adopt(ctx, rctx))
 		r = -ENOMEM;
 out:
 	X509_STORE_CTX_free(rctx);
@@ -330,7 +327,7 @@ out:
 	return r;
 }
 
-static void verify__append(struct trust_verdict *v, const char *what)
+static void append(struct trust_verdict *v, const char *what)
 {
 	size_t len = strlen(v->reason);
 
@@ -344,28 +341,28 @@ int trust_verify_chain(X509_STORE_CTX *ctx, const struct trust_policy *p,
 {
 	enum trust_mode mode = trust_policy_mode(p);
 	struct trust_verdict rv;
-	struct verify__pass pass = { .bundle = p->bundle };
+	struct verdict_pass pass = { .bundle = p->bundle };
 	int r;
 
-	verify__verdict_init(v, mode);
+	verdict_init(v, mode);
 	if (p->bundle && p->bundle->anchors) {
 		pass.trusted = p->bundle->anchors;
-		v->ok = verify__pass(ctx, p, &pass, v);
+		v->ok = verdict_pass(ctx, p, &pass, v);
 	} else {
 		snprintf(v->reason, sizeof(v->reason), "no trust bundle");
-		verify__refuse(ctx, false);
+		refuse(ctx, false);
 	}
 	if (v->ok || !p->recovery || !sk_X509_num(p->recovery))
 		return v->ok;
 
-	verify__verdict_init(&rv, mode);
-	r = verify__recovery(ctx, p, &rv);
+	verdict_init(&rv, mode);
+	r = check_recovery(ctx, p, &rv);
 	if (r == 1) {
 		*v = rv;
 		v->ok = true;
 		v->recovery = true;
 		return 1;
 	}
-	verify__append(v, r < 0 ? "out of memory" : rv.reason);
+	append(v, r < 0 ? "out of memory" : rv.reason);
 	return 0;
 }
