@@ -23,6 +23,12 @@
 /* include and exclude: the longest time they may run */
 #define CTL_COMMAND_TIMEOUT_MAX_S 600
 
+void ctl_json_set(json_t *o, const char *key, json_t *v)
+{
+	if (json_object_set_new(o, key, v) < 0)
+		ctl_die(CTL_EXIT_FAILED, "out of memory");
+}
+
 /* How each argument goes into the request; DATA, CODE, COUNT and RATE may
  * be JSON. */
 static json_t *arg_json(const char *key, const char *s)
@@ -50,7 +56,7 @@ static json_t *request_new(const char *cmd, const char *op,
 	if (!req)
 		ctl_die(CTL_EXIT_FAILED, "out of memory");
 	for (int i = 0; i < argc && keys[i]; i++)
-		json_object_set_new(req, keys[i], arg_json(keys[i], argv[i]));
+		ctl_json_set(req, keys[i], arg_json(keys[i], argv[i]));
 	return req;
 }
 
@@ -60,7 +66,7 @@ json_t *ctl_build_args(const struct ctl *ctl, const char *cmd,
 	json_t *req = request_new(cmd, NULL, keys, argv, argc);
 
 	if (ctl->no_wait)
-		json_object_set_new(req, "wait", json_false());
+		ctl_json_set(req, "wait", json_false());
 	return req;
 }
 
@@ -119,10 +125,10 @@ static json_t *build_command(const struct ctl *ctl, const char *cmd,
 			    ctl_prog, cmd, argv[0], CTL_COMMAND_TIMEOUT_MAX_S);
 			ctl_usage(cmd, args);
 		}
-		json_object_set_new(req, "timeout", json_integer(t));
+		ctl_json_set(req, "timeout", json_integer(t));
 	}
 	if (ctl->secure)
-		json_object_set_new(req, "secure", json_true());
+		ctl_json_set(req, "secure", json_true());
 	return req;
 }
 

@@ -76,6 +76,9 @@ void ctl_usage(const char *cmd, const char *args) __attribute__((noreturn));
 
 /* ---- ctl_commands.c: the commands and their requests ---------------- */
 
+/* o[key] = v, which o takes; dies when that fails (out of memory). */
+void ctl_json_set(json_t *o, const char *key, json_t *v);
+
 json_t *ctl_build_args(const struct ctl *ctl, const char *cmd,
 		       const char *const *keys, char **argv, int argc);
 const struct ctl_command *ctl_command_find(const char *name);

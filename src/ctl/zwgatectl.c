@@ -153,7 +153,7 @@ static json_t *trust_request(struct ctl *ctl, int argc, char **argv,
 				strerror(errno));
 		exit(rc);
 	}
-	json_object_set_new(req, "id", json_integer(CTL_REQUEST_ID));
+	ctl_json_set(req, "id", json_integer(CTL_REQUEST_ID));
 	return req;
 }
 
