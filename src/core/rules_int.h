@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rules_int.h: what the parts of the rules module share and nothing else
- * uses: the checks of what a rule publishes (rules_publish.c) and the
- * loop guard (rules_guard.c).
+ * uses: the checks of what a rule publishes (rules_publish.c), the
+ * loop guard (rules_guard.c) and the engine's state, which its parts
+ * share (rules.c, rules_match.c, rules_run.c, rules_timer.c,
+ * rules_view.c).
  */
 #ifndef ZWGATE_RULES_INT_H
 #define ZWGATE_RULES_INT_H
@@ -10,6 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "registry.h"
+#include "rules.h"
+#include "value.h"
 
 /*
  * What a rule may publish (rules_publish.c).
@@ -130,5 +137,151 @@ void rules_guard_rate_message(const char *const *names, size_t n,
 			      const char *what, char *buf, size_t len);
 /* v is gone: its pointer may come back as another value. */
 void rules_guard_forget(struct rules_guard *g, const void *v);
+
+/*
+ * The engine's state (see rules.h, rules_engine_*).  Its timers are one
+ * heap of monotonic deadlines (rules_timer.c); its triggers are indexed
+ * by value pointer and node id (rules_match.c); runs go action by action
+ * (rules_run.c).
+ */
+#define RULES_RT_SHOWN_MAX  128		   /* $node, a rule's place */
+#define RULES_RT_VALUE_MAX  RULES_TEXT_MAX /* $value in JSON */
+#define RULES_RT_RESULT_MAX 192
+
+enum rules_rt_timer_type {
+	RULES_RT_T_AT,
+	RULES_RT_T_EVERY,
+	RULES_RT_T_FOR,
+	RULES_RT_T_WAIT
+};
+
+struct rules_rt_timer {
+	uint64_t due;
+	size_t idx; /* in the heap; SIZE_MAX: not armed */
+	enum rules_rt_timer_type type;
+	void *owner;
+};
+
+struct rules_rt_rule;
+
+struct rules_rt_trig {
+	const struct rules_trigger *t;
+	struct rules_rt_rule *rule;
+	struct rules_rt_timer timer;
+	time_t next_wall, last_fired; /* AT */
+	char why[RULES_WHY_MAX];      /* AT without a next time; unresolved */
+	struct registry_value *val;   /* resolved value, or NULL */
+	int node;		      /* resolved node id, or 0 */
+	bool known, holds, dead;      /* last state seen */
+	struct value last;	      /* CHANGES: the value before */
+	bool has_last;
+	uint32_t for_chain; /* FOR: the chain of the report it waits on */
+	bool for_feedback;  /* FOR: that report was a feedback */
+	struct rules_rt_trig *next; /* in its index bucket */
+};
+
+struct rules_rt_frame {
+	const struct rules_action *acts;
+	size_t n, pc;
+};
+
+struct rules_rt_run {
+	struct rules_engine *e;
+	struct rules_rt_rule *rule; /* NULL: a scene run from outside */
+	struct rules_rt_timer timer;
+	struct rules_rt_frame stack[RULES_SCENE_DEPTH + 1];
+	unsigned depth;
+	bool started, failed;
+	bool value_long; /* $value did not fit: not substituted */
+	uint32_t chain;	 /* of the loop guard; 0: none */
+	bool feedback;	 /* fired by a feedback: its writes are counted */
+	char value[RULES_RT_VALUE_MAX], node[RULES_RT_SHOWN_MAX];
+	char result[RULES_RT_RESULT_MAX];
+	struct rules_rt_run *next;
+};
+
+struct rules_rt_rule {
+	const struct rules_rule *r;
+	struct rules_rt_trig *trigs;
+	bool enabled;
+	struct rules_rt_run *runs; /* started first, then queued */
+	unsigned nruns;
+	bool loop_paused; /* until enabled again or reloaded */
+	char paused_why[RULES_WHY_MAX];
+	time_t last_run;
+	char
+	    last_result[RULES_RT_RESULT_MAX + 16]; /* "failed: " and a result */
+	unsigned long runs_total, dropped;
+};
+
+struct rules_engine {
+	const struct rules_set *set;
+	struct registry *reg;
+	const struct rules_actions *act;
+	struct sched_loc loc;
+	bool has_loc, cloud_online;
+	struct rules_clock now;
+	struct rules_rt_rule *rules;
+	size_t nrules;
+	struct rules_rt_trig **buckets; /* by registry_value pointer */
+	size_t nbuckets;		/* a power of two */
+	struct rules_rt_trig *by_node[ZW_NODE_MAX + 1];
+	struct rules_rt_trig *other; /* cloud and start triggers */
+	struct rules_rt_timer **heap;
+	size_t nheap, capheap;
+	struct rules_rt_run *scene_runs;
+	struct rules_guard *guard;
+	char *node_names[ZW_NODE_MAX + 1];	 /* as the index was built */
+	const struct registry_value *gone_value; /* being removed */
+	const struct registry_node *gone_node;
+};
+
+/* rules_run.c */
+void rules_rt_log(struct rules_engine *e, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * A trigger fired, for a report of the loop guard's chain cause (0:
+ * none), a feedback or not: conditions, the guard, mode, then a run.
+ */
+void rules_rule_fire(struct rules_engine *e, struct rules_rt_trig *g,
+		     uint32_t cause, bool feedback);
+/* A run of rr (NULL: a scene from outside) of acts[n]; NULL: no memory. */
+struct rules_rt_run *rules_run_new(struct rules_engine *e,
+				   struct rules_rt_rule *rr,
+				   const struct rules_action *acts, size_t n);
+void rules_run_begin(struct rules_rt_run *run);
+/* Goes on until a wait or the end. */
+void rules_run_step(struct rules_rt_run *run);
+void rules_run_free(struct rules_engine *e, struct rules_rt_run *run);
+/* Appends a run to the rule's list as its mode says; NULL: dropped. */
+struct rules_rt_run *rules_rule_add_run(struct rules_engine *e,
+					struct rules_rt_rule *rr);
+void rules_rule_cancel_runs(struct rules_engine *e, struct rules_rt_rule *rr);
+
+/* rules_match.c */
+/* v in JSON; false when it did not fit (cut JSON is no value). */
+bool rules_val_show(const struct value *v, const struct value_meta *meta,
+		    char *buf, size_t len);
+/* A node and value by name, as written in a rule. */
+struct registry_value *rules_find_value(struct rules_engine *e,
+					const struct rules_ref *ref,
+					struct registry_node **node);
+bool rules_cond_eval(struct rules_engine *e, const struct rules_cond *c);
+/* Does the comparison of a value trigger hold now? */
+bool rules_trig_holds(const struct rules_rt_trig *g);
+/* Resolves every name again (see rules_match.c). */
+void rules_index_build(struct rules_engine *e);
+
+/* rules_timer.c */
+void rules_timer_stop(struct rules_engine *e, struct rules_rt_timer *t);
+/* Arms (or moves) t; false only when memory ran out (then logged). */
+bool rules_timer_start(struct rules_engine *e, struct rules_rt_timer *t,
+		       uint64_t due);
+/* Plans the next firing of an AT trigger after max(now, the last one). */
+void rules_at_plan(struct rules_engine *e, struct rules_rt_trig *g);
+
+/* rules.c */
+struct rules_rt_rule *rules_rule_by_name(const struct rules_engine *e,
+					 const char *name);
 
 #endif
