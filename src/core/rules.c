@@ -227,10 +227,14 @@ json_t *rules_engine_state_json(const struct rules_engine *e)
 {
 	json_t *dis = json_array();
 
+	/* A name left out would enable its rule at the next start. */
 	for (size_t i = 0; dis && i < e->nrules; i++)
-		if (!e->rules[i].enabled)
-			json_array_append_new(dis,
-					      json_string(e->rules[i].r->name));
+		if (!e->rules[i].enabled &&
+		    json_array_append_new(
+			dis, json_string(e->rules[i].r->name)) < 0) {
+			json_decref(dis);
+			return NULL;
+		}
 	return dis ? json_pack("{s:o}", "disabled", dis) : NULL;
 }
 

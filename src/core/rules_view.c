@@ -43,6 +43,23 @@ static const char *const trig_words[] = {
 	[RULES_TRIG_CLOUD] = "cloud",	  [RULES_TRIG_START] = "start",
 };
 
+/*
+ * json_object_set_new and json_array_append_new, checked: false when
+ * val is NULL or memory ran out (val is then freed).  A view with a key
+ * or an entry left out would tell wrong (a rule without "paused" is not
+ * paused), so a view that cannot be made whole is not made: NULL, as
+ * when json_pack fails.
+ */
+static bool set_new(json_t *o, const char *key, json_t *val)
+{
+	return json_object_set_new(o, key, val) == 0;
+}
+
+static bool append_new(json_t *a, json_t *val)
+{
+	return json_array_append_new(a, val) == 0;
+}
+
 static json_t *rule_json(const struct rules_engine *e,
 			 const struct rules_rt_rule *rr,
 			 const struct rules_clock *now, bool detail)
@@ -76,27 +93,35 @@ static json_t *rule_json(const struct rules_engine *e,
 	    "waiting", why ? json_string(why) : json_null(), "running",
 	    (json_int_t)rr->nruns, "runs", (json_int_t)rr->runs_total,
 	    "dropped", (json_int_t)rr->dropped, "file", where);
-	if (o)
-		json_object_set_new(o, "paused", json_boolean(rr->loop_paused));
-	if (!o || !detail)
+	if (!o || !set_new(o, "paused", json_boolean(rr->loop_paused)))
+		goto fail;
+	if (!detail)
 		return o;
 	trigs = json_array();
 	for (size_t k = 0; trigs && k < r->ntrigs; k++) {
 		const struct rules_rt_trig *g = &rr->trigs[k];
 		const struct rules_trigger *tg = g->t;
 
-		json_array_append_new(
-		    trigs, json_pack("{s:s, s:s?, s:s?, s:o, s:s?, s:i}",
-				     "type", trig_words[tg->type], "node",
-				     tg->ref.node, "value", tg->ref.value,
-				     "next", iso_or_null(trig_next(e, g, now)),
-				     "waiting", g->why[0] ? g->why : NULL,
-				     "line", (int)tg->pos.line));
+		if (!append_new(trigs,
+				json_pack("{s:s, s:s?, s:s?, s:o, s:s?, s:i}",
+					  "type", trig_words[tg->type], "node",
+					  tg->ref.node, "value", tg->ref.value,
+					  "next",
+					  iso_or_null(trig_next(e, g, now)),
+					  "waiting", g->why[0] ? g->why : NULL,
+					  "line", (int)tg->pos.line))) {
+			json_decref(trigs);
+			trigs = NULL;
+		}
 	}
-	json_object_set_new(o, "triggers", trigs ? trigs : json_null());
-	json_object_set_new(o, "actions", json_integer((json_int_t)r->nacts));
-	json_object_set_new(o, "max_runs", json_integer(r->max_runs));
+	if (!set_new(o, "triggers", trigs) ||
+	    !set_new(o, "actions", json_integer((json_int_t)r->nacts)) ||
+	    !set_new(o, "max_runs", json_integer(r->max_runs)))
+		goto fail;
 	return o;
+fail:
+	json_decref(o);
+	return NULL;
 }
 
 json_t *rules_engine_json(const struct rules_engine *e,
@@ -105,8 +130,10 @@ json_t *rules_engine_json(const struct rules_engine *e,
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < e->nrules; i++)
-		json_array_append_new(a,
-				      rule_json(e, &e->rules[i], now, false));
+		if (!append_new(a, rule_json(e, &e->rules[i], now, false))) {
+			json_decref(a);
+			return NULL;
+		}
 	return a;
 }
 
