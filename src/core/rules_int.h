@@ -2,8 +2,10 @@
 /*
  * rules_int.h: what the parts of the rules module share and nothing else
  * uses: the checks of what a rule publishes (rules_publish.c), the
- * loop guard (rules_guard.c) and the engine's state, which its parts
- * share (rules.c, rules_match.c, rules_run.c, rules_timer.c,
+ * loop guard (rules_guard.c), the parser's state and functions, which
+ * its parts share (rules_parse.c, rules_parse_words.c,
+ * rules_parse_cond.c, rules_parse_clause.c, rules_set.c), and the
+ * engine's (rules.c, rules_match.c, rules_run.c, rules_timer.c,
  * rules_view.c).
  */
 #ifndef ZWGATE_RULES_INT_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "lex.h"
 #include "registry.h"
 #include "rules.h"
 #include "value.h"
@@ -137,6 +140,108 @@ void rules_guard_rate_message(const char *const *names, size_t n,
 			      const char *what, char *buf, size_t len);
 /* v is gone: its pointer may come back as another value. */
 void rules_guard_forget(struct rules_guard *g, const void *v);
+
+/*
+ * The parser (rules_parse.c and its parts): one function a construct,
+ * each returning false after it reported an error (see rules_parse.c).
+ */
+#define RULES_RP_SHOW_MAX 128 /* a token as shown in a message */
+
+struct rules_rp {
+	struct rules_set *s;
+	struct lexer *lx;
+	struct diag_list *diags;
+	const char *file; /* interned in s->files */
+	int err;	  /* -ENOMEM */
+	unsigned depth;	  /* of conditions */
+	unsigned nconds;
+	unsigned group; /* inside { } of conditions: newlines are blanks */
+	bool in_braces;
+	unsigned last_line, last_end; /* just after the last token read */
+	struct token eol; /* what rules_rp_next gives at a newline */
+};
+
+/* The words of modes and comparisons, in the order of their enums. */
+extern const char *const rules_mode_words[];
+extern const char *const rules_cmp_words[];
+
+/* rules_parse_words.c: tokens, errors, the words of the language */
+int rules_rp_word_index(const char *const *words, const char *w);
+bool rules_rp_is(const struct token *t, const char *w);
+bool rules_rp_in(const struct token *t, const char *const *words);
+/* A statement or clause ends here. */
+bool rules_rp_at_end(const struct token *t);
+const struct token *rules_rp_take(struct rules_rp *p);
+/*
+ * The next token of a clause, which ends at a newline (outside { } of
+ * conditions): there, an end-of-line token is given, not consumed.
+ */
+const struct token *rules_rp_peek(struct rules_rp *p);
+const struct token *rules_rp_next(struct rules_rp *p);
+void rules_rp_error(struct rules_rp *p, unsigned line, unsigned col,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* "expected WHAT after AFTER, not TOKEN" at t. */
+bool rules_rp_expected(struct rules_rp *p, const struct token *t,
+		       const char *what, const char *after);
+bool rules_rp_oom(struct rules_rp *p);
+struct rules_pos rules_rp_pos(const struct rules_rp *p, const struct token *t);
+bool rules_rp_dup(struct rules_rp *p, const struct token *t, char **ret);
+/* Skips what is left of a clause, with the { } blocks in it. */
+void rules_rp_skip(struct rules_rp *p);
+/* After a '{' was read: through its matching '}'. */
+void rules_rp_skip_block(struct rules_rp *p);
+/* "12", "-12.5": decimal only, as in zwgate.conf. */
+bool rules_rp_number(const char *s, double *ret);
+/* A duration token after `after`: 1 s to RULES_DURATION_MAX_S. */
+bool rules_rp_duration(struct rules_rp *p, const char *after, long *ret);
+/* A day list after `after`: "mon..fri", "sat,sun", "mon, wed". */
+bool rules_rp_days_list(struct rules_rp *p, const char *after, uint8_t *ret);
+/* 23:30, sunset, sunset -15m, dawn + 1h */
+bool rules_rp_timepoint(struct rules_rp *p, const char *after,
+			struct sched_spec *ret);
+bool rules_rp_node_name(struct rules_rp *p, const struct token *t,
+			const char *after, struct rules_ref *ref);
+/* The value name after a node: "switch", "level", "currentValue". */
+bool rules_rp_value_name(struct rules_rp *p, struct rules_ref *ref);
+/* A value as written: a word or a string ("on", "40", "-12", "text"). */
+bool rules_rp_literal(struct rules_rp *p, const char *after, bool numeric,
+		      char **ret, struct rules_pos *pos);
+/* is, is not, ==, !=, <, <=, >, >= */
+bool rules_rp_cmp(struct rules_rp *p, const struct token *t,
+		  enum rules_cmp *ret);
+const char *rules_rp_lit_after(enum rules_cmp c);
+/* Both a word pair: "goes dead", "is online" into *up. */
+bool rules_rp_updown(struct rules_rp *p, const char *after, const char *up,
+		     const char *down, bool *ret);
+
+/* rules_parse_cond.c: conditions */
+/* if: several are joined by "and". */
+bool rules_rp_clause_if(struct rules_rp *p, struct rules_rule *r,
+			const struct token *kw);
+
+/* rules_parse_clause.c: triggers, actions, the other clauses */
+bool rules_rp_trig_every(struct rules_rp *p, const struct token *kw,
+			 struct rules_trigger *g);
+/*
+ * Actions separated by ';' or newlines.  In braces, a new line that starts
+ * with an action word goes on; anything else ends the list (a clause
+ * keyword, '}', or the end of an every-statement's line).
+ */
+bool rules_rp_actions_list(struct rules_rp *p, struct rules_action **acts,
+			   size_t *n, bool nl);
+struct rules_trigger *rules_rp_add_trig(struct rules_rp *p,
+					struct rules_rule *r,
+					const struct token *kw);
+bool rules_rp_clause(struct rules_rp *p, struct rules_rule *r,
+		     const struct token *kw);
+/* A clause ends at a newline, ';' or '}'. */
+bool rules_rp_clause_end(struct rules_rp *p, const char *what);
+
+/* rules_set.c: freeing the parts of the tree */
+void rules_rp_cond_free(struct rules_cond *c);
+void rules_rp_act_clear(struct rules_action *a);
+void rules_rp_rule_clear(struct rules_rule *r);
+void rules_rp_scene_clear(struct rules_scene *sc);
 
 /*
  * The engine's state (see rules.h, rules_engine_*).  Its timers are one
