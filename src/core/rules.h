@@ -214,11 +214,12 @@ const char *rules_mode_name(enum rules_mode m);
 const char *rules_cmp_name(enum rules_cmp c);
 
 /*
- * The engine (rules.c): runs a rules_set against the registry.  Pure C:
- * the caller passes the time in (wall clock in seconds since the epoch,
- * monotonic in ms), arms one timer for rules_engine_next_deadline() and
- * calls rules_engine_tick() when it expires.  Actions go out through
- * struct rules_actions, which returns 0 or -errno.
+ * The engine (rules.c and its parts, see rules_int.h): runs a rules_set
+ * against the registry.  Pure C: the caller passes the time in (wall
+ * clock in seconds since the epoch, monotonic in ms), arms one timer for
+ * rules_engine_next_deadline() and calls rules_engine_tick() when it
+ * expires.  Actions go out through struct rules_actions, which returns
+ * 0 or -errno.
  */
 #define RULES_ECHO_MS	     5000  /* a change this soon after a rule's set */
 #define RULES_LOOP_MAX	     10	   /* firings of a rule in one chain... */

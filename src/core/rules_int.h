@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * rules_int.h: what the parts of the rules module share and nothing else
- * uses: the checks of what a rule publishes (rules_publish.c) and the
- * loop guard (rules_guard.c).
+ * uses: the checks of what a rule publishes (rules_publish.c), the
+ * loop guard (rules_guard.c), the parser's state and functions, which
+ * its parts share (rules_parse.c, rules_parse_words.c,
+ * rules_parse_cond.c, rules_parse_clause.c, rules_set.c), and the
+ * engine's (rules.c, rules_match.c, rules_run.c, rules_timer.c,
+ * rules_view.c).
  */
 #ifndef ZWGATE_RULES_INT_H
 #define ZWGATE_RULES_INT_H
@@ -10,6 +14,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include "lex.h"
+#include "registry.h"
+#include "rules.h"
+#include "value.h"
 
 /*
  * What a rule may publish (rules_publish.c).
@@ -130,5 +140,253 @@ void rules_guard_rate_message(const char *const *names, size_t n,
 			      const char *what, char *buf, size_t len);
 /* v is gone: its pointer may come back as another value. */
 void rules_guard_forget(struct rules_guard *g, const void *v);
+
+/*
+ * The parser (rules_parse.c and its parts): one function a construct,
+ * each returning false after it reported an error (see rules_parse.c).
+ */
+#define RULES_RP_SHOW_MAX 128 /* a token as shown in a message */
+
+struct rules_rp {
+	struct rules_set *s;
+	struct lexer *lx;
+	struct diag_list *diags;
+	const char *file; /* interned in s->files */
+	int err;	  /* -ENOMEM */
+	unsigned depth;	  /* of conditions */
+	unsigned nconds;
+	unsigned group; /* inside { } of conditions: newlines are blanks */
+	bool in_braces;
+	unsigned last_line, last_end; /* just after the last token read */
+	struct token eol; /* what rules_rp_next gives at a newline */
+};
+
+/* The words of modes and comparisons, in the order of their enums. */
+extern const char *const rules_mode_words[];
+extern const char *const rules_cmp_words[];
+
+/* rules_parse_words.c: tokens, errors, the words of the language */
+int rules_rp_word_index(const char *const *words, const char *w);
+bool rules_rp_is(const struct token *t, const char *w);
+bool rules_rp_in(const struct token *t, const char *const *words);
+/* A statement or clause ends here. */
+bool rules_rp_at_end(const struct token *t);
+const struct token *rules_rp_take(struct rules_rp *p);
+/*
+ * The next token of a clause, which ends at a newline (outside { } of
+ * conditions): there, an end-of-line token is given, not consumed.
+ */
+const struct token *rules_rp_peek(struct rules_rp *p);
+const struct token *rules_rp_next(struct rules_rp *p);
+void rules_rp_error(struct rules_rp *p, unsigned line, unsigned col,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* "expected WHAT after AFTER, not TOKEN" at t. */
+bool rules_rp_expected(struct rules_rp *p, const struct token *t,
+		       const char *what, const char *after);
+bool rules_rp_oom(struct rules_rp *p);
+struct rules_pos rules_rp_pos(const struct rules_rp *p, const struct token *t);
+bool rules_rp_dup(struct rules_rp *p, const struct token *t, char **ret);
+/* Skips what is left of a clause, with the { } blocks in it. */
+void rules_rp_skip(struct rules_rp *p);
+/* After a '{' was read: through its matching '}'. */
+void rules_rp_skip_block(struct rules_rp *p);
+/* "12", "-12.5": decimal only, as in zwgate.conf. */
+bool rules_rp_number(const char *s, double *ret);
+/* A duration token after `after`: 1 s to RULES_DURATION_MAX_S. */
+bool rules_rp_duration(struct rules_rp *p, const char *after, long *ret);
+/* A day list after `after`: "mon..fri", "sat,sun", "mon, wed". */
+bool rules_rp_days_list(struct rules_rp *p, const char *after, uint8_t *ret);
+/* 23:30, sunset, sunset -15m, dawn + 1h */
+bool rules_rp_timepoint(struct rules_rp *p, const char *after,
+			struct sched_spec *ret);
+bool rules_rp_node_name(struct rules_rp *p, const struct token *t,
+			const char *after, struct rules_ref *ref);
+/* The value name after a node: "switch", "level", "currentValue". */
+bool rules_rp_value_name(struct rules_rp *p, struct rules_ref *ref);
+/* A value as written: a word or a string ("on", "40", "-12", "text"). */
+bool rules_rp_literal(struct rules_rp *p, const char *after, bool numeric,
+		      char **ret, struct rules_pos *pos);
+/* is, is not, ==, !=, <, <=, >, >= */
+bool rules_rp_cmp(struct rules_rp *p, const struct token *t,
+		  enum rules_cmp *ret);
+const char *rules_rp_lit_after(enum rules_cmp c);
+/* Both a word pair: "goes dead", "is online" into *up. */
+bool rules_rp_updown(struct rules_rp *p, const char *after, const char *up,
+		     const char *down, bool *ret);
+
+/* rules_parse_cond.c: conditions */
+/* if: several are joined by "and". */
+bool rules_rp_clause_if(struct rules_rp *p, struct rules_rule *r,
+			const struct token *kw);
+
+/* rules_parse_clause.c: triggers, actions, the other clauses */
+bool rules_rp_trig_every(struct rules_rp *p, const struct token *kw,
+			 struct rules_trigger *g);
+/*
+ * Actions separated by ';' or newlines.  In braces, a new line that starts
+ * with an action word goes on; anything else ends the list (a clause
+ * keyword, '}', or the end of an every-statement's line).
+ */
+bool rules_rp_actions_list(struct rules_rp *p, struct rules_action **acts,
+			   size_t *n, bool nl);
+struct rules_trigger *rules_rp_add_trig(struct rules_rp *p,
+					struct rules_rule *r,
+					const struct token *kw);
+bool rules_rp_clause(struct rules_rp *p, struct rules_rule *r,
+		     const struct token *kw);
+/* A clause ends at a newline, ';' or '}'. */
+bool rules_rp_clause_end(struct rules_rp *p, const char *what);
+
+/* rules_set.c: freeing the parts of the tree */
+void rules_rp_cond_free(struct rules_cond *c);
+void rules_rp_act_clear(struct rules_action *a);
+void rules_rp_rule_clear(struct rules_rule *r);
+void rules_rp_scene_clear(struct rules_scene *sc);
+
+/*
+ * The engine's state (see rules.h, rules_engine_*).  Its timers are one
+ * heap of monotonic deadlines (rules_timer.c); its triggers are indexed
+ * by value pointer and node id (rules_match.c); runs go action by action
+ * (rules_run.c).
+ */
+#define RULES_RT_SHOWN_MAX  128		   /* $node, a rule's place */
+#define RULES_RT_VALUE_MAX  RULES_TEXT_MAX /* $value in JSON */
+#define RULES_RT_RESULT_MAX 192
+
+enum rules_rt_timer_type {
+	RULES_RT_T_AT,
+	RULES_RT_T_EVERY,
+	RULES_RT_T_FOR,
+	RULES_RT_T_WAIT
+};
+
+struct rules_rt_timer {
+	uint64_t due;
+	size_t idx; /* in the heap; SIZE_MAX: not armed */
+	enum rules_rt_timer_type type;
+	void *owner;
+};
+
+struct rules_rt_rule;
+
+struct rules_rt_trig {
+	const struct rules_trigger *t;
+	struct rules_rt_rule *rule;
+	struct rules_rt_timer timer;
+	time_t next_wall, last_fired; /* AT */
+	char why[RULES_WHY_MAX];      /* AT without a next time; unresolved */
+	struct registry_value *val;   /* resolved value, or NULL */
+	int node;		      /* resolved node id, or 0 */
+	bool known, holds, dead;      /* last state seen */
+	struct value last;	      /* CHANGES: the value before */
+	bool has_last;
+	uint32_t for_chain; /* FOR: the chain of the report it waits on */
+	bool for_feedback;  /* FOR: that report was a feedback */
+	struct rules_rt_trig *next; /* in its index bucket */
+};
+
+struct rules_rt_frame {
+	const struct rules_action *acts;
+	size_t n, pc;
+};
+
+struct rules_rt_run {
+	struct rules_engine *e;
+	struct rules_rt_rule *rule; /* NULL: a scene run from outside */
+	struct rules_rt_timer timer;
+	struct rules_rt_frame stack[RULES_SCENE_DEPTH + 1];
+	unsigned depth;
+	bool started, failed;
+	bool value_long; /* $value did not fit: not substituted */
+	uint32_t chain;	 /* of the loop guard; 0: none */
+	bool feedback;	 /* fired by a feedback: its writes are counted */
+	char value[RULES_RT_VALUE_MAX], node[RULES_RT_SHOWN_MAX];
+	char result[RULES_RT_RESULT_MAX];
+	struct rules_rt_run *next;
+};
+
+struct rules_rt_rule {
+	const struct rules_rule *r;
+	struct rules_rt_trig *trigs;
+	bool enabled;
+	struct rules_rt_run *runs; /* started first, then queued */
+	unsigned nruns;
+	bool loop_paused; /* until enabled again or reloaded */
+	char paused_why[RULES_WHY_MAX];
+	time_t last_run;
+	char
+	    last_result[RULES_RT_RESULT_MAX + 16]; /* "failed: " and a result */
+	unsigned long runs_total, dropped;
+};
+
+struct rules_engine {
+	const struct rules_set *set;
+	struct registry *reg;
+	const struct rules_actions *act;
+	struct sched_loc loc;
+	bool has_loc, cloud_online;
+	struct rules_clock now;
+	struct rules_rt_rule *rules;
+	size_t nrules;
+	struct rules_rt_trig **buckets; /* by registry_value pointer */
+	size_t nbuckets;		/* a power of two */
+	struct rules_rt_trig *by_node[ZW_NODE_MAX + 1];
+	struct rules_rt_trig *other; /* cloud and start triggers */
+	struct rules_rt_timer **heap;
+	size_t nheap, capheap;
+	struct rules_rt_run *scene_runs;
+	struct rules_guard *guard;
+	char *node_names[ZW_NODE_MAX + 1];	 /* as the index was built */
+	const struct registry_value *gone_value; /* being removed */
+	const struct registry_node *gone_node;
+};
+
+/* rules_run.c */
+void rules_rt_log(struct rules_engine *e, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * A trigger fired, for a report of the loop guard's chain cause (0:
+ * none), a feedback or not: conditions, the guard, mode, then a run.
+ */
+void rules_rule_fire(struct rules_engine *e, struct rules_rt_trig *g,
+		     uint32_t cause, bool feedback);
+/* A run of rr (NULL: a scene from outside) of acts[n]; NULL: no memory. */
+struct rules_rt_run *rules_run_new(struct rules_engine *e,
+				   struct rules_rt_rule *rr,
+				   const struct rules_action *acts, size_t n);
+void rules_run_begin(struct rules_rt_run *run);
+/* Goes on until a wait or the end. */
+void rules_run_step(struct rules_rt_run *run);
+void rules_run_free(struct rules_engine *e, struct rules_rt_run *run);
+/* Appends a run to the rule's list as its mode says; NULL: dropped. */
+struct rules_rt_run *rules_rule_add_run(struct rules_engine *e,
+					struct rules_rt_rule *rr);
+void rules_rule_cancel_runs(struct rules_engine *e, struct rules_rt_rule *rr);
+
+/* rules_match.c */
+/* v in JSON; false when it did not fit (cut JSON is no value). */
+bool rules_val_show(const struct value *v, const struct value_meta *meta,
+		    char *buf, size_t len);
+/* A node and value by name, as written in a rule. */
+struct registry_value *rules_find_value(struct rules_engine *e,
+					const struct rules_ref *ref,
+					struct registry_node **node);
+bool rules_cond_eval(struct rules_engine *e, const struct rules_cond *c);
+/* Does the comparison of a value trigger hold now? */
+bool rules_trig_holds(const struct rules_rt_trig *g);
+/* Resolves every name again (see rules_match.c). */
+void rules_index_build(struct rules_engine *e);
+
+/* rules_timer.c */
+void rules_timer_stop(struct rules_engine *e, struct rules_rt_timer *t);
+/* Arms (or moves) t; false only when memory ran out (then logged). */
+bool rules_timer_start(struct rules_engine *e, struct rules_rt_timer *t,
+		       uint64_t due);
+/* Plans the next firing of an AT trigger after max(now, the last one). */
+void rules_at_plan(struct rules_engine *e, struct rules_rt_trig *g);
+
+/* rules.c */
+struct rules_rt_rule *rules_rule_by_name(const struct rules_engine *e,
+					 const char *name);
 
 #endif

@@ -1338,6 +1338,61 @@ static void test_engine_control(void **state)
 	world_free(w);
 }
 
+/*
+ * The views are whole or not at all: whichever allocation fails, a view
+ * made is the view made with memory enough (a rule without "paused", a
+ * state without a disabled name, would tell wrong).  One allocation
+ * fails, the n-th, and the others do not, so a loss cannot hide behind
+ * a later failure.
+ */
+static size_t alloc_n, alloc_fail_at;
+
+static void *alloc_one_fails(size_t n)
+{
+	return alloc_n++ == alloc_fail_at ? NULL : malloc(n);
+}
+
+static void test_engine_views_whole(void **state)
+{
+	struct world *w = world_new(example, T_WALL0, true);
+	json_t *want[3], *got[3];
+	bool whole = false;
+	size_t n;
+
+	assert_int_equal(rules_engine_enable(w->e, "freezer warm", false), 0);
+	assert_int_equal(rules_engine_enable(w->e, "hall motion", false), 0);
+	want[0] = rules_engine_state_json(w->e);
+	want[1] = rules_engine_json(w->e, &w->now);
+	want[2] = rules_engine_rule_json(w->e, "porch light at dusk", &w->now);
+	assert_int_equal(json_array_size(json_object_get(want[0], "disabled")),
+			 2);
+	assert_non_null(want[1]);
+	assert_non_null(want[2]);
+	for (n = 0; !whole && n < 100000; n++) {
+		alloc_n = 0;
+		alloc_fail_at = n;
+		json_set_alloc_funcs(alloc_one_fails, free);
+		got[0] = rules_engine_state_json(w->e);
+		got[1] = rules_engine_json(w->e, &w->now);
+		got[2] = rules_engine_rule_json(w->e, "porch light at dusk",
+						&w->now);
+		json_set_alloc_funcs(malloc, free);
+		whole = alloc_n <= n; /* none failed */
+		for (size_t i = 0; i < 3; i++) {
+			if (got[i])
+				assert_true(json_equal(got[i], want[i]));
+			else
+				assert_false(whole);
+			json_decref(got[i]);
+		}
+	}
+	assert_true(whole);
+	assert_true(n > 10);
+	for (size_t i = 0; i < 3; i++)
+		json_decref(want[i]);
+	world_free(w);
+}
+
 /* Against a known network, names that are not there are warned about. */
 static void test_engine_check_names(void **state)
 {
@@ -1523,6 +1578,7 @@ int main(void)
 		cmocka_unit_test(test_engine_clock),
 		cmocka_unit_test(test_engine_conditions),
 		cmocka_unit_test(test_engine_control),
+		cmocka_unit_test(test_engine_views_whole),
 		cmocka_unit_test(test_engine_check_names),
 		cmocka_unit_test(test_engine_set_copies_value),
 	};
