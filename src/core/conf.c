@@ -24,7 +24,7 @@
 #include "conf_int.h"
 #include "fsutil.h"
 #include "lex.h"
-#include "log.h"
+#include "loglevel.h"
 #include "outbox.h"
 #include "rules.h"
 
@@ -426,14 +426,14 @@ static bool conf_set_log_level(struct conf_parser *p, const struct conf_key *k,
 {
 	const char *words[LOG_DEBUG - LOG_ERR + 2] = { NULL };
 	char list[CONF_LIST_MAX];
-	int prio = log_level_from_name(a->text);
+	int prio = loglevel_from_name(a->text);
 
 	if (prio >= LOG_ERR && prio <= LOG_DEBUG) {
 		*(int *)conf_field(p->c, k) = prio;
 		return true;
 	}
 	for (int i = LOG_ERR; i <= LOG_DEBUG; i++)
-		words[i - LOG_ERR] = log_level_name(i);
+		words[i - LOG_ERR] = loglevel_name(i);
 	conf_error_at(p, a, "%s must be %s, not %s", k->name,
 		      conf_list_words(words, list, sizeof(list)), shown);
 	return false;
