@@ -26,7 +26,6 @@
 #include "lex.h"
 #include "loglevel.h"
 #include "outbox.h"
-#include "rules.h"
 
 #define CONF_TZ_NAME_MAX    255 /* a time zone name */
 #define CONF_GROUP_NAME_MAX 32	/* a group name */
@@ -40,14 +39,6 @@
 #define CONF_OUTBOX_MAX	    (1024.0 * 1024 * 1024) /* outbox-max-bytes */
 #define CONF_ALNUM \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-/* Other modules' top-level statements: see struct conf_stmt. */
-const struct conf_stmt conf_stmts[] = {
-	{ "rule", rules_parse_statement },
-	{ "scene", rules_parse_statement },
-	{ "every", rules_parse_statement },
-	{ .keyword = NULL },
-};
 
 static bool conf_check_gateway_id(const char *v, const char *shown, char *msg,
 				  size_t len);
@@ -204,7 +195,8 @@ struct conf *conf_free(struct conf *c)
 	for (char **f = c->files; f && *f; f++)
 		free(*f);
 	free(c->files);
-	rules_set_free(c->rules);
+	if (c->statements && c->statements->free)
+		c->statements->free(c);
 	free(c);
 	return NULL;
 }
@@ -939,21 +931,27 @@ static void conf_validate(struct conf_parser *p)
 	conf_validate_required(p, conf_top_keys, NULL, NULL);
 	conf_validate_zwave(p);
 	conf_validate_cloud(p);
-	if (rules_validate(p->c->rules, p->diags) < 0)
+	if (p->stmts && p->stmts->validate &&
+	    p->stmts->validate(p->c, p->diags) < 0)
 		conf_oom(p);
 }
 
 static int conf_load_main(const char *name, const char *data, size_t len,
-			  bool from_file, struct diag_list *diags,
-			  struct conf **ret)
+			  bool from_file, const struct conf_load_opts *opts,
+			  struct diag_list *diags, struct conf **ret)
 {
-	struct conf_parser p = { .diags = diags, .errors0 = diags->errors };
+	struct conf_parser p = {
+		.stmts = opts ? opts->statements : NULL,
+		.diags = diags,
+		.errors0 = diags->errors,
+	};
 	size_t lost0 = diags->lost;
 	char msg[CONF_MSG_MAX];
 	int r;
 
 	if (!(p.c = conf_new()))
 		return -ENOMEM;
+	p.c->statements = p.stmts;
 	r = conf_abs_path(name, &p.c->path);
 	if (r == -ENOMEM) {
 		p.err = r;
@@ -985,14 +983,16 @@ static int conf_load_main(const char *name, const char *data, size_t len,
 	return p.err;
 }
 
-int conf_load(const char *path, struct diag_list *diags, struct conf **ret)
+int conf_load(const char *path, const struct conf_load_opts *opts,
+	      struct diag_list *diags, struct conf **ret)
 {
-	return conf_load_main(path, NULL, 0, true, diags, ret);
+	return conf_load_main(path, NULL, 0, true, opts, diags, ret);
 }
 
 int conf_load_buffer(const char *name, const char *data, size_t len,
-		     struct diag_list *diags, struct conf **ret)
+		     const struct conf_load_opts *opts, struct diag_list *diags,
+		     struct conf **ret)
 {
-	return conf_load_main(name ? name : "<buffer>", data, len, false, diags,
-			      ret);
+	return conf_load_main(name ? name : "<buffer>", data, len, false, opts,
+			      diags, ret);
 }

@@ -63,22 +63,6 @@ struct conf_key {
 		      size_t len);
 };
 
-/*
- * Top-level statements that belong to another module's language: the
- * rules engine will add "rule", "scene" and "every" to conf_stmts, like
- *	{ "rule", rules_parse_statement },
- * A handler gets the lexer just after the keyword, reads its whole
- * statement (through its closing '}' or to the end of its line), reports
- * every problem to diags at the tokens' positions in lex_file(lx), stores
- * what it read in c, and returns 0 or -ENOMEM.  dir is the absolute
- * directory of the file, for relative paths.
- */
-struct conf_stmt {
-	const char *keyword;
-	int (*parse)(struct conf *c, struct lexer *lx, const struct token *kw,
-		     const char *dir, struct diag_list *diags);
-};
-
 /* A key with one value at field of struct conf; a block of keys. */
 /* clang-format off */
 #define CONF_VALUE(key, t, field, ...) \
@@ -91,7 +75,6 @@ struct conf_stmt {
 
 /* In conf.c: the schema. */
 extern const struct conf_key conf_top_keys[];
-extern const struct conf_stmt conf_stmts[];
 
 /* Where a key was first given, for "given twice" and later checks. */
 struct conf_seen {
@@ -127,6 +110,7 @@ struct conf_src {
 
 struct conf_parser {
 	struct conf *c;
+	const struct conf_statements *stmts; /* the caller's, or NULL */
 	struct diag_list *diags;
 	size_t errors0; /* diags->errors when the load began */
 	int err;	/* -ENOMEM once an allocation failed */

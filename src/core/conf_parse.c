@@ -136,38 +136,43 @@ const struct conf_key *conf_find(const struct conf_key *keys, const char *name)
 	return NULL;
 }
 
-static const struct conf_stmt *conf_find_stmt(const char *name)
+/* Is name the keyword of a statement of the caller's (conf_statements)? */
+static bool conf_find_stmt(const struct conf_parser *p, const char *name)
 {
-	for (const struct conf_stmt *s = conf_stmts; s->keyword; s++)
-		if (strcmp(s->keyword, name) == 0)
-			return s;
-	return NULL;
+	const struct conf_statements *st = p->stmts;
+
+	for (size_t i = 0; st && st->keywords[i]; i++)
+		if (strcmp(st->keywords[i], name) == 0)
+			return true;
+	return false;
 }
 
 /* A word that starts a statement where keys are the valid keys. */
-static bool conf_is_keyword(const struct conf_key *keys, bool top,
+static bool conf_is_keyword(const struct conf_parser *p,
+			    const struct conf_key *keys, bool top,
 			    const char *name)
 {
-	return conf_find(keys, name) || (top && conf_find_stmt(name));
+	return conf_find(keys, name) || (top && conf_find_stmt(p, name));
 }
 
 /*
  * The block (or top level: *ret_block NULL) holding name, other than
  * skip, for "'device' belongs in the zwave block".
  */
-static bool conf_find_elsewhere(const struct conf_key *keys,
+static bool conf_find_elsewhere(const struct conf_parser *p,
+				const struct conf_key *keys,
 				const struct conf_key *block,
 				const struct conf_key *skip, const char *name,
 				const struct conf_key **ret_block)
 {
 	if (keys != skip &&
-	    (conf_find(keys, name) || (!block && conf_find_stmt(name)))) {
+	    (conf_find(keys, name) || (!block && conf_find_stmt(p, name)))) {
 		*ret_block = block;
 		return true;
 	}
 	for (const struct conf_key *k = keys; k->name; k++)
 		if (k->type == CONF_BLOCK &&
-		    conf_find_elsewhere(k->keys, k, skip, name, ret_block))
+		    conf_find_elsewhere(p, k->keys, k, skip, name, ret_block))
 			return true;
 	return false;
 }
@@ -214,7 +219,8 @@ static void conf_consider(const char *word, const char *cand, const char **best,
 }
 
 /* The closest key of the same kind (block or not), or NULL. */
-static const char *conf_suggest(const struct conf_key *keys, bool top,
+static const char *conf_suggest(const struct conf_parser *p,
+				const struct conf_key *keys, bool top,
 				const char *word, bool want_block)
 {
 	const char *best = NULL;
@@ -223,8 +229,8 @@ static const char *conf_suggest(const struct conf_key *keys, bool top,
 	for (const struct conf_key *k = keys; k->name; k++)
 		if ((k->type == CONF_BLOCK) == want_block)
 			conf_consider(word, k->name, &best, &best_d);
-	for (const struct conf_stmt *s = conf_stmts; top && s->keyword; s++)
-		conf_consider(word, s->keyword, &best, &best_d);
+	for (size_t i = 0; top && p->stmts && p->stmts->keywords[i]; i++)
+		conf_consider(word, p->stmts->keywords[i], &best, &best_d);
 	return best;
 }
 
@@ -379,12 +385,13 @@ static void conf_unknown(struct conf_parser *p, const struct conf_key *keys,
 	const char *best;
 
 	lex_tok_describe(t, shown, sizeof(shown));
-	if (conf_find_elsewhere(conf_top_keys, NULL, keys, t->text, &other)) {
+	if (conf_find_elsewhere(p, conf_top_keys, NULL, keys, t->text,
+				&other)) {
 		conf_error_at(p, t, "%s belongs %s, not %s", shown,
 			      conf_where(other, there, sizeof(there)),
 			      conf_where(block, here, sizeof(here)));
 	} else {
-		best = conf_suggest(keys, !block, t->text, is_block);
+		best = conf_suggest(p, keys, !block, t->text, is_block);
 		if (best)
 			snprintf(hint, sizeof(hint), "; did you mean '%s'?",
 				 best);
@@ -436,11 +443,11 @@ static void conf_check_extra(struct conf_parser *p, const struct conf_key *keys,
 	const char *best = NULL;
 
 	if (conf_ends_statement(t) ||
-	    (t->type == TOK_WORD && conf_is_keyword(keys, !block, t->text)))
+	    (t->type == TOK_WORD && conf_is_keyword(p, keys, !block, t->text)))
 		return;
 	t = lex_next(lx);
 	if (t->type == TOK_WORD)
-		best = conf_suggest(keys, !block, t->text, false);
+		best = conf_suggest(p, keys, !block, t->text, false);
 	if (best)
 		snprintf(hint, sizeof(hint), "; did you mean '%s'?", best);
 	if (t->type != TOK_ERROR)
@@ -520,10 +527,9 @@ static void conf_block_statement(struct conf_parser *p,
 	conf_parse_block(p, k->keys, k, bline, bcol);
 }
 
-static void conf_foreign(struct conf_parser *p, const struct conf_stmt *s,
-			 const struct token *kw)
+static void conf_foreign(struct conf_parser *p, const struct token *kw)
 {
-	int r = s->parse(p->c, p->src->lx, kw, p->src->dir, p->diags);
+	int r = p->stmts->parse(p->c, p->src->lx, kw, p->src->dir, p->diags);
 
 	if (r < 0)
 		p->err = r;
@@ -534,10 +540,9 @@ static void conf_statement(struct conf_parser *p, const struct conf_key *keys,
 			   const struct conf_key *block, const struct token *t)
 {
 	const struct conf_key *k = conf_find(keys, t->text);
-	const struct conf_stmt *s;
 
-	if (!k && !block && (s = conf_find_stmt(t->text)))
-		conf_foreign(p, s, t);
+	if (!k && !block && conf_find_stmt(p, t->text))
+		conf_foreign(p, t);
 	else if (!k)
 		conf_unknown(p, keys, block, t);
 	else if (k->type == CONF_BLOCK)
@@ -743,9 +748,10 @@ static bool conf_looks_like_config(struct conf_parser *p)
 	if (t->type == TOK_EOF)
 		return true;
 	if (t->type == TOK_WORD &&
-	    (conf_find_elsewhere(conf_top_keys, NULL, NULL, t->text, &other) ||
-	     conf_suggest(conf_top_keys, true, t->text, false) ||
-	     conf_suggest(conf_top_keys, true, t->text, true)))
+	    (conf_find_elsewhere(p, conf_top_keys, NULL, NULL, t->text,
+				 &other) ||
+	     conf_suggest(p, conf_top_keys, true, t->text, false) ||
+	     conf_suggest(p, conf_top_keys, true, t->text, true)))
 		return true;
 	conf_error_at(p, t,
 		      "does not look like a zwgate configuration file (it "
