@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_rules.h"
 #include "diag.h"
 #include "registry.h"
 #include "rules.h"
@@ -236,8 +237,8 @@ static double br_load(struct br *b, const char *net)
 	struct diag_list d;
 
 	diag_init(&d);
-	if (conf_load_buffer("bench.rules", text, strlen(text), &d, &b->conf) <
-	    0) {
+	if (conf_load_buffer("bench.rules", text, strlen(text),
+			     &conf_rules_load_opts, &d, &b->conf) < 0) {
 		diag_print(&d, stderr);
 		bench_die(1, "the generated rules did not load");
 	}

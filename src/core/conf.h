@@ -13,8 +13,10 @@
  * Relative paths in values are resolved against the directory of the file
  * they appear in.
  *
- * Later modules add blocks here (cloud { }) and top-level statements that
- * another parser reads (rule, scene, every: the rules engine).
+ * Later modules add blocks here (cloud { }).  Top-level statements that
+ * another parser reads (rule, scene, every: the rules engine) are the
+ * caller's to give, in struct conf_load_opts (conf_rules.h has those of
+ * the rules engine): conf itself knows no other module's language.
  */
 #ifndef ZWGATE_CONF_H
 #define ZWGATE_CONF_H
@@ -25,7 +27,32 @@
 
 #include "diag.h"
 
+struct conf;
+struct lexer;
 struct rules_set;
+struct token;
+
+/*
+ * Top-level statements of another module's language, given by the caller
+ * of conf_load.  parse gets the lexer just after the keyword (one of
+ * keywords), reads its whole statement (through its closing '}' or to
+ * the end of its line), reports every problem to diags at the tokens'
+ * positions in lex_file(lx), stores what it read in c, and returns 0 or
+ * -ENOMEM.  dir is the absolute directory of the file, for relative
+ * paths.  validate, when not NULL, checks what was stored once every file
+ * was read (0 or -ENOMEM); free, when not NULL, frees it (conf_free).
+ */
+struct conf_statements {
+	const char *const *keywords; /* ended by NULL */
+	int (*parse)(struct conf *c, struct lexer *lx, const struct token *kw,
+		     const char *dir, struct diag_list *diags);
+	int (*validate)(const struct conf *c, struct diag_list *diags);
+	void (*free)(struct conf *c);
+};
+
+struct conf_load_opts {
+	const struct conf_statements *statements; /* NULL: none */
+};
 
 #define CONF_FILE_MAX	    (1024 * 1024) /* bytes of one file */
 #define CONF_INCLUDE_DEPTH  8		  /* include nesting */
@@ -94,18 +121,22 @@ struct conf {
 	struct conf_cloud cloud;
 	char **files;		 /* every file read, NULL-terminated */
 	struct rules_set *rules; /* rule, scene, every; NULL: none */
+	/* The statements it was loaded with, which free what they stored. */
+	const struct conf_statements *statements;
 };
 
 /*
- * Reads path and everything it includes into a new struct.  Every problem
- * goes to diags.  Returns 0 with *ret set when there was no error
- * (warnings allowed); -EINVAL when there were errors; -ENOMEM.  *ret is
- * untouched on failure.
+ * Reads path and everything it includes into a new struct.  opts (may be
+ * NULL) adds the caller's statements.  Every problem goes to diags.
+ * Returns 0 with *ret set when there was no error (warnings allowed);
+ * -EINVAL when there were errors; -ENOMEM.  *ret is untouched on failure.
  */
-int conf_load(const char *path, struct diag_list *diags, struct conf **ret);
+int conf_load(const char *path, const struct conf_load_opts *opts,
+	      struct diag_list *diags, struct conf **ret);
 /* The same from a buffer (tests, fuzzing); name is used in diagnostics. */
 int conf_load_buffer(const char *name, const char *data, size_t len,
-		     struct diag_list *diags, struct conf **ret);
+		     const struct conf_load_opts *opts, struct diag_list *diags,
+		     struct conf **ret);
 struct conf *conf_free(struct conf *c);
 
 /*

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * conf_int.h: what conf.c (the schema, the meaning of values and the
- * checks of a config as a whole) and conf_parse.c (the engine: files,
- * includes, statements and blocks read by the key tables, duplicates,
- * error recovery, suggestions) share.  Nothing outside these two files
- * includes it.
+ * conf_int.h: what the files of the config module share: conf.c (the
+ * schema, loading), conf_value.c (the meaning of values), conf_check.c
+ * (checks of single values), conf_validate.c (checks of a config as a
+ * whole), conf_parse.c (the engine: statements and blocks read by the key
+ * tables, duplicates, error recovery, suggestions), conf_file.c (reading
+ * files, their modes) and conf_include.c.  Outside them, only
+ * tests/core/test_conf.c includes it.
  */
 #ifndef ZWGATE_CONF_INT_H
 #define ZWGATE_CONF_INT_H
@@ -63,22 +65,6 @@ struct conf_key {
 		      size_t len);
 };
 
-/*
- * Top-level statements that belong to another module's language: the
- * rules engine will add "rule", "scene" and "every" to conf_stmts, like
- *	{ "rule", rules_parse_statement },
- * A handler gets the lexer just after the keyword, reads its whole
- * statement (through its closing '}' or to the end of its line), reports
- * every problem to diags at the tokens' positions in lex_file(lx), stores
- * what it read in c, and returns 0 or -ENOMEM.  dir is the absolute
- * directory of the file, for relative paths.
- */
-struct conf_stmt {
-	const char *keyword;
-	int (*parse)(struct conf *c, struct lexer *lx, const struct token *kw,
-		     const char *dir, struct diag_list *diags);
-};
-
 /* A key with one value at field of struct conf; a block of keys. */
 /* clang-format off */
 #define CONF_VALUE(key, t, field, ...) \
@@ -89,9 +75,10 @@ struct conf_stmt {
 #define CONF_END { .name = NULL }
 /* clang-format on */
 
-/* In conf.c: the schema. */
+/* In conf.c: the schema (the blocks conf_validate.c looks into, too). */
 extern const struct conf_key conf_top_keys[];
-extern const struct conf_stmt conf_stmts[];
+extern const struct conf_key conf_zwave_keys[];
+extern const struct conf_key conf_cloud_keys[];
 
 /* Where a key was first given, for "given twice" and later checks. */
 struct conf_seen {
@@ -127,6 +114,7 @@ struct conf_src {
 
 struct conf_parser {
 	struct conf *c;
+	const struct conf_statements *stmts; /* the caller's, or NULL */
 	struct diag_list *diags;
 	size_t errors0; /* diags->errors when the load began */
 	int err;	/* -ENOMEM once an allocation failed */
@@ -149,11 +137,32 @@ static inline void *conf_field(struct conf *c, const struct conf_key *k)
 	return (char *)c + k->offset;
 }
 
-/* conf.c: stores the value a (a token of the statement of k). */
+/* conf_value.c: stores the value a (a token of the statement of k). */
 bool conf_set_value(struct conf_parser *p, const struct conf_key *k,
 		    const struct token *a);
 
-/* conf_parse.c: the engine. */
+/*
+ * conf_check.c: the checks of single values (struct conf_key's check):
+ * true, or false with a message in msg.
+ */
+bool conf_check_gateway_id(const char *v, const char *shown, char *msg,
+			   size_t len);
+bool conf_check_timezone(const char *v, const char *shown, char *msg,
+			 size_t len);
+bool conf_check_group(const char *v, const char *shown, char *msg, size_t len);
+bool conf_check_host(const char *v, const char *shown, char *msg, size_t len);
+bool conf_check_address(const char *v, const char *shown, char *msg,
+			size_t len);
+bool conf_check_topic_prefix(const char *v, const char *shown, char *msg,
+			     size_t len);
+bool conf_check_discovery_prefix(const char *v, const char *shown, char *msg,
+				 size_t len);
+
+/* conf_validate.c: the checks of the config as a whole, once every file
+ * was read. */
+void conf_validate(struct conf_parser *p);
+
+/* conf_parse.c (the engine) and conf_file.c (its files). */
 
 /* Reads the main file (conf_load) or a buffer (conf_load_buffer). */
 void conf_parse_file(struct conf_parser *p, const char *path, const char *name);
@@ -168,6 +177,13 @@ void conf_parse_buffer(struct conf_parser *p, const char *name,
 void conf_read_file(struct conf_parser *p, const char *open_path,
 		    const char *path, const char *name, const char *root,
 		    const struct stat *want, unsigned line, unsigned col);
+/*
+ * The statements of the file p->src, to its end; an included file only
+ * if it starts like a config file.
+ */
+void conf_parse_statements(struct conf_parser *p);
+/* Grows *itemsp (an array of size-byte items) to hold one more. */
+int conf_reserve(void *itemsp, size_t *cap, size_t n, size_t size);
 /* Gives c->files the paths of the files read.  0 or -ENOMEM. */
 int conf_take_files(struct conf_parser *p);
 void conf_parser_free(struct conf_parser *p);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * outbox_int.h: the outbox's log records, shared by outbox.c (the queue)
- * and outbox_rec.c (how records are written and read back).  Not for
- * other modules.
+ * outbox_int.h: the outbox's log records and its state in memory, shared
+ * by outbox.c (the queue), outbox_log.c (writing the log), outbox_load.c
+ * (reading it back at open) and outbox_rec.c (how records are written and
+ * read back).  Not for other modules.
  *
  * A record, integers little-endian:
  *
@@ -162,5 +163,82 @@ bool outbox_scope_allows(const struct outbox_scope *sc, const char *t,
 /* A topic one may publish to: no wildcards, no NUL, UTF-8. */
 bool outbox_topic_ok(const char *t, size_t n);
 uint64_t outbox_topic_hash(const char *t, size_t n);
+
+/* The temporary file of a compaction, beside the log. */
+#define OB_TMP ".log.tmp"
+
+struct outbox_item {
+	struct outbox_item *prev, *next; /* the events, oldest first */
+	uint64_t seq;
+	uint64_t off;  /* of its record in the log, once written */
+	uint64_t noff; /* ... in the log a compaction is writing */
+	uint64_t hash; /* of the topic */
+	uint32_t len;
+	uint16_t tlen;
+	uint8_t kind;
+	char topic[]; /* tlen bytes, NUL, then len bytes of payload */
+};
+
+/* The pending messages in seq order; m is NULL once a message is gone. */
+struct outbox_slot {
+	uint64_t seq;
+	struct outbox_item *m;
+};
+
+/* Topic -> pending state: open addressing, linear probing. */
+struct outbox_map {
+	struct outbox_item **v;
+	size_t cap, n;
+};
+
+struct outbox {
+	char *dir, *path;
+	int fd;
+	struct outbox_topics *topics; /* named in the log, and their ids */
+	struct outbox_scope *scope;   /* topics a record may have */
+	uint64_t max_bytes;
+	unsigned sync_ms;
+	struct outbox_slot *slots; /* [head, tail) in use, head live if any */
+	size_t head, tail, cap, live;
+	struct outbox_map states;
+	struct outbox_item *ev_first, *ev_last;
+	uint64_t last_seq;	/* highest seq handed out */
+	uint64_t unwritten_seq; /* pending from this seq on are not written */
+	uint64_t data_seq;	/* last message record seen at open */
+	uint64_t end;		/* where the next record goes */
+	uint64_t synced;	/* bytes of the log known to be on disk */
+	bool trunc_needed;	/* a failed write may have left bytes at end */
+	bool reset_due; /* outbox_reset did not finish: nothing may follow */
+	bool keep_cut;	/* opts.keep_cut */
+	uint64_t floor_disk; /* ack floor the log says */
+	uint64_t drop_floor, drop_disk;
+	uint64_t acked; /* messages acknowledged since the last sync */
+	struct outbox_stats st;
+};
+
+/* outbox.c: the pending messages in memory. */
+const void *outbox_msg_payload(const struct outbox_item *m);
+struct outbox_item *outbox_msg_new(enum outbox_kind kind, uint64_t seq,
+				   const char *topic, size_t tlen,
+				   const void *payload, size_t len);
+/* The first slot of a seq not below seq (ob->tail: none). */
+size_t outbox_slot_find(const struct outbox *ob, uint64_t seq);
+void outbox_slot_squeeze(struct outbox *ob);
+int outbox_insert(struct outbox *ob, struct outbox_item *m);
+void outbox_remove(struct outbox *ob, size_t i);
+/* Drops the oldest events until under the bound, sparing keep. */
+void outbox_bound(struct outbox *ob, const struct outbox_item *keep);
+/* Every seq up to the one returned is gone. */
+uint64_t outbox_floor(const struct outbox *ob);
+
+/* outbox_log.c: writing the log.  0 or -errno. */
+int outbox_write(struct outbox *ob);
+int outbox_write_marks(struct outbox *ob);
+int outbox_fsync(struct outbox *ob);
+int outbox_compact(struct outbox *ob);
+
+/* outbox_load.c: the log read back at open.  0 or -errno. */
+int outbox_load(struct outbox *ob);
+int outbox_open_log(struct outbox *ob);
 
 #endif

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * registry.c: the registry of nodes and values as the backend's events
+ * make it: nodes and their values created, changed and removed, the
+ * controller's state, and the listeners told of each change.  Finding a
+ * node or value by what a user types is registry_find.c's, names
+ * registry_names.c's, the JSON of nodes and values registry_json.c's.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -316,8 +323,8 @@ static int apply_node_status(struct registry *r, const struct zw_event *ev,
 	return 0;
 }
 
-static struct registry_value *node_value(const struct registry_node *n,
-					 const struct value_key *key)
+struct registry_value *registry_node_value(const struct registry_node *n,
+					   const struct value_key *key)
 {
 	for (size_t i = 0; i < n->nvalues; i++)
 		if (value_key_equal(&n->values[i]->meta.key, key))
@@ -330,7 +337,7 @@ struct registry_value *registry_value(const struct registry *r,
 {
 	const struct registry_node *n = registry_node(r, key->node);
 
-	return n ? node_value(n, key) : NULL;
+	return n ? registry_node_value(n, key) : NULL;
 }
 
 /* Can the registry take a backend's meta?  Its texts are made safe to
@@ -465,7 +472,7 @@ static int apply_value_added(struct registry *r, const struct zw_event *ev,
 			return -ENOMEM;
 		registry_emit(r, REG_NODE_ADDED, n, NULL, ev);
 	}
-	if ((v = node_value(n, &meta->key)))
+	if ((v = registry_node_value(n, &meta->key)))
 		err = value_update(v, meta, in, now_ms);
 	else
 		err = value_new(n, meta, in, now_ms, &v);
@@ -591,286 +598,4 @@ int registry_apply(struct registry *r, const struct zw_event *ev,
 		return 0;
 	}
 	return -EINVAL;
-}
-
-bool registry_all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
-/* Matches among present nodes: 0 found, -ENOENT, -ENOTUNIQ. */
-static int find_by_name(const struct registry *r, const char *ref, bool fold,
-			struct registry_node **ret)
-{
-	struct registry_node *found = NULL;
-
-	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
-		struct registry_node *n = r->nodes[id];
-
-		if (!n || !n->name)
-			continue;
-		if (fold ? strcasecmp(n->name, ref) : strcmp(n->name, ref))
-			continue;
-		if (found)
-			return -ENOTUNIQ;
-		found = n;
-	}
-	if (!found)
-		return -ENOENT;
-	*ret = found;
-	return 0;
-}
-
-/*
- * Two devices may report the same name; rather than pick one, such a
- * name is refused with -ENOTUNIQ.
- */
-int registry_find_node(const struct registry *r, const char *ref,
-		       struct registry_node **ret)
-{
-	struct registry_node *n;
-	int err;
-
-	if (!ref)
-		return -ENOENT;
-	if (registry_all_digits(ref)) {
-		n = strlen(ref) <= 3 ? registry_node(r, (unsigned)atoi(ref))
-				     : NULL;
-		if (!n)
-			return -ENOENT;
-		*ret = n;
-		return 0;
-	}
-	err = find_by_name(r, ref, false, ret);
-	if (err == -ENOENT)
-		err = find_by_name(r, ref, true, ret);
-	return err;
-}
-
-/* "cc/endpoint/property" into a key (node left 0); false if not one. */
-static bool parse_path(const char *spec, struct value_key *key)
-{
-	const char *s1 = strchr(spec, '/'), *s2;
-	char cc[32], *end;
-	long ep;
-	int c;
-
-	if (!s1 || (size_t)(s1 - spec) >= sizeof(cc))
-		return false;
-	memcpy(cc, spec, (size_t)(s1 - spec));
-	cc[s1 - spec] = '\0';
-	if ((c = cc_from_name(cc)) < 0)
-		return false;
-	s2 = strchr(s1 + 1, '/');
-	if (!s2 || s2 == s1 + 1 || s1[1] < '0' || s1[1] > '9')
-		return false;
-	ep = strtol(s1 + 1, &end, 10);
-	if (end != s2 || ep < 0 || ep > 255 || !value_property_valid(s2 + 1))
-		return false;
-	memset(key, 0, sizeof(*key));
-	key->cc = (uint8_t)c;
-	key->endpoint = (uint8_t)ep;
-	snprintf(key->property, sizeof(key->property), "%s", s2 + 1);
-	return true;
-}
-
-enum match_kind { MATCH_ALIAS, MATCH_PROPERTY, MATCH_CC };
-
-static bool value_matches(const struct registry_value *v, enum match_kind kind,
-			  const char *spec, int cc)
-{
-	switch (kind) {
-	case MATCH_ALIAS:
-		return v->alias && strcmp(v->alias, spec) == 0;
-	case MATCH_PROPERTY:
-		return strcmp(v->meta.key.property, spec) == 0;
-	case MATCH_CC:
-		return cc >= 0 && v->meta.key.cc == cc;
-	}
-	return false;
-}
-
-/* 1 and *ret set: one match; 0: none; -ENOTUNIQ: several. */
-static int match_one(const struct registry_node *n, enum match_kind kind,
-		     const char *spec, int cc, struct registry_value **ret)
-{
-	struct registry_value *found = NULL;
-
-	for (size_t i = 0; i < n->nvalues; i++) {
-		if (!value_matches(n->values[i], kind, spec, cc))
-			continue;
-		if (found)
-			return -ENOTUNIQ;
-		found = n->values[i];
-	}
-	if (!found)
-		return 0;
-	*ret = found;
-	return 1;
-}
-
-/*
- * The first kind of match that finds anything decides: an ambiguous alias
- * must not fall through to some other value that happens to match a
- * weaker rule, since the user would then set what they did not mean.
- */
-int registry_find_value(const struct registry_node *n, const char *spec,
-			struct registry_value **ret)
-{
-	static const enum match_kind order[] = { MATCH_ALIAS, MATCH_PROPERTY,
-						 MATCH_CC };
-	struct registry_value *v;
-	struct value_key key;
-	int cc;
-
-	if (!spec)
-		return -ENOENT;
-	if (strchr(spec, '/')) {
-		if (!parse_path(spec, &key))
-			return -ENOENT;
-		key.node = n->id;
-		if (!(v = node_value(n, &key)))
-			return -ENOENT;
-		*ret = v;
-		return 0;
-	}
-	cc = cc_from_name(spec);
-	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
-		int m = match_one(n, order[i], spec, cc, ret);
-
-		if (m != 0)
-			return m < 0 ? m : 0;
-	}
-	return -ENOENT;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	json_t *j = s ? json_string(s) : NULL;
-
-	return j ? j : json_null();
-}
-
-/* min and max only where they mean something: numbers with a range. */
-static int range_json(json_t *o, const struct value_meta *m)
-{
-	int bad = 0;
-
-	if (m->min > m->max)
-		return 0;
-	if (m->type == VALUE_INT) {
-		bad |= json_object_set_new(o, "min",
-					   json_integer((json_int_t)m->min));
-		bad |= json_object_set_new(o, "max",
-					   json_integer((json_int_t)m->max));
-	} else if (m->type == VALUE_FLOAT) {
-		bad |= json_object_set_new(o, "min", json_real(m->min));
-		bad |= json_object_set_new(o, "max", json_real(m->max));
-	}
-	return bad;
-}
-
-static json_t *items_json(const struct value_meta *m)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < value_meta_nitems(m); i++) {
-		if (json_array_append_new(a, str_or_null(m->items[i]))) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-static json_t *time_json(uint64_t ms)
-{
-	return ms ? json_integer((json_int_t)ms) : json_null();
-}
-
-json_t *registry_value_json(const struct registry_value *v)
-{
-	const struct value_meta *m = &v->meta;
-	const char *cc = cc_name(m->key.cc);
-	char path[ZW_PROPERTY_MAX + 32], ccbuf[8];
-	json_t *o = json_object();
-	int bad = 0;
-
-	if (!o)
-		return NULL;
-	if (!cc) {
-		snprintf(ccbuf, sizeof(ccbuf), "cc_0x%02x", m->key.cc);
-		cc = ccbuf;
-	}
-	value_key_path(&m->key, path, sizeof(path));
-	bad |= json_object_set_new(o, "path", json_string(path));
-	bad |= json_object_set_new(o, "alias", str_or_null(v->alias));
-	bad |= json_object_set_new(o, "cc", json_string(cc));
-	bad |=
-	    json_object_set_new(o, "endpoint", json_integer(m->key.endpoint));
-	bad |= json_object_set_new(o, "property", json_string(m->key.property));
-	bad |= json_object_set_new(o, "type",
-				   json_string(value_type_name(m->type)));
-	bad |= json_object_set_new(
-	    o, "value", v->has_val ? value_to_json(&v->val, m) : json_null());
-	if (m->unit[0])
-		bad |= json_object_set_new(o, "unit", str_or_null(m->unit));
-	if (m->label[0])
-		bad |= json_object_set_new(o, "label", str_or_null(m->label));
-	bad |= json_object_set_new(o, "readable", json_boolean(m->readable));
-	bad |= json_object_set_new(o, "writable", json_boolean(m->writable));
-	bad |= range_json(o, m);
-	if (m->type == VALUE_ENUM)
-		bad |= json_object_set_new(o, "items", items_json(m));
-	bad |= json_object_set_new(o, "updated_ms", time_json(v->updated_ms));
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *values_json(const struct registry_node *n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n->nvalues; i++) {
-		if (json_array_append_new(a,
-					  registry_value_json(n->values[i]))) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
-}
-
-json_t *registry_node_json(const struct registry_node *n, bool with_values)
-{
-	json_t *o = json_object();
-	int bad = 0;
-
-	if (!o)
-		return NULL;
-	bad |= json_object_set_new(o, "id", json_integer(n->id));
-	bad |= json_object_set_new(o, "name", str_or_null(n->name));
-	bad |= json_object_set_new(o, "status",
-				   json_string(zw_node_status_name(n->status)));
-	bad |= json_object_set_new(o, "manufacturer",
-				   str_or_null(n->manufacturer));
-	bad |= json_object_set_new(o, "product", str_or_null(n->product));
-	bad |= json_object_set_new(o, "location", str_or_null(n->location));
-	bad |= json_object_set_new(o, "values",
-				   with_values
-				       ? values_json(n)
-				       : json_integer((json_int_t)n->nvalues));
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * registry_int.h: what registry.c and registry_names.c share, the
- * registry's insides.  Nothing else includes it.
+ * registry_int.h: what registry.c, registry_find.c, registry_json.c and
+ * registry_names.c share, the registry's insides.  Nothing else includes
+ * it.
  */
 #ifndef ZWGATE_REGISTRY_INT_H
 #define ZWGATE_REGISTRY_INT_H
@@ -35,6 +36,9 @@ struct registry {
 
 bool registry_id_valid(unsigned id);
 bool registry_all_digits(const char *s);
+/* The value of n with key (whose node is n's id), or NULL. */
+struct registry_value *registry_node_value(const struct registry_node *n,
+					   const struct value_key *key);
 /* Tell the listeners (registry.c says when that is allowed). */
 void registry_emit(struct registry *r, enum registry_event_type type,
 		   struct registry_node *n, struct registry_value *v,

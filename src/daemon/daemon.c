@@ -21,6 +21,7 @@
 #include "api.h"
 #include "automation.h"
 #include "cloud.h"
+#include "conf_rules.h"
 #include "control.h"
 #include "daemon.h"
 #include "fsutil.h"
@@ -203,7 +204,7 @@ int daemon_reload(struct daemon *d, struct diag_list *diags)
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 		   (unsigned long long)monotonic_usec());
-	r = conf_load(d->opts.config_path, diags, &c);
+	r = conf_load(d->opts.config_path, &conf_rules_load_opts, diags, &c);
 	if (r == -ENOMEM) {
 		log_error("reload of %s ran out of memory; keeping the running "
 			  "config",
@@ -447,7 +448,8 @@ int daemon_start(struct daemon *d, uv_loop_t *loop,
 	d->start_ms = uv_now(loop);
 
 	diag_init(&diags);
-	r = conf_load(opts->config_path, &diags, &d->conf);
+	r = conf_load(opts->config_path, &conf_rules_load_opts, &diags,
+		      &d->conf);
 	log_diags(&diags);
 	diag_clear(&diags);
 	if (r == -ENOMEM)

@@ -16,6 +16,7 @@
 #include "zwgate/control.h"
 
 #include "conf.h"
+#include "conf_rules.h"
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
@@ -45,7 +46,7 @@ static int check_config(const char *path)
 	int r;
 
 	diag_init(&diags);
-	r = conf_load(path, &diags, &c);
+	r = conf_load(path, &conf_rules_load_opts, &diags, &c);
 	diag_print(&diags, stderr);
 	/* The one failure that may come without a diagnostic. */
 	if (r == -ENOMEM)

@@ -6,26 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "loglevel.h"
 
 static const char *log_ident = "zwgate";
 static int log_level = LOG_INFO;
 static bool log_journal;
-
-static const struct {
-	const char *name;
-	int prio;
-} log_levels[] = {
-	{ "error", LOG_ERR },	  { "warning", LOG_WARNING },
-	{ "notice", LOG_NOTICE }, { "info", LOG_INFO },
-	{ "debug", LOG_DEBUG },
-};
 
 /*
  * systemd sets JOURNAL_STREAM to "dev:ino" of the stream it connected to
@@ -67,18 +58,12 @@ int log_get_level(void)
 
 int log_level_from_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
-		if (strcasecmp(name, log_levels[i].name) == 0)
-			return log_levels[i].prio;
-	return -EINVAL;
+	return loglevel_from_name(name);
 }
 
 const char *log_level_name(int prio)
 {
-	for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
-		if (log_levels[i].prio == prio)
-			return log_levels[i].name;
-	return prio < LOG_ERR ? "error" : "debug";
+	return loglevel_name(prio);
 }
 
 void log_vmsg(int prio, const char *fmt, va_list ap)

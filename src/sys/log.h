@@ -15,7 +15,8 @@
 void log_init(const char *ident);
 void log_set_level(int prio); /* LOG_ERR .. LOG_DEBUG */
 int log_get_level(void);
-/* "debug" -> LOG_DEBUG ...; -EINVAL for an unknown name. */
+/* loglevel_from_name and loglevel_name (loglevel.h), for the layers
+ * above that already log. */
 int log_level_from_name(const char *name);
 const char *log_level_name(int prio);
 

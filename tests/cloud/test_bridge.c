@@ -206,7 +206,7 @@ static void fx_core(struct fx *f)
 		 GW, f->sim_path);
 	diag_init(&diags);
 	assert_int_equal(conf_load_buffer(f->conf_path, text, strlen(text),
-					  &diags, &f->d.conf),
+					  NULL, &diags, &f->d.conf),
 			 0);
 	diag_clear(&diags);
 	f->d.loop = &f->loop;

@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_rules.h"
 #include "diag.h"
 #include "fsutil.h"
 
@@ -312,7 +313,7 @@ static struct outcome load(const char *path, unsigned long fail_at)
 	memset(af.slot, 0, sizeof(af.slot));
 	af.live = 0;
 	af.armed = true;
-	o.r = conf_load(path, &diags, &c);
+	o.r = conf_load(path, &conf_rules_load_opts, &diags, &c);
 	af.armed = false;
 	o.errors = diags.errors;
 	o.warnings = diags.warnings;

@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "conf_rules.h"
 #include "diag.h"
 #include "lex.h"
 #include "log.h"
@@ -137,7 +138,7 @@ static int load_text(struct fixture *f, const char *text)
 	int r;
 
 	write_file(f->dir, "zwgate.conf", text, 0644);
-	r = conf_load(path, &f->diags, &f->conf);
+	r = conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf);
 	free(path);
 	return r;
 }
@@ -380,6 +381,116 @@ static void test_lex_too_long(void **state)
 	diag_clear(&l);
 }
 
+/* ---- conf: the caller's statements ---- */
+
+/* "widget WORD": a language of the caller's, as the rules engine's. */
+static unsigned widget_parsed, widget_validated, widget_freed;
+
+static int widget_parse(struct conf *c, struct lexer *lx,
+			const struct token *kw, const char *dir,
+			struct diag_list *diags)
+{
+	const struct token *t = lex_next(lx);
+
+	(void)c;
+	(void)dir;
+	if (t->type != TOK_WORD)
+		diag_add(diags, lex_file(lx), t->line, t->col, false,
+			 "%s wants a word", kw->text);
+	else
+		widget_parsed++;
+	return 0;
+}
+
+static int widget_validate(const struct conf *c, struct diag_list *diags)
+{
+	(void)c;
+	(void)diags;
+	widget_validated++;
+	return 0;
+}
+
+static void widget_free(struct conf *c)
+{
+	(void)c;
+	widget_freed++;
+}
+
+static const char *const widget_keywords[] = { "widget", NULL };
+static const struct conf_statements widget_statements = {
+	.keywords = widget_keywords,
+	.parse = widget_parse,
+	.validate = widget_validate,
+	.free = widget_free,
+};
+
+/*
+ * conf reads another module's statements only when its caller gives
+ * them: with them, each goes to its parser, is validated once and freed
+ * with the config; without them, they are unknown keys, and so are the
+ * rules engine's.
+ */
+static void test_caller_statements(void **state)
+{
+	struct fixture *f = *state;
+	const struct conf_load_opts opts = { .statements = &widget_statements };
+	char *net = join(f->dir, "net.json"), *text, *got;
+
+	write_file(f->dir, "net.json", "{}\n", 0644);
+	assert_true(asprintf(&text,
+			     "gateway-id gw1\nzwave { sim-network %s }\n"
+			     "widget a\nwidget b\n",
+			     net) > 0);
+	widget_parsed = widget_validated = widget_freed = 0;
+	assert_int_equal(conf_load_buffer("w.conf", text, strlen(text), &opts,
+					  &f->diags, &f->conf),
+			 0);
+	assert_int_equal(widget_parsed, 2);
+	assert_int_equal(widget_validated, 1);
+	assert_int_equal(widget_freed, 0);
+	f->conf = conf_free(f->conf);
+	assert_int_equal(widget_freed, 1);
+	assert_int_equal(f->diags.n, 0);
+
+	assert_int_equal(conf_load_buffer("w.conf", text, strlen(text), NULL,
+					  &f->diags, &f->conf),
+			 -EINVAL);
+	assert_int_equal(widget_parsed, 2);
+	assert_int_equal(f->diags.errors, 2);
+	got = diags_text(&f->diags);
+	assert_non_null(strstr(got, "w.conf:3:1: unknown key 'widget'"));
+	free(got);
+	free(text);
+	diag_clear(&f->diags);
+	diag_init(&f->diags);
+
+	/* A near miss of a caller's keyword is suggested. */
+	assert_true(asprintf(&text,
+			     "gateway-id gw1\nzwave { sim-network %s }\n"
+			     "widgte a\n",
+			     net) > 0);
+	assert_int_equal(conf_load_buffer("w.conf", text, strlen(text), &opts,
+					  &f->diags, &f->conf),
+			 -EINVAL);
+	assert_diags(&f->diags, "w.conf:3:1: unknown key 'widgte'; "
+				"did you mean 'widget'?\n");
+	diag_clear(&f->diags);
+	diag_init(&f->diags);
+
+	/* Rules are the rules engine's: not read without its statements. */
+	free(text);
+	assert_true(asprintf(&text,
+			     "gateway-id gw1\nzwave { sim-network %s }\n"
+			     "scene s { }\n",
+			     net) > 0);
+	assert_int_equal(conf_load_buffer("w.conf", text, strlen(text), NULL,
+					  &f->diags, &f->conf),
+			 -EINVAL);
+	assert_null(f->conf);
+	free(text);
+	free(net);
+}
+
 /* ---- conf: valid configs ---- */
 
 static void test_defaults(void **state)
@@ -392,7 +503,8 @@ static void test_defaults(void **state)
 	assert_true(asprintf(&text, "gateway-id gw1\nzwave { sim-network %s }",
 			     net) > 0);
 	assert_int_equal(conf_load_buffer("mem.conf", text, strlen(text),
-					  &f->diags, &f->conf),
+					  &conf_rules_load_opts, &f->diags,
+					  &f->conf),
 			 0);
 	c = f->conf;
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
@@ -551,7 +663,7 @@ static int load_etc(struct fixture *f, const char *text)
 			     "%s\n",
 			     text) > 0);
 	write_file(f->dir, "etc/zwgate.conf", conf, 0644);
-	r = conf_load(path, &f->diags, &f->conf);
+	r = conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf);
 	free(conf);
 	free(path);
 	return r;
@@ -684,7 +796,9 @@ static void test_include_names(void **state)
 	write_file(f->dir, "zwgate.conf", "include \"conf.d/*.conf\"\n", 0644);
 	write_file(f->dir, "conf.d/a.conf", "\n  log-level info\n  bogus 1\n",
 		   0644);
-	assert_int_equal(conf_load(path, &f->diags, &f->conf), -EINVAL);
+	assert_int_equal(
+	    conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf),
+	    -EINVAL);
 	assert_true(asprintf(&want,
 			     "%s/conf.d/a.conf:3:3: unknown key 'bogus'\n"
 			     "%s: missing required key 'gateway-id'\n"
@@ -694,7 +808,8 @@ static void test_include_names(void **state)
 	assert_diags(&f->diags, want);
 	diag_clear(&f->diags);
 	assert_int_equal(chdir(f->dir), 0);
-	assert_int_equal(conf_load("./zwgate.conf", &f->diags, &f->conf),
+	assert_int_equal(conf_load("./zwgate.conf", &conf_rules_load_opts,
+				   &f->diags, &f->conf),
 			 -EINVAL);
 	assert_int_equal(fchdir(cwd), 0);
 	assert_diags(&f->diags,
@@ -725,7 +840,8 @@ static void test_include_absolute(void **state)
 	write_file(dir, "zwgate.conf", text, 0644);
 	main = join(dir, "zwgate.conf");
 	net = join(dir, "net.json");
-	assert_int_equal(conf_load(main, &f->diags, &f->conf), 0);
+	assert_int_equal(
+	    conf_load(main, &conf_rules_load_opts, &f->diags, &f->conf), 0);
 	assert_string_equal(f->conf->gateway_id, "a");
 	assert_int_equal(f->conf->log_level, LOG_ERR);
 	assert_string_equal(f->conf->zwave.sim_network, net);
@@ -750,7 +866,8 @@ static void test_relative_name(void **state)
 	write_file(f->dir, "zwgate.conf",
 		   "gateway-id x zwave { sim-network net.json }", 0644);
 	assert_int_equal(chdir(f->dir), 0);
-	r = conf_load(".//zwgate.conf", &f->diags, &f->conf);
+	r = conf_load(".//zwgate.conf", &conf_rules_load_opts, &f->diags,
+		      &f->conf);
 	assert_int_equal(fchdir(cwd), 0);
 	close(cwd);
 	assert_int_equal(r, 0);
@@ -1492,15 +1609,16 @@ static void test_error_leaves_ret(void **state)
 	static const char bad[] = "gateway-id x\nlatitude 95\n";
 	char *missing = join(f->dir, "missing.conf"), *want;
 
-	assert_int_equal(
-	    conf_load_buffer("b.conf", bad, sizeof(bad) - 1, &f->diags, &c),
-	    -EINVAL);
+	assert_int_equal(conf_load_buffer("b.conf", bad, sizeof(bad) - 1,
+					  &conf_rules_load_opts, &f->diags, &c),
+			 -EINVAL);
 	assert_ptr_equal(c, (struct conf *)&c);
 	assert_string_equal(f->diags.items[0].msg,
 			    "'latitude' belongs in the location block, not at "
 			    "top level");
 	diag_clear(&f->diags);
-	assert_int_equal(conf_load(missing, &f->diags, &c), -EINVAL);
+	assert_int_equal(
+	    conf_load(missing, &conf_rules_load_opts, &f->diags, &c), -EINVAL);
 	assert_ptr_equal(c, (struct conf *)&c);
 	assert_true(
 	    asprintf(&want, "%s: no such file or directory\n", missing) > 0);
@@ -1525,7 +1643,9 @@ static void test_file_mode(void **state)
 	assert_int_equal(conf_check_file_mode(path, err, sizeof(err)), -EPERM);
 	assert_string_equal(err,
 			    "is writable by others (mode 0646); refusing it");
-	assert_int_equal(conf_load(path, &f->diags, &f->conf), -EINVAL);
+	assert_int_equal(
+	    conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf),
+	    -EINVAL);
 	assert_true(asprintf(&want,
 			     "%s: is writable by others (mode 0646); "
 			     "refusing it\n",
@@ -1591,7 +1711,9 @@ static void test_unreadable(void **state)
 		skip(); /* root reads anything */
 	}
 	write_file(f->dir, "zwgate.conf", "gateway-id x\n", 0);
-	assert_int_equal(conf_load(path, &f->diags, &f->conf), -EINVAL);
+	assert_int_equal(
+	    conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf),
+	    -EINVAL);
 	assert_string_equal(f->diags.items[0].file, path);
 	assert_string_equal(f->diags.items[0].msg, "permission denied");
 	free(path);
@@ -1628,13 +1750,16 @@ static void test_file_too_large(void **state)
 	assert_non_null(fp);
 	assert_int_equal(fwrite(big, 1, CONF_FILE_MAX, fp), CONF_FILE_MAX);
 	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(conf_load(path, &f->diags, &f->conf), 0);
+	assert_int_equal(
+	    conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf), 0);
 	f->conf = conf_free(f->conf);
 	/* One byte more does not. */
 	fp = fopen(path, "a");
 	assert_int_equal(fputc('\n', fp), '\n');
 	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(conf_load(path, &f->diags, &f->conf), -EINVAL);
+	assert_int_equal(
+	    conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf),
+	    -EINVAL);
 	assert_true(asprintf(&want,
 			     "%s: file too large (1048577 bytes, limit "
 			     "1048576)\n",
@@ -1642,7 +1767,8 @@ static void test_file_too_large(void **state)
 	assert_diags(&f->diags, want);
 	diag_clear(&f->diags);
 	assert_int_equal(conf_load_buffer("mem", big, CONF_FILE_MAX + 1,
-					  &f->diags, &f->conf),
+					  &conf_rules_load_opts, &f->diags,
+					  &f->conf),
 			 -EINVAL);
 	assert_diags(&f->diags,
 		     "mem: file too large (1048577 bytes, limit 1048576)\n");
@@ -1691,9 +1817,10 @@ static void test_path_too_long(void **state)
 		o += (size_t)snprintf(name + o, sizeof(name) - o, "/%0200d", i);
 	snprintf(name + o, sizeof(name) - o, "/x.conf");
 	snprintf(text, sizeof(text), "zwave { device %01000d }\n", 7);
-	assert_int_equal(
-	    conf_load_buffer(name, text, strlen(text), &f->diags, &f->conf),
-	    -EINVAL);
+	assert_int_equal(conf_load_buffer(name, text, strlen(text),
+					  &conf_rules_load_opts, &f->diags,
+					  &f->conf),
+			 -EINVAL);
 	got = diags_text(&f->diags);
 	assert_non_null(strstr(got, "x.conf:1:16: device is too long (limit "
 				    "4095 bytes)\n"));
@@ -1711,8 +1838,8 @@ static void test_cwd_gone(void **state)
 	assert_int_equal(mkdir(gone, 0755), 0);
 	assert_int_equal(chdir(gone), 0);
 	assert_int_equal(rmdir(gone), 0);
-	r = conf_load_buffer("rel.conf", "gateway-id x\n", 13, &f->diags,
-			     &f->conf);
+	r = conf_load_buffer("rel.conf", "gateway-id x\n", 13,
+			     &conf_rules_load_opts, &f->diags, &f->conf);
 	assert_int_equal(fchdir(cwd), 0);
 	assert_int_equal(r, -EINVAL);
 	assert_diags(&f->diags, "rel.conf: cannot find the current directory: "
@@ -1785,7 +1912,7 @@ static int golden_case(const char *name)
 	snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(name) - 5), name);
 	want = read_all(err);
 	diag_init(&l);
-	r = conf_load(name, &l, &c);
+	r = conf_load(name, &conf_rules_load_opts, &l, &c);
 	got = diags_text(&l);
 	if (!want) {
 		print_error("%s: missing %s; it would be:\n%s", name, err, got);
@@ -1839,7 +1966,7 @@ static void test_example_config(void **state)
 
 	snprintf(path, sizeof(path), "%s/etc/zwgate.conf", top_srcdir());
 	nftw(path, drop_write, 1, FTW_PHYS);
-	if (conf_load(path, &f->diags, &f->conf) != 0)
+	if (conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf) != 0)
 		diag_print(&f->diags, stderr);
 	assert_non_null(f->conf);
 	assert_int_equal(f->diags.errors, 0);
@@ -1864,6 +1991,7 @@ int main(void)
 		cmocka_unit_test(test_lex_too_long),
 		T(test_defaults),
 		T(test_every_key),
+		T(test_caller_statements),
 		T(test_limits_accepted),
 		T(test_include_glob),
 		T(test_include_names),

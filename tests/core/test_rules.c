@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_rules.h"
 #include "diag.h"
 #include "registry.h"
 #include "rules.h"
@@ -43,7 +44,8 @@ static struct conf *load(const char *rules, struct diag_list *diags)
 		     top && *top ? top : ".", rules);
 	assert_true(n > 0 && n < TEST_BUF_MAX);
 	diag_init(diags);
-	conf_load_buffer("t.conf", buf, (size_t)n, diags, &c);
+	conf_load_buffer("t.conf", buf, (size_t)n, &conf_rules_load_opts, diags,
+			 &c);
 	free(buf);
 	return c;
 }

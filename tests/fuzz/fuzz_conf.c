@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "conf_rules.h"
 #include "diag.h"
 #include "fuzz.h"
 
@@ -94,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_write(fuzz_main, data, size, 0644);
 	diag_init(&diags);
-	r = conf_load(fuzz_main, &diags, &c);
+	r = conf_load(fuzz_main, &conf_rules_load_opts, &diags, &c);
 	check_diags(&diags);
 	fuzz_check(r == 0 || r == -EINVAL || r == -ENOMEM, "conf_load: %d", r);
 	fuzz_check((r == 0) == (c != NULL), "a config with %d", r);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "conf_rules.h"
 #include "fuzz.h"
 #include "registry.h"
 #include "rules.h"
@@ -170,7 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, fuzz_head, hlen);
 	memcpy(text + hlen, data, size);
 	diag_init(&diags);
-	r = conf_load_buffer(fuzz_name, text, hlen + size, &diags, &c);
+	r = conf_load_buffer(fuzz_name, text, hlen + size,
+			     &conf_rules_load_opts, &diags, &c);
 	fuzz_check(r == 0 || r == -EINVAL || r == -ENOMEM, "conf_load: %d", r);
 	fuzz_check((r == 0) == (c != NULL), "a config with %d", r);
 	fuzz_check(r != -EINVAL || diags.errors > 0, "-EINVAL without error");
