@@ -4,7 +4,8 @@
  * a tree that the engine (rules_engine_*) runs.
  *
  * The statements "rule", "scene" and "every" are read by conf's parser
- * through conf_stmts (rules_parse_statement) and kept in struct conf, so a
+ * through conf_rules_statements (conf_rules.c calls rules_parse_statement)
+ * and kept in struct conf, so a
  * reload with a bad rule file keeps the old config and its rules.  Names
  * of nodes and values are kept as written, with their positions, and are
  * resolved against the registry later (the registry changes at run time).
@@ -172,8 +173,8 @@ struct rules_set {
 };
 
 /*
- * conf_stmts handler for "rule", "scene" and "every" (see struct
- * conf_stmt): reads one statement into c->rules.
+ * The parser of the statements "rule", "scene" and "every" (registered
+ * into conf by conf_rules.c): reads one statement into c->rules.
  */
 int rules_parse_statement(struct conf *c, struct lexer *lx,
 			  const struct token *kw, const char *dir,
