@@ -5,8 +5,8 @@
  *
  * The statements "rule", "scene" and "every" are read by conf's parser
  * through conf_rules_statements (conf_rules.c calls rules_parse_statement)
- * and kept in struct conf, so a
- * reload with a bad rule file keeps the old config and its rules.  Names
+ * and kept in struct conf, so a reload with a bad rule file keeps the old
+ * config and its rules.  Names
  * of nodes and values are kept as written, with their positions, and are
  * resolved against the registry later (the registry changes at run time).
  */
