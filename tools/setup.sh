@@ -7,7 +7,7 @@ ZWGATE_DEPS="build-essential autoconf automake libtool pkg-config
 	libopenzwave1.6-dev libmosquitto-dev mosquitto mosquitto-clients
 	libnova-dev tzdata iproute2 openssl socat jq valgrind mandoc util-linux
 	clang-format faketime debhelper dpkg-dev fakeroot lintian bash-completion
-	clang libclang-rt-14-dev"
+	clang libclang-rt-14-dev python3"
 
 say() { printf '\n=== %s\n' "$*"; }
 
