@@ -33,6 +33,8 @@
 #define WAIT_MS	   3000
 #define CLIENT_BUF (256 * 1024)
 
+struct exchange;
+
 struct fixture {
 	uv_loop_t loop;
 	char dir[64];
@@ -42,7 +44,8 @@ struct fixture {
 	int last_send;
 	int first_err; /* first failed send of a flood */
 	uid_t last_uid;
-	unsigned pending; /* delayed replies not sent yet */
+	unsigned pending;		 /* delayed replies not sent yet */
+	const struct exchange *exchange; /* test_exchange's case */
 };
 
 struct client {
@@ -170,11 +173,13 @@ static int start(struct fixture *f, unsigned max, unsigned idle)
 	return control_start(&f->loop, f->path, &o, &f->ctl);
 }
 
+/* *state: the case of test_exchange, or NULL. */
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
+	f->exchange = *state;
 	strcpy(f->dir, "/tmp/zwctl-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, ZWCTL_SOCKET_NAME);
@@ -347,6 +352,22 @@ static json_int_t reply_id(json_t *r)
 	return json_integer_value(json_object_get(r, "id"));
 }
 
+/* A server with room for 4 clients, idle after 60 s, and one client. */
+static struct client *start_one(struct fixture *f)
+{
+	assert_int_equal(start(f, 4, 60), 0);
+	return cl_connect(f);
+}
+
+/* The next reply on c answers the request with this id. */
+static void expect_id(struct fixture *f, struct client *c, json_int_t id)
+{
+	json_t *r = cl_reply(f, c);
+
+	assert_int_equal(reply_id(r), id);
+	json_decref(r);
+}
+
 static void assert_echo_works(struct fixture *f, struct client *c, int id)
 {
 	char line[64];
@@ -360,55 +381,154 @@ static void assert_echo_works(struct fixture *f, struct client *c, int id)
 	json_decref(r);
 }
 
-static void test_reply_same_id(void **state)
+/*
+ * The request/reply cases: each runs on a server of its own, as one
+ * client that sends its bytes in one write and reads the replies in
+ * order; then nothing more comes within 100 ms, the handler was called
+ * `requests` times, by us, and the client still gets an answer.
+ */
+struct want {
+	const char *id;	    /* JSON text of the reply's id: "7", "null" */
+	const char *code;   /* an error reply's code; NULL: ok */
+	const char *error;  /* the error text starts with this */
+	bool detail;	    /* and goes on after it */
+	const char *result; /* JSON text the ok reply's result equals */
+	size_t result_len;  /* or: a string result of this length */
+};
+
+struct exchange {
+	const char *name;
+	const char *send;
+	struct want want[3]; /* in order; an id of NULL ends them */
+	unsigned requests;   /* calls of the handler */
+	bool check_send;     /* then the handler's last send returned */
+	int send_rc;
+};
+
+/* A reply: ok with this result, or this error. */
+#define OK(i, res)                         \
+	{                                  \
+		.id = (i), .result = (res) \
+	}
+#define ERR(i, c, e)                                 \
+	{                                            \
+		.id = (i), .code = (c), .error = (e) \
+	}
+
+static const struct exchange exchanges[] = {
+	{ .name = "reply_same_id",
+	  .send = "{\"id\":7,\"cmd\":\"echo\",\"x\":[1,\"é\"]}\n",
+	  .want = { OK("7", "{\"id\":7,\"cmd\":\"echo\",\"x\":[1,\"é\"]}") },
+	  .requests = 1 },
+	{ .name = "reply_same_string_id",
+	  .send = "{\"cmd\":\"echo\",\"id\":\"abc\"}\n",
+	  .want = { OK("\"abc\"", "{\"cmd\":\"echo\",\"id\":\"abc\"}") },
+	  .requests = 1 },
+	{ .name = "two_in_one_write",
+	  .send = "{\"id\":1,\"cmd\":\"a\"}\n{\"id\":2,\"cmd\":\"b\"}\n",
+	  .want = { OK("1", "{\"cmd\":\"a\"}"), OK("2", "{\"cmd\":\"b\"}") },
+	  .requests = 2 },
+	{ .name = "bad_json",
+	  .send = "{nope\n",
+	  .want = { { .id = "null",
+		      .code = "EINVAL",
+		      .error = "not a JSON object: ",
+		      .detail = true } } },
+	{ .name = "duplicate_key",
+	  .send = "{\"id\":1,\"id\":2,\"cmd\":\"x\"}\n",
+	  .want = { ERR("null", "EINVAL", "not a JSON object: ") } },
+	/* Bytes that are not UTF-8 are quoted back as printable ASCII. */
+	{ .name = "not_utf8",
+	  .send = "\"\xff\xfe\x01\"\n",
+	  .want = { ERR("null", "EINVAL", "not a JSON object: ") } },
+	{ .name = "array",
+	  .send = "[1,2]\n",
+	  .want = { ERR("null", "EINVAL", "not a JSON object: an array") } },
+	{ .name = "number",
+	  .send = "42\n",
+	  .want = { ERR("null", "EINVAL", "not a JSON object: ") } },
+	{ .name = "missing_cmd",
+	  .send = "{\"id\":5}\n",
+	  .want = { ERR("5", "EINVAL", "\"cmd\"") } },
+	{ .name = "cmd_not_string",
+	  .send = "{\"id\":\"s\",\"cmd\":3}\n",
+	  .want = { ERR("\"s\"", "EINVAL", "\"cmd\"") } },
+	{ .name = "id_not_integer_or_string",
+	  .send = "{\"id\":[1],\"cmd\":\"x\"}\n{\"id\":1.5,\"cmd\":\"x\"}\n",
+	  .want = { ERR("null", "EINVAL", "\"id\""),
+		    ERR("null", "EINVAL", "\"id\"") } },
+	{ .name = "blank_lines",
+	  .send = "\n  \r\n\t\n{\"id\":1,\"cmd\":\"x\"}\r\n\n",
+	  .want = { OK("1", "{\"cmd\":\"x\"}") },
+	  .requests = 1 },
+	{ .name = "reply_too_large",
+	  .send = "{\"id\":9,\"cmd\":\"big\",\"n\":70000}\n",
+	  .want = { ERR("9", "E2BIG", "reply too large") },
+	  .requests = 1,
+	  .check_send = true,
+	  .send_rc = -E2BIG },
+	/* The client goes on after a reply too large for it. */
+	{ .name = "too_large_then_fits",
+	  .send = "{\"id\":9,\"cmd\":\"big\",\"n\":70000}\n"
+		  "{\"id\":10,\"cmd\":\"big\",\"n\":60000}\n",
+	  .want = { ERR("9", "E2BIG", "reply too large"),
+		    { .id = "10", .result_len = 60000 } },
+	  .requests = 2,
+	  .check_send = true,
+	  .send_rc = 0 },
+};
+
+static void check_want(json_t *r, const struct want *w)
 {
-	struct fixture *f = *state;
-	struct client *c;
-	json_t *r, *res;
+	json_t *id = json_loads(w->id, JSON_DECODE_ANY, NULL);
+	json_t *result = json_object_get(r, "result");
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
-	cl_puts(f, c, "{\"id\":7,\"cmd\":\"echo\",\"x\":[1,\"é\"]}\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 7);
+	assert_non_null(id);
+	assert_true(json_equal(json_object_get(r, "id"), id));
+	json_decref(id);
+	if (w->code) {
+		assert_error(r, w->code, w->error);
+		if (w->detail)
+			assert_true(strlen(json_string_value(json_object_get(
+					r, "error"))) > strlen(w->error));
+		return;
+	}
 	assert_true(json_is_true(json_object_get(r, "ok")));
-	res = json_object_get(r, "result");
-	assert_string_equal(json_string_value(json_object_get(res, "cmd")),
-			    "echo");
-	assert_string_equal(
-	    json_string_value(json_array_get(json_object_get(res, "x"), 1)),
-	    "é");
-	json_decref(r);
-	assert_int_equal(f->last_uid, getuid());
-	assert_int_equal(control_client_count(f->ctl), 1);
+	if (w->result) {
+		json_t *want = json_loads(w->result, 0, NULL);
 
-	cl_puts(f, c, "{\"cmd\":\"echo\",\"id\":\"abc\"}\n");
-	r = cl_reply(f, c);
-	assert_string_equal(json_string_value(json_object_get(r, "id")), "abc");
-	json_decref(r);
-	assert_int_equal(f->requests, 2);
-	cl_close(c);
+		assert_non_null(want);
+		assert_true(json_equal(result, want));
+		json_decref(want);
+	}
+	if (w->result_len)
+		assert_int_equal(json_string_length(result), w->result_len);
 }
 
-static void test_two_in_one_write(void **state)
+static void test_exchange(void **state)
 {
 	struct fixture *f = *state;
+	const struct exchange *x = f->exchange;
 	struct client *c;
+	bool closed;
 	json_t *r;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
-	cl_puts(f, c, "{\"id\":1,\"cmd\":\"a\"}\n{\"id\":2,\"cmd\":\"b\"}\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 1);
-	json_decref(r);
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 2);
-	assert_string_equal(json_string_value(json_object_get(
-				json_object_get(r, "result"), "cmd")),
-			    "b");
-	json_decref(r);
-	assert_int_equal(f->requests, 2);
+	c = start_one(f);
+	cl_puts(f, c, x->send);
+	for (const struct want *w = x->want; w->id; w++) {
+		r = cl_reply(f, c);
+		check_want(r, w);
+		json_decref(r);
+	}
+	if (x->check_send)
+		assert_int_equal(f->last_send, x->send_rc);
+	assert_null(cl_read(f, c, 100, &closed));
+	assert_false(closed);
+	assert_int_equal(f->requests, x->requests);
+	assert_int_equal(control_client_count(f->ctl), 1);
+	assert_echo_works(f, c, 1000);
+	assert_int_equal(f->requests, x->requests + 1);
+	assert_int_equal(f->last_uid, getuid());
 	cl_close(c);
 }
 
@@ -416,10 +536,8 @@ static void test_split_request(void **state)
 {
 	struct fixture *f = *state;
 	struct client *c;
-	json_t *r;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	cl_puts(f, c, "{\"id\":3,\"cm");
 	pump(f, 50);
 	assert_int_equal(f->requests, 0);
@@ -427,118 +545,10 @@ static void test_split_request(void **state)
 	pump(f, 50);
 	assert_int_equal(f->requests, 0);
 	cl_puts(f, c, "\n{\"id\":4,");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 3);
-	json_decref(r);
+	expect_id(f, c, 3);
 	cl_puts(f, c, "\"cmd\":\"x\"}\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 4);
-	json_decref(r);
+	expect_id(f, c, 4);
 	assert_int_equal(f->requests, 2);
-	cl_close(c);
-}
-
-static void test_bad_json(void **state)
-{
-	struct fixture *f = *state;
-	struct client *c;
-	json_t *r;
-
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
-	cl_puts(f, c, "{nope\n");
-	r = cl_reply(f, c);
-	assert_true(json_is_null(json_object_get(r, "id")));
-	assert_error(r, "EINVAL", "not a JSON object: ");
-	assert_true(strlen(json_string_value(json_object_get(r, "error"))) >
-		    strlen("not a JSON object: "));
-	json_decref(r);
-
-	cl_puts(f, c, "{\"id\":1,\"id\":2,\"cmd\":\"x\"}\n");
-	r = cl_reply(f, c);
-	assert_error(r, "EINVAL", "not a JSON object: ");
-	json_decref(r);
-
-	/* Bytes that are not UTF-8 are quoted back as printable ASCII. */
-	cl_puts(f, c, "\"\xff\xfe\x01\"\n");
-	r = cl_reply(f, c);
-	assert_error(r, "EINVAL", "not a JSON object: ");
-	json_decref(r);
-
-	assert_int_equal(f->requests, 0);
-	assert_echo_works(f, c, 10);
-	assert_int_equal(f->requests, 1);
-	cl_close(c);
-}
-
-static void test_not_object(void **state)
-{
-	struct fixture *f = *state;
-	struct client *c;
-	json_t *r;
-
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
-	cl_puts(f, c, "[1,2]\n");
-	r = cl_reply(f, c);
-	assert_error(r, "EINVAL", "not a JSON object: an array");
-	json_decref(r);
-	cl_puts(f, c, "42\n");
-	r = cl_reply(f, c);
-	assert_error(r, "EINVAL", "not a JSON object: ");
-	json_decref(r);
-	assert_int_equal(f->requests, 0);
-	assert_echo_works(f, c, 11);
-	cl_close(c);
-}
-
-static void test_missing_cmd(void **state)
-{
-	struct fixture *f = *state;
-	struct client *c;
-	json_t *r;
-
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
-	cl_puts(f, c, "{\"id\":5}\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 5);
-	assert_error(r, "EINVAL", "\"cmd\"");
-	json_decref(r);
-	cl_puts(f, c, "{\"id\":\"s\",\"cmd\":3}\n");
-	r = cl_reply(f, c);
-	assert_string_equal(json_string_value(json_object_get(r, "id")), "s");
-	assert_error(r, "EINVAL", "\"cmd\"");
-	json_decref(r);
-	cl_puts(f, c,
-		"{\"id\":[1],\"cmd\":\"x\"}\n{\"id\":1.5,\"cmd\":\"x\"}\n");
-	for (int i = 0; i < 2; i++) {
-		r = cl_reply(f, c);
-		assert_true(json_is_null(json_object_get(r, "id")));
-		assert_error(r, "EINVAL", "\"id\"");
-		json_decref(r);
-	}
-	assert_int_equal(f->requests, 0);
-	assert_echo_works(f, c, 12);
-	cl_close(c);
-}
-
-static void test_blank_lines(void **state)
-{
-	struct fixture *f = *state;
-	struct client *c;
-	bool closed;
-	json_t *r;
-
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
-	cl_puts(f, c, "\n  \r\n\t\n{\"id\":1,\"cmd\":\"x\"}\r\n\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 1);
-	json_decref(r);
-	assert_null(cl_read(f, c, 100, &closed));
-	assert_false(closed);
-	assert_int_equal(f->requests, 1);
 	cl_close(c);
 }
 
@@ -562,8 +572,7 @@ static void test_line_at_limit(void **state)
 	char *s;
 	json_t *r;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	s = line_of(ZWCTL_LINE_MAX, 1);
 	cl_puts(f, c, s);
 	free(s);
@@ -701,19 +710,13 @@ static void test_delayed_reply_order(void **state)
 {
 	struct fixture *f = *state;
 	struct client *c;
-	json_t *r;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	cl_puts(f, c,
 		"{\"id\":1,\"cmd\":\"delay\",\"ms\":100}\n"
 		"{\"id\":2,\"cmd\":\"x\"}\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 2);
-	json_decref(r);
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 1);
-	json_decref(r);
+	expect_id(f, c, 2);
+	expect_id(f, c, 1);
 	assert_int_equal(f->last_send, 0);
 	cl_close(c);
 }
@@ -744,8 +747,7 @@ static void test_delayed_reply_gone(void **state)
 	struct fixture *f = *state;
 	struct client *c;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	cl_puts(f, c, "{\"id\":1,\"cmd\":\"delay\",\"ms\":150}\n");
 	wait_requests(f, 1);
 	assert_int_equal(f->pending, 1);
@@ -766,8 +768,7 @@ static void test_delayed_reply_closed(void **state)
 
 	assert_non_null(s);
 	memset(s, 'x', n);
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	cl_puts(f, c, "{\"id\":1,\"cmd\":\"delay\",\"ms\":2500}\n");
 	wait_requests(f, 1);
 	cl_send(f, c, s, n);
@@ -785,8 +786,7 @@ static void test_stop_with_pending(void **state)
 	struct fixture *f = *state;
 	struct client *c;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	cl_puts(f, c, "{\"id\":1,\"cmd\":\"delay\",\"ms\":50}\n");
 	wait_requests(f, 1);
 	assert_int_equal(f->pending, 1);
@@ -803,19 +803,13 @@ static void test_half_close(void **state)
 {
 	struct fixture *f = *state;
 	struct client *c;
-	json_t *r;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	cl_puts(f, c, "{\"id\":1,\"cmd\":\"delay\",\"ms\":100}\n{\"id\":2,");
 	cl_puts(f, c, "\"cmd\":\"x\"}");
 	assert_int_equal(shutdown(c->fd, SHUT_WR), 0);
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 2);
-	json_decref(r);
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 1);
-	json_decref(r);
+	expect_id(f, c, 2);
+	expect_id(f, c, 1);
 	assert_true(cl_closed(f, c, WAIT_MS));
 	cl_close(c);
 }
@@ -825,8 +819,7 @@ static void test_slow_reader_dropped(void **state)
 	struct fixture *f = *state;
 	struct client *c;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	cl_puts(f, c, "{\"id\":1,\"cmd\":\"flood\"}\n");
 	for (uint64_t end = now_ms() + WAIT_MS;
 	     !f->first_err && now_ms() < end;)
@@ -835,30 +828,6 @@ static void test_slow_reader_dropped(void **state)
 	pump(f, 20);
 	assert_int_equal(control_client_count(f->ctl), 0);
 	assert_true(cl_closed(f, c, WAIT_MS));
-	cl_close(c);
-}
-
-static void test_reply_too_large(void **state)
-{
-	struct fixture *f = *state;
-	struct client *c;
-	json_t *r;
-
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
-	cl_puts(f, c, "{\"id\":9,\"cmd\":\"big\",\"n\":70000}\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 9);
-	assert_error(r, "E2BIG", "reply too large");
-	json_decref(r);
-	assert_int_equal(f->last_send, -E2BIG);
-	cl_puts(f, c, "{\"id\":10,\"cmd\":\"big\",\"n\":60000}\n");
-	r = cl_reply(f, c);
-	assert_int_equal(reply_id(r), 10);
-	assert_int_equal(json_string_length(json_object_get(r, "result")),
-			 60000);
-	json_decref(r);
-	assert_int_equal(f->last_send, 0);
 	cl_close(c);
 }
 
@@ -882,8 +851,7 @@ static void test_stale_socket(void **state)
 	make_stale_socket(f->path);
 	assert_int_equal(lstat(f->path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	assert_echo_works(f, c, 1);
 	cl_close(c);
 }
@@ -956,8 +924,7 @@ static void test_cloexec(void **state)
 	struct client *c;
 	unsigned sockets = 0;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	assert_echo_works(f, c, 1);
 	for (int fd = 3; fd < 1024; fd++) {
 		struct stat st;
@@ -978,8 +945,7 @@ static void test_stop_unlinks(void **state)
 	struct client *c;
 	struct stat st;
 
-	assert_int_equal(start(f, 4, 60), 0);
-	c = cl_connect(f);
+	c = start_one(f);
 	assert_echo_works(f, c, 1);
 	control_stop(f->ctl);
 	control_stop(NULL);
@@ -1135,37 +1101,54 @@ static void test_peer_refused(void **state)
 	assert_int_equal(f->requests, 2);
 }
 
+/* control_peer_allowed(uid, gid, groups[:ngroups], self, group). */
 static void test_peer_allowed(void **state)
 {
-	const gid_t groups[] = { 20, 24, 1001 };
+	static const gid_t groups[] = { 20, 24, 1001 };
 	const gid_t none = (gid_t)-1;
+	const struct {
+		uid_t uid;
+		gid_t gid;
+		bool with_groups;
+		size_t ngroups;
+		uid_t self;
+		gid_t group;
+		bool allowed;
+	} cases[] = {
+		{ 0, 0, false, 0, 1000, none, true },
+		{ 0, 5, false, 0, 1000, 1001, true },
+		{ 1000, 1000, false, 0, 1000, none, true },
+		{ 1001, 1001, false, 0, 1000, none, false },
+		{ 1001, 1001, true, 3, 1000, none, false },
+		{ 1001, 1001, false, 0, 1000, 1001, true },
+		{ 1002, 100, true, 3, 1000, 1001, true },
+		{ 1002, 100, true, 3, 1000, 20, true },
+		{ 1002, 100, true, 2, 1000, 1001, false },
+		{ 1002, 100, true, 3, 1000, 999, false },
+		{ 1002, 100, false, 0, 1000, 999, false },
+		{ 1002, 100, true, 0, 1000, 20, false },
+	};
 
-	assert_true(control_peer_allowed(0, 0, NULL, 0, 1000, none));
-	assert_true(control_peer_allowed(0, 5, NULL, 0, 1000, 1001));
-	assert_true(control_peer_allowed(1000, 1000, NULL, 0, 1000, none));
-	assert_false(control_peer_allowed(1001, 1001, NULL, 0, 1000, none));
-	assert_false(control_peer_allowed(1001, 1001, groups, 3, 1000, none));
-	assert_true(control_peer_allowed(1001, 1001, NULL, 0, 1000, 1001));
-	assert_true(control_peer_allowed(1002, 100, groups, 3, 1000, 1001));
-	assert_true(control_peer_allowed(1002, 100, groups, 3, 1000, 20));
-	assert_false(control_peer_allowed(1002, 100, groups, 2, 1000, 1001));
-	assert_false(control_peer_allowed(1002, 100, groups, 3, 1000, 999));
-	assert_false(control_peer_allowed(1002, 100, NULL, 0, 1000, 999));
-	assert_false(control_peer_allowed(1002, 100, groups, 0, 1000, 20));
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool ok = control_peer_allowed(
+		    cases[i].uid, cases[i].gid,
+		    cases[i].with_groups ? groups : NULL, cases[i].ngroups,
+		    cases[i].self, cases[i].group);
+
+		if (ok != cases[i].allowed)
+			fail_msg("peer_allowed case %zu: %d, want %d", i, ok,
+				 cases[i].allowed);
+	}
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define NX	(sizeof(exchanges) / sizeof(exchanges[0]))
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		T(test_reply_same_id),
-		T(test_two_in_one_write),
+	static const struct CMUnitTest special[] = {
 		T(test_split_request),
-		T(test_bad_json),
-		T(test_not_object),
-		T(test_missing_cmd),
-		T(test_blank_lines),
 		T(test_line_at_limit),
 		T(test_oversized_line),
 		T(test_client_limit),
@@ -1177,7 +1160,6 @@ int main(void)
 		T(test_stop_with_pending),
 		T(test_half_close),
 		T(test_slow_reader_dropped),
-		T(test_reply_too_large),
 		T(test_stale_socket),
 		T(test_live_socket),
 		T(test_socket_mode),
@@ -1187,6 +1169,16 @@ int main(void)
 		T(test_peer_refused),
 		cmocka_unit_test(test_peer_allowed),
 	};
+	struct CMUnitTest tests[NX + sizeof(special) / sizeof(special[0])];
+
+	/* One test per exchange, named after it, then the special ones. */
+	for (size_t i = 0; i < NX; i++) {
+		tests[i] =
+		    (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(
+			test_exchange, setup, teardown, (void *)&exchanges[i]);
+		tests[i].name = exchanges[i].name;
+	}
+	memcpy(tests + NX, special, sizeof(special));
 
 	/* As zwgated does: libuv writes with write(2), not MSG_NOSIGNAL. */
 	signal(SIGPIPE, SIG_IGN);
