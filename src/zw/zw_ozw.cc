@@ -2108,10 +2108,11 @@ static void ozw_start_manager(struct zw_ozw *z, const std::string &key)
 	Manager::Get()->AddWatcher(ozw_watcher, z);
 }
 
-static int ozw_prepare(struct zw_ozw *z, const struct conf *conf,
-		       const char *state_dir, std::string *key)
+static int ozw_prepare(struct zw_ozw *z, const struct zw_opts *opts,
+		       std::string *key)
 {
-	const char *kf = conf->zwave.network_key_file;
+	const char *state_dir = opts->state_dir;
+	const char *kf = opts->network_key_file;
 	char *dir = fs_join(state_dir, OZW_USER_DIR);
 	int r = dir ? fs_ensure_dir(dir, 0700) : -ENOMEM;
 
@@ -2123,9 +2124,8 @@ static int ozw_prepare(struct zw_ozw *z, const struct conf *conf,
 	}
 	z->user_path = std::string(dir) + "/";
 	free(dir);
-	z->device = conf->zwave.device && *conf->zwave.device
-			? conf->zwave.device
-			: OZW_DEFAULT_DEVICE;
+	z->device = opts->device && *opts->device ? opts->device
+						  : OZW_DEFAULT_DEVICE;
 	if (!kf)
 		return 0;
 	r = ozw_read_key(kf, key);
@@ -2157,9 +2157,8 @@ static void ozw_init_handles(struct zw_ozw *z)
 	z->handles = 4;
 }
 
-static int ozw_open(uv_loop_t *loop, const struct conf *conf,
-		    const char *state_dir, zw_event_fn cb, void *ctx,
-		    struct zw **ret)
+static int ozw_open(uv_loop_t *loop, const struct zw_opts *opts,
+		    zw_event_fn cb, void *ctx, struct zw **ret)
 {
 	struct zw_ozw *z;
 	std::string key;
@@ -2176,7 +2175,7 @@ static int ozw_open(uv_loop_t *loop, const struct conf *conf,
 	z->loop = loop;
 	z->cb = cb;
 	z->ctx = ctx;
-	r = ozw_prepare(z, conf, state_dir, &key);
+	r = ozw_prepare(z, opts, &key);
 	if (r < 0) {
 		delete z;
 		return r;
@@ -2212,13 +2211,11 @@ static int ozw_open(uv_loop_t *loop, const struct conf *conf,
 /* ------------------------------------------------------------------ */
 /* The C edge.                                                         */
 
-static int ozw_c_open(uv_loop_t *loop, const struct conf *conf,
-		      const char *state_dir, zw_event_fn cb, void *ctx,
-		      struct zw **ret)
+static int ozw_c_open(uv_loop_t *loop, const struct zw_opts *opts,
+		      zw_event_fn cb, void *ctx, struct zw **ret)
 {
-	return ozw_guard("open", -ENOMEM, [&] {
-		return ozw_open(loop, conf, state_dir, cb, ctx, ret);
-	});
+	return ozw_guard("open", -ENOMEM,
+			 [&] { return ozw_open(loop, opts, cb, ctx, ret); });
 }
 
 static void ozw_c_close(struct zw *z)

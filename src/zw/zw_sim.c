@@ -2036,11 +2036,10 @@ static void sim_close(struct zw *zb)
 	uv_close((uv_handle_t *)&z->stream_send, sim_close_cb);
 }
 
-static int sim_open(uv_loop_t *loop, const struct conf *conf,
-		    const char *state_dir, zw_event_fn cb, void *ctx,
-		    struct zw **ret)
+static int sim_open(uv_loop_t *loop, const struct zw_opts *opts, zw_event_fn cb,
+		    void *ctx, struct zw **ret)
 {
-	const char *path = conf->zwave.sim_network;
+	const char *path = opts->sim_network;
 	char err[SIM_ERR_MAX] = "";
 	json_t *root = NULL;
 	struct zw_sim *z;

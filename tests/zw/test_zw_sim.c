@@ -161,11 +161,9 @@ static void fx_done(struct fx *f)
 
 static int fx_open(struct fx *f, const char *path)
 {
-	struct conf c;
+	struct zw_opts o = { .state_dir = f->dir, .sim_network = path };
 
-	memset(&c, 0, sizeof(c));
-	c.zwave.sim_network = (char *)path;
-	return zw_sim_ops.open(&f->loop, &c, f->dir, on_event, f, &f->z);
+	return zw_sim_ops.open(&f->loop, &o, on_event, f, &f->z);
 }
 
 static int fx_open_src(struct fx *f, const char *rel)
