@@ -65,6 +65,7 @@
 #include <openzwave/value_classes/ValueID.h>
 
 extern "C" {
+#include "cc.h"
 #include "fsutil.h"
 #include "log.h"
 #include "zw.h"
@@ -91,19 +92,6 @@ using OpenZWave::ValueID;
 #define OZW_MSG_MAX	     160
 #define OZW_THREAD_PREFIX    "OZW-" /* OpenZWave names its threads so */
 #define OZW_THREAD_WAIT_MS   500
-
-/* Command classes with names of their own. */
-#define CC_BASIC	       0x20
-#define CC_SWITCH_BINARY       0x25
-#define CC_SWITCH_MULTILEVEL   0x26
-#define CC_SCENE_ACTIVATION    0x2b
-#define CC_SENSOR_BINARY       0x30
-#define CC_SENSOR_MULTILEVEL   0x31
-#define CC_METER	       0x32
-#define CC_THERMOSTAT_SETPOINT 0x43
-#define CC_DOOR_LOCK	       0x62
-#define CC_CONFIGURATION       0x70
-#define CC_BATTERY	       0x80
 
 struct zw_ozw;
 

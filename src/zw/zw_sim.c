@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cc.h"
 #include "log.h"
 #include "zw.h"
 
@@ -71,19 +72,6 @@
 #define SIM_HIST_TOP_BIT  40
 #define SIM_HIST_BUCKETS \
 	(SIM_HIST_EXACT + (SIM_HIST_TOP_BIT - 6) * (1 << SIM_HIST_SUB_BITS))
-
-/* Command classes of the templates and of injected events. */
-#define CC_SWITCH_BINARY       0x25
-#define CC_SWITCH_MULTILEVEL   0x26
-#define CC_SCENE_ACTIVATION    0x2b
-#define CC_SENSOR_BINARY       0x30
-#define CC_SENSOR_MULTILEVEL   0x31
-#define CC_METER	       0x32
-#define CC_THERMOSTAT_SETPOINT 0x43
-#define CC_CENTRAL_SCENE       0x5b
-#define CC_DOOR_LOCK	       0x62
-#define CC_NOTIFICATION	       0x71
-#define CC_BATTERY	       0x80
 
 #define SIM_DEFAULT_CONTROLLER "Simulated controller"
 #define SIM_MANUFACTURER       "zwgate sim"

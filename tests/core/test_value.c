@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "cc.h"
 #include "value.h"
 
 static struct value_meta meta_of(enum value_type type, double min, double max)
