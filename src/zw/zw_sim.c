@@ -1872,6 +1872,21 @@ static int sim_op_stream(struct zw_sim *z, const json_t *req, bool event,
 	return 0;
 }
 
+/*
+ * o[key] = v, taking v (also when it is NULL or the set fails); a failure
+ * sets *r to -ENOMEM.  Skips the set once an earlier one failed (*r < 0),
+ * so that a run of them needs one check at the end.
+ */
+static void sim_json_set(json_t *o, const char *key, json_t *v, int *r)
+{
+	if (*r < 0) {
+		json_decref(v);
+		return;
+	}
+	if (json_object_set_new(o, key, v) < 0)
+		*r = -ENOMEM;
+}
+
 static int sim_stats_writes(const struct sim_hist *h, json_t *o)
 {
 	static const struct {
@@ -1883,20 +1898,21 @@ static int sim_stats_writes(const struct sim_hist *h, json_t *o)
 		{ "write_p99_us", 0.99 },
 		{ "write_p999_us", 0.999 },
 	};
-	int r =
-	    json_object_set_new(o, "writes", json_integer((json_int_t)h->n));
+	int r = 0;
 
+	sim_json_set(o, "writes", json_integer((json_int_t)h->n), &r);
 	for (size_t i = 0; h->n && i < sizeof(qs) / sizeof(qs[0]); i++)
-		r |= json_object_set_new(
+		sim_json_set(
 		    o, qs[i].key,
-		    json_integer((json_int_t)sim_hist_quantile(h, qs[i].q)));
-	if (h->n)
-		r |= json_object_set_new(o, "write_max_us",
-					 json_integer((json_int_t)h->max)) |
-		     json_object_set_new(
-			 o, "write_mean_us",
-			 json_integer((json_int_t)(h->sum / h->n)));
-	return r ? -ENOMEM : 0;
+		    json_integer((json_int_t)sim_hist_quantile(h, qs[i].q)),
+		    &r);
+	if (h->n) {
+		sim_json_set(o, "write_max_us",
+			     json_integer((json_int_t)h->max), &r);
+		sim_json_set(o, "write_mean_us",
+			     json_integer((json_int_t)(h->sum / h->n)), &r);
+	}
+	return r;
 }
 
 /* "stats": the last stream's progress, and the ages of stamps written. */
@@ -1909,23 +1925,19 @@ static int sim_op_stats(struct zw_sim *z, json_t **ret, char *err,
 	json_t *o = s->count ? sim_stream_json(s) : json_object();
 	int r = o ? 0 : -ENOMEM;
 
-	if (r == 0)
-		r = json_object_set_new(o, "running",
-					json_boolean(s->running)) |
-		    json_object_set_new(o, "sent",
-					json_integer((json_int_t)s->sent)) |
-		    json_object_set_new(o, "elapsed_us",
-					json_integer((json_int_t)el));
-	if (r == 0 && el)
-		r = json_object_set_new(
-		    o, "sent_per_s",
-		    json_integer(
-			(json_int_t)((double)s->sent * 1e6 / (double)el)));
-	if (r == 0 && s->stopped[0])
-		r = json_object_set_new(o, "stopped", json_string(s->stopped));
+	sim_json_set(o, "running", json_boolean(s->running), &r);
+	sim_json_set(o, "sent", json_integer((json_int_t)s->sent), &r);
+	sim_json_set(o, "elapsed_us", json_integer((json_int_t)el), &r);
+	if (el)
+		sim_json_set(o, "sent_per_s",
+			     json_integer((json_int_t)((double)s->sent * 1e6 /
+						       (double)el)),
+			     &r);
+	if (s->stopped[0])
+		sim_json_set(o, "stopped", json_string(s->stopped), &r);
 	if (r == 0 && z->hist)
 		r = sim_stats_writes(z->hist, o);
-	if (r) {
+	if (r < 0) {
 		json_decref(o);
 		return sim_errno(-ENOMEM, err, errlen);
 	}
