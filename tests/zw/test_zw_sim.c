@@ -535,47 +535,57 @@ static void test_set_string_copied(void **state)
 
 static void test_set_errors(void **state)
 {
+	static const struct value v = { .type = VALUE_BOOL, .u.b = true };
+	static const struct value i50 = { .type = VALUE_INT, .u.i = 50 };
+	static const struct value i100 = { .type = VALUE_INT, .u.i = 100 };
+	static const struct value im1 = { .type = VALUE_INT, .u.i = -1 };
+	static const struct value e3 = { .type = VALUE_INT, .u.i = 3 };
+	static const struct value e3enum = { .type = VALUE_ENUM, .u.i = 3 };
+	/* basic.json lowers the max to 25 */
+	static const struct value f255 = { .type = VALUE_FLOAT, .u.f = 25.5 };
+	static const struct value f25 = { .type = VALUE_FLOAT, .u.f = 25 };
+	static const struct value e2 = { .type = VALUE_ENUM, .u.i = 2 };
+	static const struct {
+		unsigned node;
+		const char *cc;
+		unsigned ep;
+		const char *property;
+		const struct value *val;
+		int code;
+	} cases[] = {
+		{ 99, "switch_binary", 0, "currentValue", &v, -ENOENT },
+		{ 0, "switch_binary", 0, "currentValue", &v, -ENOENT },
+		{ 2, "switch_binary", 1, "currentValue", &v, -ENOENT },
+		{ 2, "switch_binary", 0, "targetValue", &v, -ENOENT },
+		{ 4, "sensor_binary", 0, "motion", &v, -EACCES },
+		{ 4, "battery", 0, "level", &i50, -EACCES },
+		{ 6, "door_lock", 0, "locked", &v, -EHOSTDOWN },
+		{ 2, "switch_binary", 0, "currentValue", &i50, -EINVAL },
+		{ 2, "switch_binary", 0, "currentValue", NULL, -EINVAL },
+		{ 3, "switch_multilevel", 0, "currentValue", &i100, -EINVAL },
+		{ 3, "switch_multilevel", 0, "currentValue", &im1, -EINVAL },
+		{ 7, "notification", 0, "mode", &e3, -EINVAL },
+		{ 7, "notification", 0, "mode", &e3enum, -EINVAL },
+		{ 8, "thermostat_setpoint", 0, "heating", &f255, -EINVAL },
+		{ 8, "thermostat_setpoint", 0, "heating", &f25, 0 },
+		{ 7, "notification", 0, "mode", &e2, 0 },
+	};
 	struct value_key k;
-	struct value v = bool_val(true), i = int_val(50), e = int_val(3);
-	struct value fl = { .type = VALUE_FLOAT };
 	struct fx f;
 
 	fx_init(&f);
 	fx_start(&f, "tests/sim/basic.json");
-	k = key_of(99, "switch_binary", 0, "currentValue");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k.node = 0;
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k = key_of(2, "switch_binary", 1, "currentValue");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k = key_of(2, "switch_binary", 0, "targetValue");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k = key_of(4, "sensor_binary", 0, "motion");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -EACCES);
-	k = key_of(4, "battery", 0, "level");
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EACCES);
-	k = key_of(6, "door_lock", 0, "locked");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -EHOSTDOWN);
-	k = key_of(2, "switch_binary", 0, "currentValue");
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EINVAL);
-	assert_int_equal(zw_set_value(f.z, &k, NULL), -EINVAL);
-	k = key_of(3, "switch_multilevel", 0, "currentValue");
-	i.u.i = 100;
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EINVAL);
-	i.u.i = -1;
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EINVAL);
-	k = key_of(7, "notification", 0, "mode");
-	assert_int_equal(zw_set_value(f.z, &k, &e), -EINVAL);
-	e.type = VALUE_ENUM;
-	assert_int_equal(zw_set_value(f.z, &k, &e), -EINVAL);
-	k = key_of(8, "thermostat_setpoint", 0, "heating");
-	fl.u.f = 25.5; /* basic.json lowers the max to 25 */
-	assert_int_equal(zw_set_value(f.z, &k, &fl), -EINVAL);
-	fl.u.f = 25;
-	assert_int_equal(zw_set_value(f.z, &k, &fl), 0);
-	e.u.i = 2;
-	k = key_of(7, "notification", 0, "mode");
-	assert_int_equal(zw_set_value(f.z, &k, &e), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r;
+
+		k = key_of((uint8_t)cases[i].node, cases[i].cc, cases[i].ep,
+			   cases[i].property);
+		r = zw_set_value(f.z, &k, cases[i].val);
+		if (r != cases[i].code)
+			fail_msg("case %zu: node %u %s/%u/%s: got %d, want %d",
+				 i, cases[i].node, cases[i].cc, cases[i].ep,
+				 cases[i].property, r, cases[i].code);
+	}
 	assert_int_equal(zw_include(f.z, false, 30), -ENOTSUP);
 	assert_int_equal(zw_exclude(f.z, 30), -ENOTSUP);
 	assert_int_equal(zw_cancel(f.z), -ENOTSUP);
@@ -1116,22 +1126,31 @@ static void expect_bad(const char *json, const char *rel, int code,
 
 static void test_bad_files(void **state)
 {
-	expect_bad(NULL, "tests/sim/bad-device.json", -EINVAL,
-		   "bad-device.json: node 3: unknown device 'dimer' (known: "
-		   "switch, dimmer, motion-sensor, door-sensor, multisensor, "
-		   "meter-plug, lock, thermostat)");
-	expect_bad(NULL, "tests/sim/bad-dup-id.json", -EINVAL,
-		   "node 2: duplicate id");
-	expect_bad(NULL, "tests/sim/bad-type.json", -EINVAL,
-		   "node 9: values[0] (switch_binary/0/currentValue): bad "
-		   "type 'boolean'");
-	expect_bad(NULL, "tests/sim/bad-range.json", -EINVAL,
-		   "node 3: values[0] (switch_multilevel/0/currentValue): "
-		   "value: ");
-	expect_bad(NULL, "tests/sim/bad-json.json", -EINVAL, "line ");
-	expect_bad(NULL, "tests/sim/no-such-file.json", -ENOENT,
-		   "no-such-file.json: ");
-	expect_bad(NULL, "tests/sim", -EINVAL, "not a regular file");
+	static const struct {
+		const char *rel;
+		int code;
+		const char *msg;
+	} cases[] = {
+		{ "tests/sim/bad-device.json", -EINVAL,
+		  "bad-device.json: node 3: unknown device 'dimer' (known: "
+		  "switch, dimmer, motion-sensor, door-sensor, multisensor, "
+		  "meter-plug, lock, thermostat)" },
+		{ "tests/sim/bad-dup-id.json", -EINVAL,
+		  "node 2: duplicate id" },
+		{ "tests/sim/bad-type.json", -EINVAL,
+		  "node 9: values[0] (switch_binary/0/currentValue): bad "
+		  "type 'boolean'" },
+		{ "tests/sim/bad-range.json", -EINVAL,
+		  "node 3: values[0] (switch_multilevel/0/currentValue): "
+		  "value: " },
+		{ "tests/sim/bad-json.json", -EINVAL, "line " },
+		{ "tests/sim/no-such-file.json", -ENOENT,
+		  "no-such-file.json: " },
+		{ "tests/sim", -EINVAL, "not a regular file" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_bad(NULL, cases[i].rel, cases[i].code, cases[i].msg);
 }
 
 /* What the file checks, one rule at a time. */
