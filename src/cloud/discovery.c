@@ -16,19 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cc.h"
 #include "discovery.h"
 #include "outbox.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-#define CC_SWITCH_BINARY       0x25
-#define CC_SWITCH_MULTILEVEL   0x26
-#define CC_SENSOR_BINARY       0x30
-#define CC_SENSOR_MULTILEVEL   0x31
-#define CC_METER	       0x32
-#define CC_THERMOSTAT_SETPOINT 0x43
-#define CC_DOOR_LOCK	       0x62
-#define CC_BATTERY	       0x80
 
 #define DISC_NAME_MAX 96 /* bytes of an entity name */
 /* A number without a range still needs bounds in Home Assistant. */

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "value.h"
-#include "zw.h"
+#include "zw_event.h"
 
 #define REG_VALUES_MAX	  256 /* values of one node */
 #define REG_NAME_MAX	  64  /* bytes of a node name, without the NUL */

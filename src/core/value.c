@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cc.h"
 #include "value.h"
 
 /* Bytes of user input quoted back in an error message. */
@@ -19,82 +20,7 @@
 /* Integers beyond this lose precision as doubles. */
 #define EXACT_INT_MAX 9007199254740992.0
 
-static const struct {
-	uint8_t cc;
-	const char *name;
-} cc_names[] = {
-	{ 0x20, "basic" },
-	{ 0x25, "switch_binary" },
-	{ 0x26, "switch_multilevel" },
-	{ 0x27, "switch_all" },
-	{ 0x2b, "scene_activation" },
-	{ 0x30, "sensor_binary" },
-	{ 0x31, "sensor_multilevel" },
-	{ 0x32, "meter" },
-	{ 0x33, "color" },
-	{ 0x40, "thermostat_mode" },
-	{ 0x43, "thermostat_setpoint" },
-	{ 0x5b, "central_scene" },
-	{ 0x62, "door_lock" },
-	{ 0x70, "configuration" },
-	{ 0x71, "notification" },
-	{ 0x72, "manufacturer_specific" },
-	{ 0x75, "protection" },
-	{ 0x80, "battery" },
-	{ 0x81, "clock" },
-	{ 0x84, "wake_up" },
-	{ 0x85, "association" },
-	{ 0x86, "version" },
-};
-
-/* Older names still found in documentation and other gateways. */
-static const struct {
-	uint8_t cc;
-	const char *name;
-} cc_aliases[] = {
-	{ 0x71, "alarm" },
-};
-
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-const char *cc_name(uint8_t cc)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cc_names); i++)
-		if (cc_names[i].cc == cc)
-			return cc_names[i].name;
-	return NULL;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Unnamed classes travel as "cc_0x%02x" (see value_key_path); exactly two hex
- * digits, so that each class has one spelling in topics.
- */
-int cc_from_name(const char *name)
-{
-	if (!name)
-		return -ENOENT;
-	for (size_t i = 0; i < ARRAY_SIZE(cc_names); i++)
-		if (strcmp(cc_names[i].name, name) == 0)
-			return cc_names[i].cc;
-	for (size_t i = 0; i < ARRAY_SIZE(cc_aliases); i++)
-		if (strcmp(cc_aliases[i].name, name) == 0)
-			return cc_aliases[i].cc;
-	if (strncmp(name, "cc_0x", 5) == 0 && hex_digit(name[5]) >= 0 &&
-	    hex_digit(name[6]) >= 0 && name[7] == '\0')
-		return hex_digit(name[5]) << 4 | hex_digit(name[6]);
-	return -ENOENT;
-}
 
 const char *value_type_name(enum value_type type)
 {

@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+#include "cc.h" /* a key names its command class: cc_name() */
+
 /* Z-Wave node ids run from 1 to 232. */
 #define ZW_NODE_MIN 1
 #define ZW_NODE_MAX 232
@@ -80,10 +82,6 @@ struct value {
 		char *s;
 	} u;
 };
-
-/* Command classes by name ("switch_binary") and back; NULL / -ENOENT. */
-const char *cc_name(uint8_t cc);
-int cc_from_name(const char *name);
 
 const char *value_type_name(enum value_type type);
 

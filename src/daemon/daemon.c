@@ -404,9 +404,21 @@ static int open_registry(struct daemon *d)
 	return api_init(d);
 }
 
+/* What the backend needs of the configuration. */
+static void zw_opts_from_conf(const struct daemon *d, struct zw_opts *o)
+{
+	*o = (struct zw_opts){
+		.state_dir = d->opts.state_dir,
+		.sim_network = d->conf->zwave.sim_network,
+		.device = d->conf->zwave.device,
+		.network_key_file = d->conf->zwave.network_key_file,
+	};
+}
+
 static int open_backend(struct daemon *d)
 {
 	const struct zw_ops *ops = zw_backend(d->conf->zwave.backend);
+	struct zw_opts zo;
 	int r;
 
 	if (!ops) {
@@ -414,8 +426,8 @@ static int open_backend(struct daemon *d)
 			  d->conf->zwave.backend);
 		return -ENOTSUP;
 	}
-	r = ops->open(d->loop, d->conf, d->opts.state_dir, on_zw_event, d,
-		      &d->zw);
+	zw_opts_from_conf(d, &zo);
+	r = ops->open(d->loop, &zo, on_zw_event, d, &d->zw);
 	if (r < 0)
 		log_error("zwave backend %s did not open: %s", ops->name,
 			  strerror(-r));

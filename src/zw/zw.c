@@ -38,18 +38,3 @@ const char *const *zw_backend_names(void)
 {
 	return zw_names;
 }
-
-const char *zw_node_status_name(enum zw_node_status s)
-{
-	switch (s) {
-	case ZW_NODE_ALIVE:
-		return "alive";
-	case ZW_NODE_ASLEEP:
-		return "asleep";
-	case ZW_NODE_DEAD:
-		return "dead";
-	case ZW_NODE_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}

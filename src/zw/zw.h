@@ -4,7 +4,8 @@
  *
  * A backend is a struct of function pointers, called only through the
  * inline wrappers below, each with a one-line contract.  Everything a
- * backend learns goes up through one callback, as a struct zw_event whose
+ * backend learns goes up through one callback, as a struct zw_event (see
+ * zw_event.h, the part the core shares) whose
  * pointers are borrowed for the duration of the call.  The callback always
  * runs on the loop thread.  Backends: "sim" (zw_sim.c, a simulated network
  * described by a JSON file) and "openzwave" (zw_ozw.cc).
@@ -18,77 +19,30 @@
 #include <jansson.h>
 #include <uv.h>
 
-#include "conf.h"
 #include "value.h"
-
-enum zw_node_status {
-	ZW_NODE_UNKNOWN,
-	ZW_NODE_ALIVE,
-	ZW_NODE_ASLEEP,
-	ZW_NODE_DEAD,
-};
-const char *zw_node_status_name(enum zw_node_status s); /* "alive" ... */
-
-enum zw_event_type {
-	ZW_EV_READY,	     /* the controller is up: u.message is its name */
-	ZW_EV_FAILED,	     /* the controller is gone: u.message says why */
-	ZW_EV_NODE_ADDED,    /* u.node (also sent again when info changes) */
-	ZW_EV_NODE_REMOVED,  /* node */
-	ZW_EV_NODE_STATUS,   /* node, u.status */
-	ZW_EV_VALUE_ADDED,   /* u.value.meta, u.value.val (may be NULL) */
-	ZW_EV_VALUE_CHANGED, /* u.value.meta (key is what matters), .val */
-	ZW_EV_VALUE_REMOVED, /* u.value.meta (key) */
-	ZW_EV_NOTIFICATION,  /* u.notification: scene, button, alarm */
-	ZW_EV_ALL_QUERIED,   /* every node's interview is done */
-	ZW_EV_CONTROLLER,    /* include/exclude progress: u.message */
-};
-
-struct zw_node_info {
-	const char *name; /* from the device or the file; may be NULL */
-	const char *location, *manufacturer, *product; /* may be NULL */
-	enum zw_node_status status;
-};
-
-struct zw_event {
-	enum zw_event_type type;
-	uint8_t node; /* 0 when not about one node */
-	union {
-		const char *message;
-		struct zw_node_info node;
-		enum zw_node_status status;
-		struct {
-			const struct value_meta *meta;
-			const struct value *val;
-		} value;
-		struct {
-			uint8_t cc;
-			uint8_t endpoint;
-			const char
-			    *kind;    /* "scene", "button", "notification" */
-			int64_t code; /* scene id, button, alarm event */
-			const char *text; /* may be NULL */
-		} notification;
-	} u;
-	/*
-	 * ZW_EV_CONTROLLER only: the command it is about ("include",
-	 * "exclude", "heal", ...; NULL: none) and how it stands: 0 while
-	 * it runs, 1 once it succeeded, -errno once it failed (-EIO), was
-	 * cancelled (-ECANCELED) or timed out (-ETIMEDOUT).
-	 */
-	const char *command;
-	int result;
-};
+#include "zw_event.h"
 
 typedef void (*zw_event_fn)(void *ctx, const struct zw_event *ev);
 
 struct zw;
 
+/*
+ * What a backend is opened with (the daemon fills it from the zwave
+ * section of the configuration).  The strings are borrowed for the
+ * duration of open() only.
+ */
+struct zw_opts {
+	const char *state_dir;	      /* the backend's own files go below it */
+	const char *sim_network;      /* sim: the network file; required */
+	const char *device;	      /* openzwave: NULL or "": /dev/ttyACM0 */
+	const char *network_key_file; /* openzwave: may be NULL */
+};
+
 struct zw_ops {
 	const char *name;
 	/* Start the backend; events may flow as soon as the loop runs. */
-	int (*open)(uv_loop_t *loop, const struct conf *conf,
-		    const char *state_dir, zw_event_fn cb, void *ctx,
-		    struct zw **ret);
+	int (*open)(uv_loop_t *loop, const struct zw_opts *opts, zw_event_fn cb,
+		    void *ctx, struct zw **ret);
 	/* Stop: no event after this returns; memory freed once its handles
 	 * are closed (so run the loop after it). */
 	void (*close)(struct zw *z);

@@ -218,9 +218,9 @@ static void fx_core(struct fx *f)
 	f->d.reg = registry_new();
 	assert_non_null(f->d.reg);
 	assert_int_equal(api_init(&f->d), 0);
-	assert_int_equal(
-	    zw_sim_ops.open(&f->loop, f->d.conf, f->dir, on_zw, f, &f->d.zw),
-	    0);
+	struct zw_opts zo = { .state_dir = f->dir,
+			      .sim_network = f->d.conf->zwave.sim_network };
+	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->d.zw), 0);
 	fx_run_until(f, is_queried, WAIT_MS);
 	assert_true(f->queried);
 	assert_int_equal(registry_node_count(f->d.reg), NNODES);

@@ -60,7 +60,8 @@ static void use_network(struct zw *z, struct registry *reg, uv_loop_t *loop)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct conf c = { .zwave.sim_network = fuzz_file };
+	struct zw_opts o = { .state_dir = fuzz_dir(),
+			     .sim_network = fuzz_file };
 	struct registry *reg = registry_new();
 	struct zw *z = NULL;
 	uv_loop_t loop;
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fuzz_check(reg && uv_loop_init(&loop) == 0, "setup");
 	fuzz_write(fuzz_file, data, size, 0644);
-	r = zw_sim_ops.open(&loop, &c, fuzz_dir(), on_zw, reg, &z);
+	r = zw_sim_ops.open(&loop, &o, on_zw, reg, &z);
 	fuzz_check(r <= 0 && (r == 0) == (z != NULL), "open: %d", r);
 	if (z) {
 		use_network(z, reg, &loop);

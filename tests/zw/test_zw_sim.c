@@ -161,11 +161,9 @@ static void fx_done(struct fx *f)
 
 static int fx_open(struct fx *f, const char *path)
 {
-	struct conf c;
+	struct zw_opts o = { .state_dir = f->dir, .sim_network = path };
 
-	memset(&c, 0, sizeof(c));
-	c.zwave.sim_network = (char *)path;
-	return zw_sim_ops.open(&f->loop, &c, f->dir, on_event, f, &f->z);
+	return zw_sim_ops.open(&f->loop, &o, on_event, f, &f->z);
 }
 
 static int fx_open_src(struct fx *f, const char *rel)
@@ -220,6 +218,27 @@ static void fx_start(struct fx *f, const char *rel)
 	assert_true(f->n > 0);
 	assert_int_equal(f->ev[f->n - 1].type, ZW_EV_ALL_QUERIED);
 	f->n = 0;
+}
+
+/* The fixture of the tests that start from basic.json. */
+static int setup_basic(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	fx_init(f);
+	fx_start(f, "tests/sim/basic.json");
+	*state = f;
+	return 0;
+}
+
+static int teardown_fx(void **state)
+{
+	struct fx *f = *state;
+
+	fx_done(f);
+	free(f);
+	return 0;
 }
 
 static size_t count(const struct fx *f, enum zw_event_type type)
@@ -471,124 +490,125 @@ static void test_startup_order(void **state)
 
 static void test_set_delay(void **state)
 {
+	struct fx *f = *state;
 	struct value_key sw = key_of(2, "switch_binary", 0, "currentValue");
 	struct value_key lvl =
 	    key_of(3, "switch_multilevel", 0, "currentValue");
 	struct value v = bool_val(true);
 	uint64_t t0;
-	struct fx f;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
-	uv_update_time(&f.loop);
-	t0 = uv_now(&f.loop);
-	assert_int_equal(zw_set_value(f.z, &sw, &v), 0);
-	assert_int_equal(f.n, 0);
-	spin(&f, 200);
-	assert_int_equal(f.n, 1);
-	check_value(&f.ev[0], ZW_EV_VALUE_CHANGED, 2,
+	uv_update_time(&f->loop);
+	t0 = uv_now(&f->loop);
+	assert_int_equal(zw_set_value(f->z, &sw, &v), 0);
+	assert_int_equal(f->n, 0);
+	spin(f, 200);
+	assert_int_equal(f->n, 1);
+	check_value(&f->ev[0], ZW_EV_VALUE_CHANGED, 2,
 		    "switch_binary/0/currentValue", "true");
 	/* report-delay-ms is 10: not before, and not much after. */
-	assert_true(f.ev[0].at >= t0 + 10);
-	assert_true(f.ev[0].at < t0 + 200);
+	assert_true(f->ev[0].at >= t0 + 10);
+	assert_true(f->ev[0].at < t0 + 200);
 
 	/* Several writes arrive in the order they were made. */
-	f.n = 0;
+	f->n = 0;
 	for (int i = 1; i <= 3; i++) {
 		struct value l = int_val(10 * i);
 
-		assert_int_equal(zw_set_value(f.z, &lvl, &l), 0);
+		assert_int_equal(zw_set_value(f->z, &lvl, &l), 0);
 	}
 	v = bool_val(false);
-	assert_int_equal(zw_set_value(f.z, &sw, &v), 0);
-	assert_int_equal(f.n, 0);
-	spin(&f, 100);
-	assert_int_equal(f.n, 4);
-	check_value(&f.ev[0], ZW_EV_VALUE_CHANGED, 3,
+	assert_int_equal(zw_set_value(f->z, &sw, &v), 0);
+	assert_int_equal(f->n, 0);
+	spin(f, 100);
+	assert_int_equal(f->n, 4);
+	check_value(&f->ev[0], ZW_EV_VALUE_CHANGED, 3,
 		    "switch_multilevel/0/currentValue", "10");
-	check_value(&f.ev[1], ZW_EV_VALUE_CHANGED, 3,
+	check_value(&f->ev[1], ZW_EV_VALUE_CHANGED, 3,
 		    "switch_multilevel/0/currentValue", "20");
-	check_value(&f.ev[2], ZW_EV_VALUE_CHANGED, 3,
+	check_value(&f->ev[2], ZW_EV_VALUE_CHANGED, 3,
 		    "switch_multilevel/0/currentValue", "30");
-	check_value(&f.ev[3], ZW_EV_VALUE_CHANGED, 2,
+	check_value(&f->ev[3], ZW_EV_VALUE_CHANGED, 2,
 		    "switch_binary/0/currentValue", "false");
-	fx_done(&f);
 }
 
 /* A STRING write is copied: the caller's buffer is its own again. */
 static void test_set_string_copied(void **state)
 {
+	struct fx *f = *state;
 	struct value_key k = key_of(7, "configuration", 0, "melody");
 	struct value v = { .type = VALUE_STRING };
 	char buf[32] = "big ben";
-	struct fx f;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
 	v.u.s = buf;
-	assert_int_equal(zw_set_value(f.z, &k, &v), 0);
+	assert_int_equal(zw_set_value(f->z, &k, &v), 0);
 	strcpy(buf, "XXXXXXX");
-	spin(&f, 100);
-	assert_int_equal(f.n, 1);
-	check_value(&f.ev[0], ZW_EV_VALUE_CHANGED, 7, "configuration/0/melody",
+	spin(f, 100);
+	assert_int_equal(f->n, 1);
+	check_value(&f->ev[0], ZW_EV_VALUE_CHANGED, 7, "configuration/0/melody",
 		    "\"big ben\"");
-	fx_done(&f);
 }
 
 static void test_set_errors(void **state)
 {
+	struct fx *f = *state;
+	static const struct value v = { .type = VALUE_BOOL, .u.b = true };
+	static const struct value i50 = { .type = VALUE_INT, .u.i = 50 };
+	static const struct value i100 = { .type = VALUE_INT, .u.i = 100 };
+	static const struct value im1 = { .type = VALUE_INT, .u.i = -1 };
+	static const struct value e3 = { .type = VALUE_INT, .u.i = 3 };
+	static const struct value e3enum = { .type = VALUE_ENUM, .u.i = 3 };
+	/* basic.json lowers the max to 25 */
+	static const struct value f255 = { .type = VALUE_FLOAT, .u.f = 25.5 };
+	static const struct value f25 = { .type = VALUE_FLOAT, .u.f = 25 };
+	static const struct value e2 = { .type = VALUE_ENUM, .u.i = 2 };
+	static const struct {
+		unsigned node;
+		const char *cc;
+		unsigned ep;
+		const char *property;
+		const struct value *val;
+		int code;
+	} cases[] = {
+		{ 99, "switch_binary", 0, "currentValue", &v, -ENOENT },
+		{ 0, "switch_binary", 0, "currentValue", &v, -ENOENT },
+		{ 2, "switch_binary", 1, "currentValue", &v, -ENOENT },
+		{ 2, "switch_binary", 0, "targetValue", &v, -ENOENT },
+		{ 4, "sensor_binary", 0, "motion", &v, -EACCES },
+		{ 4, "battery", 0, "level", &i50, -EACCES },
+		{ 6, "door_lock", 0, "locked", &v, -EHOSTDOWN },
+		{ 2, "switch_binary", 0, "currentValue", &i50, -EINVAL },
+		{ 2, "switch_binary", 0, "currentValue", NULL, -EINVAL },
+		{ 3, "switch_multilevel", 0, "currentValue", &i100, -EINVAL },
+		{ 3, "switch_multilevel", 0, "currentValue", &im1, -EINVAL },
+		{ 7, "notification", 0, "mode", &e3, -EINVAL },
+		{ 7, "notification", 0, "mode", &e3enum, -EINVAL },
+		{ 8, "thermostat_setpoint", 0, "heating", &f255, -EINVAL },
+		{ 8, "thermostat_setpoint", 0, "heating", &f25, 0 },
+		{ 7, "notification", 0, "mode", &e2, 0 },
+	};
 	struct value_key k;
-	struct value v = bool_val(true), i = int_val(50), e = int_val(3);
-	struct value fl = { .type = VALUE_FLOAT };
-	struct fx f;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
-	k = key_of(99, "switch_binary", 0, "currentValue");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k.node = 0;
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k = key_of(2, "switch_binary", 1, "currentValue");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k = key_of(2, "switch_binary", 0, "targetValue");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -ENOENT);
-	k = key_of(4, "sensor_binary", 0, "motion");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -EACCES);
-	k = key_of(4, "battery", 0, "level");
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EACCES);
-	k = key_of(6, "door_lock", 0, "locked");
-	assert_int_equal(zw_set_value(f.z, &k, &v), -EHOSTDOWN);
-	k = key_of(2, "switch_binary", 0, "currentValue");
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EINVAL);
-	assert_int_equal(zw_set_value(f.z, &k, NULL), -EINVAL);
-	k = key_of(3, "switch_multilevel", 0, "currentValue");
-	i.u.i = 100;
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EINVAL);
-	i.u.i = -1;
-	assert_int_equal(zw_set_value(f.z, &k, &i), -EINVAL);
-	k = key_of(7, "notification", 0, "mode");
-	assert_int_equal(zw_set_value(f.z, &k, &e), -EINVAL);
-	e.type = VALUE_ENUM;
-	assert_int_equal(zw_set_value(f.z, &k, &e), -EINVAL);
-	k = key_of(8, "thermostat_setpoint", 0, "heating");
-	fl.u.f = 25.5; /* basic.json lowers the max to 25 */
-	assert_int_equal(zw_set_value(f.z, &k, &fl), -EINVAL);
-	fl.u.f = 25;
-	assert_int_equal(zw_set_value(f.z, &k, &fl), 0);
-	e.u.i = 2;
-	k = key_of(7, "notification", 0, "mode");
-	assert_int_equal(zw_set_value(f.z, &k, &e), 0);
-	assert_int_equal(zw_include(f.z, false, 30), -ENOTSUP);
-	assert_int_equal(zw_exclude(f.z, 30), -ENOTSUP);
-	assert_int_equal(zw_cancel(f.z), -ENOTSUP);
-	assert_int_equal(f.n, 0);
-	spin(&f, 100);
-	assert_int_equal(f.n, 2);
-	check_value(&f.ev[0], ZW_EV_VALUE_CHANGED, 8,
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r;
+
+		k = key_of((uint8_t)cases[i].node, cases[i].cc, cases[i].ep,
+			   cases[i].property);
+		r = zw_set_value(f->z, &k, cases[i].val);
+		if (r != cases[i].code)
+			fail_msg("case %zu: node %u %s/%u/%s: got %d, want %d",
+				 i, cases[i].node, cases[i].cc, cases[i].ep,
+				 cases[i].property, r, cases[i].code);
+	}
+	assert_int_equal(zw_include(f->z, false, 30), -ENOTSUP);
+	assert_int_equal(zw_exclude(f->z, 30), -ENOTSUP);
+	assert_int_equal(zw_cancel(f->z), -ENOTSUP);
+	assert_int_equal(f->n, 0);
+	spin(f, 100);
+	assert_int_equal(f->n, 2);
+	check_value(&f->ev[0], ZW_EV_VALUE_CHANGED, 8,
 		    "thermostat_setpoint/0/heating", "25.0");
-	check_value(&f.ev[1], ZW_EV_VALUE_CHANGED, 7, "notification/0/mode",
+	check_value(&f->ev[1], ZW_EV_VALUE_CHANGED, 7, "notification/0/mode",
 		    "\"alarm\"");
-	fx_done(&f);
 }
 
 /* The queue is bounded; closing with reports pending frees them. */
@@ -617,84 +637,80 @@ static void test_queue_bound_and_close(void **state)
 
 static void test_button_and_plug(void **state)
 {
+	struct fx *f = *state;
 	struct value_key ring = key_of(7, "basic", 0, "ring");
 	struct value_key plug = key_of(5, "switch_binary", 0, "currentValue");
 	struct value_key porch = key_of(2, "switch_binary", 0, "currentValue");
 	struct value press = { .type = VALUE_BUTTON };
 	struct value off = bool_val(false), on = bool_val(true);
 	char err[256];
-	struct fx f;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
-	assert_int_equal(zw_set_value(f.z, &ring, &press), 0);
-	spin(&f, 100);
-	assert_int_equal(f.n, 1);
-	assert_int_equal(f.ev[0].type, ZW_EV_NOTIFICATION);
-	assert_int_equal(f.ev[0].node, 7);
-	assert_string_equal(f.ev[0].text, "button");
-	assert_string_equal(f.ev[0].data, "ring");
-	assert_int_equal(f.ev[0].cc, cc_from_name("basic"));
+	assert_int_equal(zw_set_value(f->z, &ring, &press), 0);
+	spin(f, 100);
+	assert_int_equal(f->n, 1);
+	assert_int_equal(f->ev[0].type, ZW_EV_NOTIFICATION);
+	assert_int_equal(f->ev[0].node, 7);
+	assert_string_equal(f->ev[0].text, "button");
+	assert_string_equal(f->ev[0].data, "ring");
+	assert_int_equal(f->ev[0].cc, cc_from_name("basic"));
 
 	/* The plug draws 150 W; switched off, it reports 0 W as well. */
-	f.n = 0;
-	assert_int_equal(inject(&f,
+	f->n = 0;
+	assert_int_equal(inject(f,
 				"{\"op\":\"emit\",\"node\":5,\"value\":"
 				"\"power\",\"data\":150}",
 				NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(zw_set_value(f.z, &plug, &on), 0);
-	spin(&f, 100);
-	assert_int_equal(f.n, 2);
-	check_value(&f.ev[0], ZW_EV_VALUE_CHANGED, 5, "meter/0/power", "150.0");
-	check_value(&f.ev[1], ZW_EV_VALUE_CHANGED, 5,
+	assert_int_equal(zw_set_value(f->z, &plug, &on), 0);
+	spin(f, 100);
+	assert_int_equal(f->n, 2);
+	check_value(&f->ev[0], ZW_EV_VALUE_CHANGED, 5, "meter/0/power",
+		    "150.0");
+	check_value(&f->ev[1], ZW_EV_VALUE_CHANGED, 5,
 		    "switch_binary/0/currentValue", "true");
-	f.n = 0;
-	assert_int_equal(zw_set_value(f.z, &plug, &off), 0);
-	assert_int_equal(zw_set_value(f.z, &porch, &off), 0);
-	spin(&f, 100);
-	assert_int_equal(f.n, 3);
-	check_value(&f.ev[0], ZW_EV_VALUE_CHANGED, 5,
+	f->n = 0;
+	assert_int_equal(zw_set_value(f->z, &plug, &off), 0);
+	assert_int_equal(zw_set_value(f->z, &porch, &off), 0);
+	spin(f, 100);
+	assert_int_equal(f->n, 3);
+	check_value(&f->ev[0], ZW_EV_VALUE_CHANGED, 5,
 		    "switch_binary/0/currentValue", "false");
-	check_value(&f.ev[1], ZW_EV_VALUE_CHANGED, 5, "meter/0/power", "0.0");
-	check_value(&f.ev[2], ZW_EV_VALUE_CHANGED, 2,
+	check_value(&f->ev[1], ZW_EV_VALUE_CHANGED, 5, "meter/0/power", "0.0");
+	check_value(&f->ev[2], ZW_EV_VALUE_CHANGED, 2,
 		    "switch_binary/0/currentValue", "false");
-	fx_done(&f);
 }
 
 static void test_refresh_and_heal(void **state)
 {
-	struct fx f;
+	struct fx *f = *state;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
-	assert_int_equal(zw_refresh(f.z, 4), 0);
-	assert_int_equal(zw_refresh(f.z, 7), 0);
-	assert_int_equal(zw_heal(f.z), 0);
-	assert_int_equal(zw_refresh(f.z, 6), -EHOSTDOWN);
-	assert_int_equal(zw_refresh(f.z, 99), -ENOENT);
-	assert_int_equal(zw_refresh(f.z, 0), -ENOENT);
-	assert_int_equal(zw_refresh(f.z, 233), -ENOENT);
-	assert_int_equal(f.n, 0);
-	spin(&f, 100);
+	assert_int_equal(zw_refresh(f->z, 4), 0);
+	assert_int_equal(zw_refresh(f->z, 7), 0);
+	assert_int_equal(zw_heal(f->z), 0);
+	assert_int_equal(zw_refresh(f->z, 6), -EHOSTDOWN);
+	assert_int_equal(zw_refresh(f->z, 99), -ENOENT);
+	assert_int_equal(zw_refresh(f->z, 0), -ENOENT);
+	assert_int_equal(zw_refresh(f->z, 233), -ENOENT);
+	assert_int_equal(f->n, 0);
+	spin(f, 100);
 	/* Readable values that have one: not the button, not unset ones. */
-	assert_int_equal(f.n, 2 + 5 + 1);
-	check_value(&f.ev[0], ZW_EV_VALUE_CHANGED, 4, "sensor_binary/0/motion",
+	assert_int_equal(f->n, 2 + 5 + 1);
+	check_value(&f->ev[0], ZW_EV_VALUE_CHANGED, 4, "sensor_binary/0/motion",
 		    "false");
-	check_value(&f.ev[1], ZW_EV_VALUE_CHANGED, 4, "battery/0/level", "100");
-	check_value(&f.ev[2], ZW_EV_VALUE_CHANGED, 7,
+	check_value(&f->ev[1], ZW_EV_VALUE_CHANGED, 4, "battery/0/level",
+		    "100");
+	check_value(&f->ev[2], ZW_EV_VALUE_CHANGED, 7,
 		    "switch_binary/1/currentValue", "false");
-	check_value(&f.ev[3], ZW_EV_VALUE_CHANGED, 7,
+	check_value(&f->ev[3], ZW_EV_VALUE_CHANGED, 7,
 		    "switch_binary/2/currentValue", "true");
-	check_value(&f.ev[4], ZW_EV_VALUE_CHANGED, 7,
+	check_value(&f->ev[4], ZW_EV_VALUE_CHANGED, 7,
 		    "sensor_multilevel/0/humidity", "40.5");
-	check_value(&f.ev[5], ZW_EV_VALUE_CHANGED, 7, "notification/0/mode",
+	check_value(&f->ev[5], ZW_EV_VALUE_CHANGED, 7, "notification/0/mode",
 		    "\"idle\"");
-	check_value(&f.ev[6], ZW_EV_VALUE_CHANGED, 7, "configuration/0/melody",
+	check_value(&f->ev[6], ZW_EV_VALUE_CHANGED, 7, "configuration/0/melody",
 		    "\"westminster\"");
-	assert_int_equal(f.ev[7].type, ZW_EV_CONTROLLER);
-	assert_string_equal(f.ev[7].text, "heal done");
-	fx_done(&f);
+	assert_int_equal(f->ev[7].type, ZW_EV_CONTROLLER);
+	assert_string_equal(f->ev[7].text, "heal done");
 }
 
 static void test_inject_emit(void **state)
@@ -770,6 +786,7 @@ static void test_inject_emit(void **state)
 
 static void test_inject_errors(void **state)
 {
+	struct fx *f = *state;
 	static const struct {
 		const char *req;
 		int code;
@@ -850,105 +867,96 @@ static void test_inject_errors(void **state)
 		  "no node called 'nobody'" },
 	};
 	char err[256];
-	struct fx f;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = inject(&f, cases[i].req, NULL, err, sizeof(err));
+		int r = inject(f, cases[i].req, NULL, err, sizeof(err));
 
 		if (r != cases[i].code || !strstr(err, cases[i].msg))
 			fail_msg("%s: got %d '%s', want %d '%s'", cases[i].req,
 				 r, err, cases[i].code, cases[i].msg);
 	}
-	assert_int_equal(f.n, 0);
-	fx_done(&f);
+	assert_int_equal(f->n, 0);
 }
 
 static void test_inject_status_event(void **state)
 {
+	struct fx *f = *state;
 	struct value_key sw = key_of(2, "switch_binary", 0, "currentValue");
 	struct value on = bool_val(true);
 	char err[256];
 	json_t *res;
-	struct fx f;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
 	/* A write accepted before the node died is never answered. */
-	assert_int_equal(zw_set_value(f.z, &sw, &on), 0);
-	assert_int_equal(inject(&f, "{\"op\":\"dead\",\"node\":\"porch\"}",
-				&res, err, sizeof(err)),
+	assert_int_equal(zw_set_value(f->z, &sw, &on), 0);
+	assert_int_equal(inject(f, "{\"op\":\"dead\",\"node\":\"porch\"}", &res,
+				err, sizeof(err)),
 			 0);
 	assert_string_equal(json_string_value(json_object_get(res, "status")),
 			    "dead");
 	json_decref(res);
-	assert_int_equal(f.n, 1);
-	assert_int_equal(f.ev[0].type, ZW_EV_NODE_STATUS);
-	assert_int_equal(f.ev[0].node, 2);
-	assert_int_equal(f.ev[0].status, ZW_NODE_DEAD);
-	assert_int_equal(zw_set_value(f.z, &sw, &on), -EHOSTDOWN);
-	assert_int_equal(zw_refresh(f.z, 2), -EHOSTDOWN);
-	spin(&f, 100);
-	assert_int_equal(f.n, 1);
+	assert_int_equal(f->n, 1);
+	assert_int_equal(f->ev[0].type, ZW_EV_NODE_STATUS);
+	assert_int_equal(f->ev[0].node, 2);
+	assert_int_equal(f->ev[0].status, ZW_NODE_DEAD);
+	assert_int_equal(zw_set_value(f->z, &sw, &on), -EHOSTDOWN);
+	assert_int_equal(zw_refresh(f->z, 2), -EHOSTDOWN);
+	spin(f, 100);
+	assert_int_equal(f->n, 1);
 	assert_int_equal(
-	    inject(&f, "{\"op\":\"alive\",\"node\":2}", NULL, err, sizeof(err)),
+	    inject(f, "{\"op\":\"alive\",\"node\":2}", NULL, err, sizeof(err)),
 	    0);
-	assert_int_equal(f.n, 2);
-	assert_int_equal(f.ev[1].status, ZW_NODE_ALIVE);
-	assert_int_equal(zw_set_value(f.z, &sw, &on), 0);
-	spin(&f, 100);
-	assert_int_equal(f.n, 3);
-	check_value(&f.ev[2], ZW_EV_VALUE_CHANGED, 2,
+	assert_int_equal(f->n, 2);
+	assert_int_equal(f->ev[1].status, ZW_NODE_ALIVE);
+	assert_int_equal(zw_set_value(f->z, &sw, &on), 0);
+	spin(f, 100);
+	assert_int_equal(f->n, 3);
+	check_value(&f->ev[2], ZW_EV_VALUE_CHANGED, 2,
 		    "switch_binary/0/currentValue", "true");
 
-	f.n = 0;
-	assert_int_equal(inject(&f,
+	f->n = 0;
+	assert_int_equal(inject(f,
 				"{\"op\":\"event\",\"node\":\"porch\","
 				"\"kind\":\"scene\",\"code\":3}",
 				&res, err, sizeof(err)),
 			 0);
 	assert_int_equal(json_integer_value(json_object_get(res, "code")), 3);
 	json_decref(res);
-	assert_int_equal(inject(&f,
+	assert_int_equal(inject(f,
 				"{\"op\":\"event\",\"node\":7,\"kind\":"
 				"\"button\",\"code\":1,\"endpoint\":2,"
 				"\"text\":\"double\"}",
 				NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(inject(&f,
+	assert_int_equal(inject(f,
 				"{\"op\":\"event\",\"node\":4,\"kind\":"
 				"\"notification\",\"code\":22}",
 				NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(f.n, 3);
+	assert_int_equal(f->n, 3);
 	for (size_t i = 0; i < 3; i++)
-		assert_int_equal(f.ev[i].type, ZW_EV_NOTIFICATION);
-	assert_string_equal(f.ev[0].text, "scene");
-	assert_int_equal(f.ev[0].cc, cc_from_name("scene_activation"));
-	assert_int_equal(f.ev[0].code, 3);
-	assert_int_equal(f.ev[0].node, 2);
-	assert_string_equal(f.ev[1].text, "button");
-	assert_int_equal(f.ev[1].cc, cc_from_name("central_scene"));
-	assert_int_equal(f.ev[1].endpoint, 2);
-	assert_string_equal(f.ev[1].data, "double");
-	assert_string_equal(f.ev[2].text, "notification");
-	assert_int_equal(f.ev[2].cc, cc_from_name("notification"));
-	assert_int_equal(f.ev[2].code, 22);
-	fx_done(&f);
+		assert_int_equal(f->ev[i].type, ZW_EV_NOTIFICATION);
+	assert_string_equal(f->ev[0].text, "scene");
+	assert_int_equal(f->ev[0].cc, cc_from_name("scene_activation"));
+	assert_int_equal(f->ev[0].code, 3);
+	assert_int_equal(f->ev[0].node, 2);
+	assert_string_equal(f->ev[1].text, "button");
+	assert_int_equal(f->ev[1].cc, cc_from_name("central_scene"));
+	assert_int_equal(f->ev[1].endpoint, 2);
+	assert_string_equal(f->ev[1].data, "double");
+	assert_string_equal(f->ev[2].text, "notification");
+	assert_int_equal(f->ev[2].cc, cc_from_name("notification"));
+	assert_int_equal(f->ev[2].code, 22);
 }
 
 static void test_inject_add_remove(void **state)
 {
+	struct fx *f = *state;
 	struct value_key sw = key_of(2, "switch_binary", 0, "currentValue");
 	struct value on = bool_val(true);
 	char err[256];
 	json_t *res;
-	struct fx f;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
-	assert_int_equal(inject(&f,
+	assert_int_equal(inject(f,
 				"{\"op\":\"add\",\"node\":{\"id\":20,"
 				"\"name\":\"shed\",\"device\":\"door-sensor\","
 				"\"values\":[{\"cc\":\"battery\",\"property\":"
@@ -957,47 +965,46 @@ static void test_inject_add_remove(void **state)
 			 0);
 	assert_int_equal(json_integer_value(json_object_get(res, "node")), 20);
 	json_decref(res);
-	assert_int_equal(f.n, 4);
-	assert_int_equal(f.ev[0].type, ZW_EV_NODE_ADDED);
-	assert_string_equal(f.ev[0].text, "shed");
-	assert_string_equal(f.ev[0].data, "Door Sensor");
-	check_value(&f.ev[1], ZW_EV_VALUE_ADDED, 20, "sensor_binary/0/door",
+	assert_int_equal(f->n, 4);
+	assert_int_equal(f->ev[0].type, ZW_EV_NODE_ADDED);
+	assert_string_equal(f->ev[0].text, "shed");
+	assert_string_equal(f->ev[0].data, "Door Sensor");
+	check_value(&f->ev[1], ZW_EV_VALUE_ADDED, 20, "sensor_binary/0/door",
 		    "false");
-	check_value(&f.ev[2], ZW_EV_VALUE_ADDED, 20, "battery/0/level", "7");
-	assert_int_equal(f.ev[3].type, ZW_EV_NODE_STATUS);
-	assert_int_equal(f.ev[3].status, ZW_NODE_ALIVE);
-	assert_int_equal(inject(&f,
+	check_value(&f->ev[2], ZW_EV_VALUE_ADDED, 20, "battery/0/level", "7");
+	assert_int_equal(f->ev[3].type, ZW_EV_NODE_STATUS);
+	assert_int_equal(f->ev[3].status, ZW_NODE_ALIVE);
+	assert_int_equal(inject(f,
 				"{\"op\":\"emit\",\"node\":\"shed\",\"value\":"
 				"\"door\",\"data\":true}",
 				NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(inject(&f, "{\"op\":\"remove\",\"node\":\"shed\"}",
+	assert_int_equal(inject(f, "{\"op\":\"remove\",\"node\":\"shed\"}",
 				NULL, err, sizeof(err)),
 			 0);
-	assert_int_equal(f.n, 6);
-	assert_int_equal(f.ev[5].type, ZW_EV_NODE_REMOVED);
-	assert_int_equal(f.ev[5].node, 20);
-	assert_int_equal(inject(&f, "{\"op\":\"remove\",\"node\":20}", NULL,
-				err, sizeof(err)),
+	assert_int_equal(f->n, 6);
+	assert_int_equal(f->ev[5].type, ZW_EV_NODE_REMOVED);
+	assert_int_equal(f->ev[5].node, 20);
+	assert_int_equal(inject(f, "{\"op\":\"remove\",\"node\":20}", NULL, err,
+				sizeof(err)),
 			 -ENOENT);
-	assert_int_equal(zw_refresh(f.z, 20), -ENOENT);
+	assert_int_equal(zw_refresh(f->z, 20), -ENOENT);
 
 	/* A write to a node that leaves and comes back is not answered. */
-	f.n = 0;
-	assert_int_equal(zw_set_value(f.z, &sw, &on), 0);
-	assert_int_equal(inject(&f, "{\"op\":\"remove\",\"node\":2}", NULL, err,
-				sizeof(err)),
-			 0);
-	assert_int_equal(zw_set_value(f.z, &sw, &on), -ENOENT);
-	assert_int_equal(inject(&f,
+	f->n = 0;
+	assert_int_equal(zw_set_value(f->z, &sw, &on), 0);
+	assert_int_equal(
+	    inject(f, "{\"op\":\"remove\",\"node\":2}", NULL, err, sizeof(err)),
+	    0);
+	assert_int_equal(zw_set_value(f->z, &sw, &on), -ENOENT);
+	assert_int_equal(inject(f,
 				"{\"op\":\"add\",\"node\":{\"id\":2,\"name\":"
 				"\"porch\",\"device\":\"switch\"}}",
 				NULL, err, sizeof(err)),
 			 0);
-	spin(&f, 100);
-	assert_int_equal(count(&f, ZW_EV_VALUE_CHANGED), 0);
-	assert_int_equal(count(&f, ZW_EV_NODE_ADDED), 1);
-	fx_done(&f);
+	spin(f, 100);
+	assert_int_equal(count(f, ZW_EV_VALUE_CHANGED), 0);
+	assert_int_equal(count(f, ZW_EV_NODE_ADDED), 1);
 }
 
 static void close_on_first(struct fx *f, const struct zw_event *ev)
@@ -1033,21 +1040,18 @@ static void remove_on_first(struct fx *f, const struct zw_event *ev)
 /* A node removed while its values are being reported stops at once. */
 static void test_remove_in_callback(void **state)
 {
-	struct fx f;
+	struct fx *f = *state;
 
-	fx_init(&f);
-	fx_start(&f, "tests/sim/basic.json");
-	assert_int_equal(zw_refresh(f.z, 7), 0);
-	assert_int_equal(zw_refresh(f.z, 4), 0);
-	f.hook = remove_on_first;
-	spin(&f, 100);
-	assert_int_equal(f.n, 4);
-	assert_int_equal(f.ev[0].type, ZW_EV_VALUE_CHANGED);
-	assert_int_equal(f.ev[1].type, ZW_EV_NODE_REMOVED);
-	assert_int_equal(f.ev[1].node, 7);
-	assert_int_equal(f.ev[2].node, 4);
-	assert_int_equal(f.ev[3].node, 4);
-	fx_done(&f);
+	assert_int_equal(zw_refresh(f->z, 7), 0);
+	assert_int_equal(zw_refresh(f->z, 4), 0);
+	f->hook = remove_on_first;
+	spin(f, 100);
+	assert_int_equal(f->n, 4);
+	assert_int_equal(f->ev[0].type, ZW_EV_VALUE_CHANGED);
+	assert_int_equal(f->ev[1].type, ZW_EV_NODE_REMOVED);
+	assert_int_equal(f->ev[1].node, 7);
+	assert_int_equal(f->ev[2].node, 4);
+	assert_int_equal(f->ev[3].node, 4);
 }
 
 /* n switches with ids 1..n, as JSON. */
@@ -1118,22 +1122,31 @@ static void expect_bad(const char *json, const char *rel, int code,
 
 static void test_bad_files(void **state)
 {
-	expect_bad(NULL, "tests/sim/bad-device.json", -EINVAL,
-		   "bad-device.json: node 3: unknown device 'dimer' (known: "
-		   "switch, dimmer, motion-sensor, door-sensor, multisensor, "
-		   "meter-plug, lock, thermostat)");
-	expect_bad(NULL, "tests/sim/bad-dup-id.json", -EINVAL,
-		   "node 2: duplicate id");
-	expect_bad(NULL, "tests/sim/bad-type.json", -EINVAL,
-		   "node 9: values[0] (switch_binary/0/currentValue): bad "
-		   "type 'boolean'");
-	expect_bad(NULL, "tests/sim/bad-range.json", -EINVAL,
-		   "node 3: values[0] (switch_multilevel/0/currentValue): "
-		   "value: ");
-	expect_bad(NULL, "tests/sim/bad-json.json", -EINVAL, "line ");
-	expect_bad(NULL, "tests/sim/no-such-file.json", -ENOENT,
-		   "no-such-file.json: ");
-	expect_bad(NULL, "tests/sim", -EINVAL, "not a regular file");
+	static const struct {
+		const char *rel;
+		int code;
+		const char *msg;
+	} cases[] = {
+		{ "tests/sim/bad-device.json", -EINVAL,
+		  "bad-device.json: node 3: unknown device 'dimer' (known: "
+		  "switch, dimmer, motion-sensor, door-sensor, multisensor, "
+		  "meter-plug, lock, thermostat)" },
+		{ "tests/sim/bad-dup-id.json", -EINVAL,
+		  "node 2: duplicate id" },
+		{ "tests/sim/bad-type.json", -EINVAL,
+		  "node 9: values[0] (switch_binary/0/currentValue): bad "
+		  "type 'boolean'" },
+		{ "tests/sim/bad-range.json", -EINVAL,
+		  "node 3: values[0] (switch_multilevel/0/currentValue): "
+		  "value: " },
+		{ "tests/sim/bad-json.json", -EINVAL, "line " },
+		{ "tests/sim/no-such-file.json", -ENOENT,
+		  "no-such-file.json: " },
+		{ "tests/sim", -EINVAL, "not a regular file" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_bad(NULL, cases[i].rel, cases[i].code, cases[i].msg);
 }
 
 /* What the file checks, one rule at a time. */
@@ -1627,18 +1640,27 @@ int main(void)
 		cmocka_unit_test(test_backend_table),
 		cmocka_unit_test(test_startup_demo),
 		cmocka_unit_test(test_startup_order),
-		cmocka_unit_test(test_set_delay),
-		cmocka_unit_test(test_set_string_copied),
-		cmocka_unit_test(test_set_errors),
+		cmocka_unit_test_setup_teardown(test_set_delay, setup_basic,
+						teardown_fx),
+		cmocka_unit_test_setup_teardown(test_set_string_copied,
+						setup_basic, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_set_errors, setup_basic,
+						teardown_fx),
 		cmocka_unit_test(test_queue_bound_and_close),
-		cmocka_unit_test(test_button_and_plug),
-		cmocka_unit_test(test_refresh_and_heal),
+		cmocka_unit_test_setup_teardown(test_button_and_plug,
+						setup_basic, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_refresh_and_heal,
+						setup_basic, teardown_fx),
 		cmocka_unit_test(test_inject_emit),
-		cmocka_unit_test(test_inject_errors),
-		cmocka_unit_test(test_inject_status_event),
-		cmocka_unit_test(test_inject_add_remove),
+		cmocka_unit_test_setup_teardown(test_inject_errors, setup_basic,
+						teardown_fx),
+		cmocka_unit_test_setup_teardown(test_inject_status_event,
+						setup_basic, teardown_fx),
+		cmocka_unit_test_setup_teardown(test_inject_add_remove,
+						setup_basic, teardown_fx),
 		cmocka_unit_test(test_close_in_callback),
-		cmocka_unit_test(test_remove_in_callback),
+		cmocka_unit_test_setup_teardown(test_remove_in_callback,
+						setup_basic, teardown_fx),
 		cmocka_unit_test(test_max_nodes),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_bad_texts),
