@@ -4,19 +4,19 @@
  * the bridge's start and stop; bridge_in.c takes what comes in: MQTT
  * commands as API requests.
  *
- * Everything that comes in is handed to the API (the api_call op), the path the
- * control socket takes too, so a value is checked (node, value, writable,
- * type, range) in one place.  The bridge itself checks only what the API
- * cannot: size, UTF-8, the shape of a topic, and which commands the
- * cloud may use at all.
+ * Everything that comes in is handed to the API (the api_call op), the
+ * path the control socket takes too, so a value is checked (node, value,
+ * writable, type, range) in one place.  The bridge itself checks only
+ * what the API cannot: size, UTF-8, the shape of a topic, and which
+ * commands the cloud may use at all.
  *
  * A cloud "set" through P/api/set/set may wait for the device's report,
  * so an API reply can arrive after bridge_stop().  Each request carries a
  * small call record that points at the bridge; a stopped bridge with
  * requests in flight is only marked dead, publishes nothing more, and is
- * freed by the last reply (the api_call op promises
- * every reply, so that always comes).  Value /set commands never wait: their
- * effect is the state message that follows, and only refusals need an answer.
+ * freed by the last reply (the api_call op promises every reply, so that
+ * always comes).  Value /set commands never wait: their effect is the
+ * state message that follows, and only refusals need an answer.
  */
 #include "config.h"
 
