@@ -156,11 +156,11 @@ void api_call_finish(struct api_call *c, json_t *result, int err)
 		value_text_copy(text, sizeof(text),
 				c->err[0] ? c->err : strerror(-err));
 		reply = api_error_reply(c->id, err, text);
-		/* Without memory for them, the reply goes without the
-		 * details: the error and its code still say enough. */
-		if (reply && c->details &&
-		    json_object_set(reply, "details", c->details) < 0)
-			json_object_del(reply, "details");
+		/* Its result is not needed: without memory for them, the
+		 * reply goes without the details, and the error and its
+		 * code still say enough. */
+		if (reply && c->details)
+			(void)json_object_set(reply, "details", c->details);
 	} else {
 		reply = json_pack("{s:O?,s:b,s:o}", "id", c->id, "ok", 1,
 				  "result", result ? result : json_null());
