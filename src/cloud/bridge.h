@@ -13,14 +13,18 @@
  *   homeassistant/<component>/<unique>/config  out, retained (discovery)
  *
  * The bridge knows topics and payloads; it sends through the out
- * functions it is given (cloud.c puts them in the outbox) and is handed
- * incoming messages.  It never blocks and never trusts a payload.
+ * functions it is given (cloud.c puts them in the outbox), is handed
+ * incoming messages, and hands commands to the gateway's API through the
+ * ops it is given.  It never blocks and never trusts a payload.
  */
 #ifndef ZWGATE_BRIDGE_H
 #define ZWGATE_BRIDGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <jansson.h>
+#include <uv.h>
 
 #include "outbox.h"
 
@@ -37,7 +41,7 @@
 #define BRIDGE_SUB_VALUE_SET "%s/node/+/+/+/+/set"
 #define BRIDGE_SUB_API_SET   "%s/api/+/set"
 
-struct daemon;
+struct registry;
 
 struct bridge_out {
 	/* Queue a message (STATE: retained and coalesced; EVENT: not). */
@@ -53,14 +57,40 @@ struct bridge_opts {
 	unsigned birth_window_ms;     /* tests shorten it; 0: the default */
 };
 
+/* Receives the API's reply (borrowed: copy it).  Called once. */
+typedef void (*bridge_reply_fn)(void *ctx, const json_t *reply);
+
+/* What the bridge asks of the gateway. */
+struct bridge_ops {
+	/*
+	 * Carry out req (borrowed), a request of the API (zwgate/control.h);
+	 * reply(reply_ctx, ..) exactly once, at once or later, even when
+	 * the gateway stops first.
+	 */
+	void (*api_call)(void *ctx, const json_t *req, bridge_reply_fn reply,
+			 void *reply_ctx);
+	/* The API's code of an -errno: "ENOENT", ...; "EIO" if unknown. */
+	const char *(*errno_name)(int err);
+	/* Does text name one of the gateway's files (an error that stays
+	 * in the local log)?  NULL: nothing does. */
+	bool (*names_a_path)(void *ctx, const char *text);
+	void *ctx;
+};
+
+struct bridge_deps {
+	uv_loop_t *loop;
+	struct registry *reg; /* must outlive the bridge */
+	struct bridge_ops ops;
+};
+
 struct bridge;
 
 /*
- * Follow d->reg (as a listener), send through out, act through d->zw and
- * api_request(d, ...).  Publishes the state of what the registry already
+ * Follow deps->reg (as a listener), send through out, carry out commands
+ * through deps->ops.  Publishes the state of what the registry already
  * holds.  0 or -errno.
  */
-int bridge_start(struct daemon *d, const struct bridge_opts *opts,
+int bridge_start(const struct bridge_deps *deps, const struct bridge_opts *opts,
 		 const struct bridge_out *out, struct bridge **ret);
 struct bridge *bridge_stop(struct bridge *b);
 

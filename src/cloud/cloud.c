@@ -21,10 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "bridge.h"
 #include "cloud.h"
-#include "daemon.h"
+#include "conf.h"
 #include "discovery.h"
 #include "fsutil.h"
 #include "log.h"
@@ -49,7 +48,7 @@ struct cloud_mid {
 };
 
 struct cloud {
-	struct daemon *d;
+	struct cloud_deps deps;
 	struct outbox *ob;
 	struct mqtt *mqtt;
 	struct bridge *bridge;
@@ -67,6 +66,11 @@ struct cloud {
 	uint64_t unsendable; /* messages the broker can never take */
 	int sync_error;	     /* last outbox_sync result */
 };
+
+static const struct conf *cloud_conf(const struct cloud *c)
+{
+	return c->deps.conf(c->deps.ctx);
+}
 
 static size_t mid_slot(int mid)
 {
@@ -150,7 +154,7 @@ static void on_sync(uv_timer_t *t)
  */
 static void sync_soon(struct cloud *c)
 {
-	unsigned ms = c->d->conf->cloud.outbox_sync_ms;
+	unsigned ms = cloud_conf(c)->cloud.outbox_sync_ms;
 
 	if (!outbox_dirty(c->ob) || uv_is_active((uv_handle_t *)&c->sync_timer))
 		return;
@@ -214,24 +218,27 @@ static void on_connected(void *ctx, bool session_present)
 
 	if (c->trust)
 		trust_link_connected(c->trust);
-	log_info("cloud: connected to %s (session %s)", c->d->conf->cloud.host,
+	log_info("cloud: connected to %s (session %s)",
+		 cloud_conf(c)->cloud.host,
 		 session_present ? "resumed" : "new");
 	/* Not through the outbox: the last will says "offline" for us. */
 	mqtt_publish(c->mqtt, c->status_topic, "online", 6, true, &mid);
 	bridge_connected(c->bridge);
 	pump(c);
-	daemon_update_status(c->d);
+	if (c->deps.on_state)
+		c->deps.on_state(c->deps.ctx, CLOUD_CONNECTED);
 }
 
 static void on_disconnected(void *ctx, const char *why)
 {
 	struct cloud *c = ctx;
 
-	log_notice("cloud: disconnected from %s: %s", c->d->conf->cloud.host,
+	log_notice("cloud: disconnected from %s: %s", cloud_conf(c)->cloud.host,
 		   why);
 	if (c->trust)
 		trust_link_disconnected(c->trust);
-	daemon_update_status(c->d);
+	if (c->deps.on_state)
+		c->deps.on_state(c->deps.ctx, CLOUD_DISCONNECTED);
 }
 
 static void on_failed(void *ctx, const char *why)
@@ -253,7 +260,7 @@ static void cloud_bundle_in(struct cloud *c, const void *payload, size_t len)
 	r = trust_link_offer(c->trust, payload, len, &res, why, sizeof(why));
 	if (r < 0)
 		reply = json_pack("{s:b,s:s,s:s}", "ok", 0, "code",
-				  api_errno_name(r), "error", why);
+				  c->deps.bridge.errno_name(r), "error", why);
 	else
 		reply = json_pack("{s:b,s:o}", "ok", 1, "result", res);
 	s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
@@ -318,11 +325,11 @@ static void trust_health(void *ctx)
 
 static int cloud_trust(struct cloud *c, char *err, size_t errlen)
 {
-	const struct conf_cloud *cc = &c->d->conf->cloud;
+	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
 	struct trust_link_opts o = {
 		.host = cc->host,
 		.bundle_path = cc->trust_bundle,
-		.state_dir = c->d->opts.state_dir,
+		.state_dir = c->deps.state_dir,
 		.synced_file = cc->clock_synced_file,
 		.build_time = ZWGATE_BUILD_TIME,
 	};
@@ -334,12 +341,12 @@ static int cloud_trust(struct cloud *c, char *err, size_t errlen)
 
 	if (!cc->trust_bundle)
 		return 0;
-	return trust_link_open(c->d->loop, &o, &cbs, &c->trust, err, errlen);
+	return trust_link_open(c->deps.loop, &o, &cbs, &c->trust, err, errlen);
 }
 
 static int cloud_tls(struct cloud *c)
 {
-	const struct conf_cloud *cc = &c->d->conf->cloud;
+	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
 	struct tls_opts o = {
 		.host = cc->host,
 		.ca_file = cc->ca_file,
@@ -371,14 +378,14 @@ static int cloud_tls(struct cloud *c)
 
 static int cloud_mqtt(struct cloud *c)
 {
-	const struct conf_cloud *cc = &c->d->conf->cloud;
+	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
 	const char *const *subs = bridge_subscriptions(c->bridge);
 	struct mqtt_opts o = {
 		.host = cc->host,
 		.connect_to = cc->connect_to,
 		.port = cc->port,
 		.protocol = cc->protocol,
-		.client_id = c->d->conf->gateway_id,
+		.client_id = cloud_conf(c)->gateway_id,
 		.keepalive_s = cc->keepalive_s,
 		.ssl_ctx = c->ssl,
 		.will_topic = c->status_topic,
@@ -403,7 +410,7 @@ static int cloud_mqtt(struct cloud *c)
 	}
 	if (c->trust)
 		o.subs[n++] = c->bundle_in;
-	r = mqtt_start(c->d->loop, &o, &cbs, &c->mqtt);
+	r = mqtt_start(c->deps.loop, &o, &cbs, &c->mqtt);
 	if (r < 0)
 		log_error("cloud: MQTT client did not start: %s", strerror(-r));
 	return r;
@@ -497,7 +504,7 @@ static void outbox_report(const struct outbox *ob, const char *dir)
  */
 static int cloud_outbox(struct cloud *c)
 {
-	const struct conf_cloud *cc = &c->d->conf->cloud;
+	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
 	const struct discovery_names dn = { .prefix = c->prefix };
 	char own[OUTBOX_TOPIC_MAX], disc[OUTBOX_TOPIC_MAX];
 	char value_set[OUTBOX_TOPIC_MAX], api_set[OUTBOX_TOPIC_MAX];
@@ -512,7 +519,7 @@ static int cloud_outbox(struct cloud *c)
 		.topics = topics,
 		.refused = refused,
 	};
-	char *dir = fs_join(c->d->opts.state_dir, CLOUD_OUTBOX_DIR);
+	char *dir = fs_join(c->deps.state_dir, CLOUD_OUTBOX_DIR);
 	int r;
 
 	if (!dir)
@@ -528,8 +535,7 @@ static int cloud_outbox(struct cloud *c)
 	snprintf(disc, sizeof(disc), "%s/+/%s",
 		 cc->discovery_prefix ? cc->discovery_prefix : "", id);
 	r = outbox_open(dir, &o, &c->ob);
-	if (outbox_damaged(r) &&
-	    outbox_aside(c->d->opts.state_dir, dir, r) == 0)
+	if (outbox_damaged(r) && outbox_aside(c->deps.state_dir, dir, r) == 0)
 		r = outbox_open(dir, &o, &c->ob);
 	if (r < 0)
 		log_error("outbox %s: %s", dir, strerror(-r));
@@ -539,18 +545,20 @@ static int cloud_outbox(struct cloud *c)
 	return r;
 }
 
-int cloud_start(struct daemon *d, struct cloud **ret)
+int cloud_start(const struct cloud_deps *deps, struct cloud **ret)
 {
+	const struct conf *conf = deps->conf(deps->ctx);
 	struct cloud *c = calloc(1, sizeof(*c));
+	struct bridge_deps bd;
 	struct bridge_opts bo;
 	struct bridge_out out;
 	int r;
 
 	if (!c)
 		return -ENOMEM;
-	c->d = d;
-	if (asprintf(&c->prefix, "%s/%s", d->conf->cloud.topic_prefix,
-		     d->conf->gateway_id) < 0 ||
+	c->deps = *deps;
+	if (asprintf(&c->prefix, "%s/%s", conf->cloud.topic_prefix,
+		     conf->gateway_id) < 0 ||
 	    asprintf(&c->status_topic, "%s/status", c->prefix) < 0 ||
 	    asprintf(&c->health_topic, "%s/health", c->prefix) < 0 ||
 	    asprintf(&c->bundle_in, "%s/trust/bundle/set", c->prefix) < 0 ||
@@ -561,16 +569,19 @@ int cloud_start(struct daemon *d, struct cloud **ret)
 		cloud_stop(c);
 		return -ENOMEM;
 	}
-	uv_timer_init(d->loop, &c->sync_timer);
+	uv_timer_init(deps->loop, &c->sync_timer);
 	c->sync_timer.data = c;
 	bo = (struct bridge_opts){
 		.prefix = c->prefix,
-		.discovery = d->conf->cloud.discovery,
-		.discovery_prefix = d->conf->cloud.discovery_prefix,
+		.discovery = conf->cloud.discovery,
+		.discovery_prefix = conf->cloud.discovery_prefix,
 	};
+	bd = (struct bridge_deps){ .loop = deps->loop,
+				   .reg = deps->reg,
+				   .ops = deps->bridge };
 	out = (struct bridge_out){ .publish = bridge_publish, .ctx = c };
 	if ((r = cloud_outbox(c)) < 0 || (r = cloud_tls(c)) < 0 ||
-	    (r = bridge_start(d, &bo, &out, &c->bridge)) < 0 ||
+	    (r = bridge_start(&bd, &bo, &out, &c->bridge)) < 0 ||
 	    (r = cloud_mqtt(c)) < 0) {
 		cloud_stop(c);
 		return r;
@@ -628,56 +639,65 @@ const char *cloud_state_word(const struct cloud *c)
 	return mqtt_state_name(mi.state);
 }
 
+/* Adds key: v (taken) to o; false when it could not (no memory). */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) == 0;
+}
+
 json_t *cloud_status_json(const struct cloud *c)
 {
 	struct outbox_stats st;
 	struct mqtt_info mi;
 	json_t *o, *err;
+	bool ok = true;
 
 	mqtt_get_info(c->mqtt, &mi);
 	outbox_get_stats(c->ob, &st);
-	o = json_pack("{s:s,s:s,s:I,s:I,s:I}", "state",
-		      mqtt_state_name(mi.state), "host", c->d->conf->cloud.host,
-		      "connects", (json_int_t)mi.connects, "outbox_pending",
-		      (json_int_t)st.pending, "outbox_dropped",
-		      (json_int_t)st.dropped);
+	o = json_pack(
+	    "{s:s,s:s,s:I,s:I,s:I}", "state", mqtt_state_name(mi.state), "host",
+	    cloud_conf(c)->cloud.host, "connects", (json_int_t)mi.connects,
+	    "outbox_pending", (json_int_t)st.pending, "outbox_dropped",
+	    (json_int_t)st.dropped);
 	if (!o)
 		return NULL;
 	if (mi.connected_since_ms)
-		json_object_set_new(
-		    o, "connected_since_ms",
-		    json_integer((json_int_t)mi.connected_since_ms));
+		ok &= put(o, "connected_since_ms",
+			  json_integer((json_int_t)mi.connected_since_ms));
 	if (mi.last_error[0])
-		json_object_set_new(o, "last_error",
-				    json_string(mi.last_error));
+		ok &= put(o, "last_error", json_string(mi.last_error));
 	if (mi.state == MQTT_BACKOFF) {
-		json_object_set_new(o, "attempt", json_integer(mi.attempt));
-		json_object_set_new(
-		    o, "next_try_s",
-		    json_integer(
-			(json_int_t)((mi.next_try_in_ms + 999) / 1000)));
+		ok &= put(o, "attempt", json_integer(mi.attempt));
+		ok &= put(o, "next_try_s",
+			  json_integer(
+			      (json_int_t)((mi.next_try_in_ms + 999) / 1000)));
 	}
-	json_object_set_new(o, "outbox_unwritten",
-			    json_integer((json_int_t)st.unwritten));
+	ok &=
+	    put(o, "outbox_unwritten", json_integer((json_int_t)st.unwritten));
 	/* No path here: the cloud may ask for the status (the log names
 	 * the file). */
 	if (st.last_error)
-		json_object_set_new(o, "outbox_error",
-				    json_string(strerror(-st.last_error)));
+		ok &= put(o, "outbox_error",
+			  json_string(strerror(-st.last_error)));
 	if (st.recovered)
-		json_object_set_new(o, "outbox_recovered",
-				    json_integer((json_int_t)st.recovered));
+		ok &= put(o, "outbox_recovered",
+			  json_integer((json_int_t)st.recovered));
 	if (st.foreign)
-		json_object_set_new(o, "outbox_foreign",
-				    json_integer((json_int_t)st.foreign));
+		ok &= put(o, "outbox_foreign",
+			  json_integer((json_int_t)st.foreign));
 	if (st.truncated)
-		json_object_set_new(o, "outbox_cut_bytes",
-				    json_integer((json_int_t)st.truncated));
+		ok &= put(o, "outbox_cut_bytes",
+			  json_integer((json_int_t)st.truncated));
 	if (c->unsendable)
-		json_object_set_new(o, "unsendable",
-				    json_integer((json_int_t)c->unsendable));
+		ok &= put(o, "unsendable",
+			  json_integer((json_int_t)c->unsendable));
 	if (c->trust && (err = trust_link_store_error(c->trust)))
-		json_object_set_new(o, "trust_store_error", err);
+		ok &= put(o, "trust_store_error", err);
+	/* A status with fields missing would say what is not so. */
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

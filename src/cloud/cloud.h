@@ -9,14 +9,36 @@
 #define ZWGATE_CLOUD_H
 
 #include <jansson.h>
+#include <uv.h>
 
+#include "bridge.h"
 #include "outbox.h"
 
-struct daemon;
 struct cloud;
+struct conf;
+struct registry;
 
-/* Start from d->conf->cloud (which must be set).  0 or -errno, logged. */
-int cloud_start(struct daemon *d, struct cloud **ret);
+/* The link's state as the rules and STATUS= see it. */
+enum cloud_state {
+	CLOUD_DISCONNECTED, /* not up yet, or lost: the outbox holds on */
+	CLOUD_CONNECTED,
+};
+
+/* What the cloud link needs from the gateway. */
+struct cloud_deps {
+	uv_loop_t *loop;
+	struct registry *reg;  /* followed by the bridge */
+	const char *state_dir; /* the outbox and the trust store live there */
+	void *ctx;	       /* for conf and on_state */
+	/* The running config; its cloud block must be set. */
+	const struct conf *(*conf)(void *ctx);
+	/* The link came up or went down (not called by cloud_stop). */
+	void (*on_state)(void *ctx, enum cloud_state st);
+	struct bridge_ops bridge; /* commands from the cloud */
+};
+
+/* Start the link (deps copied).  0 or -errno, logged. */
+int cloud_start(const struct cloud_deps *deps, struct cloud **ret);
 /* Publish "offline", disconnect, sync the outbox, close.  NULL ok. */
 void cloud_stop(struct cloud *c);
 

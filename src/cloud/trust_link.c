@@ -339,13 +339,22 @@ static json_t *trust_link__time(int64_t t)
 	return json_string(buf);
 }
 
+/* json_object_set_new, which takes v (NULL: no memory) even when it
+ * fails: 0 or -ENOMEM. */
+static int trust_link__put(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
+}
+
 static json_t *trust_link__bundle(const struct trust_bundle *b,
 				  const char *from, int64_t now)
 {
 	json_t *o = trust_bundle_info_json(b, now);
 
-	if (o && from)
-		json_object_set_new(o, "from", json_string(from));
+	if (o && from && trust_link__put(o, "from", json_string(from)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -481,9 +490,11 @@ static json_t *trust_link__pending(const struct trust_store_info *si,
 	if (!si->pending)
 		return json_null();
 	o = trust_link__bundle(si->pending, si->pending_from, now);
-	if (o)
-		json_object_set_new(o, "tries",
-				    json_integer(si->pending_tries));
+	if (o &&
+	    trust_link__put(o, "tries", json_integer(si->pending_tries)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -509,19 +520,21 @@ json_t *trust_link_status_json(struct trust_link *t)
 		      trust_link__last(t));
 	if (!o)
 		return NULL;
-	if (si.dropped)
-		json_object_set_new(o, "dropped", json_string(si.dropped));
-	if (si.write_file)
-		json_object_set_new(o, "store_error",
-				    trust_link_store_error(t));
-	if (si.warning)
-		json_object_set_new(o, "store_warning",
-				    json_string(si.warning));
-	json_object_set_new(o, "warnings",
-			    trust_link__warnings(t, &si, active, p.now));
-	json_object_set_new(
-	    o, "alarm",
-	    json_boolean(json_array_size(json_object_get(o, "warnings"))));
+	/* A status with fields missing would say what is not so. */
+	if ((si.dropped &&
+	     trust_link__put(o, "dropped", json_string(si.dropped)) < 0) ||
+	    (si.write_file && trust_link__put(o, "store_error",
+					      trust_link_store_error(t)) < 0) ||
+	    (si.warning && trust_link__put(o, "store_warning",
+					   json_string(si.warning)) < 0) ||
+	    trust_link__put(o, "warnings",
+			    trust_link__warnings(t, &si, active, p.now)) < 0 ||
+	    trust_link__put(o, "alarm",
+			    json_boolean(json_array_size(
+				json_object_get(o, "warnings")))) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

@@ -5,9 +5,10 @@
  * Wall-clock jumps come from a timerfd armed far in the future with
  * TFD_TIMER_CANCEL_ON_SET: any settimeofday/clock_settime/NTP step makes
  * its read fail with ECANCELED.  A slow poll (AUTOMATION_POLL_MS) follows
- * the cloud's state and the clock's trust, which have no event of their
- * own; the engine checks wall times against the wall clock when its
- * timers expire anyway, so a missed jump is caught within a minute.
+ * the clock's trust, which has no event of its own; the engine checks
+ * wall times against the wall clock when its timers expire anyway, so a
+ * missed jump is caught within a minute.  The cloud link's state comes
+ * from the daemon (automation_cloud) as it changes.
  */
 #include "config.h"
 
@@ -22,9 +23,7 @@
 #include <unistd.h>
 
 #include "automation.h"
-#include "cloud.h"
 #include "conf.h"
-#include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
 #include "registry.h"
@@ -34,11 +33,10 @@
 
 #define AUTOMATION_SYNC_FILE "/run/systemd/timesync/synchronized"
 #define AUTOMATION_STATE_MAX (1024 * 1024)
-#define AUTOMATION_TOPIC_MAX 512
 #define AUTOMATION_FAR_S     (10L * 365 * 86400) /* the timerfd's expiry */
 
 struct automation {
-	struct daemon *d;
+	struct automation_deps deps;
 	struct rules_engine *e;
 	struct rules_actions act;
 	uv_timer_t timer, poll_timer;
@@ -46,12 +44,13 @@ struct automation {
 	int jump_fd;
 	unsigned open_handles;
 	bool trusted, stopping;
+	bool cloud_up; /* as automation_cloud last said */
 };
 
 static struct rules_clock clock_now(struct automation *a)
 {
 	struct rules_clock c = { .wall = time(NULL),
-				 .mono = uv_now(a->d->loop) };
+				 .mono = uv_now(a->deps.loop) };
 	struct timex tx = { 0 };
 	int s;
 
@@ -73,7 +72,7 @@ static void on_timer(uv_timer_t *t);
 static void rearm(struct automation *a)
 {
 	uint64_t next = rules_engine_next_deadline(a->e);
-	uint64_t now = uv_now(a->d->loop);
+	uint64_t now = uv_now(a->deps.loop);
 
 	if (a->stopping || !a->e)
 		return;
@@ -106,12 +105,6 @@ static void on_registry(void *ctx, const struct registry_event *ev)
 	rearm(a);
 }
 
-static bool cloud_online(struct automation *a)
-{
-	return a->d->cloud &&
-	       strcmp(cloud_state_word(a->d->cloud), "connected") == 0;
-}
-
 static void on_poll_timer(uv_timer_t *t)
 {
 	struct automation *a = t->data;
@@ -119,7 +112,6 @@ static void on_poll_timer(uv_timer_t *t)
 
 	if (!a->e)
 		return;
-	rules_engine_cloud(a->e, cloud_online(a), &now);
 	if (now.trusted != a->trusted) {
 		a->trusted = now.trusted;
 		log_info("rules: the clock is %s trusted", now.trusted
@@ -167,32 +159,27 @@ static int act_set(void *ctx, const struct registry_value *v,
 {
 	struct automation *a = ctx;
 
-	return a->d->zw ? zw_set_value(a->d->zw, &v->meta.key, val)
-			: -ECANCELED;
+	struct zw *zw = a->deps.zw ? a->deps.zw(a->deps.ctx) : NULL;
+
+	return zw ? zw_set_value(zw, &v->meta.key, val) : -ECANCELED;
 }
 
 /* Under <topic-prefix>/<gateway-id>/, queued in the outbox when offline. */
 static int act_publish(void *ctx, const char *topic, const char *payload)
 {
 	struct automation *a = ctx;
-	const struct conf *c = a->d->conf;
-	char full[AUTOMATION_TOPIC_MAX];
 
-	if (!a->d->cloud)
-		return -ENOTCONN;
-	if ((size_t)snprintf(full, sizeof(full), "%s/%s/%s",
-			     c->cloud.topic_prefix, c->gateway_id,
-			     topic) >= sizeof(full))
-		return -ENAMETOOLONG;
-	return cloud_publish(a->d->cloud, OUTBOX_EVENT, full, payload,
-			     strlen(payload));
+	return a->deps.publish ? a->deps.publish(a->deps.ctx, topic, payload)
+			       : -ENOTCONN;
 }
 
 static int act_refresh(void *ctx, unsigned node)
 {
 	struct automation *a = ctx;
 
-	return a->d->zw ? zw_refresh(a->d->zw, (uint8_t)node) : -ECANCELED;
+	struct zw *zw = a->deps.zw ? a->deps.zw(a->deps.ctx) : NULL;
+
+	return zw ? zw_refresh(zw, (uint8_t)node) : -ECANCELED;
 }
 
 static void act_log(void *ctx, int prio, const char *msg)
@@ -204,7 +191,7 @@ static void act_log(void *ctx, int prio, const char *msg)
 
 static void load_state(struct automation *a)
 {
-	char *path = fs_join(a->d->opts.state_dir, AUTOMATION_STATE_FILE);
+	char *path = fs_join(a->deps.state_dir, AUTOMATION_STATE_FILE);
 	char *data = NULL;
 	json_error_t err;
 	json_t *j;
@@ -236,10 +223,10 @@ static int save_state(struct automation *a)
 	int r = -ENOMEM;
 
 	if (s)
-		r = fs_write_atomic(a->d->opts.state_dir, AUTOMATION_STATE_FILE,
-				    s, strlen(s), 0600);
+		r = fs_write_atomic(a->deps.state_dir, AUTOMATION_STATE_FILE, s,
+				    strlen(s), 0600);
 	if (r < 0)
-		log_error("rules: cannot save %s/%s: %s", a->d->opts.state_dir,
+		log_error("rules: cannot save %s/%s: %s", a->deps.state_dir,
 			  AUTOMATION_STATE_FILE, strerror(-r));
 	free(s);
 	json_decref(j);
@@ -258,7 +245,7 @@ static int engine_for(struct automation *a, const struct conf *c,
 	else
 		unsetenv("TZ");
 	tzset();
-	r = rules_engine_new(c->rules, a->d->reg, &a->act,
+	r = rules_engine_new(c->rules, a->deps.reg, &a->act,
 			     c->location.set ? &loc : NULL, ret);
 	if (r < 0)
 		log_error("rules: %s", strerror(-r));
@@ -274,12 +261,22 @@ static void log_counts(const struct conf *c, const char *what)
 
 static void start_jump_watch(struct automation *a)
 {
+	const char *why = NULL;
+	int r = 0;
+
 	a->jump_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (a->jump_fd < 0 || jump_arm(a->jump_fd) < 0 ||
-	    uv_poll_init(a->d->loop, &a->jump, a->jump_fd) < 0) {
+	if (a->jump_fd < 0)
+		r = -errno;
+	else
+		r = jump_arm(a->jump_fd);
+	if (r < 0)
+		why = strerror(-r);
+	else if ((r = uv_poll_init(a->deps.loop, &a->jump, a->jump_fd)) < 0)
+		why = uv_strerror(r);
+	if (why) {
 		log_warning("rules: no notice of clock jumps (%s); schedules "
 			    "check the clock every minute",
-			    strerror(errno));
+			    why);
 		if (a->jump_fd >= 0)
 			close(a->jump_fd);
 		a->jump_fd = -1;
@@ -287,10 +284,17 @@ static void start_jump_watch(struct automation *a)
 	}
 	a->jump.data = a;
 	a->open_handles++;
-	uv_poll_start(&a->jump, UV_READABLE, on_jump);
+	/* The handle is open either way (automation_stop closes it); a
+	 * poll that does not start only loses the notice of jumps. */
+	r = uv_poll_start(&a->jump, UV_READABLE, on_jump);
+	if (r < 0)
+		log_warning("rules: no notice of clock jumps (%s); schedules "
+			    "check the clock every minute",
+			    uv_strerror(r));
 }
 
-int automation_start(struct daemon *d, struct automation **ret)
+int automation_start(const struct automation_deps *deps, const struct conf *c,
+		     struct automation **ret)
 {
 	struct automation *a = calloc(1, sizeof(*a));
 	struct rules_clock now;
@@ -298,23 +302,23 @@ int automation_start(struct daemon *d, struct automation **ret)
 
 	if (!a)
 		return -ENOMEM;
-	a->d = d;
+	a->deps = *deps;
 	a->jump_fd = -1;
 	a->act = (struct rules_actions){ act_set, act_publish, act_refresh,
 					 act_log, a };
-	if ((r = engine_for(a, d->conf, &a->e)) < 0) {
+	if ((r = engine_for(a, c, &a->e)) < 0) {
 		free(a);
 		return r;
 	}
 	load_state(a);
-	uv_timer_init(d->loop, &a->timer);
-	uv_timer_init(d->loop, &a->poll_timer);
+	uv_timer_init(deps->loop, &a->timer);
+	uv_timer_init(deps->loop, &a->poll_timer);
 	a->timer.data = a->poll_timer.data = a;
 	a->open_handles += 2;
 	uv_timer_start(&a->poll_timer, on_poll_timer, AUTOMATION_POLL_MS,
 		       AUTOMATION_POLL_MS);
 	start_jump_watch(a);
-	if ((r = registry_listen(d->reg, on_registry, a)) < 0) {
+	if ((r = registry_listen(deps->reg, on_registry, a)) < 0) {
 		log_error("rules: cannot follow the registry: %s",
 			  strerror(-r));
 		*ret = a;
@@ -326,7 +330,7 @@ int automation_start(struct daemon *d, struct automation **ret)
 		log_notice("rules: the clock is not trusted yet; schedules "
 			   "wait for it");
 	rules_engine_start(a->e, &now, true);
-	log_counts(d->conf, "loaded");
+	log_counts(c, "loaded");
 	rearm(a);
 	*ret = a;
 	return 0;
@@ -351,6 +355,9 @@ int automation_reload(struct automation *a, struct conf *c)
 	a->e = e;
 	now = clock_now(a);
 	rules_engine_start(a->e, &now, false);
+	/* An engine made without the old one (which a failed reload
+	 * dropped) learns the link's state here. */
+	rules_engine_cloud(a->e, a->cloud_up, &now);
 	log_counts(c, "reloaded");
 	rearm(a);
 	return 0;
@@ -359,8 +366,8 @@ int automation_reload(struct automation *a, struct conf *c)
 void automation_check(struct automation *a, const struct conf *c,
 		      struct diag_list *diags)
 {
-	if (a && registry_node_count(a->d->reg))
-		rules_check_names(c->rules, a->d->reg, diags);
+	if (a && registry_node_count(a->deps.reg))
+		rules_check_names(c->rules, a->deps.reg, diags);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -379,12 +386,26 @@ void automation_stop(struct automation *a)
 	if (!a || a->stopping)
 		return;
 	a->stopping = true;
-	registry_unlisten(a->d->reg, on_registry, a);
+	registry_unlisten(a->deps.reg, on_registry, a);
 	a->e = rules_engine_free(a->e);
 	if (a->jump_fd >= 0)
 		uv_close((uv_handle_t *)&a->jump, on_closed);
 	uv_close((uv_handle_t *)&a->poll_timer, on_closed);
 	uv_close((uv_handle_t *)&a->timer, on_closed);
+}
+
+void automation_cloud(struct automation *a, bool connected)
+{
+	struct rules_clock now;
+
+	if (!a)
+		return;
+	a->cloud_up = connected;
+	if (!a->e)
+		return;
+	now = clock_now(a);
+	rules_engine_cloud(a->e, connected, &now);
+	rearm(a);
 }
 
 /* The API. */

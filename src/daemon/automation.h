@@ -4,7 +4,8 @@
  * for the engine's next deadline, a timerfd that reports wall-clock jumps,
  * the registry followed as a listener, actions sent to the backend, the
  * cloud's outbox and the journal; enabled/disabled rules kept in
- * <state-dir>/rules.json.  Daemon-side: logs what goes wrong.
+ * <state-dir>/rules.json.  Told of the cloud link's state by its owner
+ * (automation_cloud).  Daemon-side: logs what goes wrong.
  */
 #ifndef ZWGATE_AUTOMATION_H
 #define ZWGATE_AUTOMATION_H
@@ -12,17 +13,39 @@
 #include <stdbool.h>
 
 #include <jansson.h>
+#include <uv.h>
 
-struct daemon;
 struct conf;
+struct registry;
+struct zw;
 struct diag_list;
 struct automation;
 
 #define AUTOMATION_STATE_FILE "rules.json"
-#define AUTOMATION_POLL_MS    2000 /* cloud state and clock trust */
+#define AUTOMATION_POLL_MS    2000 /* clock trust */
 
-/* After the registry, the backend and the cloud.  0 or -errno, logged. */
-int automation_start(struct daemon *d, struct automation **ret);
+/* What the rules act on. */
+struct automation_deps {
+	uv_loop_t *loop;
+	struct registry *reg;  /* followed; must outlive the automation */
+	const char *state_dir; /* where rules.json is kept */
+	void *ctx;	       /* for the functions below */
+	/* The backend values are set through; NULL: none (-ECANCELED). */
+	struct zw *(*zw)(void *ctx);
+	/* A rule's publish: topic under <topic-prefix>/<gateway-id>/,
+	 * queued when offline.  0 or -errno (-ENOTCONN: no cloud). */
+	int (*publish)(void *ctx, const char *topic, const char *payload);
+};
+
+/*
+ * The rules of c, acting through deps (copied).  After the registry, the
+ * backend and the cloud.  0 or -errno, logged; on failure *ret may still
+ * be set, for automation_stop.
+ */
+int automation_start(const struct automation_deps *deps, const struct conf *c,
+		     struct automation **ret);
+/* The cloud link went up (true) or down: rules on "cloud" fire. */
+void automation_cloud(struct automation *a, bool connected);
 /*
  * The rules of c (the config being swapped in) replace the running ones,
  * keeping enabled flags and history by rule name.  Call before the old

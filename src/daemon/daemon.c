@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * daemon.c: zwgated's parts, put together.  The daemon owns the config,
+ * the registry, the backend, the API, the control socket, the cloud link
+ * and the rules engine; each part gets what it needs of the others
+ * through the deps it is given here, and only this file knows them all.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -29,8 +35,29 @@
 #include "registry.h"
 #include "zw.h"
 
-#define NAMES_FILE     "names.json"
-#define STATE_JSON_MAX (1024 * 1024) /* names.json, rules.json */
+#define NAMES_FILE	 "names.json"
+#define STATE_JSON_MAX	 (1024 * 1024) /* names.json, rules.json */
+#define DAEMON_TOPIC_MAX 512	       /* a rule's publish, in full */
+
+struct daemon {
+	uv_loop_t *loop;
+	struct daemon_opts opts;
+	struct conf *conf;
+	struct registry *reg;
+	struct zw *zw;
+	struct api *api;
+	struct control *control;
+	struct cloud *cloud;	       /* NULL without a cloud block */
+	struct automation *automation; /* the rules engine */
+	char *socket_path;
+	char *names_path;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t watchdog;
+	uint64_t watchdog_usec; /* 0: systemd watchdog off */
+	uint64_t start_ms;	/* uv_now() at start */
+	char status_line[256];	/* last STATUS= sent */
+	bool stopping;
+};
 
 uint64_t daemon_wall_ms(void)
 {
@@ -154,7 +181,7 @@ static void control_request(void *ctx, struct control_client *cl, json_t *req)
 {
 	struct daemon *d = ctx;
 
-	api_request_progress(d, req, control_reply, control_progress,
+	api_request_progress(d->api, req, control_reply, control_progress,
 			     control_client_ref(cl));
 }
 
@@ -272,7 +299,11 @@ static int start_signals(struct daemon *d)
 	int r;
 
 	for (size_t i = 0; i < 3; i++) {
-		uv_signal_init(d->loop, s[i]);
+		r = uv_signal_init(d->loop, s[i]);
+		if (r < 0) {
+			log_error("signal handler: %s", uv_strerror(r));
+			return r;
+		}
 		s[i]->data = d;
 		r = uv_signal_start(s[i], on_signal, nums[i]);
 		if (r < 0)
@@ -389,6 +420,158 @@ static void on_name_set_aside(void *ctx, const char *msg)
 	log_warning("node names (%s): %s", d->names_path, msg);
 }
 
+/* What the parts ask of the daemon: the running config and parts. */
+
+static const struct conf *get_conf(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return d->conf;
+}
+
+static struct zw *get_zw(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return d->zw;
+}
+
+static struct cloud *get_cloud(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return d->cloud;
+}
+
+static struct automation *get_automation(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return d->automation;
+}
+
+static int reload_conf(void *ctx, struct diag_list *diags)
+{
+	return daemon_reload(ctx, diags);
+}
+
+static int open_api(struct daemon *d)
+{
+	struct api_deps deps = {
+		.loop = d->loop,
+		.reg = d->reg,
+		.config_path = d->opts.config_path,
+		.names_path = d->names_path,
+		.ctx = d,
+		.conf = get_conf,
+		.zw = get_zw,
+		.cloud = get_cloud,
+		.automation = get_automation,
+		.reload = reload_conf,
+	};
+
+	return api_new(&deps, &d->api);
+}
+
+/* The cloud's commands go to the API, as the control socket's do. */
+static void cloud_api_call(void *ctx, const json_t *req, bridge_reply_fn reply,
+			   void *reply_ctx)
+{
+	struct daemon *d = ctx;
+
+	api_request(d->api, req, reply, reply_ctx);
+}
+
+/*
+ * Error texts come from the API, which may name a file of the gateway
+ * (a names file that cannot be written): those stay in the local log.
+ */
+static bool names_a_path(void *ctx, const char *s)
+{
+	const struct daemon *d = ctx;
+	const char *paths[] = { d->names_path,
+				d->socket_path,
+				d->opts.state_dir,
+				d->opts.runtime_dir,
+				d->opts.config_path,
+				d->conf ? d->conf->path : NULL,
+				d->conf ? d->conf->zwave.sim_network : NULL,
+				d->conf ? d->conf->zwave.device : NULL,
+				d->conf ? d->conf->zwave.network_key_file
+					: NULL };
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (paths[i] && paths[i][0] && strstr(s, paths[i]))
+			return true;
+	return false;
+}
+
+void daemon_bridge_ops(struct daemon *d, struct bridge_ops *ret)
+{
+	*ret = (struct bridge_ops){
+		.api_call = cloud_api_call,
+		.errno_name = api_errno_name,
+		.names_a_path = names_a_path,
+		.ctx = d,
+	};
+}
+
+/* The link came up or went down: STATUS= and the rules hear of it. */
+static void on_cloud_state(void *ctx, enum cloud_state st)
+{
+	struct daemon *d = ctx;
+
+	daemon_update_status(d);
+	automation_cloud(d->automation, st == CLOUD_CONNECTED);
+}
+
+static int open_cloud(struct daemon *d)
+{
+	struct cloud_deps deps = {
+		.loop = d->loop,
+		.reg = d->reg,
+		.state_dir = d->opts.state_dir,
+		.ctx = d,
+		.conf = get_conf,
+		.on_state = on_cloud_state,
+	};
+
+	daemon_bridge_ops(d, &deps.bridge);
+	return cloud_start(&deps, &d->cloud);
+}
+
+/* A rule's publish: under <topic-prefix>/<gateway-id>/, queued in the
+ * outbox when offline. */
+static int rule_publish(void *ctx, const char *topic, const char *payload)
+{
+	struct daemon *d = ctx;
+	const struct conf *c = d->conf;
+	char full[DAEMON_TOPIC_MAX];
+
+	if (!d->cloud)
+		return -ENOTCONN;
+	if ((size_t)snprintf(full, sizeof(full), "%s/%s/%s",
+			     c->cloud.topic_prefix, c->gateway_id,
+			     topic) >= sizeof(full))
+		return -ENAMETOOLONG;
+	return cloud_publish(d->cloud, OUTBOX_EVENT, full, payload,
+			     strlen(payload));
+}
+
+static int open_automation(struct daemon *d)
+{
+	struct automation_deps deps = {
+		.loop = d->loop,
+		.reg = d->reg,
+		.state_dir = d->opts.state_dir,
+		.ctx = d,
+		.zw = get_zw,
+		.publish = rule_publish,
+	};
+
+	return automation_start(&deps, d->conf, &d->automation);
+}
+
 static int open_registry(struct daemon *d)
 {
 	int r;
@@ -401,7 +584,7 @@ static int open_registry(struct daemon *d)
 	if (r < 0 && r != -ENOENT)
 		log_warning("node names in %s not loaded: %s", d->names_path,
 			    strerror(-r));
-	return api_init(d);
+	return open_api(d);
 }
 
 /* What the backend needs of the configuration. */
@@ -479,9 +662,9 @@ int daemon_start(struct daemon *d, uv_loop_t *loop,
 	    (r = open_backend(d)) < 0 || (r = open_control(d)) < 0)
 		return r;
 	/* The cloud is never waited for: READY=1 follows at once. */
-	if (d->conf->cloud.set && (r = cloud_start(d, &d->cloud)) < 0)
+	if (d->conf->cloud.set && (r = open_cloud(d)) < 0)
 		return r;
-	if ((r = automation_start(d, &d->automation)) < 0)
+	if ((r = open_automation(d)) < 0)
 		return r;
 
 	log_info("zwgated %s started: gateway %s, backend %s, socket %s",
@@ -504,7 +687,7 @@ void daemon_stop(struct daemon *d)
 		return;
 	d->stopping = true;
 	sd_notify(0, "STOPPING=1");
-	api_shutdown(d);
+	api_shutdown(d->api);
 	automation_stop(d->automation);
 	d->automation = NULL;
 	cloud_stop(d->cloud);
@@ -521,11 +704,35 @@ void daemon_stop(struct daemon *d)
 
 void daemon_free(struct daemon *d)
 {
+	if (!d)
+		return;
+	api_free(d->api);
+	d->api = NULL;
 	registry_free(d->reg);
 	d->reg = NULL;
 	conf_free(d->conf);
 	d->conf = NULL;
 	free(d->names_path);
 	free(d->socket_path);
-	d->names_path = d->socket_path = NULL;
+	free(d);
+}
+
+struct daemon *daemon_new(void)
+{
+	return calloc(1, sizeof(struct daemon));
+}
+
+struct registry *daemon_registry(const struct daemon *d)
+{
+	return d->reg;
+}
+
+struct api *daemon_api(const struct daemon *d)
+{
+	return d->api;
+}
+
+const char *daemon_socket_path(const struct daemon *d)
+{
+	return d->socket_path;
 }

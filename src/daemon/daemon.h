@@ -15,12 +15,10 @@
 #include "conf.h"
 #include "diag.h"
 
+struct api;
+struct bridge_ops;
+struct daemon;
 struct registry;
-struct zw;
-struct control;
-struct cloud;
-struct api_call;
-struct automation;
 
 struct daemon_opts {
 	const char *config_path;
@@ -29,28 +27,11 @@ struct daemon_opts {
 	bool debug; /* -d: log level debug, whatever the config says */
 };
 
-struct daemon {
-	uv_loop_t *loop;
-	struct daemon_opts opts;
-	struct conf *conf;
-	struct registry *reg;
-	struct zw *zw;
-	struct control *control;
-	struct cloud *cloud;	       /* NULL without a cloud block */
-	struct automation *automation; /* the rules engine */
-	char *socket_path;
-	char *names_path;
-	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t watchdog;
-	uint64_t watchdog_usec; /* 0: systemd watchdog off */
-	uint64_t start_ms;	/* uv_now() at start */
-	char status_line[256];	/* last STATUS= sent */
-	struct api_call *calls; /* pending API requests */
-	bool stopping;
-};
-
 /* Wall-clock time in ms since the epoch. */
 uint64_t daemon_wall_ms(void);
+
+/* An empty daemon for daemon_start.  NULL: no memory. */
+struct daemon *daemon_new(void);
 
 /*
  * Load the config, open the state and runtime directories, the registry,
@@ -69,10 +50,20 @@ int daemon_reload(struct daemon *d, struct diag_list *diags);
 
 /* Begin a clean stop: close every handle (the loop then ends). */
 void daemon_stop(struct daemon *d);
-/* Free what is left after the loop has ended. */
+/* Free d and what is left after the loop has ended.  NULL ok. */
 void daemon_free(struct daemon *d);
 
 /* Recompute the one-line state; sends STATUS= when it changed. */
 void daemon_update_status(struct daemon *d);
+
+/*
+ * For the fuzz harnesses, which drive parts of a whole daemon: its
+ * registry, its API, its control socket's path, and the ops it gives the
+ * cloud's bridge.
+ */
+struct registry *daemon_registry(const struct daemon *d);
+struct api *daemon_api(const struct daemon *d);
+const char *daemon_socket_path(const struct daemon *d);
+void daemon_bridge_ops(struct daemon *d, struct bridge_ops *ret);
 
 #endif

@@ -58,7 +58,7 @@ static int check_config(const char *path)
 
 static int run(const struct daemon_opts *opts)
 {
-	struct daemon d;
+	struct daemon *d;
 	uv_loop_t loop;
 	int r, status;
 
@@ -67,12 +67,17 @@ static int run(const struct daemon_opts *opts)
 		log_error("event loop: %s", uv_strerror(r));
 		return EXIT_FAILURE;
 	}
-	status =
-	    daemon_start(&d, &loop, opts) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	d = daemon_new();
+	if (!d) {
+		log_error("out of memory");
+		uv_loop_close(&loop); /* empty: nothing to report */
+		return EXIT_FAILURE;
+	}
+	status = daemon_start(d, &loop, opts) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	if (status != EXIT_SUCCESS)
-		daemon_stop(&d);
+		daemon_stop(d);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	daemon_free(&d);
+	daemon_free(d);
 	r = uv_loop_close(&loop);
 	if (r < 0) {
 		/* A handle left open is a bug; say so rather than hide it. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_bridge.c: the bridge on a real daemon core: the sim backend
- * (tests/sim/basic.json) on a libuv loop feeding a registry, the API, and
- * a bridge whose out functions record every message.
+ * (tests/sim/basic.json) on a libuv loop feeding a registry, the API
+ * (which the bridge reaches through its api_call op), and a bridge whose
+ * out functions record every message.
  */
 #include "config.h"
 
@@ -22,7 +23,6 @@
 
 #include "api.h"
 #include "bridge.h"
-#include "daemon.h"
 #include "discovery.h"
 #include "log.h"
 #include "registry.h"
@@ -45,7 +45,12 @@ struct msg {
 
 struct fx {
 	uv_loop_t loop;
-	struct daemon d;
+	struct conf *conf;
+	struct registry *reg;
+	struct zw *zw;
+	struct api *api;
+	char *names_path;
+	struct bridge_deps deps;
 	struct bridge *b;
 	struct msg *msgs;
 	size_t n, cap;
@@ -61,6 +66,14 @@ static const char *srcdir(void)
 	const char *s = getenv("top_srcdir");
 
 	return s && *s ? s : ".";
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static uint64_t mono_ms(void)
@@ -151,9 +164,65 @@ static void on_zw(void *ctx, const struct zw_event *ev)
 {
 	struct fx *f = ctx;
 
-	registry_apply(f->d.reg, ev, daemon_wall_ms());
+	registry_apply(f->reg, ev, wall_ms());
 	if (ev->type == ZW_EV_ALL_QUERIED)
 		f->queried = true;
+}
+
+/* What the daemon gives the API: this fixture's parts. */
+static const struct conf *fx_conf(void *ctx)
+{
+	return ((struct fx *)ctx)->conf;
+}
+
+static struct zw *fx_zw(void *ctx)
+{
+	return ((struct fx *)ctx)->zw;
+}
+
+static int fx_api(struct fx *f)
+{
+	struct api_deps deps = {
+		.loop = &f->loop,
+		.reg = f->reg,
+		.config_path = f->conf_path,
+		.names_path = f->names_path,
+		.ctx = f,
+		.conf = fx_conf,
+		.zw = fx_zw,
+	};
+
+	return api_new(&deps, &f->api);
+}
+
+/* The bridge's commands go to this fixture's API. */
+static void fx_api_call(void *ctx, const json_t *req, bridge_reply_fn reply,
+			void *reply_ctx)
+{
+	struct fx *f = ctx;
+
+	api_request(f->api, req, reply, reply_ctx);
+}
+
+/* Errors that name the fixture's directory stay home. */
+static bool fx_names_a_path(void *ctx, const char *text)
+{
+	struct fx *f = ctx;
+
+	return strstr(text, f->dir) != NULL;
+}
+
+static struct bridge_deps *fx_deps(struct fx *f)
+{
+	f->deps = (struct bridge_deps){
+		.loop = &f->loop,
+		.reg = f->reg,
+		.ops = { .api_call = fx_api_call,
+			 .errno_name = api_errno_name,
+			 .names_a_path = fx_names_a_path,
+			 .ctx = f },
+	};
+	return &f->deps;
 }
 
 static void fx_run_until(struct fx *f, bool (*done)(struct fx *f), unsigned ms)
@@ -184,7 +253,7 @@ static int fx_bridge(struct fx *f, bool discovery)
 				 .birth_window_ms = BIRTH_MS };
 	struct bridge_out out = { .publish = rec_publish, .ctx = f };
 
-	return bridge_start(&f->d, &o, &out, &f->b);
+	return bridge_start(fx_deps(f), &o, &out, &f->b);
 }
 
 static void fx_core(struct fx *f)
@@ -206,24 +275,19 @@ static void fx_core(struct fx *f)
 		 GW, f->sim_path);
 	diag_init(&diags);
 	assert_int_equal(conf_load_buffer(f->conf_path, text, strlen(text),
-					  NULL, &diags, &f->d.conf),
+					  NULL, &diags, &f->conf),
 			 0);
 	diag_clear(&diags);
-	f->d.loop = &f->loop;
-	f->d.opts.config_path = f->conf_path;
-	f->d.opts.state_dir = f->dir;
-	f->d.opts.runtime_dir = f->dir;
-	f->d.start_ms = uv_now(&f->loop);
-	assert_true(asprintf(&f->d.names_path, "%s/names.json", f->dir) > 0);
-	f->d.reg = registry_new();
-	assert_non_null(f->d.reg);
-	assert_int_equal(api_init(&f->d), 0);
+	assert_true(asprintf(&f->names_path, "%s/names.json", f->dir) > 0);
+	f->reg = registry_new();
+	assert_non_null(f->reg);
+	assert_int_equal(fx_api(f), 0);
 	struct zw_opts zo = { .state_dir = f->dir,
-			      .sim_network = f->d.conf->zwave.sim_network };
-	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->d.zw), 0);
+			      .sim_network = f->conf->zwave.sim_network };
+	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->zw), 0);
 	fx_run_until(f, is_queried, WAIT_MS);
 	assert_true(f->queried);
-	assert_int_equal(registry_node_count(f->d.reg), NNODES);
+	assert_int_equal(registry_node_count(f->reg), NNODES);
 }
 
 static int setup_discovery(void **state)
@@ -253,14 +317,15 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	f->b = bridge_stop(f->b);
-	api_shutdown(&f->d);
-	zw_close(f->d.zw);
+	api_shutdown(f->api);
+	zw_close(f->zw);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
-	registry_free(f->d.reg);
-	conf_free(f->d.conf);
-	unlink(f->d.names_path);
-	free(f->d.names_path);
+	api_free(f->api);
+	registry_free(f->reg);
+	conf_free(f->conf);
+	unlink(f->names_path);
+	free(f->names_path);
 	rmdir(f->dir);
 	fx_clear(f);
 	free(f->msgs);
@@ -271,7 +336,7 @@ static int teardown(void **state)
 static struct registry_value *fx_value(struct fx *f, unsigned node,
 				       const char *path)
 {
-	struct registry_node *n = registry_node(f->d.reg, node);
+	struct registry_node *n = registry_node(f->reg, node);
 	struct registry_value *v = NULL;
 
 	assert_non_null(n);
@@ -320,7 +385,7 @@ static void fx_inject(struct fx *f, const char *fmt, ...)
 	va_end(ap);
 	req = json_loads(buf, 0, NULL);
 	assert_non_null(req);
-	if (zw_inject(f->d.zw, req, &res, err, sizeof(err)) < 0)
+	if (zw_inject(f->zw, req, &res, err, sizeof(err)) < 0)
 		fail_msg("inject %s: %s", buf, err);
 	json_decref(res);
 	json_decref(req);
@@ -359,7 +424,7 @@ static void test_initial_publish(void **state)
 	size_t expected = 0;
 	char topic[256], path[128];
 
-	while ((n = registry_next_node(f->d.reg, n))) {
+	while ((n = registry_next_node(f->reg, n))) {
 		snprintf(topic, sizeof(topic), P "/node/%u/status", n->id);
 		assert_int_equal(fx_count(f, topic), 1);
 		assert_string_equal(fx_find(f, topic)->payload,
@@ -793,7 +858,7 @@ static void test_retained_commands(void **state)
 	fx_settle(f);
 	assert_int_equal(fx_count(f, P "/api/rename"), 0);
 	assert_int_equal(errors_about(f, P "/api/rename/set"), 1);
-	assert_string_not_equal(registry_node(f->d.reg, 2)->name, "taken over");
+	assert_string_not_equal(registry_node(f->reg, 2)->name, "taken over");
 
 	/* Clearing them (an empty message, retained or live, with or
 	 * without a payload pointer) says nothing and changes nothing. */
@@ -870,7 +935,7 @@ static void test_api(void **state)
 	assert_true(json_is_true(json_object_get(j, "ok")));
 	assert_string_equal(jstr(json_object_get(j, "result"), "name"),
 			    "reading lamp");
-	assert_string_equal(registry_node(f->d.reg, 3)->name, "reading lamp");
+	assert_string_equal(registry_node(f->reg, 3)->name, "reading lamp");
 	json_decref(j);
 
 	j = api_reply(f, "rename", "{\"id\":6,\"node\":3,\"name\":\"a/b\"}");
@@ -934,7 +999,7 @@ static void test_api_refused(void **state)
 	check_api_refused(f, "reload", "{\"id\":1}", "1", "EACCES");
 	check_api_refused(f, "sim", "{\"id\":2,\"op\":\"dead\",\"node\":2}",
 			  "2", "EACCES");
-	assert_int_equal(registry_node(f->d.reg, 2)->status, ZW_NODE_ALIVE);
+	assert_int_equal(registry_node(f->reg, 2)->status, ZW_NODE_ALIVE);
 	check_api_refused(f, "log-level", "{\"id\":3,\"level\":\"debug\"}", "3",
 			  "EACCES");
 	assert_int_equal(log_get_level(), level);
@@ -988,8 +1053,9 @@ static void test_api_pending_limit(void **state)
 	assert_int_equal(busy, 80 - 64);
 
 	/* A value's /set never waits, so it never counts against that. */
-	api_shutdown(&f->d);
-	assert_int_equal(api_init(&f->d), 0);
+	api_shutdown(f->api);
+	api_free(f->api);
+	assert_int_equal(fx_api(f), 0);
 	fx_clear(f);
 	for (int i = 0; i < 80; i++)
 		fx_sends(f, SW2, i % 2 ? "on" : "off");
@@ -1012,9 +1078,9 @@ static void stop_pending(struct fx *f, bool cancel)
 	f->b = bridge_stop(f->b);
 	assert_null(f->b);
 	if (cancel)
-		api_shutdown(&f->d);
+		api_shutdown(f->api);
 	fx_settle(f);
-	assert_null(f->d.calls);
+	assert_int_equal(api_pending(f->api), 0);
 	assert_int_equal(f->n, 0);
 }
 
@@ -1088,7 +1154,7 @@ static void check_availability(const json_t *c, unsigned node)
 static void check_device(struct fx *f, const json_t *c, unsigned node)
 {
 	const json_t *dev = json_object_get(c, "device");
-	struct registry_node *n = registry_node(f->d.reg, node);
+	struct registry_node *n = registry_node(f->reg, node);
 	char id[64];
 
 	snprintf(id, sizeof(id), "zwgate_" GW "_%u", node);
@@ -1299,7 +1365,7 @@ static void test_unique_id_prefix(void **state)
 	const json_t *dev;
 	json_t *c;
 
-	assert_int_equal(bridge_start(&f->d, &o, &out, &b2), 0);
+	assert_int_equal(bridge_start(fx_deps(f), &o, &out, &b2), 0);
 	fx_clear(f);
 	bridge_connected(f->b);
 	bridge_connected(b2);
@@ -1396,7 +1462,7 @@ static void test_value_removed(void **state)
 
 	ev.u.value.meta = &meta;
 	fx_clear(f);
-	assert_int_equal(registry_apply(f->d.reg, &ev, daemon_wall_ms()), 0);
+	assert_int_equal(registry_apply(f->reg, &ev, wall_ms()), 0);
 	check_empty(f, P "/node/7/configuration/0/melody");
 	check_empty(f, "homeassistant/text/zwgate_" GW
 		       "_7_configuration_0_melody/config");
@@ -1617,21 +1683,22 @@ static void test_bad_opts(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o.prefix = bad[i];
-		assert_int_equal(bridge_start(&f->d, &o, &out, &b), -EINVAL);
+		assert_int_equal(bridge_start(fx_deps(f), &o, &out, &b),
+				 -EINVAL);
 	}
 	memset(longp, 'p', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
 	o.prefix = longp;
-	assert_int_equal(bridge_start(&f->d, &o, &out, &b), -EINVAL);
+	assert_int_equal(bridge_start(fx_deps(f), &o, &out, &b), -EINVAL);
 	o.prefix = P;
 	o.discovery = true;
 	o.discovery_prefix = "";
-	assert_int_equal(bridge_start(&f->d, &o, &out, &b), -EINVAL);
+	assert_int_equal(bridge_start(fx_deps(f), &o, &out, &b), -EINVAL);
 	o.discovery_prefix = NULL;
-	assert_int_equal(bridge_start(&f->d, &o, &out, &b), -EINVAL);
+	assert_int_equal(bridge_start(fx_deps(f), &o, &out, &b), -EINVAL);
 	out.publish = NULL;
 	o.discovery = false;
-	assert_int_equal(bridge_start(&f->d, &o, &out, &b), -EINVAL);
+	assert_int_equal(bridge_start(fx_deps(f), &o, &out, &b), -EINVAL);
 	assert_null(b);
 }
 

@@ -64,7 +64,7 @@ bool fuzz_json_object(const char *s, size_t len);
  */
 struct fuzz_daemon {
 	uv_loop_t loop;
-	struct daemon d;
+	struct daemon *d;
 	char state[4096];
 };
 

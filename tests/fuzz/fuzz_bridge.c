@@ -91,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t tlen = nl ? (size_t)(nl - data) : size;
 	char *topic = strndup((const char *)data, tlen);
 	struct fuzz_daemon f;
+	struct bridge_deps deps;
 	struct bridge *b;
 
 	/* A topic holds no NUL: MQTT strings are UTF-8 without it. */
@@ -99,7 +100,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	fuzz_daemon_start(&f);
-	fuzz_check(bridge_start(&f.d, &o, &out, &b) == 0, "bridge_start");
+	/* The bridge as the cloud link makes it. */
+	deps = (struct bridge_deps){ .loop = &f.loop,
+				     .reg = daemon_registry(f.d) };
+	daemon_bridge_ops(f.d, &deps.ops);
+	fuzz_check(bridge_start(&deps, &o, &out, &b) == 0, "bridge_start");
 	/* An empty message is what clears a retained one: no request. */
 	rec.api = nl && size > tlen + 1 ? api_topic(topic) : NULL;
 	rec.answers = 0;
@@ -111,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The API answers what is still pending before the bridge goes
 	 * (which closes its timer before the loop does), as daemon_stop
 	 * does before cloud_stop. */
-	api_shutdown(&f.d);
+	api_shutdown(daemon_api(f.d));
 	bridge_stop(b);
 	fuzz_daemon_stop(&f);
 	fuzz_check(!rec.api || rec.answers == 1, "%u answers on %s",

@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool too_long, finished;
 
 	fuzz_daemon_start(&f);
-	c.fd = client_connect(f.d.socket_path);
+	c.fd = client_connect(daemon_socket_path(f.d));
 	client_send(&f, &c, data, size);
 	while (!c.eof && turns++ < FUZZ_TURNS_MAX) {
 		fuzz_daemon_turn(&f, 1);

@@ -91,26 +91,29 @@ void fuzz_daemon_start(struct fuzz_daemon *f)
 
 	fuzz_world();
 	memset(f, 0, sizeof(*f));
+	f->d = daemon_new();
+	fuzz_check(f->d != NULL, "daemon_new");
 	fuzz_path(f->state, fuzz_dir(), "state");
 	fuzz_rm_rf(f->state);
 	fuzz_check(uv_loop_init(&f->loop) == 0, "uv_loop_init");
 	o.config_path = fuzz_conf_path;
 	o.state_dir = f->state;
 	o.runtime_dir = f->state;
-	r = daemon_start(&f->d, &f->loop, &o);
+	r = daemon_start(f->d, &f->loop, &o);
 	fuzz_check(r == 0, "daemon_start: %s", strerror(-r));
-	while (turns-- && registry_node_count(f->d.reg) == 0)
+	while (turns-- && registry_node_count(daemon_registry(f->d)) == 0)
 		fuzz_daemon_turn(f, 1);
-	fuzz_check(registry_node_count(f->d.reg) > 0, "no nodes");
+	fuzz_check(registry_node_count(daemon_registry(f->d)) > 0, "no nodes");
 	/* The config says error; an input may not say more for long. */
 	log_set_level(LOG_ERR);
 }
 
 void fuzz_daemon_stop(struct fuzz_daemon *f)
 {
-	daemon_stop(&f->d);
+	daemon_stop(f->d);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
-	daemon_free(&f->d);
+	daemon_free(f->d);
+	f->d = NULL;
 	fuzz_check(uv_loop_close(&f->loop) == 0,
 		   "a handle outlived the daemon");
 	log_set_level(LOG_ERR);

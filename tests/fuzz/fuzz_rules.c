@@ -81,7 +81,7 @@ static void report_all(struct rules_engine *e, const struct rules_clock *now)
 	struct registry_node *n = NULL;
 	struct registry_event ev;
 
-	while ((n = registry_next_node(fuzz_net.d.reg, n))) {
+	while ((n = registry_next_node(daemon_registry(fuzz_net.d), n))) {
 		ev = (struct registry_event){ .type = REG_NODE_CHANGED,
 					      .node = n };
 		rules_engine_event(e, &ev, now);
@@ -136,9 +136,10 @@ static void run_engine(const struct rules_set *s)
 	struct diag_list diags;
 
 	diag_init(&diags);
-	rules_check_names(s, fuzz_net.d.reg, &diags);
+	rules_check_names(s, daemon_registry(fuzz_net.d), &diags);
 	diag_clear(&diags);
-	if (rules_engine_new(s, fuzz_net.d.reg, &act, &loc, &e) < 0)
+	if (rules_engine_new(s, daemon_registry(fuzz_net.d), &act, &loc, &e) <
+	    0)
 		return;
 	rules_engine_start(e, &now, true);
 	report_all(e, &now);

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api_network.c: the API's commands to the Z-Wave controller (include,
+ * exclude, cancel, heal, refresh) and to the simulator (sim).  An
+ * include or exclude waits for the backend's reports of its end, with
+ * progress messages while it runs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "log.h"
+#include "registry.h"
+#include "zw.h"
+
+/* include and exclude: default and longest time, and how often a
+ * waiting client hears that the command still runs. */
+#define API_COMMAND_TIMEOUT_S	  60
+#define API_COMMAND_TIMEOUT_MAX_S 600
+#define API_COMMAND_TICK_MS	  5000
+#define API_COMMAND_GRACE_S	  10 /* for the backend to report the end */
+
+int api_sim(struct api_call *c, const json_t *req, json_t **res)
+{
+	int r = zw_inject(api_zw(c->a), req, res, c->err, sizeof(c->err));
+
+	if (r == -ENOTSUP)
+		return api_fail(c, r,
+				"sim commands need the sim backend (this "
+				"gateway runs '%s')",
+				zw_name(api_zw(c->a)));
+	if (r < 0 && !c->err[0])
+		api_fail(c, r, "%s", strerror(-r));
+	return r;
+}
+
+/* A controller command's refusal in words. */
+int api_command_error(struct api_call *c, int r, const char *what)
+{
+	switch (r) {
+	case -ENOTSUP:
+		return api_fail(c, r, "the %s backend cannot %s",
+				zw_name(api_zw(c->a)), what);
+	case -EBUSY:
+		return api_fail(c, r,
+				"the controller is busy with another "
+				"command; try again");
+	case -ENODEV:
+		return api_fail(c, r, "the Z-Wave controller is not ready");
+	default:
+		return api_fail(c, r, "cannot %s: %s", what, strerror(-r));
+	}
+}
+
+static void send_progress(struct api_call *c, json_t *p)
+{
+	json_t *msg =
+	    p ? json_pack("{s:O?,s:o}", "id", c->id, "progress", p) : NULL;
+
+	if (msg && c->progress)
+		c->progress(c->ctx, msg);
+	json_decref(msg);
+}
+
+static void on_command_tick(uv_timer_t *t)
+{
+	struct api_call *c = t->data;
+	uint64_t now = uv_now(c->a->deps.loop), end = c->command_end_ms;
+	char text[128];
+
+	if (now >= end + API_COMMAND_GRACE_S * 1000) {
+		api_call_finish(c, NULL,
+				api_fail(c, -ETIMEDOUT,
+					 "%s: the controller did not report "
+					 "the end",
+					 c->command));
+		return;
+	}
+	snprintf(
+	    text, sizeof(text), "%s: still running (%llu s left)", c->command,
+	    (unsigned long long)(now < end ? (end - now + 999) / 1000 : 0));
+	send_progress(
+	    c, json_pack("{s:s,s:s}", "command", c->command, "text", text));
+}
+
+/* The call waits for the backend's ZW_EV_CONTROLLER events about cmd. */
+static int command_wait(struct api_call *c, const char *cmd, unsigned timeout_s)
+{
+	c->command = cmd;
+	c->command_end_ms =
+	    uv_now(c->a->deps.loop) + (uint64_t)timeout_s * 1000;
+	uv_timer_init(c->a->deps.loop, &c->timer);
+	c->timer.data = c;
+	uv_timer_start(&c->timer, on_command_tick, API_COMMAND_TICK_MS,
+		       API_COMMAND_TICK_MS);
+	api_call_wait(c);
+	return API_PENDING;
+}
+
+static int arg_timeout(struct api_call *c, const json_t *req, unsigned *ret)
+{
+	const json_t *v = json_object_get(req, "timeout");
+
+	*ret = API_COMMAND_TIMEOUT_S;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > API_COMMAND_TIMEOUT_MAX_S)
+		return api_fail(c, -EINVAL, "'timeout' must be 1 to %d seconds",
+				API_COMMAND_TIMEOUT_MAX_S);
+	*ret = (unsigned)json_integer_value(v);
+	return 0;
+}
+
+int api_include(struct api_call *c, const json_t *req, json_t **res)
+{
+	const json_t *secure = json_object_get(req, "secure");
+	unsigned timeout_s;
+	int r;
+
+	if (secure && !json_is_boolean(secure))
+		return api_fail(c, -EINVAL, "'secure' must be true or false");
+	if ((r = arg_timeout(c, req, &timeout_s)) < 0)
+		return r;
+	r = zw_include(api_zw(c->a), json_is_true(secure), timeout_s);
+	if (r < 0)
+		return api_command_error(c, r, "include devices");
+	return command_wait(c, "include", timeout_s);
+}
+
+int api_exclude(struct api_call *c, const json_t *req, json_t **res)
+{
+	unsigned timeout_s;
+	int r;
+
+	if ((r = arg_timeout(c, req, &timeout_s)) < 0)
+		return r;
+	r = zw_exclude(api_zw(c->a), timeout_s);
+	if (r < 0)
+		return api_command_error(c, r, "exclude devices");
+	return command_wait(c, "exclude", timeout_s);
+}
+
+int api_cancel(struct api_call *c, const json_t *req, json_t **res)
+{
+	int r = zw_cancel(api_zw(c->a));
+
+	if (r == -ENOENT)
+		return api_fail(c, r, "no include or exclude is running");
+	if (r < 0)
+		return api_command_error(c, r, "cancel");
+	*res = json_pack("{s:b}", "cancelled", 1);
+	return *res ? 0 : -ENOMEM;
+}
+
+int api_heal(struct api_call *c, const json_t *req, json_t **res)
+{
+	int r = zw_heal(api_zw(c->a));
+
+	if (r < 0)
+		return api_command_error(c, r, "heal the network");
+	*res = json_pack("{s:b}", "healing", 1);
+	return *res ? 0 : -ENOMEM;
+}
+
+int api_refresh(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct registry_node *n;
+	int r = api_find_node(c, req, &n);
+
+	if (r < 0)
+		return r;
+	r = zw_refresh(api_zw(c->a), n->id);
+	if (r == -EHOSTDOWN || r == -EBUSY || r == -ENODEV)
+		return api_set_error(c, r, n);
+	if (r < 0)
+		return api_command_error(c, r, "refresh nodes");
+	*res = json_pack("{s:i,s:b}", "node", n->id, "refreshing", 1);
+	return *res ? 0 : -ENOMEM;
+}
+
+/* A pending include or exclude hears of its command. */
+void api_command_event(struct api *a, const struct zw_event *ev)
+{
+	const char *msg = ev->u.message ? ev->u.message : "";
+	struct api_call *c, *next;
+	json_t *p;
+
+	for (c = a->calls; c; c = next) {
+		next = c->next;
+		if (!c->command || strcmp(c->command, ev->command) != 0)
+			continue;
+		p = json_pack("{s:s,s:s}", "command", c->command, "text", msg);
+		if (p && ev->node &&
+		    json_object_set_new(p, "node", json_integer(ev->node)) < 0)
+			/* The progress or reply without the node number. */
+			log_debug("api: %s: node %u not in the message: no "
+				  "memory",
+				  c->command, ev->node);
+		if (ev->result == 0) {
+			send_progress(c, p);
+		} else if (ev->result > 0) {
+			api_call_finish(c, p, 0);
+		} else {
+			json_decref(p);
+			api_call_finish(c, NULL,
+					api_fail(c, ev->result, "%s", msg));
+		}
+	}
+}

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_cloud.c: the cloud link on its own deps, without a daemon: a
+ * registry fed by the sim backend (tests/sim/basic.json), a plaintext
+ * mosquitto on 127.0.0.1 (skipped when there is no mosquitto), and an
+ * on_state callback that records the link's changes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "api.h"
+#include "cloud.h"
+#include "conf.h"
+#include "conf_rules.h"
+#include "diag.h"
+#include "fsutil.h"
+#include "registry.h"
+#include "zw.h"
+
+#define WAIT_MS	   5000
+#define MOSQUITTO  "/usr/sbin/mosquitto"
+#define MAX_STATES 8
+
+struct fx {
+	uv_loop_t loop;
+	struct conf *conf;
+	struct registry *reg;
+	struct zw *zw;
+	struct cloud *cloud;
+	bool queried;
+	pid_t broker;
+	unsigned port;
+	char dir[64];
+	char sim_path[PATH_MAX];
+	enum cloud_state states[MAX_STATES]; /* as on_state said them */
+	size_t nstates;
+};
+
+static const char *srcdir(void)
+{
+	const char *s = getenv("top_srcdir");
+
+	return s && *s ? s : ".";
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_zw(void *ctx, const struct zw_event *ev)
+{
+	struct fx *f = ctx;
+
+	registry_apply(f->reg, ev, 1000);
+	if (ev->type == ZW_EV_ALL_QUERIED)
+		f->queried = true;
+}
+
+/* Turns the loop until there are n states (0: until the network is
+ * known), or ms pass. */
+static void run_until_states(struct fx *f, size_t n, unsigned ms)
+{
+	uint64_t end = mono_ms() + ms;
+
+	while (!(n ? f->nstates >= n : f->queried) && mono_ms() < end) {
+		uv_run(&f->loop, UV_RUN_NOWAIT);
+		usleep(1000);
+	}
+}
+
+static const struct conf *fx_conf(void *ctx)
+{
+	return ((struct fx *)ctx)->conf;
+}
+
+static void fx_on_state(void *ctx, enum cloud_state st)
+{
+	struct fx *f = ctx;
+
+	assert_true(f->nstates < MAX_STATES);
+	f->states[f->nstates++] = st;
+}
+
+/* The API's side of the bridge: every command answered "ENOTSUP". */
+static void fx_api_call(void *ctx, const json_t *req, bridge_reply_fn reply,
+			void *reply_ctx)
+{
+	json_t *r = api_error_reply(json_object_get(req, "id"), -ENOTSUP,
+				    "not in this test");
+
+	reply(reply_ctx, r);
+	json_decref(r);
+}
+
+/* A port nothing listens on now (bound, then released). */
+static unsigned free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	unsigned port;
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool port_open(unsigned port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A plaintext mosquitto on f->port; false when there is none to run. */
+static bool broker_start(struct fx *f)
+{
+	char conf[128], text[256];
+	uint64_t end = mono_ms() + WAIT_MS;
+
+	if (access(MOSQUITTO, X_OK) != 0)
+		return false;
+	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", f->dir);
+	snprintf(text, sizeof(text),
+		 "listener %u 127.0.0.1\nallow_anonymous true\n"
+		 "persistence false\n",
+		 f->port);
+	assert_int_equal(
+	    fs_write_atomic(f->dir, "mosquitto.conf", text, strlen(text), 0600),
+	    0);
+	f->broker = fork();
+	assert_true(f->broker >= 0);
+	if (f->broker == 0) {
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(126);
+		execl(MOSQUITTO, "mosquitto", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	while (!port_open(f->port) && mono_ms() < end)
+		usleep(10000);
+	assert_true(port_open(f->port));
+	return true;
+}
+
+static void broker_stop(struct fx *f)
+{
+	int status;
+
+	if (f->broker <= 0)
+		return;
+	kill(f->broker, SIGTERM);
+	waitpid(f->broker, &status, 0);
+	f->broker = 0;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct diag_list diags;
+	char text[PATH_MAX + 256], path[PATH_MAX + 64];
+
+	assert_non_null(f);
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_cloud.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", srcdir());
+	assert_non_null(realpath(path, f->sim_path));
+	f->port = free_port();
+	snprintf(text, sizeof(text),
+		 "gateway-id \"gw\"\nzwave {\n backend sim\n"
+		 " sim-network \"%s\"\n}\n"
+		 "cloud {\n host \"127.0.0.1\"\n port %u\n"
+		 " insecure-plaintext yes\n discovery no\n"
+		 " reconnect-max-delay 1\n}\n",
+		 f->sim_path, f->port);
+	diag_init(&diags);
+	assert_int_equal(conf_load_buffer("zwgate.conf", text, strlen(text),
+					  &diags, &f->conf),
+			 0);
+	diag_clear(&diags);
+	f->reg = registry_new();
+	assert_non_null(f->reg);
+	assert_int_equal(
+	    zw_sim_ops.open(&f->loop, f->conf, f->dir, on_zw, f, &f->zw), 0);
+	run_until_states(f, 0, WAIT_MS);
+	assert_true(f->queried);
+	*state = f;
+	return 0;
+}
+
+static void fx_cloud(struct fx *f)
+{
+	struct cloud_deps deps = {
+		.loop = &f->loop,
+		.reg = f->reg,
+		.state_dir = f->dir,
+		.ctx = f,
+		.conf = fx_conf,
+		.on_state = fx_on_state,
+		.bridge = { .api_call = fx_api_call,
+			    .errno_name = api_errno_name },
+	};
+
+	assert_int_equal(cloud_start(&deps, &f->cloud), 0);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	cloud_stop(f->cloud);
+	zw_close(f->zw);
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&f->loop), 0);
+	broker_stop(f);
+	registry_free(f->reg);
+	conf_free(f->conf);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static const char *status_str(struct fx *f, const char *key)
+{
+	static char buf[256];
+	json_t *s = cloud_status_json(f->cloud);
+
+	assert_non_null(s);
+	snprintf(buf, sizeof(buf), "%s",
+		 json_string_value(json_object_get(s, key))
+		     ? json_string_value(json_object_get(s, key))
+		     : "");
+	json_decref(s);
+	return buf;
+}
+
+/* The broker comes and goes: on_state says so as it happens. */
+static void test_state_callback(void **state)
+{
+	struct fx *f = *state;
+
+	if (!broker_start(f))
+		skip();
+	fx_cloud(f);
+	assert_int_equal(f->nstates, 0);
+	run_until_states(f, 1, WAIT_MS);
+	assert_int_equal(f->nstates, 1);
+	assert_int_equal(f->states[0], CLOUD_CONNECTED);
+	assert_string_equal(cloud_state_word(f->cloud), "connected");
+	assert_string_equal(status_str(f, "state"), "connected");
+	assert_string_equal(status_str(f, "host"), "127.0.0.1");
+
+	broker_stop(f);
+	run_until_states(f, 2, WAIT_MS);
+	assert_int_equal(f->nstates, 2);
+	assert_int_equal(f->states[1], CLOUD_DISCONNECTED);
+	assert_string_not_equal(cloud_state_word(f->cloud), "connected");
+
+	/* Back again: the link comes up again, and says so. */
+	assert_true(broker_start(f));
+	run_until_states(f, 3, WAIT_MS);
+	assert_int_equal(f->nstates, 3);
+	assert_int_equal(f->states[2], CLOUD_CONNECTED);
+}
+
+/* Without a broker: no state change, and the outbox keeps what comes. */
+static void test_no_broker(void **state)
+{
+	struct fx *f = *state;
+	json_t *s;
+	json_int_t before;
+	char why[128];
+
+	fx_cloud(f);
+	run_until_states(f, 1, 300);
+	assert_int_equal(f->nstates, 0);
+	assert_string_not_equal(cloud_state_word(f->cloud), "connected");
+	s = cloud_status_json(f->cloud);
+	assert_non_null(s);
+	assert_non_null(json_object_get(s, "last_error"));
+	/* The bridge put every node's state there at its start. */
+	before = json_integer_value(json_object_get(s, "outbox_pending"));
+	assert_true(before > 0);
+	json_decref(s);
+	assert_int_equal(
+	    cloud_publish(f->cloud, OUTBOX_EVENT, "zwgate/gw/x", "y", 1), 0);
+	s = cloud_status_json(f->cloud);
+	assert_int_equal(
+	    json_integer_value(json_object_get(s, "outbox_pending")),
+	    before + 1);
+	json_decref(s);
+	/* Plaintext: no trust bundle to show or take. */
+	assert_null(cloud_trust_status(f->cloud, why, sizeof(why)));
+	assert_non_null(strstr(why, "plaintext"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+		T(test_state_callback),
+		T(test_no_broker),
+#undef T
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
