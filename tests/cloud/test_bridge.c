@@ -23,6 +23,8 @@
 
 #include "api.h"
 #include "bridge.h"
+#include "conf.h"
+#include "diag.h"
 #include "discovery.h"
 #include "log.h"
 #include "registry.h"

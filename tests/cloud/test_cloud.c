@@ -206,13 +206,15 @@ static int setup(void **state)
 		 f->sim_path, f->port);
 	diag_init(&diags);
 	assert_int_equal(conf_load_buffer("zwgate.conf", text, strlen(text),
-					  &diags, &f->conf),
+					  &conf_rules_load_opts, &diags,
+					  &f->conf),
 			 0);
 	diag_clear(&diags);
 	f->reg = registry_new();
 	assert_non_null(f->reg);
-	assert_int_equal(
-	    zw_sim_ops.open(&f->loop, f->conf, f->dir, on_zw, f, &f->zw), 0);
+	struct zw_opts zo = { .state_dir = f->dir,
+			      .sim_network = f->conf->zwave.sim_network };
+	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->zw), 0);
 	run_until_states(f, 0, WAIT_MS);
 	assert_true(f->queried);
 	*state = f;

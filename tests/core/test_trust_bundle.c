@@ -25,7 +25,6 @@
 #include <openssl/pem.h>
 
 #include "trust.h"
-#include "trust_link.h"
 
 #define NOW	 INT64_C(1790000000) /* 2026-09-21 */
 #define YEAR	 (365 * INT64_C(86400))
@@ -773,48 +772,6 @@ static void test_load(void **state)
 	free(s);
 }
 
-/*
- * The factory bundle the daemon starts from (trust_link_open) is held to
- * the rules of config files where it is read, as ca-file is: a bundle
- * others may write is refused, whatever it says.
- */
-static void test_factory_checked(void **state)
-{
-	char path[PATH_LEN], dir[PATH_LEN], err[ERR_LEN] = "", *s = good_text();
-	struct trust_link_opts o = { .host = HOST,
-				     .bundle_path = path,
-				     .state_dir = dir,
-				     .synced_file = "/nonexistent" };
-	struct trust_link_cbs cbs = { 0 };
-	struct trust_link *t = NULL;
-	uv_loop_t loop;
-	FILE *f;
-
-	(void)state;
-	pathf(path, "factory.bundle");
-	pathf(dir, "link-state");
-	assert_int_equal(mkdir(dir, 0700), 0);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(s, f);
-	fclose(f);
-	free(s);
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(chmod(path, 0646), 0);
-	assert_int_equal(trust_link_open(&loop, &o, &cbs, &t, err, sizeof(err)),
-			 -EPERM);
-	assert_non_null(strstr(err, "trust-bundle "));
-	assert_non_null(strstr(err, path));
-	assert_non_null(
-	    strstr(err, "is writable by others (mode 0646); refusing it"));
-	assert_int_equal(chmod(path, 0644), 0);
-	if (trust_link_open(&loop, &o, &cbs, &t, err, sizeof(err)))
-		fail_msg("%s", err);
-	trust_link_close(t);
-	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	assert_int_equal(uv_loop_close(&loop), 0);
-}
-
 static void test_dump_too_big(void **state)
 {
 	struct trust_bundle *b = make(1, 1, 1);
@@ -1032,7 +989,6 @@ int main(void)
 		cmocka_unit_test(test_parse_certs),
 		cmocka_unit_test(test_parse_text),
 		cmocka_unit_test(test_load),
-		cmocka_unit_test(test_factory_checked),
 		cmocka_unit_test(test_dump_too_big),
 		cmocka_unit_test(test_info),
 		cmocka_unit_test(test_keygen),

@@ -135,7 +135,8 @@ static int setup(void **state)
 		 GW, f->sim_path);
 	diag_init(&diags);
 	assert_int_equal(conf_load_buffer(f->conf_path, text, strlen(text),
-					  &diags, &f->conf),
+					  &conf_rules_load_opts, &diags,
+					  &f->conf),
 			 0);
 	diag_clear(&diags);
 	f->reg = registry_new();
@@ -151,8 +152,9 @@ static int setup(void **state)
 		.reload = fx_reload,
 	};
 	assert_int_equal(api_new(&deps, &f->api), 0);
-	assert_int_equal(
-	    zw_sim_ops.open(&f->loop, f->conf, f->dir, on_zw, f, &f->zw), 0);
+	struct zw_opts zo = { .state_dir = f->dir,
+			      .sim_network = f->conf->zwave.sim_network };
+	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->zw), 0);
 	run_for(f, WAIT_MS, true);
 	assert_true(f->queried);
 	assert_int_equal(registry_node_count(f->reg), NNODES);

@@ -179,6 +179,19 @@ PIN_A=$(cat "$PKI/A.pin") PIN_B=$(cat "$PKI/B.pin")
 PIN_C=$(cat "$PKI/C.pin") PIN_R=$(cat "$PKI/R.pin")
 serve leafA1
 gateway gw1 factory
+# The factory bundle is held to the rules of config files where it is
+# read, as ca-file is: a bundle others may write is refused, whatever it
+# says (trust_link_open).
+chmod 646 "$G/trust/factory.bundle"
+mkdir -p "$STATE" "$RUN"
+out=$(timeout 30 "$ZWGATED" -c "$CONF" --state-dir "$STATE" \
+	--runtime-dir "$RUN" 2>&1)
+st=$?
+check "a factory bundle others may write stops the start (exit $st)" \
+	[ "$st" -eq 1 ]
+check "... and says why" contains "$out" \
+	"is writable by others (mode 0646); refusing it"
+chmod 644 "$G/trust/factory.bundle"
 start_gateway
 
 row 1 "leaf renewed, same key and new key"
