@@ -15,6 +15,8 @@
 
 #include <jansson.h>
 
+#include "ctl_text.h"
+
 enum {
 	CTL_EXIT_OK = 0,
 	CTL_EXIT_FAILED = 1,	  /* an error reply, or the exchange broke */
@@ -97,9 +99,8 @@ json_t *ctl_await_reply(const struct ctl *ctl, int fd);
 int ctl_report(const struct ctl *ctl, const struct ctl_command *c,
 	       json_t *reply);
 
-/* ---- ctl_table.c: tables and text for the terminal ------------------ */
+/* ---- ctl_table.c: tables and lines for the terminal ----------------- */
 
-void ctl_sanitize(char *s);
 void ctl_table_add(struct ctl_table *t, const char *s);
 void ctl_table_print(struct ctl_table *t);
 void ctl_table_row(struct ctl_table *t, const char *const *cells);

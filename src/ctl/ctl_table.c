@@ -16,22 +16,6 @@
 
 #include "ctl_int.h"
 
-/*
- * Text from the daemon can carry a device's bytes: control characters
- * (C0, DEL, and C1 as UTF-8) become '?' so none reaches the terminal.
- */
-void ctl_sanitize(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			p[0] = p[1] = '?';
-	}
-}
-
 static size_t text_width(const char *s)
 {
 	size_t n = 0;

@@ -32,22 +32,6 @@ static const char prog[] = "zwgatectl";
 const char ctl_trust_synopsis[] = "trust SUBCOMMAND [OPTIONS]";
 const char ctl_trust_summary[] = "trust bundles: status, import, make, sign";
 
-/*
- * Text from a daemon or a certificate can hold anything: control bytes
- * (C0, DEL, C1 as UTF-8) become '?' so none reaches the terminal.
- */
-void ctl_trust_sanitize(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			p[0] = p[1] = '?';
-	}
-}
-
 /* Messages can quote a file's bytes: made safe for the terminal. */
 void ctl_trust_errorf(const struct ctl_tcmd *c, const char *fmt, ...)
 {
@@ -57,7 +41,7 @@ void ctl_trust_errorf(const struct ctl_tcmd *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	ctl_trust_sanitize(line);
+	ctl_sanitize(line);
 	fprintf(stderr, "%s: trust%s%s: %s\n", prog, c ? " " : "",
 		c ? c->name : "", line);
 }

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "ctl_text.h"
+
 /* The values of zwgatectl.c's exit codes that these tools use. */
 enum {
 	CTL_TRUST_OK = 0,
@@ -44,8 +46,5 @@ extern const char ctl_trust_summary[];
  * (ctl_trust_status.c). */
 void ctl_trust_print_import(const json_t *result);
 void ctl_trust_print_status(const json_t *result);
-
-/* Control bytes of s (C0, DEL, C1 as UTF-8) become '?' (ctl_trust.c). */
-void ctl_trust_sanitize(char *s);
 
 #endif

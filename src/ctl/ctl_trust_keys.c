@@ -189,7 +189,7 @@ static int refused(const char *path, const char *why)
 	char line[CTL_TRUST_LINE_MAX];
 
 	snprintf(line, sizeof(line), "%s: would be refused: %s", path, why);
-	ctl_trust_sanitize(line);
+	ctl_sanitize(line);
 	puts(line);
 	return CTL_TRUST_FAILED;
 }

@@ -2,7 +2,7 @@
 /*
  * ctl_trust_status.c: the readable report of `zwgatectl trust status` and
  * `trust import`, printed from what zwgated answers (ctl_trust.h).  Every
- * line goes through ctl_trust_sanitize: the daemon's answer quotes
+ * line goes through ctl_sanitize: the daemon's answer quotes
  * certificates, and those can hold anything.
  */
 #include "config.h"
@@ -33,7 +33,7 @@ static void kv(int indent, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
-	ctl_trust_sanitize(line);
+	ctl_sanitize(line);
 	puts(line);
 }
 
@@ -201,14 +201,14 @@ static void print_warnings(const json_t *r)
 		const char *t = json_string_value(json_array_get(w, i));
 
 		snprintf(line, sizeof(line), "WARNING: %s", t ? t : "?");
-		ctl_trust_sanitize(line);
+		ctl_sanitize(line);
 		puts(line);
 	}
 	/* What the store set aside or worked around at start, in full. */
 	if (json_is_string(json_object_get(r, "store_warning"))) {
 		snprintf(line, sizeof(line), "WARNING: at start: %s",
 			 str(r, "store_warning"));
-		ctl_trust_sanitize(line);
+		ctl_sanitize(line);
 		puts(line);
 	}
 	if (json_is_true(json_object_get(r, "alarm")) || json_array_size(w))
@@ -248,6 +248,6 @@ void ctl_trust_print_import(const json_t *r)
 		 "accepted bundle version %" JSON_INTEGER_FORMAT
 		 " (slot %s): pending; the link is being made again to try it",
 		 num(r, "version"), str(r, "slot"));
-	ctl_trust_sanitize(line);
+	ctl_sanitize(line);
 	puts(line);
 }
