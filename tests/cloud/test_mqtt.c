@@ -40,6 +40,7 @@
 
 #include "mqtt.h"
 #include "tls.h"
+#include "testutil.h"
 
 #define WAIT_MS	 8000
 #define MAX_MIDS 16
@@ -322,9 +323,7 @@ static unsigned need_port(const char *name)
 	unsigned p = env_port(name);
 
 	if (!p) {
-		print_message("%s not set: needs tests/integration/mqtt.sh\n",
-			      name);
-		skip();
+		tu_skip("%s not set: needs tests/integration/mqtt.sh", name);
 	}
 	return p;
 }
@@ -1166,7 +1165,7 @@ static void test_broker_restart(void **state)
 	char id[64], sub[128], topic[128];
 
 	if (!dir || !getenv("ZWGATE_TEST_BROKER_SH"))
-		skip();
+		tu_skip("needs tests/integration/mqtt.sh's restartable broker");
 	f->ctx = make_ctx("localhost");
 	client_id(id, sizeof(id), "restart");
 	snprintf(sub, sizeof(sub), "%s/restart/+", prefix);
@@ -1210,7 +1209,7 @@ static void test_keepalive(void **state)
 	int pid = 0;
 
 	if (!dir)
-		skip();
+		tu_skip("needs tests/integration/mqtt.sh's restartable broker");
 	snprintf(path, sizeof(path), "%s/pid", dir);
 	fp = fopen(path, "r");
 	assert_non_null(fp);
