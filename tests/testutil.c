@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -128,6 +131,91 @@ const char *tu_srcdir(void)
 	const char *s = getenv("top_srcdir");
 
 	return s && *s ? s : ".";
+}
+
+const char *tu_builddir(void)
+{
+	const char *s = getenv("top_builddir");
+
+	return s && *s ? s : ".";
+}
+
+char *tu_daemon_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/zwgated", tu_builddir());
+	return buf;
+}
+
+pid_t tu_spawn(const char *const argv[], const char *log)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int out =
+		    log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0644) : -1;
+
+		if (in < 0 || dup2(in, STDIN_FILENO) < 0 ||
+		    (log && (out < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+			     dup2(out, STDERR_FILENO) < 0)))
+			_exit(127);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int tu_wait(pid_t pid, unsigned ms, int *status)
+{
+	for (unsigned waited = 0;; waited += 10) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (waited >= ms)
+			return -ETIMEDOUT;
+		sleep_ms(10);
+	}
+}
+
+int tu_stop(pid_t pid, int sig, unsigned ms)
+{
+	int st, r;
+
+	if (kill(pid, sig) < 0)
+		return -errno;
+	r = tu_wait(pid, ms, &st);
+	if (r == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		r = tu_wait(pid, 5000, &st);
+		return r < 0 ? r : -ETIMEDOUT;
+	}
+	return r < 0 ? r : st;
+}
+
+bool tu_wait_path(const char *path, unsigned ms)
+{
+	for (unsigned waited = 0;; waited += 10) {
+		if (access(path, F_OK) == 0)
+			return true;
+		if (waited >= ms)
+			return false;
+		sleep_ms(10);
+	}
 }
 
 int tu_copy_src(const char *src, const char *path, mode_t mode)

@@ -73,6 +73,36 @@ void tu_run_for(struct uv_loop_s *loop, unsigned ms);
  */
 int tu_loop_close(struct uv_loop_s *loop);
 
+/* $top_builddir as "make check" sets it, else ".". */
+const char *tu_builddir(void);
+
+/*
+ * Starts argv[0] (a path; argv NULL-terminated) with standard input
+ * from /dev/null and its output and errors appended to log (NULL: kept
+ * as the test's); its pid, or -errno when the fork fails.  A program
+ * that cannot be executed exits 127.  E.g. the daemon:
+ * { tu_daemon_path(buf, len), "-c", conf, "--state-dir", dir, NULL }.
+ */
+pid_t tu_spawn(const char *const argv[], const char *log);
+
+/* $top_builddir/zwgated into buf; buf. */
+char *tu_daemon_path(char *buf, size_t len);
+
+/*
+ * Waits at most ms milliseconds for pid to end: 0 with its wait status
+ * in *status, -ETIMEDOUT while it still runs, or -errno.
+ */
+int tu_wait(pid_t pid, unsigned ms, int *status);
+
+/*
+ * Sends sig to pid and waits ms milliseconds for it, then SIGKILL;
+ * its wait status, or -errno (-ETIMEDOUT when it needed the SIGKILL).
+ */
+int tu_stop(pid_t pid, int sig, unsigned ms);
+
+/* Until path exists (a socket the spawned program makes), at most ms. */
+bool tu_wait_path(const char *path, unsigned ms);
+
 /*
  * Prints "# SKIP: <why>" (tools/check lists it with the skipped count),
  * then skips the cmocka test: use as tu_skip("needs root").
