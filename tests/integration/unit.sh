@@ -137,8 +137,10 @@ P=zwgate/test-gw
 # given to a group that is the daemon's own (zwgate under the unit, our
 # primary group here).
 write_config
+# (chmod: the new file has the umask's mode, and zwgated refuses a
+# group-writable config, as under umask 002.)
 sed "s/^control {/control { group \"$(id -gn)\"/" "$CONF" >"$CONF.new" &&
-	mv "$CONF.new" "$CONF"
+	chmod 644 "$CONF.new" && mv "$CONF.new" "$CONF"
 broker_cloud_block "outbox-sync always" >>"$CONF"
 
 # ExecStartPre= runs "zwgated -n" under the same filter.
