@@ -237,7 +237,7 @@ int tu_copy_src(const char *src, const char *path, mode_t mode)
 
 static void wake(uv_timer_t *t)
 {
-	(void)t;
+	*(bool *)t->data = true;
 }
 
 bool tu_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg,
@@ -245,12 +245,29 @@ bool tu_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg,
 {
 	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
 	uv_timer_t timer;
-	bool ok;
+	bool rang = false, ok;
 
 	uv_timer_init(loop, &timer);
+	timer.data = &rang;
+	uv_update_time(loop);
 	uv_timer_start(&timer, wake, ms, 0);
-	while (!(ok = done(arg)) && uv_hrtime() < end)
+	while (!(ok = done(arg))) {
+		uint64_t now = uv_hrtime();
+
+		if (now >= end)
+			break;
+		/*
+		 * The loop's clock (whole, cached milliseconds) may ring the
+		 * timer a little before the deadline: set it again, or the
+		 * next UV_RUN_ONCE would sleep until some other event.
+		 */
+		if (rang) {
+			rang = false;
+			uv_timer_start(&timer, wake, (end - now) / 1000000u + 1,
+				       0);
+		}
 		uv_run(loop, UV_RUN_ONCE);
+	}
 	uv_close((uv_handle_t *)&timer, NULL);
 	/* The close completes at the end of this loop iteration. */
 	uv_run(loop, UV_RUN_NOWAIT);
