@@ -18,6 +18,7 @@ SOCK="$RUN/control.sock"
 DAEMON_PID=
 PASSED=0
 FAILED=0
+SKIPPED=0
 
 cleanup() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -33,6 +34,16 @@ trap 'exit 99' INT TERM
 
 ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+# skip WHAT WHY: a case that cannot run here.  It counts as skipped,
+# never as passed, and tools/check lists its "# SKIP:" line.
+skip() { SKIPPED=$((SKIPPED + 1)); echo "# SKIP: $1: $2"; }
+# skip_all WHY...: the whole script cannot run here: one skip, and
+# automake's status 77 (SKIP).
+skip_all() {
+	echo "# SKIP: $*"
+	echo "# 0 passed, 0 failed, 1 skipped"
+	exit 77
+}
 
 # check DESCRIPTION COMMAND...: passes when the command succeeds.
 check() {
@@ -117,7 +128,7 @@ finish() {
 	[ -n "${ZWGATE_NO_PRIVACY_SCAN:-}" ] ||
 		check "privacy guard: no secret or personal data in any log or capture" \
 			privacy_scan "$T"
-	echo "# $PASSED passed, $FAILED failed"
+	echo "# $PASSED passed, $FAILED failed, $SKIPPED skipped"
 	[ "$FAILED" -eq 0 ] || exit 1
 	exit 0
 }

@@ -40,6 +40,7 @@
 
 #include "mqtt.h"
 #include "tls.h"
+#include "testutil.h"
 
 #define WAIT_MS	 8000
 #define MAX_MIDS 16
@@ -68,7 +69,6 @@ struct client {
 
 struct fx {
 	uv_loop_t loop;
-	uv_timer_t wake; /* keeps UV_RUN_ONCE from sleeping past a deadline */
 	struct client c[2];
 	SSL_CTX *ctx;
 };
@@ -156,29 +156,32 @@ static void on_published(void *ctx, int mid)
 
 /* ---- loop helpers ---- */
 
-static void noop(uv_timer_t *t)
-{
-	(void)t;
-}
-
 typedef bool (*pred_fn)(struct client *c, const void *arg);
+
+struct until {
+	pred_fn pred;
+	struct client *c;
+	const void *arg;
+};
+
+static bool until_done(void *arg)
+{
+	struct until *u = arg;
+
+	return u->pred(u->c, u->arg);
+}
 
 static bool run_until(struct fx *f, struct client *c, pred_fn pred,
 		      const void *arg, unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
+	struct until u = { pred, c, arg };
 
-	while (!pred(c, arg) && now_ms() < end)
-		uv_run(&f->loop, UV_RUN_ONCE);
-	return pred(c, arg);
+	return tu_run_until(&f->loop, until_done, &u, ms);
 }
 
 static void run_for(struct fx *f, unsigned ms)
 {
-	uint64_t end = now_ms() + ms;
-
-	while (now_ms() < end)
-		uv_run(&f->loop, UV_RUN_ONCE);
+	tu_run_for(&f->loop, ms);
 }
 
 static bool connected_n(struct client *c, const void *arg)
@@ -233,8 +236,6 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	uv_timer_init(&f->loop, &f->wake);
-	uv_timer_start(&f->wake, noop, 10, 10);
 	for (int i = 0; i < 2; i++)
 		f->c[i].f = f;
 	*state = f;
@@ -250,7 +251,6 @@ static int teardown(void **state)
 		f->c[i].m = NULL;
 	}
 	SSL_CTX_free(f->ctx);
-	uv_close((uv_handle_t *)&f->wake, NULL);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	free(f);
@@ -322,9 +322,7 @@ static unsigned need_port(const char *name)
 	unsigned p = env_port(name);
 
 	if (!p) {
-		print_message("%s not set: needs tests/integration/mqtt.sh\n",
-			      name);
-		skip();
+		tu_skip("%s not set: needs tests/integration/mqtt.sh", name);
 	}
 	return p;
 }
@@ -406,12 +404,7 @@ static void test_bad_opts(void **state)
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	assert_int_equal(chmod(path, mode), 0);
+	assert_int_equal(tu_write_file(path, text, mode), 0);
 }
 
 static void copy_file(const char *from, const char *to, mode_t mode)
@@ -1166,7 +1159,7 @@ static void test_broker_restart(void **state)
 	char id[64], sub[128], topic[128];
 
 	if (!dir || !getenv("ZWGATE_TEST_BROKER_SH"))
-		skip();
+		tu_skip("needs tests/integration/mqtt.sh's restartable broker");
 	f->ctx = make_ctx("localhost");
 	client_id(id, sizeof(id), "restart");
 	snprintf(sub, sizeof(sub), "%s/restart/+", prefix);
@@ -1210,7 +1203,7 @@ static void test_keepalive(void **state)
 	int pid = 0;
 
 	if (!dir)
-		skip();
+		tu_skip("needs tests/integration/mqtt.sh's restartable broker");
 	snprintf(path, sizeof(path), "%s/pid", dir);
 	fp = fopen(path, "r");
 	assert_non_null(fp);
@@ -1237,32 +1230,27 @@ static void test_keepalive(void **state)
 static int group_setup(void **state)
 {
 	const char *env = getenv("ZWGATE_TEST_PKI");
-	const char *top = getenv("top_srcdir");
 	char cmd[600];
 
 	(void)state;
 	snprintf(prefix, sizeof(prefix), "zwtest/%d-%ld", (int)getpid(),
 		 (long)time(NULL));
-	snprintf(tmp, sizeof(tmp), "/tmp/zwgate-mqtt-test.XXXXXX");
-	if (!mkdtemp(tmp))
+	if (tu_tmpdir(tmp, sizeof(tmp), "mqtt-test") < 0)
 		return -1;
 	if (env) {
 		snprintf(pki, sizeof(pki), "%s", env);
 		return 0;
 	}
 	snprintf(pki, sizeof(pki), "%s/pki", tmp);
-	snprintf(cmd, sizeof(cmd), "sh '%s/tests/pki.sh' '%s'", top ? top : ".",
+	snprintf(cmd, sizeof(cmd), "sh '%s/tests/pki.sh' '%s'", tu_srcdir(),
 		 pki);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
-	char cmd[300];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rm_rf(tmp);
 }
 
 int main(void)

@@ -3,8 +3,8 @@
 # tests/conf/bad-*.conf must fail with status 1 and print exactly its
 # .err on standard error; the example etc/zwgate.conf must pass.
 # made-*.conf are the same, with files this script makes at test time
-# (keys, symbolic links out of the tree), so run here only (test_conf's
-# golden test reads the source tree as it is).
+# (keys, symbolic links out of the tree).  This is the one place the
+# cases run (test_conf does not repeat them).
 #
 # The files are checked on a copy with group and other write bits cleared:
 # zwgated refuses such files, and a checkout made under umask 002 has them.
@@ -75,6 +75,7 @@ zwave { sim-network "inc/sim.json" }
 include "$T/abs/conf.d/*.conf"
 include "$T/abs/direct.conf"
 EOF
+chmod 0644 "$T/conf/made-include-abs.conf" || exit 99
 
 passed=0
 failed=0

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,6 +33,7 @@
 #include "conf_rules.h"
 #include "diag.h"
 #include "fsutil.h"
+#include "testutil.h"
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -177,35 +177,20 @@ int __wrap_asprintf(char **ret, const char *fmt, ...)
 
 static char dir[256]; /* short, so that every path under it fits */
 
-static const char *srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s && *s ? s : ".";
-}
-
 static void put(const char *name, const char *text, mode_t mode)
 {
 	char path[PATH_MAX];
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(fchmod(fd, mode), 0);
-	close(fd);
+	assert_int_equal(tu_write_file(path, text, mode), 0);
 }
 
 static void copy(const char *from, const char *to)
 {
-	char path[PATH_MAX], *text;
-	size_t len;
+	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", srcdir(), from);
-	assert_int_equal(fs_read_file(path, 1 << 20, &text, &len), 0);
-	put(to, text, 0644);
-	free(text);
+	snprintf(path, sizeof(path), "%s/%s", dir, to);
+	assert_int_equal(tu_copy_src(from, path, 0644), 0);
 }
 
 /* A config with a cloud block whose TLS files are all there. */
@@ -243,12 +228,9 @@ static const char bad_conf[] =
 
 static int setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	char sub[PATH_MAX];
 
-	snprintf(dir, sizeof(dir), "%s/zwgate-alloc.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(tu_tmpdir(dir, sizeof(dir), "alloc"), 0);
 	umask(022);
 	snprintf(sub, sizeof(sub), "%s/rules.d", dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
@@ -277,16 +259,9 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
+	return tu_rm_rf(dir);
 }
 
 /* ---- the loads ------------------------------------------------------- */

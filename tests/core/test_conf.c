@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests of diag, lex and conf: the tokenizer, valid configs read from
- * buffers and from temporary files, and the golden diagnostics of
- * tests/conf/bad-*.conf.
+ * buffers and from temporary files, and the example config
+ * (tests/conf/golden.sh checks the diagnostics of tests/conf/bad-*.conf).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <glob.h>
 #include <limits.h>
 #include <math.h>
 #include <setjmp.h>
@@ -31,6 +29,7 @@
 #include "lex.h"
 #include "log.h"
 #include "outbox.h"
+#include "testutil.h"
 
 /* Each test gets a fresh temporary directory as its state. */
 struct fixture {
@@ -39,27 +38,13 @@ struct fixture {
 	struct conf *conf;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/zwgate-conf.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(f->dir)) {
+	if (tu_tmpdir(f->dir, sizeof(f->dir), "conf") < 0) {
 		free(f);
 		return -1;
 	}
@@ -71,12 +56,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	int r = tu_rm_rf(f->dir);
 
-	rm_rf(f->dir);
 	conf_free(f->conf);
 	diag_clear(&f->diags);
 	free(f);
-	return 0;
+	return r;
 }
 
 /* Writes dir/name (making one level of subdirectory if needed). */
@@ -85,7 +70,6 @@ static void write_file(const char *dir, const char *name, const char *text,
 {
 	char path[PATH_MAX], sub[PATH_MAX];
 	const char *slash = strrchr(name, '/');
-	FILE *fp;
 
 	if (slash) {
 		snprintf(sub, sizeof(sub), "%s/%.*s", dir, (int)(slash - name),
@@ -93,11 +77,7 @@ static void write_file(const char *dir, const char *name, const char *text,
 		mkdir(sub, 0755);
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(chmod(path, mode), 0);
+	assert_int_equal(tu_write_file(path, text, mode), 0);
 }
 
 static char *join(const char *dir, const char *name)
@@ -141,13 +121,6 @@ static int load_text(struct fixture *f, const char *text)
 	r = conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf);
 	free(path);
 	return r;
-}
-
-static const char *top_srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s && *s ? s : ".";
 }
 
 /* ---- diag ---- */
@@ -1078,7 +1051,7 @@ static void test_cloud_trust_default(void **state)
 	char msg[512];
 
 	if (access(ZWGATE_TRUST_DIR "/factory.bundle", R_OK) == 0)
-		skip();
+		tu_skip("a factory bundle is installed in " ZWGATE_TRUST_DIR);
 	snprintf(msg, sizeof(msg),
 		 "cannot read the factory trust bundle '%s': no such file or "
 		 "directory (set trust-bundle or ca-file in the cloud block)",
@@ -1562,7 +1535,7 @@ static void test_cloud_key_owner(void **state)
 
 	if (geteuid() != 0) {
 		free(key);
-		skip(); /* only root can give a file away */
+		tu_skip("only root can give a file away");
 	}
 	assert_cloud(f,
 		     "host h ca-file tls/ca.crt client-cert tls/client.crt "
@@ -1691,7 +1664,7 @@ static void test_owner(void **state)
 
 	if (geteuid() != 0) {
 		free(path);
-		skip();
+		tu_skip("only root can give a file away");
 	}
 	write_file(f->dir, "zwgate.conf", "gateway-id x\n", 0644);
 	assert_int_equal(chown(path, 12345, 12345), 0);
@@ -1708,7 +1681,7 @@ static void test_unreadable(void **state)
 
 	if (geteuid() == 0) {
 		free(path);
-		skip(); /* root reads anything */
+		tu_skip("root reads anything");
 	}
 	write_file(f->dir, "zwgate.conf", "gateway-id x\n", 0);
 	assert_int_equal(
@@ -1739,24 +1712,18 @@ static void test_file_too_large(void **state)
 	static const char head[] = "gateway-id big\nzwave { sim-network n }\n";
 	char *big = malloc(CONF_FILE_MAX + 2);
 	char *path = join(f->dir, "zwgate.conf"), *want;
-	FILE *fp;
 
 	assert_non_null(big);
 	write_file(f->dir, "n", "{}", 0644);
 	memset(big, '\n', CONF_FILE_MAX + 1);
 	memcpy(big, head, sizeof(head) - 1);
-	/* Exactly the limit loads. */
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(big, 1, CONF_FILE_MAX, fp), CONF_FILE_MAX);
-	assert_int_equal(fclose(fp), 0);
+	/* Exactly the limit loads (modes set whatever the umask). */
+	assert_int_equal(tu_write(path, big, CONF_FILE_MAX, 0644), 0);
 	assert_int_equal(
 	    conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf), 0);
 	f->conf = conf_free(f->conf);
 	/* One byte more does not. */
-	fp = fopen(path, "a");
-	assert_int_equal(fputc('\n', fp), '\n');
-	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(tu_write(path, big, CONF_FILE_MAX + 1, 0644), 0);
 	assert_int_equal(
 	    conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf),
 	    -EINVAL);
@@ -1848,124 +1815,31 @@ static void test_cwd_gone(void **state)
 	free(gone);
 }
 
-/* ---- golden files ---- */
-
-/* git keeps no group-write bit, but a checkout's umask may add it. */
-static int drop_write(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	if (flag == FTW_F && (st->st_mode & 022))
-		chmod(path, st->st_mode & 07755);
-	return 0;
-}
-
-static char *read_all(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0, n;
-	char chunk[4096];
-	FILE *fp = fopen(path, "r");
-	FILE *out = open_memstream(&buf, &len);
-
-	assert_non_null(out);
-	if (!fp) {
-		fclose(out);
-		free(buf);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		fwrite(chunk, 1, n, out);
-	fclose(fp);
-	fclose(out);
-	return buf;
-}
-
 /*
- * git keeps no modes either: the stand-in client keys get theirs, one
- * good and one that bad-cloud-key-mode.conf must see refused.
+ * The golden diagnostics of tests/conf/bad-*.conf are checked once, by
+ * tests/conf/golden.sh, through "zwgated -n" on a copy whose modes it
+ * sets.
  */
-static void set_key_modes(const char *dir)
-{
-	static const struct {
-		const char *name;
-		mode_t mode;
-	} keys[] = { { "cloud/client.keyfile", 0600 },
-		     { "cloud/open.keyfile", 0644 } };
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char *path = join(dir, keys[i].name);
-
-		if (chmod(path, keys[i].mode) < 0)
-			fail_msg("chmod %s: %s", path, strerror(errno));
-		free(path);
-	}
-}
-
-/* Loads one bad-*.conf by relative name; 0 if its .err matches. */
-static int golden_case(const char *name)
-{
-	struct conf *c = (struct conf *)&c;
-	struct diag_list l;
-	char err[PATH_MAX], *want, *got;
-	int r, bad = 0;
-
-	snprintf(err, sizeof(err), "%.*s.err", (int)(strlen(name) - 5), name);
-	want = read_all(err);
-	diag_init(&l);
-	r = conf_load(name, &conf_rules_load_opts, &l, &c);
-	got = diags_text(&l);
-	if (!want) {
-		print_error("%s: missing %s; it would be:\n%s", name, err, got);
-		bad = 1;
-	} else if (r != -EINVAL || c != (struct conf *)&c) {
-		print_error("%s: loaded (%d) instead of failing\n", name, r);
-		bad = 1;
-	} else if (strcmp(want, got) != 0) {
-		print_error("%s: diagnostics differ\n--- wanted\n%s--- got\n%s",
-			    name, want, got);
-		bad = 1;
-	}
-	if (r == 0)
-		conf_free(c);
-	diag_clear(&l);
-	free(want);
-	free(got);
-	return bad;
-}
-
-static void test_golden(void **state)
-{
-	char dir[PATH_MAX];
-	int cwd = open(".", O_RDONLY | O_DIRECTORY);
-	glob_t confs, errs;
-	int failed = 0;
-
-	assert_true(cwd >= 0);
-	snprintf(dir, sizeof(dir), "%s/tests/conf", top_srcdir());
-	assert_int_equal(nftw(dir, drop_write, 16, FTW_PHYS), 0);
-	set_key_modes(dir);
-	assert_int_equal(chdir(dir), 0);
-	assert_int_equal(glob("bad-*.conf", 0, NULL, &confs), 0);
-	assert_int_equal(glob("bad-*.err", 0, NULL, &errs), 0);
-	for (size_t i = 0; i < confs.gl_pathc; i++)
-		failed += golden_case(confs.gl_pathv[i]);
-	assert_int_equal(fchdir(cwd), 0);
-	close(cwd);
-	/* Every case has its .err and no .err is left without a case. */
-	assert_true(confs.gl_pathc >= 25);
-	assert_int_equal(confs.gl_pathc, errs.gl_pathc);
-	globfree(&confs);
-	globfree(&errs);
-	assert_int_equal(failed, 0);
-}
+/* ---- the example config ---- */
 
 static void test_example_config(void **state)
 {
 	struct fixture *f = *state;
-	char path[PATH_MAX];
+	char *path = join(f->dir, "zwgate.conf");
+	char *rules = join(f->dir, "rules.d/example.rules");
+	char *net = join(f->dir, "sim-network.json");
+	char *rulesd = join(f->dir, "rules.d");
 
-	snprintf(path, sizeof(path), "%s/etc/zwgate.conf", top_srcdir());
-	nftw(path, drop_write, 1, FTW_PHYS);
+	/*
+	 * A copy with the modes an install gives: a checkout made under
+	 * umask 002 has group-writable files, which conf_load refuses.
+	 */
+	assert_int_equal(mkdir(rulesd, 0755), 0);
+	assert_int_equal(tu_copy_src("etc/zwgate.conf", path, 0644), 0);
+	assert_int_equal(tu_copy_src("etc/sim-network.json", net, 0644), 0);
+	assert_int_equal(tu_copy_src("etc/rules.d/example.rules", rules, 0644),
+			 0);
 	if (conf_load(path, &conf_rules_load_opts, &f->diags, &f->conf) != 0)
 		diag_print(&f->diags, stderr);
 	assert_non_null(f->conf);
@@ -1975,6 +1849,10 @@ static void test_example_config(void **state)
 	assert_true(f->conf->location.set);
 	/* Its cloud block is an example, commented out. */
 	assert_false(f->conf->cloud.set);
+	free(path);
+	free(rules);
+	free(net);
+	free(rulesd);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -2029,7 +1907,6 @@ int main(void)
 		T(test_too_many_files),
 		T(test_path_too_long),
 		T(test_cwd_gone),
-		T(test_golden),
 		T(test_example_config),
 	};
 

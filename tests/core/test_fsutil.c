@@ -18,36 +18,28 @@
 #include <cmocka.h>
 
 #include "fsutil.h"
+#include "testutil.h"
 
-static char tmp[64];
+static char tmp[256];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(tmp, sizeof(tmp), "/tmp/zwgate-fsutil.XXXXXX");
-	return mkdtemp(tmp) ? 0 : -1;
+	return tu_tmpdir(tmp, sizeof(tmp), "fsutil") < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_rm_rf(tmp);
 }
 
 static void put(const char *name, const char *text, mode_t mode)
 {
 	char *path = fs_join(tmp, name);
-	FILE *f;
 
 	assert_non_null(path);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
+	assert_int_equal(tu_write_file(path, text, mode), 0);
 	free(path);
 }
 

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +21,7 @@
 
 #include "fsutil.h"
 #include "outbox.h"
+#include "testutil.h"
 
 #define KIB 1024
 
@@ -31,22 +31,13 @@ struct fixture {
 	struct outbox *ob;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *tmp = getenv("TMPDIR");
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/zwgate-outbox.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(f->dir)) {
+	if (tu_tmpdir(f->dir, sizeof(f->dir), "outbox") < 0) {
 		free(f);
 		return -1;
 	}
@@ -60,12 +51,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	int r;
 
 	outbox_free(f->ob);
 	*strrchr(f->dir, '/') = '\0';
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	r = tu_rm_rf(f->dir);
 	free(f);
-	return 0;
+	return r;
 }
 
 static void reopen(struct fixture *f, uint64_t max_bytes, unsigned sync_ms)
@@ -1019,14 +1011,6 @@ static void expect_binary(const struct outbox *ob, uint64_t seq,
 	assert_memory_equal(m.payload, payload, len);
 }
 
-/* The source tree, for fixtures. */
-static const char *top_srcdir(void)
-{
-	const char *d = getenv("top_srcdir");
-
-	return d && *d ? d : ".";
-}
-
 /*
  * A log written by zwgate 0.1 (tests/outbox/zwgate-0.1.outbox, records of
  * the first format) loads after an upgrade, and the records written
@@ -1041,7 +1025,7 @@ static void test_old_log(void **state)
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/tests/outbox/zwgate-0.1.outbox",
-		 top_srcdir());
+		 tu_srcdir());
 	fp = fopen(path, "rb");
 	assert_non_null(fp);
 	len = fread(buf, 1, sizeof(buf), fp);

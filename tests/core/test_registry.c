@@ -18,6 +18,7 @@
 
 #include "fsutil.h"
 #include "registry.h"
+#include "testutil.h"
 
 #define T0	1700000000000ULL
 #define LOG_MAX 64
@@ -801,31 +802,17 @@ static void test_rename(void **state)
 
 static char *make_tmpdir(void)
 {
-	char *dir = strdup("/tmp/test_registry.XXXXXX");
+	char buf[PATH_MAX], *dir;
 
+	assert_int_equal(tu_tmpdir(buf, sizeof(buf), "registry"), 0);
+	dir = strdup(buf);
 	assert_non_null(dir);
-	assert_non_null(mkdtemp(dir));
 	return dir;
 }
 
 static void rm_tree(const char *dir)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	assert_non_null(d);
-	while ((e = readdir(d))) {
-		char *p;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		p = fs_join(dir, e->d_name);
-		if (unlink(p) < 0)
-			rmdir(p);
-		free(p);
-	}
-	closedir(d);
-	assert_int_equal(rmdir(dir), 0);
+	assert_int_equal(tu_rm_rf(dir), 0);
 }
 
 static size_t count_entries(const char *dir)
@@ -845,11 +832,7 @@ static size_t count_entries(const char *dir)
 
 static void write_file(const char *path, const char *text)
 {
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	assert_true(fputs(text, fp) >= 0);
-	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(tu_write_file(path, text, 0644), 0);
 }
 
 static void test_names_persist(void **state)

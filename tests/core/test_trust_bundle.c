@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +24,7 @@
 #include <openssl/pem.h>
 
 #include "trust.h"
+#include "testutil.h"
 
 #define NOW	 INT64_C(1790000000) /* 2026-09-21 */
 #define YEAR	 (365 * INT64_C(86400))
@@ -82,19 +82,9 @@ static int make_cert(const char *name, const char *newkey, const char *ext)
 		  w.dir, newkey, name, name, name, ext);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int group_setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(w.dir, sizeof(w.dir), "%s/zwgate-tb.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(w.dir))
+	if (tu_tmpdir(w.dir, sizeof(w.dir), "tb") < 0)
 		return -1;
 	if (make_cert("rsa", "rsa:2048", "") ||
 	    make_cert("ec", "ec -pkeyopt ec_paramgen_curve:P-256", "") ||
@@ -121,7 +111,7 @@ static int group_teardown(void **state)
 	X509_free(w.leaf);
 	for (int i = 0; i < NKEYS; i++)
 		EVP_PKEY_free(w.keys[i]);
-	return nftw(w.dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	return tu_rm_rf(w.dir);
 }
 
 /* A valid unsigned bundle: RSA and EC anchors pinned, signers keys[0..n). */

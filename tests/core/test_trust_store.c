@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +25,7 @@
 
 #include "fsutil.h"
 #include "trust.h"
+#include "testutil.h"
 
 #define NOW	 INT64_C(1800000000) /* 2027-01-15 */
 #define DAY	 INT64_C(86400)
@@ -48,19 +48,6 @@ struct fixture {
 	char dir[300]; /* parent/trust, made by the store */
 	struct trust_store *s;
 };
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static const char *tmpdir(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	return t && *t ? t : "/tmp";
-}
 
 static int make_ca(void)
 {
@@ -91,9 +78,7 @@ static int make_ca(void)
 
 static int group_setup(void **state)
 {
-	snprintf(g.dir, sizeof(g.dir), "%s/zwgate-trust-store.XXXXXX",
-		 tmpdir());
-	if (!mkdtemp(g.dir))
+	if (tu_tmpdir(g.dir, sizeof(g.dir), "trust-store") < 0)
 		return -1;
 	if (make_ca() < 0)
 		return -1;
@@ -110,9 +95,7 @@ static int group_teardown(void **state)
 	for (int i = 0; i < NKEYS; i++)
 		EVP_PKEY_free(g.key[i]);
 	X509_free(g.ca);
-	if (g.dir[0])
-		nftw(g.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
+	return g.dir[0] ? tu_rm_rf(g.dir) : 0;
 }
 
 static int setup(void **state)
@@ -121,9 +104,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	snprintf(f->parent, sizeof(f->parent), "%s/zwgate-trust.XXXXXX",
-		 tmpdir());
-	if (!mkdtemp(f->parent)) {
+	if (tu_tmpdir(f->parent, sizeof(f->parent), "trust") < 0) {
 		free(f);
 		return -1;
 	}
@@ -135,12 +116,13 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
+	int r;
 
 	trust_store_free(f->s);
 	chmod(f->dir, 0700);
-	nftw(f->parent, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	r = tu_rm_rf(f->parent);
 	free(f);
-	return 0;
+	return r;
 }
 
 /* ---- bundles ------------------------------------------------------- */

@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +24,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "trust.h"
+#include "testutil.h"
 
 #define DAY 86400
 /* notAfter of the expired leaf, as given to openssl ca below. */
@@ -107,12 +107,6 @@ static struct {
 /* A pin of a key in no chain here: the backup pin a bundle carries. */
 static const char backup_pin[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int load_one(int i)
 {
 	char path[320];
@@ -136,20 +130,12 @@ static int load_one(int i)
 
 static int group_setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	char script[300], cmd[1024];
-	FILE *f;
 
-	snprintf(pki.dir, sizeof(pki.dir), "%s/zwgate-verify.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(pki.dir))
+	if (tu_tmpdir(pki.dir, sizeof(pki.dir), "verify") < 0)
 		return -1;
 	snprintf(script, sizeof(script), "%s/pki.sh", pki.dir);
-	f = fopen(script, "w");
-	if (!f)
-		return -1;
-	fputs(pki_script, f);
-	if (fclose(f))
+	if (tu_write_file(script, pki_script, 0644) < 0)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "sh %s %s >%s/pki.log 2>&1", script, pki.dir,
 		 pki.dir);
@@ -168,9 +154,7 @@ static int group_teardown(void **state)
 {
 	for (int i = 0; i < NCERTS; i++)
 		X509_free(pki.cert[i]);
-	if (pki.dir[0])
-		nftw(pki.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
+	return pki.dir[0] ? tu_rm_rf(pki.dir) : 0;
 }
 
 /* A bundle made by hand: anchors[] are indexes, pins[] strings. */

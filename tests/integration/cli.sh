@@ -100,7 +100,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 		"$ZWGATECTL" -s "$SOCK" status)
 	check "exit 4: permission denied (as nobody)" [ "$r" = 4 ]
 else
-	echo "# skipped exit 4: needs root and setpriv to act as another user"
+	skip "exit 4: permission denied" \
+		"needs root and setpriv to act as another user"
 fi
 # A socket that accepts and never answers.
 socat UNIX-LISTEN:"$T/mute.sock",fork SYSTEM:'sleep 5' >/dev/null 2>&1 &
@@ -159,7 +160,7 @@ if command -v bash >/dev/null; then
 	out=$(comp -s "$T/nothing" get "")
 	check "completion: nothing (and no noise) without a daemon" [ -z "$out" ]
 else
-	echo "# skipped completion: no bash"
+	skip "the bash completion" "bash is not installed"
 fi
 
 # --- factory-reset. ---

@@ -31,24 +31,23 @@ MOCK_DIR="${ZWGATE_MOCK_DIR:-$top_builddir/tests/zwave-mock}"
 LSAN_OPTIONS="suppressions=$MOCK_SRC/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export LSAN_OPTIONS
 
-skip() {
+ozw_skip() {
 	echo "SKIP: ozw.sh: $*" >&2
-	echo "# SKIP: the OpenZWave end-to-end suite did not run: $*"
-	exit 77
+	skip_all "the OpenZWave end-to-end suite did not run: $*"
 }
 
 # The daemon must have the backend.
 printf 'gateway-id "x"\nzwave { backend openzwave }\n' >"$T/probe.conf"
 chmod 644 "$T/probe.conf"
 "$ZWGATED" -n -c "$T/probe.conf" >/dev/null 2>&1 ||
-	skip "zwgated was built without the OpenZWave backend"
-command -v node >/dev/null 2>&1 || skip "node is not installed (needs >= 20)"
+	ozw_skip "zwgated was built without the OpenZWave backend"
+command -v node >/dev/null 2>&1 || ozw_skip "node is not installed (needs >= 20)"
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 [ "${NODE_MAJOR:-0}" -ge 20 ] 2>/dev/null ||
-	skip "node $(node --version 2>/dev/null) is too old for zwave-js 15 (needs >= 20)"
-command -v npm >/dev/null 2>&1 || skip "npm is not installed"
+	ozw_skip "node $(node --version 2>/dev/null) is too old for zwave-js 15 (needs >= 20)"
+command -v npm >/dev/null 2>&1 || ozw_skip "npm is not installed"
 for p in socat mosquitto mosquitto_sub mosquitto_pub jq; do
-	command -v $p >/dev/null 2>&1 || skip "$p is not installed"
+	command -v $p >/dev/null 2>&1 || ozw_skip "$p is not installed"
 done
 
 # The mock, installed once per build directory from the committed lock.

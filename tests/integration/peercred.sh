@@ -4,8 +4,7 @@
 # socket file's mode would let them in.
 . "$top_srcdir/tests/lib.sh"
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
-	echo "SKIP: needs root and setpriv to act as another user"
-	exit 77
+	skip_all "needs root and setpriv to act as another user"
 fi
 write_config
 start_daemon

@@ -21,16 +21,14 @@ for u in "$top_builddir/zwgated.service" \
 done
 [ -n "$UNIT" ] || { echo "no systemd/zwgated.service"; exit 99; }
 if ! command -v systemd-analyze >/dev/null; then
-	echo "SKIP: systemd-analyze is not installed"
-	exit 77
+	skip_all "systemd-analyze is not installed"
 fi
 cp "$UNIT" "$T/zwgated.service"
 if ! systemd-analyze security --offline=yes --no-pager \
 	"$T/zwgated.service" >"$T/security.out" 2>&1; then
 	if grep -q "offline" "$T/security.out"; then
-		echo "SKIP: this systemd-analyze has no security --offline" \
+		skip_all "this systemd-analyze has no security --offline" \
 			"(systemd 250 or newer has it)"
-		exit 77
 	fi
 fi
 
@@ -80,7 +78,8 @@ if systemd-analyze verify --man=no "$T/verify/zwgated.service" \
 	ok "systemd-analyze verify is silent"
 elif grep -qi "bus\|connect\|Failed to initialize manager\|Failed to set up" \
 	"$T/verify.out"; then
-	echo "# verify cannot run here: $(head -1 "$T/verify.out")"
+	skip "systemd-analyze verify" \
+		"it cannot run here: $(head -1 "$T/verify.out")"
 else
 	not_ok "systemd-analyze verify"
 	cat "$T/verify.out" >&2
@@ -89,12 +88,14 @@ fi
 # 4. The system call filter against a real run.  A sanitizer build
 # makes calls of its own that the installed daemon does not.
 if [ "${SANITIZERS:-no}" = yes ]; then
-	echo "# sanitizer build: system call check left to the plain build"
+	skip "the system call filter against a real run" \
+		"a sanitizer build makes calls of its own (the plain build checks)"
 	finish
 fi
 if ! command -v strace >/dev/null || ! command -v mosquitto >/dev/null ||
 	! strace -f -qq -o /dev/null true 2>/dev/null; then
-	echo "# no strace, mosquitto or ptrace here: system call check skipped"
+	skip "the system call filter against a real run" \
+		"no strace, mosquitto or ptrace here"
 	finish
 fi
 
@@ -136,8 +137,10 @@ P=zwgate/test-gw
 # given to a group that is the daemon's own (zwgate under the unit, our
 # primary group here).
 write_config
+# (chmod: the new file has the umask's mode, and zwgated refuses a
+# group-writable config, as under umask 002.)
 sed "s/^control {/control { group \"$(id -gn)\"/" "$CONF" >"$CONF.new" &&
-	mv "$CONF.new" "$CONF"
+	chmod 644 "$CONF.new" && mv "$CONF.new" "$CONF"
 broker_cloud_block "outbox-sync always" >>"$CONF"
 
 # ExecStartPre= runs "zwgated -n" under the same filter.

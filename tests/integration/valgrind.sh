@@ -3,8 +3,7 @@
 # SIGTERM with exit 0, no invalid access and no leak.
 . "$top_srcdir/tests/lib.sh"
 if [ "${SANITIZERS:-no}" = yes ] || ! command -v valgrind >/dev/null; then
-	echo "SKIP: valgrind runs on the plain build only"
-	exit 77
+	skip_all "valgrind runs on the plain build only (or is not installed)"
 fi
 write_config
 start_daemon valgrind -q --error-exitcode=99 --leak-check=full \

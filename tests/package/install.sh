@@ -10,19 +10,17 @@ DEB=${1:-}
 [ -n "$DEB" ] && [ -f "$DEB" ] || { echo "usage: $0 PACKAGE.deb" >&2; exit 2; }
 case $DEB in /*) ;; *) DEB=$(pwd)/$DEB ;; esac
 if [ "$(id -u)" -ne 0 ]; then
-	echo "# SKIP: not root: installing a package needs root"
-	exit 77
+	skip_all "not root: installing a package needs root"
 fi
 for p in dpkg apt-get setpriv; do
 	command -v $p >/dev/null 2>&1 ||
-		{ echo "# SKIP: no $p on this machine"; exit 77; }
+		skip_all "no $p on this machine"
 done
 # Purge deletes the gateway's data: never do it to a real installation.
 if dpkg-query -W -f='${Status}' zwgate 2>/dev/null | grep -q installed ||
 	[ -e /etc/zwgate ] || [ -e /var/lib/zwgate ]; then
-	echo "# SKIP: zwgate is installed here (or left /etc/zwgate or" \
+	skip_all "zwgate is installed here (or left /etc/zwgate or" \
 		"/var/lib/zwgate); this test would purge it"
-	exit 77
 fi
 purge_on_exit() {
 	dpkg-query -W zwgate >/dev/null 2>&1 && dpkg --purge zwgate >/dev/null 2>&1

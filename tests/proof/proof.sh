@@ -52,7 +52,7 @@ proof_cleanup() {
 proof_start() {
 	for tool in mosquitto mosquitto_sub mosquitto_pub openssl jq ss; do
 		command -v "$tool" >/dev/null 2>&1 ||
-			{ echo "SKIP: $tool not found"; exit 77; }
+			skip_all "$tool not found"
 	done
 	trap proof_cleanup EXIT
 	sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null ||
@@ -164,8 +164,7 @@ cloud_field() { ctl --json status 2>/dev/null | jq -r ".cloud.$1 // empty"; }
 
 need_root() {
 	[ "$(id -u)" = 0 ] && return 0
-	echo "SKIP: $1"
-	exit 77
+	skip_all "$1"
 }
 
 wall_time() { echo "# wall time $(($(date +%s) - PROOF_T0)) s"; }
@@ -173,7 +172,7 @@ wall_time() { echo "# wall time $(($(date +%s) - PROOF_T0)) s"; }
 own_namespace() {
 	[ -z "${PROOF_IN_NAMESPACE:-}" ] || return 0
 	unshare -m --propagation private true 2>/dev/null ||
-		{ echo "SKIP: unshare -m does not work here"; exit 77; }
+		skip_all "unshare -m does not work here"
 	# lib.sh made $T and set its trap: the new shell makes its own.
 	trap - EXIT
 	rm -rf "$T"

@@ -22,7 +22,7 @@
 . "$top_srcdir/tests/broker.sh"
 . "$top_srcdir/tests/proof/proof.sh"
 need_root "mounts read-only and runs zwgated as nobody"
-command -v setpriv >/dev/null || { echo "SKIP: setpriv not found"; exit 77; }
+command -v setpriv >/dev/null || skip_all "setpriv not found"
 own_namespace "$@"
 
 proof_start
