@@ -232,30 +232,30 @@ static void on_registry(void *ctx, const struct registry_event *ev)
 	struct bridge *b = ctx;
 
 	switch (ev->type) {
-	case REG_NODE_ADDED:
+	case REGISTRY_NODE_ADDED:
 		b->nodes[ev->node->id].device = device_hash(ev->node);
 		publish_status(b, ev->node);
 		break;
-	case REG_NODE_CHANGED:
+	case REGISTRY_NODE_CHANGED:
 		node_changed(b, ev->node);
 		break;
-	case REG_NODE_REMOVED:
+	case REGISTRY_NODE_REMOVED:
 		node_removed(b, ev->node);
 		break;
-	case REG_VALUE_ADDED:
+	case REGISTRY_VALUE_ADDED:
 		publish_value(b, ev->value);
 		publish_config(b, ev->value);
 		break;
-	case REG_VALUE_CHANGED:
+	case REGISTRY_VALUE_CHANGED:
 		publish_value(b, ev->value);
 		break;
-	case REG_VALUE_REMOVED:
+	case REGISTRY_VALUE_REMOVED:
 		forget_value(b, ev->value);
 		break;
-	case REG_NOTIFICATION:
+	case REGISTRY_NOTIFICATION:
 		publish_notification(b, ev);
 		break;
-	case REG_CONTROLLER:
+	case REGISTRY_CONTROLLER:
 		break;
 	}
 }

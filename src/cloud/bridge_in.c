@@ -280,9 +280,9 @@ static void value_set(struct bridge *b, const char *topic, char *const *lv,
 
 	r = set_payload(payload, len, &data, why, sizeof(why));
 	/* The API cuts a longer reference; it must not match a cut name. */
-	if (r == 0 && strlen(lv[1]) > REG_NAME_MAX)
+	if (r == 0 && strlen(lv[1]) > REGISTRY_NAME_MAX)
 		r = fail(why, sizeof(why), -ENOENT, "no node '%.*s...'",
-			 REG_NAME_MAX, lv[1]);
+			 REGISTRY_NAME_MAX, lv[1]);
 	if (r == 0) {
 		snprintf(spec, sizeof(spec), "%s/%s/%s", lv[2], lv[3], lv[4]);
 		req = json_pack("{s:s,s:s,s:s,s:O,s:b}", "cmd", "set", "node",

@@ -18,7 +18,7 @@
 #include "registry.h"
 #include "registry_int.h"
 
-#define REG_INFO_MAX 128 /* bytes of location, manufacturer... */
+#define REGISTRY_INFO_MAX 128 /* bytes of location, manufacturer... */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -103,7 +103,7 @@ int registry_listen(struct registry *r, registry_listener_fn fn, void *ctx)
 {
 	if (!fn)
 		return -EINVAL;
-	if (r->nlisteners >= REG_LISTENERS_MAX)
+	if (r->nlisteners >= REGISTRY_LISTENERS_MAX)
 		return -ENOSPC;
 	r->listeners[r->nlisteners++] = (struct registry_listener){ fn, ctx };
 	return 0;
@@ -211,7 +211,7 @@ static struct registry_node *node_create(struct registry *r, uint8_t id,
  */
 static int info_dup(const char *s, size_t max, char **ret)
 {
-	char buf[REG_INFO_MAX + 1];
+	char buf[REGISTRY_INFO_MAX + 1];
 
 	*ret = NULL;
 	if (!s || !*s)
@@ -232,10 +232,10 @@ static int node_set_info(struct registry *r, struct registry_node *n,
 {
 	char *s[4];
 
-	if (info_dup(in->name, REG_NAME_MAX, &s[0]) < 0 ||
-	    info_dup(in->location, REG_INFO_MAX, &s[1]) < 0 ||
-	    info_dup(in->manufacturer, REG_INFO_MAX, &s[2]) < 0 ||
-	    info_dup(in->product, REG_INFO_MAX, &s[3]) < 0) {
+	if (info_dup(in->name, REGISTRY_NAME_MAX, &s[0]) < 0 ||
+	    info_dup(in->location, REGISTRY_INFO_MAX, &s[1]) < 0 ||
+	    info_dup(in->manufacturer, REGISTRY_INFO_MAX, &s[2]) < 0 ||
+	    info_dup(in->product, REGISTRY_INFO_MAX, &s[3]) < 0) {
 		for (size_t i = 0; i < ARRAY_SIZE(s); i++)
 			free(s[i]);
 		return -ENOMEM;
@@ -272,8 +272,8 @@ static int apply_node_added(struct registry *r, const struct zw_event *ev,
 	if (err < 0 && !created)
 		return err;
 	n->updated_ms = now_ms;
-	registry_emit(r, created ? REG_NODE_ADDED : REG_NODE_CHANGED, n, NULL,
-		      ev);
+	registry_emit(r, created ? REGISTRY_NODE_ADDED : REGISTRY_NODE_CHANGED,
+		      n, NULL, ev);
 	/* A new node without its info still exists: report it, then the
 	 * failure. */
 	return err;
@@ -296,7 +296,7 @@ static int apply_node_removed(struct registry *r, const struct zw_event *ev)
 		return -ENOENT;
 	/* The values go with the node: listeners hear one NODE_REMOVED and
 	 * can still read them during the call. */
-	registry_emit(r, REG_NODE_REMOVED, n, NULL, ev);
+	registry_emit(r, REGISTRY_NODE_REMOVED, n, NULL, ev);
 	node_destroy(r, n);
 	return 0;
 }
@@ -312,14 +312,14 @@ static int apply_node_status(struct registry *r, const struct zw_event *ev,
 		if (!(n = node_create(r, ev->node, now_ms)))
 			return -ENOMEM;
 		n->status = ev->u.status;
-		registry_emit(r, REG_NODE_ADDED, n, NULL, ev);
+		registry_emit(r, REGISTRY_NODE_ADDED, n, NULL, ev);
 		return 0;
 	}
 	n->updated_ms = now_ms;
 	if (n->status == ev->u.status)
 		return 0;
 	n->status = ev->u.status;
-	registry_emit(r, REG_NODE_CHANGED, n, NULL, ev);
+	registry_emit(r, REGISTRY_NODE_CHANGED, n, NULL, ev);
 	return 0;
 }
 
@@ -378,7 +378,7 @@ static int values_reserve(struct registry_node *n)
 {
 	struct registry_value **a;
 
-	if (n->nvalues >= REG_VALUES_MAX)
+	if (n->nvalues >= REGISTRY_VALUES_MAX)
 		return -E2BIG;
 	a = realloc(n->values, (n->nvalues + 1) * sizeof(*a));
 	if (!a)
@@ -470,7 +470,7 @@ static int apply_value_added(struct registry *r, const struct zw_event *ev,
 	if (!n) {
 		if (!(n = node_create(r, ev->node, now_ms)))
 			return -ENOMEM;
-		registry_emit(r, REG_NODE_ADDED, n, NULL, ev);
+		registry_emit(r, REGISTRY_NODE_ADDED, n, NULL, ev);
 	}
 	if ((v = registry_node_value(n, &meta->key)))
 		err = value_update(v, meta, in, now_ms);
@@ -479,7 +479,7 @@ static int apply_value_added(struct registry *r, const struct zw_event *ev,
 	if (err < 0)
 		return err;
 	n->updated_ms = now_ms;
-	registry_emit(r, REG_VALUE_ADDED, n, v, ev);
+	registry_emit(r, REGISTRY_VALUE_ADDED, n, v, ev);
 	return 0;
 }
 
@@ -515,7 +515,7 @@ static int apply_value_changed(struct registry *r, const struct zw_event *ev,
 		return -ENOMEM;
 	value_store(v, &val, now_ms);
 	v->node->updated_ms = now_ms;
-	registry_emit(r, REG_VALUE_CHANGED, v->node, v, ev);
+	registry_emit(r, REGISTRY_VALUE_CHANGED, v->node, v, ev);
 	return 0;
 }
 
@@ -528,7 +528,7 @@ static int apply_value_removed(struct registry *r, const struct zw_event *ev)
 	if (err < 0)
 		return err;
 	n = v->node;
-	registry_emit(r, REG_VALUE_REMOVED, n, v, ev);
+	registry_emit(r, REGISTRY_VALUE_REMOVED, n, v, ev);
 	for (size_t i = 0; i < n->nvalues; i++) {
 		if (n->values[i] == v) {
 			memmove(&n->values[i], &n->values[i + 1],
@@ -549,14 +549,14 @@ static int apply_controller(struct registry *r, const struct zw_event *ev)
 		snprintf(r->state, sizeof(r->state), "ready");
 		r->ready = true;
 	} else if (ev->type == ZW_EV_FAILED) {
-		char why[REG_STATE_MAX - sizeof("failed: ") + 1];
+		char why[REGISTRY_STATE_MAX - sizeof("failed: ") + 1];
 
 		value_text_copy(why, sizeof(why),
 				msg && *msg ? msg : "unknown reason");
 		snprintf(r->state, sizeof(r->state), "failed: %s", why);
 		r->ready = false;
 	}
-	registry_emit(r, REG_CONTROLLER, NULL, NULL, ev);
+	registry_emit(r, REGISTRY_CONTROLLER, NULL, NULL, ev);
 	return 0;
 }
 
@@ -593,8 +593,8 @@ int registry_apply(struct registry *r, const struct zw_event *ev,
 		if (!r->nodes[ev->node])
 			return -ENOENT;
 		r->nodes[ev->node]->updated_ms = now_ms;
-		registry_emit(r, REG_NOTIFICATION, r->nodes[ev->node], NULL,
-			      ev);
+		registry_emit(r, REGISTRY_NOTIFICATION, r->nodes[ev->node],
+			      NULL, ev);
 		return 0;
 	}
 	return -EINVAL;

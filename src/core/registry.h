@@ -21,9 +21,9 @@
 #include "value.h"
 #include "zw_event.h"
 
-#define REG_VALUES_MAX	  256 /* values of one node */
-#define REG_NAME_MAX	  64  /* bytes of a node name, without the NUL */
-#define REG_LISTENERS_MAX 8
+#define REGISTRY_VALUES_MAX    256 /* values of one node */
+#define REGISTRY_NAME_MAX      64  /* bytes of a node name, without the NUL */
+#define REGISTRY_LISTENERS_MAX 8
 
 struct registry_node;
 
@@ -48,19 +48,19 @@ struct registry_node {
 };
 
 enum registry_event_type {
-	REG_NODE_ADDED,
-	REG_NODE_REMOVED, /* still readable during the call */
-	REG_NODE_CHANGED, /* name, info or status */
-	REG_VALUE_ADDED,
-	REG_VALUE_CHANGED, /* also a report of the same value again */
-	REG_VALUE_REMOVED, /* still readable during the call */
-	REG_NOTIFICATION,  /* a zw event passed through (scene, button) */
-	REG_CONTROLLER,	   /* READY, FAILED, ALL_QUERIED, CONTROLLER */
+	REGISTRY_NODE_ADDED,
+	REGISTRY_NODE_REMOVED, /* still readable during the call */
+	REGISTRY_NODE_CHANGED, /* name, info or status */
+	REGISTRY_VALUE_ADDED,
+	REGISTRY_VALUE_CHANGED, /* also a report of the same value again */
+	REGISTRY_VALUE_REMOVED, /* still readable during the call */
+	REGISTRY_NOTIFICATION,	/* a zw event passed through (scene, button) */
+	REGISTRY_CONTROLLER,	/* READY, FAILED, ALL_QUERIED, CONTROLLER */
 };
 
 struct registry_event {
 	enum registry_event_type type;
-	struct registry_node *node;   /* NULL for REG_CONTROLLER */
+	struct registry_node *node;   /* NULL for REGISTRY_CONTROLLER */
 	struct registry_value *value; /* VALUE_* only */
 	const struct zw_event *zw;    /* the backend event behind it, or NULL */
 };
@@ -81,7 +81,7 @@ struct registry *registry_free(struct registry *r);
 int registry_apply(struct registry *r, const struct zw_event *ev,
 		   uint64_t now_ms);
 
-/* Listeners are called in the order added; at most REG_LISTENERS_MAX. */
+/* Listeners are called in the order added; at most REGISTRY_LISTENERS_MAX. */
 int registry_listen(struct registry *r, registry_listener_fn fn, void *ctx);
 void registry_unlisten(struct registry *r, registry_listener_fn fn, void *ctx);
 

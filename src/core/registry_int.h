@@ -11,7 +11,7 @@
 
 #include "registry.h"
 
-#define REG_STATE_MAX 160 /* bytes of the controller state text */
+#define REGISTRY_STATE_MAX 160 /* bytes of the controller state text */
 
 struct registry_listener {
 	registry_listener_fn fn; /* NULL: removed while events were going out */
@@ -25,10 +25,10 @@ struct registry {
 	 * its entry here, or to its device name. */
 	char *names[ZW_NODE_MAX + 1];
 	char *device_names[ZW_NODE_MAX + 1];
-	struct registry_listener listeners[REG_LISTENERS_MAX];
+	struct registry_listener listeners[REGISTRY_LISTENERS_MAX];
 	size_t nlisteners;
 	unsigned dispatching; /* depth of listener calls under way */
-	char state[REG_STATE_MAX];
+	char state[REGISTRY_STATE_MAX];
 	bool ready;
 	registry_warn_fn warn; /* told of user names set aside, or NULL */
 	void *warn_ctx;
@@ -50,7 +50,7 @@ void registry_node_sync_name(struct registry *r, struct registry_node *n);
  * Node n now goes by the name its device reports: a user name of another
  * node that is the same (case-insensitively) is set aside, as rename
  * would have refused it, and the registry's warn function is told.  With
- * tell, listeners hear REG_NODE_CHANGED for each node that lost its name.
+ * tell, listeners hear REGISTRY_NODE_CHANGED for each node that lost its name.
  */
 void registry_names_settle(struct registry *r, struct registry_node *n,
 			   bool tell);

@@ -19,8 +19,8 @@
 #include "registry.h"
 #include "registry_int.h"
 
-#define REG_NAMES_FILE_MAX 65536 /* bytes of the saved names file */
-#define REG_WARN_MAX	   256	 /* bytes of one warning */
+#define REGISTRY_NAMES_FILE_MAX 65536 /* bytes of the saved names file */
+#define REGISTRY_WARN_MAX	256   /* bytes of one warning */
 
 void registry_set_warn(struct registry *r, registry_warn_fn fn, void *ctx)
 {
@@ -33,7 +33,7 @@ static void names_warn(const struct registry *r, const char *fmt, ...)
 
 static void names_warn(const struct registry *r, const char *fmt, ...)
 {
-	char msg[REG_WARN_MAX];
+	char msg[REGISTRY_WARN_MAX];
 	va_list ap;
 
 	if (!r->warn)
@@ -50,7 +50,7 @@ const char *registry_name_problem(const char *name)
 
 	if (len == 0 || name[0] == ' ' || name[len - 1] == ' ')
 		return "a name cannot be empty or start/end with a space";
-	if (len > REG_NAME_MAX)
+	if (len > REGISTRY_NAME_MAX)
 		return "a name is at most 64 bytes";
 	if (strpbrk(name, "/+#"))
 		return "names cannot contain '/', '+' or '#'";
@@ -128,7 +128,7 @@ int registry_rename(struct registry *r, unsigned id, const char *name)
 	if (!n)
 		return 0;
 	registry_node_sync_name(r, n);
-	registry_emit(r, REG_NODE_CHANGED, n, NULL, NULL);
+	registry_emit(r, REGISTRY_NODE_CHANGED, n, NULL, NULL);
 	return 0;
 }
 
@@ -161,7 +161,8 @@ void registry_names_settle(struct registry *r, struct registry_node *n,
 			continue;
 		registry_node_sync_name(r, other);
 		if (tell)
-			registry_emit(r, REG_NODE_CHANGED, other, NULL, NULL);
+			registry_emit(r, REGISTRY_NODE_CHANGED, other, NULL,
+				      NULL);
 		registry_names_settle(r, other, tell);
 	}
 }
@@ -326,8 +327,8 @@ static void names_install(struct registry *r, char **names)
 	}
 	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++)
 		if (changed[id] && r->nodes[id])
-			registry_emit(r, REG_NODE_CHANGED, r->nodes[id], NULL,
-				      NULL);
+			registry_emit(r, REGISTRY_NODE_CHANGED, r->nodes[id],
+				      NULL, NULL);
 }
 
 int registry_load_names(struct registry *r, const char *path)
@@ -336,7 +337,7 @@ int registry_load_names(struct registry *r, const char *path)
 	char *text;
 	size_t len;
 	json_t *o;
-	int err = fs_read_file(path, REG_NAMES_FILE_MAX, &text, &len);
+	int err = fs_read_file(path, REGISTRY_NAMES_FILE_MAX, &text, &len);
 
 	if (err < 0)
 		return err;

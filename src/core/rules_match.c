@@ -419,18 +419,18 @@ void rules_engine_event(struct rules_engine *e, const struct registry_event *ev,
 {
 	e->now = *now;
 	switch (ev->type) {
-	case REG_VALUE_CHANGED:
+	case REGISTRY_VALUE_CHANGED:
 		value_event(e, ev->value);
 		break;
-	case REG_NODE_CHANGED:
+	case REGISTRY_NODE_CHANGED:
 		node_event(e, ev->node);
 		/* A rename: a name in a rule may now mean another node. */
 		if (name_changed(e, ev->node))
 			rules_index_build(e);
 		break;
-	case REG_VALUE_REMOVED:
-	case REG_NODE_REMOVED:
-		rules_guard_forget(e->guard, ev->type == REG_VALUE_REMOVED
+	case REGISTRY_VALUE_REMOVED:
+	case REGISTRY_NODE_REMOVED:
+		rules_guard_forget(e->guard, ev->type == REGISTRY_VALUE_REMOVED
 						 ? (const void *)ev->value
 						 : (const void *)ev->node);
 		/* Still readable during the call: not to be found again. */
@@ -440,11 +440,11 @@ void rules_engine_event(struct rules_engine *e, const struct registry_event *ev,
 		e->gone_value = NULL;
 		e->gone_node = NULL;
 		break;
-	case REG_NODE_ADDED:
+	case REGISTRY_NODE_ADDED:
 		name_changed(e, ev->node);
 		index_add(e);
 		break;
-	case REG_VALUE_ADDED:
+	case REGISTRY_VALUE_ADDED:
 		index_add(e);
 		break;
 	default:

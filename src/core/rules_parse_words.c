@@ -382,9 +382,10 @@ bool rules_rp_node_name(struct rules_rp *p, const struct token *t,
 {
 	if (t->type != TOK_STRING && t->type != TOK_WORD)
 		return rules_rp_expected(p, t, "a node name in quotes", after);
-	if (t->len == 0 || t->len > REG_NAME_MAX) {
+	if (t->len == 0 || t->len > REGISTRY_NAME_MAX) {
 		rules_rp_error(p, t->line, t->col,
-			       "a node name has 1 to %d bytes", REG_NAME_MAX);
+			       "a node name has 1 to %d bytes",
+			       REGISTRY_NAME_MAX);
 		return false;
 	}
 	ref->pos = rules_rp_pos(p, t);

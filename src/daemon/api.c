@@ -236,10 +236,10 @@ static void on_registry(void *ctx, const struct registry_event *ev)
 	struct api *a = ctx;
 	struct api_call *c, *next;
 
-	if (ev->type == REG_CONTROLLER && ev->zw &&
+	if (ev->type == REGISTRY_CONTROLLER && ev->zw &&
 	    ev->zw->type == ZW_EV_CONTROLLER && ev->zw->command)
 		api_command_event(a, ev->zw);
-	if (ev->type != REG_VALUE_CHANGED)
+	if (ev->type != REGISTRY_VALUE_CHANGED)
 		return;
 	for (c = a->calls; c; c = next) {
 		next = c->next;

@@ -28,16 +28,16 @@ int api_find_node(struct api_call *c, const json_t *req,
 		  struct registry_node **ret)
 {
 	const json_t *v = json_object_get(req, "node");
-	char ref[REG_NAME_MAX + 1];
+	char ref[REGISTRY_NAME_MAX + 1];
 
 	if (json_is_integer(v))
 		snprintf(ref, sizeof(ref), "%lld",
 			 (long long)json_integer_value(v));
 	/* Cut to fit, a longer reference would match a node it does not
-	 * name: the one named with its first REG_NAME_MAX bytes. */
-	else if (json_is_string(v) && json_string_length(v) > REG_NAME_MAX)
-		return api_fail(c, -ENOENT, "no node '%.*s...'", REG_NAME_MAX,
-				json_string_value(v));
+	 * name: the one named with its first REGISTRY_NAME_MAX bytes. */
+	else if (json_is_string(v) && json_string_length(v) > REGISTRY_NAME_MAX)
+		return api_fail(c, -ENOENT, "no node '%.*s...'",
+				REGISTRY_NAME_MAX, json_string_value(v));
 	else if (json_is_string(v))
 		snprintf(ref, sizeof(ref), "%s", json_string_value(v));
 	else
@@ -62,7 +62,7 @@ static int find_value(struct api_call *c, const json_t *req,
 		      struct registry_node *n, struct registry_value **ret)
 {
 	const char *spec = api_arg_str(req, "value");
-	char nb[REG_NAME_MAX + 32];
+	char nb[REGISTRY_NAME_MAX + 32];
 	int r;
 
 	if (!spec)
@@ -176,7 +176,7 @@ static void on_set_timeout(uv_timer_t *t)
 
 int api_set_error(struct api_call *c, int r, const struct registry_node *n)
 {
-	char nb[REG_NAME_MAX + 32];
+	char nb[REGISTRY_NAME_MAX + 32];
 
 	node_label(n, nb, sizeof(nb));
 	switch (r) {

@@ -28,7 +28,7 @@ struct seen {
 	enum registry_event_type type;
 	unsigned node;
 	char path[128];
-	char name[REG_NAME_MAX + 1];
+	char name[REGISTRY_NAME_MAX + 1];
 	size_t nvalues;
 	bool has_zw;
 	bool found_self; /* registry_node() found the node during the call */
@@ -178,7 +178,7 @@ static void test_node_added(void **state)
 	assert_int_equal(n->status, ZW_NODE_ALIVE);
 	assert_int_equal(registry_node_count(f->r), 1);
 	assert_int_equal(f->log.n, 1);
-	expect_seen(&f->log, 0, REG_NODE_ADDED, 5, NULL);
+	expect_seen(&f->log, 0, REGISTRY_NODE_ADDED, 5, NULL);
 	assert_true(f->log.ev[0].found_self);
 	assert_true(f->log.ev[0].has_zw);
 
@@ -188,7 +188,7 @@ static void test_node_added(void **state)
 	assert_string_equal(n->name, "Plug");
 	assert_int_equal(n->updated_ms, T0 + 5);
 	assert_int_equal(registry_node_count(f->r), 1);
-	expect_seen(&f->log, 1, REG_NODE_CHANGED, 5, NULL);
+	expect_seen(&f->log, 1, REGISTRY_NODE_CHANGED, 5, NULL);
 
 	/* Device text is made printable and bounded. */
 	assert_int_equal(node_added(f->r, 5, "bad\n\xff", T0), 0);
@@ -206,12 +206,12 @@ static void test_node_status(void **state)
 	n = registry_node(f->r, 9);
 	assert_non_null(n);
 	assert_int_equal(n->status, ZW_NODE_ASLEEP);
-	expect_seen(&f->log, 0, REG_NODE_ADDED, 9, NULL);
+	expect_seen(&f->log, 0, REGISTRY_NODE_ADDED, 9, NULL);
 
 	ev.u.status = ZW_NODE_DEAD;
 	assert_int_equal(registry_apply(f->r, &ev, T0), 0);
 	assert_int_equal(n->status, ZW_NODE_DEAD);
-	expect_seen(&f->log, 1, REG_NODE_CHANGED, 9, NULL);
+	expect_seen(&f->log, 1, REGISTRY_NODE_CHANGED, 9, NULL);
 	/* The same status again is no news. */
 	assert_int_equal(registry_apply(f->r, &ev, T0), 0);
 	assert_int_equal(f->log.n, 2);
@@ -230,8 +230,8 @@ static void test_values_lifecycle(void **state)
 
 	/* A value before its node's info creates the node. */
 	assert_int_equal(value_added(f->r, &m, NULL), 0);
-	expect_seen(&f->log, 0, REG_NODE_ADDED, 3, NULL);
-	expect_seen(&f->log, 1, REG_VALUE_ADDED, 3,
+	expect_seen(&f->log, 0, REGISTRY_NODE_ADDED, 3, NULL);
+	expect_seen(&f->log, 1, REGISTRY_VALUE_ADDED, 3,
 		    "switch_binary/0/currentValue");
 	v = registry_value(f->r, &m.key);
 	assert_non_null(v);
@@ -245,12 +245,12 @@ static void test_values_lifecycle(void **state)
 	assert_true(v->has_val);
 	assert_true(v->val.u.b);
 	assert_int_equal(v->updated_ms, T0 + 1);
-	expect_seen(&f->log, 2, REG_VALUE_CHANGED, 3,
+	expect_seen(&f->log, 2, REGISTRY_VALUE_CHANGED, 3,
 		    "switch_binary/0/currentValue");
 	/* The same report again still reaches the listeners. */
 	assert_int_equal(
 	    value_event(f->r, ZW_EV_VALUE_CHANGED, &m, &on, T0 + 2), 0);
-	expect_seen(&f->log, 3, REG_VALUE_CHANGED, 3,
+	expect_seen(&f->log, 3, REGISTRY_VALUE_CHANGED, 3,
 		    "switch_binary/0/currentValue");
 	assert_int_equal(v->updated_ms, T0 + 2);
 
@@ -269,12 +269,12 @@ static void test_values_lifecycle(void **state)
 	assert_true(v->meta.writable);
 	assert_true(v->has_val);
 	assert_int_equal(registry_node(f->r, 3)->nvalues, 1);
-	expect_seen(&f->log, 4, REG_VALUE_ADDED, 3,
+	expect_seen(&f->log, 4, REGISTRY_VALUE_ADDED, 3,
 		    "switch_binary/0/currentValue");
 
 	assert_int_equal(value_event(f->r, ZW_EV_VALUE_REMOVED, &m, NULL, T0),
 			 0);
-	expect_seen(&f->log, 5, REG_VALUE_REMOVED, 3,
+	expect_seen(&f->log, 5, REGISTRY_VALUE_REMOVED, 3,
 		    "switch_binary/0/currentValue");
 	assert_null(registry_value(f->r, &m.key));
 	assert_int_equal(registry_node(f->r, 3)->nvalues, 0);
@@ -383,7 +383,7 @@ static void test_notification(void **state)
 	assert_int_equal(registry_apply(f->r, &ev, T0), -ENOENT);
 	assert_int_equal(node_added(f->r, 6, NULL, T0), 0);
 	assert_int_equal(registry_apply(f->r, &ev, T0), 0);
-	expect_seen(&f->log, 1, REG_NOTIFICATION, 6, NULL);
+	expect_seen(&f->log, 1, REGISTRY_NOTIFICATION, 6, NULL);
 	assert_true(f->log.ev[1].has_zw);
 }
 
@@ -405,7 +405,7 @@ static void test_controller(void **state)
 	assert_false(registry_ready(f->r));
 	assert_int_equal(f->log.n, 4);
 	for (size_t i = 0; i < 4; i++)
-		expect_seen(&f->log, i, REG_CONTROLLER, 0, NULL);
+		expect_seen(&f->log, i, REGISTRY_CONTROLLER, 0, NULL);
 	assert_int_equal(simple_event(f->r, ZW_EV_FAILED, 0, NULL), 0);
 	assert_string_equal(registry_controller_state(f->r),
 			    "failed: unknown reason");
@@ -425,7 +425,7 @@ static void test_node_removed(void **state)
 	f->log.n = 0;
 	assert_int_equal(registry_apply(f->r, &ev, T0), 0);
 	assert_int_equal(f->log.n, 1);
-	expect_seen(&f->log, 0, REG_NODE_REMOVED, 4, NULL);
+	expect_seen(&f->log, 0, REGISTRY_NODE_REMOVED, 4, NULL);
 	/* The listener still saw the node, its name and its values. */
 	assert_int_equal(f->log.ev[0].nvalues, 2);
 	assert_string_equal(f->log.ev[0].name, "Lamp");
@@ -459,7 +459,7 @@ static void test_limits(void **state)
 	assert_null(registry_node(f->r, 0));
 	assert_int_equal(registry_node_count(f->r), 1);
 
-	for (unsigned i = 0; i < REG_VALUES_MAX; i++) {
+	for (unsigned i = 0; i < REGISTRY_VALUES_MAX; i++) {
 		snprintf(prop, sizeof(prop), "p%u", i);
 		m = meta(ZW_NODE_MAX, 0x70, 0, prop, VALUE_INT);
 		assert_int_equal(value_added(f->r, &m, NULL), 0);
@@ -467,7 +467,7 @@ static void test_limits(void **state)
 	m = meta(ZW_NODE_MAX, 0x70, 0, "one_more", VALUE_INT);
 	assert_int_equal(value_added(f->r, &m, NULL), -E2BIG);
 	assert_int_equal(registry_node(f->r, ZW_NODE_MAX)->nvalues,
-			 REG_VALUES_MAX);
+			 REGISTRY_VALUES_MAX);
 	/* Updating a known value is still fine when full. */
 	m = meta(ZW_NODE_MAX, 0x70, 0, "p7", VALUE_INT);
 	assert_int_equal(value_added(f->r, &m, NULL), 0);
@@ -481,16 +481,16 @@ static void noop_listener(void *ctx, const struct registry_event *ev)
 static void test_listeners(void **state)
 {
 	struct fixture *f = *state;
-	int counts[REG_LISTENERS_MAX] = { 0 };
+	int counts[REGISTRY_LISTENERS_MAX] = { 0 };
 
-	/* The fixture's listener is the first of REG_LISTENERS_MAX. */
-	for (int i = 1; i < REG_LISTENERS_MAX; i++)
+	/* The fixture's listener is the first of REGISTRY_LISTENERS_MAX. */
+	for (int i = 1; i < REGISTRY_LISTENERS_MAX; i++)
 		assert_int_equal(
 		    registry_listen(f->r, noop_listener, &counts[i]), 0);
 	assert_int_equal(registry_listen(f->r, noop_listener, &counts[0]),
 			 -ENOSPC);
 	assert_int_equal(node_added(f->r, 1, NULL, T0), 0);
-	for (int i = 1; i < REG_LISTENERS_MAX; i++)
+	for (int i = 1; i < REGISTRY_LISTENERS_MAX; i++)
 		assert_int_equal(counts[i], 1);
 	registry_unlisten(f->r, noop_listener, &counts[3]);
 	assert_int_equal(node_added(f->r, 1, NULL, T0), 0);
@@ -533,8 +533,8 @@ static void test_listener_unlisten_in_call(void **state)
 	assert_int_equal(s.calls, 1);
 	assert_int_equal(after, 3);
 	/* The log listener saw the rename nested inside NODE_ADDED. */
-	expect_seen(&f->log, 0, REG_NODE_ADDED, 1, NULL);
-	expect_seen(&f->log, 1, REG_NODE_CHANGED, 1, NULL);
+	expect_seen(&f->log, 0, REGISTRY_NODE_ADDED, 1, NULL);
+	expect_seen(&f->log, 1, REGISTRY_NODE_CHANGED, 1, NULL);
 	assert_false(f->log.ev[1].has_zw);
 }
 
@@ -738,7 +738,7 @@ static void test_name_rules(void **state)
 		{ "\xff", "a name must be valid UTF-8 without control "
 			  "characters" },
 	};
-	char long_name[REG_NAME_MAX + 2];
+	char long_name[REGISTRY_NAME_MAX + 2];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *p = registry_name_problem(cases[i].name);
@@ -749,10 +749,10 @@ static void test_name_rules(void **state)
 			assert_null(p);
 	}
 	memset(long_name, 'n', sizeof(long_name));
-	long_name[REG_NAME_MAX] = '\0';
+	long_name[REGISTRY_NAME_MAX] = '\0';
 	assert_null(registry_name_problem(long_name));
-	long_name[REG_NAME_MAX] = 'n';
-	long_name[REG_NAME_MAX + 1] = '\0';
+	long_name[REGISTRY_NAME_MAX] = 'n';
+	long_name[REGISTRY_NAME_MAX + 1] = '\0';
 	assert_string_equal(registry_name_problem(long_name),
 			    "a name is at most 64 bytes");
 }
@@ -770,7 +770,7 @@ static void test_rename(void **state)
 	assert_int_equal(registry_rename(f->r, 2, "porch"), 0);
 	assert_string_equal(n->name, "porch");
 	assert_true(n->user_name);
-	expect_seen(&f->log, 0, REG_NODE_CHANGED, 2, NULL);
+	expect_seen(&f->log, 0, REGISTRY_NODE_CHANGED, 2, NULL);
 	assert_string_equal(f->log.ev[0].name, "porch");
 
 	/* A user name survives the device's info coming again. */
@@ -864,7 +864,7 @@ static void test_names_persist(void **state)
 	assert_int_equal(registry_load_names(r2, path), 0);
 	assert_string_equal(registry_node(r2, 2)->name, "porch");
 	assert_true(registry_node(r2, 2)->user_name);
-	expect_seen(&log2, 1, REG_NODE_CHANGED, 2, NULL);
+	expect_seen(&log2, 1, REGISTRY_NODE_CHANGED, 2, NULL);
 	assert_int_equal(node_added(r2, 30, "Device", T0), 0);
 	assert_string_equal(registry_node(r2, 30)->name, "Küche");
 	assert_string_equal(log2.ev[2].name, "Küche");
@@ -1026,7 +1026,7 @@ static void test_names_device_clash(void **state)
 	assert_true(warned_of(&w, "node 4: name \"porch\" set aside: node 2's "
 				  "device reports that name\n"));
 	/* Listeners heard of node 4's new name. */
-	expect_seen(&f->log, 1, REG_NODE_CHANGED, 4, NULL);
+	expect_seen(&f->log, 1, REGISTRY_NODE_CHANGED, 4, NULL);
 	assert_string_equal(f->log.ev[1].name, "hall sensor");
 
 	/* Both present before the load: set aside at the load. */

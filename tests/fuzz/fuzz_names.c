@@ -84,7 +84,7 @@ static void upper(char *dst, const char *src, size_t len)
 static void check_names(const struct registry *r)
 {
 	struct registry_node *n = NULL, *found;
-	char folded[REG_NAME_MAX + 1];
+	char folded[REGISTRY_NAME_MAX + 1];
 
 	while ((n = registry_next_node(r, n))) {
 		if (!n->name)

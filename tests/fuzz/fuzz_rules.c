@@ -82,11 +82,11 @@ static void report_all(struct rules_engine *e, const struct rules_clock *now)
 	struct registry_event ev;
 
 	while ((n = registry_next_node(daemon_registry(fuzz_net.d), n))) {
-		ev = (struct registry_event){ .type = REG_NODE_CHANGED,
+		ev = (struct registry_event){ .type = REGISTRY_NODE_CHANGED,
 					      .node = n };
 		rules_engine_event(e, &ev, now);
 		for (size_t i = 0; i < n->nvalues; i++) {
-			ev.type = REG_VALUE_CHANGED;
+			ev.type = REGISTRY_VALUE_CHANGED;
 			ev.value = n->values[i];
 			rules_engine_event(e, &ev, now);
 		}
