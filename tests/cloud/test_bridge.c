@@ -28,6 +28,7 @@
 #include "discovery.h"
 #include "log.h"
 #include "registry.h"
+#include "testutil.h"
 #include "zw.h"
 
 #define P	  "zwgate/test-gw"
@@ -63,26 +64,11 @@ struct fx {
 	char sim_path[PATH_MAX];
 };
 
-static const char *srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s && *s ? s : ".";
-}
-
 static uint64_t wall_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -227,24 +213,15 @@ static struct bridge_deps *fx_deps(struct fx *f)
 	return &f->deps;
 }
 
-static void fx_run_until(struct fx *f, bool (*done)(struct fx *f), unsigned ms)
+/* The predicates for tu_run_until take the fixture as their arg. */
+static bool is_queried(void *arg)
 {
-	uint64_t end = mono_ms() + ms;
-
-	while (!(done && done(f)) && mono_ms() < end) {
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		usleep(1000);
-	}
-}
-
-static bool is_queried(struct fx *f)
-{
-	return f->queried;
+	return ((struct fx *)arg)->queried;
 }
 
 static void fx_settle(struct fx *f)
 {
-	fx_run_until(f, NULL, SETTLE_MS);
+	tu_run_for(&f->loop, SETTLE_MS);
 }
 
 static int fx_bridge(struct fx *f, bool discovery)
@@ -266,10 +243,9 @@ static void fx_core(struct fx *f)
 
 	memset(f, 0, sizeof(*f));
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_bridge.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "bridge"), 0);
 	snprintf(f->conf_path, sizeof(f->conf_path), "%s/zwgate.conf", f->dir);
-	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", srcdir());
+	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", tu_srcdir());
 	assert_non_null(realpath(path, f->sim_path));
 	snprintf(text, sizeof(text),
 		 "gateway-id \"%s\"\nzwave {\n backend sim\n"
@@ -287,7 +263,7 @@ static void fx_core(struct fx *f)
 	struct zw_opts zo = { .state_dir = f->dir,
 			      .sim_network = f->conf->zwave.sim_network };
 	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->zw), 0);
-	fx_run_until(f, is_queried, WAIT_MS);
+	tu_run_until(&f->loop, is_queried, f, WAIT_MS);
 	assert_true(f->queried);
 	assert_int_equal(registry_node_count(f->reg), NNODES);
 }
@@ -317,6 +293,7 @@ static int setup_plain(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	int r;
 
 	f->b = bridge_stop(f->b);
 	api_shutdown(f->api);
@@ -326,13 +303,12 @@ static int teardown(void **state)
 	api_free(f->api);
 	registry_free(f->reg);
 	conf_free(f->conf);
-	unlink(f->names_path);
 	free(f->names_path);
-	rmdir(f->dir);
+	r = tu_rm_rf(f->dir);
 	fx_clear(f);
 	free(f->msgs);
 	free(f);
-	return 0;
+	return r;
 }
 
 static struct registry_value *fx_value(struct fx *f, unsigned node,
@@ -492,8 +468,9 @@ struct want_state {
 
 static struct want_state wanted;
 
-static bool state_seen(struct fx *f)
+static bool state_seen(void *arg)
 {
+	struct fx *f = arg;
 	const struct msg *m = fx_find(f, wanted.topic);
 	json_t *j, *v;
 	bool ok;
@@ -519,7 +496,7 @@ static void set_roundtrip(struct fx *f, const char *set_topic,
 	/* Nothing until the device answers. */
 	assert_int_equal(fx_count(f, state_topic), 0);
 	wanted = (struct want_state){ f, state_topic, value };
-	fx_run_until(f, state_seen, WAIT_MS);
+	tu_run_until(&f->loop, state_seen, f, WAIT_MS);
 	if (!state_seen(f))
 		fail_msg("%s: no state %s after setting %s", state_topic, value,
 			 set_topic);
@@ -552,8 +529,10 @@ static void test_set_roundtrip(void **state)
 		      4, P "/node/8/thermostat_setpoint/0/heating", "22.5");
 }
 
-static bool button_seen(struct fx *f)
+static bool button_seen(void *arg)
 {
+	struct fx *f = arg;
+
 	return fx_find(f, P "/event/7/basic/0/button") != NULL;
 }
 
@@ -566,7 +545,7 @@ static void test_button_and_events(void **state)
 	fx_clear(f);
 	fx_sends(f, P "/node/7/basic/0/ring/set", "true");
 	assert_false(has_error(f));
-	fx_run_until(f, button_seen, WAIT_MS);
+	tu_run_until(&f->loop, button_seen, f, WAIT_MS);
 	m = fx_find(f, P "/event/7/basic/0/button");
 	assert_non_null(m);
 	assert_int_equal(m->kind, OUTBOX_EVENT);
@@ -946,8 +925,10 @@ static void test_api(void **state)
 	json_decref(j);
 }
 
-static bool set_reply_seen(struct fx *f)
+static bool set_reply_seen(void *arg)
 {
+	struct fx *f = arg;
+
 	return fx_find(f, P "/api/set") != NULL;
 }
 
@@ -962,7 +943,7 @@ static void test_api_set_waits(void **state)
 		 "{\"id\":9,\"node\":\"porch\",\"value\":\"switch\","
 		 "\"data\":true}");
 	assert_null(fx_find(f, P "/api/set"));
-	fx_run_until(f, set_reply_seen, WAIT_MS);
+	tu_run_until(&f->loop, set_reply_seen, f, WAIT_MS);
 	m = fx_find(f, P "/api/set");
 	assert_non_null(m);
 	j = msg_json(m);
@@ -1322,13 +1303,13 @@ static void test_birth_coalesced(void **state)
 	for (int i = 0; i < 50; i++)
 		fx_sends(f, "homeassistant/status", "online");
 	assert_int_equal(configs(f), NVALUES);
-	fx_run_until(f, NULL, BIRTH_MS / 3);
+	tu_run_for(&f->loop, BIRTH_MS / 3);
 	assert_int_equal(configs(f), NVALUES);
 	/* The end of the window: one more round, for the "online"s in it. */
-	fx_run_until(f, NULL, BIRTH_MS);
+	tu_run_for(&f->loop, BIRTH_MS);
 	assert_int_equal(configs(f), 2 * NVALUES);
 	/* That round opened a window too; nothing came in it. */
-	fx_run_until(f, NULL, BIRTH_MS + BIRTH_MS / 2);
+	tu_run_for(&f->loop, BIRTH_MS + BIRTH_MS / 2);
 	assert_int_equal(configs(f), 2 * NVALUES);
 	/* A quiet while later, Home Assistant restarts: at once. */
 	fx_sends(f, "homeassistant/status", "online");
@@ -1336,11 +1317,11 @@ static void test_birth_coalesced(void **state)
 	/* One "online" in the window gives one round at its end. */
 	fx_sends(f, "homeassistant/status", "online");
 	assert_int_equal(configs(f), 3 * NVALUES);
-	fx_run_until(f, NULL, BIRTH_MS + BIRTH_MS / 2);
+	tu_run_for(&f->loop, BIRTH_MS + BIRTH_MS / 2);
 	assert_int_equal(configs(f), 4 * NVALUES);
 	/* A retained "online" comes with every connect, which sends the
 	 * configs itself: it is no restart of Home Assistant. */
-	fx_run_until(f, NULL, BIRTH_MS + BIRTH_MS / 2);
+	tu_run_for(&f->loop, BIRTH_MS + BIRTH_MS / 2);
 	bridge_message(f->b, "homeassistant/status", "online", 6, true);
 	assert_int_equal(configs(f), 4 * NVALUES);
 }

@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -30,8 +28,8 @@
 #include "conf.h"
 #include "conf_rules.h"
 #include "diag.h"
-#include "fsutil.h"
 #include "registry.h"
+#include "testutil.h"
 #include "zw.h"
 
 #define WAIT_MS	   5000
@@ -53,21 +51,6 @@ struct fx {
 	size_t nstates;
 };
 
-static const char *srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s && *s ? s : ".";
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void on_zw(void *ctx, const struct zw_event *ev)
 {
 	struct fx *f = ctx;
@@ -77,16 +60,26 @@ static void on_zw(void *ctx, const struct zw_event *ev)
 		f->queried = true;
 }
 
+struct states_wait {
+	struct fx *f;
+	size_t n;
+};
+
+/* tu_run_until's predicate for run_until_states. */
+static bool states_reached(void *arg)
+{
+	const struct states_wait *w = arg;
+
+	return w->n ? w->f->nstates >= w->n : w->f->queried;
+}
+
 /* Turns the loop until there are n states (0: until the network is
  * known), or ms pass. */
 static void run_until_states(struct fx *f, size_t n, unsigned ms)
 {
-	uint64_t end = mono_ms() + ms;
+	struct states_wait w = { f, n };
 
-	while (!(n ? f->nstates >= n : f->queried) && mono_ms() < end) {
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		usleep(1000);
-	}
+	tu_run_until(&f->loop, states_reached, &w, ms);
 }
 
 static const struct conf *fx_conf(void *ctx)
@@ -147,7 +140,7 @@ static bool port_open(unsigned port)
 static bool broker_start(struct fx *f)
 {
 	char conf[128], text[256];
-	uint64_t end = mono_ms() + WAIT_MS;
+	const char *argv[] = { MOSQUITTO, "-c", conf, NULL };
 
 	if (access(MOSQUITTO, X_OK) != 0)
 		return false;
@@ -156,18 +149,11 @@ static bool broker_start(struct fx *f)
 		 "listener %u 127.0.0.1\nallow_anonymous true\n"
 		 "persistence false\n",
 		 f->port);
-	assert_int_equal(
-	    fs_write_atomic(f->dir, "mosquitto.conf", text, strlen(text), 0600),
-	    0);
-	f->broker = fork();
-	assert_true(f->broker >= 0);
-	if (f->broker == 0) {
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(126);
-		execl(MOSQUITTO, "mosquitto", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	while (!port_open(f->port) && mono_ms() < end)
+	assert_int_equal(tu_write_file(conf, text, 0600), 0);
+	f->broker = tu_spawn(argv, "/dev/null");
+	assert_true(f->broker > 0);
+	for (unsigned waited = 0; !port_open(f->port) && waited < WAIT_MS;
+	     waited += 10)
 		usleep(10000);
 	assert_true(port_open(f->port));
 	return true;
@@ -175,12 +161,10 @@ static bool broker_start(struct fx *f)
 
 static void broker_stop(struct fx *f)
 {
-	int status;
-
 	if (f->broker <= 0)
 		return;
-	kill(f->broker, SIGTERM);
-	waitpid(f->broker, &status, 0);
+	/* Its exit status is mosquitto's business; that it ends is ours. */
+	assert_true(tu_stop(f->broker, SIGTERM, WAIT_MS) >= 0);
 	f->broker = 0;
 }
 
@@ -192,9 +176,8 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_cloud.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", srcdir());
+	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "cloud"), 0);
+	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", tu_srcdir());
 	assert_non_null(realpath(path, f->sim_path));
 	f->port = free_port();
 	snprintf(text, sizeof(text),
@@ -240,7 +223,7 @@ static void fx_cloud(struct fx *f)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
+	int r;
 
 	cloud_stop(f->cloud);
 	zw_close(f->zw);
@@ -249,10 +232,9 @@ static int teardown(void **state)
 	broker_stop(f);
 	registry_free(f->reg);
 	conf_free(f->conf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	r = tu_rm_rf(f->dir);
 	free(f);
-	return 0;
+	return r;
 }
 
 static const char *status_str(struct fx *f, const char *key)
@@ -275,7 +257,7 @@ static void test_state_callback(void **state)
 	struct fx *f = *state;
 
 	if (!broker_start(f))
-		skip();
+		tu_skip("no %s to run as the broker", MOSQUITTO);
 	fx_cloud(f);
 	assert_int_equal(f->nstates, 0);
 	run_until_states(f, 1, WAIT_MS);

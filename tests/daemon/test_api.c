@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,6 +23,7 @@
 #include "conf_rules.h"
 #include "diag.h"
 #include "registry.h"
+#include "testutil.h"
 #include "zw.h"
 
 #define GW	  "test-gw"
@@ -48,21 +47,6 @@ struct fx {
 	int reload_result; /* what the reload callback returns */
 };
 
-static const char *srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s && *s ? s : ".";
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void on_zw(void *ctx, const struct zw_event *ev)
 {
 	struct fx *f = ctx;
@@ -72,14 +56,10 @@ static void on_zw(void *ctx, const struct zw_event *ev)
 		f->queried = true;
 }
 
-static void run_for(struct fx *f, unsigned ms, bool until_queried)
+/* tu_run_until's predicate: the backend has queried every node. */
+static bool is_queried(void *arg)
 {
-	uint64_t end = mono_ms() + ms;
-
-	while (!(until_queried && f->queried) && mono_ms() < end) {
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		usleep(1000);
-	}
+	return ((struct fx *)arg)->queried;
 }
 
 static const struct conf *fx_conf(void *ctx)
@@ -123,11 +103,10 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_api.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "api"), 0);
 	snprintf(f->conf_path, sizeof(f->conf_path), "%s/zwgate.conf", f->dir);
 	snprintf(f->names_path, sizeof(f->names_path), "%s/names.json", f->dir);
-	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", srcdir());
+	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", tu_srcdir());
 	assert_non_null(realpath(path, f->sim_path));
 	snprintf(text, sizeof(text),
 		 "gateway-id \"%s\"\nzwave {\n backend sim\n"
@@ -155,7 +134,7 @@ static int setup(void **state)
 	struct zw_opts zo = { .state_dir = f->dir,
 			      .sim_network = f->conf->zwave.sim_network };
 	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->zw), 0);
-	run_for(f, WAIT_MS, true);
+	tu_run_until(&f->loop, is_queried, f, WAIT_MS);
 	assert_true(f->queried);
 	assert_int_equal(registry_node_count(f->reg), NNODES);
 	f->replies = json_array();
@@ -166,6 +145,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
+	int r;
 
 	api_shutdown(f->api);
 	zw_close(f->zw);
@@ -175,10 +155,9 @@ static int teardown(void **state)
 	registry_free(f->reg);
 	conf_free(f->conf);
 	json_decref(f->replies);
-	unlink(f->names_path);
-	rmdir(f->dir);
+	r = tu_rm_rf(f->dir);
 	free(f);
-	return 0;
+	return r;
 }
 
 /* Send a request (JSON text); the number of replies it got at once. */
@@ -261,7 +240,7 @@ static void test_set_waits(void **state)
 				"\"value\":\"switch\",\"data\":true}"),
 			 0);
 	assert_int_equal(api_pending(f->api), 1);
-	run_for(f, SETTLE_MS, false);
+	tu_run_for(&f->loop, SETTLE_MS);
 	assert_int_equal(api_pending(f->api), 0);
 	assert_int_equal(json_array_size(f->replies), 1);
 	res = json_object_get(last(f), "result");

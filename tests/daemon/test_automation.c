@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -24,8 +22,8 @@
 #include "conf.h"
 #include "conf_rules.h"
 #include "diag.h"
-#include "fsutil.h"
 #include "registry.h"
+#include "testutil.h"
 #include "zw.h"
 
 #define WAIT_MS	  2000
@@ -52,21 +50,6 @@ struct fx {
 	size_t npublished;
 };
 
-static const char *srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s && *s ? s : ".";
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void on_zw(void *ctx, const struct zw_event *ev)
 {
 	struct fx *f = ctx;
@@ -76,14 +59,10 @@ static void on_zw(void *ctx, const struct zw_event *ev)
 		f->queried = true;
 }
 
-static void run_for(struct fx *f, unsigned ms, bool until_queried)
+/* tu_run_until's predicate: the backend has queried every node. */
+static bool is_queried(void *arg)
 {
-	uint64_t end = mono_ms() + ms;
-
-	while (!(until_queried && f->queried) && mono_ms() < end) {
-		uv_run(&f->loop, UV_RUN_NOWAIT);
-		usleep(1000);
-	}
+	return ((struct fx *)arg)->queried;
 }
 
 static struct zw *fx_zw(void *ctx)
@@ -123,10 +102,9 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_automation.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "automation"), 0);
 	snprintf(f->conf_path, sizeof(f->conf_path), "%s/zwgate.conf", f->dir);
-	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", srcdir());
+	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", tu_srcdir());
 	assert_non_null(realpath(path, f->sim_path));
 	snprintf(text, sizeof(text),
 		 "gateway-id \"gw\"\nzwave {\n backend sim\n"
@@ -143,7 +121,7 @@ static int setup(void **state)
 	struct zw_opts zo = { .state_dir = f->dir,
 			      .sim_network = f->conf->zwave.sim_network };
 	assert_int_equal(zw_sim_ops.open(&f->loop, &zo, on_zw, f, &f->zw), 0);
-	run_for(f, WAIT_MS, true);
+	tu_run_until(&f->loop, is_queried, f, WAIT_MS);
 	assert_true(f->queried);
 	assert_int_equal(fx_start(f), 0);
 	*state = f;
@@ -153,7 +131,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char *p = fs_join(f->dir, AUTOMATION_STATE_FILE);
+	int r;
 
 	automation_stop(f->a);
 	zw_close(f->zw);
@@ -161,11 +139,9 @@ static int teardown(void **state)
 	assert_int_equal(uv_loop_close(&f->loop), 0);
 	registry_free(f->reg);
 	conf_free(f->conf);
-	unlink(p);
-	free(p);
-	rmdir(f->dir);
+	r = tu_rm_rf(f->dir);
 	free(f);
-	return 0;
+	return r;
 }
 
 /*
@@ -192,7 +168,7 @@ static void test_no_poll(void **state)
 {
 	struct fx *f = *state;
 
-	run_for(f, AUTOMATION_POLL_MS + 500, false);
+	tu_run_for(&f->loop, AUTOMATION_POLL_MS + 500);
 	assert_int_equal(f->npublished, 0);
 }
 
@@ -227,7 +203,7 @@ static void test_scene(void **state)
 	assert_false(v->val.u.b);
 	assert_int_equal(automation_scene(f->a, "nope"), -ENOENT);
 	assert_int_equal(automation_scene(f->a, "porch on"), 0);
-	run_for(f, SETTLE_MS, false);
+	tu_run_for(&f->loop, SETTLE_MS);
 	assert_true(v->val.u.b);
 }
 

@@ -29,6 +29,7 @@
 
 #include "zwgate/control.h"
 #include "control.h"
+#include "testutil.h"
 
 #define WAIT_MS	   3000
 #define CLIENT_BUF (256 * 1024)
@@ -180,8 +181,7 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	f->exchange = *state;
-	strcpy(f->dir, "/tmp/zwctl-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "control"), 0);
 	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, ZWCTL_SOCKET_NAME);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
 	*state = f;
@@ -199,6 +199,7 @@ static int teardown(void **state)
 	assert_int_equal(f->pending, 0);
 	assert_int_equal(stat(f->path, &st), -1);
 	assert_int_equal(errno, ENOENT);
+	/* rmdir, not tu_rm_rf: the server must leave nothing behind. */
 	assert_int_equal(rmdir(f->dir), 0);
 	free(f);
 	return 0;
@@ -1060,7 +1061,7 @@ static void test_peer_refused(void **state)
 	json_t *r;
 
 	if (geteuid() != 0)
-		skip();
+		tu_skip("needs root to run peers as uid 65534");
 	assert_int_equal(chmod(f->dir, 0755), 0);
 	assert_int_equal(control_start(&f->loop, f->path, &o, &f->ctl), 0);
 	assert_int_equal(stat(f->path, &st), 0);

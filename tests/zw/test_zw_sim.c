@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "zw.h"
 
 #define REC_TEXT 128
@@ -46,13 +47,6 @@ struct fx {
 	char path[512];
 	int saved_stderr;
 };
-
-static const char *srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s && *s ? s : ".";
-}
 
 static void copy_text(char *dst, const char *src)
 {
@@ -138,17 +132,18 @@ static void on_event(void *ctx, const struct zw_event *ev)
 
 static void fx_init(struct fx *f)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	memset(f, 0, sizeof(*f));
 	f->saved_stderr = -1;
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	snprintf(f->dir, sizeof(f->dir), "%s/test_zw_sim.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "zw_sim"), 0);
 }
 
-/* Close the backend, let its handles close, and demand an empty loop. */
+/*
+ * Close the backend, let its handles close, and demand an empty loop.
+ * rmdir, not tu_rm_rf: the directory must be empty by now, as the sim
+ * backend writes nothing into its state directory and each test removes
+ * the files it wrote there.
+ */
 static void fx_done(struct fx *f)
 {
 	zw_close(f->z);
@@ -168,17 +163,8 @@ static int fx_open(struct fx *f, const char *path)
 
 static int fx_open_src(struct fx *f, const char *rel)
 {
-	snprintf(f->path, sizeof(f->path), "%s/%s", srcdir(), rel);
+	snprintf(f->path, sizeof(f->path), "%s/%s", tu_srcdir(), rel);
 	return fx_open(f, f->path);
-}
-
-static void write_file(const char *path, const char *data, size_t len)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(data, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
 }
 
 /* Open a network given as text (written to a file and removed again). */
@@ -187,7 +173,7 @@ static int fx_open_text(struct fx *f, const char *json)
 	int r;
 
 	snprintf(f->path, sizeof(f->path), "%s/net.json", f->dir);
-	write_file(f->path, json, strlen(json));
+	assert_int_equal(tu_write_file(f->path, json, 0644), 0);
 	r = fx_open(f, f->path);
 	assert_int_equal(unlink(f->path), 0);
 	return r;
@@ -1363,7 +1349,7 @@ static void test_file_size(void **state)
 	memcpy(buf, "{\"nodes\":[]}", 12);
 	fx_init(&f);
 	snprintf(f.path, sizeof(f.path), "%s/big.json", f.dir);
-	write_file(f.path, buf, max);
+	assert_int_equal(tu_write(f.path, buf, max, 0644), 0);
 	assert_int_equal(fx_open(&f, f.path), 0);
 	spin(&f, 1);
 	assert_int_equal(f.n, 2);
@@ -1371,7 +1357,7 @@ static void test_file_size(void **state)
 	zw_close(f.z);
 	f.z = NULL;
 
-	write_file(f.path, buf, max + 1);
+	assert_int_equal(tu_write(f.path, buf, max + 1, 0644), 0);
 	capture_begin(&f);
 	assert_int_equal(fx_open(&f, f.path), -EINVAL);
 	{
