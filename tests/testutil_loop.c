@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The loop half of the unit tests' helpers (testutil.h): kept apart from
+ * testutil.c so that a core test, which runs no loop, links no libuv
+ * (tools/layering checks the core tests' binaries).
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "testutil.h"
+
+static void wake(uv_timer_t *t)
+{
+	*(bool *)t->data = true;
+}
+
+bool tu_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg,
+		  unsigned ms)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
+	uv_timer_t timer;
+	bool rang = false, ok;
+
+	/* Fails only for a loop that is not one: then no waiting at all. */
+	if (uv_timer_init(loop, &timer) < 0)
+		return done(arg);
+	timer.data = &rang;
+	uv_update_time(loop);
+	/* Fails only on a closing handle or a NULL callback. */
+	(void)uv_timer_start(&timer, wake, ms, 0);
+	while (!(ok = done(arg))) {
+		uint64_t now = uv_hrtime();
+
+		if (now >= end)
+			break;
+		/*
+		 * The loop's clock (whole, cached milliseconds) may ring the
+		 * timer a little before the deadline: set it again, or the
+		 * next UV_RUN_ONCE would sleep until some other event.
+		 */
+		if (rang) {
+			rang = false;
+			(void)uv_timer_start(&timer, wake,
+					     (end - now) / 1000000u + 1, 0);
+		}
+		uv_run(loop, UV_RUN_ONCE);
+	}
+	uv_close((uv_handle_t *)&timer, NULL);
+	/* The close completes at the end of this loop iteration. */
+	uv_run(loop, UV_RUN_NOWAIT);
+	return ok;
+}
+
+static bool never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+void tu_run_for(uv_loop_t *loop, unsigned ms)
+{
+	tu_run_until(loop, never, NULL, ms);
+}
+
+static void close_one(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int tu_loop_close(uv_loop_t *loop)
+{
+	uv_walk(loop, close_one, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	return uv_loop_close(loop);
+}
