@@ -64,21 +64,13 @@ static void ssl_error(char *err, size_t errlen, const char *what)
 /*
  * Each file is read through fs_read_checked: the checks below see the
  * descriptor that is then read, so the file judged is the file used.
- * A check that refuses says why in err.
+ * A check that refuses says why (struct fs_checked).
  */
-struct tls_file {
-	const char *what; /* "client-key", ... */
-	const char *path;
-	char *err;
-	size_t errlen;
-	bool said; /* err holds the check's reason */
-};
-
 /* Like an ssh key: a regular file with no bit for its group or others,
  * owned by root or us as config files are. */
 static int check_key(const struct stat *st, void *arg)
 {
-	struct tls_file *f = arg;
+	struct fs_checked *f = arg;
 	mode_t mode = st->st_mode & 07777;
 	char why[128];
 	int r;
@@ -86,12 +78,12 @@ static int check_key(const struct stat *st, void *arg)
 	f->said = true;
 	r = fs_check_secret_mode(st);
 	if (r == -EINVAL) {
-		snprintf(f->err, f->errlen, "%s %s is not a regular file",
+		snprintf(f->why, f->whylen, "%s %s is not a regular file",
 			 f->what, f->path);
 		return r;
 	}
 	if (r < 0) {
-		snprintf(f->err, f->errlen,
+		snprintf(f->why, f->whylen,
 			 "%s %s is %s by %s (mode %04o); it must be "
 			 "0600 or stricter, like ssh",
 			 f->what, f->path,
@@ -102,7 +94,7 @@ static int check_key(const struct stat *st, void *arg)
 	}
 	r = conf_check_stat(st, why, sizeof(why));
 	if (r < 0) {
-		snprintf(f->err, f->errlen, "%s %s %s", f->what, f->path, why);
+		snprintf(f->why, f->whylen, "%s %s %s", f->what, f->path, why);
 		return r;
 	}
 	f->said = false;
@@ -113,12 +105,12 @@ static int check_key(const struct stat *st, void *arg)
  * zwgate.conf(5) says (a CA file anyone may write is anyone's CA). */
 static int check_public(const struct stat *st, void *arg)
 {
-	struct tls_file *f = arg;
+	struct fs_checked *f = arg;
 	char why[128];
 	int r = conf_check_stat(st, why, sizeof(why));
 
 	if (r < 0) {
-		snprintf(f->err, f->errlen, "%s %s %s", f->what, f->path, why);
+		snprintf(f->why, f->whylen, "%s %s %s", f->what, f->path, why);
 		f->said = true;
 	}
 	return r;
@@ -128,7 +120,7 @@ static int check_public(const struct stat *st, void *arg)
 static int read_file(const char *what, const char *path, fs_check_fn check,
 		     char *err, size_t errlen, char **ret, size_t *ret_len)
 {
-	struct tls_file f = { what, path, err, errlen, false };
+	struct fs_checked f = { what, path, err, errlen, false };
 	int r = fs_read_checked(path, TLS_PEM_MAX, check, &f, ret, ret_len);
 
 	if (r < 0 && !f.said)

@@ -55,7 +55,7 @@ struct trust_link {
 	char *health;		  /* the last health, serialised */
 };
 
-static int64_t trust_link__now(void)
+static int64_t link_now(void)
 {
 	return (int64_t)time(NULL);
 }
@@ -64,7 +64,7 @@ static int64_t trust_link__now(void)
  * systemd-timesyncd's flag file, else the kernel's view (which
  * ProtectClock= forbids asking: EPERM counts as "not synchronised").
  */
-static bool trust_link__synced(const struct trust_link *t)
+static bool link_synced(const struct trust_link *t)
 {
 	struct timex tx = { .modes = 0 };
 	int r;
@@ -77,21 +77,21 @@ static bool trust_link__synced(const struct trust_link *t)
 	return r >= 0 && r != TIME_ERROR && !(tx.status & STA_UNSYNC);
 }
 
-static void trust_link__policy(const struct trust_link *t,
-			       struct trust_policy *p, bool *pending)
+static void link_policy(const struct trust_link *t, struct trust_policy *p,
+			bool *pending)
 {
 	struct trust_store_info si;
 
 	trust_store_info(t->store, &si);
 	p->bundle = trust_store_current(t->store, pending);
 	p->recovery = si.factory->recovery;
-	p->now = trust_link__now();
+	p->now = link_now();
 	p->floor = trust_store_time_floor(t->store, t->build_time);
-	p->clock_synced = trust_link__synced(t);
+	p->clock_synced = link_synced(t);
 }
 
 /* The pins of the verified chain: which pins a bundle holds in reserve. */
-static void trust_link__chain_pins(struct trust_link *t, X509_STORE_CTX *ctx)
+static void link_chain_pins(struct trust_link *t, X509_STORE_CTX *ctx)
 {
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	int n = chain ? sk_X509_num(chain) : 0;
@@ -111,7 +111,7 @@ int trust_link_verify(X509_STORE_CTX *ctx, void *arg)
 	bool pending;
 	int ok;
 
-	trust_link__policy(t, &p, &pending);
+	link_policy(t, &p, &pending);
 	ok = trust_verify_chain(ctx, &p, v);
 	t->last.set = true;
 	t->last.at = p.now;
@@ -120,7 +120,7 @@ int trust_link_verify(X509_STORE_CTX *ctx, void *arg)
 	t->last.version = p.bundle->version;
 	t->last.npins = 0;
 	if (ok == 1 && !v->recovery)
-		trust_link__chain_pins(t, ctx);
+		link_chain_pins(t, ctx);
 	t->verified = true;
 	t->with_pending = pending;
 	if (ok != 1) {
@@ -140,9 +140,9 @@ int trust_link_verify(X509_STORE_CTX *ctx, void *arg)
 	return 1;
 }
 
-static void trust_link__health_changed(struct trust_link *t);
+static void link_health_changed(struct trust_link *t);
 
-static uint64_t trust_link__failures(const struct trust_link *t)
+static uint64_t link_failures(const struct trust_link *t)
 {
 	struct trust_store_info si;
 
@@ -154,8 +154,8 @@ static uint64_t trust_link__failures(const struct trust_link *t)
  * When a write of the store failed since the count was "before" (a full
  * disk), the log names the file and the error; status keeps it.
  */
-static void trust_link__write_failed(struct trust_link *t, uint64_t before,
-				     const char *what)
+static void link_write_failed(struct trust_link *t, uint64_t before,
+			      const char *what)
 {
 	struct trust_store_info si;
 
@@ -166,7 +166,7 @@ static void trust_link__write_failed(struct trust_link *t, uint64_t before,
 }
 
 /* A connection with the pending bundle ended: commit it or count a try. */
-static void trust_link__outcome(struct trust_link *t, bool ok, const char *why)
+static void link_outcome(struct trust_link *t, bool ok, const char *why)
 {
 	struct trust_store_info si;
 	uint64_t version, failures;
@@ -174,11 +174,11 @@ static void trust_link__outcome(struct trust_link *t, bool ok, const char *why)
 
 	trust_store_info(t->store, &si);
 	version = si.pending ? si.pending->version : 0;
-	failures = trust_link__failures(t);
+	failures = link_failures(t);
 	r = trust_store_tried(t->store, ok, why);
 	if (r < 0)
-		trust_link__write_failed(t, failures,
-					 "the outcome of a try is not saved");
+		link_write_failed(t, failures,
+				  "the outcome of a try is not saved");
 	if (r == 1) {
 		log_notice("trust: bundle version %llu committed: TLS and "
 			   "CONNACK succeeded with it",
@@ -192,17 +192,17 @@ static void trust_link__outcome(struct trust_link *t, bool ok, const char *why)
 		log_notice("trust: try with bundle version %llu failed: %s",
 			   (unsigned long long)version, why);
 	}
-	trust_link__health_changed(t);
+	link_health_changed(t);
 }
 
-static void trust_link__write_last_good(struct trust_link *t, int64_t now)
+static void link_write_last_good(struct trust_link *t, int64_t now)
 {
-	uint64_t failures = trust_link__failures(t);
+	uint64_t failures = link_failures(t);
 	int r = trust_store_set_last_good(t->store, now);
 
 	if (r < 0)
-		trust_link__write_failed(t, failures,
-					 "the last-good time is not saved");
+		link_write_failed(t, failures,
+				  "the last-good time is not saved");
 	else
 		t->last_good_at = now;
 }
@@ -215,14 +215,14 @@ void trust_link_connected(struct trust_link *t)
 	t->link_mode = t->last.v.mode;
 	t->verified = false;
 	if (pending && t->last.v.recovery)
-		trust_link__outcome(t, false,
-				    "the broker verified only through the "
-				    "recovery root");
+		link_outcome(t, false,
+			     "the broker verified only through the "
+			     "recovery root");
 	else if (pending)
-		trust_link__outcome(t, true, NULL);
+		link_outcome(t, true, NULL);
 	if (t->link_mode == TRUST_MODE_FULL && !t->last.v.recovery)
-		trust_link__write_last_good(t, trust_link__now());
-	trust_link__health_changed(t);
+		link_write_last_good(t, link_now());
+	link_health_changed(t);
 }
 
 void trust_link_failed(struct trust_link *t, const char *why)
@@ -232,7 +232,7 @@ void trust_link_failed(struct trust_link *t, const char *why)
 	t->connected = false;
 	t->verified = false;
 	if (pending)
-		trust_link__outcome(t, false, why);
+		link_outcome(t, false, why);
 }
 
 void trust_link_disconnected(struct trust_link *t)
@@ -241,13 +241,13 @@ void trust_link_disconnected(struct trust_link *t)
 	t->verified = false;
 }
 
-static void trust_link__on_tick(uv_timer_t *h)
+static void link_on_tick(uv_timer_t *h)
 {
 	struct trust_link *t = h->data;
 	struct trust_policy p;
 	bool pending;
 
-	trust_link__policy(t, &p, &pending);
+	link_policy(t, &p, &pending);
 	if (t->connected && t->link_mode == TRUST_MODE_CLOCK_UNKNOWN &&
 	    trust_policy_mode(&p) != TRUST_MODE_CLOCK_UNKNOWN) {
 		t->connected = false;
@@ -257,9 +257,9 @@ static void trust_link__on_tick(uv_timer_t *h)
 				 "clock synchronised: verifying again in full");
 	} else if (t->connected && t->link_mode == TRUST_MODE_FULL &&
 		   p.now - t->last_good_at >= TRUST_LINK_LAST_GOOD_S) {
-		trust_link__write_last_good(t, p.now);
+		link_write_last_good(t, p.now);
 	}
-	trust_link__health_changed(t);
+	link_health_changed(t);
 }
 
 /*
@@ -267,8 +267,8 @@ static void trust_link__on_tick(uv_timer_t *h)
  * retained on P/trust/bundle/set comes back at every connect, and a
  * replayed one that failed its tries would make the link flap.
  */
-static int trust_link__again(struct trust_link *t, const void *buf, size_t len,
-			     char *why, size_t whylen)
+static int link_again(struct trust_link *t, const void *buf, size_t len,
+		      char *why, size_t whylen)
 {
 	struct trust_store_info si;
 	struct trust_bundle *b;
@@ -300,17 +300,16 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 {
 	struct trust_store_info si;
 	char reason[TRUST_REASON_MAX + 64];
-	uint64_t failures = trust_link__failures(t);
+	uint64_t failures = link_failures(t);
 	int r;
 
-	r = trust_link__again(t, buf, len, why, whylen);
+	r = link_again(t, buf, len, why, whylen);
 	if (r == 0)
-		r = trust_store_offer(t->store, buf, len, trust_link__now(),
-				      t->host, why, whylen);
+		r = trust_store_offer(t->store, buf, len, link_now(), t->host,
+				      why, whylen);
 	if (r < 0) {
 		log_warning("trust: bundle refused: %s", why);
-		trust_link__write_failed(t, failures,
-					 "the bundle is not stored");
+		link_write_failed(t, failures, "the bundle is not stored");
 		return r;
 	}
 	trust_store_info(t->store, &si);
@@ -327,11 +326,11 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 		 "trying the new trust bundle (version %llu)",
 		 (unsigned long long)si.pending->version);
 	t->cbs.reconnect(t->cbs.ctx, reason);
-	trust_link__health_changed(t);
+	link_health_changed(t);
 	return 0;
 }
 
-static json_t *trust_link__time(int64_t t)
+static json_t *link_time(int64_t t)
 {
 	char buf[21];
 
@@ -341,24 +340,24 @@ static json_t *trust_link__time(int64_t t)
 
 /* json_object_set_new, which takes v (NULL: no memory) even when it
  * fails: 0 or -ENOMEM. */
-static int trust_link__put(json_t *o, const char *key, json_t *v)
+static int link_put(json_t *o, const char *key, json_t *v)
 {
 	return json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
 }
 
-static json_t *trust_link__bundle(const struct trust_bundle *b,
-				  const char *from, int64_t now)
+static json_t *link_bundle(const struct trust_bundle *b, const char *from,
+			   int64_t now)
 {
 	json_t *o = trust_bundle_info_json(b, now);
 
-	if (o && from && trust_link__put(o, "from", json_string(from)) < 0) {
+	if (o && from && link_put(o, "from", json_string(from)) < 0) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
 }
 
-static json_t *trust_link__last(const struct trust_link *t)
+static json_t *link_last(const struct trust_link *t)
 {
 	const struct trust_last *l = &t->last;
 	json_t *o, *chain;
@@ -368,20 +367,19 @@ static json_t *trust_link__last(const struct trust_link *t)
 	chain = json_array();
 	for (size_t i = 0; chain && i < l->v.nchain; i++)
 		json_array_append_new(chain, json_string(l->v.chain[i]));
-	o = json_pack("{s:o,s:b,s:s,s:I,s:s,s:b,s:o,s:s,s:s}", "at",
-		      trust_link__time(l->at), "ok", l->ok, "bundle",
-		      l->pending ? "pending" : "active", "version",
-		      (json_int_t)l->version, "mode",
-		      trust_mode_name(l->v.mode), "recovery", l->v.recovery,
-		      "chain", chain ? chain : json_array(), "pin", l->v.pin,
-		      "reason", l->v.reason);
+	o = json_pack(
+	    "{s:o,s:b,s:s,s:I,s:s,s:b,s:o,s:s,s:s}", "at", link_time(l->at),
+	    "ok", l->ok, "bundle", l->pending ? "pending" : "active", "version",
+	    (json_int_t)l->version, "mode", trust_mode_name(l->v.mode),
+	    "recovery", l->v.recovery, "chain", chain ? chain : json_array(),
+	    "pin", l->v.pin, "reason", l->v.reason);
 	return o;
 }
 
-static void trust_link__warn(json_t *w, const char *fmt, ...)
+static void link_warn(json_t *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static void trust_link__warn(json_t *w, const char *fmt, ...)
+static void link_warn(json_t *w, const char *fmt, ...)
 {
 	char buf[TRUST_REASON_MAX + TRUST_SUBJECT_MAX];
 	va_list ap;
@@ -394,7 +392,7 @@ static void trust_link__warn(json_t *w, const char *fmt, ...)
 	json_array_append_new(w, json_string(buf));
 }
 
-static void trust_link__warn_anchors(json_t *w, const json_t *info)
+static void link_warn_anchors(json_t *w, const json_t *info)
 {
 	const json_t *a;
 	size_t i;
@@ -407,17 +405,17 @@ static void trust_link__warn_anchors(json_t *w, const json_t *info)
 		    json_string_value(json_object_get(a, "subject"));
 
 		if (d < 0)
-			trust_link__warn(w, "anchor %s expired %lld days ago",
-					 s ? s : "?", -(long long)d);
+			link_warn(w, "anchor %s expired %lld days ago",
+				  s ? s : "?", -(long long)d);
 		else if (d < TRUST_WARN_DAYS)
-			trust_link__warn(w, "anchor %s expires in %lld days",
-					 s ? s : "?", (long long)d);
+			link_warn(w, "anchor %s expires in %lld days",
+				  s ? s : "?", (long long)d);
 	}
 }
 
 /* Pins of the bundle that the broker's chain does not use: the backups. */
-static size_t trust_link__backup_pins(const struct trust_link *t,
-				      const struct trust_bundle *b)
+static size_t link_backup_pins(const struct trust_link *t,
+			       const struct trust_bundle *b)
 {
 	size_t n = 0;
 
@@ -431,9 +429,9 @@ static size_t trust_link__backup_pins(const struct trust_link *t,
 	return n;
 }
 
-static json_t *trust_link__warnings(const struct trust_link *t,
-				    const struct trust_store_info *si,
-				    const json_t *info, int64_t now)
+static json_t *link_warnings(const struct trust_link *t,
+			     const struct trust_store_info *si,
+			     const json_t *info, int64_t now)
 {
 	const struct trust_bundle *b = si->active;
 	json_t *w = json_array();
@@ -445,33 +443,33 @@ static json_t *trust_link__warnings(const struct trust_link *t,
 	 * a floor lowered): someone may have written the state directory.
 	 * The details name paths, for the local status only. */
 	if (si->warning)
-		trust_link__warn(w, "the trust store found files at start that "
-				    "it does not trust or cannot use (see "
-				    "zwgatectl trust status)");
+		link_warn(w, "the trust store found files at start that "
+			     "it does not trust or cannot use (see "
+			     "zwgatectl trust status)");
 	trust_time_format(b->expires, when);
 	if (now >= b->expires)
-		trust_link__warn(w,
-				 "trust bundle version %llu expired on %s: "
-				 "connecting with chain validation only (no "
-				 "pins) until a new bundle arrives",
-				 (unsigned long long)b->version, when);
+		link_warn(w,
+			  "trust bundle version %llu expired on %s: "
+			  "connecting with chain validation only (no "
+			  "pins) until a new bundle arrives",
+			  (unsigned long long)b->version, when);
 	else if ((b->expires - now) / 86400 < TRUST_WARN_DAYS)
-		trust_link__warn(w,
-				 "trust bundle version %llu expires in "
-				 "%lld days (%s)",
-				 (unsigned long long)b->version,
-				 (long long)((b->expires - now) / 86400), when);
-	trust_link__warn_anchors(w, info);
+		link_warn(w,
+			  "trust bundle version %llu expires in "
+			  "%lld days (%s)",
+			  (unsigned long long)b->version,
+			  (long long)((b->expires - now) / 86400), when);
+	link_warn_anchors(w, info);
 	if (t->last.set && t->last.ok && !t->last.pending && t->last.npins &&
-	    trust_link__backup_pins(t, b) == 0)
-		trust_link__warn(w,
-				 "no backup pin: every pin of bundle version "
-				 "%llu is in the chain the broker presents",
-				 (unsigned long long)b->version);
+	    link_backup_pins(t, b) == 0)
+		link_warn(w,
+			  "no backup pin: every pin of bundle version "
+			  "%llu is in the chain the broker presents",
+			  (unsigned long long)b->version);
 	return w;
 }
 
-static json_t *trust_link__recovery(const struct trust_bundle *f, int64_t now)
+static json_t *link_recovery(const struct trust_bundle *f, int64_t now)
 {
 	json_t *a = json_array();
 
@@ -482,16 +480,14 @@ static json_t *trust_link__recovery(const struct trust_bundle *f, int64_t now)
 	return a;
 }
 
-static json_t *trust_link__pending(const struct trust_store_info *si,
-				   int64_t now)
+static json_t *link_pending(const struct trust_store_info *si, int64_t now)
 {
 	json_t *o;
 
 	if (!si->pending)
 		return json_null();
-	o = trust_link__bundle(si->pending, si->pending_from, now);
-	if (o &&
-	    trust_link__put(o, "tries", json_integer(si->pending_tries)) < 0) {
+	o = link_bundle(si->pending, si->pending_from, now);
+	if (o && link_put(o, "tries", json_integer(si->pending_tries)) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -505,33 +501,30 @@ json_t *trust_link_status_json(struct trust_link *t)
 	json_t *o, *active;
 	bool pending;
 
-	trust_link__policy(t, &p, &pending);
+	link_policy(t, &p, &pending);
 	trust_store_info(t->store, &si);
-	active = trust_link__bundle(si.active, si.active_from, p.now);
+	active = link_bundle(si.active, si.active_from, p.now);
 	if (!active)
 		return NULL;
 	o = json_pack("{s:s,s:{s:o,s:o,s:b},s:I,s:o,s:o,s:o,s:o}", "mode",
 		      trust_mode_name(trust_policy_mode(&p)), "clock", "now",
-		      trust_link__time(p.now), "floor",
-		      trust_link__time(p.floor), "synced", p.clock_synced,
-		      "floor", (json_int_t)si.floor, "active", active,
-		      "pending", trust_link__pending(&si, p.now), "recovery",
-		      trust_link__recovery(si.factory, p.now), "last",
-		      trust_link__last(t));
+		      link_time(p.now), "floor", link_time(p.floor), "synced",
+		      p.clock_synced, "floor", (json_int_t)si.floor, "active",
+		      active, "pending", link_pending(&si, p.now), "recovery",
+		      link_recovery(si.factory, p.now), "last", link_last(t));
 	if (!o)
 		return NULL;
 	/* A status with fields missing would say what is not so. */
 	if ((si.dropped &&
-	     trust_link__put(o, "dropped", json_string(si.dropped)) < 0) ||
-	    (si.write_file && trust_link__put(o, "store_error",
-					      trust_link_store_error(t)) < 0) ||
-	    (si.warning && trust_link__put(o, "store_warning",
-					   json_string(si.warning)) < 0) ||
-	    trust_link__put(o, "warnings",
-			    trust_link__warnings(t, &si, active, p.now)) < 0 ||
-	    trust_link__put(o, "alarm",
-			    json_boolean(json_array_size(
-				json_object_get(o, "warnings")))) < 0) {
+	     link_put(o, "dropped", json_string(si.dropped)) < 0) ||
+	    (si.write_file &&
+	     link_put(o, "store_error", trust_link_store_error(t)) < 0) ||
+	    (si.warning &&
+	     link_put(o, "store_warning", json_string(si.warning)) < 0) ||
+	    link_put(o, "warnings", link_warnings(t, &si, active, p.now)) < 0 ||
+	    link_put(o, "alarm",
+		     json_boolean(json_array_size(
+			 json_object_get(o, "warnings")))) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -569,7 +562,7 @@ json_t *trust_link_health_json(struct trust_link *t)
 }
 
 /* Tell the cloud when the health changed, and the log what is wrong. */
-static void trust_link__health_changed(struct trust_link *t)
+static void link_health_changed(struct trust_link *t)
 {
 	json_t *h = trust_link_health_json(t), *w;
 	char *s = h ? json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -589,15 +582,10 @@ static void trust_link__health_changed(struct trust_link *t)
 		t->cbs.health(t->cbs.ctx);
 }
 
-struct trust_link_file {
-	char why[128];
-	bool said;
-};
-
-static int trust_link__check(const struct stat *st, void *arg)
+static int link_check(const struct stat *st, void *arg)
 {
-	struct trust_link_file *f = arg;
-	int r = conf_check_stat(st, f->why, sizeof(f->why));
+	struct fs_checked *f = arg;
+	int r = conf_check_stat(st, f->why, f->whylen);
 
 	f->said = r < 0;
 	return r;
@@ -608,16 +596,15 @@ static int trust_link__check(const struct stat *st, void *arg)
  * held to the rules of config files, on the descriptor it is read from,
  * so that the file checked is the file trusted.
  */
-static int trust_link__factory(const char *path, struct trust_bundle **ret,
-			       char *err, size_t errlen)
+static int link_factory(const char *path, struct trust_bundle **ret, char *err,
+			size_t errlen)
 {
-	struct trust_link_file f = { .said = false };
-	char why[256], *buf;
+	char why[256], said[128], *buf;
+	struct fs_checked f = { NULL, path, said, sizeof(said), false };
 	size_t len;
 	int r;
 
-	r = fs_read_checked(path, TRUST_BUNDLE_MAX, trust_link__check, &f, &buf,
-			    &len);
+	r = fs_read_checked(path, TRUST_BUNDLE_MAX, link_check, &f, &buf, &len);
 	if (r < 0 && f.said)
 		snprintf(err, errlen, "trust-bundle %s %s", path, f.why);
 	else if (r == -EFBIG)
@@ -634,15 +621,14 @@ static int trust_link__factory(const char *path, struct trust_bundle **ret,
 	return r;
 }
 
-static int trust_link__store(struct trust_link *t,
-			     const struct trust_link_opts *o, char *err,
-			     size_t errlen)
+static int link_store(struct trust_link *t, const struct trust_link_opts *o,
+		      char *err, size_t errlen)
 {
 	struct trust_bundle *factory;
 	char *dir;
 	int r;
 
-	r = trust_link__factory(o->bundle_path, &factory, err, errlen);
+	r = link_factory(o->bundle_path, &factory, err, errlen);
 	if (r < 0)
 		return r;
 	if (!trust_bundle_covers(factory, o->host)) {
@@ -680,7 +666,7 @@ int trust_link_open(uv_loop_t *loop, const struct trust_link_opts *o,
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = trust_link__store(t, o, err, errlen);
+	r = link_store(t, o, err, errlen);
 	if (r < 0)
 		goto fail;
 	trust_store_info(t->store, &si);
@@ -692,10 +678,10 @@ int trust_link_open(uv_loop_t *loop, const struct trust_link_opts *o,
 		 si.pending ? "; a pending bundle is tried first" : "");
 	uv_timer_init(loop, &t->tick);
 	t->tick.data = t;
-	uv_timer_start(&t->tick, trust_link__on_tick, TRUST_LINK_TICK_MS,
+	uv_timer_start(&t->tick, link_on_tick, TRUST_LINK_TICK_MS,
 		       TRUST_LINK_TICK_MS);
 	*ret = t; /* before the first health report, which may ask for it */
-	trust_link__health_changed(t);
+	link_health_changed(t);
 	return 0;
 
 fail:
@@ -705,7 +691,7 @@ fail:
 	return r;
 }
 
-static void trust_link__closed(uv_handle_t *h)
+static void link_closed(uv_handle_t *h)
 {
 	struct trust_link *t = h->data;
 
@@ -720,5 +706,5 @@ void trust_link_close(struct trust_link *t)
 {
 	if (!t)
 		return;
-	uv_close((uv_handle_t *)&t->tick, trust_link__closed);
+	uv_close((uv_handle_t *)&t->tick, link_closed);
 }

@@ -6,6 +6,7 @@
 #ifndef ZWGATE_FSUTIL_H
 #define ZWGATE_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,19 @@ typedef int (*fs_check_fn)(const struct stat *st, void *arg);
  */
 int fs_read_checked(const char *path, size_t max, fs_check_fn check, void *arg,
 		    char **ret, size_t *ret_len);
+
+/*
+ * The usual arg of such a check: the file's name for the sentence (what
+ * may be NULL), the caller's buffer for the reason, and whether the
+ * check wrote one (else the caller words fs_read_checked's own error).
+ */
+struct fs_checked {
+	const char *what; /* "client-key", ... */
+	const char *path;
+	char *why;
+	size_t whylen;
+	bool said; /* why holds the check's reason */
+};
 
 /*
  * The rule for a secret's file (a private key, a signing key), as ssh

@@ -293,32 +293,25 @@ out_pub:
 	return rc;
 }
 
-struct trust_keyfile {
-	const char *path;
-	char *err;
-	size_t errlen;
-	bool said; /* err holds the check's reason */
-};
-
 /* Judged on the descriptor that is then read (fs_read_checked). */
 static int trust_check_key_mode(const struct stat *st, void *arg)
 {
-	struct trust_keyfile *k = arg;
+	struct fs_checked *k = arg;
 	int rc = fs_check_secret_mode(st);
 
 	if (rc == -EINVAL)
-		rc = trust_err(k->err, k->errlen, -EINVAL,
+		rc = trust_err(k->why, k->whylen, -EINVAL,
 			       "%s: not a regular file", k->path);
 	else if (rc < 0)
 		rc = trust_err(
-		    k->err, k->errlen, -EACCES,
+		    k->why, k->whylen, -EACCES,
 		    "%s is %s by others (mode %04o); it must be 0600", k->path,
 		    st->st_mode & 044	? "readable"
 		    : st->st_mode & 022 ? "writable"
 					: "usable",
 		    (unsigned)(st->st_mode & 07777));
 	else if (st->st_size > TRUST_KEYFILE_MAX)
-		rc = trust_err(k->err, k->errlen, -EFBIG,
+		rc = trust_err(k->why, k->whylen, -EFBIG,
 			       "%s: larger than %d bytes; not a key file",
 			       k->path, TRUST_KEYFILE_MAX);
 	k->said = rc < 0;
@@ -339,7 +332,7 @@ static int trust_check_ed25519(const char *path, EVP_PKEY *key, char *err,
 int trust_key_load_private(const char *path, EVP_PKEY **ret, char *err,
 			   size_t errlen)
 {
-	struct trust_keyfile k = { path, err, errlen, false };
+	struct fs_checked k = { NULL, path, err, errlen, false };
 	EVP_PKEY *key = NULL;
 	char *pem = NULL;
 	size_t len = 0;
