@@ -226,7 +226,7 @@ static void keep_restart_only(struct conf *old, struct conf *c)
 int daemon_reload(struct daemon *d, struct diag_list *diags)
 {
 	struct control_opts co;
-	struct conf *c = NULL;
+	struct conf *c = NULL, *old;
 	int r;
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
@@ -247,11 +247,18 @@ int daemon_reload(struct daemon *d, struct diag_list *diags)
 		return r;
 	}
 	keep_restart_only(d->conf, c);
-	/* Before the old config (and the rules the engine reads) goes. */
 	automation_check(d->automation, c, diags);
-	automation_reload(d->automation, c);
-	conf_free(d->conf);
+	/*
+	 * The new config is the running one before the engine is rebuilt:
+	 * a rule that fires meanwhile (the link's state told to an engine
+	 * made anew) publishes under the running topic prefix and gateway
+	 * id.  The old config goes only after, as the old engine, which
+	 * the new one adopts, reads its rules.
+	 */
+	old = d->conf;
 	d->conf = c;
+	automation_reload(d->automation, c);
+	conf_free(old);
 	apply_log_level(d);
 	control_opts_from_conf(d, &co);
 	control_set_opts(d->control, &co);
