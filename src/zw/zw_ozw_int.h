@@ -70,7 +70,6 @@ using OpenZWave::ValueID;
 
 struct zw_ozw;
 
-
 enum ozw_item_kind {
 	ITEM_NOTIFICATION,
 	ITEM_LOG,
