@@ -54,7 +54,8 @@ for d in 'Type=notify' 'WatchdogSec=[0-9]+s?' 'ExecReload=.*-HUP.*' \
 	'UMask=0077' 'CapabilityBoundingSet=' 'NoNewPrivileges=yes' \
 	'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' \
 	'DevicePolicy=closed' 'DeviceAllow=char-ttyACM rw' \
-	'DeviceAllow=char-ttyUSB rw' 'ProtectKernelTunables=yes' \
+	'DeviceAllow=char-ttyUSB rw' 'DeviceAllow=char-ttyAMA rw' \
+	'DeviceAllow=char-ttyS rw' 'ProtectKernelTunables=yes' \
 	'ProtectKernelModules=yes' 'ProtectClock=yes' 'ProtectHostname=yes' \
 	'ProtectControlGroups=yes' \
 	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
@@ -63,6 +64,9 @@ for d in 'Type=notify' 'WatchdogSec=[0-9]+s?' 'ExecReload=.*-HUP.*' \
 	'SystemCallFilter=@system-service' 'SystemCallErrorNumber=EPERM'; do
 	check "unit has $d" grep -qEx "$d" "$T/zwgated.service"
 done
+check "serial ports only: four DeviceAllow= lines, all char-tty" \
+	[ "$(grep -c '^DeviceAllow=' "$T/zwgated.service")" = 4 ] &&
+	! grep '^DeviceAllow=' "$T/zwgated.service" | grep -qv '^DeviceAllow=char-tty[A-Z]* rw$'
 check "no PrivateDevices= (it would hide the stick)" \
 	sh -c "! grep -q '^PrivateDevices=' '$T/zwgated.service'"
 
