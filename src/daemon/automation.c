@@ -128,8 +128,8 @@ static void on_poll_timer(uv_timer_t *t)
  * The expiry is far ahead but must fit this build's time_t: on a 32-bit
  * time_t, now + 10 years overflowed from 2028 on, the expiry fell in the
  * past and the timerfd fired at once, again and again.  It is cut to
- * 2038-01-19 there; past that the timerfd is left disarmed (-EOVERFLOW)
- * and the poll timer alone notices a clock that becomes trusted.
+ * 2038-01-19 there; past that the timerfd is left disarmed (-EOVERFLOW):
+ * the poll timer still notices a clock that becomes trusted.
  */
 static int jump_arm(int fd)
 {
