@@ -236,3 +236,10 @@ int64_t zwtime_now_ms(void)
 
 	return now_parts(&sec, &nsec) < 0 ? 0 : sec * 1000 + nsec / 1000000;
 }
+
+int64_t zwtime_now_us(void)
+{
+	int64_t sec = 0, nsec = 0;
+
+	return now_parts(&sec, &nsec) < 0 ? 0 : sec * 1000000 + nsec / 1000;
+}

@@ -92,5 +92,6 @@ int zwtime_to_local_within(zwtime_t t, zwtime_t limit, struct tm *tm);
  */
 zwtime_t zwtime_now(void);
 int64_t zwtime_now_ms(void);
+int64_t zwtime_now_us(void);
 
 #endif

@@ -116,6 +116,32 @@ static void test_time_paris(void **state)
 	check_time_cases(c, sizeof(c) / sizeof(c[0]));
 }
 
+/*
+ * Past a 32-bit time_t: DST days, weekdays and the non-leap 2100 (tzdata
+ * and the calendar, worked out outside zwgate).
+ */
+static void test_time_past_2038(void **state)
+{
+	static const struct time_case c[] = {
+		{ "Europe/Paris", "07:00", "tue", "2038-01-19T03:14:08Z",
+		  "2038-01-19T06:00:00Z", "the first Tuesday past 2^31 s" },
+		{ "Europe/Paris", "02:30", "mon..sun", "2040-03-24T12:00:00Z",
+		  "2040-03-25T01:00:00Z",
+		  "2040: 02:30 skipped, fires at 03:00" },
+		{ "Europe/Paris", "02:30", "mon..sun", "2040-10-27T12:00:00Z",
+		  "2040-10-28T00:30:00Z",
+		  "2040: repeated 02:30, the CEST one" },
+		{ "America/New_York", "02:30", "sun", "2042-03-02T12:00:00Z",
+		  "2042-03-09T07:00:00Z", "2042: the gap, a Sunday" },
+		{ "Europe/Paris", "00:00", "mon..sun", "2099-12-31T22:00:00Z",
+		  "2099-12-31T23:00:00Z", "midnight of 2100" },
+		{ "Europe/Paris", "12:00", "sat", "2100-02-27T12:00:00Z",
+		  "2100-03-06T11:00:00Z", "2100 has no February 29" },
+	};
+
+	check_time_cases(c, sizeof(c) / sizeof(c[0]));
+}
+
 static void test_time_new_york(void **state)
 {
 	/* EST -05:00 / EDT -04:00; 2026-03-08 07:00Z, 2026-11-01 06:00Z. */
@@ -403,6 +429,44 @@ static void expect_polar(enum sched_sun ev, int y, int m, int d,
  * 11 November to 30 January (Longyearbyen Lokalstyre "Sun events in
  * Longyearbyen"; Svalbard guides).
  */
+/*
+ * Sun times past 2038: at a solstice the sun rises and sets within a
+ * minute or so of the same times every year, so 2049's are 2026's moved
+ * by whole days (a 32-bit time_t would have wrapped to 1913).
+ */
+static void test_sun_past_2038(void **state)
+{
+	static const struct {
+		enum sched_sun ev;
+		const char *y2026;
+	} c[] = { { SCHED_SUNRISE, "2026-06-21T03:46:56Z" },
+		  { SCHED_SUNSET, "2026-06-21T19:57:53Z" } };
+	zwtime_t days = zwtime_days_from_civil(2049, 6, 21) -
+			zwtime_days_from_civil(2026, 6, 21);
+	char why[128] = "";
+	zwtime_t t;
+
+	use_tz("Europe/Paris");
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_int_equal(
+		    sched_sun_time(c[i].ev, &PARIS, 2049, 6, 21, &t, NULL, 0),
+		    0);
+		assert_true(t > INT32_MAX);
+		if (llabs((long long)(t - days * 86400 - utc(c[i].y2026))) >
+		    180)
+			fail_msg("2049-06-21: %lld, 2026's plus %lld days "
+				 "is %lld",
+				 (long long)t, (long long)days,
+				 (long long)(utc(c[i].y2026) + days * 86400));
+	}
+	use_tz("Arctic/Longyearbyen");
+	assert_int_equal(sched_sun_time(SCHED_SUNSET, &LONGYEARBYEN, 2049, 6,
+					21, &t, why, sizeof(why)),
+			 -ENOENT);
+	assert_string_equal(why, "the sun does not set on 2049-06-21 at "
+				 "78.2N (polar day)");
+}
+
 static void test_sun_polar(void **state)
 {
 	use_tz("Arctic/Longyearbyen");
@@ -809,6 +873,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_paris),
+		cmocka_unit_test(test_time_past_2038),
 		cmocka_unit_test(test_time_new_york),
 		cmocka_unit_test(test_time_sydney),
 		cmocka_unit_test(test_time_weekdays),
@@ -816,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_sun_reference),
 		cmocka_unit_test(test_sun_local_day),
 		cmocka_unit_test(test_sun_polar),
+		cmocka_unit_test(test_sun_past_2038),
 		cmocka_unit_test(test_sun_next_after_polar_day),
 		cmocka_unit_test(test_sun_next_after_polar_night),
 		cmocka_unit_test(test_sun_offsets),
