@@ -12,7 +12,8 @@
 #   3  zwgated under faketime at 2037-12-31 and 2038-01-20 against a real
 #      broker: connects in full trust mode (the chain's dates checked at
 #      that time), trust status counts the days to 2040, the MQTT "ts" and
-#      the control socket's times are that time in milliseconds
+#      the control socket's times are that time in milliseconds, and no
+#      clock jump is reported (the jump timerfd's expiry overflowed)
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/broker.sh"
 BROKER_OWNER=$$
@@ -202,6 +203,10 @@ for day in 2037-12-31 2038-01-20; do
 		sed 's/.*: *//')
 	check "... an MQTT payload's \"ts\" is on $day (${tsv:-none})" \
 		between "$tsv" "$lo" "$hi"
+	# The clock-jump timerfd expires 10 years on: from 2028 that did not
+	# fit a 32-bit time_t, and it fired again and again.
+	check "... no wall-clock jump seen where there was none" \
+		sh -c '! grep "the wall clock was set" "$1"' sh "$T/daemon.log"
 	stop_daemon TERM
 done
 
