@@ -176,20 +176,27 @@ static void match_pins(X509_STORE_CTX *ctx, const struct verdict_pass *pass,
 }
 
 /*
- * OpenSSL never checks the dates: it would compare them with its own
- * time(NULL), a 32-bit time_t on Debian 12 armhf that fails past
- * 2038-01-19 (every certificate "not yet valid" then), and
- * X509_VERIFY_PARAM_set_time takes that same time_t.  check_dates does it
- * with the policy's 64-bit now instead, on every architecture.
+ * OpenSSL checks the dates with its own time(NULL), a 32-bit time_t on
+ * Debian 12 armhf that fails past 2038-01-19 (every certificate "not yet
+ * valid" then), and X509_VERIFY_PARAM_set_time takes that same time_t.
+ * So where now does not fit a time_t, OpenSSL is told not to check them
+ * (X509_V_FLAG_NO_CHECK_TIME) and check_dates alone does, with the
+ * policy's 64-bit now; elsewhere OpenSSL checks them too (it then also
+ * prefers an issuer valid now when several match), and check_dates
+ * after it says the same on every architecture.
  */
-static void set_flags(X509_STORE_CTX *ctx)
+static void set_flags(X509_STORE_CTX *ctx, const struct trust_policy *p,
+		      enum trust_mode mode)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
 
 	/* An anchor must be a root: an intermediate alone in the bundle
 	 * must not end a chain, whatever the caller's param says. */
 	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+	if (mode == TRUST_MODE_CLOCK_UNKNOWN || !zwtime_fits_time_t(p->now))
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+	else
+		X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_NO_CHECK_TIME);
 }
 
 /*
@@ -288,7 +295,7 @@ static int verdict_pass(X509_STORE_CTX *ctx, const struct trust_policy *p,
 	bool have_not_after;
 
 	X509_STORE_CTX_set0_trusted_stack(ctx, pass->trusted);
-	set_flags(ctx);
+	set_flags(ctx, p, v->mode);
 	if (!openssl_result(ctx, v, &have_not_after))
 		return 0;
 	if (v->mode != TRUST_MODE_CLOCK_UNKNOWN && !check_dates(ctx, p, v))

@@ -578,9 +578,9 @@ static void test_expired_leaf(void **state)
 
 /*
  * A chain valid to 2049, decided at instants a 32-bit time_t cannot hold:
- * the dates are compared with the policy's 64-bit now by zwgate, never by
- * OpenSSL with its own time(NULL) (which would accept the 2050 one here,
- * and on armhf past 2038 refuse every one as not yet valid).
+ * the dates are compared with the policy's 64-bit now by zwgate, not only
+ * by OpenSSL with its own time(NULL) (which accepts the 2050 one here, and
+ * on armhf past 2038 would refuse every one as not yet valid).
  */
 static void test_dates_past_2038(void **state)
 {
