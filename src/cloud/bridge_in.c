@@ -19,16 +19,16 @@
 #include "coalesce.h"
 #include "log.h"
 #include "registry.h"
+#include "zwtime.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Wall-clock time in ms since the epoch, for "ts". */
 static uint64_t wall_ms(void)
 {
-	struct timespec ts;
+	int64_t ms = zwtime_now_ms(); /* past 2038 on a 32-bit time_t too */
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
 }
 
 /* One API request in flight. */

@@ -24,6 +24,7 @@
 #include "mqtt.h"
 #include "mqtt_int.h"
 #include "tls.h"
+#include "zwtime.h"
 
 static uint64_t mqtt_backoff(unsigned attempt, uint32_t random, uint64_t cap)
 {
@@ -54,10 +55,9 @@ static uint32_t mqtt_random(struct mqtt *m)
 
 static uint64_t mqtt_wall_ms(void)
 {
-	struct timespec ts;
+	int64_t ms = zwtime_now_ms(); /* past 2038 on a 32-bit time_t too */
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
 }
 
 static void mqtt_on_backoff(uv_timer_t *t)

@@ -22,6 +22,7 @@
 #include "tls.h"
 #include "trust.h"
 #include "trust_link.h"
+#include "zwtime.h"
 
 #define TRUST_LINK_WARN_MAX 24 /* warnings listed */
 
@@ -57,7 +58,7 @@ struct trust_link {
 
 static int64_t link_now(void)
 {
-	return (int64_t)time(NULL);
+	return zwtime_now();
 }
 
 /*

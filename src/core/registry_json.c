@@ -49,6 +49,10 @@ static json_t *items_json(const struct value_meta *m)
 	return a;
 }
 
+/* "updated_ms" and every "ts" are ms since 1970: past 2^31 since 1970-01-25,
+ * so jansson's integers must be 64 bits on every architecture. */
+_Static_assert(sizeof(json_int_t) == 8, "json_int_t must be 64 bits");
+
 static json_t *time_json(uint64_t ms)
 {
 	return ms ? json_integer((json_int_t)ms) : json_null();

@@ -262,7 +262,7 @@ struct rules_actions {
 };
 
 struct rules_clock {
-	time_t wall;   /* seconds since the epoch */
+	zwtime_t wall; /* seconds since the epoch, 64 bits */
 	uint64_t mono; /* ms, any origin */
 	bool trusted;  /* see sched_clock_trusted */
 };

@@ -273,12 +273,12 @@ struct rules_rt_trig {
 	const struct rules_trigger *t;
 	struct rules_rt_rule *rule;
 	struct rules_rt_timer timer;
-	time_t next_wall, last_fired; /* AT */
-	char why[RULES_WHY_MAX];      /* AT without a next time; unresolved */
-	struct registry_value *val;   /* resolved value, or NULL */
-	int node;		      /* resolved node id, or 0 */
-	bool known, holds, dead;      /* last state seen */
-	struct value last;	      /* CHANGES: the value before */
+	zwtime_t next_wall, last_fired; /* AT */
+	char why[RULES_WHY_MAX];	/* AT without a next time; unresolved */
+	struct registry_value *val;	/* resolved value, or NULL */
+	int node;			/* resolved node id, or 0 */
+	bool known, holds, dead;	/* last state seen */
+	struct value last;		/* CHANGES: the value before */
 	bool has_last;
 	uint32_t for_chain; /* FOR: the chain of the report it waits on */
 	bool for_feedback;  /* FOR: that report was a feedback */
@@ -313,7 +313,7 @@ struct rules_rt_rule {
 	unsigned nruns;
 	bool loop_paused; /* until enabled again or reloaded */
 	char paused_why[RULES_WHY_MAX];
-	time_t last_run;
+	zwtime_t last_run;
 	char
 	    last_result[RULES_RT_RESULT_MAX + 16]; /* "failed: " and a result */
 	unsigned long runs_total, dropped;

@@ -109,9 +109,9 @@ struct registry_value *rules_find_value(struct rules_engine *e,
 
 /* Seconds after local midnight of now for point p, today; false: none. */
 static bool point_today(struct rules_engine *e, const struct sched_spec *p,
-			const struct tm *tm, time_t midnight, long *ret)
+			const struct tm *tm, zwtime_t midnight, long *ret)
 {
-	time_t t;
+	zwtime_t t;
 	char why[RULES_WHY_MAX];
 
 	if (p->kind == SCHED_TIME) {
@@ -126,17 +126,12 @@ static bool point_today(struct rules_engine *e, const struct sched_spec *p,
 	return true;
 }
 
-static bool local_now(struct rules_engine *e, struct tm *tm, time_t *midnight,
+static bool local_now(struct rules_engine *e, struct tm *tm, zwtime_t *midnight,
 		      long *sec)
 {
-	struct tm m;
-
-	if (!e->now.trusted || !localtime_r(&e->now.wall, tm))
+	if (!e->now.trusted || zwtime_to_local(e->now.wall, tm) < 0 ||
+	    sched_local_midnight(e->now.wall, midnight) < 0)
 		return false;
-	m = *tm;
-	m.tm_hour = m.tm_min = m.tm_sec = 0;
-	m.tm_isdst = -1;
-	*midnight = mktime(&m);
 	*sec = (long)(e->now.wall - *midnight);
 	return true;
 }
@@ -144,7 +139,7 @@ static bool local_now(struct rules_engine *e, struct tm *tm, time_t *midnight,
 static bool cond_time(struct rules_engine *e, const struct rules_cond *c)
 {
 	struct tm tm;
-	time_t midnight;
+	zwtime_t midnight;
 	long now, from = 0, to = 0;
 
 	if (!local_now(e, &tm, &midnight, &now))
@@ -165,7 +160,7 @@ static bool cond_time(struct rules_engine *e, const struct rules_cond *c)
 static bool cond_sun_up(struct rules_engine *e)
 {
 	struct tm tm;
-	time_t midnight, rise, set;
+	zwtime_t midnight, rise, set;
 	long now;
 	char why[RULES_WHY_MAX] = "";
 	int y, m, d;
@@ -188,7 +183,7 @@ bool rules_cond_eval(struct rules_engine *e, const struct rules_cond *c)
 	struct registry_node *n = NULL;
 	struct registry_value *v;
 	struct tm tm;
-	time_t midnight;
+	zwtime_t midnight;
 	long sec;
 
 	switch (c->type) {

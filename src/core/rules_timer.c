@@ -116,7 +116,7 @@ static void at_arm(struct rules_engine *e, struct rules_rt_trig *g)
 /* Plans the next firing after max(now, the last one). */
 void rules_at_plan(struct rules_engine *e, struct rules_rt_trig *g)
 {
-	time_t after = e->now.wall;
+	zwtime_t after = e->now.wall;
 	int r;
 
 	g->next_wall = 0;

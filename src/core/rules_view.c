@@ -14,7 +14,7 @@
 
 /* Views for the control socket. */
 
-static json_t *iso_or_null(time_t t)
+static json_t *iso_or_null(zwtime_t t)
 {
 	char buf[SCHED_ISO8601_LEN];
 
@@ -22,17 +22,17 @@ static json_t *iso_or_null(time_t t)
 		 : json_null();
 }
 
-static time_t trig_next(const struct rules_engine *e,
-			const struct rules_rt_trig *g,
-			const struct rules_clock *now)
+static zwtime_t trig_next(const struct rules_engine *e,
+			  const struct rules_rt_trig *g,
+			  const struct rules_clock *now)
 {
 	if (g->t->type == RULES_TRIG_AT)
 		return g->next_wall;
 	if (g->t->type == RULES_TRIG_EVERY && g->timer.idx != SIZE_MAX)
-		return now->wall + (time_t)((g->timer.due > now->mono
-						 ? g->timer.due - now->mono
-						 : 0) /
-					    1000);
+		return now->wall + (zwtime_t)((g->timer.due > now->mono
+						   ? g->timer.due - now->mono
+						   : 0) /
+					      1000);
 	return 0;
 }
 
@@ -65,7 +65,7 @@ static json_t *rule_json(const struct rules_engine *e,
 			 const struct rules_clock *now, bool detail)
 {
 	const struct rules_rule *r = rr->r;
-	time_t next = 0, t;
+	zwtime_t next = 0, t;
 	const char *why = NULL;
 	json_t *o, *trigs = NULL;
 	char where[RULES_RT_SHOWN_MAX];

@@ -70,68 +70,39 @@ sched_why(char *why, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Howard Hinnant's days_from_civil: exact for every Gregorian date. */
-static long days_from_civil(long y, int m, int d)
+static int64_t days_from_civil(int64_t y, int m, int d)
 {
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return zwtime_days_from_civil(y, m, d);
 }
 
-static void civil_from_days(long z, int *y, int *m, int *d)
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
 {
-	long era, doe, yoe, doy, mp;
+	int64_t yy;
 
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-/* 0 Sunday ... 6 Saturday; 1970-01-01 was a Thursday. */
-static int weekday_of_day(long day)
-{
-	long w = (day + 4) % 7;
-
-	return (int)(w < 0 ? w + 7 : w);
+	zwtime_civil_from_days(z, &yy, m, d);
+	*y = (int)yy; /* within YEAR_MIN..YEAR_MAX (+1): see sched_next */
 }
 
 static bool valid_date(int y, int m, int d)
 {
-	int yy, mm, dd;
-
-	if (y < YEAR_MIN || y > YEAR_MAX || m < 1 || m > 12 || d < 1 || d > 31)
-		return false;
-	/* A date that does not exist comes back as another one. */
-	civil_from_days(days_from_civil(y, m, d), &yy, &mm, &dd);
-	return yy == y && mm == m && dd == d;
+	return y >= YEAR_MIN && y <= YEAR_MAX && zwtime_valid_date(y, m, d);
 }
 
-static int gmtoff_at(time_t t, long *ret)
+static int gmtoff_at(zwtime_t t, long *ret)
 {
 	struct tm tm;
 
-	if (!localtime_r(&t, &tm))
+	if (zwtime_to_local(t, &tm) < 0)
 		return -EOVERFLOW;
 	*ret = tm.tm_gmtoff;
 	return 0;
 }
 
-static int local_day_of(time_t t, long *ret)
+static int local_day_of(zwtime_t t, int64_t *ret)
 {
 	struct tm tm;
 
-	if (!localtime_r(&t, &tm))
+	if (zwtime_to_local(t, &tm) < 0)
 		return -EOVERFLOW;
 	*ret = days_from_civil(tm.tm_year + 1900L, tm.tm_mon + 1, tm.tm_mday);
 	return 0;
@@ -142,14 +113,14 @@ static int local_day_of(time_t t, long *ret)
  * and hi (already at the new one) bracket the transition, and the
  * transition is the answer, the first valid local time after the gap.
  */
-static int gap_end(time_t lo, time_t hi, time_t *ret)
+static int gap_end(zwtime_t lo, zwtime_t hi, zwtime_t *ret)
 {
 	long off_lo, off;
 	int r;
 
 	r = gmtoff_at(lo, &off_lo);
 	while (r == 0 && hi - lo > 1) {
-		time_t mid = lo + (hi - lo) / 2;
+		zwtime_t mid = lo + (hi - lo) / 2;
 
 		r = gmtoff_at(mid, &off);
 		if (r == 0 && off == off_lo)
@@ -168,9 +139,9 @@ static int gap_end(time_t lo, time_t hi, time_t *ret)
  * before and after cover every zone (|offset| < 1 day) as long as a zone
  * changes offset at most once in two days.
  */
-static int local_instant(long day, long sec, time_t *ret)
+static int local_instant(int64_t day, long sec, zwtime_t *ret)
 {
-	time_t wall = (time_t)day * DAY_S + sec, best = 0;
+	zwtime_t wall = day * DAY_S + sec, best = 0;
 	long off[3], lo_off, hi_off, o;
 	bool found = false;
 	int i, r;
@@ -182,7 +153,7 @@ static int local_instant(long day, long sec, time_t *ret)
 	}
 	lo_off = hi_off = off[0];
 	for (i = 0; i < 3; i++) {
-		time_t t = wall - off[i];
+		zwtime_t t = wall - off[i];
 
 		lo_off = off[i] < lo_off ? off[i] : lo_off;
 		hi_off = off[i] > hi_off ? off[i] : hi_off;
@@ -201,7 +172,7 @@ static int local_instant(long day, long sec, time_t *ret)
 	return gap_end(wall - hi_off, wall - lo_off, ret);
 }
 
-static double jd_of(time_t t)
+static double jd_of(zwtime_t t)
 {
 	return (double)t / DAY_S + JD_UNIX_EPOCH;
 }
@@ -216,7 +187,7 @@ static void sun_equ_of_date(double jd, struct ln_equ_posn *pos)
 }
 
 /* The sun's hour angle (degrees, -180..180, 0 at transit) and altitude. */
-static void sun_at(const struct sched_loc *loc, time_t t, double *ha,
+static void sun_at(const struct sched_loc *loc, zwtime_t t, double *ha,
 		   double *alt)
 {
 	double jd = jd_of(t), lat = loc->latitude * DEG, dec, s;
@@ -233,14 +204,14 @@ static void sun_at(const struct sched_loc *loc, time_t t, double *ha,
 }
 
 /* The transit nearest `guess`: the hour angle grows 360 degrees a day. */
-static time_t sun_transit(const struct sched_loc *loc, time_t guess)
+static zwtime_t sun_transit(const struct sched_loc *loc, zwtime_t guess)
 {
 	double ha, alt;
 	int i;
 
 	for (i = 0; i < 4; i++) {
 		sun_at(loc, guess, &ha, &alt);
-		guess -= (time_t)llround(ha / 360.0 * DAY_S);
+		guess -= (zwtime_t)llround(ha / 360.0 * DAY_S);
 	}
 	return guess;
 }
@@ -251,13 +222,13 @@ static time_t sun_transit(const struct sched_loc *loc, time_t guess)
  * at hi.  Between a lower and an upper culmination the altitude only
  * climbs, so bisection cannot miss.
  */
-static time_t sun_cross(const struct sched_loc *loc, time_t lo, time_t hi,
-			double horizon, bool rising)
+static zwtime_t sun_cross(const struct sched_loc *loc, zwtime_t lo, zwtime_t hi,
+			  double horizon, bool rising)
 {
 	double ha, alt;
 
 	while (hi - lo > 1) {
-		time_t mid = lo + (hi - lo) / 2;
+		zwtime_t mid = lo + (hi - lo) / 2;
 
 		sun_at(loc, mid, &ha, &alt);
 		if ((alt < horizon) == rising)
@@ -275,7 +246,7 @@ static bool valid_loc(const struct sched_loc *loc)
 }
 
 static void sun_why(char *why, size_t len, enum sched_sun ev,
-		    const struct sched_loc *loc, long day, int polar)
+		    const struct sched_loc *loc, int64_t day, int polar)
 {
 	static const char *const what[] = {
 		[SCHED_SUNRISE] = "the sun does not rise",
@@ -312,14 +283,14 @@ static void sun_why(char *why, size_t len, enum sched_sun ev,
  * that is not searched and be missed.
  */
 static int sun_time_day(enum sched_sun ev, const struct sched_loc *loc,
-			long day, time_t *ret, char *why, size_t whylen)
+			int64_t day, zwtime_t *ret, char *why, size_t whylen)
 {
 	bool rising = ev == SCHED_SUNRISE || ev == SCHED_DAWN;
 	double horizon = ev == SCHED_SUNRISE || ev == SCHED_SUNSET
 			     ? LN_SOLAR_STANDART_HORIZON
 			     : LN_SOLAR_CIVIL_HORIZON;
 	double ha, alt_noon, alt_far;
-	time_t t0, t1, noon, far;
+	zwtime_t t0, t1, noon, far;
 	int r, polar = 0;
 
 	r = local_instant(day, 0, &t0);
@@ -351,7 +322,7 @@ static int sun_time_day(enum sched_sun ev, const struct sched_loc *loc,
 }
 
 int sched_sun_time(enum sched_sun ev, const struct sched_loc *loc, int y, int m,
-		   int d, time_t *ret, char *why, size_t whylen)
+		   int d, zwtime_t *ret, char *why, size_t whylen)
 {
 	if (ev < SCHED_SUNRISE || ev > SCHED_DUSK || !valid_loc(loc) ||
 	    !valid_date(y, m, d) || !ret)
@@ -375,10 +346,10 @@ static bool valid_spec(const struct sched_spec *s, const struct sched_loc *loc)
 
 /* The firing of s for day number `day`; -ENOENT for a sunless day. */
 static int firing_of_day(const struct sched_spec *s,
-			 const struct sched_loc *loc, long day, time_t *ret,
-			 char *why, size_t whylen)
+			 const struct sched_loc *loc, int64_t day,
+			 zwtime_t *ret, char *why, size_t whylen)
 {
-	time_t t;
+	zwtime_t t;
 	int r;
 
 	if (s->kind == SCHED_TIME)
@@ -397,11 +368,11 @@ static int firing_of_day(const struct sched_spec *s,
  * first one past `after` is the answer.
  */
 int sched_next(const struct sched_spec *s, const struct sched_loc *loc,
-	       time_t after, time_t *ret, char *why, size_t whylen)
+	       zwtime_t after, zwtime_t *ret, char *why, size_t whylen)
 {
 	char first_why[128] = "";
-	long day, today;
-	time_t t;
+	int64_t day, today;
+	zwtime_t t;
 	int r;
 
 	if (!valid_spec(s, loc) || !ret)
@@ -413,7 +384,7 @@ int sched_next(const struct sched_spec *s, const struct sched_loc *loc,
 	for (; day <= today + SCHED_SEARCH_DAYS; day++) {
 		bool first = day >= today && !first_why[0];
 
-		if (!(s->weekdays & 1u << weekday_of_day(day)))
+		if (!(s->weekdays & 1u << zwtime_weekday(day)))
 			continue;
 		r = firing_of_day(s, loc, day, &t, first ? first_why : NULL,
 				  sizeof(first_why));
@@ -431,7 +402,16 @@ int sched_next(const struct sched_spec *s, const struct sched_loc *loc,
 	return -ENOENT;
 }
 
-bool sched_catch_up(time_t due, time_t now, unsigned catch_up_s)
+int sched_local_midnight(zwtime_t t, zwtime_t *ret)
+{
+	int64_t day;
+	int r;
+
+	r = local_day_of(t, &day);
+	return r < 0 ? r : local_instant(day, 0, ret);
+}
+
+bool sched_catch_up(zwtime_t due, zwtime_t now, unsigned catch_up_s)
 {
 	if (due > now)
 		return false;
@@ -440,12 +420,12 @@ bool sched_catch_up(time_t due, time_t now, unsigned catch_up_s)
 }
 
 /* synchronised: > 0 yes, 0 no, < 0 unknown (then the floor decides). */
-bool sched_clock_trusted(time_t now, time_t floor, int synchronised)
+bool sched_clock_trusted(zwtime_t now, zwtime_t floor, int synchronised)
 {
 	return now >= floor && synchronised != 0;
 }
 
-char *sched_iso8601(time_t t, char *buf, size_t len)
+char *sched_iso8601(zwtime_t t, char *buf, size_t len)
 {
 	struct tm tm;
 	long off;
@@ -454,7 +434,7 @@ char *sched_iso8601(time_t t, char *buf, size_t len)
 	if (!buf || !len)
 		return buf;
 	buf[0] = '\0';
-	if (!localtime_r(&t, &tm))
+	if (zwtime_to_local(t, &tm) < 0)
 		return buf;
 	off = tm.tm_gmtoff < 0 ? -tm.tm_gmtoff : tm.tm_gmtoff;
 	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",

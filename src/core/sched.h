@@ -6,6 +6,8 @@
  * about ("now", "after") as an argument, so tests inject any instant.
  * Local time is the process's time zone (TZ, set by the daemon from
  * location { timezone } before anything calls these); tests set TZ.
+ * Times are zwtime_t, 64 bits everywhere; past 2038 on a 32-bit time_t
+ * the zone's offset is found as zwtime_to_local says (zwtime.h).
  *
  * Rules for wall-clock schedules (time of day, sunrise/sunset/dawn/dusk):
  * - A local time that does not exist on a spring-forward day fires once,
@@ -25,6 +27,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "zwtime.h"
 
 #define SCHED_ALL_DAYS		 0x7f /* bit 0 Sunday ... bit 6 Saturday */
 #define SCHED_SEARCH_DAYS	 400  /* how far sched_next looks ahead */
@@ -66,7 +70,7 @@ struct sched_loc {
  * -EINVAL for a bad event, location or date.
  */
 int sched_sun_time(enum sched_sun ev, const struct sched_loc *loc, int y, int m,
-		   int d, time_t *ret, char *why, size_t whylen);
+		   int d, zwtime_t *ret, char *why, size_t whylen);
 
 /*
  * The first firing of s strictly after `after`, looking ahead at most
@@ -75,7 +79,7 @@ int sched_sun_time(enum sched_sun ev, const struct sched_loc *loc, int y, int m,
  * -EINVAL for a bad spec.  loc may be NULL for SCHED_TIME.
  */
 int sched_next(const struct sched_spec *s, const struct sched_loc *loc,
-	       time_t after, time_t *ret, char *why, size_t whylen);
+	       zwtime_t after, zwtime_t *ret, char *why, size_t whylen);
 
 /*
  * What to do with a schedule whose planned firing `due` was not run
@@ -85,7 +89,7 @@ int sched_next(const struct sched_spec *s, const struct sched_loc *loc,
  * when it is too old (never replay a backlog).  The caller then plans
  * the next firing with sched_next(s, loc, now, ...).
  */
-bool sched_catch_up(time_t due, time_t now, unsigned catch_up_s);
+bool sched_catch_up(zwtime_t due, zwtime_t now, unsigned catch_up_s);
 
 /*
  * Is the wall clock to be trusted for time-of-day schedules: at or past
@@ -94,11 +98,17 @@ bool sched_catch_up(time_t due, time_t now, unsigned catch_up_s);
  * known: then the floor alone decides).  Until then wall-clock schedules
  * wait; triggers run.
  */
-bool sched_clock_trusted(time_t now, time_t floor, int synchronised);
+bool sched_clock_trusted(zwtime_t now, zwtime_t floor, int synchronised);
+
+/*
+ * The instant of the local midnight that starts t's local day (the end of
+ * the gap where a zone skips midnight).  0 or -EOVERFLOW.
+ */
+int sched_local_midnight(zwtime_t t, zwtime_t *ret);
 
 /* "2026-11-23T17:05:00+01:00" (local, ISO 8601 with offset) into buf;
  * returns buf, holding "" when len is too short or t out of range. */
-char *sched_iso8601(time_t t, char *buf, size_t len);
+char *sched_iso8601(zwtime_t t, char *buf, size_t len);
 
 /* Parse "23:30", "7:05", "23:30:15" into seconds after midnight; -EINVAL. */
 int sched_parse_clock(const char *s, int *ret);

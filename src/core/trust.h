@@ -280,7 +280,10 @@ struct trust_verdict {
  * host name (OpenSSL hands exactly that to SSL_CTX_set_cert_verify_callback).
  * This sets ctx's trusted stack to the bundle's anchors only (never a
  * store's or the OS's), sets X509_V_FLAG_NO_CHECK_TIME in CLOCK_UNKNOWN
- * mode (never X509_VERIFY_PARAM_set_time), runs X509_verify_cert, then
+ * mode and where p->now does not fit a time_t (never
+ * X509_VERIFY_PARAM_set_time: its time_t is 32 bits on armhf), runs
+ * X509_verify_cert, checks every date of the verified chain against
+ * p->now itself (64 bits) unless in CLOCK_UNKNOWN mode, then
  * matches pins against X509_STORE_CTX_get0_chain() (the verified chain,
  * not what the server sent): any certificate of it whose SPKI pin the
  * bundle lists.  In CLOCK_UNKNOWN mode a leaf whose notAfter is before

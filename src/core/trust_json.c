@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 
 #include "trust_int.h"
+#include "zwtime.h"
 
 #define TRUST_DAY 86400
 
@@ -35,8 +36,8 @@ static int trust_digits(const char *s, int n)
 int trust_time_parse(const char *s, int64_t *ret)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-	struct tm tm = { 0 }, back;
-	time_t t;
+	struct tm tm = { 0 };
+	zwtime_t t;
 
 	if (!s || strlen(s) != TRUST_TIME_LEN)
 		return -EINVAL;
@@ -51,14 +52,9 @@ int trust_time_parse(const char *s, int64_t *ret)
 	tm.tm_hour = trust_digits(s + 11, 2);
 	tm.tm_min = trust_digits(s + 14, 2);
 	tm.tm_sec = trust_digits(s + 17, 2);
-	back = tm;
-	t = timegm(&back);
-	/* timegm normalises 2026-02-30 into March: the round trip refuses
-	 * any date or time that does not exist. */
-	if (tm.tm_year < 70 || !gmtime_r(&t, &back) ||
-	    back.tm_year != tm.tm_year || back.tm_mon != tm.tm_mon ||
-	    back.tm_mday != tm.tm_mday || back.tm_hour != tm.tm_hour ||
-	    back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
+	/* 64 bits, not timegm(): 2040 is a date on a 32-bit time_t too;
+	 * 2026-02-30 and 24:00:00 do not exist and are refused. */
+	if (tm.tm_year < 70 || zwtime_from_utc(&tm, &t) < 0)
 		return -EINVAL;
 	*ret = t;
 	return 0;
@@ -66,16 +62,11 @@ int trust_time_parse(const char *s, int64_t *ret)
 
 void trust_time_format(int64_t t, char out[21])
 {
-	struct tm tm;
-	time_t tt;
-
 	if (t < 0)
 		t = 0;
 	if (t > TRUST_TIME_MAX)
 		t = TRUST_TIME_MAX;
-	tt = (time_t)t;
-	if (!gmtime_r(&tt, &tm) ||
-	    strftime(out, TRUST_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (zwtime_format_utc(t, out) < 0)
 		strcpy(out, "1970-01-01T00:00:00Z");
 }
 
@@ -308,15 +299,18 @@ static void trust_key_kind(X509 *x, char *out, size_t n)
 	ERR_clear_error();
 }
 
+/* ASN1_TIME_to_tm and zwtime_from_utc, not timegm(): a notAfter in
+ * 2049 is -1 through a 32-bit time_t. */
 static int64_t trust_not_after(X509 *x)
 {
 	struct tm tm;
+	zwtime_t t;
 
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
 		ERR_clear_error();
 		return 0;
 	}
-	return (int64_t)timegm(&tm);
+	return zwtime_from_utc(&tm, &t) < 0 ? 0 : t;
 }
 
 json_t *trust_cert_info_json(X509 *x, int64_t now)

@@ -179,6 +179,9 @@ static int state_slot(json_t *o, const char *key, bool active, int *ret)
 	return -EINVAL;
 }
 
+/* "last-good" (the time floor) is unix seconds past 2038 too. */
+_Static_assert(sizeof(json_int_t) == 8, "json_int_t must be 64 bits");
+
 static int state_int(json_t *o, const char *key, json_int_t max,
 		     json_int_t *ret)
 {

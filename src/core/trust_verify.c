@@ -20,6 +20,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "trust.h"
+#include "zwtime.h"
 
 /* What one verification pass trusts: anchors, and where its pins come from. */
 struct verdict_pass {
@@ -105,11 +106,7 @@ static int unix_time(const ASN1_TIME *t, int64_t *ret)
 
 static void time_format(int64_t t, char out[21])
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (zwtime_format_utc(t, out) < 0)
 		snprintf(out, 21, "%" PRId64, t);
 }
 
@@ -178,17 +175,76 @@ static void match_pins(X509_STORE_CTX *ctx, const struct verdict_pass *pass,
 	}
 }
 
-static void set_flags(X509_STORE_CTX *ctx, enum trust_mode mode)
+/*
+ * OpenSSL checks the dates with its own time(NULL), a 32-bit time_t on
+ * Debian 12 armhf that fails past 2038-01-19 (every certificate "not yet
+ * valid" then), and X509_VERIFY_PARAM_set_time takes that same time_t.
+ * So where now does not fit a time_t, OpenSSL is told not to check them
+ * (X509_V_FLAG_NO_CHECK_TIME) and check_dates alone does, with the
+ * policy's 64-bit now; elsewhere OpenSSL checks them too (it then also
+ * prefers an issuer valid now when several match), and check_dates
+ * after it says the same on every architecture.
+ */
+static void set_flags(X509_STORE_CTX *ctx, const struct trust_policy *p,
+		      enum trust_mode mode)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);
 
 	/* An anchor must be a root: an intermediate alone in the bundle
 	 * must not end a chain, whatever the caller's param says. */
 	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
-	if (mode == TRUST_MODE_CLOCK_UNKNOWN)
+	if (mode == TRUST_MODE_CLOCK_UNKNOWN || !zwtime_fits_time_t(p->now))
 		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
 	else
 		X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+}
+
+/*
+ * What OpenSSL's own check would say of the verified chain's dates at
+ * `now`: the first failure from the anchor down, as OpenSSL finds them
+ * (notBefore after now: not yet valid; notAfter before now: expired).
+ * 0 when they hold, else the X509_V_ERR_* with *depth and *cert set.
+ */
+static int date_error(X509_STORE_CTX *ctx, int64_t now, int *depth, X509 **cert)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int64_t nb, na;
+	int i, e;
+
+	for (i = chain ? sk_X509_num(chain) - 1 : -1; i >= 0; i--) {
+		X509 *x = sk_X509_value(chain, i);
+
+		e = X509_V_OK;
+		if (unix_time(X509_get0_notBefore(x), &nb) < 0)
+			e = X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD;
+		else if (now < nb)
+			e = X509_V_ERR_CERT_NOT_YET_VALID;
+		else if (unix_time(X509_get0_notAfter(x), &na) < 0)
+			e = X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD;
+		else if (now > na)
+			e = X509_V_ERR_CERT_HAS_EXPIRED;
+		if (e != X509_V_OK) {
+			*depth = i;
+			*cert = x;
+			return e;
+		}
+	}
+	return X509_V_OK;
+}
+
+static int check_dates(X509_STORE_CTX *ctx, const struct trust_policy *p,
+		       struct trust_verdict *v)
+{
+	X509 *cert = NULL;
+	int depth = 0, e = date_error(ctx, p->now, &depth, &cert);
+
+	if (e == X509_V_OK)
+		return 1;
+	X509_STORE_CTX_set_error(ctx, e);
+	X509_STORE_CTX_set_error_depth(ctx, depth);
+	X509_STORE_CTX_set_current_cert(ctx, cert);
+	chain_reason(ctx, v);
+	return 0;
 }
 
 /*
@@ -239,8 +295,10 @@ static int verdict_pass(X509_STORE_CTX *ctx, const struct trust_policy *p,
 	bool have_not_after;
 
 	X509_STORE_CTX_set0_trusted_stack(ctx, pass->trusted);
-	set_flags(ctx, v->mode);
+	set_flags(ctx, p, v->mode);
 	if (!openssl_result(ctx, v, &have_not_after))
+		return 0;
+	if (v->mode != TRUST_MODE_CLOCK_UNKNOWN && !check_dates(ctx, p, v))
 		return 0;
 	match_pins(ctx, pass, v);
 	if (v->mode != TRUST_MODE_BUNDLE_EXPIRED && v->pin_depth < 0) {

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "ctl_int.h"
+#include "zwtime.h"
 
 static void fmt_uptime(json_int_t s, char *buf, size_t len)
 {
@@ -90,7 +91,7 @@ static void print_cloud(struct ctl_table *t, const json_t *c)
 					     "trust_store_error",
 					     NULL };
 	char buf[CTL_CELL_MAX], when[64];
-	time_t since = (time_t)(int_field(c, "connected_since_ms") / 1000);
+	zwtime_t since = (zwtime_t)(int_field(c, "connected_since_ms") / 1000);
 	struct tm tm;
 
 	const char *host = json_string_value(json_object_get(c, "host"));
@@ -100,7 +101,7 @@ static void print_cloud(struct ctl_table *t, const json_t *c)
 		 host ? host : "?");
 	ctl_table_add(t, "cloud");
 	ctl_table_add(t, buf);
-	if (since && localtime_r(&since, &tm) &&
+	if (since && zwtime_to_local(since, &tm) == 0 &&
 	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm)) {
 		ctl_table_add(t, "  connected since");
 		ctl_table_add(t, when);
@@ -201,13 +202,13 @@ static const char *fmt_access(const json_t *v)
 static const char *fmt_updated(const json_t *v, char *buf, size_t len)
 {
 	const json_t *u = json_object_get(v, "updated_ms");
-	time_t t;
 	struct tm tm;
 
 	if (!json_is_number(u))
 		return "-";
-	t = (time_t)(json_number_value(u) / 1000);
-	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%H:%M:%S", &tm))
+	/* A double holds every ms up to 2^53: the year 285 000. */
+	if (zwtime_to_local((zwtime_t)(json_number_value(u) / 1000), &tm) < 0 ||
+	    !strftime(buf, len, "%H:%M:%S", &tm))
 		return "-";
 	return buf;
 }

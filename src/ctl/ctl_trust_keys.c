@@ -21,6 +21,7 @@
 #include "ctl_trust_int.h"
 #include "fsutil.h"
 #include "trust.h"
+#include "zwtime.h"
 
 static void b64_key(const unsigned char key[TRUST_KEY_LEN],
 		    char out[CTL_TRUST_B64_KEY_LEN + 1])
@@ -224,8 +225,8 @@ static int verify_one(const struct ctl_tcmd *c, const struct ctl_targs *a,
 
 	if (read_bundle(path, &b, err, sizeof(err)) < 0)
 		return refused(path, err);
-	if (trust_bundle_accept(trusted, trusted->version, b,
-				(int64_t)time(NULL), err, sizeof(err)) < 0)
+	if (trust_bundle_accept(trusted, trusted->version, b, zwtime_now(), err,
+				sizeof(err)) < 0)
 		r = refused(path, err);
 	for (size_t i = 0; r == CTL_TRUST_OK && i < a->nvals[h]; i++) {
 		if (trust_bundle_covers(b, a->vals[h][i]))

@@ -20,6 +20,7 @@
 #include "ctl_trust_int.h"
 #include "fsutil.h"
 #include "trust.h"
+#include "zwtime.h"
 
 /* Push the certificates of a PEM text onto sk: how many, or -errno. */
 static int push_certs(const char *buf, size_t len, STACK_OF(X509) * sk)
@@ -106,9 +107,9 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 /* YYYY-MM-DD, a real day, at 00:00:00 UTC. */
 static int parse_date(const char *s, int64_t *ret)
 {
-	struct tm tm = { 0 }, back;
+	struct tm tm = { 0 };
 	char tail;
-	time_t t;
+	zwtime_t t;
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
 	    sscanf(s, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
@@ -119,12 +120,10 @@ static int parse_date(const char *s, int64_t *ret)
 			return -EINVAL;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	back = tm;
-	t = timegm(&tm);
-	if (t == (time_t)-1 || tm.tm_mday != back.tm_mday ||
-	    tm.tm_mon != back.tm_mon || tm.tm_year != back.tm_year)
+	/* Not timegm(): 2040-01-01 does not fit a 32-bit time_t. */
+	if (tm.tm_year < 70 || zwtime_from_utc(&tm, &t) < 0)
 		return -EINVAL;
-	*ret = (int64_t)t;
+	*ret = t;
 	return 0;
 }
 
@@ -150,7 +149,7 @@ static int make_numbers(const struct ctl_tcmd *c, const struct ctl_targs *a,
 		    c, "--threshold '%s': not a number from 1 to %d", t,
 		    TRUST_ITEMS_MAX);
 	b->threshold = (unsigned)th;
-	b->issued_at = (int64_t)time(NULL);
+	b->issued_at = zwtime_now();
 	return 0;
 }
 

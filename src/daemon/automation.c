@@ -30,6 +30,7 @@
 #include "rules.h"
 #include "sched.h"
 #include "zw.h"
+#include "zwtime.h"
 
 #define AUTOMATION_SYNC_FILE "/run/systemd/timesync/synchronized"
 #define AUTOMATION_STATE_MAX (1024 * 1024)
@@ -49,7 +50,7 @@ struct automation {
 
 static struct rules_clock clock_now(struct automation *a)
 {
-	struct rules_clock c = { .wall = time(NULL),
+	struct rules_clock c = { .wall = zwtime_now(),
 				 .mono = uv_now(a->deps.loop) };
 	struct timex tx = { 0 };
 	int s;
@@ -123,15 +124,26 @@ static void on_poll_timer(uv_timer_t *t)
 	rearm(a);
 }
 
+/*
+ * The expiry is far ahead but must fit this build's time_t: on a 32-bit
+ * time_t, now + 10 years overflowed from 2028 on, the expiry fell in the
+ * past and the timerfd fired at once, again and again.  It is cut to
+ * 2038-01-19 there; past that the timerfd is left disarmed (-EOVERFLOW):
+ * the poll timer still notices a clock that becomes trusted.
+ */
 static int jump_arm(int fd)
 {
 	struct itimerspec its = { 0 };
+	zwtime_t now = zwtime_now(), at = now + AUTOMATION_FAR_S;
 
-	its.it_value.tv_sec = time(NULL) + AUTOMATION_FAR_S;
+	if (at > ZWTIME_TIME_T_MAX)
+		at = ZWTIME_TIME_T_MAX;
+	if (at > now)
+		its.it_value.tv_sec = (time_t)at;
 	if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
 			    &its, NULL) < 0)
 		return -errno;
-	return 0;
+	return at > now ? 0 : -EOVERFLOW;
 }
 
 static void on_jump(uv_poll_t *p, int status, int events)

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "registry.h"
 #include "zw.h"
+#include "zwtime.h"
 
 #define NAMES_FILE	 "names.json"
 #define STATE_JSON_MAX	 (1024 * 1024) /* names.json, rules.json */
@@ -61,10 +62,9 @@ struct daemon {
 
 uint64_t daemon_wall_ms(void)
 {
-	struct timespec ts;
+	int64_t ms = zwtime_now_ms(); /* past 2038 on a 32-bit time_t too */
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
 }
 
 static uint64_t monotonic_usec(void)

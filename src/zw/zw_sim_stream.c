@@ -21,11 +21,15 @@
 #include "cc.h"
 #include "log.h"
 #include "zw_sim_int.h"
+#include "zwtime.h"
 
 static uint64_t sim_clock_us(clockid_t id)
 {
 	struct timespec ts;
 
+	/* The wall clock past 2038 on a 32-bit time_t too. */
+	if (id == CLOCK_REALTIME)
+		return (uint64_t)zwtime_now_us();
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }

@@ -459,7 +459,7 @@ static void set_num(struct world *w, const struct value_meta *m, double d)
 }
 
 /* A world of four nodes and the rules text; the engine started. */
-static struct world *world_new(const char *rules, time_t wall, bool trusted)
+static struct world *world_new(const char *rules, zwtime_t wall, bool trusted)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct value off = { .type = VALUE_BOOL };
@@ -509,12 +509,12 @@ static void advance(struct world *w, uint64_t ms)
 		if (next > end)
 			break;
 		if (next > w->now.mono) {
-			w->now.wall += (time_t)((next - w->now.mono) / 1000);
+			w->now.wall += (zwtime_t)((next - w->now.mono) / 1000);
 			w->now.mono = next;
 		}
 		rules_engine_tick(w->e, &w->now);
 	}
-	w->now.wall += (time_t)((end - w->now.mono) / 1000);
+	w->now.wall += (zwtime_t)((end - w->now.mono) / 1000);
 	w->now.mono = end;
 	rules_engine_tick(w->e, &w->now);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests for sched.c.  Every expected instant is written in UTC and turned
- * into a time_t by the C library (strptime + timegm), never by sched.c;
+ * into a zwtime_t by strptime and zwtime_from_utc (64 bits, tested on its
+ * own against known instants in test_zwtime.c), never by sched.c;
  * the DST transition instants used are those of the IANA tz database
  * (zdump -v) and the laws behind them: EU last Sunday of March/October at
  * 01:00 UTC, US second Sunday of March/first Sunday of November at 02:00
@@ -32,33 +33,34 @@ static void use_tz(const char *tz)
 }
 
 /* "2026-03-29T01:00:00Z" as an instant. */
-static time_t utc(const char *iso)
+static zwtime_t utc(const char *iso)
 {
 	struct tm tm;
 	const char *end;
+	zwtime_t t;
 
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	assert_non_null(end);
 	assert_int_equal(*end, '\0');
-	return timegm(&tm);
+	assert_int_equal(zwtime_from_utc(&tm, &t), 0);
+	return t;
 }
 
-static const char *utc_str(time_t t, char *buf, size_t len)
+static const char *utc_str(zwtime_t t, char *buf, size_t len)
 {
-	struct tm tm;
-
-	assert_non_null(gmtime_r(&t, &tm));
-	assert_true(strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+	assert_true(len > ZWTIME_ISO_LEN);
+	assert_int_equal(zwtime_format_utc(t, buf), 0);
 	return buf;
 }
 
 /* t must be within tol seconds of the UTC time want. */
-static void assert_near(time_t t, const char *want, long tol, const char *what)
+static void assert_near(zwtime_t t, const char *want, long tol,
+			const char *what)
 {
 	char got[32];
 
-	if (labs((long)(t - utc(want))) > tol)
+	if (llabs((long long)(t - utc(want))) > tol)
 		fail_msg("%s: got %s, want %s within %ld s", what,
 			 utc_str(t, got, sizeof(got)), want, tol);
 }
@@ -75,7 +77,7 @@ static void check_time_cases(const struct time_case *c, size_t n)
 
 	for (i = 0; i < n; i++) {
 		struct sched_spec s = { .kind = SCHED_TIME };
-		time_t t = 0;
+		zwtime_t t = 0;
 
 		use_tz(c[i].tz);
 		assert_int_equal(sched_parse_clock(c[i].clock, &s.seconds), 0);
@@ -109,6 +111,32 @@ static void test_time_paris(void **state)
 		  "2026-10-25T02:00:00Z", "03:00 after fall-back is CET" },
 		{ "Europe/Paris", "00:00", "mon..sun", "2026-12-31T23:00:00Z",
 		  "2027-01-01T23:00:00Z", "midnight, strictly after" },
+	};
+
+	check_time_cases(c, sizeof(c) / sizeof(c[0]));
+}
+
+/*
+ * Past a 32-bit time_t: DST days, weekdays and the non-leap 2100 (tzdata
+ * and the calendar, worked out outside zwgate).
+ */
+static void test_time_past_2038(void **state)
+{
+	static const struct time_case c[] = {
+		{ "Europe/Paris", "07:00", "tue", "2038-01-19T03:14:08Z",
+		  "2038-01-19T06:00:00Z", "the first Tuesday past 2^31 s" },
+		{ "Europe/Paris", "02:30", "mon..sun", "2040-03-24T12:00:00Z",
+		  "2040-03-25T01:00:00Z",
+		  "2040: 02:30 skipped, fires at 03:00" },
+		{ "Europe/Paris", "02:30", "mon..sun", "2040-10-27T12:00:00Z",
+		  "2040-10-28T00:30:00Z",
+		  "2040: repeated 02:30, the CEST one" },
+		{ "America/New_York", "02:30", "sun", "2042-03-02T12:00:00Z",
+		  "2042-03-09T07:00:00Z", "2042: the gap, a Sunday" },
+		{ "Europe/Paris", "00:00", "mon..sun", "2099-12-31T22:00:00Z",
+		  "2099-12-31T23:00:00Z", "midnight of 2100" },
+		{ "Europe/Paris", "12:00", "sat", "2100-02-27T12:00:00Z",
+		  "2100-03-06T11:00:00Z", "2100 has no February 29" },
 	};
 
 	check_time_cases(c, sizeof(c) / sizeof(c[0]));
@@ -191,7 +219,7 @@ static void test_spec_invalid(void **state)
 				 .seconds = 3600,
 				 .weekdays = SCHED_ALL_DAYS };
 	struct sched_spec s;
-	time_t t = 42;
+	zwtime_t t = 42;
 
 	use_tz("Europe/Paris");
 	s = ok;
@@ -343,7 +371,7 @@ static void test_sun_reference(void **state)
 	for (i = 0; i < sizeof(sun_refs) / sizeof(sun_refs[0]); i++) {
 		const struct sun_case *c = &sun_refs[i];
 		char why[128] = "", what[64];
-		time_t t = 0;
+		zwtime_t t = 0;
 
 		use_tz(tz_of(c->loc));
 		snprintf(what, sizeof(what), "%s event %d of %d-%02d-%02d",
@@ -361,7 +389,7 @@ static void test_sun_local_day(void **state)
 	struct sched_spec s = { .kind = SCHED_SUN,
 				.sun = SCHED_SUNRISE,
 				.weekdays = SCHED_ALL_DAYS };
-	time_t t;
+	zwtime_t t;
 
 	/* Just after local midnight in Sydney: today's sunrise, not
 	 * yesterday's (same UTC date) nor tomorrow's. */
@@ -383,7 +411,7 @@ static void expect_polar(enum sched_sun ev, int y, int m, int d,
 			 const char *because)
 {
 	char why[128] = "", date[16];
-	time_t t = 42;
+	zwtime_t t = 42;
 
 	assert_int_equal(
 	    sched_sun_time(ev, &LONGYEARBYEN, y, m, d, &t, why, sizeof(why)),
@@ -401,6 +429,44 @@ static void expect_polar(enum sched_sun ev, int y, int m, int d,
  * 11 November to 30 January (Longyearbyen Lokalstyre "Sun events in
  * Longyearbyen"; Svalbard guides).
  */
+/*
+ * Sun times past 2038: at a solstice the sun rises and sets within a
+ * minute or so of the same times every year, so 2049's are 2026's moved
+ * by whole days (a 32-bit time_t would have wrapped to 1913).
+ */
+static void test_sun_past_2038(void **state)
+{
+	static const struct {
+		enum sched_sun ev;
+		const char *y2026;
+	} c[] = { { SCHED_SUNRISE, "2026-06-21T03:46:56Z" },
+		  { SCHED_SUNSET, "2026-06-21T19:57:53Z" } };
+	zwtime_t days = zwtime_days_from_civil(2049, 6, 21) -
+			zwtime_days_from_civil(2026, 6, 21);
+	char why[128] = "";
+	zwtime_t t;
+
+	use_tz("Europe/Paris");
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_int_equal(
+		    sched_sun_time(c[i].ev, &PARIS, 2049, 6, 21, &t, NULL, 0),
+		    0);
+		assert_true(t > INT32_MAX);
+		if (llabs((long long)(t - days * 86400 - utc(c[i].y2026))) >
+		    180)
+			fail_msg("2049-06-21: %lld, 2026's plus %lld days "
+				 "is %lld",
+				 (long long)t, (long long)days,
+				 (long long)(utc(c[i].y2026) + days * 86400));
+	}
+	use_tz("Arctic/Longyearbyen");
+	assert_int_equal(sched_sun_time(SCHED_SUNSET, &LONGYEARBYEN, 2049, 6,
+					21, &t, why, sizeof(why)),
+			 -ENOENT);
+	assert_string_equal(why, "the sun does not set on 2049-06-21 at "
+				 "78.2N (polar day)");
+}
+
 static void test_sun_polar(void **state)
 {
 	use_tz("Arctic/Longyearbyen");
@@ -424,7 +490,7 @@ static void test_sun_next_after_polar_day(void **state)
 	struct sched_spec s = { .kind = SCHED_SUN,
 				.sun = SCHED_SUNSET,
 				.weekdays = SCHED_ALL_DAYS };
-	time_t after = utc("2026-06-21T10:00:00Z"), set, rise, t;
+	zwtime_t after = utc("2026-06-21T10:00:00Z"), set, rise, t;
 	int d;
 
 	use_tz("Arctic/Longyearbyen");
@@ -444,7 +510,7 @@ static void test_sun_next_after_polar_day(void **state)
 				 .tm_hour = 12 };
 
 		/* timegm() carries June 51 over to July 21. */
-		assert_true(timegm(&tm) != (time_t)-1);
+		assert_true(timegm(&tm) != (time_t)-1); /* 2026: fits */
 		assert_int_equal(sched_sun_time(SCHED_SUNSET, &LONGYEARBYEN,
 						tm.tm_year + 1900,
 						tm.tm_mon + 1, tm.tm_mday, &t,
@@ -464,7 +530,7 @@ static void test_sun_next_after_polar_night(void **state)
 	struct sched_spec s = { .kind = SCHED_SUN,
 				.sun = SCHED_SUNRISE,
 				.weekdays = SCHED_ALL_DAYS };
-	time_t after = utc("2026-12-21T11:00:00Z"), t;
+	zwtime_t after = utc("2026-12-21T11:00:00Z"), t;
 
 	use_tz("Arctic/Longyearbyen");
 	assert_int_equal(sched_next(&s, &LONGYEARBYEN, after, &t, NULL, 0), 0);
@@ -481,7 +547,7 @@ static void test_sun_offsets(void **state)
 				.sun = SCHED_SUNSET,
 				.offset_s = -15 * 60,
 				.weekdays = SCHED_ALL_DAYS };
-	time_t t;
+	zwtime_t t;
 
 	use_tz("Atlantic/Reykjavik");
 	/* Sunset 2026-06-22 00:04:02: 15 min before is still the 21st. */
@@ -517,7 +583,7 @@ static void test_sun_yesterdays(void **state)
 	struct sched_spec s = { .kind = SCHED_SUN,
 				.sun = SCHED_SUNSET,
 				.weekdays = SCHED_ALL_DAYS };
-	time_t t;
+	zwtime_t t;
 
 	/* 00:00 on 06-22 in Reykjavik: the 21st's sunset is still to come. */
 	use_tz("Atlantic/Reykjavik");
@@ -540,7 +606,7 @@ static void test_sun_strictly_after(void **state)
 				.sun = SCHED_SUNSET,
 				.offset_s = -600,
 				.weekdays = SCHED_ALL_DAYS };
-	time_t first, next, want;
+	zwtime_t first, next, want;
 
 	use_tz("Europe/Paris");
 	assert_int_equal(sched_next(&s, &PARIS, utc("2026-06-21T12:00:00Z"),
@@ -568,7 +634,7 @@ static void test_sun_weekdays(void **state)
 	struct sched_spec s = { .kind = SCHED_SUN,
 				.sun = SCHED_SUNSET,
 				.weekdays = 1u << 0 };
-	time_t t;
+	zwtime_t t;
 
 	use_tz("Atlantic/Reykjavik");
 	assert_int_equal(sched_next(&s, &REYKJAVIK, utc("2026-06-15T12:00:00Z"),
@@ -586,7 +652,7 @@ static void test_sun_weekdays(void **state)
 static void test_sun_invalid(void **state)
 {
 	struct sched_loc bad = { 91, 0 };
-	time_t t = 42;
+	zwtime_t t = 42;
 
 	use_tz("Europe/Paris");
 	assert_int_equal(
@@ -631,7 +697,7 @@ static void test_sun_invalid(void **state)
 
 static void test_catch_up(void **state)
 {
-	time_t now = utc("2026-05-01T08:00:00Z");
+	zwtime_t now = utc("2026-05-01T08:00:00Z");
 
 	assert_true(sched_catch_up(now - 60, now, 120));
 	assert_true(sched_catch_up(now - 120, now, 120));
@@ -642,14 +708,14 @@ static void test_catch_up(void **state)
 	assert_false(sched_catch_up(now - 1, now, 0));
 	/* A Pi that booted at 1970 and got NTP in 2026: no backlog. */
 	assert_false(sched_catch_up(3600, now, SCHED_CATCH_UP_DEFAULT_S));
-	/* No overflow at the ends of time_t. */
+	/* No overflow at the ends of zwtime_t. */
 	assert_false(sched_catch_up(INT64_MIN, INT64_MAX, UINT32_MAX));
 	assert_false(sched_catch_up(INT64_MAX, INT64_MIN, 120));
 }
 
 static void test_clock_trusted(void **state)
 {
-	time_t floor = ZWGATE_BUILD_TIME;
+	zwtime_t floor = ZWGATE_BUILD_TIME;
 
 	assert_false(sched_clock_trusted(86400, floor, -1));
 	assert_false(sched_clock_trusted(floor - 1, floor, 1));
@@ -807,6 +873,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_paris),
+		cmocka_unit_test(test_time_past_2038),
 		cmocka_unit_test(test_time_new_york),
 		cmocka_unit_test(test_time_sydney),
 		cmocka_unit_test(test_time_weekdays),
@@ -814,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_sun_reference),
 		cmocka_unit_test(test_sun_local_day),
 		cmocka_unit_test(test_sun_polar),
+		cmocka_unit_test(test_sun_past_2038),
 		cmocka_unit_test(test_sun_next_after_polar_day),
 		cmocka_unit_test(test_sun_next_after_polar_night),
 		cmocka_unit_test(test_sun_offsets),

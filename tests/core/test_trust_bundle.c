@@ -268,6 +268,37 @@ static void test_round_trip(void **state)
 	trust_bundle_free(r);
 }
 
+/* A bundle expiring 2040 (issued 2038-01-20) through its JSON and back:
+ * the armhf "expires: not a time". */
+static void test_round_trip_2040(void **state)
+{
+	struct trust_bundle *b = make(8, 1, 1), *r;
+	char why[TRUST_REASON_MAX] = "";
+	char *s;
+	size_t l;
+
+	b->issued_at = INT64_C(2147558400); /* 2038-01-20T00:00:00Z */
+	b->expires = INT64_C(2208988800);   /* 2040-01-01T00:00:00Z */
+	sign(b, 0);
+	s = dump(b, &l);
+	assert_non_null(strstr(s, "\"2040-01-01T00:00:00Z\""));
+	assert_non_null(strstr(s, "\"2038-01-20T00:00:00Z\""));
+	free(s);
+	r = reparse(b);
+	assert_int_equal(r->expires, INT64_C(2208988800));
+	assert_int_equal(r->issued_at, INT64_C(2147558400));
+	/* Accepted on 2038-01-20, refused once 2040 has begun. */
+	assert_int_equal(
+	    trust_bundle_accept(r, 7, r, INT64_C(2147558400), why, sizeof(why)),
+	    0);
+	assert_int_equal(
+	    trust_bundle_accept(r, 7, r, INT64_C(2208988800), why, sizeof(why)),
+	    -ETIME);
+	assert_string_equal(why, "expired on 2040-01-01T00:00:00Z");
+	trust_bundle_free(b);
+	trust_bundle_free(r);
+}
+
 static void test_tbs_layout(void **state)
 {
 	struct trust_bundle *b = make(9, 1, 1);
@@ -921,9 +952,10 @@ static void test_key_from_openssl(void **state)
 static void test_time(void **state)
 {
 	static const char *const good[] = {
-		"1970-01-01T00:00:00Z",
-		"2024-02-29T12:34:56Z",
-		"2026-11-23T18:00:00Z",
+		"1970-01-01T00:00:00Z", "2024-02-29T12:34:56Z",
+		"2026-11-23T18:00:00Z", "2038-01-19T03:14:07Z",
+		"2038-01-19T03:14:08Z", "2040-01-01T00:00:00Z",
+		"2049-12-31T23:59:59Z", "2100-03-01T00:00:00Z",
 		"9999-12-31T23:59:59Z",
 	};
 	static const char *const bad[] = {
@@ -933,6 +965,7 @@ static void test_time(void **state)
 		"2026-11-23T18:00:00",	"2026-11-23T18:00:00+00:00",
 		"2026-11-23t18:00:00z", "1969-12-31T23:59:59Z",
 		"+026-11-23T18:00:00Z", "",
+		"2100-02-29T00:00:00Z", "2040-02-30T00:00:00Z",
 	};
 	char out[21];
 	int64_t t;
@@ -944,6 +977,13 @@ static void test_time(void **state)
 	}
 	assert_int_equal(trust_time_parse("2026-11-23T18:00:00Z", &t), 0);
 	assert_int_equal(t, 1795456800);
+	/* Past a 32-bit time_t: what timegm() could not give on armhf. */
+	assert_int_equal(trust_time_parse("2038-01-19T03:14:08Z", &t), 0);
+	assert_int_equal(t, INT64_C(2147483648));
+	assert_int_equal(trust_time_parse("2040-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, INT64_C(2208988800));
+	assert_int_equal(trust_time_parse("2049-12-31T23:59:59Z", &t), 0);
+	assert_int_equal(t, INT64_C(2524607999));
 	trust_time_format(0, out);
 	assert_string_equal(out, "1970-01-01T00:00:00Z");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -962,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_pin_file_errors),
 		cmocka_unit_test(test_has_pin_covers),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_2040),
 		cmocka_unit_test(test_tbs_layout),
 		cmocka_unit_test(test_count_signers),
 		cmocka_unit_test(test_bad_signature_bytes),

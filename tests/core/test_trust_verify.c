@@ -36,6 +36,8 @@
  * old      under inter-a, broker.test, valid 2025-01-01 .. 2025-01-02
  * root-b   EC P-384 root, leaf-b (broker.test) under it
  * self     a self-signed leaf for broker.test
+ * root-l   EC root valid to 2051, leaf-l (broker.test, CN=far) under it
+ *          valid to the last day of 2049: dates a 32-bit time_t cannot hold
  * Each NAME.pin is the base64 SHA-256 of the DER SPKI, by openssl.
  */
 static const char pki_script[] =
@@ -47,7 +49,8 @@ static const char pki_script[] =
     "srv_ext() { printf 'basicConstraints=critical,CA:FALSE\\n"
     "extendedKeyUsage=serverAuth\\nsubjectAltName=DNS:%s\\n' \"$1\"; }\n"
     "root() { openssl req -x509 -new -key \"$1.key\" -out \"$1.crt\" "
-    "-days 30 -subj \"$2\" -addext \"basicConstraints=critical,CA:TRUE\" "
+    "-days \"${3:-30}\" -subj \"$2\" "
+    "-addext \"basicConstraints=critical,CA:TRUE\" "
     "-addext \"keyUsage=critical,keyCertSign,cRLSign\"; }\n"
     /* sign NAME CA SUBJECT EXTFILE */
     "sign() { openssl req -new -key \"$1.key\" -subj \"$3\" -out "
@@ -85,17 +88,39 @@ static const char pki_script[] =
     "openssl ca -batch -config ca.cnf -cert inter-a.crt -keyfile "
     "inter-a.key -in old.csr -startdate 20250101000000Z -enddate "
     "20250102000000Z -extfile srv.ext -notext -out old.crt\n"
-    "for c in root-a inter-a leaf-a wrong old root-b leaf-b self; do\n"
+    /* Days from now to 2050-01-01: the leaf ends on 2049-12-31. */
+    "far=$(( (2524608000 - $(date +%s)) / 86400 ))\n"
+    "ec root-l P-256\n"
+    "root root-l '/O=zwgate tests L/CN=Root L' $((far + 400))\n"
+    "ec leaf-l P-256\n"
+    "openssl req -new -key leaf-l.key -subj '/O=zwgate tests L/CN=far' "
+    "-out leaf-l.csr\n"
+    "openssl x509 -req -in leaf-l.csr -CA root-l.crt -CAkey root-l.key "
+    "-set_serial 7 -days \"$far\" -extfile srv.ext -out leaf-l.crt\n"
+    "for c in root-a inter-a leaf-a wrong old root-b leaf-b self root-l "
+    "leaf-l; do\n"
     "  openssl x509 -in $c.crt -pubkey -noout | openssl pkey -pubin "
     "-outform DER | openssl dgst -sha256 -binary | openssl base64 -A "
     ">$c.pin\n"
     "done\n";
 
-enum { ROOT_A, INTER_A, LEAF_A, WRONG, OLD, ROOT_B, LEAF_B, SELF, NCERTS };
+enum {
+	ROOT_A,
+	INTER_A,
+	LEAF_A,
+	WRONG,
+	OLD,
+	ROOT_B,
+	LEAF_B,
+	SELF,
+	ROOT_L,
+	LEAF_L,
+	NCERTS
+};
 
 static const char *const cert_names[NCERTS] = {
-	"root-a", "inter-a", "leaf-a", "wrong",
-	"old",	  "root-b",  "leaf-b", "self",
+	"root-a", "inter-a", "leaf-a", "wrong",	 "old",
+	"root-b", "leaf-b",  "self",   "root-l", "leaf-l",
 };
 
 static struct {
@@ -546,6 +571,61 @@ static void test_expired_leaf(void **state)
 	bundle_free(b);
 }
 
+#define T_2038_PAST INT64_C(2147483648) /* 2038-01-19T03:14:08Z */
+#define T_2040	    INT64_C(2208988800) /* 2040-01-01T00:00:00Z */
+#define T_2049_END  INT64_C(2524607999) /* 2049-12-31T23:59:59Z */
+#define T_2050_JUN  INT64_C(2537654400) /* 2050-06-01T00:00:00Z */
+
+/*
+ * A chain valid to 2049, decided at instants a 32-bit time_t cannot hold:
+ * the dates are compared with the policy's 64-bit now by zwgate, not only
+ * by OpenSSL with its own time(NULL) (which accepts the 2050 one here, and
+ * on armhf past 2038 would refuse every one as not yet valid).
+ */
+static void test_dates_past_2038(void **state)
+{
+	const char *pins[] = { pki.pin[ROOT_L], backup_pin };
+	struct trust_bundle *b = bundle((int[]){ ROOT_L }, 1, pins, 2);
+	struct trust_policy p = policy(b);
+	struct call c = { .leaf = LEAF_L, .untrusted = { -1 } };
+	struct trust_verdict v;
+	struct outcome o;
+
+	b->expires = T_2050_JUN + DAY; /* the bundle itself still good */
+	o = run(&c, &p, &v);
+	assert_accepted(&o, &v);
+	/* notAfter on 2049-12-31, read on 64 bits (not -1, not 1913). */
+	assert_true(v.leaf_not_after >= T_2049_END - DAY + 1);
+	assert_true(v.leaf_not_after <= T_2049_END);
+
+	p.now = T_2038_PAST;
+	o = run(&c, &p, &v);
+	assert_accepted(&o, &v);
+	assert_int_equal(v.mode, TRUST_MODE_FULL);
+
+	p.now = T_2040;
+	o = run(&c, &p, &v);
+	assert_accepted(&o, &v);
+
+	p.now = v.leaf_not_after;
+	o = run(&c, &p, &v);
+	assert_accepted(&o, &v); /* the last second still counts */
+
+	p.now = T_2050_JUN;
+	o = run(&c, &p, &v);
+	assert_refused(&o, &v, X509_V_ERR_CERT_HAS_EXPIRED,
+		       "certificate verify failed: certificate has expired "
+		       "(depth 0, CN=far,O=zwgate tests L)");
+
+	/* Before the chain was made: not yet valid, as OpenSSL says it. */
+	p.now = time(NULL) - 2 * DAY;
+	p.floor = p.now - DAY;
+	o = run(&c, &p, &v);
+	assert_refused(&o, &v, X509_V_ERR_CERT_NOT_YET_VALID,
+		       "certificate is not yet valid (depth 1, ");
+	bundle_free(b);
+}
+
 static void test_bundle_expired(void **state)
 {
 	const char *pins[] = { pki.pin[ROOT_B], backup_pin };
@@ -690,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_host),
 		cmocka_unit_test(test_lenient_callback),
 		cmocka_unit_test(test_clock_unknown),
+		cmocka_unit_test(test_dates_past_2038),
 		cmocka_unit_test(test_expired_leaf),
 		cmocka_unit_test(test_bundle_expired),
 		cmocka_unit_test(test_recovery),

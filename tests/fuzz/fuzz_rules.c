@@ -121,7 +121,7 @@ static void run_time(struct rules_engine *e, struct rules_clock *now)
 		if (step > 3600 * 1000)
 			step = 3600 * 1000;
 		now->mono += step;
-		now->wall += (time_t)(step / 1000);
+		now->wall += (zwtime_t)(step / 1000);
 		rules_engine_tick(e, now);
 	}
 }
