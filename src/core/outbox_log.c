@@ -155,14 +155,22 @@ static bool outbox_no_space(int r)
  */
 bool outbox_reclaim(struct outbox *ob, int r)
 {
-	return outbox_no_space(r) && outbox_log_idle(ob) &&
+	/* Not under a job: it may be syncing what the reset would cut. */
+	return outbox_no_space(r) && !ob->job_out && outbox_log_idle(ob) &&
 	       ob->end > OB_SEQ_REC_MAX && outbox_reset(ob) == 0;
 }
 
 /* Write what is not in the log yet. */
 int outbox_write(struct outbox *ob)
 {
-	int r = ob->reset_due ? outbox_reset(ob) : 0;
+	int r = 0;
+
+	/* A reset cuts the log: never under a job (outbox_job.c); until it
+	 * is done nothing may be appended, so the message waits in memory. */
+	if (ob->reset_due && ob->job_out)
+		return ob->st.last_error < 0 ? ob->st.last_error : -EIO;
+	if (ob->reset_due)
+		r = outbox_reset(ob);
 
 	if (r == 0)
 		r = outbox_write_new(ob);

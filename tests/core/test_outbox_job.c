@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -352,6 +354,58 @@ static void test_compaction_fsync_fails(void **state)
 	expect_msg(f->ob, m, "gw/e", "more");
 }
 
+static void set_fsize(rlim_t cur)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = cur;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+/*
+ * A full disk while a job is out: the reset in place that would give an
+ * idle log's space back cuts the file the job is syncing, so it waits
+ * for the job's end; the message waits in memory meanwhile.
+ */
+static void test_full_disk_job_out(void **state)
+{
+	struct fixture *f = *state;
+	char payload[300];
+	uint64_t a = 0, big = 0;
+	off_t size;
+
+	memset(payload, 'f', sizeof(payload));
+	signal(SIGXFSZ, SIG_IGN);
+	reopen(f, 1000);
+	for (int i = 0; i < 10; i++) {
+		a = put(f->ob, OUTBOX_EVENT, "gw/e", "0123456789abcdef");
+		assert_int_equal(outbox_ack(f->ob, a), 0);
+	}
+	assert_int_equal(outbox_sync_begin(f->ob, &f->job), 1);
+	size = file_size(f->log);
+	/* Room for the message only once the idle log is reset. */
+	set_fsize((rlim_t)size + 100);
+	assert_int_equal(outbox_put(f->ob, OUTBOX_EVENT, "gw/e", payload,
+				    sizeof(payload), &big),
+			 -ENOSPC);
+	assert_true(file_size(f->log) >= size); /* not cut under the job */
+	assert_int_equal(stats(f->ob).unwritten, 1);
+	outbox_job_run(&f->job);
+	assert_int_equal(outbox_sync_end(f->ob, &f->job), 0);
+
+	/* No job out: the next one gives the space back, and writes. */
+	assert_int_equal(job_cycle(f), 0);
+	set_fsize(RLIM_INFINITY);
+	assert_true(file_size(f->log) < size + 100);
+	assert_int_equal(stats(f->ob).unwritten, 0);
+	assert_int_equal(job_cycle(f), 0);
+	assert_int_equal(outbox_durable(f->ob), outbox_last_seq(f->ob));
+	reopen(f, 1000);
+	assert_int_equal(stats(f->ob).pending, 1);
+	assert_int_equal(stats(f->ob).truncated, 0);
+}
+
 /* An owner that stops with a job out: end it, then the final sync. */
 static void test_stop_with_job_out(void **state)
 {
@@ -387,6 +441,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compaction_fsync_fails,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_with_job_out, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_full_disk_job_out, setup,
 						teardown),
 	};
 
