@@ -11,6 +11,8 @@
  * (message__reconnect_reset in lib/messages.c), so within one process the
  * pump only moves forward; after a restart everything the outbox kept is
  * sent again from the start.  At least once, as QoS 1 promises.
+ *
+ * The outbox's syncs run in libuv's thread pool: cloud_sync.c.
  */
 #include "config.h"
 
@@ -32,45 +34,7 @@
 #include "tls.h"
 #include "trust_link.h"
 
-/* Messages handed to libmosquitto and not yet acknowledged. */
-#define CLOUD_WINDOW 1024
-#define CLOUD_MIDS   (2 * CLOUD_WINDOW) /* hash slots, a power of two */
-/*
- * Incoming messages up to this size reach the bridge, which answers an
- * oversized command with an error; larger ones are dropped unanswered.
- */
-#define CLOUD_MAX_IN	 (2 * 1024 * 1024)
-#define CLOUD_OUTBOX_DIR "outbox" /* in the state directory */
-
-struct cloud_mid {
-	int mid; /* 0: empty slot */
-	uint64_t seq;
-};
-
-struct cloud {
-	struct cloud_deps deps;
-	struct outbox *ob;
-	struct mqtt *mqtt;
-	struct bridge *bridge;
-	SSL_CTX *ssl;
-	struct trust_link *trust; /* NULL: ca-file or plaintext */
-	char *prefix;		  /* <topic-prefix>/<gateway-id> */
-	char *status_topic;	  /* P/status */
-	char *health_topic;	  /* P/health */
-	char *bundle_in;	  /* P/trust/bundle/set */
-	char *bundle_out;	  /* P/trust/bundle */
-	uv_timer_t sync_timer;
-	uint64_t cursor; /* last seq handed to mqtt */
-	unsigned inflight;
-	struct cloud_mid mids[CLOUD_MIDS];
-	uint64_t unsendable; /* messages the broker can never take */
-	int sync_error;	     /* last outbox_sync result */
-};
-
-static const struct conf *cloud_conf(const struct cloud *c)
-{
-	return c->deps.conf(c->deps.ctx);
-}
+#include "cloud_int.h"
 
 static size_t mid_slot(int mid)
 {
@@ -112,62 +76,25 @@ static bool mid_take(struct cloud *c, int mid, uint64_t *ret_seq)
 	return true;
 }
 
-static void sync_soon(struct cloud *c);
-
-/* A write of the outbox failed: the file, why, and what that costs. */
-static void log_unwritten(const struct cloud *c, int r, const char *fate)
-{
-	struct outbox_stats st;
-
-	outbox_get_stats(c->ob, &st);
-	log_error("outbox %s: cannot write: %s; %llu message(s) %s",
-		  outbox_path(c->ob), strerror(-r),
-		  (unsigned long long)st.unwritten, fate);
-}
-
-/* Say once when the outbox stops writing to disk, and when it writes
- * again. */
-static void note_sync(struct cloud *c, int r)
-{
-	if (r == c->sync_error)
-		return;
-	if (r < 0)
-		log_unwritten(c, r, "held in memory only until it can");
-	else
-		log_notice("outbox %s: writing again", outbox_path(c->ob));
-	c->sync_error = r;
-}
-
-static void on_sync(uv_timer_t *t)
-{
-	struct cloud *c = t->data;
-
-	note_sync(c, outbox_sync(c->ob));
-	sync_soon(c); /* a write that failed is tried again */
-}
-
 /*
- * Batched fsync: one timer per window, armed only when there is
- * something to write, so an idle gateway does not wake up for it.  With
- * "outbox-sync always" messages are synced by outbox_put itself; the
- * timer then only carries the ack floor, once a second.
+ * With "outbox-sync always" a message leaves for the broker only once it
+ * is on disk (outbox_durable): one job's fdatasync covers every message
+ * put while the one before was out, so the loop never waits for the card
+ * and the card sees one sync per job, not per message.  While the outbox
+ * cannot write (a full disk), what it holds in memory goes as before:
+ * held back, it would never be acked, and the log never freed.
  */
-static void sync_soon(struct cloud *c)
+void cloud_pump(struct cloud *c)
 {
-	unsigned ms = cloud_conf(c)->cloud.outbox_sync_ms;
-
-	if (!outbox_dirty(c->ob) || uv_is_active((uv_handle_t *)&c->sync_timer))
-		return;
-	uv_timer_start(&c->sync_timer, on_sync, ms ? ms : 1000, 0);
-}
-
-static void pump(struct cloud *c)
-{
+	uint64_t upto =
+	    cloud_conf(c)->cloud.outbox_sync_ms == 0 && c->sync_error == 0
+		? outbox_durable(c->ob)
+		: UINT64_MAX;
 	struct outbox_msg m;
 	int mid, r;
 
 	while (c->mqtt && c->inflight < CLOUD_WINDOW &&
-	       outbox_next(c->ob, c->cursor, &m) == 0) {
+	       outbox_next(c->ob, c->cursor, &m) == 0 && m.seq <= upto) {
 		r = mqtt_publish(c->mqtt, m.topic, m.payload, m.len,
 				 m.kind == OUTBOX_STATE, &mid);
 		if (r == -ENOTCONN || r == -ENOMEM)
@@ -183,7 +110,7 @@ static void pump(struct cloud *c)
 		}
 		mid_put(c, mid, m.seq);
 	}
-	sync_soon(c);
+	cloud_sync_soon(c);
 }
 
 int cloud_publish(struct cloud *c, enum outbox_kind kind, const char *topic,
@@ -200,8 +127,10 @@ int cloud_publish(struct cloud *c, enum outbox_kind kind, const char *topic,
 		return r;
 	}
 	if (r < 0)
-		note_sync(c, r);
-	pump(c);
+		cloud_note_sync(c, r);
+	else if (cloud_conf(c)->cloud.outbox_sync_ms == 0)
+		cloud_sync_start(c);
+	cloud_pump(c);
 	return 0;
 }
 
@@ -224,7 +153,7 @@ static void on_connected(void *ctx, bool session_present)
 	/* Not through the outbox: the last will says "offline" for us. */
 	mqtt_publish(c->mqtt, c->status_topic, "online", 6, true, &mid);
 	bridge_connected(c->bridge);
-	pump(c);
+	cloud_pump(c);
 	if (c->deps.on_state)
 		c->deps.on_state(c->deps.ctx, CLOUD_CONNECTED);
 }
@@ -300,7 +229,7 @@ static void on_published(void *ctx, int mid)
 	if (!mid_take(c, mid, &seq))
 		return; /* "online" and other direct messages */
 	outbox_ack(c->ob, seq);
-	pump(c);
+	cloud_pump(c);
 }
 
 static void trust_reconnect(void *ctx, const char *why)
@@ -516,6 +445,7 @@ static int cloud_outbox(struct cloud *c)
 		.max_bytes = cc->outbox_max_bytes,
 		.sync_ms = cc->outbox_sync_ms,
 		.keep_cut = true,
+		.deferred = true, /* the jobs are cloud.c's */
 		.topics = topics,
 		.refused = refused,
 	};
@@ -590,11 +520,6 @@ int cloud_start(const struct cloud_deps *deps, struct cloud **ret)
 	return 0;
 }
 
-static void on_sync_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
 void cloud_stop(struct cloud *c)
 {
 	int mid;
@@ -608,13 +533,7 @@ void cloud_stop(struct cloud *c)
 		mqtt_stop(c->mqtt);
 	}
 	bridge_stop(c->bridge);
-	if (c->ob) {
-		int r = outbox_sync(c->ob);
-
-		if (r < 0)
-			log_unwritten(c, r, "in memory only are lost");
-		outbox_free(c->ob);
-	}
+	c->stopping = true;
 	if (c->ssl)
 		SSL_CTX_free(c->ssl);
 	trust_link_close(c->trust);
@@ -623,10 +542,15 @@ void cloud_stop(struct cloud *c)
 	free(c->health_topic);
 	free(c->bundle_in);
 	free(c->bundle_out);
+	c->ssl = NULL;
+	c->trust = NULL;
+	c->prefix = c->status_topic = c->health_topic = NULL;
+	c->bundle_in = c->bundle_out = NULL;
+	/* The outbox now, or when the job out is back: the loop runs until
+	 * it is (a queued uv_work_t keeps it alive). */
 	if (c->sync_timer.loop)
-		uv_close((uv_handle_t *)&c->sync_timer, on_sync_closed);
-	else
-		free(c);
+		uv_close((uv_handle_t *)&c->sync_timer, cloud_sync_closed);
+	cloud_finish(c);
 }
 
 const char *cloud_state_word(const struct cloud *c)

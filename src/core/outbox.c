@@ -303,8 +303,9 @@ bool outbox_dirty(const struct outbox *ob)
 {
 	uint64_t floor = outbox_floor(ob);
 
-	return ob->trunc_needed || ob->reset_due || ob->end > ob->synced ||
-	       ob->unwritten_seq <= ob->last_seq || floor > ob->floor_disk ||
+	return ob->trunc_needed || ob->reset_due || ob->dir_due ||
+	       ob->end > ob->synced || ob->unwritten_seq <= ob->last_seq ||
+	       floor > ob->floor_disk ||
 	       (ob->drop_floor > ob->drop_disk && ob->drop_floor > floor);
 }
 
@@ -342,9 +343,9 @@ int outbox_put(struct outbox *ob, enum outbox_kind kind, const char *topic,
 	r = outbox_write(ob);
 	/* The marks ride along with the message's fsync; if they do not
 	 * fit, the next sync writes them, and the message is safe anyway. */
-	if (r == 0 && ob->sync_ms == 0)
+	if (r == 0 && ob->sync_ms == 0 && !ob->deferred)
 		(void)outbox_write_marks(ob);
-	if (r == 0 && ob->sync_ms == 0)
+	if (r == 0 && ob->sync_ms == 0 && !ob->deferred)
 		r = outbox_fsync(ob);
 	if (r < 0)
 		return r;
@@ -420,6 +421,7 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 						: OUTBOX_DEFAULT_MAX_BYTES;
 	ob->sync_ms = opts ? opts->sync_ms : OUTBOX_DEFAULT_SYNC_MS;
 	ob->keep_cut = opts && opts->keep_cut;
+	ob->deferred = opts && opts->deferred;
 	ob->dir = strdup(dir);
 	ob->path = fs_join(dir, OB_LOG);
 	ob->topics = outbox_topics_new();
@@ -435,6 +437,7 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 		outbox_free(ob);
 		return r;
 	}
+	ob->durable_seq = ob->last_seq; /* read back from the log */
 	*ret = ob;
 	return 0;
 }

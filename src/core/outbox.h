@@ -20,6 +20,20 @@
  * window of messages (SD cards wear; the window is documented in
  * zwgate.conf(5)).  A torn tail left by a crash is truncated on open.
  *
+ * Off the caller's thread (opts.deferred): outbox_put and
+ * outbox_sync_begin write records (to the page cache) on the caller's
+ * thread, and what waits for the disk -- fdatasync, the fsync of a
+ * compacted log and of the directory -- is an outbox_job, which
+ * outbox_job_run runs on any thread, touching only the job, its file
+ * descriptors and the file system.  Ownership: from outbox_sync_begin
+ * until outbox_sync_end, the job belongs to the thread running it and
+ * the outbox to its owner, who may put, ack, write and read it
+ * meanwhile (appends never touch what the job syncs: the job only
+ * syncs, the log's fd is not closed, replaced or cut below job.end
+ * while a job is out) but may neither begin another job nor free the
+ * outbox.  outbox_durable() then says what is on disk: with sync_ms 0
+ * the owner acknowledges a message only once it is.
+ *
  * Bounds: the pending bytes stay under max_bytes by dropping the oldest
  * events first; drops are counted.  States are never dropped for events.
  */
@@ -47,6 +61,8 @@ struct outbox_opts {
 	uint64_t max_bytes; /* pending payload+topic bytes */
 	unsigned sync_ms;   /* 0: fsync on every put */
 	bool keep_cut;	    /* copy what recovery cuts to OUTBOX_CUT_NAME */
+	bool deferred;	    /* the owner runs the jobs: outbox_put never
+			     * syncs, even with sync_ms 0 */
 	/*
 	 * The topics this outbox's owner publishes to: those under one of
 	 * these prefixes ("zwgate/home-42/", "homeassistant/+/zwgate_"),
@@ -127,6 +143,48 @@ int outbox_next(const struct outbox *ob, uint64_t after,
 int outbox_sync(struct outbox *ob);
 /* Is there anything outbox_sync has to do? */
 bool outbox_dirty(const struct outbox *ob);
+
+/*
+ * What waits for the disk; see "Off the caller's thread" above.  The
+ * worker's part is fd, dir, cfd and the results; the rest is the
+ * owner's, never read by outbox_job_run.
+ */
+struct outbox_job {
+	int fd;		 /* -1, or the log, to fdatasync */
+	const char *dir; /* NULL, or the directory to fsync after fd */
+	int cfd;	 /* -1, or a compacted log not yet in place, to fsync */
+	int result;	 /* of fd and dir: 0 or -errno */
+	int cresult;	 /* of cfd: 0 or -errno */
+	uint64_t end;	 /* log bytes fd's sync makes durable */
+	uint64_t seq;	 /* every seq <= this is in those bytes */
+	uint64_t cend, cseq;	  /* cfd: its size, its snapshot's last seq */
+	uint64_t floor, drop;	  /* cfd: the marks it implies */
+	struct outbox_topics *tp; /* cfd: the topics named in it */
+};
+
+/*
+ * Write what is buffered and the marks (on the owner's thread) and fill
+ * job with what waits for the disk: 1 (run it, then outbox_sync_end), 0
+ * (nothing to wait for), -EBUSY (a job is out), or -errno of a failed
+ * write (as outbox_sync).  A compaction's copy is written here too, into
+ * a new file: its fsync is the job, its rename outbox_sync_end's.
+ */
+int outbox_sync_begin(struct outbox *ob, struct outbox_job *job);
+/* The job's part, on any thread: touches only job and the file system. */
+void outbox_job_run(struct outbox_job *job);
+/*
+ * Back on the owner's thread: take the job's result.  0 or -errno (a
+ * failed fdatasync makes everything since the last good one unwritten,
+ * to be written again, as outbox_sync does; a failed compaction leaves
+ * the old log).  A compaction is put in place here: what was put while
+ * it ran is copied after the snapshot, then the new log is renamed over
+ * the old, so no moment leaves an accepted message out of dir/log.
+ */
+int outbox_sync_end(struct outbox *ob, struct outbox_job *job);
+/* Every seq up to this is on disk, or acknowledged. */
+uint64_t outbox_durable(const struct outbox *ob);
+/* The last seq outbox_put handed out. */
+uint64_t outbox_last_seq(const struct outbox *ob);
 
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *ret);
 /* The log file, for messages about it. */

@@ -210,7 +210,11 @@ struct outbox {
 	bool trunc_needed;	/* a failed write may have left bytes at end */
 	bool reset_due; /* outbox_reset did not finish: nothing may follow */
 	bool keep_cut;	/* opts.keep_cut */
-	uint64_t floor_disk; /* ack floor the log says */
+	bool deferred;	/* opts.deferred */
+	bool job_out;	/* between outbox_sync_begin and _end */
+	bool dir_due;	/* a compacted log's rename is not synced yet */
+	uint64_t durable_seq; /* every seq up to it is on disk (or gone) */
+	uint64_t floor_disk;  /* ack floor the log says */
 	uint64_t drop_floor, drop_disk;
 	uint64_t acked; /* messages acknowledged since the last sync */
 	struct outbox_stats st;
@@ -236,6 +240,17 @@ int outbox_write(struct outbox *ob);
 int outbox_write_marks(struct outbox *ob);
 int outbox_fsync(struct outbox *ob);
 int outbox_compact(struct outbox *ob);
+/* Records a failed write's error as the last one; returns r. */
+int outbox_fail(struct outbox *ob, int r);
+/* A full disk: give the space of an idle log back (a reset, in place). */
+bool outbox_reclaim(struct outbox *ob, int r);
+/* After a failed fdatasync: everything since the last good one again. */
+void outbox_unsync(struct outbox *ob);
+bool outbox_compact_due(const struct outbox *ob);
+int outbox_write_item(int fd, uint64_t *off, struct outbox_topics *t,
+		      const struct outbox_item *m);
+
+/* outbox_job.c: the sync split for an owner that runs it elsewhere. */
 
 /* outbox_load.c: the log read back at open.  0 or -errno. */
 int outbox_load(struct outbox *ob);

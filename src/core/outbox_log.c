@@ -33,15 +33,15 @@
 /* A log no longer than a lone SEQ record has nothing to give back. */
 #define OB_SEQ_REC_MAX (OB_HEAD + 1 + OB_VARINT_MAX)
 
-static int rec_write_msg(int fd, uint64_t *off, struct outbox_topics *t,
-			 const struct outbox_item *m)
+int outbox_write_item(int fd, uint64_t *off, struct outbox_topics *t,
+		      const struct outbox_item *m)
 {
 	return outbox_rec_write_msg(fd, off, t, m->seq,
 				    (enum outbox_kind)m->kind, m->topic,
 				    m->tlen, outbox_msg_payload(m), m->len);
 }
 
-static int outbox_fail(struct outbox *ob, int r)
+int outbox_fail(struct outbox *ob, int r)
 {
 	ob->st.last_error = r;
 	return r;
@@ -55,7 +55,7 @@ static int outbox_append(struct outbox *ob, const struct outbox_item *m,
 	int r;
 
 	if (m)
-		r = rec_write_msg(ob->fd, &off, ob->topics, m);
+		r = outbox_write_item(ob->fd, &off, ob->topics, m);
 	else
 		r = outbox_rec_write_mark(ob->fd, &off, mark, seq);
 	if (r < 0) {
@@ -153,16 +153,24 @@ static bool outbox_no_space(int r)
  * again in what that freed.  Else an outbox that filled the disk itself
  * could never write again.
  */
-static bool outbox_reclaim(struct outbox *ob, int r)
+bool outbox_reclaim(struct outbox *ob, int r)
 {
-	return outbox_no_space(r) && outbox_log_idle(ob) &&
+	/* Not under a job: it may be syncing what the reset would cut. */
+	return outbox_no_space(r) && !ob->job_out && outbox_log_idle(ob) &&
 	       ob->end > OB_SEQ_REC_MAX && outbox_reset(ob) == 0;
 }
 
 /* Write what is not in the log yet. */
 int outbox_write(struct outbox *ob)
 {
-	int r = ob->reset_due ? outbox_reset(ob) : 0;
+	int r = 0;
+
+	/* A reset cuts the log: never under a job (outbox_job.c); until it
+	 * is done nothing may be appended, so the message waits in memory. */
+	if (ob->reset_due && ob->job_out)
+		return ob->st.last_error < 0 ? ob->st.last_error : -EIO;
+	if (ob->reset_due)
+		r = outbox_reset(ob);
 
 	if (r == 0)
 		r = outbox_write_new(ob);
@@ -197,7 +205,7 @@ int outbox_write_marks(struct outbox *ob)
  * sync is written again: those messages become unwritten, the marks are
  * due again.
  */
-static void outbox_unsync(struct outbox *ob)
+void outbox_unsync(struct outbox *ob)
 {
 	size_t i = outbox_slot_find(ob, ob->unwritten_seq);
 
@@ -219,15 +227,15 @@ static void outbox_unsync(struct outbox *ob)
 
 int outbox_fsync(struct outbox *ob)
 {
-	if (ob->synced == ob->end)
-		return 0;
-	if (fdatasync(ob->fd) < 0) {
+	if (ob->synced != ob->end && fdatasync(ob->fd) < 0) {
 		int r = -errno;
 
 		outbox_unsync(ob);
 		return outbox_fail(ob, r);
 	}
 	ob->synced = ob->end;
+	if (!ob->dir_due)
+		ob->durable_seq = ob->unwritten_seq - 1;
 	return 0;
 }
 
@@ -248,7 +256,7 @@ static int outbox_write_all(struct outbox *ob, int fd, uint64_t *off)
 		if (!m)
 			continue;
 		m->noff = *off;
-		r = rec_write_msg(fd, off, ob->topics, m);
+		r = outbox_write_item(fd, off, ob->topics, m);
 	}
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
@@ -321,7 +329,7 @@ out:
  * memory only until a compaction, and are sent again after a crash) and
  * the log has not grown past what the bound lets it hold.
  */
-static bool outbox_compact_due(const struct outbox *ob)
+bool outbox_compact_due(const struct outbox *ob)
 {
 	uint64_t live =
 	    ob->st.pending_bytes + OB_MSG_TYPICAL * (ob->st.pending + 1);
@@ -337,7 +345,11 @@ static bool outbox_compact_due(const struct outbox *ob)
 
 int outbox_sync(struct outbox *ob)
 {
-	int r = outbox_write(ob);
+	int r;
+
+	if (ob->job_out)
+		return -EBUSY; /* outbox_sync_end first */
+	r = outbox_write(ob);
 
 	if (r == 0)
 		r = outbox_write_marks(ob);
@@ -346,6 +358,11 @@ int outbox_sync(struct outbox *ob)
 		r = outbox_write(ob);
 	if (r == 0)
 		r = outbox_fsync(ob);
+	/* The rename of a compaction done by jobs (outbox_job.c). */
+	if (r == 0 && ob->dir_due && (r = fs_fsync_dir(ob->dir)) == 0) {
+		ob->dir_due = false;
+		ob->durable_seq = ob->unwritten_seq - 1;
+	}
 	if (r == 0 && outbox_compact_due(ob))
 		r = outbox_compact(ob);
 	if (r == 0)

@@ -4,6 +4,10 @@
  * registry fed by the sim backend (tests/sim/basic.json), a plaintext
  * mosquitto on 127.0.0.1 (skipped when there is no mosquitto), and an
  * on_state callback that records the link's changes.
+ *
+ * fdatasync is this file's (it wins over libc's for the whole program):
+ * off the main thread, with fds_hold set, it waits until the test lets
+ * it go, so a test can stop the cloud with a sync job out.
  */
 #include "config.h"
 
@@ -22,12 +26,16 @@
 
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
 
 #include "api.h"
 #include "cloud.h"
 #include "conf.h"
 #include "conf_rules.h"
 #include "diag.h"
+#include "outbox.h"
 #include "registry.h"
 #include "testutil.h"
 #include "zw.h"
@@ -35,6 +43,33 @@
 #define WAIT_MS	   5000
 #define MOSQUITTO  "/usr/sbin/mosquitto"
 #define MAX_STATES 8
+
+static pthread_mutex_t fds_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fds_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t fds_main;
+static bool fds_hold;	    /* the next worker's fdatasync waits */
+static unsigned fds_worker; /* fdatasyncs begun off the main thread */
+
+int fdatasync(int fd)
+{
+	pthread_mutex_lock(&fds_lock);
+	if (!pthread_equal(pthread_self(), fds_main)) {
+		fds_worker++;
+		pthread_cond_broadcast(&fds_cond);
+		while (fds_hold)
+			pthread_cond_wait(&fds_cond, &fds_lock);
+	}
+	pthread_mutex_unlock(&fds_lock);
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+static void release_worker(void)
+{
+	pthread_mutex_lock(&fds_lock);
+	fds_hold = false;
+	pthread_cond_broadcast(&fds_cond);
+	pthread_mutex_unlock(&fds_lock);
+}
 
 struct fx {
 	uv_loop_t loop;
@@ -168,31 +203,41 @@ static void broker_stop(struct fx *f)
 	f->broker = 0;
 }
 
-static int setup(void **state)
+/* f->conf, with extra in the cloud block. */
+static void fx_conf_load(struct fx *f, const char *extra)
 {
-	struct fx *f = calloc(1, sizeof(*f));
 	struct diag_list diags;
-	char text[PATH_MAX + 256], path[PATH_MAX + 64];
+	char text[PATH_MAX + 512];
 
-	assert_non_null(f);
-	assert_int_equal(uv_loop_init(&f->loop), 0);
-	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "cloud"), 0);
-	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", tu_srcdir());
-	assert_non_null(realpath(path, f->sim_path));
-	f->port = free_port();
 	snprintf(text, sizeof(text),
 		 "gateway-id \"gw\"\nzwave {\n backend sim\n"
 		 " sim-network \"%s\"\n}\n"
 		 "cloud {\n host \"127.0.0.1\"\n port %u\n"
 		 " insecure-plaintext yes\n discovery no\n"
-		 " reconnect-max-delay 1\n}\n",
-		 f->sim_path, f->port);
+		 " reconnect-max-delay 1\n%s}\n",
+		 f->sim_path, f->port, extra);
+	conf_free(f->conf);
 	diag_init(&diags);
 	assert_int_equal(conf_load_buffer("zwgate.conf", text, strlen(text),
 					  &conf_rules_load_opts, &diags,
 					  &f->conf),
 			 0);
 	diag_clear(&diags);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char path[PATH_MAX + 64];
+
+	assert_non_null(f);
+	fds_main = pthread_self();
+	assert_int_equal(uv_loop_init(&f->loop), 0);
+	assert_int_equal(tu_tmpdir(f->dir, sizeof(f->dir), "cloud"), 0);
+	snprintf(path, sizeof(path), "%s/tests/sim/basic.json", tu_srcdir());
+	assert_non_null(realpath(path, f->sim_path));
+	f->port = free_port();
+	fx_conf_load(f, "");
 	f->reg = registry_new();
 	assert_non_null(f->reg);
 	struct zw_opts zo = { .state_dir = f->dir,
@@ -225,6 +270,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	int r;
 
+	release_worker(); /* a test that failed may have left it held */
 	cloud_stop(f->cloud);
 	zw_close(f->zw);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -311,12 +357,71 @@ static void test_no_broker(void **state)
 	assert_non_null(strstr(why, "plaintext"));
 }
 
+/* Has the worker begun an fdatasync (it then waits while fds_hold)? */
+static void wait_worker(unsigned n)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WAIT_MS / 1000;
+	pthread_mutex_lock(&fds_lock);
+	while (fds_worker < n &&
+	       pthread_cond_timedwait(&fds_cond, &fds_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&fds_lock);
+	assert_true(fds_worker >= n);
+}
+
+/*
+ * The disk is off the loop: with "outbox-sync always" a message's
+ * fdatasync runs in the thread pool, and a stop while it is out waits
+ * for it: the outbox stays open (its lock held) until the job is back,
+ * then takes its final sync and is closed, the message in it.
+ */
+static void test_stop_with_job_out(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_opts o = { .deferred = true };
+	struct outbox *ob = NULL;
+	struct outbox_msg m;
+	char dir[128];
+	uint64_t after = 0;
+	bool found = false;
+
+	fx_conf_load(f, " outbox-sync always\n");
+	fx_cloud(f);
+	run_until_states(f, 1, 100);
+	pthread_mutex_lock(&fds_lock);
+	fds_hold = true;
+	fds_worker = 0;
+	pthread_mutex_unlock(&fds_lock);
+	assert_int_equal(cloud_publish(f->cloud, OUTBOX_EVENT, "zwgate/gw/x",
+				       "in flight", 9),
+			 0);
+	wait_worker(1);
+	cloud_stop(f->cloud);
+	f->cloud = NULL;
+	snprintf(dir, sizeof(dir), "%s/outbox", f->dir);
+	/* Not freed under the worker: the log is still open and locked. */
+	assert_int_equal(outbox_open(dir, &o, &ob), -EBUSY);
+	release_worker();
+	uv_run(&f->loop, UV_RUN_DEFAULT);
+	assert_int_equal(outbox_open(dir, &o, &ob), 0);
+	while (outbox_next(ob, after, &m) == 0) {
+		found |= strcmp(m.topic, "zwgate/gw/x") == 0 && m.len == 9;
+		after = m.seq;
+	}
+	assert_true(found);
+	outbox_free(ob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 		T(test_state_callback),
 		T(test_no_broker),
+		T(test_stop_with_job_out),
 #undef T
 	};
 
