@@ -45,6 +45,25 @@ skip_all() {
 	exit 77
 }
 
+# need_faketime: FAKETIME_LIB, the libfaketime to preload into zwgate's
+# programs (from the environment, which tools/cross sets to the target
+# architecture's; else the first installed), and FAKE_ASAN, the
+# ASAN_OPTIONS that let it come second to the ASan runtime in a
+# sanitizer build; or the whole script is skipped, saying why.
+need_faketime() {
+	FAKE_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	FAKETIME_LIB=${FAKETIME_LIB:-}
+	if [ -z "$FAKETIME_LIB" ]; then
+		for l in /usr/lib/*/faketime/libfaketime.so.1 \
+			/usr/lib/faketime/libfaketime.so.1; do
+			[ -r "$l" ] && FAKETIME_LIB=$l && break
+		done
+	fi
+	if [ -z "$FAKETIME_LIB" ] || ! command -v faketime >/dev/null; then
+		skip_all "faketime is not installed (apt-get install faketime)"
+	fi
+}
+
 # check DESCRIPTION COMMAND...: passes when the command succeeds.
 check() {
 	d=$1; shift

@@ -34,18 +34,7 @@
 . "$top_srcdir/tests/broker.sh"
 BROKER_OWNER=$$
 
-# libfaketime comes second to the ASan runtime in a sanitizer build.
-FAKE_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-# FAKETIME_LIB in the environment names the one of zwgated's
-# architecture where there are several (tools/cross).
-FAKETIME_LIB=${FAKETIME_LIB:-}
-[ -n "$FAKETIME_LIB" ] ||
-	for l in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
-		[ -r "$l" ] && FAKETIME_LIB=$l && break
-	done
-if [ -z "$FAKETIME_LIB" ] || ! command -v faketime >/dev/null; then
-	skip_all "faketime is not installed (apt-get install faketime)"
-fi
+need_faketime
 
 # ---- the broker (tests/trust-broker.sh) ------------------------------
 
