@@ -8,8 +8,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "zwtime.h"
 
@@ -192,54 +190,4 @@ int zwtime_to_local_within(zwtime_t t, zwtime_t limit, struct tm *tm)
 int zwtime_to_local(zwtime_t t, struct tm *tm)
 {
 	return zwtime_to_local_within(t, ZWTIME_TIME_T_MAX, tm);
-}
-
-/* The wall clock as seconds and nanoseconds, or -errno. */
-static int now_parts(int64_t *sec, int64_t *nsec)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_REALTIME, &ts) == 0) {
-		*sec = ts.tv_sec;
-		*nsec = ts.tv_nsec;
-		return 0;
-	}
-#ifdef SYS_clock_gettime64
-	/* A 32-bit time_t past 2038: the kernel's 64-bit clock (Linux 5.1
-	 * on), with its struct __kernel_timespec. */
-	if (errno == EOVERFLOW && sizeof(time_t) < 8) {
-		struct {
-			long long tv_sec;
-			long long tv_nsec;
-		} k;
-
-		if (syscall(SYS_clock_gettime64, CLOCK_REALTIME, &k) == 0) {
-			*sec = k.tv_sec;
-			*nsec = k.tv_nsec;
-			return 0;
-		}
-	}
-#endif
-	return -errno;
-}
-
-zwtime_t zwtime_now(void)
-{
-	int64_t sec = 0, nsec = 0;
-
-	return now_parts(&sec, &nsec) < 0 ? 0 : sec;
-}
-
-int64_t zwtime_now_ms(void)
-{
-	int64_t sec = 0, nsec = 0;
-
-	return now_parts(&sec, &nsec) < 0 ? 0 : sec * 1000 + nsec / 1000000;
-}
-
-int64_t zwtime_now_us(void)
-{
-	int64_t sec = 0, nsec = 0;
-
-	return now_parts(&sec, &nsec) < 0 ? 0 : sec * 1000000 + nsec / 1000;
 }

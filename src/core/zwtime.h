@@ -85,13 +85,21 @@ int zwtime_to_local(zwtime_t t, struct tm *tm);
 int zwtime_to_local_within(zwtime_t t, zwtime_t limit, struct tm *tm);
 
 /*
- * The wall clock, in seconds and in milliseconds.  Past 2038 on a 32-bit
- * time_t, where clock_gettime() fails with EOVERFLOW, they ask the
- * kernel's clock_gettime64.  0 if the clock cannot be read (a time the
- * trust policy and the schedules treat as an unknown clock).
+ * The wall clock, in seconds, milliseconds and microseconds
+ * (zwtime_clock.c, built with a 64-bit time_t: they work past 2038 on a
+ * 32-bit build too).  0 if the clock cannot be read (a time the trust
+ * policy and the schedules treat as an unknown clock).
  */
 zwtime_t zwtime_now(void);
 int64_t zwtime_now_ms(void);
 int64_t zwtime_now_us(void);
+
+/*
+ * Arm a timerfd of CLOCK_REALTIME to expire at `at` (seconds since
+ * 1970), cancelled when the clock is set (TFD_TIMER_ABSTIME |
+ * TFD_TIMER_CANCEL_ON_SET); on 64 bits on every build.  0 or -errno;
+ * -EINVAL for a time not after 1970.
+ */
+int zwtime_timerfd_at(int fd, zwtime_t at);
 
 #endif

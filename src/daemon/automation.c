@@ -125,25 +125,14 @@ static void on_poll_timer(uv_timer_t *t)
 }
 
 /*
- * The expiry is far ahead but must fit this build's time_t: on a 32-bit
- * time_t, now + 10 years overflowed from 2028 on, the expiry fell in the
- * past and the timerfd fired at once, again and again.  It is cut to
- * 2038-01-19 there; past that the timerfd is left disarmed (-EOVERFLOW):
- * the poll timer still notices a clock that becomes trusted.
+ * Far ahead, on 64 bits: with a 32-bit time_t, now + 10 years overflowed
+ * from 2028 on, the expiry fell in the past and the timerfd fired at
+ * once, again and again (zwtime_timerfd_at arms it on 64 bits on every
+ * build, past 2038 too).
  */
 static int jump_arm(int fd)
 {
-	struct itimerspec its = { 0 };
-	zwtime_t now = zwtime_now(), at = now + AUTOMATION_FAR_S;
-
-	if (at > ZWTIME_TIME_T_MAX)
-		at = ZWTIME_TIME_T_MAX;
-	if (at > now)
-		its.it_value.tv_sec = (time_t)at;
-	if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET,
-			    &its, NULL) < 0)
-		return -errno;
-	return at > now ? 0 : -EOVERFLOW;
+	return zwtime_timerfd_at(fd, zwtime_now() + AUTOMATION_FAR_S);
 }
 
 static void on_jump(uv_poll_t *p, int status, int events)
