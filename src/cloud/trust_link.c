@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fs_job.h"
 #include "fsutil.h"
 #include "log.h"
 #include "tls.h"
@@ -51,7 +52,8 @@ struct trust_link {
 	bool connected;	   /* CONNACK seen, link not lost since */
 	enum trust_mode link_mode; /* how the running link was verified */
 	struct trust_last last;
-	int64_t last_good_at;	  /* when last-good was written */
+	int64_t last_good_at;	      /* when last-good was written */
+	struct fs_job *last_good_job; /* <dir>/last-good, off the loop */
 	uint64_t dropped_version; /* the last bundle dropped after its tries */
 	char *health;		  /* the last health, serialised */
 };
@@ -196,16 +198,39 @@ static void link_outcome(struct trust_link *t, bool ok, const char *why)
 	link_health_changed(t);
 }
 
-static void link_write_last_good(struct trust_link *t, int64_t now)
+static void link_last_good_done(void *ctx, int r)
 {
+	struct trust_link *t = ctx;
 	uint64_t failures = link_failures(t);
-	int r = trust_store_set_last_good(t->store, now);
 
+	trust_store_write_done(t->store, TRUST_STORE_LAST_GOOD_NAME, r);
 	if (r < 0)
 		link_write_failed(t, failures,
 				  "the last-good time is not saved");
-	else
-		t->last_good_at = now;
+}
+
+/*
+ * Raise the last-good time, and write it off the loop (fs_job): it rises
+ * every TRUST_LINK_LAST_GOOD_S the link is up, and an SD card's fsync
+ * must not hold the loop for it.  A failed write is tried again an hour
+ * on, with the newer time.
+ */
+static void link_write_last_good(struct trust_link *t, int64_t now)
+{
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	t->last_good_at = now;
+	if (trust_store_set_last_good(t->store, now) <= 0)
+		return;
+	r = trust_store_last_good_text(t->store, &text, &len);
+	if (r == 0)
+		r = fs_job_write(t->last_good_job, text, len);
+	free(text);
+	if (r < 0)
+		log_error("trust: the last-good time is not saved: %s",
+			  strerror(-r));
 }
 
 void trust_link_connected(struct trust_link *t)
@@ -671,6 +696,13 @@ int trust_link_open(uv_loop_t *loop, const struct trust_link_opts *o,
 	if (r < 0)
 		goto fail;
 	trust_store_info(t->store, &si);
+	t->last_good_job = fs_job_new(loop, si.dir, TRUST_STORE_LAST_GOOD_NAME,
+				      0600, link_last_good_done, t);
+	if (!t->last_good_job) {
+		trust_store_free(t->store);
+		r = -ENOMEM;
+		goto fail;
+	}
 	if (si.warning)
 		log_warning("trust: %s", si.warning);
 	log_info("trust: active bundle version %llu (%s), floor %llu%s",
@@ -696,6 +728,7 @@ static void link_closed(uv_handle_t *h)
 {
 	struct trust_link *t = h->data;
 
+	fs_job_free(t->last_good_job);
 	trust_store_free(t->store);
 	free(t->host);
 	free(t->synced_file);

@@ -397,8 +397,23 @@ const struct trust_bundle *trust_store_current(const struct trust_store *s,
  */
 int trust_store_tried(struct trust_store *s, bool ok, const char *why);
 
-/* Persist the last time a fully verified connection was seen. */
+/*
+ * The last time a fully verified connection was seen: 1 when it rose,
+ * and is to be written to <dir>/last-good (trust_last_good.c), 0 when t
+ * is not newer.  It writes nothing itself: the caller writes
+ * trust_store_last_good_text as TRUST_STORE_LAST_GOOD_NAME (off the
+ * loop, fs_job) and reports with trust_store_write_done.  The state file
+ * carries it too, as known at its own writes; at open the larger counts.
+ */
+#define TRUST_STORE_LAST_GOOD_NAME "last-good"
 int trust_store_set_last_good(struct trust_store *s, int64_t t);
+int trust_store_last_good_text(const struct trust_store *s, char **text,
+			       size_t *len);
+
+/* The result of a write of the store's file `name` (a static string)
+ * made by the caller, for trust_store_info's write_file and
+ * write_failures. */
+void trust_store_write_done(struct trust_store *s, const char *name, int r);
 
 /* max(build_time, last-good, active bundle's issued-at). */
 int64_t trust_store_time_floor(const struct trust_store *s, int64_t build_time);

@@ -126,9 +126,7 @@ int trust_store_write(struct trust_store *s, const char *name, const void *data,
 {
 	int r = fs_write_atomic(s->dir, name, data, len, 0600);
 
-	s->write_file = r < 0 ? name : NULL;
-	s->write_error = r < 0 ? r : 0;
-	s->write_failures += r < 0;
+	trust_store_write_done(s, name, r);
 	return r;
 }
 
@@ -329,7 +327,8 @@ static int state_load(struct trust_store *s, char *err, size_t errlen)
 static bool is_our_temp(const char *name)
 {
 	static const char *const ours[] = { "slot-a.bundle", "slot-b.bundle",
-					    STORE_STATE_NAME };
+					    STORE_STATE_NAME,
+					    TRUST_STORE_LAST_GOOD_NAME };
 	const char *tmp = strstr(name, ".tmp.");
 	size_t n;
 
@@ -478,6 +477,7 @@ static int trust_store_init(struct trust_store *s, const char *dir, char *err,
 	/* A fresh store writes its state at once: from then on a bundle
 	 * file without a state file means the state was lost. */
 	changed = r == 1;
+	trust_store_last_good_load(s);
 	was_floor = s->st.floor;
 	r = load_slots(s);
 	if (r < 0)
@@ -753,7 +753,7 @@ int trust_store_set_last_good(struct trust_store *s, int64_t t)
 	if (t <= s->st.last_good)
 		return 0;
 	s->st.last_good = t;
-	return state_write(s, &s->st);
+	return 1;
 }
 
 int64_t trust_store_time_floor(const struct trust_store *s, int64_t build_time)

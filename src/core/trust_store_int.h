@@ -73,6 +73,9 @@ void trust_store_set_aside(struct trust_store *s, const char *name);
 int trust_store_write(struct trust_store *s, const char *name, const void *data,
 		      size_t len);
 
+/* Raise the last-good time to <dir>/last-good's (trust_last_good.c). */
+void trust_store_last_good_load(struct trust_store *s);
+
 /* ---- trust_chain.c --------------------------------------------------- */
 
 /*

@@ -671,7 +671,7 @@ static void expiry_judged_after_last_good(void **state)
 	reopen(f, 1);
 	/* The store saw a verified connection later than the offer's now:
 	 * a bundle expired by then is refused although now says not. */
-	assert_int_equal(trust_store_set_last_good(f->s, NOW + 400 * DAY), 0);
+	assert_int_equal(trust_store_set_last_good(f->s, NOW + 400 * DAY), 1);
 	assert_int_equal(offer(f, 2, why), -ETIME);
 	assert_null(info(f).pending);
 }
@@ -734,12 +734,14 @@ static void leftover_temps_removed(void **state)
 	offer_ok(f, 2);
 	write_in(f, ".slot-b.bundle.tmp.12345", "{\"format\": 1, \"ver");
 	write_in(f, ".state.tmp.999", "{\"active\":");
+	write_in(f, ".last-good.tmp.999", "{\"last-good\":");
 	write_in(f, ".slot-a.bundle.tmp.7", "");
 	write_in(f, "notes", "not ours");
 	write_in(f, ".state.tmp.12x", "not ours either");
 	reopen(f, 1);
 	assert_false(exists(f, ".slot-b.bundle.tmp.12345"));
 	assert_false(exists(f, ".state.tmp.999"));
+	assert_false(exists(f, ".last-good.tmp.999"));
 	assert_false(exists(f, ".slot-a.bundle.tmp.7"));
 	assert_true(exists(f, "notes"));
 	assert_true(exists(f, ".state.tmp.12x"));
@@ -1070,6 +1072,76 @@ static void bad_state_is_an_error(void **state)
 	assert_non_null(strstr(err, "\"tries\""));
 }
 
+/* What the daemon writes off the loop (trust_link.c, fs_job). */
+static void save_last_good(struct fixture *f)
+{
+	char *t = NULL;
+	size_t len;
+
+	assert_int_equal(trust_store_last_good_text(f->s, &t, &len), 0);
+	assert_int_equal(
+	    fs_write_atomic(f->dir, TRUST_STORE_LAST_GOOD_NAME, t, len, 0600),
+	    0);
+	free(t);
+}
+
+static json_int_t state_last_good(struct fixture *f)
+{
+	json_t *o = state_json(f);
+	json_int_t t = json_integer_value(json_object_get(o, "last-good"));
+
+	json_decref(o);
+	return t;
+}
+
+/*
+ * The last-good time has a file of its own, written by the daemon off
+ * the loop; the state carries the one known at its own writes; the
+ * larger counts at open, and a bad file is ignored, with a warning.
+ */
+static void last_good_file(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen(f, 1);
+	assert_int_equal(trust_store_set_last_good(f->s, NOW - DAY), 1);
+	assert_int_equal(trust_store_set_last_good(f->s, NOW - DAY), 0);
+	/* It writes nothing itself. */
+	assert_false(exists(f, TRUST_STORE_LAST_GOOD_NAME));
+	reopen(f, 1);
+	assert_int_equal(info(f).last_good, 0);
+	assert_int_equal(trust_store_set_last_good(f->s, NOW - DAY), 1);
+	save_last_good(f);
+	{
+		char *p = path_of(f, TRUST_STORE_LAST_GOOD_NAME);
+
+		assert_int_equal(mode_of(p), 0600);
+		free(p);
+	}
+	reopen(f, 1);
+	assert_int_equal(info(f).last_good, NOW - DAY);
+	assert_int_equal(state_last_good(f), 0);
+	assert_null(info(f).warning);
+	/* A write of the state carries the newer time, unwritten as yet. */
+	assert_int_equal(trust_store_set_last_good(f->s, NOW), 1);
+	offer_ok(f, 2);
+	assert_int_equal(state_last_good(f), NOW);
+	reopen(f, 1);
+	assert_int_equal(info(f).last_good, NOW); /* the state's, larger */
+	write_in(f, TRUST_STORE_LAST_GOOD_NAME, "{\"last-good\": -5}");
+	reopen(f, 1);
+	assert_warns(f, "last-good: not {\"last-good\": seconds}; ignored");
+	assert_int_equal(info(f).last_good, NOW);
+	assert_int_equal(info(f).pending->version, 2);
+	/* Its write's result is the store's to report. */
+	trust_store_write_done(f->s, TRUST_STORE_LAST_GOOD_NAME, -ENOSPC);
+	assert_string_equal(info(f).write_file, TRUST_STORE_LAST_GOOD_NAME);
+	assert_int_equal(info(f).write_error, -ENOSPC);
+	assert_int_equal(info(f).write_failures, 1);
+	trust_store_write_done(f->s, TRUST_STORE_LAST_GOOD_NAME, 0);
+	assert_null(info(f).write_file);
+}
+
 static void time_floor_is_max(void **state)
 {
 	struct fixture *f = *state;
@@ -1078,9 +1150,10 @@ static void time_floor_is_max(void **state)
 	reopen(f, 1);
 	assert_int_equal(trust_store_time_floor(f->s, 1000), issued);
 	assert_int_equal(trust_store_time_floor(f->s, NOW), NOW);
-	assert_int_equal(trust_store_set_last_good(f->s, NOW - DAY), 0);
+	assert_int_equal(trust_store_set_last_good(f->s, NOW - DAY), 1);
 	assert_int_equal(trust_store_time_floor(f->s, 1000), NOW - DAY);
 	assert_int_equal(trust_store_time_floor(f->s, NOW), NOW);
+	save_last_good(f);
 	reopen(f, 1);
 	assert_int_equal(info(f).last_good, NOW - DAY);
 	assert_int_equal(trust_store_time_floor(f->s, 1000), NOW - DAY);
@@ -1588,6 +1661,7 @@ int main(void)
 		T(expiry_judged_after_last_good),
 		T(torn_pending_ignored),
 		T(leftover_temps_removed),
+		T(last_good_file),
 		T(corrupt_active_restored_keeping_floor),
 		T(damaged_slot_set_aside),
 		T(missing_active_slot_restored),

@@ -189,6 +189,22 @@ row 1 "leaf renewed, same key and new key"
 check "leafA1: connects" wait_connected
 check "... pinned by A, full mode" \
 	last ".ok and .pin == \"$PIN_A\" and .mode == \"full\" and (.recovery | not)"
+# last_good: trust/last-good's time, written off the loop after a
+# verified connection (within 5 s); empty if none.
+last_good() {
+	n=0
+	while [ ! -s "$STATE/trust/last-good" ] && [ $n -lt 50 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	jqr '."last-good"' <"$STATE/trust/last-good" 2>/dev/null
+}
+lg=$(last_good)
+check "... trust/last-good holds the time of that connection ($lg)" \
+	sh -c '[ "$1" -ge $(($(date +%s) - 120)) ] && [ "$1" -le "$(date +%s)" ]' \
+	sh "${lg:-0}"
+check "... the clock's floor is that time" \
+	[ "$(ts | jqr .clock.floor)" = "$(date -u -d "@${lg:-0}" +%Y-%m-%dT%H:%M:%SZ)" ]
 check "... the status says factory bundle 1" \
 	[ "$(ts | jq -c '[.active.version, .active.from, .pending]')" = '[1,"factory",null]' ]
 serve leafA1-renewed
