@@ -388,13 +388,26 @@ int outbox_next(const struct outbox *ob, uint64_t after, struct outbox_msg *ret)
 	return -ENOENT;
 }
 
+uint64_t outbox_unwritten(const struct outbox *ob)
+{
+	uint64_t n = 0;
+
+	for (size_t i = outbox_slot_find(ob, ob->unwritten_seq); i < ob->tail;
+	     i++)
+		n += ob->slots[i].m != NULL;
+	return n;
+}
+
+void outbox_clear_error(struct outbox *ob)
+{
+	if (outbox_unwritten(ob) == 0)
+		ob->st.last_error = 0;
+}
+
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *ret)
 {
 	*ret = ob->st;
-	ret->unwritten = 0;
-	for (size_t i = outbox_slot_find(ob, ob->unwritten_seq); i < ob->tail;
-	     i++)
-		ret->unwritten += ob->slots[i].m != NULL;
+	ret->unwritten = outbox_unwritten(ob);
 }
 
 const char *outbox_path(const struct outbox *ob)
