@@ -450,8 +450,7 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 		outbox_free(ob);
 		return r;
 	}
-	ob->durable_seq = ob->last_seq; /* read back from the log */
-	*ret = ob;
+	*ret = ob; /* durable_seq: outbox_load's */
 	return 0;
 }
 

@@ -530,6 +530,41 @@ static void test_drain_counts_across_failed_begin(void **state)
 	assert_true(file_size(f->log) < 400 * 250);
 }
 
+/*
+ * What is read back at open counts as durable once it is on disk: a
+ * daemon killed between a write and its sync leaves it in the page cache
+ * alone.  Open syncs the log; if that fails, nothing pending counts as
+ * durable until a job has synced it.
+ */
+static void test_open_syncs(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t a;
+
+	reopen(f, 1000);
+	a = put(f->ob, OUTBOX_EVENT, "gw/e", "a");
+	assert_true(outbox_durable(f->ob) < a);
+	n_datasync = 0;
+	reopen(f, 1000); /* freed without a sync: a kill */
+	assert_true(n_datasync >= 1);
+	assert_int_equal(outbox_durable(f->ob), a);
+	assert_false(outbox_dirty(f->ob));
+
+	fail_datasync = EIO;
+	reopen(f, 1000);
+	fail_datasync = 0;
+	assert_true(outbox_durable(f->ob) < a);
+	assert_int_equal(stats(f->ob).last_error, -EIO);
+	assert_true(outbox_dirty(f->ob));
+	assert_int_equal(job_cycle(f), 0);
+	assert_int_equal(outbox_durable(f->ob), a);
+	assert_int_equal(stats(f->ob).last_error, 0);
+	reopen(f, 1000);
+	assert_int_equal(stats(f->ob).pending, 1);
+	assert_int_equal(stats(f->ob).truncated, 0);
+	expect_msg(f->ob, a, "gw/e", "a");
+}
+
 /* An owner that stops with a job out: end it, then the final sync. */
 static void test_stop_with_job_out(void **state)
 {
@@ -572,6 +607,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_drain_counts_across_failed_begin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_syncs, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
