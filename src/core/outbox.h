@@ -174,9 +174,10 @@ struct outbox_job {
 /*
  * Write what is buffered and the marks (on the owner's thread) and fill
  * job with what waits for the disk: 1 (run it, then outbox_sync_end), 0
- * (nothing to wait for), -EBUSY (a job is out), or -errno of a failed
- * write (as outbox_sync).  A compaction's copy is written here too, into
- * a new file: its fsync is the job, its rename outbox_sync_end's.
+ * (nothing to wait for), -EBUSY (a job is out), -EINVAL (not opened
+ * with opts.deferred), or -errno of a failed write (as outbox_sync).  A
+ * compaction's copy is written here too, into a new file: its fsync is
+ * the job, its rename outbox_sync_end's.
  */
 int outbox_sync_begin(struct outbox *ob, struct outbox_job *job);
 /* The job's part, on any thread: touches only job and the file system. */

@@ -113,6 +113,8 @@ int outbox_sync_begin(struct outbox *ob, struct outbox_job *job)
 {
 	int r;
 
+	if (!ob->deferred)
+		return -EINVAL; /* its puts sync: outbox_sync is its way */
 	if (ob->job_out)
 		return -EBUSY; /* and job, maybe the one out, is not touched */
 	*job = (struct outbox_job){ .fd = -1, .cfd = -1 };

@@ -530,6 +530,19 @@ static void test_drain_counts_across_failed_begin(void **state)
 	assert_true(file_size(f->log) < 400 * 250);
 }
 
+/* Jobs are for an outbox opened for them: the others sync in put. */
+static void test_begin_needs_deferred(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_opts o = { .sync_ms = 1000 };
+
+	assert_int_equal(outbox_open(f->dir, &o, &f->ob), 0);
+	put(f->ob, OUTBOX_EVENT, "gw/e", "a");
+	assert_int_equal(outbox_sync_begin(f->ob, &f->job), -EINVAL);
+	assert_true(outbox_dirty(f->ob));
+	assert_int_equal(outbox_sync(f->ob), 0);
+}
+
 /*
  * What is read back at open counts as durable once it is on disk: a
  * daemon killed between a write and its sync leaves it in the page cache
@@ -609,6 +622,8 @@ int main(void)
 		    test_drain_counts_across_failed_begin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_syncs, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_begin_needs_deferred,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
