@@ -34,6 +34,9 @@
  * fsync dir).  When nothing pending is in the log it is reset in place
  * instead (outbox_reset): the SEQ record is written over its start before the
  * file is cut, never after, so no crash sends seqs back.
+ * A compaction that fails leaves the old log: no failed write, and the
+ * next waits until the log has grown by OB_COMPACT_MIN again
+ * (outbox_compact_result).
  *
  * A failed write (full disk) leaves the message queued in memory; the
  * next put or sync cuts what the write left and writes again from the
