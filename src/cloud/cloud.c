@@ -603,6 +603,10 @@ json_t *cloud_status_json(const struct cloud *c)
 	if (st.last_error)
 		ok &= put(o, "outbox_error",
 			  json_string(strerror(-st.last_error)));
+	/* The log grows meanwhile; no message is at stake. */
+	if (st.compact_error)
+		ok &= put(o, "outbox_compact_error",
+			  json_string(strerror(-st.compact_error)));
 	if (st.recovered)
 		ok &= put(o, "outbox_recovered",
 			  json_integer((json_int_t)st.recovered));

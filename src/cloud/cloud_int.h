@@ -54,6 +54,7 @@ struct cloud {
 	struct cloud_mid mids[CLOUD_MIDS];
 	uint64_t unsendable; /* messages the broker can never take */
 	int sync_error;	     /* last outbox_sync result */
+	int compact_error;   /* last compaction's, as said in the log */
 };
 
 static inline const struct conf *cloud_conf(const struct cloud *c)
@@ -68,6 +69,7 @@ void cloud_pump(struct cloud *c);
 void cloud_sync_start(struct cloud *c);
 void cloud_sync_soon(struct cloud *c);
 void cloud_note_sync(struct cloud *c, int r);
+void cloud_note_compact(struct cloud *c);
 void cloud_log_unwritten(const struct cloud *c, int r, const char *fate);
 /* The outbox once no job is out, then c once its timer is closed. */
 void cloud_finish(struct cloud *c);

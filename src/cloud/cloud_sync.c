@@ -50,6 +50,28 @@ void cloud_note_sync(struct cloud *c, int r)
 	c->sync_error = r;
 }
 
+/*
+ * Say once when the log cannot be compacted, and when it can again.  No
+ * message is at stake (the old log holds them all, and what a job synced
+ * is durable all the same), so the sends go on as they were; the log
+ * only grows until a compaction works.
+ */
+void cloud_note_compact(struct cloud *c)
+{
+	struct outbox_stats st;
+
+	outbox_get_stats(c->ob, &st);
+	if (st.compact_error == c->compact_error)
+		return;
+	if (st.compact_error < 0)
+		log_warning("outbox %s: cannot compact: %s; the log grows "
+			    "until it can, nothing is lost",
+			    outbox_path(c->ob), strerror(-st.compact_error));
+	else
+		log_notice("outbox %s: compacted again", outbox_path(c->ob));
+	c->compact_error = st.compact_error;
+}
+
 /* In the thread pool: c->job and its files only (see the top). */
 static void sync_work(uv_work_t *w)
 {
@@ -71,6 +93,7 @@ static void sync_after(uv_work_t *w, int status)
 		return;
 	}
 	cloud_note_sync(c, r);
+	cloud_note_compact(c);
 	/* With "outbox-sync always", what came meanwhile goes at once. */
 	if (r == 0 && cloud_conf(c)->cloud.outbox_sync_ms == 0 &&
 	    outbox_durable(c->ob) < outbox_last_seq(c->ob))
@@ -98,10 +121,12 @@ void cloud_sync_start(struct cloud *c)
 		outbox_job_run(&c->job);
 		r = outbox_sync_end(c->ob, &c->job);
 		cloud_note_sync(c, r);
+		cloud_note_compact(c);
 		cloud_pump(c);
 		return;
 	}
 	cloud_note_sync(c, r);
+	cloud_note_compact(c); /* its snapshot may have failed */
 }
 
 static void on_sync(uv_timer_t *t)

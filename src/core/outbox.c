@@ -34,6 +34,9 @@
  * fsync dir).  When nothing pending is in the log it is reset in place
  * instead (outbox_reset): the SEQ record is written over its start before the
  * file is cut, never after, so no crash sends seqs back.
+ * A compaction that fails leaves the old log: no failed write, and the
+ * next waits until the log has grown by OB_COMPACT_MIN again
+ * (outbox_compact_result).
  *
  * A failed write (full disk) leaves the message queued in memory; the
  * next put or sync cuts what the write left and writes again from the
@@ -388,13 +391,26 @@ int outbox_next(const struct outbox *ob, uint64_t after, struct outbox_msg *ret)
 	return -ENOENT;
 }
 
+uint64_t outbox_unwritten(const struct outbox *ob)
+{
+	uint64_t n = 0;
+
+	for (size_t i = outbox_slot_find(ob, ob->unwritten_seq); i < ob->tail;
+	     i++)
+		n += ob->slots[i].m != NULL;
+	return n;
+}
+
+void outbox_clear_error(struct outbox *ob)
+{
+	if (outbox_unwritten(ob) == 0)
+		ob->st.last_error = 0;
+}
+
 void outbox_get_stats(const struct outbox *ob, struct outbox_stats *ret)
 {
 	*ret = ob->st;
-	ret->unwritten = 0;
-	for (size_t i = outbox_slot_find(ob, ob->unwritten_seq); i < ob->tail;
-	     i++)
-		ret->unwritten += ob->slots[i].m != NULL;
+	ret->unwritten = outbox_unwritten(ob);
 }
 
 const char *outbox_path(const struct outbox *ob)
@@ -437,8 +453,7 @@ int outbox_open(const char *dir, const struct outbox_opts *opts,
 		outbox_free(ob);
 		return r;
 	}
-	ob->durable_seq = ob->last_seq; /* read back from the log */
-	*ret = ob;
+	*ret = ob; /* durable_seq: outbox_load's */
 	return 0;
 }
 

@@ -98,15 +98,19 @@ struct outbox_stats {
 	uint64_t pending;	/* messages */
 	uint64_t pending_bytes; /* counted against max_bytes */
 	uint64_t states, events;
-	uint64_t dropped;	/* events dropped to stay bounded, ever */
-	uint64_t bytes_written; /* to the log since open */
-	uint64_t recovered;	/* messages loaded at open */
-	uint64_t foreign;	/* dropped at open: outside opts.topics or
-				 * refused (opts.refused) */
-	uint64_t truncated;	/* bytes of torn tail cut at open */
-	int cut_error;		/* -errno if they could not be kept, or 0 */
-	uint64_t unwritten;	/* pending messages held in memory only */
-	int last_error;		/* -errno of the last failed write, or 0 */
+	uint64_t dropped;	 /* events dropped to stay bounded, ever */
+	uint64_t bytes_written;	 /* to the log since open */
+	uint64_t recovered;	 /* messages loaded at open */
+	uint64_t foreign;	 /* dropped at open: outside opts.topics or
+				  * refused (opts.refused) */
+	uint64_t truncated;	 /* bytes of torn tail cut at open */
+	int cut_error;		 /* -errno if they could not be kept, or 0 */
+	uint64_t unwritten;	 /* pending messages held in memory only */
+	int last_error;		 /* -errno of the last failed write, or 0
+				  * once nothing is held in memory only */
+	int compact_error;	 /* -errno of the last failed compaction, or
+				  * 0 once one succeeds */
+	uint64_t compact_failed; /* compactions that failed, since open */
 };
 
 struct outbox;
@@ -139,7 +143,12 @@ int outbox_ack(struct outbox *ob, uint64_t seq);
 int outbox_next(const struct outbox *ob, uint64_t after,
 		struct outbox_msg *ret);
 
-/* Write what is buffered, fsync, compact when worth it.  0 or -errno. */
+/*
+ * Write what is buffered, fsync, compact when worth it.  0 or -errno of
+ * the write or the fsync.  A compaction that fails leaves the old log,
+ * which holds everything: it is no failed write (stats.compact_error),
+ * and is not tried again until the log has grown by another 64 KiB.
+ */
 int outbox_sync(struct outbox *ob);
 /* Is there anything outbox_sync has to do? */
 bool outbox_dirty(const struct outbox *ob);
@@ -165,20 +174,24 @@ struct outbox_job {
 /*
  * Write what is buffered and the marks (on the owner's thread) and fill
  * job with what waits for the disk: 1 (run it, then outbox_sync_end), 0
- * (nothing to wait for), -EBUSY (a job is out), or -errno of a failed
- * write (as outbox_sync).  A compaction's copy is written here too, into
- * a new file: its fsync is the job, its rename outbox_sync_end's.
+ * (nothing to wait for), -EBUSY (a job is out), -EINVAL (not opened
+ * with opts.deferred), or -errno of a failed write (as outbox_sync).  A
+ * compaction's copy is written here too, into a new file: its fsync is
+ * the job, its rename outbox_sync_end's.
  */
 int outbox_sync_begin(struct outbox *ob, struct outbox_job *job);
 /* The job's part, on any thread: touches only job and the file system. */
 void outbox_job_run(struct outbox_job *job);
 /*
- * Back on the owner's thread: take the job's result.  0 or -errno (a
- * failed fdatasync makes everything since the last good one unwritten,
- * to be written again, as outbox_sync does; a failed compaction leaves
- * the old log).  A compaction is put in place here: what was put while
- * it ran is copied after the snapshot, then the new log is renamed over
- * the old, so no moment leaves an accepted message out of dir/log.
+ * Back on the owner's thread: take the job's result.  0 or -errno of the
+ * log's sync (a failed fdatasync makes everything since the last good
+ * one unwritten, to be written again, as outbox_sync does).  A failed
+ * compaction leaves the old log and does not count here: what the log's
+ * sync made durable stays so (outbox_durable); stats.compact_error says
+ * it, as after outbox_sync.  A compaction is put in place here: what was
+ * put while it ran is copied after the snapshot, then the new log is
+ * renamed over the old, so no moment leaves an accepted message out of
+ * dir/log.
  */
 int outbox_sync_end(struct outbox *ob, struct outbox_job *job);
 /* Every seq up to this is on disk, or acknowledged. */

@@ -216,7 +216,11 @@ struct outbox {
 	uint64_t durable_seq; /* every seq up to it is on disk (or gone) */
 	uint64_t floor_disk;  /* ack floor the log says */
 	uint64_t drop_floor, drop_disk;
-	uint64_t acked; /* messages acknowledged since the last sync */
+	/* Messages acknowledged since outbox_compact_due was last asked
+	 * (at a sync, or a job's begin, that wrote all it had to). */
+	uint64_t acked;
+	uint64_t compact_retry; /* after a failed compaction: the log's
+				 * length before another is tried */
 	struct outbox_stats st;
 };
 
@@ -234,6 +238,10 @@ void outbox_remove(struct outbox *ob, size_t i);
 void outbox_bound(struct outbox *ob, const struct outbox_item *keep);
 /* Every seq up to the one returned is gone. */
 uint64_t outbox_floor(const struct outbox *ob);
+/* Pending messages not in the log. */
+uint64_t outbox_unwritten(const struct outbox *ob);
+/* A write went well: the last error is over once nothing is unwritten. */
+void outbox_clear_error(struct outbox *ob);
 
 /* outbox_log.c: writing the log.  0 or -errno. */
 int outbox_write(struct outbox *ob);
@@ -246,7 +254,11 @@ int outbox_fail(struct outbox *ob, int r);
 bool outbox_reclaim(struct outbox *ob, int r);
 /* After a failed fdatasync: everything since the last good one again. */
 void outbox_unsync(struct outbox *ob);
-bool outbox_compact_due(const struct outbox *ob);
+/* Is a compaction worth it now?  Asking starts a new count of acks. */
+bool outbox_compact_due(struct outbox *ob);
+/* The outcome of a compaction (r: 0 or -errno), said apart from the
+ * log's own writes and syncs; a failure backs off.  Returns r. */
+int outbox_compact_result(struct outbox *ob, int r);
 int outbox_write_item(int fd, uint64_t *off, struct outbox_topics *t,
 		      const struct outbox_item *m);
 

@@ -27,7 +27,10 @@
  * job fsyncs it, and end appends what was put meanwhile, renames the
  * file over the log and switches to it; the rename reaches the disk with
  * the next job's fsync of the directory (ob->dir_due), and
- * outbox_durable waits for that.
+ * outbox_durable waits for that.  A compaction that fails leaves the old
+ * log and changes nothing the log's sync did: outbox_sync_end returns the
+ * log's result, the compaction's goes to outbox_compact_result (stats,
+ * and a back-off: outbox_log.c).
  * The reset in place (the reclaim of a full disk) stays synchronous: it
  * is how a full disk is freed, and rare.
  */
@@ -72,7 +75,7 @@ static int compact_prepare(struct outbox *ob, struct outbox_job *job)
 		free(tmp);
 		outbox_topics_free(job->tp);
 		job->tp = NULL;
-		return outbox_fail(ob, -ENOMEM);
+		return outbox_compact_result(ob, -ENOMEM);
 	}
 	job->cfd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	free(tmp);
@@ -80,7 +83,7 @@ static int compact_prepare(struct outbox *ob, struct outbox_job *job)
 		r = -errno;
 		outbox_topics_free(job->tp);
 		job->tp = NULL;
-		return outbox_fail(ob, r);
+		return outbox_compact_result(ob, r);
 	}
 	/* Locked before its name is the log's, as outbox_open would. */
 	r = flock(job->cfd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
@@ -97,7 +100,7 @@ static int compact_prepare(struct outbox *ob, struct outbox_job *job)
 	}
 	if (r < 0) {
 		job_drop_file(ob, job);
-		return outbox_fail(ob, r);
+		return outbox_compact_result(ob, r);
 	}
 	job->cend = off;
 	job->cseq = ob->last_seq;
@@ -110,6 +113,8 @@ int outbox_sync_begin(struct outbox *ob, struct outbox_job *job)
 {
 	int r;
 
+	if (!ob->deferred)
+		return -EINVAL; /* its puts sync: outbox_sync is its way */
 	if (ob->job_out)
 		return -EBUSY; /* and job, maybe the one out, is not touched */
 	*job = (struct outbox_job){ .fd = -1, .cfd = -1 };
@@ -128,12 +133,11 @@ int outbox_sync_begin(struct outbox *ob, struct outbox_job *job)
 	/* A compaction that fails leaves the sync of the log to be done. */
 	if (r == 0 && outbox_compact_due(ob))
 		(void)compact_prepare(ob, job);
-	ob->acked = 0;
 	if (r < 0)
 		return r;
 	if (job->fd < 0 && job->cfd < 0) {
 		ob->durable_seq = ob->unwritten_seq - 1;
-		ob->st.last_error = 0;
+		outbox_clear_error(ob);
 		return 0;
 	}
 	ob->job_out = true;
@@ -194,7 +198,7 @@ static int compact_end(struct outbox *ob, struct outbox_job *job)
 	free(tmp);
 	if (r < 0) {
 		job_drop_file(ob, job);
-		return outbox_fail(ob, r);
+		return outbox_compact_result(ob, r);
 	}
 	close(ob->fd);
 	ob->fd = job->cfd;
@@ -216,25 +220,25 @@ static int compact_end(struct outbox *ob, struct outbox_job *job)
 	ob->floor_disk = job->floor;
 	ob->drop_disk = job->drop;
 	ob->dir_due = true; /* the rename: the next job's */
-	return 0;
+	return outbox_compact_result(ob, 0);
 }
 
 int outbox_sync_end(struct outbox *ob, struct outbox_job *job)
 {
-	int r = 0, rc = 0;
+	int r = 0;
 
 	if (!ob->job_out)
 		return -EINVAL;
 	ob->job_out = false;
 	if (job->fd >= 0)
 		r = sync_end(ob, job);
+	/* Its failure is its own (outbox_compact_result), not the sync's. */
 	if (job->cfd >= 0)
-		rc = compact_end(ob, job);
+		(void)compact_end(ob, job);
 	job->fd = job->cfd = -1;
+	/* A put that failed while the job was out is still unwritten. */
 	if (r == 0)
-		r = rc;
-	if (r == 0)
-		ob->st.last_error = 0;
+		outbox_clear_error(ob);
 	return r;
 }
 

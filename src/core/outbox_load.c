@@ -162,6 +162,28 @@ static int outbox_cut(struct outbox *ob, uint64_t good, uint64_t size,
 	return 0;
 }
 
+/*
+ * What was read back is durable only once it is on disk: a daemon killed
+ * between a write and its sync leaves the records in the page cache
+ * alone, and with "outbox-sync always" the owner sends only what
+ * outbox_durable covers.  So the log is synced here (its directory entry
+ * was, when outbox_open_log created it); if that fails, nothing pending
+ * counts as durable until a later sync of the whole log succeeds.
+ */
+static void outbox_load_durable(struct outbox *ob)
+{
+	if (ob->end > 0 && fdatasync(ob->fd) < 0) {
+		int r = -errno;
+
+		ob->synced = 0;
+		ob->durable_seq = outbox_floor(ob);
+		(void)outbox_fail(ob, r);
+		return;
+	}
+	/* A renumbering that could not rewrite the log left it unwritten. */
+	ob->durable_seq = ob->unwritten_seq - 1;
+}
+
 /* Read the log, cut a torn or corrupt tail, apply the bound. */
 int outbox_load(struct outbox *ob)
 {
@@ -192,6 +214,7 @@ int outbox_load(struct outbox *ob)
 	ob->st.recovered = ob->st.pending;
 	if (ob->last_seq > OB_SEQ_MAX)
 		outbox_renumber(ob);
+	outbox_load_durable(ob);
 	return 0;
 }
 

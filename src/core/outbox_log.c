@@ -139,6 +139,7 @@ static int outbox_reset(struct outbox *ob)
 	ob->end = ob->synced = off;
 	ob->floor_disk = outbox_floor(ob);
 	ob->drop_disk = ob->drop_floor;
+	ob->compact_retry = 0; /* a log that small has nothing to copy */
 	return 0;
 }
 
@@ -293,7 +294,7 @@ int outbox_compact(struct outbox *ob)
 		return outbox_reset(ob);
 	}
 	if (!tmp)
-		return outbox_fail(ob, -ENOMEM);
+		return -ENOMEM;
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
@@ -316,29 +317,54 @@ int outbox_compact(struct outbox *ob)
 	r = fs_fsync_dir(ob->dir);
 out:
 	free(tmp);
-	return r < 0 ? outbox_fail(ob, r) : 0;
+	return r;
+}
+
+/*
+ * A compaction that failed (a full disk, an I/O error) left the old log,
+ * which holds everything, so what the log's own sync made durable stays
+ * so: the failure is said apart (stats.compact_error, compact_failed)
+ * and is no failed write.  Each try writes a whole snapshot, so the next
+ * waits until the log has grown by another OB_COMPACT_MIN bytes.
+ */
+int outbox_compact_result(struct outbox *ob, int r)
+{
+	if (r < 0) {
+		ob->st.compact_error = r;
+		ob->st.compact_failed++;
+		ob->compact_retry = ob->end + OB_COMPACT_MIN;
+	} else {
+		ob->st.compact_error = 0;
+		ob->compact_retry = 0;
+	}
+	return r;
 }
 
 /*
  * A compaction copies what is pending.  A backlog the broker is taking
  * faster than one message per message pending since the last sync (the
- * replay after an outage) will be gone by the next one, when the idle
- * log is reset in place for nothing: copying it now would write it to
- * the SD card twice.  So a large backlog waits, as long as the acks are
- * in order (the ack floor on disk says them; acks above it are known in
- * memory only until a compaction, and are sent again after a crash) and
- * the log has not grown past what the bound lets it hold.
+ * replay after an outage; ob->acked counts the acks since this was last
+ * asked, at a sync or a job's begin) will be gone by the next one, when
+ * the idle log is reset in place for nothing: copying it now would write
+ * it to the SD card twice.  So a large backlog waits, as long as the acks
+ * are in order (the ack floor on disk says them; acks above it are known
+ * in memory only until a compaction, and are sent again after a crash)
+ * and the log has not grown past what the bound lets it hold.  After a
+ * failed compaction the next waits (outbox_compact_result).
  */
-bool outbox_compact_due(const struct outbox *ob)
+bool outbox_compact_due(struct outbox *ob)
 {
 	uint64_t live =
 	    ob->st.pending_bytes + OB_MSG_TYPICAL * (ob->st.pending + 1);
 	uint64_t above_floor = ob->last_seq - outbox_floor(ob);
+	uint64_t acked = ob->acked;
 
-	if (ob->end < OB_COMPACT_MIN || ob->end <= OB_COMPACT_RATIO * live)
+	ob->acked = 0;
+	if (ob->end < OB_COMPACT_MIN || ob->end <= OB_COMPACT_RATIO * live ||
+	    ob->end < ob->compact_retry)
 		return false;
 	return ob->st.pending_bytes <= OB_COMPACT_COPY_MAX ||
-	       ob->acked < ob->st.pending ||
+	       acked < ob->st.pending ||
 	       above_floor - ob->st.pending > OB_COMPACT_HOLES_MAX ||
 	       ob->end > OB_COMPACT_RATIO * ob->max_bytes;
 }
@@ -363,10 +389,10 @@ int outbox_sync(struct outbox *ob)
 		ob->dir_due = false;
 		ob->durable_seq = ob->unwritten_seq - 1;
 	}
+	/* It leaves the old log if it fails: no failed write. */
 	if (r == 0 && outbox_compact_due(ob))
-		r = outbox_compact(ob);
+		(void)outbox_compact_result(ob, outbox_compact(ob));
 	if (r == 0)
-		ob->st.last_error = 0;
-	ob->acked = 0;
+		outbox_clear_error(ob);
 	return r;
 }

@@ -5,13 +5,15 @@
  * mosquitto on 127.0.0.1 (skipped when there is no mosquitto), and an
  * on_state callback that records the link's changes.
  *
- * fdatasync is this file's (it wins over libc's for the whole program):
- * off the main thread, with fds_hold set, it waits until the test lets
- * it go, so a test can stop the cloud with a sync job out.
+ * fdatasync and fsync are this file's (they win over libc's for the
+ * whole program): off the main thread, with fds_hold set, fdatasync
+ * waits until the test lets it go, so a test can stop the cloud with a
+ * sync job out; with fs_fail set, fsync (a compaction's) fails.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -35,6 +37,7 @@
 #include "conf.h"
 #include "conf_rules.h"
 #include "diag.h"
+#include "fsutil.h"
 #include "outbox.h"
 #include "registry.h"
 #include "testutil.h"
@@ -49,6 +52,8 @@ static pthread_cond_t fds_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t fds_main;
 static bool fds_hold;	    /* the next worker's fdatasync waits */
 static unsigned fds_worker; /* fdatasyncs begun off the main thread */
+static int fs_fail;	    /* errno for fsync off the main thread, or 0 */
+static unsigned fs_failed;  /* fsyncs failed so */
 
 int fdatasync(int fd)
 {
@@ -62,6 +67,25 @@ int fdatasync(int fd)
 	pthread_mutex_unlock(&fds_lock);
 	return (int)syscall(SYS_fdatasync, fd);
 }
+
+int fsync(int fd)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fds_lock);
+	if (!pthread_equal(pthread_self(), fds_main) && fs_fail) {
+		err = fs_fail;
+		fs_failed++;
+	}
+	pthread_mutex_unlock(&fds_lock);
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static void log_to(const char *path);
 
 static void release_worker(void)
 {
@@ -271,6 +295,10 @@ static int teardown(void **state)
 	int r;
 
 	release_worker(); /* a test that failed may have left it held */
+	log_to(NULL);
+	pthread_mutex_lock(&fds_lock);
+	fs_fail = 0;
+	pthread_mutex_unlock(&fds_lock);
 	cloud_stop(f->cloud);
 	zw_close(f->zw);
 	uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -415,6 +443,112 @@ static void test_stop_with_job_out(void **state)
 	outbox_free(ob);
 }
 
+static json_int_t status_int(struct fx *f, const char *key)
+{
+	json_t *s = cloud_status_json(f->cloud);
+	json_int_t v;
+
+	assert_non_null(s);
+	v = json_integer_value(json_object_get(s, key));
+	json_decref(s);
+	return v;
+}
+
+static bool outbox_empty(void *arg)
+{
+	return status_int(arg, "outbox_pending") == 0;
+}
+
+/* All sent and acked, and a compaction has failed, and said so. */
+static bool compaction_failed(void *arg)
+{
+	struct fx *f = arg;
+	unsigned failed;
+
+	pthread_mutex_lock(&fds_lock);
+	failed = fs_failed;
+	pthread_mutex_unlock(&fds_lock);
+	return failed > 0 && outbox_empty(f) &&
+	       (status_str(f, "outbox_compact_error")[0] ||
+		status_str(f, "outbox_error")[0]);
+}
+
+/* stderr (the log) to path, or back (path NULL). */
+static void log_to(const char *path)
+{
+	static int saved = -1;
+	int fd;
+
+	fflush(stderr);
+	if (path) {
+		saved = dup(STDERR_FILENO);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		assert_true(saved >= 0 && fd >= 0);
+		assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+		close(fd);
+	} else if (saved >= 0) {
+		dup2(saved, STDERR_FILENO);
+		close(saved);
+		saved = -1;
+	}
+}
+
+/*
+ * A compaction that fails (its fsync here) is no failed sync: the job's
+ * fdatasync made its messages durable, so with "outbox-sync always"
+ * they are sent as ever, the log says the compaction failed and not that
+ * messages are held in memory, and so does the status.
+ */
+static void test_compaction_fails(void **state)
+{
+	struct fx *f = *state;
+	char payload[200], path[128], *log = NULL;
+	unsigned failed;
+	size_t len;
+
+	memset(payload, 'c', sizeof(payload));
+	snprintf(path, sizeof(path), "%s/stderr", f->dir);
+	if (!broker_start(f))
+		tu_skip("no %s to run as the broker", MOSQUITTO);
+	fx_conf_load(f, " outbox-sync always\n");
+	fx_cloud(f);
+	run_until_states(f, 1, WAIT_MS);
+	assert_string_equal(cloud_state_word(f->cloud), "connected");
+	tu_run_until(&f->loop, outbox_empty, f, WAIT_MS);
+	assert_int_equal(status_int(f, "outbox_pending"), 0);
+	pthread_mutex_lock(&fds_lock);
+	fs_fail = EIO;
+	fs_failed = 0;
+	pthread_mutex_unlock(&fds_lock);
+	log_to(path);
+	/* 80 KiB through the log: a compaction is due once they are acked. */
+	for (int i = 0; i < 400; i++)
+		assert_int_equal(cloud_publish(f->cloud, OUTBOX_EVENT,
+					       "zwgate/gw/e", payload,
+					       sizeof(payload)),
+				 0);
+	tu_run_until(&f->loop, outbox_empty, f, WAIT_MS);
+	assert_int_equal(status_int(f, "outbox_pending"), 0);
+	/* This one's job, or the ack floor's before it, tries it. */
+	assert_int_equal(
+	    cloud_publish(f->cloud, OUTBOX_EVENT, "zwgate/gw/e", "after", 5),
+	    0);
+	tu_run_until(&f->loop, compaction_failed, f, WAIT_MS);
+	log_to(NULL);
+	assert_int_equal(fs_read_file(path, 1 << 20, &log, &len), 0);
+	assert_non_null(strstr(log, "cannot compact: "));
+	assert_null(strstr(log, "cannot write"));
+	free(log);
+	pthread_mutex_lock(&fds_lock);
+	failed = fs_failed;
+	pthread_mutex_unlock(&fds_lock);
+	assert_true(failed > 0);
+	assert_int_equal(status_int(f, "outbox_pending"), 0);
+	assert_string_equal(status_str(f, "outbox_compact_error"),
+			    strerror(EIO));
+	assert_string_equal(status_str(f, "outbox_error"), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +556,7 @@ int main(void)
 		T(test_state_callback),
 		T(test_no_broker),
 		T(test_stop_with_job_out),
+		T(test_compaction_fails),
 #undef T
 	};
 
