@@ -4,8 +4,10 @@
  * glibc gives it on a 32-bit time_t past 2038, for time2038.sh.
  *
  *   LD_PRELOAD=tests/clock2038.so ZWGATE_TEST_CLOCK=<seconds since 1970>
+ *   LD_PRELOAD=tests/clock2038.so ZWGATE_TEST_CLOCK=<+/-seconds from now>
  *
- * The clock starts at that time and runs on from there.  Debian 12's
+ * The clock starts at that time and runs on from there (clock_value and
+ * fake_clock in tests/lib.sh turn libfaketime's FAKETIME into these).  Debian 12's
  * armhf libfaketime has a 32-bit time_t and cannot give a time past
  * 2038-01-19T03:14:07Z to anyone; this can, and as glibc does:
  *
@@ -50,7 +52,9 @@ static void init(void)
 		return;
 	real_gettime = (gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
 	real_settime = (settime_fn)dlsym(RTLD_NEXT, "timerfd_settime");
-	if (s && real_gettime && real_gettime(CLOCK_REALTIME, &now) == 0)
+	if (s && (*s == '+' || *s == '-'))
+		shift = strtoll(s, NULL, 10);
+	else if (s && real_gettime && real_gettime(CLOCK_REALTIME, &now) == 0)
 		shift = strtoll(s, NULL, 10) - (int64_t)now.tv_sec;
 	ready = 1;
 }

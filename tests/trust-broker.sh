@@ -12,7 +12,7 @@
 #   trust_keys NAME...       Ed25519 keys in $B (zwgatectl trust keygen)
 #   trust_bundle ...         a bundle made and signed with zwgatectl
 #   gateway NAME FACTORY     a gateway in $T/NAME; use_gw NAME selects it
-#   start_gateway [FAKETIME] zwgated (under libfaketime: $FAKETIME_LIB)
+#   start_gateway [FAKETIME] zwgated (its clock set: fake_clock, lib.sh)
 #   wait_connected           the gateway connects to the broker as it is
 
 PKI=$T/pki
@@ -155,9 +155,14 @@ cloud {
 CONF
 }
 
-# start_gateway [FAKETIME]: zwgated, under libfaketime when a time is given.
+# start_gateway [FAKETIME]: zwgated, its clock set as libfaketime's
+# FAKETIME says when a time is given (fake_clock of lib.sh).
 start_gateway() {
-	if [ -n "${1:-}" ]; then
+	if [ -n "${1:-}" ] && [ -n "$CLOCK_SHIM" ]; then
+		start_daemon env LD_PRELOAD="$CLOCK_SHIM" \
+			ZWGATE_TEST_CLOCK="$(clock_value "$1")" \
+			ASAN_OPTIONS="$FAKE_ASAN"
+	elif [ -n "${1:-}" ]; then
 		start_daemon env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$1" \
 			FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="$FAKE_ASAN"
 	else

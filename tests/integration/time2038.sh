@@ -86,39 +86,12 @@ out=$(make2040 bad 2040-02-29 2>&1)
 check "... 2040-02-29 is a date" [ $? -eq 0 ]
 
 # ---- 2: zwgatectl on either side of 2038 -----------------------------
-# The clock of zwgate's programs is set with libfaketime; on a 32-bit
-# time_t (armhf) with tests/clock2038.so instead, which gives them the
-# time the way glibc does there past 2038: the 32-bit calls fail with
-# EOVERFLOW, the 64-bit ones work.  Debian 12's armhf libfaketime has a
-# 32-bit time_t itself and cannot give a time past 2038-01-19 to anyone.
-elf_class() { od -An -tu1 -j4 -N1 "$1" 2>/dev/null | tr -d ' '; }
-CLOCK_SHIM=
-if [ "$(elf_class "$ZWGATED")" = 1 ]; then
-	CLOCK_SHIM="$top_builddir/tests/clock2038.so"
-	[ -r "$CLOCK_SHIM" ] || { echo "no $CLOCK_SHIM: make check builds it"; exit 99; }
-fi
-# fake TIME COMMAND...: COMMAND with its clock starting at TIME.
+# fake TIME COMMAND...: COMMAND with its clock starting at TIME (on a
+# 32-bit time_t set by tests/clock2038.so: see need_faketime).
 fake() {
 	t=$1
 	shift
-	if [ -n "$CLOCK_SHIM" ]; then
-		LD_PRELOAD="$CLOCK_SHIM" ZWGATE_TEST_CLOCK=$(date -u -d "$t" +%s) \
-			ASAN_OPTIONS="$FAKE_ASAN" "$@"
-	else
-		LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@$t" \
-			FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="$FAKE_ASAN" "$@"
-	fi
-}
-# start_at TIME: zwgated, its clock starting at TIME.
-start_at() {
-	if [ -n "$CLOCK_SHIM" ]; then
-		start_daemon env LD_PRELOAD="$CLOCK_SHIM" \
-			ZWGATE_TEST_CLOCK="$(date -u -d "$1" +%s)" \
-			ASAN_OPTIONS="$FAKE_ASAN" ||
-			{ echo "# zwgated did not start"; exit 99; }
-	else
-		start_gateway "$1"
-	fi
+	fake_clock "@$t" "$@"
 }
 # at_day DAY: trust make under faketime at noon on DAY; its issued-at.
 at_day() {
@@ -190,7 +163,7 @@ for day in 2037-12-31 2038-01-20; do
 	lo=$(ms_of "$day 00:00:00")
 	hi=$((lo + 86400000))
 	# The gateway starts at noon on that day.
-	start_at "$day 12:00:00"
+	start_gateway "@$day 12:00:00"
 	check "$day: zwgated connects to a broker whose chain ends in 2049" \
 		wait_connected
 	check "... in full trust mode (the dates checked at $day)" \

@@ -329,8 +329,7 @@ jq '.signatures += .signatures' "$B/b-twice.bundle" >"$B/tmp" &&
 bundle b-floor 2 "A B C" "A B C" "k1 k2" "k1 k2"
 rm -f "$B/b-expired.bundle"
 # Made in 2024 (trust make stamps issued-at with the clock).
-LD_PRELOAD="$FAKETIME_LIB" FAKETIME="@2024-06-01 00:00:00" \
-	ASAN_OPTIONS="$FAKE_ASAN" "$ZWGATECTL" trust make --version 5 \
+fake_clock "@2024-06-01 00:00:00" "$ZWGATECTL" trust make --version 5 \
 	--expires 2025-01-01 --host broker.test \
 	--anchor "$PKI/A.crt" --anchor "$PKI/B.crt" \
 	--pin-from "$PKI/A.crt" --pin-from "$PKI/B.crt" \
