@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * clock2038.so: the wall clock of a program set to a given time, the way
- * glibc gives it on a 32-bit time_t past 2038, for time2038.sh.
+ * glibc gives it on a 32-bit time_t past 2038, for the tests that set
+ * zwgate's clock on a 32-bit build (fake_clock, tests/lib.sh).
  *
  *   LD_PRELOAD=tests/clock2038.so ZWGATE_TEST_CLOCK=<seconds since 1970>
  *   LD_PRELOAD=tests/clock2038.so ZWGATE_TEST_CLOCK=<+/-seconds from now>
  *
- * The clock starts at that time and runs on from there (clock_value and
- * fake_clock in tests/lib.sh turn libfaketime's FAKETIME into these).  Debian 12's
- * armhf libfaketime has a 32-bit time_t and cannot give a time past
- * 2038-01-19T03:14:07Z to anyone; this can, and as glibc does:
+ * The clock starts at that time and runs on from there (clock_value of
+ * tests/lib.sh turns libfaketime's FAKETIME into these).  Debian 12's
+ * armhf libfaketime has a 32-bit time_t, intercepts only the 32-bit
+ * calls and cannot give a time past 2038-01-19T03:14:07Z to anyone; this
+ * can, and as glibc does:
  *
  *  - the calls of a 32-bit time_t (clock_gettime, time, gettimeofday of
  *    a program built without _TIME_BITS=64) fail with EOVERFLOW past
