@@ -155,6 +155,8 @@ void registry_set_warn(struct registry *r, registry_warn_fn fn, void *ctx);
  */
 int registry_load_names(struct registry *r, const char *path);
 int registry_save_names(const struct registry *r, const char *path);
+/* What save writes (for a writer of its own), malloc'd; NULL: ENOMEM. */
+char *registry_names_text(const struct registry *r);
 
 /* JSON views for the control socket and the cloud API. */
 json_t *registry_node_json(const struct registry_node *n, bool with_values);

@@ -178,8 +178,8 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
-/* The names as JSON text with a final newline, friendlier to cat. */
-static char *names_text(const struct registry *r)
+/* With a final newline, friendlier to cat. */
+char *registry_names_text(const struct registry *r)
 {
 	json_t *o = json_object();
 	char *text = NULL, *line = NULL;
@@ -207,7 +207,7 @@ out:
 int registry_save_names(const struct registry *r, const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = dir_of(path), *text = names_text(r);
+	char *dir = dir_of(path), *text = registry_names_text(r);
 	int err = -ENOMEM;
 
 	if (dir && text)

@@ -223,6 +223,13 @@ int rules_engine_enable(struct rules_engine *e, const char *name, bool on)
 	return 0;
 }
 
+int rules_engine_enabled(const struct rules_engine *e, const char *name)
+{
+	struct rules_rt_rule *rr = rules_rule_by_name(e, name);
+
+	return rr ? rr->enabled : -ENOENT;
+}
+
 json_t *rules_engine_state_json(const struct rules_engine *e)
 {
 	json_t *dis = json_array();

@@ -304,6 +304,8 @@ int rules_engine_run(struct rules_engine *e, const char *name,
 int rules_engine_scene(struct rules_engine *e, const char *name,
 		       const struct rules_clock *now);
 int rules_engine_enable(struct rules_engine *e, const char *name, bool on);
+/* 1: enabled, 0: disabled, -ENOENT. */
+int rules_engine_enabled(const struct rules_engine *e, const char *name);
 
 /* [{"name","enabled","paused","next","last_run","last_result","waiting",
  * ...}]: waiting says why a paused rule is ("paused: loop with rule ...") */

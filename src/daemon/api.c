@@ -169,8 +169,12 @@ void api_call_finish(struct api_call *c, json_t *result, int err)
 	json_decref(reply);
 	json_decref(c->id);
 	json_decref(c->details);
+	json_decref(c->saved_result);
+	free(c->rename_old);
+	free(c->rename_new);
+	free(c->rule_name);
+	call_unlink(c);
 	if (c->timer.loop) {
-		call_unlink(c);
 		uv_close((uv_handle_t *)&c->timer, call_free_cb);
 	} else {
 		free(c);
@@ -252,14 +256,33 @@ static void on_registry(void *ctx, const struct registry_event *ev)
 int api_new(const struct api_deps *deps, struct api **ret)
 {
 	struct api *a = calloc(1, sizeof(*a));
+	const char *slash = strrchr(deps->names_path, '/');
+	char *dir = NULL;
 	int r;
 
 	if (!a)
 		return -ENOMEM;
 	a->deps = *deps;
 	a->start_ms = uv_now(deps->loop);
+	if (!slash)
+		dir = strdup(".");
+	else
+		dir = strndup(deps->names_path,
+			      slash == deps->names_path
+				  ? 1
+				  : (size_t)(slash - deps->names_path));
+	if (dir)
+		a->names = state_save_new(deps->loop, dir,
+					  slash ? slash + 1 : deps->names_path,
+					  0600, api_names_saved, a);
+	free(dir);
+	if (!a->names) {
+		free(a);
+		return -ENOMEM;
+	}
 	r = registry_listen(deps->reg, on_registry, a);
 	if (r < 0) {
+		state_save_free(a->names);
 		free(a);
 		return r;
 	}
@@ -269,9 +292,17 @@ int api_new(const struct api_deps *deps, struct api **ret)
 
 void api_shutdown(struct api *a)
 {
+	struct state_save *names;
+
 	if (!a || a->stopping)
 		return;
 	a->stopping = true;
+	/* The renames that wait for names.json first (cancelled): they
+	 * are on a->calls too.  A write that is out finishes before the
+	 * loop ends. */
+	names = a->names;
+	a->names = NULL;
+	state_save_free(names);
 	while (a->calls) {
 		struct api_call *c = a->calls;
 
@@ -284,6 +315,8 @@ void api_shutdown(struct api *a)
 
 void api_free(struct api *a)
 {
+	if (a)
+		state_save_free(a->names); /* without api_shutdown */
 	free(a);
 }
 

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -119,17 +120,41 @@ int api_rules_run(struct api_call *c, const json_t *req, json_t **res)
 	return rule_done(c, r, "rule", name, "started", res);
 }
 
+/* rules.json holds the change, or not: the answer. */
+static void on_rule_saved(void *ctx, int result)
+{
+	struct api_call *c = ctx;
+	json_t *res = NULL;
+	int r;
+
+	if (result == -ECANCELED)
+		r = api_fail(c, result, "zwgated is stopping");
+	else
+		r = rule_done(c, result, "rule", c->rule_name,
+			      c->rule_on ? "enabled" : "disabled", &res);
+	api_call_finish(c, res, r);
+}
+
+/*
+ * Answered once rules.json holds the change; the automation keeps the
+ * call until then (not a->calls: it answers it when it stops).
+ */
 int api_rules_enable(struct api_call *c, const json_t *req, json_t **res)
 {
 	const char *name;
-	bool on;
 	int r;
 
 	if ((r = rule_arg(c, req, &name)) < 0)
 		return r;
-	on = strcmp(api_arg_str(req, "cmd"), "rules-enable") == 0;
-	r = automation_enable(api_automation(c->a), name, on);
-	return rule_done(c, r, "rule", name, on ? "enabled" : "disabled", res);
+	c->rule_on = strcmp(api_arg_str(req, "cmd"), "rules-enable") == 0;
+	if (!(c->rule_name = strdup(name)))
+		return -ENOMEM;
+	r = automation_enable(api_automation(c->a), name, c->rule_on,
+			      on_rule_saved, c);
+	if (r < 0)
+		return rule_done(c, r, "rule", name,
+				 c->rule_on ? "enabled" : "disabled", res);
+	return API_PENDING;
 }
 
 int api_scene_run(struct api_call *c, const json_t *req, json_t **res)

@@ -16,20 +16,25 @@
 
 #include "api.h"
 #include "registry.h"
+#include "state_save.h"
 
 #define API_ERR_MAX 512
 
 struct api {
 	struct api_deps deps;
-	uint64_t start_ms;	/* uv_now() when made: the uptime's start */
-	struct api_call *calls; /* pending requests */
+	uint64_t start_ms;	  /* uv_now() when made: the uptime's start */
+	struct api_call *calls;	  /* pending requests */
+	struct state_save *names; /* names.json, written off the loop */
 	bool stopping;
 };
 
 /*
  * One request in flight.  Most complete before api_request returns; a
  * "set" that waits for the device stays on a->calls with a timer until
- * the registry reports the value or the timer gives up.
+ * the registry reports the value or the timer gives up.  A "rename"
+ * waits on a->calls (and a->names) until names.json holds it; a rule
+ * enabled or disabled waits off the list, on the automation, which
+ * answers it once rules.json holds it, or when it stops.
  */
 struct api_call {
 	struct api *a;
@@ -45,6 +50,14 @@ struct api_call {
 	const char *command;
 	uint64_t command_end_ms;
 	uv_timer_t timer;
+	/* pending "rename": waits for names.json to hold it */
+	struct state_save_wait save;
+	unsigned rename_id;
+	char *rename_old, *rename_new; /* user names; NULL: none */
+	json_t *saved_result;	       /* the answer once saved */
+	/* pending "rules-enable", "rules-disable": the rule's name */
+	char *rule_name;
+	bool rule_on;
 	struct api_call *next;
 };
 
@@ -83,6 +96,8 @@ int api_get(struct api_call *c, const json_t *req, json_t **res);
 int api_set(struct api_call *c, const json_t *req, json_t **res);
 int api_rename(struct api_call *c, const json_t *req, json_t **res);
 int api_config_set(struct api_call *c, const json_t *req, json_t **res);
+/* a->names' writes completed: answer the renames that waited for them. */
+void api_names_saved(void *ctx, struct state_save_wait *list, int result);
 
 /* api_network.c */
 /* A controller command's refusal in words. */

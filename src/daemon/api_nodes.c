@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +229,136 @@ int api_set(struct api_call *c, const json_t *req, json_t **res)
 	return API_PENDING;
 }
 
+/* The user name node id has now: NULL for none. */
+static const char *user_name(const struct api *a, unsigned id)
+{
+	const struct registry_node *n = registry_node(a->deps.reg, id);
+
+	return n && n->user_name ? n->name : NULL;
+}
+
+static bool same_name(const char *x, const char *y)
+{
+	return x && y ? strcmp(x, y) == 0 : x == y;
+}
+
+/* Back to old (NULL: none); logged when the registry refuses. */
+static bool rename_back(struct api *a, unsigned id, const char *old)
+{
+	int r = registry_rename(a->deps.reg, id, old ? old : "");
+
+	if (r < 0)
+		log_warning("node %u: could not take back its unsaved name: "
+			    "%s",
+			    id, strerror(-r));
+	return r == 0;
+}
+
+static int save_failed(struct api_call *c, int r)
+{
+	return api_fail(c, r, "could not save names to %s: %s",
+			c->a->deps.names_path, strerror(-r));
+}
+
+static struct api_call *wait_call(struct state_save_wait *w)
+{
+	return (struct api_call *)((char *)w - offsetof(struct api_call, save));
+}
+
+/* The first rename still waiting for a write that is of node id. */
+static struct api_call *later_rename(struct api *a, unsigned id)
+{
+	for (struct state_save_wait *l = a->names ? state_save_waiting(a->names)
+						  : NULL;
+	     l; l = l->next)
+		if (wait_call(l)->rename_id == id)
+			return wait_call(l);
+	return NULL;
+}
+
+/*
+ * A write of names.json completed; list: the renames it held, newest
+ * first.  Saved, they get their answer.  Unsaved, a name would vanish
+ * at the next start, so each is undone, but only while it is still the
+ * node's current name:
+ * - a later rename of the node that still waits for its own write
+ *   replaced it: that rename takes over the name to go back to (its
+ *   write says whether it holds), and this one undoes nothing;
+ * - else the node goes back to its name before, if its user name is
+ *   still the one this rename gave (the device may have taken it since:
+ *   registry_names_settle).  Newest first, renames of one node in one
+ *   write go back one by one to the name before the oldest.
+ * A chain of renames that all fail thus ends where it began.  When a
+ * write holding an undone name may still reach the file (the next one
+ * is out), the names are written again.  Cancelled (the API stops),
+ * nothing is undone: the daemon goes and keeps what it saved.
+ */
+void api_names_saved(void *ctx, struct state_save_wait *list, int result)
+{
+	struct api *a = ctx;
+	struct api_call *c, *later;
+	bool undone = false;
+	char *text, *t;
+
+	for (struct state_save_wait *w = list, *next; w; w = next) {
+		next = w->next;
+		c = wait_call(w);
+		if (result == 0) {
+			log_info("node %u renamed '%s'", c->rename_id,
+				 c->rename_new ? c->rename_new : "");
+			api_call_finish(c, json_incref(c->saved_result), 0);
+			continue;
+		}
+		if (result == -ECANCELED) {
+			api_call_finish(
+			    c, NULL,
+			    api_fail(c, result, "zwgated is stopping"));
+			continue;
+		}
+		if ((later = later_rename(a, c->rename_id))) {
+			t = later->rename_old;
+			later->rename_old = c->rename_old;
+			c->rename_old = t;
+		} else if (same_name(user_name(a, c->rename_id),
+				     c->rename_new)) {
+			undone |= rename_back(a, c->rename_id, c->rename_old);
+		}
+		api_call_finish(c, NULL, save_failed(c, result));
+	}
+	if (!undone || !a->names || !state_save_busy(a->names))
+		return;
+	text = registry_names_text(a->deps.reg);
+	if (!text || state_save_write(a->names, text, strlen(text), NULL) < 0)
+		log_error("could not save names to %s: %s", a->deps.names_path,
+			  strerror(ENOMEM));
+	free(text);
+}
+
+/* Renamed: the answer once names.json holds it; else undone. */
+static int rename_save(struct api_call *c, struct registry_node *n,
+		       const char *name, char **old)
+{
+	struct api *a = c->a;
+	char *text = NULL;
+	int r = -ENOMEM;
+
+	c->rename_id = n->id;
+	c->rename_old = *old;
+	*old = NULL;
+	c->saved_result =
+	    json_pack("{s:i,s:s?}", "node", n->id, "name", n->name);
+	if (c->saved_result && (!*name || (c->rename_new = strdup(name))) &&
+	    (text = registry_names_text(a->deps.reg)))
+		r = state_save_write(a->names, text, strlen(text), &c->save);
+	free(text);
+	if (r < 0) {
+		rename_back(a, n->id, c->rename_old);
+		return save_failed(c, r);
+	}
+	api_call_wait(c);
+	return API_PENDING;
+}
+
 int api_rename(struct api_call *c, const json_t *req, json_t **res)
 {
 	const char *name = api_arg_str(req, "name");
@@ -257,19 +388,10 @@ int api_rename(struct api_call *c, const json_t *req, json_t **res)
 			     registry_name_problem(name)
 				 ? registry_name_problem(name)
 				 : strerror(-r));
-	else if ((r = registry_save_names(c->a->deps.reg,
-					  c->a->deps.names_path)) < 0) {
-		/* Unsaved, a name would vanish at the next start: undo. */
-		registry_rename(c->a->deps.reg, n->id, old ? old : "");
-		r = api_fail(c, r, "could not save names to %s: %s",
-			     c->a->deps.names_path, strerror(-r));
-	}
+	else
+		r = rename_save(c, n, name, &old);
 	free(old);
-	if (r < 0)
-		return r;
-	log_info("node %u renamed '%s'", n->id, name);
-	*res = json_pack("{s:i,s:s?}", "node", n->id, "name", n->name);
-	return *res ? 0 : -ENOMEM;
+	return r;
 }
 
 /* An integer argument, given as a number or as digits. */

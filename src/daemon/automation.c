@@ -29,6 +29,7 @@
 #include "registry.h"
 #include "rules.h"
 #include "sched.h"
+#include "state_save.h"
 #include "zw.h"
 #include "zwtime.h"
 
@@ -43,6 +44,7 @@ struct automation {
 	uv_timer_t timer, poll_timer;
 	uv_poll_t jump;
 	int jump_fd;
+	struct state_save *state; /* rules.json, written off the loop */
 	unsigned open_handles;
 	bool trusted, stopping;
 	bool cloud_up; /* as automation_cloud last said */
@@ -217,21 +219,77 @@ static void load_state(struct automation *a)
 	free(path);
 }
 
-static int save_state(struct automation *a)
+/* A rule enabled or disabled, waiting for rules.json to hold it. */
+struct enable_wait {
+	struct state_save_wait wait; /* first: the list's entry */
+	char *name;
+	bool on, was; /* what it set, what it replaced */
+	automation_saved_fn saved;
+	void *ctx;
+};
+
+/* The rules' state into a->state; w (NULL: none) waits for it. */
+static int save_state(struct automation *a, struct state_save_wait *w)
 {
 	json_t *j = rules_engine_state_json(a->e);
 	char *s = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
 	int r = -ENOMEM;
 
 	if (s)
-		r = fs_write_atomic(a->deps.state_dir, AUTOMATION_STATE_FILE, s,
-				    strlen(s), 0600);
+		r = state_save_write(a->state, s, strlen(s), w);
 	if (r < 0)
 		log_error("rules: cannot save %s/%s: %s", a->deps.state_dir,
 			  AUTOMATION_STATE_FILE, strerror(-r));
 	free(s);
 	json_decref(j);
 	return r;
+}
+
+/* The first change still waiting for a write that is of rule name. */
+static struct enable_wait *later_change(struct automation *a, const char *name)
+{
+	for (struct state_save_wait *l = state_save_waiting(a->state); l;
+	     l = l->next)
+		if (strcmp(((struct enable_wait *)l)->name, name) == 0)
+			return (struct enable_wait *)l;
+	return NULL;
+}
+
+/*
+ * A write of rules.json completed; list: the rules enabled or disabled
+ * it held, newest first.  Unsaved, a change is undone as names.json's
+ * renames are (api_nodes.c, api_names_saved): a later change of the
+ * rule that still waits for its write takes over what to go back to;
+ * else the rule goes back, if it is still as the change set it.  The
+ * state is written again when an undone change may still reach the
+ * file.  Cancelled (the automation stops), nothing is undone.
+ */
+static void on_state_saved(void *ctx, struct state_save_wait *list, int result)
+{
+	struct automation *a = ctx;
+	bool failed = result < 0 && result != -ECANCELED, undone = false;
+
+	if (failed)
+		log_error("rules: cannot save %s/%s: %s", a->deps.state_dir,
+			  AUTOMATION_STATE_FILE, strerror(-result));
+	for (struct state_save_wait *w = list, *next; w; w = next) {
+		struct enable_wait *ew = (struct enable_wait *)w, *later;
+
+		next = w->next;
+		if (failed && (later = later_change(a, ew->name)))
+			later->was = ew->was;
+		else if (failed && a->e &&
+			 rules_engine_enabled(a->e, ew->name) == ew->on &&
+			 ew->was != ew->on) {
+			rules_engine_enable(a->e, ew->name, ew->was);
+			undone = true;
+		}
+		ew->saved(ew->ctx, result);
+		free(ew->name);
+		free(ew);
+	}
+	if (undone && !a->stopping && state_save_busy(a->state))
+		save_state(a, NULL);
 }
 
 /* The engine of a config's rules; TZ of its location. */
@@ -312,6 +370,14 @@ int automation_start(const struct automation_deps *deps, const struct conf *c,
 		return r;
 	}
 	load_state(a);
+	a->state =
+	    state_save_new(deps->loop, deps->state_dir, AUTOMATION_STATE_FILE,
+			   0600, on_state_saved, a);
+	if (!a->state) {
+		rules_engine_free(a->e);
+		free(a);
+		return -ENOMEM;
+	}
 	uv_timer_init(deps->loop, &a->timer);
 	uv_timer_init(deps->loop, &a->poll_timer);
 	a->timer.data = a->poll_timer.data = a;
@@ -388,6 +454,9 @@ void automation_stop(struct automation *a)
 		return;
 	a->stopping = true;
 	registry_unlisten(a->deps.reg, on_registry, a);
+	/* Answers what waits (cancelled); a write out finishes. */
+	state_save_free(a->state);
+	a->state = NULL;
 	a->e = rules_engine_free(a->e);
 	if (a->jump_fd >= 0)
 		uv_close((uv_handle_t *)&a->jump, on_closed);
@@ -459,13 +528,31 @@ int automation_scene(struct automation *a, const char *name)
 	return r;
 }
 
-int automation_enable(struct automation *a, const char *name, bool on)
+int automation_enable(struct automation *a, const char *name, bool on,
+		      automation_saved_fn saved, void *ctx)
 {
-	int r = a && a->e ? rules_engine_enable(a->e, name, on) : -ENOENT;
+	struct enable_wait *ew;
+	int was = a && a->e ? rules_engine_enabled(a->e, name) : -ENOENT;
+	int r;
 
-	if (r == 0) {
-		log_info("rule \"%s\" %s", name, on ? "enabled" : "disabled");
-		r = save_state(a);
+	if (was < 0)
+		return was;
+	if (!(ew = calloc(1, sizeof(*ew))) || !(ew->name = strdup(name))) {
+		free(ew);
+		return -ENOMEM;
+	}
+	*ew = (struct enable_wait){ .name = ew->name,
+				    .on = on,
+				    .was = was,
+				    .saved = saved,
+				    .ctx = ctx };
+	rules_engine_enable(a->e, name, on);
+	log_info("rule \"%s\" %s", name, on ? "enabled" : "disabled");
+	if ((r = save_state(a, &ew->wait)) < 0) {
+		/* Unsaved, it would change back at the next start: undo. */
+		rules_engine_enable(a->e, name, was);
+		free(ew->name);
+		free(ew);
 	}
 	return r;
 }

@@ -63,6 +63,14 @@ json_t *automation_rules_json(struct automation *a);
 json_t *automation_rule_json(struct automation *a, const char *name);
 int automation_run(struct automation *a, const char *name);
 int automation_scene(struct automation *a, const char *name);
-int automation_enable(struct automation *a, const char *name, bool on);
+/*
+ * Enable or disable a rule: 0, then saved(ctx, result) once rules.json
+ * holds it (0), or its write failed (-errno; the change undone, see
+ * automation.c), or the automation stopped first (-ECANCELED); or
+ * -ENOENT, -ENOMEM at once (nothing changed, saved is not called).
+ */
+typedef void (*automation_saved_fn)(void *ctx, int result);
+int automation_enable(struct automation *a, const char *name, bool on,
+		      automation_saved_fn saved, void *ctx);
 
 #endif

@@ -739,15 +739,34 @@ static void test_refusal_log(void **state)
 	assert_true(has_error(f));
 }
 
-static json_t *api_reply(struct fx *f, const char *cmd, const char *payload)
+static const char *awaited; /* reply_seen's topic */
+
+static bool reply_seen(void *arg)
+{
+	return fx_find(arg, awaited) != NULL;
+}
+
+/* Send to the command's topic; wait for its reply (a rename waits for
+ * names.json). */
+static void fx_sends_wait(struct fx *f, const char *cmd, const char *payload)
 {
 	char topic[128], reply[128];
-	const struct msg *m;
 
 	snprintf(topic, sizeof(topic), P "/api/%s/set", cmd);
 	snprintf(reply, sizeof(reply), P "/api/%s", cmd);
-	fx_clear(f);
 	fx_sends(f, topic, payload);
+	awaited = reply;
+	tu_run_until(&f->loop, reply_seen, f, WAIT_MS);
+}
+
+static json_t *api_reply(struct fx *f, const char *cmd, const char *payload)
+{
+	char reply[128];
+	const struct msg *m;
+
+	snprintf(reply, sizeof(reply), P "/api/%s", cmd);
+	fx_clear(f);
+	fx_sends_wait(f, cmd, payload);
 	m = fx_find(f, reply);
 	if (!m)
 		return NULL;
@@ -1459,8 +1478,8 @@ static void test_rename(void **state)
 	json_t *c;
 
 	fx_clear(f);
-	fx_sends(f, P "/api/rename/set",
-		 "{\"id\":1,\"node\":3,\"name\":\"reading lamp\"}");
+	fx_sends_wait(f, "rename",
+		      "{\"id\":1,\"node\":3,\"name\":\"reading lamp\"}");
 	assert_non_null(fx_find(f, P "/api/rename"));
 	/* The dimmer's one config, and nothing else. */
 	assert_int_equal(fx_count_prefix(f, "homeassistant/"), 1);
@@ -1474,8 +1493,8 @@ static void test_rename(void **state)
 
 	/* The same name again changes nothing. */
 	fx_clear(f);
-	fx_sends(f, P "/api/rename/set",
-		 "{\"id\":2,\"node\":3,\"name\":\"reading lamp\"}");
+	fx_sends_wait(f, "rename",
+		      "{\"id\":2,\"node\":3,\"name\":\"reading lamp\"}");
 	assert_int_equal(f->n, 1);
 
 	set_roundtrip(

@@ -48,6 +48,9 @@ struct fx {
 	char sim_path[PATH_MAX];
 	char published[8][64]; /* "topic=payload" */
 	size_t npublished;
+	const char *state_dir; /* NULL: dir */
+	int saved[8];	       /* automation_enable's results, in order */
+	size_t nsaved;
 };
 
 static void on_zw(void *ctx, const struct zw_event *ev)
@@ -85,7 +88,7 @@ static int fx_start(struct fx *f)
 	struct automation_deps deps = {
 		.loop = &f->loop,
 		.reg = f->reg,
-		.state_dir = f->dir,
+		.state_dir = f->state_dir ? f->state_dir : f->dir,
 		.ctx = f,
 		.zw = fx_zw,
 		.publish = fx_publish,
@@ -172,22 +175,172 @@ static void test_no_poll(void **state)
 	assert_int_equal(f->npublished, 0);
 }
 
+static void on_saved(void *ctx, int result)
+{
+	struct fx *f = ctx;
+
+	assert_true(f->nsaved < 8);
+	f->saved[f->nsaved++] = result;
+}
+
+/* tu_run_until's predicate: every change asked for is answered. */
+static size_t want_saved;
+static bool all_saved(void *arg)
+{
+	return ((struct fx *)arg)->nsaved >= want_saved;
+}
+
+static void enable(struct fx *f, const char *name, bool on)
+{
+	assert_int_equal(automation_enable(f->a, name, on, on_saved, f), 0);
+}
+
+static void wait_saved(struct fx *f, size_t n)
+{
+	want_saved = n;
+	assert_true(tu_run_until(&f->loop, all_saved, f, WAIT_MS));
+}
+
+/* The rule's "enabled" as automation_rule_json says. */
+static bool enabled(struct fx *f, const char *name)
+{
+	json_t *j = automation_rule_json(f->a, name);
+	bool on;
+
+	assert_non_null(j);
+	on = json_is_true(json_object_get(j, "enabled"));
+	json_decref(j);
+	return on;
+}
+
+/* The rules state file's text ("" when there is none). */
+static char *state_text(struct fx *f)
+{
+	char path[128];
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/" AUTOMATION_STATE_FILE, f->dir);
+	text = tu_read_all(path, NULL);
+	return text ? text : strdup("");
+}
+
 /* A disabled rule stays disabled in <state-dir>/rules.json. */
 static void test_enable_saved(void **state)
 {
 	struct fx *f = *state;
 
-	assert_int_equal(automation_enable(f->a, "up", false), 0);
-	assert_int_equal(automation_enable(f->a, "nope", false), -ENOENT);
+	enable(f, "up", false);
+	assert_int_equal(automation_enable(f->a, "nope", false, on_saved, f),
+			 -ENOENT);
+	wait_saved(f, 1);
 	automation_stop(f->a);
 	assert_int_equal(fx_start(f), 0);
 	automation_cloud(f->a, true);
 	assert_int_equal(f->npublished, 0);
-	assert_int_equal(automation_enable(f->a, "up", true), 0);
+	enable(f, "up", true);
 	automation_cloud(f->a, false);
 	automation_cloud(f->a, true);
 	assert_int_equal(f->npublished, 2);
 	assert_string_equal(f->published[1], "alerts/up=yes");
+	wait_saved(f, 2);
+	assert_int_equal(f->saved[0], 0);
+	assert_int_equal(f->saved[1], 0);
+}
+
+/* The answer comes once the file holds the change, not before. */
+static void test_enable_answered_when_saved(void **state)
+{
+	struct fx *f = *state;
+	char *text;
+
+	enable(f, "up", false);
+	assert_int_equal(f->nsaved, 0); /* the write is in the pool */
+	wait_saved(f, 1);
+	assert_int_equal(f->saved[0], 0);
+	text = state_text(f);
+	assert_non_null(strstr(text, "\"up\""));
+	free(text);
+}
+
+/* Changes in a row are each answered; the file has the last. */
+static void test_enable_in_a_row(void **state)
+{
+	struct fx *f = *state;
+	char *text;
+
+	enable(f, "up", false);
+	enable(f, "down", false);
+	enable(f, "up", true);
+	wait_saved(f, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(f->saved[i], 0);
+	tu_run_for(&f->loop, SETTLE_MS); /* no stray write after them */
+	assert_int_equal(f->nsaved, 3);
+	text = state_text(f);
+	assert_null(strstr(text, "\"up\""));
+	assert_non_null(strstr(text, "\"down\""));
+	free(text);
+	assert_true(enabled(f, "up"));
+	assert_false(enabled(f, "down"));
+}
+
+/* Restart the automation on a state directory that is not there. */
+static void start_without_dir(struct fx *f, char *path, size_t len)
+{
+	automation_stop(f->a);
+	snprintf(path, len, "%s/missing", f->dir);
+	f->state_dir = path;
+	assert_int_equal(fx_start(f), 0);
+}
+
+/* Unsaved, a change is undone and answered with the error. */
+static void test_enable_fails(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	start_without_dir(f, path, sizeof(path));
+	enable(f, "up", false);
+	assert_false(enabled(f, "up"));
+	wait_saved(f, 1);
+	assert_int_equal(f->saved[0], -ENOENT);
+	assert_true(enabled(f, "up"));
+}
+
+/*
+ * Failing writes in a row: each change is answered with the error, and
+ * the rules end as they began, whichever write held which change.
+ */
+static void test_enable_fails_in_a_row(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	start_without_dir(f, path, sizeof(path));
+	enable(f, "up", false);
+	enable(f, "down", false);
+	enable(f, "up", true);
+	enable(f, "up", false);
+	wait_saved(f, 4);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(f->saved[i], -ENOENT);
+	tu_run_for(&f->loop, SETTLE_MS);
+	assert_true(enabled(f, "up"));
+	assert_true(enabled(f, "down"));
+}
+
+/* Stopped, the automation answers what waits: cancelled. */
+static void test_enable_stop(void **state)
+{
+	struct fx *f = *state;
+
+	enable(f, "up", false);
+	enable(f, "down", false); /* waits for the first write */
+	automation_stop(f->a);
+	f->a = NULL;
+	assert_int_equal(f->nsaved, 2);
+	assert_int_equal(f->saved[0], -ECANCELED);
+	assert_int_equal(f->saved[1], -ECANCELED);
 }
 
 /* A scene sets values through the backend the deps give. */
@@ -214,6 +367,11 @@ int main(void)
 		T(test_cloud_state),
 		T(test_no_poll),
 		T(test_enable_saved),
+		T(test_enable_answered_when_saved),
+		T(test_enable_in_a_row),
+		T(test_enable_fails),
+		T(test_enable_fails_in_a_row),
+		T(test_enable_stop),
 		T(test_scene),
 #undef T
 	};
