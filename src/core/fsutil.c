@@ -28,6 +28,24 @@ char *fs_join(const char *dir, const char *name)
 	return s;
 }
 
+char *fs_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+const char *fs_base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
 static bool name_ok(const char *name)
 {
 	return name[0] && !strchr(name, '/') && strcmp(name, ".") != 0 &&

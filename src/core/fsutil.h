@@ -84,6 +84,11 @@ int fs_fsync_dir(const char *dir);
 /* dir + "/" + name into a new string, or NULL. */
 char *fs_join(const char *dir, const char *name);
 
+/* path's directory ("." without a slash, "/" for "/name") into a new
+ * string, or NULL; and its last component, within path. */
+char *fs_dir_of(const char *path);
+const char *fs_base_of(const char *path);
+
 /*
  * Can files be made in dir?  A temp file is created and removed again:
  * this sees what permissions do not (a read-only mount, an immutable

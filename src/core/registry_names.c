@@ -167,17 +167,6 @@ void registry_names_settle(struct registry *r, struct registry_node *n,
 	}
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 /* With a final newline, friendlier to cat. */
 char *registry_names_text(const struct registry *r)
 {
@@ -206,13 +195,12 @@ out:
 
 int registry_save_names(const struct registry *r, const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = dir_of(path), *text = registry_names_text(r);
+	char *dir = fs_dir_of(path), *text = registry_names_text(r);
 	int err = -ENOMEM;
 
 	if (dir && text)
-		err = fs_write_atomic(dir, slash ? slash + 1 : path, text,
-				      strlen(text), 0600);
+		err = fs_write_atomic(dir, fs_base_of(path), text, strlen(text),
+				      0600);
 	free(dir);
 	free(text);
 	return err;

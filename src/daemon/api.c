@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "fsutil.h"
 #include "registry.h"
 #include "zw.h"
 
@@ -256,25 +257,18 @@ static void on_registry(void *ctx, const struct registry_event *ev)
 int api_new(const struct api_deps *deps, struct api **ret)
 {
 	struct api *a = calloc(1, sizeof(*a));
-	const char *slash = strrchr(deps->names_path, '/');
-	char *dir = NULL;
+	char *dir;
 	int r;
 
 	if (!a)
 		return -ENOMEM;
 	a->deps = *deps;
 	a->start_ms = uv_now(deps->loop);
-	if (!slash)
-		dir = strdup(".");
-	else
-		dir = strndup(deps->names_path,
-			      slash == deps->names_path
-				  ? 1
-				  : (size_t)(slash - deps->names_path));
+	dir = fs_dir_of(deps->names_path);
 	if (dir)
 		a->names = state_save_new(deps->loop, dir,
-					  slash ? slash + 1 : deps->names_path,
-					  0600, api_names_saved, a);
+					  fs_base_of(deps->names_path), 0600,
+					  api_names_saved, a);
 	free(dir);
 	if (!a->names) {
 		free(a);

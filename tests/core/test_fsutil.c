@@ -195,6 +195,28 @@ static void test_secret_mode(void **state)
 	}
 }
 
+/* A path's directory and last component (names.json's, rules'). */
+static void test_dir_and_base(void **state)
+{
+	static const char *const cases[][3] = {
+		{ "/var/lib/zwgate/names.json", "/var/lib/zwgate",
+		  "names.json" },
+		{ "/names.json", "/", "names.json" },
+		{ "names.json", ".", "names.json" },
+		{ "state/names.json", "state", "names.json" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = fs_dir_of(cases[i][0]);
+
+		assert_non_null(d);
+		assert_string_equal(d, cases[i][1]);
+		assert_string_equal(fs_base_of(cases[i][0]), cases[i][2]);
+		free(d);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_reads_what_it_checked),
 		cmocka_unit_test(test_not_regular),
 		cmocka_unit_test(test_secret_mode),
+		cmocka_unit_test(test_dir_and_base),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
