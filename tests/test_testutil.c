@@ -199,6 +199,31 @@ static void test_run_until(void **state)
 	assert_int_equal(tu_loop_close(&loop), 0);
 }
 
+/*
+ * A condition that a callback makes true before the loop would block (a
+ * timer due now, as the simulated network's first events are) ends the
+ * wait then, not at the next event: here a timer 3 s away, which would
+ * ring first if the loop slept.
+ */
+static void test_run_until_no_oversleep(void **state)
+{
+	uv_loop_t loop;
+	uv_timer_t now, late;
+	bool flag = false, rang_late = false;
+
+	(void)state;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	uv_timer_init(&loop, &now);
+	uv_timer_init(&loop, &late);
+	now.data = &flag;
+	late.data = &rang_late;
+	uv_timer_start(&now, fire, 0, 0);
+	uv_timer_start(&late, fire, 3000, 0);
+	assert_true(tu_run_until(&loop, flag_set, &flag, 10000));
+	assert_false(rang_late);
+	assert_int_equal(tu_loop_close(&loop), 0);
+}
+
 static void test_spawn(void **state)
 {
 	const char *const sh[] = { "/bin/sh", "-c",
@@ -247,9 +272,15 @@ static void test_wait_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_tmpdir), T(test_write_mode),  T(test_copy_src),
-		T(test_rm_rf),	T(test_rm_rf_fails), T(test_run_until),
-		T(test_spawn),	T(test_wait_path),
+		T(test_tmpdir),
+		T(test_write_mode),
+		T(test_copy_src),
+		T(test_rm_rf),
+		T(test_rm_rf_fails),
+		T(test_run_until),
+		T(test_run_until_no_oversleep),
+		T(test_spawn),
+		T(test_wait_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,7 +59,9 @@ const char *tu_srcdir(void);
  * Runs loop (UV_RUN_ONCE at a time) until done(arg) holds or ms
  * milliseconds have passed; returns done(arg).  A timer of its own
  * wakes the loop at the deadline, so a loop with nothing else to do
- * does not sleep past it; the timer is closed before return.
+ * does not sleep past it, and a check just before each poll stops the
+ * loop as soon as done(arg) holds, so it does not sleep past that
+ * either; both handles are closed before return.
  */
 bool tu_run_until(struct uv_loop_s *loop, bool (*done)(void *arg), void *arg,
 		  unsigned ms);

@@ -13,25 +13,48 @@
 
 #include "testutil.h"
 
+struct until {
+	bool (*done)(void *arg);
+	void *arg;
+	bool rang;
+};
+
 static void wake(uv_timer_t *t)
 {
-	*(bool *)t->data = true;
+	((struct until *)t->data)->rang = true;
+}
+
+/*
+ * Just before the loop would block: a condition that a timer or an idle
+ * callback of this iteration made true stops it, so that the poll does
+ * not sleep until the next event (at worst, the deadline's timer).
+ */
+static void check_done(uv_prepare_t *p)
+{
+	struct until *u = p->data;
+
+	if (u->done(u->arg))
+		uv_stop(p->loop);
 }
 
 bool tu_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg,
 		  unsigned ms)
 {
 	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
+	struct until u = { .done = done, .arg = arg };
 	uv_timer_t timer;
-	bool rang = false, ok;
+	uv_prepare_t prepare;
+	bool ok;
 
 	/* Fails only for a loop that is not one: then no waiting at all. */
-	if (uv_timer_init(loop, &timer) < 0)
+	if (uv_timer_init(loop, &timer) < 0 ||
+	    uv_prepare_init(loop, &prepare) < 0)
 		return done(arg);
-	timer.data = &rang;
+	timer.data = prepare.data = &u;
 	uv_update_time(loop);
-	/* Fails only on a closing handle or a NULL callback. */
+	/* Fail only on a closing handle or a NULL callback. */
 	(void)uv_timer_start(&timer, wake, ms, 0);
+	(void)uv_prepare_start(&prepare, check_done);
 	while (!(ok = done(arg))) {
 		uint64_t now = uv_hrtime();
 
@@ -42,15 +65,16 @@ bool tu_run_until(uv_loop_t *loop, bool (*done)(void *arg), void *arg,
 		 * timer a little before the deadline: set it again, or the
 		 * next UV_RUN_ONCE would sleep until some other event.
 		 */
-		if (rang) {
-			rang = false;
+		if (u.rang) {
+			u.rang = false;
 			(void)uv_timer_start(&timer, wake,
 					     (end - now) / 1000000u + 1, 0);
 		}
 		uv_run(loop, UV_RUN_ONCE);
 	}
 	uv_close((uv_handle_t *)&timer, NULL);
-	/* The close completes at the end of this loop iteration. */
+	uv_close((uv_handle_t *)&prepare, NULL);
+	/* The closes complete at the end of this loop iteration. */
 	uv_run(loop, UV_RUN_NOWAIT);
 	return ok;
 }
