@@ -1,0 +1,45 @@
+#!/bin/sh
+# tests/timeout.sh, the time limit every test of make check runs under:
+# it passes a test's exit status through, and a test that hangs fails
+# (exit 1, never 77) with its processes and stacks printed and none of
+# them left running.
+. "$top_srcdir/tests/lib.sh"
+TO="$top_srcdir/tests/timeout.sh"
+
+for rc in 0 1 77 99; do
+	bash "$TO" sh -c "exit $rc" >/dev/null 2>&1
+	r=$?
+	check "exit status $rc passes through" [ "$r" = "$rc" ]
+done
+
+# A test that hangs: a shell with a compiled program (tail -f) and a
+# grandchild sleep, all in its process group.
+start=$(date +%s)
+ZWGATE_TEST_TIMEOUT=2 bash "$TO" sh -c \
+	"echo \$\$ >'$T/sh.pid'; tail -f /dev/null & echo \$! >'$T/tail.pid'; sleep 600" \
+	>"$T/hang.out" 2>&1
+r=$?
+took=$(($(date +%s) - start))
+check "a hang fails (exit 1, not a skip)" [ "$r" = 1 ]
+check "it says so" contains "$(cat "$T/hang.out")" "TIMEOUT: sh still running after 2s"
+check "it lists the test's processes" contains "$(cat "$T/hang.out")" "tail -f /dev/null"
+if command -v gdb >/dev/null; then
+	check "it prints the compiled one's stacks" grep -q '^#0 ' "$T/hang.out"
+else
+	skip "stacks" "gdb is not installed"
+fi
+for p in sh tail; do
+	pid=$(cat "$T/$p.pid")
+	check "its $p is gone" sh -c "! kill -0 $pid 2>/dev/null"
+done
+# Not the lifetime of its sleep: the limit and the stop's few seconds.
+check "it stops near the limit, not at the hang's end (${took}s)" [ "$took" -lt 120 ]
+
+ZWGATE_TEST_TIMEOUT=soon bash "$TO" true >"$T/bad.out" 2>&1
+r=$?
+check "a limit that is no number is refused (99)" [ "$r" = 99 ]
+check "with the reason" contains "$(cat "$T/bad.out")" "ZWGATE_TEST_TIMEOUT=soon is not a number of seconds"
+bash "$TO" >/dev/null 2>&1
+check "no test to run: a usage error (99)" [ $? = 99 ]
+
+finish
