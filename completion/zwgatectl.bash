@@ -232,6 +232,14 @@ _zwgatectl() {
 			_zwgatectl_compgen "$o --json --help"
 			return
 		fi ;;
+	keys)
+		# keys generate FILE
+		if ((n == 0)); then
+			_zwgatectl_compgen 'generate --help'
+		elif [[ ${args[0]} == generate ]] && ((n == 1)); then
+			_zwgatectl_files
+		fi
+		return ;;
 	factory-reset)
 		if [[ $prev == --state-dir ]]; then
 			_zwgatectl_dirs

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "ctl_int.h"
+#include "ctl_keys.h"
 #include "ctl_reset.h"
 #include "ctl_trust.h"
 #include "zwgate/control.h"
@@ -373,6 +374,7 @@ void ctl_help_global(void)
 	printf("  %-32s %s\n", ctl_trust_synopsis, ctl_trust_summary);
 	printf("  %-32s %s\n", "factory-reset [--yes-really]",
 	       ctl_reset_summary);
+	printf("  %-32s %s\n", ctl_keys_synopsis, ctl_keys_summary);
 	printf("  %-32s %s\n", "help [COMMAND]", "this text, or more on one");
 	printf("\n"
 	       "NODE is a node's number or name.  VALUE is a path such as\n"
@@ -414,6 +416,7 @@ void ctl_list_commands(void)
 		puts(commands[i].name);
 	puts("trust");
 	puts("factory-reset");
+	puts("keys");
 	puts("help");
 }
 

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "ctl_int.h"
+#include "ctl_keys.h"
 #include "ctl_reset.h"
 #include "ctl_trust.h"
 #include "zwgate/control.h"
@@ -185,6 +186,8 @@ static int help(int argc, char **argv)
 		ctl_trust_help(stdout);
 	} else if (!strcmp(argv[1], "factory-reset")) {
 		ctl_reset_help(stdout);
+	} else if (!strcmp(argv[1], "keys")) {
+		ctl_keys_help(stdout);
 	} else if ((c = ctl_command_find(argv[1]))) {
 		ctl_help_command(c);
 	} else {
@@ -219,6 +222,8 @@ int main(int argc, char **argv)
 		return help(argc, argv);
 	if (!strcmp(argv[0], "factory-reset"))
 		return ctl_reset_run(argc, argv, ctl.socket);
+	if (!strcmp(argv[0], "keys"))
+		return ctl_keys_run(argc, argv);
 	if (!strcmp(argv[0], "trust")) {
 		req = trust_request(&ctl, argc, argv, &trust);
 		c = &trust;

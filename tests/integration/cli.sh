@@ -127,6 +127,10 @@ if command -v bash >/dev/null; then
 	check "completion: commands" contains "$out" "config-set"
 	check "... all of them" [ "$(echo "$out" | wc -l)" -eq "$(echo "$cmds" | wc -l)" ]
 	check "... factory-reset" contains "$(comp fac)" "factory-reset"
+	check "... keys, then generate" [ "$(comp keys gen)" = generate ]
+	touch "$T/new-keys.json"
+	check "... then a file" contains "$(comp keys generate "$T/new-k")" "$T/new-keys.json"
+	rm -f "$T/new-keys.json"
 	check "... global options" [ "$(comp --so)" = "--socket" ]
 	out=$(comp -s "$SOCK" get lou)
 	check "completion: a node name with a space, escaped" [ "$out" = 'lounge\ lamp' ]

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_keys.c: `zwgatectl keys generate FILE`.  A Z-Wave network's keys
+ * are made once, when the network is: a device included with them talks
+ * only to a controller that has them, so they are never replaced here.
+ * The file appears whole or not at all (written under a temporary name
+ * in FILE's directory, then linked to FILE, which fails when FILE
+ * exists), with mode 0600 whatever the umask, and no key is printed.
+ *
+ * Its form is zwave-js's own option names, which the server's
+ * configuration file turns into its securityKeys options:
+ *   { "securityKeys": { "S2_Unauthenticated": "32 hex digits", ... },
+ *     "securityKeysLongRange": { "S2_Authenticated": ..., ... } }
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl_keys.h"
+
+#define KEYS_LEN  16 /* bytes: AES-128, every class */
+#define KEYS_TEXT 1024
+
+static const char prog[] = "zwgatectl";
+
+const char ctl_keys_synopsis[] = "keys generate FILE";
+const char ctl_keys_summary[] = "make Z-Wave JS network keys (offline)";
+
+/* zwave-js's names: group (its option) and class, in file order. */
+static const struct keys_class {
+	const char *group;
+	const char *name;
+} keys_classes[] = {
+	{ "securityKeys", "S2_Unauthenticated" },
+	{ "securityKeys", "S2_Authenticated" },
+	{ "securityKeys", "S2_AccessControl" },
+	{ "securityKeys", "S0_Legacy" },
+	{ "securityKeysLongRange", "S2_Authenticated" },
+	{ "securityKeysLongRange", "S2_AccessControl" },
+};
+
+#define KEYS_N (sizeof(keys_classes) / sizeof(keys_classes[0]))
+
+void ctl_keys_help(FILE *out)
+{
+	fprintf(out,
+		"usage: %s %s\n"
+		"\n"
+		"Make the Z-Wave network keys of a new network for the Z-Wave "
+		"JS server:\nS0, the three S2 classes and the two Long Range "
+		"ones, 16 random bytes\neach, all different, as JSON in FILE, "
+		"mode 0600.  The server's\nconfiguration reads them.\n"
+		"\n"
+		"FILE must not exist: keys are made once per network, and "
+		"devices\nincluded with them talk to no controller without "
+		"them.  Keep a copy\nwhere the gateway's backups go.  No key "
+		"is printed.\n"
+		"\n"
+		"Exit status: 0 written; 1 FILE exists or could not be "
+		"written; 2 usage\nerror.\n",
+		prog, ctl_keys_synopsis);
+}
+
+static int usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: keys: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s %s\nTry '%s help keys' for more.\n", prog,
+		ctl_keys_synopsis, prog);
+	return CTL_KEYS_USAGE;
+}
+
+static int failed(const char *path, const char *what, int err)
+{
+	fprintf(stderr, "%s: keys: %s: %s: %s\n", prog, path, what,
+		strerror(err));
+	return CTL_KEYS_FAILED;
+}
+
+/* KEYS_N random keys, all different; 0 or -errno. */
+static int keys_random(unsigned char keys[KEYS_N][KEYS_LEN])
+{
+	for (size_t i = 0; i < KEYS_N; i++) {
+		bool again;
+
+		do {
+			ssize_t n = getrandom(keys[i], KEYS_LEN, 0);
+
+			if (n < 0 && errno != EINTR)
+				return -errno;
+			if (n != KEYS_LEN)
+				again = true;
+			else
+				again = false;
+			/* zwave-js refuses a key used for two classes. */
+			for (size_t j = 0; j < i && !again; j++)
+				again = !memcmp(keys[i], keys[j], KEYS_LEN);
+		} while (again);
+	}
+	return 0;
+}
+
+/* The JSON text of keys into buf; its length. */
+static size_t keys_text(char *buf, unsigned char keys[KEYS_N][KEYS_LEN])
+{
+	size_t len = 0;
+
+	len += (size_t)snprintf(buf + len, KEYS_TEXT - len, "{\n");
+	for (size_t i = 0; i < KEYS_N; i++) {
+		bool first = !i || strcmp(keys_classes[i].group,
+					  keys_classes[i - 1].group);
+		bool last =
+		    i + 1 == KEYS_N ||
+		    strcmp(keys_classes[i].group, keys_classes[i + 1].group);
+
+		if (first)
+			len += (size_t)snprintf(buf + len, KEYS_TEXT - len,
+						"  \"%s\": {\n",
+						keys_classes[i].group);
+		len += (size_t)snprintf(buf + len, KEYS_TEXT - len,
+					"    \"%s\": \"", keys_classes[i].name);
+		for (size_t b = 0; b < KEYS_LEN; b++)
+			len += (size_t)snprintf(buf + len, KEYS_TEXT - len,
+						"%02x", keys[i][b]);
+		len += (size_t)snprintf(buf + len, KEYS_TEXT - len, "\"%s\n",
+					last ? "" : ",");
+		if (last)
+			len += (size_t)snprintf(buf + len, KEYS_TEXT - len,
+						"  }%s\n",
+						i + 1 == KEYS_N ? "" : ",");
+	}
+	len += (size_t)snprintf(buf + len, KEYS_TEXT - len, "}\n");
+	return len;
+}
+
+/* Write all of buf to fd; 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int generate(const char *path)
+{
+	unsigned char keys[KEYS_N][KEYS_LEN];
+	char text[KEYS_TEXT], tmp[4096], buf[4096];
+	const char *dir;
+	struct stat st;
+	size_t len;
+	int fd, dfd, r;
+
+	if (strlen(path) + sizeof("/.keys.XXXXXX") > sizeof(tmp))
+		return failed(path, "the name is too long", ENAMETOOLONG);
+	if (lstat(path, &st) == 0) {
+		fprintf(stderr,
+			"%s: keys: %s exists: a network's keys are never "
+			"replaced (devices included with them talk to no "
+			"controller without them); remove it first only if "
+			"no device uses them\n",
+			prog, path);
+		return CTL_KEYS_FAILED;
+	}
+	if (errno != ENOENT)
+		return failed(path, "cannot look at it", errno);
+	snprintf(buf, sizeof(buf), "%s", path);
+	dir = dirname(buf);
+	snprintf(tmp, sizeof(tmp), "%s/.keys.XXXXXX", dir);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return failed(dir, "cannot write there", errno);
+	r = keys_random(keys);
+	if (r < 0) {
+		unlink(tmp);
+		close(fd);
+		return failed(path, "no random bytes", -r);
+	}
+	len = keys_text(text, keys);
+	explicit_bzero(keys, sizeof(keys));
+	r = fchmod(fd, 0600) < 0 ? -errno : 0;
+	if (r == 0)
+		r = write_all(fd, text, len);
+	explicit_bzero(text, sizeof(text));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	/* link() refuses an existing FILE, even one made meanwhile. */
+	if (r == 0 && link(tmp, path) < 0)
+		r = -errno;
+	unlink(tmp);
+	if (r == -EEXIST) {
+		fprintf(stderr,
+			"%s: keys: %s exists: a network's keys are "
+			"never replaced\n",
+			prog, path);
+		return CTL_KEYS_FAILED;
+	}
+	if (r < 0)
+		return failed(path, "cannot write it", -r);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		r = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return failed(dir, "cannot sync the directory", r);
+	}
+	close(dfd);
+	printf("%s: %zu network keys (S0, S2, Long Range), mode 0600\n", path,
+	       KEYS_N);
+	return CTL_KEYS_OK;
+}
+
+int ctl_keys_run(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage("no subcommand given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		ctl_keys_help(stdout);
+		return CTL_KEYS_OK;
+	}
+	if (strcmp(argv[1], "generate"))
+		return usage("unknown subcommand '%s'", argv[1]);
+	if (argc == 3 &&
+	    (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		ctl_keys_help(stdout);
+		return CTL_KEYS_OK;
+	}
+	if (argc < 3)
+		return usage("generate: no FILE given");
+	if (argc > 3)
+		return usage("generate: one FILE only");
+	if (!*argv[2])
+		return usage("generate: FILE is empty");
+	return generate(argv[2]);
+}
