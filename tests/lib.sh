@@ -128,7 +128,8 @@ export WIFI_SSID SSID EMAIL USER_EMAIL
 # privacy__sources DIR: the files whose contents are secret: every
 # private key or secret file under DIR (client keys, the Z-Wave network
 # key, the operator's signing keys, passwords) and the files a config
-# names as client-key or network-key-file, wherever they are.
+# names as client-key or network-key-file, wherever they are.  The Z-Wave
+# JS server's keys (*keys.json) are looked for key by key (privacy_scan).
 privacy__sources() {
 	{
 		find "$1" -path '*/node_modules' -prune -o -type f \
@@ -173,6 +174,13 @@ privacy_scan() {
 		grep -v -e '-----' -e '^[[:space:]]*$' "$src" |
 			awk 'length($0) >= 12' >"$n"
 		privacy__look "$n" "a line of ${src#$1/}" "$1"
+	done
+	# Z-Wave network keys (zwgatectl keys generate makes *keys.json):
+	# each key alone, in either case, as a log would print it.
+	for src in $(find "$1" -path '*/node_modules' -prune -o -type f \
+		-name '*keys.json' -print); do
+		grep -oE '[0-9a-fA-F]{32}' "$src" | sed 'p; y/abcdef/ABCDEF/' >"$n"
+		privacy__look "$n" "a Z-Wave network key of ${src#$1/}" "$1"
 	done
 	echo "PRIVATE KEY-----" >"$n"
 	privacy__look "$n" "a PEM private key" "$1"

@@ -11,6 +11,9 @@ sh "$top_srcdir/tests/pki.sh" "$G/pki" >/dev/null || { echo "pki.sh failed"; exi
 openssl rand -hex 16 >"$G/elsewhere/zwave-net"
 printf 'zwave {\n\tnetwork-key-file "elsewhere/zwave-net"\n}\n' >"$G/zwgate.conf"
 echo "hunter2-correct-horse" >"$G/mqtt.pass"
+"$ZWGATECTL" keys generate "$G/zwavejs-keys.json" >/dev/null ||
+	{ echo "zwgatectl keys generate failed"; exit 99; }
+zkey() { jq -r ".securityKeys$1" "$G/zwavejs-keys.json"; }
 echo "notice: connected to broker.test" >"$G/daemon.log"
 echo "zwgate/gw/status online" >"$G/capture.log"
 
@@ -36,6 +39,9 @@ plant "a line of the client key" daemon.log "key $(sed -n 2p "$G/pki/client.key"
 plant "a PEM private key" capture.log "-----BEGIN PRIVATE KEY-----"
 plant "the network key (named by the config, kept elsewhere)" capture.log \
 	"$(cat "$G/elsewhere/zwave-net")"
+plant "a Z-Wave JS network key" daemon.log "key=$(zkey .S2_AccessControl)"
+plant "a Z-Wave JS network key in capitals" capture.log \
+	"$(zkey .S0_Legacy | tr a-f A-F)"
 plant "a password file's contents" daemon.log "login hunter2-correct-horse"
 plant "the planted Wi-Fi name" capture.log "{\"ssid\":\"$WIFI_SSID\"}"
 plant "the planted e-mail address" daemon.log "user $EMAIL"
