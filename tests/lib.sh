@@ -201,6 +201,22 @@ finish() {
 	exit 0
 }
 
+# loopback_only: the rest of the test (the script run again from its
+# start) in a network namespace of its own with nothing but lo, where a
+# lookup or connection that would leave the machine fails at once.  Needs
+# root, unshare and ip; without them it says so and goes on.
+loopback_only() {
+	if [ -z "${ZWGATE_IN_NETNS:-}" ] && [ "$(id -u)" = 0 ] &&
+		command -v unshare >/dev/null && command -v ip >/dev/null; then
+		rm -rf "$T"
+		trap - EXIT
+		ZWGATE_IN_NETNS=1 exec unshare --net -- \
+			sh -c 'ip link set lo up && exec "$0"' "$0"
+	fi
+	[ -n "${ZWGATE_IN_NETNS:-}" ] ||
+		echo "# not isolated in a network namespace (needs root, unshare, ip)"
+}
+
 # The example config and network, rewritten to live in $T.
 write_config() {
 	cp "$top_srcdir/etc/sim-network.json" "$T/sim-network.json"

@@ -41,57 +41,23 @@ printf 'gateway-id "x"\nzwave { backend openzwave }\n' >"$T/probe.conf"
 chmod 644 "$T/probe.conf"
 "$ZWGATED" -n -c "$T/probe.conf" >/dev/null 2>&1 ||
 	ozw_skip "zwgated was built without the OpenZWave backend"
-command -v node >/dev/null 2>&1 || ozw_skip "node is not installed (needs >= 20)"
-NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
-[ "${NODE_MAJOR:-0}" -ge 20 ] 2>/dev/null ||
-	ozw_skip "node $(node --version 2>/dev/null) is too old for zwave-js 15 (needs >= 20)"
-command -v npm >/dev/null 2>&1 || ozw_skip "npm is not installed"
+. "$top_srcdir/tests/npm.sh"
+why=$(npm_missing) && ozw_skip "$why"
 for p in socat mosquitto mosquitto_sub mosquitto_pub jq; do
 	command -v $p >/dev/null 2>&1 || ozw_skip "$p is not installed"
 done
 
-# The mock, installed once per build directory from the committed lock.
-# In a build in the source tree the two directories are one: nothing to
-# copy (node_modules/ and .installed are ignored by git).  npm ci needs
-# the npm registry: a package build has no network (Debian policy), so
-# there, or where the registry's name does not resolve, the suite is
-# skipped, loudly, unless the mock is already installed.
-install_mock() {
-	sum=$(cat "$MOCK_SRC/package.json" "$MOCK_SRC/package-lock.json" | cksum)
-	[ -d "$MOCK_DIR/node_modules" ] &&
-		[ "$(cat "$MOCK_DIR/.installed" 2>/dev/null)" = "$sum" ] && return 0
-	if [ -n "${ZWGATE_NO_NETWORK:-}" ]; then
-		ozw_skip "npm ci needs the network, which this build has not (ZWGATE_NO_NETWORK=$ZWGATE_NO_NETWORK)"
-	fi
-	getent hosts "$(npm config get registry 2>/dev/null |
-		sed -e 's|^[a-z]*://||' -e 's|[:/].*||')" >/dev/null 2>&1 ||
-		ozw_skip "npm ci needs the npm registry, whose name does not resolve here (no network?)"
-	echo "# installing the Z-Wave JS mock (npm ci) in $MOCK_DIR"
-	mkdir -p "$MOCK_DIR" || return 1
-	if [ "$(cd "$MOCK_DIR" && pwd -P)" != "$(cd "$MOCK_SRC" && pwd -P)" ]; then
-		cp "$MOCK_SRC/package.json" "$MOCK_SRC/package-lock.json" \
-			"$MOCK_DIR/" || return 1
-	fi
-	(cd "$MOCK_DIR" && npm ci --ignore-scripts --no-audit --no-fund \
-		--prefer-offline --loglevel=error) >"$T/npm.log" 2>&1 ||
-		{ tail -20 "$T/npm.log"; return 1; }
-	echo "$sum" >"$MOCK_DIR/.installed"
-}
-install_mock || { echo "npm ci of tests/zwave-mock failed"; exit 99; }
+# The mock, installed once per build directory from the committed lock
+# (tests/npm.sh; skipped, loudly, where npm ci cannot reach the registry).
+why=$(npm_offline_why "$MOCK_SRC" "$MOCK_DIR") && ozw_skip "$why"
+npm_ci "$MOCK_SRC" "$MOCK_DIR" ||
+	{ echo "npm ci of tests/zwave-mock failed"; exit 99; }
 
 # OpenZWave looks up a DNS TXT record (mfs.db.openzwave.com) at every
 # start, with no option to stop it, and tests talk to loopback only: so
 # the rest runs in a network namespace of its own with nothing but lo,
 # where the lookup fails at once and nothing leaves the machine.
-if [ -z "${ZWGATE_IN_NETNS:-}" ] && [ "$(id -u)" = 0 ] &&
-	command -v unshare >/dev/null && command -v ip >/dev/null; then
-	rm -rf "$T"
-	trap - EXIT
-	ZWGATE_IN_NETNS=1 exec unshare --net -- \
-		sh -c 'ip link set lo up && exec "$0"' "$0"
-fi
-[ -n "${ZWGATE_IN_NETNS:-}" ] ||
-	echo "# not isolated in a network namespace (needs root, unshare, ip)"
+loopback_only
 
 . "$top_srcdir/tests/broker.sh"
 BROKER_OWNER=$$
