@@ -52,7 +52,7 @@ static bool name_ok(const char *name)
 	       strcmp(name, "..") != 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -170,7 +170,7 @@ static int fill_bytes(int fd, void *arg)
 {
 	const struct bytes *b = arg;
 
-	return write_all(fd, b->data, b->len);
+	return fs_write_all(fd, b->data, b->len);
 }
 
 int fs_write_atomic(const char *dir, const char *name, const void *data,
@@ -203,7 +203,7 @@ static int fill_range(int fd, void *arg)
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO; /* shorter than said */
-		r = write_all(fd, g->buf, (size_t)n);
+		r = fs_write_all(fd, g->buf, (size_t)n);
 		if (r < 0)
 			return r;
 		g->from += (uint64_t)n;

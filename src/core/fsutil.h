@@ -75,6 +75,9 @@ void fs_free_secret(char *buf, size_t len);
  */
 int fs_ensure_dir(const char *dir, mode_t mode);
 
+/* Write all of data to fd, again after EINTR; 0 or -errno. */
+int fs_write_all(int fd, const void *data, size_t len);
+
 /*
  * fsync a directory, so that a rename or a new file in it survives a
  * crash.  0 or -errno (EINVAL from a file system that cannot is 0).

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "ctl_keys.h"
+#include "fsutil.h"
 
 #define KEYS_LEN  16 /* bytes: AES-128, every class */
 #define KEYS_TEXT 1024
@@ -149,22 +150,6 @@ static size_t keys_text(char *buf, unsigned char keys[KEYS_N][KEYS_LEN])
 	return len;
 }
 
-/* Write all of buf to fd; 0 or -errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int generate(const char *path)
 {
 	unsigned char keys[KEYS_N][KEYS_LEN];
@@ -172,7 +157,7 @@ static int generate(const char *path)
 	const char *dir;
 	struct stat st;
 	size_t len;
-	int fd, dfd, r;
+	int fd, r;
 
 	if (strlen(path) + sizeof("/.keys.XXXXXX") > sizeof(tmp))
 		return failed(path, "the name is too long", ENAMETOOLONG);
@@ -203,7 +188,7 @@ static int generate(const char *path)
 	explicit_bzero(keys, sizeof(keys));
 	r = fchmod(fd, 0600) < 0 ? -errno : 0;
 	if (r == 0)
-		r = write_all(fd, text, len);
+		r = fs_write_all(fd, text, len);
 	explicit_bzero(text, sizeof(text));
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
@@ -222,14 +207,9 @@ static int generate(const char *path)
 	}
 	if (r < 0)
 		return failed(path, "cannot write it", -r);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		r = errno;
-		if (dfd >= 0)
-			close(dfd);
-		return failed(dir, "cannot sync the directory", r);
-	}
-	close(dfd);
+	r = fs_fsync_dir(dir);
+	if (r < 0)
+		return failed(dir, "cannot sync the directory", -r);
 	printf("%s: %zu network keys (S0, S2, Long Range), mode 0600\n", path,
 	       KEYS_N);
 	return CTL_KEYS_OK;

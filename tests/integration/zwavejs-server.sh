@@ -52,12 +52,7 @@ server() {
 refused() {
 	server "ZWGATE_ZWAVEJS_KEYS=$T/$1-keys.json" "$1" tcp://127.0.0.1:9
 	pid=$(cat "$T/$1.pid")
-	n=0
-	while kill -0 "$pid" 2>/dev/null && [ $n -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if ! wait_for 30 sh -c "! kill -0 $pid"; then
 		kill -KILL "$pid"
 		not_ok "keys $1: the server did not stop"
 		return
