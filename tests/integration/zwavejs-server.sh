@@ -107,8 +107,9 @@ if command -v systemd-analyze >/dev/null; then
 		"$UNIT" >"$T/unit/zwgate-zwavejs.service"
 	systemd-analyze verify --man=no "$T/unit/zwgate-zwavejs.service" \
 		>"$T/verify.out" 2>&1
-	check "unit: systemd-analyze verify passes, silent" \
-		[ $? -eq 0 ] && [ ! -s "$T/verify.out" ]
+	st=$?
+	check "unit: systemd-analyze verify passes (exit $st)" [ "$st" -eq 0 ]
+	check "... silent" [ ! -s "$T/verify.out" ]
 	systemd-analyze security --offline=yes --no-pager \
 		"$T/unit/zwgate-zwavejs.service" >"$T/security.out" 2>&1
 	e=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' \
