@@ -52,11 +52,11 @@ skip_all() {
 #    installed), and FAKE_ASAN, the ASAN_OPTIONS that let it come second
 #    to the ASan runtime in a sanitizer build;
 #  - CLOCK_SHIM, tests/clock2038.so, where zwgated has a 32-bit time_t
-#    (armhf under tools/cross), and in a sanitizer build (below).  There zwgate reads the clock through
-#    glibc's 64-bit calls (zwtime_clock.c), which that architecture's
-#    libfaketime does not intercept (it has a 32-bit time_t itself and
-#    knows only the 32-bit ones): zwgate would see the real time and
-#    OpenSSL the faked one.  clock2038.so moves both, as glibc gives
+#    (armhf under tools/cross), and in a sanitizer build (below).
+#    On 32 bits zwgate reads the clock through glibc's 64-bit calls
+#    (zwtime_clock.c), which that architecture's libfaketime does not
+#    intercept (it has a 32-bit time_t itself and knows only the 32-bit
+#    ones): zwgate would see the real time and OpenSSL the faked one.  clock2038.so moves both, as glibc gives
 #    them (docs/DESIGN.md, "Time").
 # Use fake_clock and start_gateway (trust-broker.sh), not the two apart.
 elf_class() { od -An -tu1 -j4 -N1 "$1" 2>/dev/null | tr -d ' '; }

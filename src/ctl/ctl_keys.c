@@ -88,6 +88,17 @@ static int usage(const char *fmt, ...)
 	return CTL_KEYS_USAGE;
 }
 
+/* FILE is there already (seen before writing, or by link()). */
+static int exists(const char *path)
+{
+	fprintf(stderr,
+		"%s: keys: %s exists: a network's keys are never replaced "
+		"(devices included with them talk to no controller without "
+		"them); remove it first only if no device uses them\n",
+		prog, path);
+	return CTL_KEYS_FAILED;
+}
+
 static int failed(const char *path, const char *what, int err)
 {
 	fprintf(stderr, "%s: keys: %s: %s: %s\n", prog, path, what,
@@ -106,10 +117,7 @@ static int keys_random(unsigned char keys[KEYS_N][KEYS_LEN])
 
 			if (n < 0 && errno != EINTR)
 				return -errno;
-			if (n != KEYS_LEN)
-				again = true;
-			else
-				again = false;
+			again = n != KEYS_LEN;
 			/* zwave-js refuses a key used for two classes. */
 			for (size_t j = 0; j < i && !again; j++)
 				again = !memcmp(keys[i], keys[j], KEYS_LEN);
@@ -165,15 +173,8 @@ static int generate(const char *path)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (strlen(path) + sizeof("/.keys.XXXXXX") > sizeof(tmp))
 		return failed(path, "the name is too long", ENAMETOOLONG);
-	if (lstat(path, &st) == 0) {
-		fprintf(stderr,
-			"%s: keys: %s exists: a network's keys are never "
-			"replaced (devices included with them talk to no "
-			"controller without them); remove it first only if "
-			"no device uses them\n",
-			prog, path);
-		return CTL_KEYS_FAILED;
-	}
+	if (lstat(path, &st) == 0)
+		return exists(path);
 	if (errno != ENOENT)
 		return failed(path, "cannot look at it", errno);
 	snprintf(buf, sizeof(buf), "%s", path);
@@ -202,13 +203,8 @@ static int generate(const char *path)
 	if (r == 0 && link(tmp, path) < 0)
 		r = -errno;
 	unlink(tmp);
-	if (r == -EEXIST) {
-		fprintf(stderr,
-			"%s: keys: %s exists: a network's keys are "
-			"never replaced\n",
-			prog, path);
-		return CTL_KEYS_FAILED;
-	}
+	if (r == -EEXIST)
+		return exists(path);
 	if (r < 0)
 		return failed(path, "cannot write it", -r);
 	r = fs_fsync_dir(dir);
