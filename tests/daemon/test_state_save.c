@@ -20,7 +20,7 @@
 #include "state_save.h"
 #include "testutil.h"
 
-#define WAIT_MS	 2000
+#define WAIT_MS	 10000 /* for what must come: generous, for qemu */
 #define DONE_MAX 8
 
 struct waiter {
