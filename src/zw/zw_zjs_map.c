@@ -557,15 +557,28 @@ void zjs_map_write_vid(const struct zjs_vid *read, struct zjs_vid *write)
 {
 	bool sw =
 	    read->cc == CC_SWITCH_BINARY || read->cc == CC_SWITCH_MULTILEVEL;
+	const char *to = NULL;
 
 	*write = *read;
 	if (read->has_key)
 		return;
 	if (sw && strcmp(read->property, "currentValue") == 0)
-		snprintf(write->property, sizeof(write->property),
-			 "targetValue");
+		to = "targetValue";
 	else if (read->cc == CC_DOOR_LOCK &&
 		 strcmp(read->property, "currentMode") == 0)
-		snprintf(write->property, sizeof(write->property),
-			 "targetMode");
+		to = "targetMode";
+	if (to) {
+		memset(write->property, 0, sizeof(write->property));
+		snprintf(write->property, sizeof(write->property), "%s", to);
+	}
+}
+
+bool zjs_vid_equal(const struct zjs_vid *a, const struct zjs_vid *b)
+{
+	return a->cc == b->cc && a->endpoint == b->endpoint &&
+	       a->property_is_num == b->property_is_num &&
+	       strcmp(a->property, b->property) == 0 &&
+	       a->has_key == b->has_key &&
+	       (!a->has_key || (a->key_is_num == b->key_is_num &&
+				strcmp(a->property_key, b->property_key) == 0));
 }

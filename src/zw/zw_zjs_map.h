@@ -42,6 +42,8 @@ struct zjs_states {
 /* From a value entry or an event's args: 0 or -EINVAL (with a reason). */
 int zjs_vid_from_json(const json_t *obj, struct zjs_vid *id, char *err,
 		      size_t len);
+/* Same value?  (Compare ids with this, not memcmp.) */
+bool zjs_vid_equal(const struct zjs_vid *a, const struct zjs_vid *b);
 /* {"commandClass":..,"endpoint":..,"property":..,["propertyKey":..]}, with
  * numbers as numbers; NULL when out of memory. */
 json_t *zjs_vid_to_json(const struct zjs_vid *id);

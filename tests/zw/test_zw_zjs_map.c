@@ -46,10 +46,11 @@ static json_t *node_values(int node)
 	size_t i;
 	json_t *n;
 
-	json_array_foreach(
-	    json_object_get(state, "nodes"), i,
-	    n) if (json_integer_value(json_object_get(n, "nodeId")) ==
-		   node) return json_object_get(n, "values");
+	json_array_foreach(json_object_get(state, "nodes"), i, n)
+	{
+		if (json_integer_value(json_object_get(n, "nodeId")) == node)
+			return json_object_get(n, "values");
+	}
 	return NULL;
 }
 
@@ -59,12 +60,16 @@ static json_t *entry(int node, int cc, const char *property)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(
-	    node_values(node), i,
-	    v) if (json_integer_value(json_object_get(v, "commandClass")) ==
-		       cc &&
-		   strcmp(json_string_value(json_object_get(v, "property")),
-			  property) == 0) return v;
+	json_array_foreach(node_values(node), i, v)
+	{
+		const json_t *p = json_object_get(v, "property");
+
+		if (json_integer_value(json_object_get(v, "commandClass")) ==
+			cc &&
+		    json_is_string(p) &&
+		    strcmp(json_string_value(p), property) == 0)
+			return v;
+	}
 	fail_msg("node %d has no %d/%s", node, cc, property);
 	return NULL;
 }
@@ -76,10 +81,12 @@ static bool node_has(int node, const struct zjs_vid *want)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(node_values(node), i,
-			   v) if (zjs_vid_from_json(v, &id, NULL, 0) == 0 &&
-				  memcmp(&id, want, sizeof(id)) ==
-				      0) return true;
+	json_array_foreach(node_values(node), i, v)
+	{
+		if (zjs_vid_from_json(v, &id, NULL, 0) == 0 &&
+		    zjs_vid_equal(&id, want))
+			return true;
+	}
 	return false;
 }
 
@@ -106,8 +113,8 @@ static void map_entry(int node, const json_t *v, struct mapped *m)
 	zjs_map_write_vid(&id, &wr);
 	/* A current value is writable through its target. */
 	m->r_meta = zjs_map_meta(
-	    &key, md, memcmp(&wr, &id, sizeof(id)) != 0 && node_has(node, &wr),
-	    &m->meta, &m->st, err, sizeof(err));
+	    &key, md, !zjs_vid_equal(&wr, &id) && node_has(node, &wr), &m->meta,
+	    &m->st, err, sizeof(err));
 	if (m->r_meta != 0)
 		return;
 	m->r_val = zjs_map_value(json_object_get(v, "value"), &m->meta, &m->st,
@@ -286,7 +293,7 @@ static void test_write_vid(void **unused)
 	/* Anything else is written where it is read. */
 	vid_of("{\"commandClass\":112,\"endpoint\":0,\"property\":1}", &r);
 	zjs_map_write_vid(&r, &w);
-	assert_memory_equal(&r, &w, sizeof(r));
+	assert_true(zjs_vid_equal(&r, &w));
 	vid_of("{\"commandClass\":49,\"endpoint\":0,"
 	       "\"property\":\"currentValue\"}",
 	       &r);
@@ -529,7 +536,7 @@ static void vid_round_trip(const char *text)
 
 static void test_vid_json(void **unused)
 {
-	struct zjs_vid id;
+	struct zjs_vid id, other;
 
 	vid_round_trip("{\"commandClass\":37,\"endpoint\":0,"
 		       "\"property\":\"currentValue\"}");
@@ -550,6 +557,15 @@ static void test_vid_json(void **unused)
 	vid_of("{\"commandClass\":112,\"property\":\"5\"}", &id);
 	assert_false(id.property_is_num);
 	assert_int_equal(id.endpoint, 0);
+	/* "5" is not 5, and the key counts. */
+	vid_of("{\"commandClass\":112,\"property\":5}", &other);
+	assert_false(zjs_vid_equal(&id, &other));
+	vid_of("{\"commandClass\":112,\"property\":\"5\"}", &other);
+	assert_true(zjs_vid_equal(&id, &other));
+	vid_of("{\"commandClass\":112,\"property\":\"5\","
+	       "\"propertyKey\":1}",
+	       &other);
+	assert_false(zjs_vid_equal(&id, &other));
 }
 
 static void test_vid_bad(void **unused)
