@@ -155,7 +155,7 @@ function wrapCapabilities(node) {
 		if (!info) return;
 		const orig = info.getValue;
 		info.getValue = (a, b) => {
-			const k = stateKey(kind, a, b);
+			const k = kind === "meter" ? stateKey(kind, a) : stateKey(kind, a, b);
 			if (node.state.has(k)) return node.state.get(k);
 			return orig ? orig(a, b) : undefined;
 		};
@@ -271,7 +271,8 @@ function reportCC(controller, node, req) {
 		case "meter": {
 			const scale = req.scale ?? 0;
 			const rateType = cc.RateType.Consumed;
-			node.state.set(stateKey(req.kind, scale, rateType), { value: v, deltaTime: 0 });
+			// By scale alone: a version 3 Get carries no rate type.
+			node.state.set(stateKey(req.kind, scale), { value: v, deltaTime: 0, rateType });
 			return new cc.MeterCCReport({
 				nodeId: to,
 				type: req.meterType ?? 1,

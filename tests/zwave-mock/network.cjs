@@ -145,9 +145,13 @@ const devices = {
 				supportedScales: [0, 2], // kWh, W
 				supportedRateTypes: [1], // consumed
 				supportsReset: true,
+				// A version 3 Get has no rate type and the mock
+				// reads "unspecified" (0) in it: say "consumed", or
+				// zwave-js drops the report as not supported.
 				getValue: (scale) => ({
 					value: scale === 0 ? 12.5 : 60,
 					deltaTime: 0,
+					rateType: 1,
 				}),
 			},
 		]),
