@@ -2,8 +2,8 @@
 /*
  * test_zw_zjs_map.c: zwave-js values to registry keys, metas and values.
  * tests/zw/zjs-state.json is what @zwave-js/server 3.10.2 sent for
- * start_listening against tests/zwave-mock/network.cjs (the meter's
- * values after one report of each scale); the keys must be the ones the
+ * start_listening against tests/zwave-mock/network.cjs, after the
+ * interview; the keys must be the ones the
  * OpenZWave backend gives for the same network (tests/integration/ozw.sh).
  */
 #include "config.h"
