@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,22 +103,13 @@ static json_t *vid_text_json(const char *s, bool is_num)
 
 json_t *zjs_vid_to_json(const struct zjs_vid *id)
 {
-	json_t *j = json_pack("{s:i, s:i, s:o*}", "commandClass", id->cc,
-			      "endpoint", id->endpoint, "property",
-			      vid_text_json(id->property, id->property_is_num));
-
-	if (j && id->has_key &&
-	    json_object_set_new(
-		j, "propertyKey",
-		vid_text_json(id->property_key, id->key_is_num)) < 0) {
-		json_decref(j);
-		return NULL;
-	}
-	if (j && !json_object_get(j, "property")) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
+	/* "o" and "o*" take their references, even on failure. */
+	return json_pack(
+	    "{s:i, s:i, s:o, s:o*}", "commandClass", id->cc, "endpoint",
+	    id->endpoint, "property",
+	    vid_text_json(id->property, id->property_is_num), "propertyKey",
+	    id->has_key ? vid_text_json(id->property_key, id->key_is_num)
+			: NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,31 +205,26 @@ static void sanitize_cat(char *buf, const char *s)
 /* A meter's propertyKey: rateType << 16 | scale << 8 | meterType. */
 static void meter_name(const struct zjs_vid *id, char *buf)
 {
+	static const char *const named[] = { "energy", NULL,	  "power",
+					     NULL,     "voltage", "current" };
+	static const char *const rates[] = { "", "_consumed", "_produced" };
 	long long k = strtoll(id->property_key, NULL, 10);
 	unsigned type = k & 0xff, scale = (k >> 8) & 0xff, rate = k >> 16;
-	static const char *const rates[] = { "", "consumed", "produced" };
 	char tmp[ZJS_NAME_MAX + 1];
 
-	if (type == 1 && rate <= 1 &&
-	    (scale == 0 || scale == 2 || scale == 4 || scale == 5)) {
-		snprintf(buf, ZJS_NAME_MAX + 1, "%s",
-			 scale == 0   ? "energy"
-			 : scale == 2 ? "power"
-			 : scale == 4 ? "voltage"
-				      : "current");
-		return;
-	}
-	if (type == 1 && scale < ARRAY_SIZE(zjs_electric) &&
-	    rate < ARRAY_SIZE(rates)) {
-		snprintf(tmp, sizeof(tmp), "electric_%s%s%s",
-			 zjs_electric[scale], rate ? "_" : "", rates[rate]);
-		buf[0] = '\0';
-		sanitize_cat(buf, tmp);
-		return;
-	}
 	buf[0] = '\0';
-	sanitize_cat(buf, id->property);
-	sanitize_cat(buf, id->property_key);
+	if (type == 1 && rate <= 1 && scale < ARRAY_SIZE(named) &&
+	    named[scale]) {
+		snprintf(buf, ZJS_NAME_MAX + 1, "%s", named[scale]);
+	} else if (type == 1 && scale < ARRAY_SIZE(zjs_electric) &&
+		   rate < ARRAY_SIZE(rates)) {
+		snprintf(tmp, sizeof(tmp), "electric_%s%s", zjs_electric[scale],
+			 rates[rate]);
+		sanitize_cat(buf, tmp);
+	} else {
+		sanitize_cat(buf, id->property);
+		sanitize_cat(buf, id->property_key);
+	}
 }
 
 static void base_name(const struct zjs_vid *id, char *buf)
@@ -337,22 +322,29 @@ static enum value_type number_type(uint8_t cc, const json_t *md)
 	return VALUE_INT;
 }
 
+struct zjs_state {
+	int64_t num;
+	const char *text;
+};
+
 static int cmp_state(const void *a, const void *b)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	int64_t x = ((const struct zjs_state *)a)->num,
+		y = ((const struct zjs_state *)b)->num;
 
 	return (x > y) - (x < y);
 }
 
-/* An enum from metadata.states, when every state is a whole number and
- * they are few enough: 1; 0 for none; -ENOMEM. */
+/* An enum from metadata.states, when every state is a distinct whole
+ * number and they are few enough: 1; 0 for none; -ENOMEM. */
 static int meta_enum(const json_t *md, struct value_meta *m,
 		     struct zjs_states *st)
 {
 	const json_t *states = json_object_get(md, "states"), *text;
-	struct zjs_states tmp = { 0 };
+	struct zjs_state t[ZW_ENUM_MAX];
+	size_t n = 0;
 	const char *k;
-	char *end, num[24];
+	char *end;
 
 	if (!json_is_object(states) || json_object_size(states) == 0 ||
 	    json_object_size(states) > ZW_ENUM_MAX ||
@@ -360,24 +352,25 @@ static int meta_enum(const json_t *md, struct value_meta *m,
 		return 0;
 	json_object_foreach((json_t *)states, k, text)
 	{
-		long long n = strtoll(k, &end, 10);
-
-		if (!*k || *end || !json_is_string(text))
+		t[n].num = strtoll(k, &end, 10);
+		t[n].text = json_string_value(text);
+		if (!*k || *end || !t[n++].text)
 			return 0;
-		tmp.num[tmp.n++] = n;
 	}
-	qsort(tmp.num, tmp.n, sizeof(tmp.num[0]), cmp_state);
-	if (value_meta_alloc_items(m, tmp.n) < 0)
+	qsort(t, n, sizeof(t[0]), cmp_state);
+	for (size_t i = 1; i < n; i++)
+		if (t[i].num == t[i - 1].num) /* "1" and "01" */
+			return 0;
+	if (value_meta_alloc_items(m, n) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < tmp.n; i++) {
-		snprintf(num, sizeof(num), "%" PRId64, tmp.num[i]);
-		value_text_copy(
-		    m->items[i], ZW_ENUM_ITEM_MAX,
-		    json_string_value(json_object_get(states, num)));
-	}
+	for (size_t i = 0; i < n; i++)
+		value_text_copy(m->items[i], ZW_ENUM_ITEM_MAX, t[i].text);
 	m->type = VALUE_ENUM;
-	if (st)
-		*st = tmp;
+	if (st) {
+		st->n = n;
+		for (size_t i = 0; i < n; i++)
+			st->num[i] = t[i].num;
+	}
 	return 1;
 }
 

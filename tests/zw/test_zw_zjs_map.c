@@ -3,8 +3,8 @@
  * test_zw_zjs_map.c: zwave-js values to registry keys, metas and values.
  * tests/zw/zjs-state.json is what @zwave-js/server 3.10.2 sent for
  * start_listening against tests/zwave-mock/network.cjs, after the
- * interview; the keys must be the ones the
- * OpenZWave backend gives for the same network (tests/integration/ozw.sh).
+ * interview; the keys must be the ones the OpenZWave backend gives for
+ * the same network (tests/integration/ozw.sh).
  */
 #include "config.h"
 
@@ -465,6 +465,15 @@ static void test_enum(void **unused)
 	v.u.i = 3;
 	assert_null(zjs_map_value_json(&v, &meta, &st));
 	value_meta_clear(&meta);
+	json_decref(md);
+
+	/* Two texts for one number: a number. */
+	md = load("{\"type\":\"number\",\"states\":{\"1\":\"On\","
+		  "\"01\":\"Also on\"}}");
+	assert_int_equal(
+	    zjs_map_meta(&key, md, false, &meta, &st, err, sizeof(err)), 0);
+	assert_int_equal(meta.type, VALUE_INT);
+	assert_null(meta.items);
 	json_decref(md);
 
 	/* One a user may type freely is a number. */
