@@ -126,6 +126,8 @@ struct zjs_name {
 static const struct zjs_name zjs_names[] = {
 	{ CC_SWITCH_BINARY, "currentValue", "currentValue" },
 	{ CC_SWITCH_MULTILEVEL, "currentValue", "currentValue" },
+	{ CC_SWITCH_MULTILEVEL, "Up", "bright" },	/* true starts, */
+	{ CC_SWITCH_MULTILEVEL, "Down", "dim" },	/* false stops */
 	{ CC_SENSOR_BINARY, "Any", "state" },
 	{ CC_SENSOR_BINARY, "General purpose", "state" },
 	{ CC_SENSOR_BINARY, "Motion", "state" },

@@ -133,8 +133,8 @@ static void test_fixture_keys(void **unused)
 	static const char *const want[] = {
 		"2/switch_binary/0/currentValue",
 		"3/switch_multilevel/0/currentValue",
-		"3/switch_multilevel/0/up",
-		"3/switch_multilevel/0/down",
+		"3/switch_multilevel/0/bright",
+		"3/switch_multilevel/0/dim",
 		"3/switch_multilevel/0/restore_previous",
 		"4/sensor_binary/0/state",
 		"5/sensor_multilevel/0/temperature",
@@ -193,6 +193,15 @@ static void test_mock_metas(void **unused)
 	assert_true(m.meta.readable && m.meta.writable);
 	assert_true(m.meta.min == 0 && m.meta.max == 99);
 	assert_int_equal(m.val.u.i, 0);
+	unmap(&m);
+
+	/* OpenZWave's Bright and Dim buttons are zwave-js's Up and Down,
+	 * true to start a level change, false to stop it. */
+	map_entry(3, entry(3, 0x26, "Up"), &m);
+	assert_string_equal(m.meta.key.property, "bright");
+	assert_int_equal(m.meta.type, VALUE_BOOL);
+	assert_true(!m.meta.readable && m.meta.writable);
+	assert_int_equal(m.r_val, 1);
 	unmap(&m);
 
 	map_entry(4, entry(4, 0x30, "Motion"), &m);
