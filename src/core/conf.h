@@ -62,10 +62,11 @@ struct conf_load_opts {
 #define CONF_DEFAULT_PATH "/etc/zwgate/zwgate.conf"
 
 struct conf_zwave {
-	char *backend;		/* "sim" (default) or "openzwave" */
+	char *backend;		/* "sim" (default), "openzwave", "zwavejs" */
 	char *sim_network;	/* absolute path; required for sim */
 	char *device;		/* default "/dev/ttyACM0" */
 	char *network_key_file; /* may be NULL */
+	char *server;		/* zwavejs: a ws:// URL (wsurl.h) */
 };
 
 struct conf_location {

@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "wsurl.h"
 
 #define CONF_TZ_NAME_MAX    255 /* a time zone name */
 #define CONF_GROUP_NAME_MAX 32	/* a group name */
@@ -201,4 +202,18 @@ bool conf_check_discovery_prefix(const char *v, const char *shown, char *msg,
 				 size_t len)
 {
 	return conf_check_prefix("discovery-prefix", v, shown, msg, len);
+}
+
+/* Loopback or a Unix socket only: the server has no authentication. */
+bool conf_check_zjs_server(const char *v, const char *shown, char *msg,
+			   size_t len)
+{
+	struct wsurl u;
+	char err[256];
+
+	(void)shown;
+	if (wsurl_parse(v, &u, err, sizeof(err)) == 0)
+		return true;
+	snprintf(msg, len, "server %s", err);
+	return false;
 }

@@ -151,6 +151,8 @@ bool conf_check_timezone(const char *v, const char *shown, char *msg,
 			 size_t len);
 bool conf_check_group(const char *v, const char *shown, char *msg, size_t len);
 bool conf_check_host(const char *v, const char *shown, char *msg, size_t len);
+bool conf_check_zjs_server(const char *v, const char *shown, char *msg,
+			   size_t len);
 bool conf_check_address(const char *v, const char *shown, char *msg,
 			size_t len);
 bool conf_check_topic_prefix(const char *v, const char *shown, char *msg,

@@ -124,8 +124,14 @@ static void conf_validate_zwave(struct conf_parser *p)
 		return;
 	if (strcmp(p->c->zwave.backend, "sim") == 0)
 		conf_validate_sim(p);
-	else
+	else if (strcmp(p->c->zwave.backend, "openzwave") == 0)
 		conf_validate_device(p);
+	/* zwavejs: the server opens the stick and holds the keys. */
+	if (nk && strcmp(p->c->zwave.backend, "zwavejs") == 0)
+		diag_add(p->diags, nk->file, nk->line, nk->col, true,
+			 "network-key-file is not used by backend zwavejs: "
+			 "the Z-Wave JS server holds the keys (zwgatectl "
+			 "keys generate)");
 	/* Whatever the backend: a key others can read is already lost. */
 	if (nk)
 		conf_validate_file(p, nk, true);
