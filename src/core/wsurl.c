@@ -40,8 +40,8 @@ static bool wsurl_loopback(const char *host)
 	return false;
 }
 
-static int wsurl_unix(const char *s, const char *p, struct wsurl *u,
-		      char *err, size_t len)
+static int wsurl_unix(const char *s, const char *p, struct wsurl *u, char *err,
+		      size_t len)
 {
 	if (*p != '/')
 		return wsurl_fail(err, len, s,
@@ -59,8 +59,8 @@ static int wsurl_unix(const char *s, const char *p, struct wsurl *u,
 }
 
 /* HOST:PORT[/PATH] after "ws://". */
-static int wsurl_tcp(const char *s, const char *p, struct wsurl *u,
-		     char *err, size_t len)
+static int wsurl_tcp(const char *s, const char *p, struct wsurl *u, char *err,
+		     size_t len)
 {
 	const char *end, *port;
 	char host[WSURL_HOST_MAX];
@@ -99,8 +99,8 @@ static int wsurl_tcp(const char *s, const char *p, struct wsurl *u,
 				  "ws://127.0.0.1:3000)");
 	errno = 0;
 	v = strtol(port + 1, &e, 10);
-	if (e == port + 1 || errno || v < 1 || v > 65535 ||
-	    (*e && *e != '/') || port[1] == '+' || port[1] == '-')
+	if (e == port + 1 || errno || v < 1 || v > 65535 || (*e && *e != '/') ||
+	    port[1] == '+' || port[1] == '-')
 		return wsurl_fail(err, len, s, "the port must be 1 to 65535");
 	if (strlen(*e ? e : "/") >= sizeof(u->path))
 		return wsurl_fail(err, len, s, "the path is too long");

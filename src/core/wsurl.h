@@ -19,10 +19,10 @@
 #define WSURL_PATH_MAX 108 /* a socket's path fits sun_path */
 
 struct wsurl {
-	bool unix_socket;	    /* ws+unix:/PATH */
-	char host[WSURL_HOST_MAX];  /* "127.0.0.1", "::1"; "" for a socket */
-	uint16_t port;		    /* 0 for a socket */
-	char path[WSURL_PATH_MAX];  /* the HTTP path, or the socket's path */
+	bool unix_socket;	   /* ws+unix:/PATH */
+	char host[WSURL_HOST_MAX]; /* "127.0.0.1", "::1"; "" for a socket */
+	uint16_t port;		   /* 0 for a socket */
+	char path[WSURL_PATH_MAX]; /* the HTTP path, or the socket's path */
 };
 
 /*

@@ -211,6 +211,7 @@ static void keep_restart_only(struct conf *old, struct conf *c)
 	    str_differs(z.backend, old->zwave.backend) ||
 	    str_differs(z.sim_network, old->zwave.sim_network) ||
 	    str_differs(z.device, old->zwave.device) ||
+	    str_differs(z.server, old->zwave.server) ||
 	    cl.set != old->cloud.set || str_differs(cl.host, old->cloud.host) ||
 	    cl.port != old->cloud.port)
 		log_notice("gateway-id, the zwave block and the cloud block "
@@ -602,6 +603,7 @@ static void zw_opts_from_conf(const struct daemon *d, struct zw_opts *o)
 		.sim_network = d->conf->zwave.sim_network,
 		.device = d->conf->zwave.device,
 		.network_key_file = d->conf->zwave.network_key_file,
+		.server = d->conf->zwave.server,
 	};
 }
 

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "diag.h"
 #include "log.h"
+#include "zw.h"
 
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/zwgate"
 
@@ -77,6 +78,7 @@ static int run(const struct daemon_opts *opts)
 	if (status != EXIT_SUCCESS)
 		daemon_stop(d);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	zw_after_loop();
 	daemon_free(d);
 	r = uv_loop_close(&loop);
 	if (r < 0) {

@@ -5,12 +5,18 @@
 #include <string.h>
 
 #include "zw.h"
+#ifdef HAVE_ZWAVEJS
+#include "zw_zjs_ws.h"
+#endif
 
 /* Only the backends compiled in: a config naming another one fails. */
 static const struct zw_ops *const zw_backends[] = {
 	&zw_sim_ops,
 #ifdef HAVE_OPENZWAVE
 	&zw_ozw_ops,
+#endif
+#ifdef HAVE_ZWAVEJS
+	&zw_zjs_ops,
 #endif
 };
 
@@ -20,6 +26,9 @@ static const char *const zw_names[] = {
 	"sim",
 #ifdef HAVE_OPENZWAVE
 	"openzwave",
+#endif
+#ifdef HAVE_ZWAVEJS
+	"zwavejs",
 #endif
 	NULL,
 };
@@ -37,4 +46,11 @@ const struct zw_ops *zw_backend(const char *name)
 const char *const *zw_backend_names(void)
 {
 	return zw_names;
+}
+
+void zw_after_loop(void)
+{
+#ifdef HAVE_ZWAVEJS
+	zjs_ws_after_loop();
+#endif
 }

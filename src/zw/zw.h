@@ -8,7 +8,8 @@
  * zw_event.h, the part the core shares) whose
  * pointers are borrowed for the duration of the call.  The callback always
  * runs on the loop thread.  Backends: "sim" (zw_sim.c, a simulated network
- * described by a JSON file) and "openzwave" (zw_ozw.cc).
+ * described by a JSON file), "openzwave" (zw_ozw.cc) and "zwavejs"
+ * (zw_zjs.c, a client of the Z-Wave JS server).
  */
 #ifndef ZWGATE_ZW_H
 #define ZWGATE_ZW_H
@@ -36,6 +37,7 @@ struct zw_opts {
 	const char *sim_network;      /* sim: the network file; required */
 	const char *device;	      /* openzwave: NULL or "": /dev/ttyACM0 */
 	const char *network_key_file; /* openzwave: may be NULL */
+	const char *server;	      /* zwavejs: a ws:// URL (wsurl.h) */
 };
 
 struct zw_ops {
@@ -139,9 +141,19 @@ static inline void zw_close(struct zw *z)
 		z->ops->close(z);
 }
 
+/*
+ * Once the loop has stopped (uv_run returned), before uv_loop_close: free
+ * what closed backends could not free while it ran (libwebsockets frees
+ * its context only then).  Harmless when there is nothing.
+ */
+void zw_after_loop(void);
+
 extern const struct zw_ops zw_sim_ops;
 #ifdef HAVE_OPENZWAVE
 extern const struct zw_ops zw_ozw_ops;
+#endif
+#ifdef HAVE_ZWAVEJS
+extern const struct zw_ops zw_zjs_ops;
 #endif
 
 #endif

@@ -60,6 +60,7 @@ npm_ci "$MOCK_SRC" "$MOCK_DIR" ||
 loopback_only
 
 . "$top_srcdir/tests/broker.sh"
+. "$top_srcdir/tests/zwmock.sh"
 BROKER_OWNER=$$
 P=zwgate/test-gw
 trap 'broker_stop_all; cleanup' EXIT
@@ -69,19 +70,7 @@ TTY="$T/tty"
 
 # start_mock: the mock (on MOCK_PORT, 0 the first time) and socat's pty.
 start_mock() {
-	rm -f "$T/mock.port"
-	NODE_PATH="$MOCK_DIR/node_modules" node "$MOCK_SRC/mock.cjs" \
-		--config "$MOCK_SRC/network.cjs" --control "$T/mock.sock" \
-		--port "$MOCK_PORT" --port-file "$T/mock.port" \
-		>>"$T/mock.log" 2>&1 &
-	echo $! >"$T/mock.pid"
-	n=0
-	while [ ! -s "$T/mock.port" ]; do
-		[ $n -lt 200 ] || { cat "$T/mock.log"; return 1; }
-		sleep 0.05
-		n=$((n + 1))
-	done
-	MOCK_PORT=$(cat "$T/mock.port")
+	mock_start "$MOCK_PORT" || return 1
 	socat "pty,link=$TTY,raw,echo=0" "tcp:127.0.0.1:$MOCK_PORT" \
 		2>>"$T/socat.log" &
 	echo $! >"$T/socat.pid"
@@ -99,26 +88,6 @@ stop_mock() {
 		rm -f "$T/$f.pid"
 	done
 }
-
-# mock OP-JSON: one request to the mock's control socket, its answer.
-mock() { echo "$1" | socat -t 5 - "UNIX-CONNECT:$T/mock.sock"; }
-mock_state() { mock "{\"op\":\"state\",\"node\":$1}" | jq -c ".result.$2"; }
-# mock_is NODE FIELD WANT: the mock's device holds WANT.
-mock_is() { [ "$(mock_state "$1" "$2")" = "$3" ]; }
-
-# wait_for SECONDS COMMAND...: until the command succeeds.
-wait_for() {
-	t=$1; shift
-	n=0
-	while ! "$@" >/dev/null 2>&1; do
-		[ $n -ge $((t * 10)) ] && return 1
-		sleep 0.1
-		n=$((n + 1))
-	done
-}
-
-wait_grep() { wait_for "$3" grep -q -- "$2" "$1"; }
-quiet() { "$@" >/dev/null 2>&1; }
 
 # stop_ozw: SIGTERM and wait at most OZW_STOP_MAX_S (lib.sh's stop_daemon
 # gives 2 s, which OpenZWave's serial reader alone takes); sets
@@ -143,10 +112,6 @@ stop_ozw() {
 	[ "$STOP_STATUS" = timeout ] || STOP_STATUS=$st
 	DAEMON_PID=
 }
-is() { [ "$(ctl --json "$@" 2>/dev/null | jq -r "$JQ")" = "$WANT" ]; }
-value_is() { JQ=.value WANT=$3 is get "$1" "$2"; }
-status_is() { JQ=.status WANT=$2 is node "$1"; }
-controller_is() { JQ=.controller WANT=$1 is status; }
 
 sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 99; }
 BROKER_PKI="$T/pki"

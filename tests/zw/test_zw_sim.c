@@ -337,7 +337,7 @@ static void test_backend_table(void **state)
 {
 	const char *const *names = zw_backend_names();
 	bool sim = false;
-	size_t i;
+	size_t i, want = 1;
 
 	assert_ptr_equal(zw_backend("sim"), &zw_sim_ops);
 	assert_null(zw_backend("simulator"));
@@ -350,12 +350,18 @@ static void test_backend_table(void **state)
 	}
 	assert_true(sim);
 #ifdef HAVE_OPENZWAVE
-	assert_int_equal(i, 2);
+	want++;
 	assert_ptr_equal(zw_backend("openzwave"), &zw_ozw_ops);
 #else
-	assert_int_equal(i, 1);
 	assert_null(zw_backend("openzwave"));
 #endif
+#ifdef HAVE_ZWAVEJS
+	want++;
+	assert_ptr_equal(zw_backend("zwavejs"), &zw_zjs_ops);
+#else
+	assert_null(zw_backend("zwavejs"));
+#endif
+	assert_int_equal(i, want);
 	assert_string_equal(zw_node_status_name(ZW_NODE_UNKNOWN), "unknown");
 	assert_string_equal(zw_node_status_name(ZW_NODE_ALIVE), "alive");
 	assert_string_equal(zw_node_status_name(ZW_NODE_ASLEEP), "asleep");

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zw_zjs_int.h: the zwavejs backend's parts.
+ *
+ * zw_zjs.c holds the connection to the Z-Wave JS server (zw_zjs_ws.c),
+ * its handshake, the commands zwgate sends and their results;
+ * zw_zjs_node.c turns the server's state and events into zw_events, and
+ * keeps what the commands need of them (which zwave-js value a registry
+ * key is); zw_zjs_map.c names the values (docs/VALUES.md).
+ */
+#ifndef ZWGATE_ZW_ZJS_INT_H
+#define ZWGATE_ZW_ZJS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "wsurl.h"
+#include "zw.h"
+#include "zw_zjs_map.h"
+#include "zw_zjs_ws.h"
+
+/*
+ * The server's API schema zwgate speaks: 47 gives "all nodes ready".  A
+ * server whose range leaves it out is refused with the reason.
+ */
+#define ZJS_SCHEMA 47
+/* The biggest message taken from the server: its whole state comes in
+ * one (about 4 KB a node; a 232-node network fits with room). */
+#define ZJS_MESSAGE_MAX (16u << 20)
+
+/* A value zwgate shows: its registry meta and the zwave-js ids. */
+struct zjs_value {
+	struct value_meta meta;	  /* owns its enum items */
+	struct zjs_states states; /* an enum's zwave-js numbers */
+	struct zjs_vid read;	  /* what events name */
+	struct zjs_vid write;	  /* what set_value writes */
+};
+
+struct zjs_node {
+	bool known, ready;
+	enum zw_node_status status;
+	struct zjs_value *values;
+	size_t nvalues, cap;
+};
+
+/* The include, exclude or heal under way, if any. */
+struct zjs_cmd {
+	const char *name; /* "include", "exclude", "heal"; NULL: none */
+	bool cancelling, timed_out;
+	bool found;	  /* include: a device answered; "node added" follows */
+	bool stopped;	  /* the controller left the mode by itself */
+	uv_timer_t timer; /* the include's or exclude's time limit */
+};
+
+struct zw_zjs {
+	struct zw base;
+	uv_loop_t *loop;
+	zw_event_fn cb;
+	void *ctx;
+	struct wsurl url;
+	struct zjs_ws *ws;
+	bool listening;	   /* the state came: events are about it */
+	bool all_ready;	   /* ZW_EV_ALL_QUERIED sent on this connection */
+	bool failed_sent;  /* ZW_EV_FAILED sent since the last READY */
+	unsigned long ids; /* messageId counter */
+	struct zjs_node nodes[ZW_NODE_MAX + 1];
+	struct zjs_cmd cmd;
+};
+
+/* How long "node added" or "node removed" may take to follow the
+ * controller leaving inclusion or exclusion mode by itself. */
+#define ZJS_STOPPED_GRACE_MS 15000
+
+/* zw_zjs.c */
+void zjs_emit(struct zw_zjs *z, struct zw_event *ev);
+void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
+		      int result, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Send {"messageId":"<kind>-N","command":cmd, ...args}: 0 or -errno. */
+int zjs_send(struct zw_zjs *z, const char *kind, const char *cmd, json_t *args);
+/* The include's or exclude's timer: its time limit, or its grace after
+ * the controller stopped (ZJS_STOPPED_GRACE_MS). */
+void zjs_cmd_timeout(uv_timer_t *t);
+
+/* zw_zjs_node.c */
+/* The start_listening result's state: every node and value. */
+void zjs_node_state(struct zw_zjs *z, const json_t *state);
+/* One event of the server ({"source":..,"event":..,...}). */
+void zjs_node_event(struct zw_zjs *z, const json_t *ev);
+/* The value behind a registry key, or NULL. */
+const struct zjs_value *zjs_node_value(const struct zw_zjs *z,
+				       const struct value_key *key);
+/* The connection is gone: what was learnt stays, and is checked again
+ * against the next state. */
+void zjs_node_disconnected(struct zw_zjs *z);
+/* Forget everything (close). */
+void zjs_node_clear(struct zw_zjs *z);
+
+#endif

@@ -1,0 +1,198 @@
+#!/bin/sh
+# The zwavejs backend end to end: zwgated, the real @zwave-js/server
+# (bench/zwavejs's lock) with the configuration zwgate ships
+# (etc/zwavejs/config.cjs and keys from `zwgatectl keys generate`), and
+# the Z-Wave JS mock controller (tests/zwave-mock) as its stick.
+#
+# Covered: the same registry keys as the OpenZWave backend for a switch,
+# a dimmer, a motion sensor, a temperature and humidity sensor and a
+# meter (ozw.sh checks the same list), retained on MQTT; zwgatectl set
+# and MQTT /set reaching the mock's devices and coming back; unsolicited
+# reports; include with progress, exclude timing out, cancel; a dead
+# node and its return; the server killed mid-run (status says so, nodes
+# and values stay, writes say why) and started again (zwgated connects by
+# itself); a server URL that is not loopback refused; a clean stop.
+#
+# Needs node >= 20 and npm (skipped loudly otherwise), socat, jq and
+# mosquitto; runs on loopback only, in a network namespace of its own
+# when it can.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/npm.sh"
+. "$top_srcdir/tests/broker.sh"
+. "$top_srcdir/tests/zwmock.sh"
+
+zjs_skip() {
+	echo "SKIP: zwavejs.sh: $*" >&2
+	skip_all "the zwavejs end-to-end suite did not run: $*"
+}
+
+printf 'gateway-id "x"\nzwave { backend zwavejs }\n' >"$T/probe.conf"
+chmod 644 "$T/probe.conf"
+"$ZWGATED" -n -c "$T/probe.conf" >/dev/null 2>&1 ||
+	zjs_skip "zwgated was built without the zwavejs backend"
+why=$(npm_missing) && zjs_skip "$why"
+for p in socat mosquitto mosquitto_sub mosquitto_pub jq; do
+	command -v $p >/dev/null 2>&1 || zjs_skip "$p is not installed"
+done
+MOCK_SRC=$top_srcdir/tests/zwave-mock
+MOCK_DIR=${ZWGATE_MOCK_DIR:-$top_builddir/tests/zwave-mock}
+ZJS_SRC=$top_srcdir/bench/zwavejs
+ZJS_DIR=${ZWGATE_ZWAVEJS_DIR:-$top_builddir/bench/zwavejs}
+for p in "$MOCK_SRC $MOCK_DIR" "$ZJS_SRC $ZJS_DIR"; do
+	set -- $p
+	why=$(npm_offline_why "$1" "$2") && zjs_skip "$why"
+	npm_ci "$1" "$2" || { echo "npm ci of $1 failed"; exit 99; }
+done
+loopback_only
+
+BROKER_OWNER=$$
+P=zwgate/test-gw
+trap 'broker_stop_all; cleanup' EXIT
+SERVER=$ZJS_DIR/node_modules/.bin/zwave-server
+ZPORT=$(broker__random_port)
+
+# server_start: the Z-Wave JS server on the mock, on 127.0.0.1:ZPORT.
+server_start() {
+	ZWGATE_ZWAVEJS_KEYS="$T/keys.json" ZWGATE_ZWAVEJS_CACHE="$T/cache" \
+		"$SERVER" "tcp://127.0.0.1:$MOCK_PORT" \
+		--config "$top_srcdir/etc/zwavejs/config.cjs" \
+		--host 127.0.0.1 --port "$ZPORT" --disable-dns-sd \
+		>>"$T/server.log" 2>&1 &
+	echo $! >"$T/server.pid"
+}
+
+server_stop() {
+	[ -s "$T/server.pid" ] && kill -KILL "$(cat "$T/server.pid")" 2>/dev/null
+	rm -f "$T/server.pid"
+}
+
+sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 99; }
+BROKER_PKI="$T/pki"
+broker_start "$T/broker" tls || exit 99
+TLS="--cafile $T/pki/ca.crt --cert $T/pki/client.crt --key $T/pki/client.key"
+mpub() { mosquitto_pub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -q 1 "$@"; }
+mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c -i capture \
+	-t "$P/#" >"$T/capture.log" 2>&1 &
+echo $! >"$T/capture.pid"
+
+# --- a server that is not on loopback --------------------------------
+printf 'gateway-id "x"\nzwave {\n\tbackend zwavejs\n\tserver "ws://192.168.1.5:3000"\n}\n' >"$T/far.conf"
+chmod 644 "$T/far.conf"
+out=$("$ZWGATED" -n -c "$T/far.conf" 2>&1)
+check "a server off loopback is refused" [ $? -ne 0 ]
+check "... saying why" contains "$out" "has no authentication, so zwgate reaches it on loopback only"
+
+"$ZWGATECTL" keys generate "$T/keys.json" >/dev/null ||
+	{ echo "zwgatectl keys generate failed"; exit 99; }
+mock_start 0 || { echo "the mock did not start"; exit 99; }
+server_start
+cat >"$CONF" <<CONF
+gateway-id "test-gw"
+log-level ${LOG_LEVEL:-info}
+zwave {
+	backend zwavejs
+	server "ws://127.0.0.1:$ZPORT"
+}
+control { idle-timeout 60 }
+CONF
+broker_cloud_block >>"$CONF"
+chmod 644 "$CONF"
+start_daemon || { echo "zwgated did not start"; exit 99; }
+
+# --- discovery -------------------------------------------------------
+t0=$(date +%s)
+check "the controller is ready" wait_for 60 controller_is ready
+check "every node is queried" wait_grep "$T/daemon.log" "all 6 nodes queried" 60
+echo "# the server and its interview took $(($(date +%s) - t0)) s"
+check "6 nodes (the controller and 5 devices)" [ "$(ctl --json status | jqr .nodes)" = 6 ]
+check "node 2 is a switch" value_is 2 switch false
+check "node 3 is a dimmer" value_is 3 level 0
+check "node 4 is a binary sensor" value_is 4 sensor_binary/0/state false
+check "node 5 has a temperature" value_is 5 temperature 21.5
+check "... in °C" [ "$(ctl --json get 5 temperature | jqr .unit)" = "°C" ]
+check "node 5 has a humidity" value_is 5 humidity 40
+check "node 6 meters energy" value_is 6 energy 12.5
+check "node 6 meters power" value_is 6 power 60
+check "... in W, read-only" [ "$(ctl --json get 6 power | jq -c '[.unit, .writable]')" = '["W",false]' ]
+check "the switch is writable" [ "$(ctl --json get 2 switch | jqr .writable)" = true ]
+check "the dimmer's level is writable" [ "$(ctl --json get 3 level | jqr .writable)" = true ]
+for t in node/2/switch_binary/0/currentValue node/3/switch_multilevel/0/currentValue \
+	node/4/sensor_binary/0/state node/5/sensor_multilevel/0/temperature \
+	node/6/meter/0/power node/6/meter/0/energy; do
+	check "retained on MQTT: $t" wait_grep "$T/capture.log" "^$P/$t {\"value\":" 10
+done
+check "node status on MQTT" wait_grep "$T/capture.log" "^$P/node/5/status alive" 10
+
+# --- writes ----------------------------------------------------------
+out=$(ctl set 2 switch on)
+check "zwgatectl set is confirmed by the device" contains "$out" "= true"
+check "... not just accepted" [ "${out#*not confirmed}" = "$out" ]
+check "... the mock's switch is on" mock_is 2 switch true
+check "... and the state is published" wait_grep "$T/capture.log" "^$P/node/2/switch_binary/0/currentValue {\"value\":true" 5
+mpub -t "$P/node/3/switch_multilevel/0/currentValue/set" -m 70
+check "MQTT /set reaches the mock's dimmer" wait_for 5 mock_is 3 level 70
+check "... and comes back on MQTT" wait_grep "$T/capture.log" "^$P/node/3/switch_multilevel/0/currentValue {\"value\":70" 5
+check "... and in the registry" value_is 3 level 70
+
+# --- reports from the devices ----------------------------------------
+mock '{"op":"report","node":4,"kind":"binary-sensor","value":true}' >/dev/null
+check "an unsolicited motion report is a state change" wait_for 5 value_is 4 state true
+check "... on MQTT too" wait_grep "$T/capture.log" "^$P/node/4/sensor_binary/0/state {\"value\":true" 5
+mock '{"op":"report","node":5,"kind":"multilevel-sensor","sensorType":1,"value":23.25}' >/dev/null
+check "an unsolicited temperature report" wait_for 5 value_is 5 temperature 23.25
+mock '{"op":"report","node":6,"kind":"meter","scale":2,"value":150.5}' >/dev/null
+check "an unsolicited meter report" wait_for 5 value_is 6 power 150.5
+mock '{"op":"report","node":3,"kind":"multilevel-switch","value":25}' >/dev/null
+check "a dimmer turned by hand" wait_for 5 value_is 3 level 25
+
+# --- controller commands ---------------------------------------------
+mock '{"op":"include","id":7,"device":"switch"}' >/dev/null
+ctl include 30 >"$T/include.out" 2>"$T/include.err"
+check "include succeeds" [ $? -eq 0 ]
+check "... showing its progress" grep -q "waiting for a device" "$T/include.err"
+check "... and the new node" grep -q "completed: node 7 added" "$T/include.out"
+check "the included node is interviewed" wait_for 30 value_is 7 switch false
+ctl exclude 2 >/dev/null 2>"$T/exclude.err"
+check "exclude with nobody pressing a button times out" [ $? -eq 1 ]
+check "... and says so" grep -q "timed out" "$T/exclude.err"
+ctl exclude 30 >/dev/null 2>"$T/cancel.err" &
+xpid=$!
+wait_grep "$T/cancel.err" "waiting" 10
+check "cancel stops a running exclude" quiet ctl cancel
+wait $xpid
+check "... which reports it" grep -q "cancelled" "$T/cancel.err"
+check "nothing to cancel is an error" sh -c "! $ZWGATECTL -s $SOCK cancel 2>/dev/null"
+check "refresh starts" quiet ctl refresh 5
+
+# --- a node that stops answering -------------------------------------
+mock '{"op":"dead","node":2}' >/dev/null
+for v in off on off; do ctl set --no-wait 2 switch $v >/dev/null; done
+check "a node that stops answering goes dead" wait_for 60 status_is 2 dead
+check "... on MQTT too" wait_grep "$T/capture.log" "^$P/node/2/status dead" 5
+check "the other nodes keep working" wait_for 10 sh -c "$ZWGATECTL -s $SOCK set 3 level 30 | grep -q '= 30$'"
+mock '{"op":"alive","node":2}' >/dev/null
+mock '{"op":"report","node":2,"kind":"binary-switch","value":true}' >/dev/null
+check "a dead node that reports is alive again" wait_for 30 status_is 2 alive
+
+# --- the server goes away and comes back -----------------------------
+server_stop
+check "a server that goes away shows in status" wait_for 10 sh -c "$ZWGATECTL -s $SOCK status | grep -q 'controller *failed: no Z-Wave JS server'"
+check "the daemon keeps running" quiet ctl status
+check "... and keeps its nodes and values" value_is 6 power 150.5
+out=$(ctl set 3 level 10 2>&1)
+check "a write meanwhile says why it cannot" contains "$out" "controller is not ready"
+server_start
+t0=$(date +%s)
+check "zwgated connects again by itself" wait_for 90 controller_is ready
+echo "# connected again $(($(date +%s) - t0)) s after the server was started"
+check "... and writes work again" wait_for 20 sh -c "$ZWGATECTL -s $SOCK set 3 level 45 | grep -q '= 45$'"
+check "... on the mock" mock_is 3 level 45
+
+# --- clean stop ------------------------------------------------------
+stop_daemon TERM
+check "SIGTERM: exit 0 (${STOP_STATUS})" [ "$STOP_STATUS" = 0 ]
+[ "$STOP_STATUS" = 0 ] || tail -40 "$T/daemon.log"
+check "no key in zwgated's log" sh -c "! grep -qiF \"\$(jq -r .securityKeys.S2_AccessControl '$T/keys.json')\" '$T/daemon.log'"
+server_stop
+kill -KILL "$(cat "$T/mock.pid")" 2>/dev/null
+finish
