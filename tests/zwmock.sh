@@ -32,3 +32,57 @@ quiet() { "$@" >/dev/null 2>&1; }
 is() { [ "$(ctl --json "$@" 2>/dev/null | jq -r "$JQ")" = "$WANT" ]; }
 status_is() { JQ=.status WANT=$2 is node "$1"; }
 controller_is() { JQ=.controller WANT=$1 is status; }
+
+# The checks both backends pass on the mock's network, with the same
+# registry keys and topics (docs/VALUES.md); P is the topic prefix,
+# $T/capture.log what a subscriber to P/# got, mpub a publisher.
+
+# zw_check_values: the nodes, their values, units and access, retained.
+zw_check_values() {
+	check "6 nodes (the controller and 5 devices)" [ "$(ctl --json status | jqr .nodes)" = 6 ]
+	check "node 2 is a switch" value_is 2 switch false
+	check "node 3 is a dimmer" value_is 3 level 0
+	check "node 4 is a binary sensor" value_is 4 sensor_binary/0/state false
+	check "node 5 has a temperature" value_is 5 temperature 21.5
+	check "... in °C" [ "$(ctl --json get 5 temperature | jqr .unit)" = "°C" ]
+	check "node 5 has a humidity" value_is 5 humidity 40
+	check "node 6 meters energy" value_is 6 energy 12.5
+	check "node 6 meters power" value_is 6 power 60
+	check "... in W, read-only" [ "$(ctl --json get 6 power | jq -c '[.unit, .writable]')" = '["W",false]' ]
+	check "the switch is writable" [ "$(ctl --json get 2 switch | jqr .writable)" = true ]
+	check "the dimmer's level is writable" [ "$(ctl --json get 3 level | jqr .writable)" = true ]
+	out=$(ctl node 3)
+	check "a device without a device file is named by its type" contains "$out" "Multilevel Power Switch"
+	for t in node/2/switch_binary/0/currentValue node/3/switch_multilevel/0/currentValue \
+		node/4/sensor_binary/0/state node/5/sensor_multilevel/0/temperature \
+		node/6/meter/0/power node/6/meter/0/energy; do
+		check "retained on MQTT: $t" wait_grep "$T/capture.log" "^$P/$t {\"value\":" 10
+	done
+	check "node status on MQTT" wait_grep "$T/capture.log" "^$P/node/5/status alive" 10
+}
+
+# zw_check_writes: zwgatectl set and MQTT /set reach the devices.
+zw_check_writes() {
+	out=$(ctl set 2 switch on)
+	check "zwgatectl set is confirmed by the device" contains "$out" "= true"
+	check "... not just accepted" [ "${out#*not confirmed}" = "$out" ]
+	check "... the mock's switch is on" mock_is 2 switch true
+	check "... and the state is published" wait_grep "$T/capture.log" "^$P/node/2/switch_binary/0/currentValue {\"value\":true" 5
+	mpub -t "$P/node/3/switch_multilevel/0/currentValue/set" -m 70
+	check "MQTT /set reaches the mock's dimmer" wait_for 5 mock_is 3 level 70
+	check "... and comes back on MQTT" wait_grep "$T/capture.log" "^$P/node/3/switch_multilevel/0/currentValue {\"value\":70" 5
+	check "... and in the registry" value_is 3 level 70
+}
+
+# zw_check_reports: what the devices report unasked.
+zw_check_reports() {
+	mock '{"op":"report","node":4,"kind":"binary-sensor","value":true}' >/dev/null
+	check "an unsolicited motion report is a state change" wait_for 5 value_is 4 state true
+	check "... on MQTT too" wait_grep "$T/capture.log" "^$P/node/4/sensor_binary/0/state {\"value\":true" 5
+	mock '{"op":"report","node":5,"kind":"multilevel-sensor","sensorType":1,"value":23.25}' >/dev/null
+	check "an unsolicited temperature report" wait_for 5 value_is 5 temperature 23.25
+	mock '{"op":"report","node":6,"kind":"meter","scale":2,"value":150.5}' >/dev/null
+	check "an unsolicited meter report" wait_for 5 value_is 6 power 150.5
+	mock '{"op":"report","node":3,"kind":"multilevel-switch","value":25}' >/dev/null
+	check "a dimmer turned by hand" wait_for 5 value_is 3 level 25
+}
