@@ -25,7 +25,7 @@
 #define CONF_OUTBOX_MAX	   (1024.0 * 1024 * 1024) /* outbox-max-bytes */
 
 static const char *const conf_backends[] = { "sim", "openzwave", "zwavejs",
-					      NULL };
+					     NULL };
 
 const struct conf_key conf_zwave_keys[] = {
 	CONF_VALUE("backend", CONF_ENUM, zwave.backend, .def = "sim",
@@ -34,7 +34,8 @@ const struct conf_key conf_zwave_keys[] = {
 	CONF_VALUE("device", CONF_PATH, zwave.device, .def = "/dev/ttyACM0"),
 	CONF_VALUE("network-key-file", CONF_PATH, zwave.network_key_file),
 	CONF_VALUE("server", CONF_STRING, zwave.server,
-		   .def = "ws://127.0.0.1:3000", .check = conf_check_zjs_server),
+		   .def = "ws://127.0.0.1:3000",
+		   .check = conf_check_zjs_server),
 	CONF_END,
 };
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libwebsockets.h>
 
@@ -25,7 +26,8 @@
 #include "zw_zjs_ws.h"
 
 #define ZJS_WS_RETRY_MAX_MS 30000
-#define ZJS_WS_TX_MAX	    64 /* messages waiting to be sent */
+#define ZJS_WS_TX_MAX	    64	  /* messages waiting to be sent */
+#define ZJS_WS_RX_KEEP	    65536 /* a receive buffer kept between messages */
 
 struct zjs_tx {
 	struct zjs_tx *next;
@@ -122,9 +124,8 @@ static bool zjs_ws_rx(struct zjs_ws *w, struct lws *wsi, const char *in,
 		return false;
 	}
 	if (len > w->max - w->rx_len || rest > w->max - w->rx_len - len) {
-		log_warning("zwavejs: a message of the server is over %zu "
-			    "bytes: closing the connection",
-			    w->max);
+		snprintf(w->drop_why, sizeof(w->drop_why),
+			 "zwgate closed it: a message over %zu bytes", w->max);
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL,
 				 0);
 		return false;
@@ -150,6 +151,12 @@ static bool zjs_ws_rx(struct zjs_ws *w, struct lws *wsi, const char *in,
 		w->rx[n] = '\0';
 		w->rx_len = 0;
 		w->ops->message(w->ctx, w->rx, n);
+		/* The state is megabytes once per connection: not kept. */
+		if (w->rx_cap > ZJS_WS_RX_KEEP && !w->closing) {
+			free(w->rx);
+			w->rx = NULL;
+			w->rx_cap = 0;
+		}
 	}
 	return true;
 }
@@ -187,6 +194,18 @@ static int zjs_ws_cb(struct lws *wsi, enum lws_callback_reasons reason,
 	struct zjs_ws *w = c ? lws_context_user(c) : NULL;
 
 	(void)user;
+	/*
+	 * lws frees a wsi without clearing *pwsi; and a connection lost
+	 * between the upgrade request and its answer ends here with no
+	 * CONNECTION_ERROR: either way, forget it (and try again).
+	 */
+	if (w && reason == LWS_CALLBACK_WSI_DESTROY && wsi == w->wsi) {
+		w->wsi = NULL;
+		if (!w->closing)
+			zjs_ws_down(w, "the connection closed before the "
+				       "WebSocket handshake");
+		return 0;
+	}
 	if (!w || w->closing)
 		return reason == LWS_CALLBACK_CLIENT_RECEIVE ||
 			       reason == LWS_CALLBACK_CLIENT_WRITEABLE
@@ -194,12 +213,12 @@ static int zjs_ws_cb(struct lws *wsi, enum lws_callback_reasons reason,
 			   : 0;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 		zjs_ws_down(w, in && len ? (const char *)in
 					 : "the connection failed");
 		break;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		w->up = true;
-		w->attempts = 0;
 		w->rx_len = 0;
 		w->ops->opened(w->ctx);
 		break;
@@ -229,6 +248,20 @@ static const struct lws_protocols zjs_ws_protocols[] = {
 static void zjs_ws_connect(struct zjs_ws *w)
 {
 	struct lws_client_connect_info i;
+	struct stat st;
+	char why[96];
+
+	/* lws 4.1.6 leaks a poll handle on a socket path that fails at
+	 * once: look first, and say why. */
+	if (w->url.unix_socket && stat(w->url.path, &st) < 0) {
+		snprintf(why, sizeof(why), "%s", strerror(errno));
+		zjs_ws_down(w, why);
+		return;
+	}
+	if (w->url.unix_socket && !S_ISSOCK(st.st_mode)) {
+		zjs_ws_down(w, "not a socket");
+		return;
+	}
 
 	memset(&i, 0, sizeof(i));
 	i.context = w->lws;
@@ -279,7 +312,9 @@ int zjs_ws_open(uv_loop_t *loop, const struct wsurl *url, size_t max_message,
 	uv_timer_init(loop, &w->retry);
 	uv_idle_init(loop, &w->stop);
 	w->retry.data = w->stop.data = w;
-	zjs_ws_connect(w);
+	/* From the loop, not from here: a failure calls closed(), which
+	 * the caller must not hear before it has *ret. */
+	(void)uv_timer_start(&w->retry, zjs_retry_cb, 0, 0);
 	*ret = w;
 	return 0;
 }
@@ -308,6 +343,11 @@ int zjs_ws_send(struct zjs_ws *w, const char *text, size_t len)
 	return 0;
 }
 
+void zjs_ws_ok(struct zjs_ws *w)
+{
+	w->attempts = 0;
+}
+
 void zjs_ws_drop(struct zjs_ws *w, const char *why)
 {
 	if (!w->wsi || w->dropping)
@@ -333,7 +373,7 @@ static void zjs_ws_stop_cb(uv_idle_t *h)
 
 void zjs_ws_close(struct zjs_ws *w)
 {
-	if (!w)
+	if (!w || w->closing)
 		return;
 	w->closing = true;
 	uv_timer_stop(&w->retry);

@@ -35,6 +35,9 @@ int zjs_ws_open(uv_loop_t *loop, const struct wsurl *url, size_t max_message,
 /* Queue a text message: 0, -ENOTCONN (not connected), -ENOBUFS (too
  * much waiting already) or -ENOMEM. */
 int zjs_ws_send(struct zjs_ws *w, const char *text, size_t len);
+/* The peer took the session (not just the connection): the next loss
+ * is retried after 1 s again, not after the grown back-off. */
+void zjs_ws_ok(struct zjs_ws *w);
 /* Drop this connection (the peer broke the protocol): closed() follows,
  * and so does the next attempt. */
 void zjs_ws_drop(struct zjs_ws *w, const char *why);
