@@ -226,9 +226,21 @@ _zwgatectl() {
 		[[ $cur == -* ]] && _zwgatectl_compgen '--json --help'
 		return ;;
 	set | include)
+		if [[ $cmd == include && $prev == --grant ]]; then
+			# a comma-separated list: complete its last class
+			local done=${cur%"${cur##*,}"}
+			local IFS=$'\n'
+			COMPREPLY=($(compgen -P "$done" -W 'access-control
+authenticated
+unauthenticated
+s0
+none' -- "${cur##*,}"))
+			return
+		fi
+		[[ $cmd == include && $prev == --pin ]] && return
 		if [[ $cur == -* ]]; then
 			local o=--no-wait
-			[[ $cmd == include ]] && o=--secure
+			[[ $cmd == include ]] && o='--secure --grant --pin'
 			_zwgatectl_compgen "$o --json --help"
 			return
 		fi ;;

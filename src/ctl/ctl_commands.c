@@ -21,6 +21,8 @@
 #include "ctl_trust.h"
 #include "zwgate/control.h"
 
+#define INCLUDE_ARGS "[--secure [--grant CLASS,...] [--pin PIN]] [SECONDS]"
+
 /* include and exclude: the longest time they may run */
 #define CTL_COMMAND_TIMEOUT_MAX_S 600
 
@@ -107,6 +109,25 @@ static json_t *build_sim(const struct ctl *ctl, char **argv, int argc)
 	ctl_usage("sim", sim_args);
 }
 
+/* "authenticated,s0" as ["authenticated","s0"] ("none": []); the
+ * daemon checks the names. */
+static json_t *grant_list(const char *text)
+{
+	json_t *a = json_array();
+	char *copy = strdup(text), *save = NULL;
+
+	if (!a || !copy) {
+		fprintf(stderr, "%s: out of memory\n", ctl_prog);
+		exit(CTL_EXIT_FAILED);
+	}
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save))
+		if (strcmp(t, "none") != 0)
+			json_array_append_new(a, json_string(t));
+	free(copy);
+	return a;
+}
+
 /* include [--secure] [SECONDS] and exclude [SECONDS]. */
 static json_t *build_command(const struct ctl *ctl, const char *cmd,
 			     const char *args, char **argv, int argc)
@@ -130,13 +151,16 @@ static json_t *build_command(const struct ctl *ctl, const char *cmd,
 	}
 	if (ctl->secure)
 		ctl_json_set(req, "secure", json_true());
+	if (ctl->grant)
+		ctl_json_set(req, "grant", grant_list(ctl->grant));
+	if (ctl->pin)
+		ctl_json_set(req, "pin", json_string(ctl->pin));
 	return req;
 }
 
 static json_t *build_include(const struct ctl *ctl, char **argv, int argc)
 {
-	return build_command(ctl, "include", "[--secure] [SECONDS]", argv,
-			     argc);
+	return build_command(ctl, "include", INCLUDE_ARGS, argv, argc);
 }
 
 static json_t *build_exclude(const struct ctl *ctl, char **argv, int argc)
@@ -244,18 +268,35 @@ static const struct ctl_command commands[] = {
 	  .keys = { "level" },
 	  .print = ctl_print_log_level },
 	{ .name = "include",
-	  .args = "[--secure] [SECONDS]",
+	  .args = INCLUDE_ARGS,
 	  .summary = "add a device to the network",
 	  .help = "Put the controller in inclusion mode for SECONDS (default "
 		  "60, at most 600)\nand show how it goes; press the "
 		  "button of the device meanwhile.  With\n--secure the "
-		  "device is included with S0 security (needs a network "
-		  "key).\nExit status 0 once a device was added, 1 on a "
-		  "timeout or failure.",
+		  "device is included with the best security it offers: "
+		  "S0 with\nbackend openzwave (needs a network key), S2 or "
+		  "S0 with backend zwavejs.\nS2 (zwavejs): the progress "
+		  "shows the classes the device asks for;\n--grant "
+		  "grants only those listed (access-control, authenticated,"
+		  "\nunauthenticated, s0, or none), and --pin gives the "
+		  "device's PIN, the\nfirst five digits of its DSK, which "
+		  "the authenticated classes need (or\ngive it with "
+		  "include-pin when asked).  A device added with less "
+		  "security\nthan it asked for is said so loudly.\nExit "
+		  "status 0 once a device was added, 1 on a timeout or "
+		  "failure.",
 	  .min = 0,
 	  .max = 1,
 	  .build = build_include,
 	  .print = ctl_print_command },
+	{ .name = "include-pin",
+	  .args = "PIN",
+	  .summary = "give an S2 device's PIN to the running include",
+	  .help = "Give the PIN the running include asks for: the first "
+		  "five digits of the\ndevice's DSK, on the device or its "
+		  "box (backend zwavejs).",
+	  .keys = { "pin" },
+	  .print = ctl_print_given },
 	{ .name = "exclude",
 	  .args = "[SECONDS]",
 	  .summary = "remove a device from the network",
@@ -458,6 +499,16 @@ int ctl_command_args(struct ctl *ctl, const struct ctl_command *c, char **argv,
 		} else if (opts && !strcmp(a, "--secure") &&
 			   !strcmp(c->name, "include")) {
 			ctl->secure = true;
+		} else if (opts &&
+			   (!strcmp(a, "--grant") || !strcmp(a, "--pin")) &&
+			   !strcmp(c->name, "include")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr,
+					"%s: include: %s needs a value\n",
+					ctl_prog, a);
+				ctl_usage(c->name, cmd_args(c));
+			}
+			*(a[2] == 'g' ? &ctl->grant : &ctl->pin) = argv[++i];
 		} else if (opts && !strcmp(a, "--")) {
 			opts = false;
 		} else if (opts && !strncmp(a, "--", 2)) {

@@ -39,7 +39,9 @@ struct ctl {
 	double timeout_s; /* 0: wait forever */
 	bool json;
 	bool no_wait;
-	bool secure; /* include --secure */
+	bool secure;	   /* include --secure */
+	const char *grant; /* include --grant CLASS,... */
+	const char *pin;   /* include --pin PIN */
 };
 
 /*
@@ -127,6 +129,7 @@ void ctl_print_log_level(const json_t *r);
 void ctl_print_sim(const json_t *r);
 void ctl_print_command(const json_t *r);
 void ctl_print_cancel(const json_t *r);
+void ctl_print_given(const json_t *r);
 void ctl_print_heal(const json_t *r);
 void ctl_print_refresh(const json_t *r);
 void ctl_print_config_set(const json_t *r);

@@ -355,6 +355,11 @@ void ctl_print_cancel(const json_t *r)
 	ctl_print_line("cancel sent to the controller");
 }
 
+void ctl_print_given(const json_t *r)
+{
+	ctl_print_line("PIN given to the running include");
+}
+
 void ctl_print_heal(const json_t *r)
 {
 	ctl_print_line("healing the network: each node updates its routes "

@@ -115,6 +115,7 @@ static const struct {
 	{ "log-level", api_log_level },
 	{ "sim", api_sim },
 	{ "include", api_include },
+	{ "include-pin", api_include_pin },
 	{ "exclude", api_exclude },
 	{ "cancel", api_cancel },
 	{ "heal", api_heal },

@@ -104,6 +104,7 @@ void api_names_saved(void *ctx, struct state_save_wait *list, int result);
 int api_command_error(struct api_call *c, int r, const char *what);
 int api_sim(struct api_call *c, const json_t *req, json_t **res);
 int api_include(struct api_call *c, const json_t *req, json_t **res);
+int api_include_pin(struct api_call *c, const json_t *req, json_t **res);
 int api_exclude(struct api_call *c, const json_t *req, json_t **res);
 int api_cancel(struct api_call *c, const json_t *req, json_t **res);
 int api_heal(struct api_call *c, const json_t *req, json_t **res);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -115,6 +116,84 @@ static int arg_timeout(struct api_call *c, const json_t *req, unsigned *ret)
 	return 0;
 }
 
+/* An S2 PIN: the five digits of the DSK's first group. */
+static int arg_pin(struct api_call *c, const json_t *v, char *pin)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || strlen(s) != ZW_PIN_LEN ||
+	    strspn(s, "0123456789") != ZW_PIN_LEN || atol(s) > 65535)
+		return api_fail(c, -EINVAL,
+				"'pin' must be the five digits of the "
+				"device's DSK's first group (00000 to "
+				"65535)");
+	memcpy(pin, s, ZW_PIN_LEN + 1);
+	return 0;
+}
+
+/* The classes an include may grant: names as zwgatectl's --grant. */
+static int arg_grant(struct api_call *c, const json_t *v, unsigned *ret)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+		{ "access-control", ZW_SEC_S2_ACCESS_CONTROL },
+		{ "authenticated", ZW_SEC_S2_AUTHENTICATED },
+		{ "unauthenticated", ZW_SEC_S2_UNAUTHENTICATED },
+		{ "s0", ZW_SEC_S0_LEGACY },
+	};
+	size_t i, k;
+	json_t *e;
+
+	*ret = 0;
+	if (!json_is_array(v))
+		return api_fail(c, -EINVAL,
+				"'grant' must be a list of security classes");
+	json_array_foreach(v, i, e)
+	{
+		const char *s = json_string_value(e);
+
+		for (k = 0; s && k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcmp(s, names[k].name) == 0)
+				break;
+		if (!s || k == sizeof(names) / sizeof(names[0]))
+			return api_fail(c, -EINVAL,
+					"unknown security class in 'grant' "
+					"(access-control, authenticated, "
+					"unauthenticated, s0)");
+		*ret |= names[k].bit;
+	}
+	return 0;
+}
+
+/* The S2 answers an include was given: set them in the backend. */
+static int include_s2(struct api_call *c, const json_t *req, bool secure)
+{
+	const json_t *grant = json_object_get(req, "grant");
+	const json_t *pin = json_object_get(req, "pin");
+	struct zw_s2 s2 = { .answer = false };
+	int r;
+
+	if (!grant && !pin)
+		return 0;
+	if (!secure)
+		return api_fail(c, -EINVAL,
+				"'grant' and 'pin' are for a secure include");
+	if (grant && (r = arg_grant(c, grant, &s2.grant)) < 0)
+		return r;
+	s2.grant_set = grant != NULL;
+	if (pin && (r = arg_pin(c, pin, s2.pin)) < 0)
+		return r;
+	r = zw_set_s2(api_zw(c->a), &s2);
+	if (r == -ENOTSUP)
+		return api_fail(c, r,
+				"the %s backend has no S2: no 'grant' or "
+				"'pin' (backend zwavejs has)",
+				zw_name(api_zw(c->a)));
+	return r < 0 ? api_command_error(c, r, "include devices") : 0;
+}
+
 int api_include(struct api_call *c, const json_t *req, json_t **res)
 {
 	const json_t *secure = json_object_get(req, "secure");
@@ -125,10 +204,32 @@ int api_include(struct api_call *c, const json_t *req, json_t **res)
 		return api_fail(c, -EINVAL, "'secure' must be true or false");
 	if ((r = arg_timeout(c, req, &timeout_s)) < 0)
 		return r;
+	if ((r = include_s2(c, req, json_is_true(secure))) < 0)
+		return r;
 	r = zw_include(api_zw(c->a), json_is_true(secure), timeout_s);
 	if (r < 0)
 		return api_command_error(c, r, "include devices");
 	return command_wait(c, "include", timeout_s);
+}
+
+/* The PIN an S2 device asks for during the include under way. */
+int api_include_pin(struct api_call *c, const json_t *req, json_t **res)
+{
+	struct zw_s2 s2 = { .answer = true };
+	int r = arg_pin(c, json_object_get(req, "pin"), s2.pin);
+
+	if (r < 0)
+		return r;
+	r = zw_set_s2(api_zw(c->a), &s2);
+	if (r == -ENOENT)
+		return api_fail(c, r, "no include is running");
+	if (r == -ENOTSUP)
+		return api_fail(c, r, "the %s backend has no S2",
+				zw_name(api_zw(c->a)));
+	if (r < 0)
+		return api_command_error(c, r, "give the PIN");
+	*res = json_pack("{s:b}", "given", 1);
+	return *res ? 0 : -ENOMEM;
 }
 
 int api_exclude(struct api_call *c, const json_t *req, json_t **res)

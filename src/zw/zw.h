@@ -40,6 +40,27 @@ struct zw_opts {
 	const char *server;	      /* zwavejs: a ws:// URL (wsurl.h) */
 };
 
+/*
+ * Security classes, as bits of a mask (bit n is zwave-js's SecurityClass
+ * n): what an include grants a device.
+ */
+#define ZW_SEC_S2_UNAUTHENTICATED (1u << 0)
+#define ZW_SEC_S2_AUTHENTICATED	  (1u << 1)
+#define ZW_SEC_S2_ACCESS_CONTROL  (1u << 2)
+#define ZW_SEC_S0_LEGACY	  (1u << 7)
+#define ZW_SEC_ALL                                             \
+	(ZW_SEC_S2_UNAUTHENTICATED | ZW_SEC_S2_AUTHENTICATED | \
+	 ZW_SEC_S2_ACCESS_CONTROL | ZW_SEC_S0_LEGACY)
+#define ZW_PIN_LEN 5 /* an S2 PIN: the first five digits of the DSK */
+
+/* The answers to an S2 device's questions during an include. */
+struct zw_s2 {
+	bool answer;		  /* the PIN for the include under way */
+	bool grant_set;		  /* false: grant what the device asks for */
+	unsigned grant;		  /* ZW_SEC_* */
+	char pin[ZW_PIN_LEN + 1]; /* "" while not known */
+};
+
 struct zw_ops {
 	const char *name;
 	/* Start the backend; events may flow as soon as the loop runs. */
@@ -63,6 +84,8 @@ struct zw_ops {
 	 * 1, 2 or 4); the node's report follows as a value event. */
 	int (*set_config)(struct zw *z, uint8_t node, uint8_t param,
 			  int32_t value, uint8_t size);
+	/* The S2 answers for the include under way or about to start. */
+	int (*s2)(struct zw *z, const struct zw_s2 *s2);
 };
 
 /* Every backend instance starts with this. */
@@ -97,6 +120,15 @@ static inline int zw_include(struct zw *z, bool secure, unsigned timeout_s)
 {
 	return z->ops->include ? z->ops->include(z, secure, timeout_s)
 			       : -ENOTSUP;
+}
+
+/*
+ * Give the S2 answers (classes to grant, the device's PIN) for the next
+ * include, or the PIN to the one under way that waits for it.
+ */
+static inline int zw_set_s2(struct zw *z, const struct zw_s2 *s2)
+{
+	return z->ops->s2 ? z->ops->s2(z, s2) : -ENOTSUP;
 }
 
 /* Put the controller in exclusion mode for at most timeout_s. */

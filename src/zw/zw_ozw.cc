@@ -177,7 +177,6 @@ const ozw_entry *ozw_entry_of(struct zw_ozw *z, const struct value_key *k)
 	return it == z->values.end() ? nullptr : &it->second;
 }
 
-
 static int ozw_node_ready(struct zw_ozw *z, uint8_t node)
 {
 	int r = ozw_usable(z);
@@ -204,7 +203,6 @@ static int ozw_refresh(struct zw *zb, uint8_t node)
 		return -EIO;
 	}
 }
-
 
 static int ozw_set_config(struct zw *zb, uint8_t node, uint8_t param,
 			  int32_t value, uint8_t size)
@@ -423,8 +421,6 @@ static void ozw_close(struct zw *zb)
 	ozw_close_handles(z);
 }
 
-
-
 static int ozw_prepare(struct zw_ozw *z, const struct zw_opts *opts,
 		       std::string *key)
 {
@@ -441,8 +437,8 @@ static int ozw_prepare(struct zw_ozw *z, const struct zw_opts *opts,
 	}
 	z->user_path = std::string(dir) + "/";
 	free(dir);
-	z->device = opts->device && *opts->device ? opts->device
-						  : OZW_DEFAULT_DEVICE;
+	z->device =
+	    opts->device && *opts->device ? opts->device : OZW_DEFAULT_DEVICE;
 	if (!kf)
 		return 0;
 	r = ozw_read_key(kf, key);
@@ -474,8 +470,8 @@ static void ozw_init_handles(struct zw_ozw *z)
 	z->handles = 4;
 }
 
-static int ozw_open(uv_loop_t *loop, const struct zw_opts *opts,
-		    zw_event_fn cb, void *ctx, struct zw **ret)
+static int ozw_open(uv_loop_t *loop, const struct zw_opts *opts, zw_event_fn cb,
+		    void *ctx, struct zw **ret)
 {
 	struct zw_ozw *z;
 	std::string key;
@@ -588,5 +584,5 @@ static int ozw_c_set_config(struct zw *z, uint8_t node, uint8_t param,
 extern "C" const struct zw_ops zw_ozw_ops = {
 	"openzwave",   ozw_c_open,    ozw_c_close,	ozw_c_set_value,
 	ozw_c_refresh, ozw_c_include, ozw_c_exclude,	ozw_c_cancel,
-	ozw_c_heal,    nullptr,	      ozw_c_set_config,
+	ozw_c_heal,    nullptr,	      ozw_c_set_config, nullptr, /* no S2 */
 };

@@ -64,6 +64,22 @@ void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
 	zjs_emit(z, &ev);
 }
 
+void zjs_cmd_clear(struct zw_zjs *z)
+{
+	z->cmd.name = NULL;
+	uv_timer_stop(&z->cmd.timer);
+	memset(&z->s2, 0, sizeof(z->s2));
+	z->pin_wanted = false;
+}
+
+int zjs_send_pin(struct zw_zjs *z)
+{
+	zjs_emit_command(z, "include", 0, 0,
+			 "include: checking the device's PIN");
+	return zjs_send(z, "pin", "controller.validate_dsk_and_enter_pin",
+			json_pack("{s:s}", "pin", z->s2.pin));
+}
+
 int zjs_send(struct zw_zjs *z, const char *kind, const char *cmd, json_t *args)
 {
 	json_t *m = args ? args : json_object();
@@ -186,8 +202,7 @@ static void zjs_result(struct zw_zjs *z, const json_t *m)
 			   strncmp(id, z->cmd.name, strlen(z->cmd.name)) == 0) {
 			const char *name = z->cmd.name;
 
-			z->cmd.name = NULL;
-			uv_timer_stop(&z->cmd.timer);
+			zjs_cmd_clear(z);
 			zjs_emit_command(z, name, 0, -EIO,
 					 "%s: refused by the server: %s", name,
 					 why && *why ? why
@@ -196,9 +211,21 @@ static void zjs_result(struct zw_zjs *z, const json_t *m)
 		}
 		return;
 	}
-	if (strncmp(id, "listen-", 7) == 0) {
+	if (z->cmd.name && strncmp(id, z->cmd.name, strlen(z->cmd.name)) == 0 &&
+	    id[strlen(z->cmd.name)] == '-' &&
+	    json_is_false(json_object_get(res, "success"))) {
+		/* zwave-js says no when the controller is busy. */
+		const char *name = z->cmd.name;
+
+		zjs_cmd_clear(z);
+		zjs_emit_command(z, name, 0, -EBUSY,
+				 "%s: the controller is busy (another client "
+				 "of the server may be including)",
+				 name);
+	} else if (strncmp(id, "listen-", 7) == 0) {
 		z->listening = true;
 		z->failed_sent = false;
+		zjs_ws_ok(z->ws);
 		zjs_node_state(z, json_object_get(res, "state"));
 	} else if (strncmp(id, "set-", 4) == 0) {
 		/* SetValueStatus: 1 working, 254/255 success. */
@@ -250,8 +277,7 @@ static void zjs_closed(void *ctx, const char *why, unsigned retry_ms)
 	if (z->cmd.name) {
 		const char *name = z->cmd.name;
 
-		z->cmd.name = NULL;
-		uv_timer_stop(&z->cmd.timer);
+		zjs_cmd_clear(z);
 		zjs_emit_command(z, name, 0, -EIO,
 				 "%s: stopped: the server is gone", name);
 	}
@@ -370,23 +396,35 @@ void zjs_cmd_timeout(uv_timer_t *t)
 {
 	struct zw_zjs *z = t->data;
 	const char *name = z->cmd.name;
+	int r;
 
 	if (!name)
 		return;
-	if (z->cmd.stopped) {
-		z->cmd.name = NULL;
-		zjs_emit_command(z, name, 0, -EIO,
-				 "%s: the controller stopped, and no device "
-				 "came",
-				 name);
+	if (z->cmd.stopped || z->cmd.timed_out || z->cmd.cancelling ||
+	    z->cmd.found) {
+		/* The end it waited for did not come: end it here. */
+		const char *what =
+		    z->cmd.cancelling  ? "cancelled"
+		    : z->cmd.timed_out ? "timed out"
+		    : z->cmd.found     ? "the device answered but was not added"
+				   : "the controller stopped, and no device "
+				     "came";
+
+		r = z->cmd.cancelling  ? -ECANCELED
+		    : z->cmd.timed_out ? -ETIMEDOUT
+				       : -EIO;
+		zjs_cmd_clear(z);
+		zjs_emit_command(z, name, 0, r, "%s: %s", name, what);
 		return;
 	}
 	z->cmd.timed_out = true;
 	(void)zjs_send(z, "stop",
-		       strcmp(z->cmd.name, "include") == 0
+		       strcmp(name, "include") == 0
 			   ? "controller.stop_inclusion"
 			   : "controller.stop_exclusion",
 		       NULL);
+	(void)uv_timer_start(&z->cmd.timer, zjs_cmd_timeout,
+			     ZJS_STOPPED_GRACE_MS, 0);
 }
 
 static int zjs_begin(struct zw_zjs *z, const char *name, const char *cmd,
@@ -420,12 +458,42 @@ static int zjs_begin(struct zw_zjs *z, const char *name, const char *cmd,
 static int zjs_include(struct zw *base, bool secure, unsigned timeout_s)
 {
 	struct zw_zjs *z = (struct zw_zjs *)base;
-
-	return zjs_begin(
+	int r = zjs_begin(
 	    z, "include", "controller.begin_inclusion",
 	    json_pack("{s:{s:i}}", "options", "strategy",
 		      secure ? ZJS_INCLUDE_DEFAULT : ZJS_INCLUDE_INSECURE),
 	    timeout_s);
+
+	/* Answers given for an include that did not start: gone. */
+	if (r < 0 && !z->cmd.name)
+		memset(&z->s2, 0, sizeof(z->s2));
+	return r;
+}
+
+/*
+ * Before an include: the classes to grant and the PIN, if known.  During
+ * one (answer): the PIN, sent at once when the device waits for it.
+ */
+static int zjs_s2(struct zw *base, const struct zw_s2 *s2)
+{
+	struct zw_zjs *z = (struct zw_zjs *)base;
+	bool including = z->cmd.name && strcmp(z->cmd.name, "include") == 0;
+
+	if (!s2->answer) {
+		if (z->cmd.name)
+			return -EBUSY;
+		z->s2 = *s2;
+		return 0;
+	}
+	if (!including)
+		return -ENOENT;
+	if (!s2->pin[0])
+		return -EINVAL;
+	memcpy(z->s2.pin, s2->pin, sizeof(z->s2.pin));
+	if (!z->pin_wanted)
+		return 0;
+	z->pin_wanted = false;
+	return zjs_send_pin(z);
 }
 
 static int zjs_exclude(struct zw *base, unsigned timeout_s)
@@ -450,6 +518,8 @@ static int zjs_cancel(struct zw *base)
 	else
 		cmd = "controller.stop_rebuilding_routes";
 	z->cmd.cancelling = true;
+	(void)uv_timer_start(&z->cmd.timer, zjs_cmd_timeout,
+			     ZJS_STOPPED_GRACE_MS, 0);
 	return zjs_send(z, "stop", cmd, NULL);
 }
 
@@ -483,6 +553,7 @@ const struct zw_ops zw_zjs_ops = {
 	.set_value = zjs_set_value,
 	.refresh = zjs_refresh,
 	.include = zjs_include,
+	.s2 = zjs_s2,
 	.exclude = zjs_exclude,
 	.cancel = zjs_cancel,
 	.heal = zjs_heal,

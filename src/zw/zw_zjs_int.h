@@ -30,6 +30,9 @@
 /* The biggest message taken from the server: its whole state comes in
  * one (about 4 KB a node; a 232-node network fits with room). */
 #define ZJS_MESSAGE_MAX (16u << 20)
+/* The values taken of one node (real ones have tens; a hostile state
+ * must not make the loop's work grow without bound). */
+#define ZJS_NODE_VALUES_MAX 1024
 
 /* A value zwgate shows: its registry meta and the zwave-js ids. */
 struct zjs_value {
@@ -68,17 +71,26 @@ struct zw_zjs {
 	unsigned long ids; /* messageId counter */
 	struct zjs_node nodes[ZW_NODE_MAX + 1];
 	struct zjs_cmd cmd;
+	struct zw_s2 s2; /* the include's S2 answers */
+	bool pin_wanted; /* the device waits for its PIN */
 };
 
 /* How long "node added" or "node removed" may take to follow the
  * controller leaving inclusion or exclusion mode by itself. */
 #define ZJS_STOPPED_GRACE_MS 15000
+/* How long a found device may take to be added (its S2 setup, a PIN
+ * typed by a person). */
+#define ZJS_FOUND_MAX_MS 300000
 
 /* zw_zjs.c */
 void zjs_emit(struct zw_zjs *z, struct zw_event *ev);
 void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
 		      int result, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The include, exclude or heal is over: forget it and its answers. */
+void zjs_cmd_clear(struct zw_zjs *z);
+/* Answer the device's PIN request with z->s2.pin. */
+int zjs_send_pin(struct zw_zjs *z);
 /* Send {"messageId":"<kind>-N","command":cmd, ...args}: 0 or -errno. */
 int zjs_send(struct zw_zjs *z, const char *kind, const char *cmd, json_t *args);
 /* The include's or exclude's timer: its time limit, or its grace after

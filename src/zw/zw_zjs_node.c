@@ -15,10 +15,6 @@
 #include "log.h"
 #include "zw_zjs_int.h"
 
-/* zwave-js's SecurityClass numbers zwgate grants without a PIN. */
-#define ZJS_S2_UNAUTHENTICATED 0
-#define ZJS_S0_LEGACY	       7
-
 static bool zjs_node_id(const json_t *j, uint8_t *ret)
 {
 	json_int_t n = json_integer_value(j);
@@ -111,19 +107,31 @@ void zjs_node_clear(struct zw_zjs *z)
 		zjs_node_forget(&z->nodes[i]);
 }
 
-/* A key no other value of the node has: the name, then name_2, ... */
-static void zjs_unique_key(struct zjs_node *n, const struct zjs_vid *id,
-			   struct value_key *key)
+/* A key no other value of the node has: the name, then name_2, ...
+ * name_99; -EEXIST when all are taken. */
+static int zjs_unique_key(struct zjs_node *n, const struct zjs_vid *id,
+			  struct value_key *key)
 {
 	char base[ZW_PROPERTY_MAX];
 	struct zjs_value *v;
 
 	snprintf(base, sizeof(base), "%s", key->property);
-	for (unsigned i = 2; (v = zjs_find_key(n, key)) &&
-			     !zjs_vid_equal(&v->read, id) && i < 100;
-	     i++)
+	for (unsigned i = 2; (v = zjs_find_key(n, key)); i++) {
+		if (zjs_vid_equal(&v->read, id))
+			return 0;
+		if (i > 99)
+			return -EEXIST;
 		snprintf(key->property, sizeof(key->property), "%.*s_%u",
 			 ZW_PROPERTY_MAX - 5, base, i);
+	}
+	return 0;
+}
+
+/* The currentValue of a binary or multilevel switch? */
+static bool zjs_is_switch_current(const struct zjs_vid *id)
+{
+	return (id->cc == CC_SWITCH_BINARY || id->cc == CC_SWITCH_MULTILEVEL) &&
+	       strcmp(id->property, "currentValue") == 0;
 }
 
 /* Does the node have the writable targetValue of id's switch? */
@@ -178,14 +186,20 @@ static void zjs_value_add(struct zw_zjs *z, uint8_t node, const json_t *e,
 		return;
 	}
 	v = zjs_find_read(n, &nv.read);
-	if (v)
+	if (v) {
 		nv.meta.key = v->meta.key;
-	else
-		zjs_unique_key(n, &nv.read, &nv.meta.key);
+	} else if (n->nvalues >= ZJS_NODE_VALUES_MAX ||
+		   zjs_unique_key(n, &nv.read, &nv.meta.key) < 0) {
+		log_warning("zwave zwavejs: node %u: value %s left out "
+			    "(%zu values already, or no free name)",
+			    node, nv.meta.key.property, n->nvalues);
+		return;
+	}
 	key = nv.meta.key; /* zjs_map_meta clears the meta first */
 	r = zjs_map_meta(&key, metadata,
-			 values && zjs_has_target(values, &nv.read), &nv.meta,
-			 &nv.states, err, sizeof(err));
+			 values && zjs_is_switch_current(&nv.read) &&
+			     zjs_has_target(values, &nv.read),
+			 &nv.meta, &nv.states, err, sizeof(err));
 	if (r != 0) {
 		if (r < 0)
 			log_debug("zwave zwavejs: node %u: %s left out: %s",
@@ -463,12 +477,51 @@ static void zjs_value_notification(struct zw_zjs *z, uint8_t node,
 	zjs_notify(z, node, id.cc, id.endpoint, "notification", v, id.property);
 }
 
+static void zjs_cmd_over(struct zw_zjs *z, const char *name, uint8_t node,
+			 int result, const char *what)
+{
+	if (!z->cmd.name || strcmp(z->cmd.name, name) != 0)
+		return;
+	zjs_cmd_clear(z);
+	if (node)
+		zjs_emit_command(z, name, node, result, "%s: %s: node %u%s",
+				 name, result > 0 ? "completed" : "failed",
+				 node, what);
+	else
+		zjs_emit_command(z, name, node, result, "%s: %s", name, what);
+}
+
+/* "S2 Access Control, S0" of mask into buf. */
+static const char *zjs_classes(unsigned mask, char *buf, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ ZW_SEC_S2_ACCESS_CONTROL, "S2 Access Control" },
+		{ ZW_SEC_S2_AUTHENTICATED, "S2 Authenticated" },
+		{ ZW_SEC_S2_UNAUTHENTICATED, "S2 Unauthenticated" },
+		{ ZW_SEC_S0_LEGACY, "S0" },
+	};
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (mask & names[i].bit)
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s",
+				 buf[0] ? ", " : "", names[i].name);
+	if (!buf[0])
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+/* The device asks for security classes: grant those allowed. */
 static void zjs_grant(struct zw_zjs *z, const json_t *ev)
 {
 	const json_t *asked = json_object_get(json_object_get(ev, "requested"),
 					      "securityClasses");
-	json_t *grant = json_array();
-	char names[64] = "";
+	unsigned want = 0, give;
+	char a[96], g[96];
+	json_t *grant;
 	size_t i;
 	json_t *c;
 
@@ -476,37 +529,92 @@ static void zjs_grant(struct zw_zjs *z, const json_t *ev)
 	{
 		json_int_t k = json_integer_value(c);
 
-		if (k == ZJS_S2_UNAUTHENTICATED || k == ZJS_S0_LEGACY) {
-			json_array_append_new(grant, json_integer(k));
-			strncat(names,
-				k == ZJS_S0_LEGACY ? " S0"
-						   : " S2-unauthenticated",
-				sizeof(names) - strlen(names) - 1);
-		}
+		if (json_is_integer(c) && k >= 0 && k < 8)
+			want |= (1u << k) & ZW_SEC_ALL;
 	}
-	zjs_emit_command(z, "include", 0, 0,
-			 "include: the device asks for %zu security classes; "
-			 "granting those that need no PIN:%s",
-			 json_array_size(asked), names[0] ? names : " none");
+	give = want & (z->s2.grant_set ? z->s2.grant : ZW_SEC_ALL);
+	zjs_emit_command(
+	    z, "include", 0, 0, "include: the device asks for %s; granting %s",
+	    zjs_classes(want, a, sizeof(a)), zjs_classes(give, g, sizeof(g)));
+	grant = json_array();
+	for (unsigned k = 0; k < 8; k++)
+		if (give & (1u << k))
+			json_array_append_new(grant, json_integer(k));
 	(void)zjs_send(z, "grant", "controller.grant_security_classes",
 		       json_pack("{s:{s:o, s:b}}", "inclusionGrant",
 				 "securityClasses", grant, "clientSideAuth",
 				 0));
 }
 
-static void zjs_cmd_over(struct zw_zjs *z, const char *name, uint8_t node,
-			 int result, const char *what)
+/* An authenticated class was granted: the device's PIN proves it. */
+static void zjs_pin_asked(struct zw_zjs *z, const json_t *ev)
 {
-	if (!z->cmd.name || strcmp(z->cmd.name, name) != 0)
+	const char *dsk = zjs_str(ev, "dsk");
+	char shown[64];
+
+	/* The server leaves out the DSK's first group: the PIN. */
+	if (!dsk || strlen(dsk) >= sizeof(shown) - 5 ||
+	    strspn(dsk, "0123456789-") != strlen(dsk))
+		dsk = "-...";
+	snprintf(shown, sizeof(shown), "?????%s", dsk);
+	if (z->s2.pin[0]) {
+		(void)zjs_send_pin(z);
 		return;
-	z->cmd.name = NULL;
-	uv_timer_stop(&z->cmd.timer);
-	if (node)
-		zjs_emit_command(z, name, node, result, "%s: %s: node %u%s",
-				 name, result > 0 ? "completed" : "failed",
-				 node, what);
-	else
-		zjs_emit_command(z, name, node, result, "%s: %s", name, what);
+	}
+	z->pin_wanted = true;
+	zjs_emit_command(z, "include", 0, 0,
+			 "include: PIN needed: the device's DSK is %s; give "
+			 "its first five digits (on the device or its box) "
+			 "with: zwgatectl include-pin PIN",
+			 shown);
+}
+
+/* Why zwave-js added a node with less security than it asked for
+ * (SecurityBootstrapFailure). */
+static const char *zjs_low_reason(json_int_t r)
+{
+	switch (r) {
+	case 0:
+		return "the inclusion was cancelled";
+	case 1:
+		return "the server has no network keys";
+	case 3:
+		return "the device did not answer in time";
+	case 5:
+		return "the device cancelled it";
+	case 6:
+		return "the PIN was wrong";
+	case 7:
+		return "the device refused the granted classes";
+	default:
+		return "the secure setup failed";
+	}
+}
+
+/* "node N added ...": with its security, warned when lower than asked. */
+static void zjs_node_added(struct zw_zjs *z, uint8_t id, const json_t *ev,
+			   const json_t *node)
+{
+	const json_t *res = json_object_get(ev, "result");
+	const json_t *hi = json_object_get(node, "highestSecurityClass");
+	char what[160], c[32];
+
+	if (json_is_true(json_object_get(res, "lowSecurity"))) {
+		snprintf(what, sizeof(what),
+			 " added WITHOUT the security it asked for (%s): "
+			 "exclude it and include it again",
+			 zjs_low_reason(json_integer_value(
+			     json_object_get(res, "lowSecurityReason"))));
+		log_warning("zwave zwavejs: node %u%s", id, what);
+	} else if (json_is_integer(hi) && json_integer_value(hi) >= 0 &&
+		   json_integer_value(hi) < 8) {
+		snprintf(
+		    what, sizeof(what), " added with %s",
+		    zjs_classes(1u << json_integer_value(hi), c, sizeof(c)));
+	} else {
+		snprintf(what, sizeof(what), " added");
+	}
+	zjs_cmd_over(z, "include", id, 1, what);
 }
 
 /*
@@ -538,14 +646,8 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 
 	if (strcmp(name, "node added") == 0 &&
 	    zjs_node_id(json_object_get(node, "nodeId"), &id)) {
-		bool low = json_is_true(json_object_get(
-		    json_object_get(ev, "result"), "lowSecurity"));
-
 		zjs_node_dump(z, node);
-		zjs_cmd_over(z, "include", id, 1,
-			     low ? " added, but WITHOUT the security it asked "
-				   "for: exclude it and include it again"
-				 : " added");
+		zjs_node_added(z, id, ev, node);
 	} else if (strcmp(name, "node removed") == 0 &&
 		   zjs_node_id(json_object_get(node, "nodeId"), &id)) {
 		zjs_node_removed(z, id);
@@ -559,10 +661,12 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 					 z->cmd.name);
 	} else if (strcmp(name, "node found") == 0) {
 		/* The device's setup (and security) may take a while: its
-		 * "node added" ends the include, not the time limit. */
+		 * "node added" ends the include, not the time limit (a person
+		 * may have to find the PIN). */
 		if (z->cmd.name && strcmp(z->cmd.name, "include") == 0) {
 			z->cmd.found = true;
-			uv_timer_stop(&z->cmd.timer);
+			(void)uv_timer_start(&z->cmd.timer, zjs_cmd_timeout,
+					     ZJS_FOUND_MAX_MS, 0);
 			zjs_emit_command(z, "include", 0, 0,
 					 "include: a device answered; adding "
 					 "it");
@@ -577,12 +681,7 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 	} else if (strcmp(name, "grant security classes") == 0) {
 		zjs_grant(z, ev);
 	} else if (strcmp(name, "validate dsk and enter pin") == 0) {
-		zjs_emit_command(z, "include", 0, 0,
-				 "include: the device asks for its PIN; "
-				 "abandoning its secure setup");
-		(void)zjs_send(z, "abort",
-			       "controller.cancel_secure_bootstrap_s2",
-			       json_pack("{s:i}", "reason", 0));
+		zjs_pin_asked(z, ev);
 	} else if (strcmp(name, "rebuild routes done") == 0) {
 		zjs_cmd_over(z, "heal", 0, z->cmd.cancelling ? -ECANCELED : 1,
 			     z->cmd.cancelling ? "cancelled" : "completed");

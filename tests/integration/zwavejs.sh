@@ -84,6 +84,9 @@ check "... saying why" contains "$out" "has no authentication, so zwgate reaches
 
 "$ZWGATECTL" keys generate "$T/keys.json" >/dev/null ||
 	{ echo "zwgatectl keys generate failed"; exit 99; }
+# The mock controller has the server's keys, for S2.
+ZWGATE_MOCK_KEYS=$T/keys.json
+export ZWGATE_MOCK_KEYS
 mock_start 0 || { echo "the mock did not start"; exit 99; }
 server_start
 cat >"$CONF" <<CONF
@@ -130,6 +133,62 @@ wait $xpid
 check "... which reports it" grep -q "cancelled" "$T/cancel.err"
 check "nothing to cancel is an error" sh -c "! $ZWGATECTL -s $SOCK cancel 2>/dev/null"
 check "refresh starts" quiet ctl refresh 5
+
+# --- S2: grant and PIN ----------------------------------------------
+# s2_device ID: the mock's next device is an S2 switch with id ID; PIN
+# is its PIN.  (The mock's S2 exchange gives up within about a second,
+# so the PIN is given with --pin: no person could type it that fast.)
+s2_device() {
+	PIN=$(mock "{\"op\":\"include\",\"id\":$1,\"device\":\"s2switch\"}" | jq -r .result.pin)
+}
+s2_device 8
+ctl include --secure --pin "$PIN" 60 >"$T/s2.out" 2>"$T/s2.err"
+st=$?
+check "S2 with its PIN: the include succeeds" [ $st -eq 0 ]
+[ $st -eq 0 ] || sed 's/^/# /' "$T/s2.out" "$T/s2.err"
+check "... showing the classes asked for and granted" \
+	grep -q "asks for S2 Authenticated, S2 Unauthenticated; granting S2 Authenticated, S2 Unauthenticated" "$T/s2.err"
+check "... and that it checks the PIN" grep -q "checking the device's PIN" "$T/s2.err"
+check "... the node has S2 Authenticated" grep -q "completed: node 8 added with S2 Authenticated" "$T/s2.out"
+check "the S2 node is interviewed" wait_for 30 value_is 8 switch false
+check "... and works" sh -c "$ZWGATECTL -s $SOCK set 8 switch on | grep -q '= true$'"
+
+s2_device 9
+ctl include --secure --pin "$(printf %05d $(((${PIN#"${PIN%%[!0]*}"} + 1) % 65536)))" 60 \
+	>"$T/s2bad.out" 2>"$T/s2bad.err"
+check "a wrong PIN: the node is added" [ $? -eq 0 ]
+check "... WITHOUT the security it asked for, said loudly" \
+	grep -q "completed: node 9 added WITHOUT the security it asked for (the PIN was wrong)" "$T/s2bad.out"
+check "... in the daemon's log too" grep -q "warning: zwave zwavejs: node 9 added WITHOUT" "$T/daemon.log"
+
+s2_device 10
+ctl include --secure --grant none 60 >"$T/s2un.out" 2>"$T/s2un.err"
+st=$?
+check "--grant none: the include ends" [ $st -eq 0 ]
+[ $st -eq 0 ] || sed 's/^/# /' "$T/s2un.out" "$T/s2un.err"
+check "... it grants nothing" grep -q "granting none$" "$T/s2un.err"
+check "... and the node is added without S2, said so" \
+	grep -q "completed: node 10 added WITHOUT the security it asked for" "$T/s2un.out"
+
+# include-pin: taken during an include (and used when the device asks,
+# as --pin is), refused without one.
+ctl include --secure 60 >/dev/null 2>"$T/pin.err" &
+ipid=$!
+wait_grep "$T/pin.err" "waiting for a device" 10
+out=$(ctl include-pin 12345 2>&1)
+check "include-pin during an include is taken" contains "$out" "PIN given to the running include"
+quiet ctl cancel
+wait $ipid
+out=$(ctl include --secure --pin 123 2>&1)
+check "a PIN that is not five digits is refused" contains "$out" "'pin' must be the five digits"
+out=$(ctl include --secure --pin 65536 2>&1)
+check "... or over 65535" contains "$out" "'pin' must be the five digits"
+out=$(ctl include --secure --grant everything 2>&1)
+check "an unknown class is refused" contains "$out" "unknown security class in 'grant'"
+out=$(ctl include --pin 12345 2>&1)
+check "--pin without --secure is refused" contains "$out" "are for a secure include"
+out=$(ctl include-pin 12345 2>&1)
+check "include-pin with no include running is refused" contains "$out" "no include is running"
 
 # --- a node that stops answering -------------------------------------
 mock '{"op":"dead","node":2}' >/dev/null

@@ -40,6 +40,7 @@ const {
 	createDefaultMockNodeBehaviors,
 } = require("zwave-js/Testing");
 const cc = require("@zwave-js/cc");
+const { generateECDHKeyPair } = require("@zwave-js/core");
 const serialapi = require("@zwave-js/serial/serialapi");
 
 const SOF = 0x01;
@@ -324,15 +325,27 @@ async function control(mocks, req) {
 			const opts = make ? make(req.id) : req.node;
 			if (!opts || typeof opts.id !== "number")
 				throw new Error("include needs id and device, or node");
+			// An S2 device's key pair, made now so that its PIN (the
+			// first two bytes of the public key) is known before
+			// the inclusion: the mock's S2 exchange gives up within
+			// about a second, far quicker than a person typing it
+			// (a real device waits 240 s).
+			const s2 = opts.capabilities?.securityClasses?.size
+				? await generateECDHKeyPair()
+				: undefined;
 			controller.nodePendingInclusion = {
 				...opts,
 				setup: (n) => {
+					if (s2) n.ecdhKeyPair = s2;
 					n.defineBehavior(...zwgateNodeBehaviors());
 					wrapCapabilities(n);
 					nodes.set(n.id, n);
 				},
 			};
-			return { pending: opts.id };
+			const pk = s2?.publicKey;
+			return pk
+				? { pending: opts.id, pin: String((pk[0] << 8) | pk[1]).padStart(5, "0") }
+				: { pending: opts.id };
 		}
 		default:
 			throw new Error(`unknown op '${req.op}'`);

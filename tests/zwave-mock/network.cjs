@@ -157,10 +157,39 @@ const devices = {
 		]),
 };
 
+/*
+ * An S2 switch: asks for S2 Authenticated and Unauthenticated.  The
+ * mock's include op answers with its PIN (the first five digits of its
+ * DSK).
+ */
+devices.s2switch = (id) => {
+	const d = devices.switch(id);
+	d.capabilities.commandClasses.push({ ccId: 0x9f, version: 1 }); // Security 2
+	d.capabilities.securityClasses = new Set([1, 0]);
+	return d;
+};
+
+/*
+ * The controller's network keys, for S2 and S0 inclusion: the keys file
+ * zwgatectl keys generate made (ZWGATE_MOCK_KEYS), the one the Z-Wave JS
+ * server of the test has.  Without it the controller has none.
+ */
+function securityKeys() {
+	const file = process.env.ZWGATE_MOCK_KEYS;
+	if (!file) return undefined;
+	const keys = JSON.parse(require("fs").readFileSync(file, "utf8")).securityKeys;
+	const out = {};
+	for (const [k, hex] of Object.entries(keys)) out[k] = Buffer.from(hex, "hex");
+	return out;
+}
+
 module.exports = {
 	devices,
 	default: {
-		controller: { behaviors: [answerSetTimeouts, answerHeal] },
+		controller: {
+			behaviors: [answerSetTimeouts, answerHeal],
+			securityKeys: securityKeys(),
+		},
 		nodes: [
 			devices.switch(2),
 			devices.dimmer(3),
