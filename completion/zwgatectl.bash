@@ -244,6 +244,16 @@ none' -- "${cur##*,}"))
 			_zwgatectl_compgen "$o --json --help"
 			return
 		fi ;;
+	provision)
+		# provision add CODE [--grant ...] | remove CODE | list
+		if [[ $prev == --grant ]]; then
+			_zwgatectl_compgen 'access-control authenticated unauthenticated s0'
+		elif ((n == 0)); then
+			_zwgatectl_compgen 'add remove list --help'
+		elif [[ ${args[0]} == add && $cur == -* ]]; then
+			_zwgatectl_compgen '--grant'
+		fi
+		return ;;
 	keys)
 		# keys generate FILE
 		if ((n == 0)); then

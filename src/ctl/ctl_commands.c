@@ -163,6 +163,17 @@ static json_t *build_include(const struct ctl *ctl, char **argv, int argc)
 	return build_command(ctl, "include", INCLUDE_ARGS, argv, argc);
 }
 
+/* provision add CODE [--grant ...] | remove CODE | list */
+static json_t *build_provision(const struct ctl *ctl, char **argv, int argc)
+{
+	static const char *const keys[CTL_ARGS_MAX] = { "op", "code" };
+	json_t *req = request_new("provision", NULL, keys, argv, argc);
+
+	if (ctl->grant)
+		ctl_json_set(req, "grant", grant_list(ctl->grant));
+	return req;
+}
+
 static json_t *build_exclude(const struct ctl *ctl, char **argv, int argc)
 {
 	return build_command(ctl, "exclude", "[SECONDS]", argv, argc);
@@ -297,6 +308,20 @@ static const struct ctl_command commands[] = {
 		  "box (backend zwavejs).",
 	  .keys = { "pin" },
 	  .print = ctl_print_given },
+	{ .name = "provision",
+	  .args =
+	      "add QR-CODE|DSK [--grant CLASS,...] | remove DSK|NODE | list",
+	  .summary = "SmartStart: devices that join by themselves",
+	  .help = "Put a SmartStart device on the controller's list by its "
+		  "QR code (the digits\nunder it, 90...) or its DSK "
+		  "(12345-12345-...): powered on, it joins by\nitself, with "
+		  "S2 (all of it, or the classes --grant lists).  list "
+		  "shows\nthe list, remove takes a device off it (backend "
+		  "zwavejs).",
+	  .min = 1,
+	  .max = 2,
+	  .build = build_provision,
+	  .print = ctl_print_command },
 	{ .name = "exclude",
 	  .args = "[SECONDS]",
 	  .summary = "remove a device from the network",
@@ -500,8 +525,10 @@ int ctl_command_args(struct ctl *ctl, const struct ctl_command *c, char **argv,
 			   !strcmp(c->name, "include")) {
 			ctl->secure = true;
 		} else if (opts &&
-			   (!strcmp(a, "--grant") || !strcmp(a, "--pin")) &&
-			   !strcmp(c->name, "include")) {
+			   ((!strcmp(a, "--grant") &&
+			     !strcmp(c->name, "provision")) ||
+			    ((!strcmp(a, "--grant") || !strcmp(a, "--pin")) &&
+			     !strcmp(c->name, "include")))) {
 			if (i + 1 >= argc) {
 				fprintf(stderr,
 					"%s: include: %s needs a value\n",

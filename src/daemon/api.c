@@ -116,6 +116,7 @@ static const struct {
 	{ "sim", api_sim },
 	{ "include", api_include },
 	{ "include-pin", api_include_pin },
+	{ "provision", api_provision },
 	{ "exclude", api_exclude },
 	{ "cancel", api_cancel },
 	{ "heal", api_heal },

@@ -105,6 +105,7 @@ int api_command_error(struct api_call *c, int r, const char *what);
 int api_sim(struct api_call *c, const json_t *req, json_t **res);
 int api_include(struct api_call *c, const json_t *req, json_t **res);
 int api_include_pin(struct api_call *c, const json_t *req, json_t **res);
+int api_provision(struct api_call *c, const json_t *req, json_t **res);
 int api_exclude(struct api_call *c, const json_t *req, json_t **res);
 int api_cancel(struct api_call *c, const json_t *req, json_t **res);
 int api_heal(struct api_call *c, const json_t *req, json_t **res);

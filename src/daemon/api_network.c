@@ -23,6 +23,7 @@
 #define API_COMMAND_TIMEOUT_MAX_S 600
 #define API_COMMAND_TICK_MS	  5000
 #define API_COMMAND_GRACE_S	  10 /* for the backend to report the end */
+#define API_PROVISION_TIMEOUT_S	  20 /* the server answers at once */
 
 int api_sim(struct api_call *c, const json_t *req, json_t **res)
 {
@@ -210,6 +211,54 @@ int api_include(struct api_call *c, const json_t *req, json_t **res)
 	if (r < 0)
 		return api_command_error(c, r, "include devices");
 	return command_wait(c, "include", timeout_s);
+}
+
+/*
+ * SmartStart's provisioning list: {"op":"add","code":QR|DSK[,"grant":[..]]},
+ * {"op":"remove","code":DSK|NODE}, {"op":"list"}; the backend's answer
+ * ends the call.
+ */
+int api_provision(struct api_call *c, const json_t *req, json_t **res)
+{
+	const char *op = json_string_value(json_object_get(req, "op"));
+	const json_t *code = json_object_get(req, "code");
+	const json_t *grant = json_object_get(req, "grant");
+	unsigned mask = 0;
+	int r;
+
+	if (!op ||
+	    (strcmp(op, "add") && strcmp(op, "remove") && strcmp(op, "list")))
+		return api_fail(c, -EINVAL, "'op' must be add, remove or list");
+	if (strcmp(op, "list") != 0 && !json_is_string(code))
+		return api_fail(c, -EINVAL, "provision %s needs 'code': %s", op,
+				strcmp(op, "add") == 0
+				    ? "the device's QR code or DSK"
+				    : "a DSK or a node id");
+	if (grant && strcmp(op, "add") != 0)
+		return api_fail(c, -EINVAL, "'grant' is for provision add");
+	if (grant && (r = arg_grant(c, grant, &mask)) < 0)
+		return r;
+	if (grant && !mask)
+		return api_fail(c, -EINVAL,
+				"SmartStart is S2: grant at least one class");
+	r = zw_provision(api_zw(c->a), op, json_string_value(code), mask);
+	if (r == -EINVAL)
+		return api_fail(c, r, "'%.80s' is not %s",
+				json_string_value(code),
+				strcmp(op, "add") == 0
+				    ? "a DSK (eight groups of five digits, "
+				      "12345-12345-...) or a SmartStart QR "
+				      "code (90 and its digits)"
+				    : "a DSK (eight groups of five digits) or "
+				      "a node id");
+	if (r == -ENOTSUP)
+		return api_fail(c, r,
+				"the %s backend has no SmartStart (backend "
+				"zwavejs has)",
+				zw_name(api_zw(c->a)));
+	if (r < 0)
+		return api_command_error(c, r, "change the provisioning list");
+	return command_wait(c, "provision", API_PROVISION_TIMEOUT_S);
 }
 
 /* The PIN an S2 device asks for during the include under way. */

@@ -86,6 +86,12 @@ struct zw_ops {
 			  int32_t value, uint8_t size);
 	/* The S2 answers for the include under way or about to start. */
 	int (*s2)(struct zw *z, const struct zw_s2 *s2);
+	/* SmartStart's provisioning list: op "add" (code: a QR code or a
+	 * DSK; grant: ZW_SEC_*, 0 for all of S2), "remove" (code: a DSK or
+	 * a node id) or "list".  -EINVAL for a bad code; the end comes as
+	 * ZW_EV_CONTROLLER "provision". */
+	int (*provision)(struct zw *z, const char *op, const char *code,
+			 unsigned grant);
 };
 
 /* Every backend instance starts with this. */
@@ -129,6 +135,14 @@ static inline int zw_include(struct zw *z, bool secure, unsigned timeout_s)
 static inline int zw_set_s2(struct zw *z, const struct zw_s2 *s2)
 {
 	return z->ops->s2 ? z->ops->s2(z, s2) : -ENOTSUP;
+}
+
+/* Add to, remove from or list SmartStart's provisioning list. */
+static inline int zw_provision(struct zw *z, const char *op, const char *code,
+			       unsigned grant)
+{
+	return z->ops->provision ? z->ops->provision(z, op, code, grant)
+				 : -ENOTSUP;
 }
 
 /* Put the controller in exclusion mode for at most timeout_s. */

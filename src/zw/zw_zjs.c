@@ -43,6 +43,19 @@ static void zjs_emit_message(struct zw_zjs *z, enum zw_event_type type,
 	zjs_emit(z, &ev);
 }
 
+void zjs_emit_text(struct zw_zjs *z, const char *cmd, int result,
+		   const char *text)
+{
+	struct zw_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = ZW_EV_CONTROLLER;
+	ev.u.message = text;
+	ev.command = cmd;
+	ev.result = result;
+	zjs_emit(z, &ev);
+}
+
 void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
 		      int result, const char *fmt, ...)
 {
@@ -182,6 +195,10 @@ static void zjs_result(struct zw_zjs *z, const json_t *m)
 
 	if (!id)
 		return;
+	if (strncmp(id, "provision-", 10) == 0) {
+		zjs_provision_result(z, ok, m);
+		return;
+	}
 	if (!ok) {
 		const char *code =
 		    json_string_value(json_object_get(m, "errorCode"));
@@ -280,6 +297,11 @@ static void zjs_closed(void *ctx, const char *why, unsigned retry_ms)
 		zjs_cmd_clear(z);
 		zjs_emit_command(z, name, 0, -EIO,
 				 "%s: stopped: the server is gone", name);
+	}
+	if (z->prov_op) {
+		z->prov_op = NULL;
+		zjs_emit_command(z, "provision", 0, -EIO,
+				 "provision: the server is gone");
 	}
 	z->listening = false;
 	zjs_node_disconnected(z);
@@ -554,6 +576,7 @@ const struct zw_ops zw_zjs_ops = {
 	.refresh = zjs_refresh,
 	.include = zjs_include,
 	.s2 = zjs_s2,
+	.provision = zjs_provision,
 	.exclude = zjs_exclude,
 	.cancel = zjs_cancel,
 	.heal = zjs_heal,

@@ -71,8 +71,9 @@ struct zw_zjs {
 	unsigned long ids; /* messageId counter */
 	struct zjs_node nodes[ZW_NODE_MAX + 1];
 	struct zjs_cmd cmd;
-	struct zw_s2 s2; /* the include's S2 answers */
-	bool pin_wanted; /* the device waits for its PIN */
+	struct zw_s2 s2;     /* the include's S2 answers */
+	bool pin_wanted;     /* the device waits for its PIN */
+	const char *prov_op; /* the provisioning command under way */
 };
 
 /* How long "node added" or "node removed" may take to follow the
@@ -97,7 +98,13 @@ int zjs_send(struct zw_zjs *z, const char *kind, const char *cmd, json_t *args);
  * the controller stopped (ZJS_STOPPED_GRACE_MS). */
 void zjs_cmd_timeout(uv_timer_t *t);
 
+/* The same with text of any length, as it is. */
+void zjs_emit_text(struct zw_zjs *z, const char *cmd, int result,
+		   const char *text);
+
 /* zw_zjs_node.c */
+/* "S2 Access Control, S0" of a ZW_SEC_* mask into buf ("none"). */
+const char *zjs_classes(unsigned mask, char *buf, size_t len);
 /* The start_listening result's state: every node and value. */
 void zjs_node_state(struct zw_zjs *z, const json_t *state);
 /* One event of the server ({"source":..,"event":..,...}). */
@@ -110,5 +117,13 @@ const struct zjs_value *zjs_node_value(const struct zw_zjs *z,
 void zjs_node_disconnected(struct zw_zjs *z);
 /* Forget everything (close). */
 void zjs_node_clear(struct zw_zjs *z);
+
+/* zw_zjs_prov.c: SmartStart's provisioning list. */
+bool zjs_dsk_valid(const char *s);
+bool zjs_qr_valid(const char *s);
+int zjs_provision(struct zw *base, const char *op, const char *code,
+		  unsigned grant);
+/* The server's answer to the provisioning command (m: the result). */
+void zjs_provision_result(struct zw_zjs *z, bool ok, const json_t *m);
 
 #endif

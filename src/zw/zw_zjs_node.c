@@ -492,7 +492,7 @@ static void zjs_cmd_over(struct zw_zjs *z, const char *name, uint8_t node,
 }
 
 /* "S2 Access Control, S0" of mask into buf. */
-static const char *zjs_classes(unsigned mask, char *buf, size_t len)
+const char *zjs_classes(unsigned mask, char *buf, size_t len)
 {
 	static const struct {
 		unsigned bit;

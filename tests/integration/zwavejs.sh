@@ -190,6 +190,31 @@ check "--pin without --secure is refused" contains "$out" "are for a secure incl
 out=$(ctl include-pin 12345 2>&1)
 check "include-pin with no include running is refused" contains "$out" "no include is running"
 
+# --- SmartStart: the provisioning list --------------------------------
+DSK=12345-23456-34567-45678-56789-01234-11111-22222
+out=$(ctl provision add "$DSK" 2>&1)
+check "provision add DSK" contains "$out" "provision: added"
+out=$(ctl provision add 54321-23456-34567-45678-56789-01234-11111-33333 --grant authenticated 2>&1)
+check "provision add DSK --grant" contains "$out" "provision: added"
+out=$(ctl provision list 2>&1)
+check "provision list shows them" contains "$out" "provision: 2 entries"
+check "... with the classes granted" contains "$out" "$DSK  S2 Access Control, S2 Authenticated, S2 Unauthenticated"
+check "... each its own" contains "$out" "54321-23456-34567-45678-56789-01234-11111-33333  S2 Authenticated"
+out=$(ctl provision remove "$DSK" 2>&1)
+check "provision remove" contains "$out" "provision: removed"
+out=$(ctl provision list 2>&1)
+check "... gone from the list" sh -c "! echo '$out' | grep -q '$DSK' && echo '$out' | grep -q 'provision: 1 entry'"
+out=$(ctl provision add 12345-23456 2>&1)
+check "a short DSK is refused" contains "$out" "is not a DSK (eight groups of five digits"
+out=$(ctl provision add 70000-23456-34567-45678-56789-01234-11111-22222 2>&1)
+check "... and a group over 65535" contains "$out" "is not a DSK"
+out=$(ctl provision add "$DSK" --grant none 2>&1)
+check "SmartStart with no class is refused" contains "$out" "SmartStart is S2: grant at least one class"
+out=$(ctl provision frob 2>&1)
+check "an unknown provision op is refused" contains "$out" "'op' must be add, remove or list"
+out=$(ctl provision remove 2>&1)
+check "remove without a code is refused" contains "$out" "provision remove needs 'code'"
+
 # --- a node that stops answering -------------------------------------
 mock '{"op":"dead","node":2}' >/dev/null
 for v in off on off; do ctl set --no-wait 2 switch $v >/dev/null; done

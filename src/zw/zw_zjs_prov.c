@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zw_zjs_prov.c: the zwavejs backend's SmartStart provisioning list.
+ *
+ * A SmartStart device joins by itself once its DSK (or its whole QR
+ * code) is on the controller's list: zwgatectl provision add, list and
+ * remove.  Each answer of the server ends the command with a
+ * ZW_EV_CONTROLLER "provision" event, as an include's end does.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "zw_zjs_int.h"
+
+/* A DSK: eight groups of five digits, each at most 65535, with '-'. */
+bool zjs_dsk_valid(const char *s)
+{
+	for (int g = 0; g < 8; g++, s += 6) {
+		if (strspn(s, "0123456789") != 5 || atol(s) > 65535 ||
+		    s[5] != (g < 7 ? '-' : '\0'))
+			return false;
+	}
+	return true;
+}
+
+/* A SmartStart QR code: "90", then digits (52 or more in all). */
+bool zjs_qr_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 52 && n <= 512 && strncmp(s, "90", 2) == 0 &&
+	       strspn(s, "0123456789") == n;
+}
+
+/* Node id or DSK, as unprovision_smart_start_node takes it. */
+static json_t *zjs_dsk_or_node(const char *code)
+{
+	char *end;
+	long n = strtol(code, &end, 10);
+
+	if (zjs_dsk_valid(code))
+		return json_string(code);
+	if (end != code && !*end && n >= ZW_NODE_MIN && n <= ZW_NODE_MAX)
+		return json_integer(n);
+	return NULL;
+}
+
+static json_t *zjs_entry(const char *code, unsigned grant)
+{
+	json_t *classes;
+
+	if (zjs_qr_valid(code))
+		return json_string(code);
+	if (!zjs_dsk_valid(code))
+		return NULL;
+	/* SmartStart is S2 only: all of S2 unless told otherwise. */
+	if (!grant)
+		grant = ZW_SEC_S2_ACCESS_CONTROL | ZW_SEC_S2_AUTHENTICATED |
+			ZW_SEC_S2_UNAUTHENTICATED;
+	classes = json_array();
+	for (unsigned k = 0; k < 8; k++)
+		if (grant & (1u << k))
+			json_array_append_new(classes, json_integer(k));
+	return json_pack("{s:s, s:o}", "dsk", code, "securityClasses", classes);
+}
+
+int zjs_provision(struct zw *base, const char *op, const char *code,
+		  unsigned grant)
+{
+	struct zw_zjs *z = (struct zw_zjs *)base;
+	json_t *arg;
+	int r;
+
+	if (!z->listening)
+		return -ENODEV;
+	if (z->prov_op)
+		return -EBUSY;
+	if (strcmp(op, "list") == 0) {
+		r = zjs_send(z, "provision",
+			     "controller.get_provisioning_entries", NULL);
+		op = "list";
+	} else if (strcmp(op, "add") == 0 && code) {
+		if (!(arg = zjs_entry(code, grant)))
+			return -EINVAL;
+		r = zjs_send(z, "provision",
+			     "controller.provision_smart_start_node",
+			     json_pack("{s:o}", "entry", arg));
+		op = "add";
+	} else if (strcmp(op, "remove") == 0 && code) {
+		if (!(arg = zjs_dsk_or_node(code)))
+			return -EINVAL;
+		r = zjs_send(z, "provision",
+			     "controller.unprovision_smart_start_node",
+			     json_pack("{s:o}", "dskOrNodeId", arg));
+		op = "remove";
+	} else {
+		return -EINVAL;
+	}
+	if (r == 0)
+		z->prov_op = op;
+	return r;
+}
+
+/* "12345-...  S2 Authenticated, ..." of one entry, into buf. */
+static void zjs_entry_line(const json_t *e, char *buf, size_t len)
+{
+	const char *dsk = json_string_value(json_object_get(e, "dsk"));
+	const json_t *cls = json_object_get(e, "securityClasses");
+	const json_t *node = json_object_get(e, "nodeId");
+	unsigned mask = 0;
+	char names[96];
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(cls, i, c)
+	{
+		json_int_t k = json_integer_value(c);
+
+		if (json_is_integer(c) && k >= 0 && k < 8)
+			mask |= 1u << k;
+	}
+	zjs_classes(mask & ZW_SEC_ALL, names, sizeof(names));
+	snprintf(buf, len, "%s  %s%s", dsk && zjs_dsk_valid(dsk) ? dsk : "?",
+		 names, json_is_integer(node) ? "  (included)" : "");
+}
+
+static void zjs_list_done(struct zw_zjs *z, const json_t *res)
+{
+	const json_t *entries = json_object_get(res, "entries");
+	size_t n = json_array_size(entries), used;
+	char *text, line[192];
+	size_t i, cap = 64 + n * sizeof(line);
+	json_t *e;
+
+	if (n > 1000)
+		n = 1000;
+	text = malloc(cap);
+	if (!text) {
+		zjs_emit_command(z, "provision", 0, -ENOMEM,
+				 "provision: out of memory");
+		return;
+	}
+	used = (size_t)snprintf(text, cap, "provision: %zu entr%s", n,
+				n == 1 ? "y" : "ies");
+	json_array_foreach(entries, i, e)
+	{
+		if (i >= n)
+			break;
+		zjs_entry_line(e, line, sizeof(line));
+		used += (size_t)snprintf(text + used, cap - used, "\n%s", line);
+	}
+	zjs_emit_text(z, "provision", 1, text);
+	free(text);
+}
+
+void zjs_provision_result(struct zw_zjs *z, bool ok, const json_t *m)
+{
+	const char *op = z->prov_op;
+	const char *why =
+	    json_string_value(json_object_get(m, "zwaveErrorMessage"));
+
+	z->prov_op = NULL;
+	if (!op)
+		return;
+	if (!ok) {
+		if (!why)
+			why = json_string_value(json_object_get(m, "message"));
+		if (!why || !*why)
+			why =
+			    json_string_value(json_object_get(m, "errorCode"));
+		zjs_emit_command(z, "provision", 0, -EINVAL,
+				 "provision: %s refused by the server: %s", op,
+				 why ? why : "no reason given");
+	} else if (strcmp(op, "list") == 0) {
+		zjs_list_done(z, json_object_get(m, "result"));
+	} else {
+		zjs_emit_command(z, "provision", 0, 1, "provision: %s",
+				 strcmp(op, "add") == 0
+				     ? "added: the device joins by "
+				       "itself once powered"
+				     : "removed");
+	}
+}
