@@ -43,13 +43,14 @@ static void zjs_emit_message(struct zw_zjs *z, enum zw_event_type type,
 	zjs_emit(z, &ev);
 }
 
-void zjs_emit_text(struct zw_zjs *z, const char *cmd, int result,
+void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint8_t node, int result,
 		   const char *text)
 {
 	struct zw_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.type = ZW_EV_CONTROLLER;
+	ev.node = node;
 	ev.u.message = text;
 	ev.command = cmd;
 	ev.result = result;
@@ -59,22 +60,15 @@ void zjs_emit_text(struct zw_zjs *z, const char *cmd, int result,
 void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
 		      int result, const char *fmt, ...)
 {
-	struct zw_event ev;
 	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	memset(&ev, 0, sizeof(ev));
-	ev.type = ZW_EV_CONTROLLER;
-	ev.node = node;
-	ev.u.message = msg;
-	ev.command = cmd;
-	ev.result = result;
 	if (strcmp(cmd, "heal") != 0 || result != 0)
 		log_info("zwave zwavejs: %s", msg);
-	zjs_emit(z, &ev);
+	zjs_emit_text(z, cmd, node, result, msg);
 }
 
 void zjs_cmd_clear(struct zw_zjs *z)

@@ -99,7 +99,7 @@ int zjs_send(struct zw_zjs *z, const char *kind, const char *cmd, json_t *args);
 void zjs_cmd_timeout(uv_timer_t *t);
 
 /* The same with text of any length, as it is. */
-void zjs_emit_text(struct zw_zjs *z, const char *cmd, int result,
+void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint8_t node, int result,
 		   const char *text);
 
 /* zw_zjs_node.c */

@@ -154,7 +154,7 @@ static void zjs_list_done(struct zw_zjs *z, const json_t *res)
 		zjs_entry_line(e, line, sizeof(line));
 		used += (size_t)snprintf(text + used, cap - used, "\n%s", line);
 	}
-	zjs_emit_text(z, "provision", 1, text);
+	zjs_emit_text(z, "provision", 0, 1, text);
 	free(text);
 }
 
