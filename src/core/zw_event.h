@@ -70,6 +70,9 @@ struct zw_event {
 	 */
 	const char *command;
 	int result;
+	/* ZW_EV_CONTROLLER, while it runs: it needs up to this many more
+	 * seconds than asked (a found device's S2 setup); 0: no change. */
+	unsigned more_s;
 };
 
 #endif

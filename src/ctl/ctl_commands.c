@@ -122,9 +122,20 @@ static json_t *grant_list(const char *text)
 	}
 	for (char *t = strtok_r(copy, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save))
-		if (strcmp(t, "none") != 0)
-			json_array_append_new(a, json_string(t));
+		if (strcmp(t, "none") != 0 &&
+		    json_array_append_new(a, json_string(t)) < 0) {
+			fprintf(stderr, "%s: --grant: '%s' is not a class\n",
+				ctl_prog, t);
+			exit(CTL_EXIT_USAGE);
+		}
 	free(copy);
+	if (json_array_size(a) == 0 && strcmp(text, "none") != 0) {
+		fprintf(stderr,
+			"%s: --grant: no class given (access-control, "
+			"authenticated, unauthenticated, s0, or none)\n",
+			ctl_prog);
+		exit(CTL_EXIT_USAGE);
+	}
 	return a;
 }
 
@@ -166,9 +177,13 @@ static json_t *build_include(const struct ctl *ctl, char **argv, int argc)
 /* provision add CODE [--grant ...] | remove CODE | list */
 static json_t *build_provision(const struct ctl *ctl, char **argv, int argc)
 {
-	static const char *const keys[CTL_ARGS_MAX] = { "op", "code" };
-	json_t *req = request_new("provision", NULL, keys, argv, argc);
+	static const char *const none[CTL_ARGS_MAX] = { NULL };
+	json_t *req = request_new("provision", NULL, none, argv, 0);
 
+	/* Both as strings: a node id is a code too. */
+	ctl_json_set(req, "op", json_string(argv[0]));
+	if (argc > 1)
+		ctl_json_set(req, "code", json_string(argv[1]));
 	if (ctl->grant)
 		ctl_json_set(req, "grant", grant_list(ctl->grant));
 	return req;
@@ -321,7 +336,7 @@ static const struct ctl_command commands[] = {
 	  .min = 1,
 	  .max = 2,
 	  .build = build_provision,
-	  .print = ctl_print_command },
+	  .print = ctl_print_text_lines },
 	{ .name = "exclude",
 	  .args = "[SECONDS]",
 	  .summary = "remove a device from the network",

@@ -130,6 +130,7 @@ void ctl_print_sim(const json_t *r);
 void ctl_print_command(const json_t *r);
 void ctl_print_cancel(const json_t *r);
 void ctl_print_given(const json_t *r);
+void ctl_print_text_lines(const json_t *r);
 void ctl_print_heal(const json_t *r);
 void ctl_print_refresh(const json_t *r);
 void ctl_print_config_set(const json_t *r);

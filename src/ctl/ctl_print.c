@@ -350,6 +350,21 @@ void ctl_print_command(const json_t *r)
 		       json_is_string(text) ? json_string_value(text) : "done");
 }
 
+/* A command's text of several lines (provision list), line by line. */
+void ctl_print_text_lines(const json_t *r)
+{
+	const char *text = json_string_value(json_object_get(r, "text"));
+	const char *nl;
+
+	if (!text) {
+		ctl_print_line("done");
+		return;
+	}
+	for (; (nl = strchr(text, '\n')); text = nl + 1)
+		ctl_print_line("%.*s", (int)(nl - text), text);
+	ctl_print_line("%s", text);
+}
+
 void ctl_print_cancel(const json_t *r)
 {
 	ctl_print_line("cancel sent to the controller");

@@ -238,9 +238,16 @@ int api_provision(struct api_call *c, const json_t *req, json_t **res)
 		return api_fail(c, -EINVAL, "'grant' is for provision add");
 	if (grant && (r = arg_grant(c, grant, &mask)) < 0)
 		return r;
-	if (grant && !mask)
+	if (grant &&
+	    !(mask & (ZW_SEC_S2_ACCESS_CONTROL | ZW_SEC_S2_AUTHENTICATED |
+		      ZW_SEC_S2_UNAUTHENTICATED)))
+		return api_fail(
+		    c, -EINVAL,
+		    "SmartStart is S2: grant at least one S2 class");
+	if (grant && !strchr(json_string_value(code), '-'))
 		return api_fail(c, -EINVAL,
-				"SmartStart is S2: grant at least one class");
+				"'grant' is for a DSK: a QR code carries the "
+				"device's own classes");
 	r = zw_provision(api_zw(c->a), op, json_string_value(code), mask);
 	if (r == -EINVAL)
 		return api_fail(c, r, "'%.80s' is not %s",
@@ -351,6 +358,11 @@ void api_command_event(struct api *a, const struct zw_event *ev)
 				  "memory",
 				  c->command, ev->node);
 		if (ev->result == 0) {
+			uint64_t until = uv_now(c->a->deps.loop) +
+					 (uint64_t)ev->more_s * 1000;
+
+			if (ev->more_s && until > c->command_end_ms)
+				c->command_end_ms = until;
 			send_progress(c, p);
 		} else if (ev->result > 0) {
 			api_call_finish(c, p, 0);

@@ -71,6 +71,19 @@ void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
 	zjs_emit_text(z, cmd, node, result, msg);
 }
 
+void zjs_emit_found(struct zw_zjs *z)
+{
+	struct zw_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = ZW_EV_CONTROLLER;
+	ev.u.message = "include: a device answered; adding it";
+	ev.command = "include";
+	ev.more_s = ZJS_FOUND_MAX_MS / 1000;
+	log_info("zwave zwavejs: %s", ev.u.message);
+	zjs_emit(z, &ev);
+}
+
 void zjs_cmd_clear(struct zw_zjs *z)
 {
 	z->cmd.name = NULL;
@@ -499,6 +512,7 @@ static int zjs_s2(struct zw *base, const struct zw_s2 *s2)
 		if (z->cmd.name)
 			return -EBUSY;
 		z->s2 = *s2;
+		z->pin_wanted = false;
 		return 0;
 	}
 	if (!including)
@@ -536,6 +550,12 @@ static int zjs_cancel(struct zw *base)
 	z->cmd.cancelling = true;
 	(void)uv_timer_start(&z->cmd.timer, zjs_cmd_timeout,
 			     ZJS_STOPPED_GRACE_MS, 0);
+	/* A found device is past inclusion mode: abandon its secure setup
+	 * (it is then added without S2, and "node added" ends it). */
+	if (z->cmd.found)
+		return zjs_send(z, "stop",
+				"controller.cancel_secure_bootstrap_s2",
+				json_pack("{s:i}", "reason", 0));
 	return zjs_send(z, "stop", cmd, NULL);
 }
 

@@ -74,6 +74,7 @@ struct zw_zjs {
 	struct zw_s2 s2;     /* the include's S2 answers */
 	bool pin_wanted;     /* the device waits for its PIN */
 	const char *prov_op; /* the provisioning command under way */
+	uint64_t prov_since; /* when it was sent (loop time, ms) */
 };
 
 /* How long "node added" or "node removed" may take to follow the
@@ -98,6 +99,9 @@ int zjs_send(struct zw_zjs *z, const char *kind, const char *cmd, json_t *args);
  * the controller stopped (ZJS_STOPPED_GRACE_MS). */
 void zjs_cmd_timeout(uv_timer_t *t);
 
+/* "include: a device answered": the include may take ZJS_FOUND_MAX_MS
+ * from now (a person may have to find the PIN). */
+void zjs_emit_found(struct zw_zjs *z);
 /* The same with text of any length, as it is. */
 void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint8_t node, int result,
 		   const char *text);

@@ -514,6 +514,12 @@ const char *zjs_classes(unsigned mask, char *buf, size_t len)
 	return buf;
 }
 
+/* Our include runs: an S2 question may be for another client's. */
+static bool zjs_including(const struct zw_zjs *z)
+{
+	return z->cmd.name && strcmp(z->cmd.name, "include") == 0;
+}
+
 /* The device asks for security classes: grant those allowed. */
 static void zjs_grant(struct zw_zjs *z, const json_t *ev)
 {
@@ -667,9 +673,7 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 			z->cmd.found = true;
 			(void)uv_timer_start(&z->cmd.timer, zjs_cmd_timeout,
 					     ZJS_FOUND_MAX_MS, 0);
-			zjs_emit_command(z, "include", 0, 0,
-					 "include: a device answered; adding "
-					 "it");
+			zjs_emit_found(z);
 		}
 	} else if (strcmp(name, "inclusion stopped") == 0 ||
 		   strcmp(name, "exclusion stopped") == 0) {
@@ -679,9 +683,11 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 	} else if (strcmp(name, "exclusion failed") == 0) {
 		zjs_cmd_over(z, "exclude", 0, -EIO, "failed");
 	} else if (strcmp(name, "grant security classes") == 0) {
-		zjs_grant(z, ev);
+		if (zjs_including(z))
+			zjs_grant(z, ev);
 	} else if (strcmp(name, "validate dsk and enter pin") == 0) {
-		zjs_pin_asked(z, ev);
+		if (zjs_including(z))
+			zjs_pin_asked(z, ev);
 	} else if (strcmp(name, "rebuild routes done") == 0) {
 		zjs_cmd_over(z, "heal", 0, z->cmd.cancelling ? -ECANCELED : 1,
 			     z->cmd.cancelling ? "cancelled" : "completed");

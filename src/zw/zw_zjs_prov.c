@@ -17,6 +17,11 @@
 #include "log.h"
 #include "zw_zjs_int.h"
 
+/* Entries a list shows (a reply line stays far under the control
+ * socket's 64 KiB). */
+#define ZJS_PROVISION_SHOWN    200
+#define ZJS_PROVISION_STALE_MS 30000
+
 /* A DSK: eight groups of five digits, each at most 65535, with '-'. */
 bool zjs_dsk_valid(const char *s)
 {
@@ -40,12 +45,13 @@ bool zjs_qr_valid(const char *s)
 /* Node id or DSK, as unprovision_smart_start_node takes it. */
 static json_t *zjs_dsk_or_node(const char *code)
 {
-	char *end;
-	long n = strtol(code, &end, 10);
+	size_t len = strlen(code);
+	long n = atol(code);
 
 	if (zjs_dsk_valid(code))
 		return json_string(code);
-	if (end != code && !*end && n >= ZW_NODE_MIN && n <= ZW_NODE_MAX)
+	if (len && len <= 3 && strspn(code, "0123456789") == len &&
+	    n >= ZW_NODE_MIN && n <= ZW_NODE_MAX)
 		return json_integer(n);
 	return NULL;
 }
@@ -78,8 +84,11 @@ int zjs_provision(struct zw *base, const char *op, const char *code,
 
 	if (!z->listening)
 		return -ENODEV;
-	if (z->prov_op)
+	/* The server answers at once; one that never did is forgotten. */
+	if (z->prov_op &&
+	    uv_now(z->loop) - z->prov_since < ZJS_PROVISION_STALE_MS)
 		return -EBUSY;
+	z->prov_op = NULL;
 	if (strcmp(op, "list") == 0) {
 		r = zjs_send(z, "provision",
 			     "controller.get_provisioning_entries", NULL);
@@ -101,8 +110,10 @@ int zjs_provision(struct zw *base, const char *op, const char *code,
 	} else {
 		return -EINVAL;
 	}
-	if (r == 0)
+	if (r == 0) {
 		z->prov_op = op;
+		z->prov_since = uv_now(z->loop);
+	}
 	return r;
 }
 
@@ -132,21 +143,20 @@ static void zjs_entry_line(const json_t *e, char *buf, size_t len)
 static void zjs_list_done(struct zw_zjs *z, const json_t *res)
 {
 	const json_t *entries = json_object_get(res, "entries");
-	size_t n = json_array_size(entries), used;
+	size_t all = json_array_size(entries), used;
+	size_t n = all < ZJS_PROVISION_SHOWN ? all : ZJS_PROVISION_SHOWN;
 	char *text, line[192];
-	size_t i, cap = 64 + n * sizeof(line);
+	size_t i, cap = 128 + n * sizeof(line);
 	json_t *e;
 
-	if (n > 1000)
-		n = 1000;
 	text = malloc(cap);
 	if (!text) {
 		zjs_emit_command(z, "provision", 0, -ENOMEM,
 				 "provision: out of memory");
 		return;
 	}
-	used = (size_t)snprintf(text, cap, "provision: %zu entr%s", n,
-				n == 1 ? "y" : "ies");
+	used = (size_t)snprintf(text, cap, "provision: %zu entr%s", all,
+				all == 1 ? "y" : "ies");
 	json_array_foreach(entries, i, e)
 	{
 		if (i >= n)
@@ -154,6 +164,9 @@ static void zjs_list_done(struct zw_zjs *z, const json_t *res)
 		zjs_entry_line(e, line, sizeof(line));
 		used += (size_t)snprintf(text + used, cap - used, "\n%s", line);
 	}
+	if (all > n)
+		snprintf(text + used, cap - used, "\n... and %zu more",
+			 all - n);
 	zjs_emit_text(z, "provision", 0, 1, text);
 	free(text);
 }

@@ -174,7 +174,7 @@ check "... and the node is added without S2, said so" \
 # as --pin is), refused without one.
 ctl include --secure 60 >/dev/null 2>"$T/pin.err" &
 ipid=$!
-wait_grep "$T/pin.err" "waiting for a device" 10
+check "an include runs" wait_grep "$T/pin.err" "waiting for a device" 10
 out=$(ctl include-pin 12345 2>&1)
 check "include-pin during an include is taken" contains "$out" "PIN given to the running include"
 quiet ctl cancel
@@ -196,10 +196,10 @@ out=$(ctl provision add "$DSK" 2>&1)
 check "provision add DSK" contains "$out" "provision: added"
 out=$(ctl provision add 54321-23456-34567-45678-56789-01234-11111-33333 --grant authenticated 2>&1)
 check "provision add DSK --grant" contains "$out" "provision: added"
-out=$(ctl provision list 2>&1)
-check "provision list shows them" contains "$out" "provision: 2 entries"
-check "... with the classes granted" contains "$out" "$DSK  S2 Access Control, S2 Authenticated, S2 Unauthenticated"
-check "... each its own" contains "$out" "54321-23456-34567-45678-56789-01234-11111-33333  S2 Authenticated"
+ctl provision list >"$T/prov.out" 2>&1
+check "provision list shows them, a line each" grep -qx "provision: 2 entries" "$T/prov.out"
+check "... with the classes granted" grep -qx "$DSK  S2 Access Control, S2 Authenticated, S2 Unauthenticated" "$T/prov.out"
+check "... each its own" grep -qx "54321-23456-34567-45678-56789-01234-11111-33333  S2 Authenticated" "$T/prov.out"
 out=$(ctl provision remove "$DSK" 2>&1)
 check "provision remove" contains "$out" "provision: removed"
 out=$(ctl provision list 2>&1)
@@ -209,11 +209,20 @@ check "a short DSK is refused" contains "$out" "is not a DSK (eight groups of fi
 out=$(ctl provision add 70000-23456-34567-45678-56789-01234-11111-22222 2>&1)
 check "... and a group over 65535" contains "$out" "is not a DSK"
 out=$(ctl provision add "$DSK" --grant none 2>&1)
-check "SmartStart with no class is refused" contains "$out" "SmartStart is S2: grant at least one class"
+check "SmartStart with no class is refused" contains "$out" "SmartStart is S2: grant at least one S2 class"
 out=$(ctl provision frob 2>&1)
 check "an unknown provision op is refused" contains "$out" "'op' must be add, remove or list"
 out=$(ctl provision remove 2>&1)
 check "remove without a code is refused" contains "$out" "provision remove needs 'code'"
+out=$(ctl provision remove 99 2>&1)
+check "remove by node id reaches the server" contains "$out" "provision: "
+check "... as a code" sh -c "! echo '$out' | grep -q -e \"needs 'code'\" -e 'is not a DSK'"
+out=$(ctl provision add 9001234567890123456789012345678901234567890123456789012 --grant authenticated 2>&1)
+check "--grant with a QR code is refused" contains "$out" "a QR code carries the device's own classes"
+out=$(ctl provision add "$DSK" --grant s0 2>&1)
+check "SmartStart with S0 alone is refused" contains "$out" "grant at least one S2 class"
+out=$(ctl include --secure --grant , 2>&1)
+check "--grant with no class is refused" contains "$out" "--grant: no class given"
 
 # --- a node that stops answering -------------------------------------
 mock '{"op":"dead","node":2}' >/dev/null
