@@ -31,8 +31,8 @@
 #include "testutil.h"
 #include "zw.h"
 
-#define P	  "zwgate/test-gw"
-#define GW	  "test-gw"
+#define P  "zwgate/test-gw"
+#define GW "test-gw"
 /* How long to wait for what must come: generous, for qemu on a busy
  * machine; it costs nothing when it comes. */
 #define WAIT_MS	  10000

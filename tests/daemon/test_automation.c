@@ -27,7 +27,7 @@
 #include "zw.h"
 
 #define WAIT_MS	  10000 /* for what must come: generous, for qemu */
-#define SETTLE_MS 60 /* several report delays of basic.json (10 ms) */
+#define SETTLE_MS 60	/* several report delays of basic.json (10 ms) */
 
 #define RULES                                                             \
 	"rule \"up\" { when cloud goes online; do publish \"alerts/up\" " \
