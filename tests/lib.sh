@@ -115,6 +115,9 @@ check() {
 	if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
 
+# quiet CMD...: CMD's status, its output dropped.
+quiet() { "$@" >/dev/null 2>&1; }
+
 # contains HAYSTACK NEEDLE
 contains() { case $1 in *"$2"*) return 0 ;; *) echo "  wanted: $2" >&2; echo "  got: $1" >&2; return 1 ;; esac; }
 

@@ -12,6 +12,10 @@
 #   npm_offline_why DIR  why npm ci cannot fetch into DIR here (no
 #                        network), or nothing (status 1) when it can or
 #                        DIR is installed already
+#   npm_need_zwavejs SKIP
+#                        node, the mock (MOCK_SRC, MOCK_DIR) and the
+#                        Z-Wave JS server (ZJS_SRC, ZJS_DIR) installed;
+#                        else SKIP (which exits) is called with why
 #
 # npm ci needs the npm registry: a package build has no network (Debian
 # policy, ZWGATE_NO_NETWORK), so there a caller skips, loudly.
@@ -60,4 +64,17 @@ npm_ci() {
 			{ tail -20 "$2/npm.log" >&2; exit 1; }
 		npm__sum "$1" >"$2/.installed"
 	) 9>"$2/.lock"
+}
+
+npm_need_zwavejs() {
+	MOCK_SRC=$top_srcdir/tests/zwave-mock
+	MOCK_DIR=${ZWGATE_MOCK_DIR:-$top_builddir/tests/zwave-mock}
+	ZJS_SRC=$top_srcdir/bench/zwavejs
+	ZJS_DIR=${ZWGATE_ZWAVEJS_DIR:-$top_builddir/bench/zwavejs}
+	why=$(npm_missing) && "$1" "$why"
+	for p in "$MOCK_SRC $MOCK_DIR" "$ZJS_SRC $ZJS_DIR"; do
+		set -- "$1" $p
+		why=$(npm_offline_why "$2" "$3") && "$1" "$why"
+		npm_ci "$2" "$3" || { echo "npm ci of $2 failed"; exit 99; }
+	done
 }

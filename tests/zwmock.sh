@@ -21,13 +21,52 @@ mock_start() {
 	MOCK_PORT=$(cat "$T/mock.port")
 }
 
+# zjs_server_start: the Z-Wave JS server ($SERVER, from bench/zwavejs's
+# lock) with the configuration zwgate ships, keys $T/keys.json, on the
+# mock, listening on 127.0.0.1:ZPORT; its log $T/server.log.
+zjs_server_start() {
+	ZWGATE_ZWAVEJS_KEYS="$T/keys.json" ZWGATE_ZWAVEJS_CACHE="$T/cache" \
+		"$SERVER" "tcp://127.0.0.1:$MOCK_PORT" \
+		--config "$top_srcdir/etc/zwavejs/config.cjs" \
+		--host 127.0.0.1 --port "$ZPORT" --disable-dns-sd \
+		>>"$T/server.log" 2>&1 &
+	echo $! >"$T/server.pid"
+}
+
+zjs_server_stop() {
+	[ -s "$T/server.pid" ] && kill -KILL "$(cat "$T/server.pid")" 2>/dev/null
+	rm -f "$T/server.pid"
+}
+
+# ozw_mock_start: the mock (on MOCK_PORT, 0 the first time) and socat's
+# pty $TTY in front of it, which OpenZWave opens as its stick.
+ozw_mock_start() {
+	mock_start "$MOCK_PORT" || return 1
+	socat "pty,link=$TTY,raw,echo=0" "tcp:127.0.0.1:$MOCK_PORT" \
+		2>>"$T/socat.log" &
+	echo $! >"$T/socat.pid"
+	n=0
+	while [ ! -e "$TTY" ]; do
+		[ $n -lt 100 ] || return 1
+		sleep 0.05
+		n=$((n + 1))
+	done
+}
+
+# mock_stop: the mock and socat, if they run.
+mock_stop() {
+	for f in mock socat; do
+		[ -s "$T/$f.pid" ] && kill -KILL "$(cat "$T/$f.pid")" 2>/dev/null
+		rm -f "$T/$f.pid"
+	done
+}
+
 # mock OP-JSON: one request to the mock's control socket, its answer.
 mock() { echo "$1" | socat -t 5 - "UNIX-CONNECT:$T/mock.sock"; }
 mock_state() { mock "{\"op\":\"state\",\"node\":$1}" | jq -c ".result.$2"; }
 # mock_is NODE FIELD WANT: the mock's device holds WANT.
 mock_is() { [ "$(mock_state "$1" "$2")" = "$3" ]; }
 
-quiet() { "$@" >/dev/null 2>&1; }
 # is ARGS...: zwgatectl --json ARGS, filtered by $JQ, is $WANT.
 is() { [ "$(ctl --json "$@" 2>/dev/null | jq -r "$JQ")" = "$WANT" ]; }
 status_is() { JQ=.status WANT=$2 is node "$1"; }

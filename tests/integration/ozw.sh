@@ -68,27 +68,6 @@ trap 'broker_stop_all; cleanup' EXIT
 MOCK_PORT=0
 TTY="$T/tty"
 
-# start_mock: the mock (on MOCK_PORT, 0 the first time) and socat's pty.
-start_mock() {
-	mock_start "$MOCK_PORT" || return 1
-	socat "pty,link=$TTY,raw,echo=0" "tcp:127.0.0.1:$MOCK_PORT" \
-		2>>"$T/socat.log" &
-	echo $! >"$T/socat.pid"
-	n=0
-	while [ ! -e "$TTY" ]; do
-		[ $n -lt 100 ] || return 1
-		sleep 0.05
-		n=$((n + 1))
-	done
-}
-
-stop_mock() {
-	for f in mock socat; do
-		[ -s "$T/$f.pid" ] && kill -KILL "$(cat "$T/$f.pid")" 2>/dev/null
-		rm -f "$T/$f.pid"
-	done
-}
-
 # stop_ozw: SIGTERM and wait at most OZW_STOP_MAX_S (lib.sh's stop_daemon
 # gives 2 s, which OpenZWave's serial reader alone takes); sets
 # STOP_STATUS (the exit status, or "timeout") and STOP_MS.
@@ -123,7 +102,7 @@ mosquitto_sub -h 127.0.0.1 -p "$BROKER_PORT" $TLS -v -q 1 -c -i capture \
 	-t "$P/#" >"$T/capture.log" 2>&1 &
 echo $! >"$T/capture.pid"
 
-start_mock || { echo "the mock did not start"; exit 99; }
+ozw_mock_start || { echo "the mock did not start"; exit 99; }
 cat >"$CONF" <<CONF
 gateway-id "test-gw"
 log-level ${LOG_LEVEL:-info}
@@ -189,14 +168,14 @@ check "a dead node that reports is alive again" wait_for 10 status_is 2 alive
 # --- the controller goes away and comes back -------------------------
 P_THREADS=$(cat /proc/$DAEMON_PID/task/*/comm | grep -c '^OZW-')
 check "OpenZWave's threads run in the daemon ($P_THREADS)" [ "$P_THREADS" -ge 4 ]
-stop_mock
+mock_stop
 check "a controller that goes away shows in status" wait_for 5 sh -c "$ZWGATECTL -s $SOCK status | grep -q 'controller *failed: .*went away'"
 check "the daemon keeps running" quiet ctl status
 check "... and keeps its nodes and values" value_is 6 power 150.5
 out=$(ctl set 3 level 10 2>&1)
 check "a write meanwhile says why it cannot" contains "$out" "controller is not ready"
 sleep 2
-start_mock || { echo "the mock did not start again"; exit 99; }
+ozw_mock_start || { echo "the mock did not start again"; exit 99; }
 t0=$(date +%s)
 check "the daemon re-opens the controller by itself" wait_for 30 controller_is ready
 echo "# re-opened $(($(date +%s) - t0)) s after the mock was back"
@@ -223,8 +202,8 @@ check "... saying why" grep -q "network-key-file .*readable by others.*0600 or s
 chmod 600 "$T/network.key"
 : >"$T/daemon.log"
 # socat ends when the pty's last user closes it: a new pair.
-stop_mock
-start_mock || { echo "the mock did not start again"; exit 99; }
+mock_stop
+ozw_mock_start || { echo "the mock did not start again"; exit 99; }
 start_daemon || { echo "zwgated did not start with a key"; exit 99; }
 check "the network key is read" wait_grep "$T/daemon.log" "network key read from" 5
 check "... and the controller opens" wait_for 20 controller_is ready

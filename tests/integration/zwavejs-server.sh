@@ -19,18 +19,8 @@
 . "$top_srcdir/tests/npm.sh"
 . "$top_srcdir/tests/broker.sh"
 command -v jq >/dev/null || skip_all "no jq"
-why=$(npm_missing) && skip_all "the Z-Wave JS server did not run: $why"
-
-MOCK_SRC=$top_srcdir/tests/zwave-mock
-MOCK_DIR=${ZWGATE_MOCK_DIR:-$top_builddir/tests/zwave-mock}
-ZJS_SRC=$top_srcdir/bench/zwavejs
-ZJS_DIR=${ZWGATE_ZWAVEJS_DIR:-$top_builddir/bench/zwavejs}
-for p in "$MOCK_SRC $MOCK_DIR" "$ZJS_SRC $ZJS_DIR"; do
-	set -- $p
-	why=$(npm_offline_why "$1" "$2") &&
-		skip_all "the Z-Wave JS server did not run: $why"
-	npm_ci "$1" "$2" || { echo "npm ci of $1 failed"; exit 99; }
-done
+zs_skip() { skip_all "the Z-Wave JS server did not run: $*"; }
+npm_need_zwavejs zs_skip
 loopback_only
 
 CONFIG=$top_srcdir/etc/zwavejs/config.cjs
