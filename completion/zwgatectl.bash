@@ -276,7 +276,7 @@ none' -- "${cur##*,}"))
 	fi
 
 	case $cmd in
-	node | refresh | rename | config-set)
+	node | refresh | rename | config-set | health)
 		((n == 0)) && _zwgatectl_nodes ;;
 	get | set)
 		case $n in

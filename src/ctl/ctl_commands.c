@@ -194,6 +194,29 @@ static json_t *build_exclude(const struct ctl *ctl, char **argv, int argc)
 	return build_command(ctl, "exclude", "[SECONDS]", argv, argc);
 }
 
+/* health NODE [ROUNDS] */
+static json_t *build_health(const struct ctl *ctl, char **argv, int argc)
+{
+	static const char *const keys[CTL_ARGS_MAX] = { "node" };
+	json_t *req = request_new("health", NULL, keys, argv, 1);
+	char *end;
+	long n;
+
+	if (argc == 2) {
+		errno = 0;
+		n = strtol(argv[1], &end, 10);
+		if (errno || end == argv[1] || *end || n < 1 || n > 10) {
+			fprintf(stderr,
+				"%s: health: bad number of rounds '%s' (1 to "
+				"10)\n",
+				ctl_prog, argv[1]);
+			ctl_usage("health", "NODE [ROUNDS]");
+		}
+		ctl_json_set(req, "rounds", json_integer(n));
+	}
+	return req;
+}
+
 static json_t *build_config_set(const struct ctl *ctl, char **argv, int argc)
 {
 	static const char *const keys[CTL_ARGS_MAX] = { "node", "param", "data",
@@ -348,9 +371,9 @@ static const struct ctl_command commands[] = {
 	  .build = build_exclude,
 	  .print = ctl_print_command },
 	{ .name = "cancel",
-	  .summary = "stop a running include or exclude",
-	  .help = "Stop a running include or exclude; the zwgatectl waiting "
-		  "for it says\n\"cancelled\".",
+	  .summary = "stop a running include, exclude or health check",
+	  .help = "Stop a running include, exclude or health check; the "
+		  "zwgatectl waiting\nfor it says \"cancelled\".",
 	  .print = ctl_print_cancel },
 	{ .name = "heal",
 	  .summary = "rebuild the network's routes",
@@ -365,6 +388,22 @@ static const struct ctl_command commands[] = {
 		  "firmware update).",
 	  .keys = { "node" },
 	  .print = ctl_print_refresh },
+	{ .name = "health",
+	  .args = "NODE [ROUNDS]",
+	  .summary = "check a node's link to the controller",
+	  .help = "Check the link between a node and the controller "
+		  "(backend zwavejs): ROUNDS\n(default 3, at most 10) of "
+		  "10 pings each, with each round's latency,\nlost pings "
+		  "and neighbours, then the rating of the worst round, 0 "
+		  "to 10:\n10 excellent, 7-9 good, 4-6 acceptable, 1-3 "
+		  "poor, 0 failing (no answer).\nA sleeping node is "
+		  "checked once it wakes up; cancel stops the check.\n"
+		  "Exit status 0 once the check ran, whatever the rating; "
+		  "1 if it could not.",
+	  .min = 1,
+	  .max = 2,
+	  .build = build_health,
+	  .print = ctl_print_command },
 	{ .name = "config-set",
 	  .args = "NODE PARAM VALUE [SIZE]",
 	  .summary = "set a configuration parameter of a node",

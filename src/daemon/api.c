@@ -121,6 +121,7 @@ static const struct {
 	{ "cancel", api_cancel },
 	{ "heal", api_heal },
 	{ "refresh", api_refresh },
+	{ "health", api_health },
 	{ "config-set", api_config_set },
 	{ "rules", api_rules },
 	{ "rules-show", api_rules_show },

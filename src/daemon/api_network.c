@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api_network.c: the API's commands to the Z-Wave controller (include,
- * exclude, cancel, heal, refresh) and to the simulator (sim).  An
- * include or exclude waits for the backend's reports of its end, with
- * progress messages while it runs.
+ * exclude, cancel, heal, refresh, health) and to the simulator (sim).  An
+ * include, exclude or health check waits for the backend's reports of
+ * its end, with progress messages while it runs.
  */
 #include "config.h"
 
@@ -24,6 +24,11 @@
 #define API_COMMAND_TICK_MS	  5000
 #define API_COMMAND_GRACE_S	  10 /* for the backend to report the end */
 #define API_PROVISION_TIMEOUT_S	  20 /* the server answers at once */
+/* health: rounds by default, and the time allowed: base + per round. */
+#define API_HEALTH_ROUNDS  3
+#define API_HEALTH_BASE_S  30
+#define API_HEALTH_ROUND_S 30
+#define API_HEALTH_ABORT_S 20 /* for the backend's abort to end it */
 
 int api_sim(struct api_call *c, const json_t *req, json_t **res)
 {
@@ -306,7 +311,9 @@ int api_cancel(struct api_call *c, const json_t *req, json_t **res)
 	int r = zw_cancel(api_zw(c->a));
 
 	if (r == -ENOENT)
-		return api_fail(c, r, "no include or exclude is running");
+		return api_fail(c, r,
+				"no include, exclude or health check is "
+				"running");
 	if (r < 0)
 		return api_command_error(c, r, "cancel");
 	*res = json_pack("{s:b}", "cancelled", 1);
@@ -321,6 +328,50 @@ int api_heal(struct api_call *c, const json_t *req, json_t **res)
 		return api_command_error(c, r, "heal the network");
 	*res = json_pack("{s:b}", "healing", 1);
 	return *res ? 0 : -ENOMEM;
+}
+
+/*
+ * A lifeline health check: {"node":N[,"rounds":1..10][,"timeout":S]};
+ * progress each round, the rating at the end.
+ */
+int api_health(struct api_call *c, const json_t *req, json_t **res)
+{
+	const json_t *rv = json_object_get(req, "rounds");
+	const json_t *tv = json_object_get(req, "timeout");
+	unsigned rounds = API_HEALTH_ROUNDS, timeout_s;
+	struct registry_node *n;
+	int r = api_find_node(c, req, &n);
+
+	if (r < 0)
+		return r;
+	if (rv && (!json_is_integer(rv) || json_integer_value(rv) < 1 ||
+		   json_integer_value(rv) > ZW_HEALTH_ROUNDS_MAX))
+		return api_fail(c, -EINVAL, "'rounds' must be 1 to %d",
+				ZW_HEALTH_ROUNDS_MAX);
+	if (rv)
+		rounds = (unsigned)json_integer_value(rv);
+	/* A round is 10 pings: a second, or ten when the node is gone. */
+	timeout_s = API_HEALTH_BASE_S + rounds * API_HEALTH_ROUND_S;
+	if (tv && (r = arg_timeout(c, req, &timeout_s)) < 0)
+		return r;
+	r = zw_health(api_zw(c->a), n->id, rounds, timeout_s);
+	if (r == -ENOENT)
+		return api_fail(c, r, "node %u is not known to the controller",
+				n->id);
+	if (r == -EBUSY)
+		return api_fail(c, r,
+				"a health check is already running; wait for "
+				"it or cancel it");
+	if (r == -ENOTSUP)
+		return api_fail(c, r,
+				"the %s backend cannot check a node's health "
+				"(backend zwavejs can)",
+				zw_name(api_zw(c->a)));
+	if (r < 0)
+		return api_command_error(c, r, "check a node's health");
+	/* The backend aborts at timeout_s, then gives the server's answer
+	 * ZJS_STOPPED_GRACE_MS (15 s) to come: wait for its end. */
+	return command_wait(c, "health", timeout_s + API_HEALTH_ABORT_S);
 }
 
 int api_refresh(struct api_call *c, const json_t *req, json_t **res)

@@ -92,7 +92,15 @@ struct zw_ops {
 	 * ZW_EV_CONTROLLER "provision". */
 	int (*provision)(struct zw *z, const char *op, const char *code,
 			 unsigned grant);
+	/* Check the link of node to the controller: rounds (1 to
+	 * ZW_HEALTH_ROUNDS_MAX) of pings, stopped after timeout_s.  Each
+	 * round and the end (the rating, 0 to 10) come as ZW_EV_CONTROLLER
+	 * "health"; cancel stops it. */
+	int (*health)(struct zw *z, uint8_t node, unsigned rounds,
+		      unsigned timeout_s);
 };
+
+#define ZW_HEALTH_ROUNDS_MAX 10
 
 /* Every backend instance starts with this. */
 struct zw {
@@ -145,13 +153,21 @@ static inline int zw_provision(struct zw *z, const char *op, const char *code,
 				 : -ENOTSUP;
 }
 
+/* Check node's link to the controller (zw_ops.health). */
+static inline int zw_health(struct zw *z, uint8_t node, unsigned rounds,
+			    unsigned timeout_s)
+{
+	return z->ops->health ? z->ops->health(z, node, rounds, timeout_s)
+			      : -ENOTSUP;
+}
+
 /* Put the controller in exclusion mode for at most timeout_s. */
 static inline int zw_exclude(struct zw *z, unsigned timeout_s)
 {
 	return z->ops->exclude ? z->ops->exclude(z, timeout_s) : -ENOTSUP;
 }
 
-/* Stop a running include or exclude. */
+/* Stop a running include, exclude or health check. */
 static inline int zw_cancel(struct zw *z)
 {
 	return z->ops->cancel ? z->ops->cancel(z) : -ENOTSUP;

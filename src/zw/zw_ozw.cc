@@ -586,4 +586,5 @@ extern "C" const struct zw_ops zw_ozw_ops = {
 	ozw_c_refresh, ozw_c_include, ozw_c_exclude,	ozw_c_cancel,
 	ozw_c_heal,    nullptr,	      ozw_c_set_config, nullptr, /* no S2 */
 	nullptr, /* no SmartStart */
+	nullptr, /* no lifeline health check */
 };

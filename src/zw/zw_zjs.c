@@ -170,6 +170,8 @@ static void zjs_version(struct zw_zjs *z, const json_t *m)
 	    json_string_value(json_object_get(m, "driverVersion"));
 	json_t *args;
 
+	snprintf(z->driver_version, sizeof(z->driver_version), "%s",
+		 driver ? driver : "");
 	log_info("zwave zwavejs: server %s, zwave-js %s, API schema %lld to "
 		 "%lld",
 		 server ? server : "?", driver ? driver : "?", (long long)lo,
@@ -204,6 +206,12 @@ static void zjs_result(struct zw_zjs *z, const json_t *m)
 		return;
 	if (strncmp(id, "provision-", 10) == 0) {
 		zjs_provision_result(z, ok, m);
+		return;
+	}
+	/* Before the include/exclude/heal test below: "heal" is a prefix of
+	 * "health-N". */
+	if (strncmp(id, "health-", 7) == 0) {
+		zjs_job_result(z, ok, m, strtoul(id + 7, NULL, 10));
 		return;
 	}
 	if (!ok) {
@@ -305,6 +313,7 @@ static void zjs_closed(void *ctx, const char *why, unsigned retry_ms)
 		zjs_emit_command(z, name, 0, -EIO,
 				 "%s: stopped: the server is gone", name);
 	}
+	zjs_job_gone(z);
 	if (z->prov_op) {
 		z->prov_op = NULL;
 		zjs_emit_command(z, "provision", 0, -EIO,
@@ -333,12 +342,23 @@ static const struct zjs_ws_ops zjs_ws_ops = {
 /* ------------------------------------------------------------------ */
 /* The backend's operations.                                           */
 
+/* Each timer's close: z goes with the last. */
 static void zjs_free_cb(uv_handle_t *h)
 {
 	struct zw_zjs *z = h->data;
 
+	if (--z->handles)
+		return;
 	zjs_node_clear(z);
 	free(z);
+}
+
+static void zjs_close_timers(struct zw_zjs *z)
+{
+	uv_timer_stop(&z->cmd.timer);
+	uv_timer_stop(&z->job.timer);
+	uv_close((uv_handle_t *)&z->cmd.timer, zjs_free_cb);
+	uv_close((uv_handle_t *)&z->job.timer, zjs_free_cb);
 }
 
 static int zjs_open(uv_loop_t *loop, const struct zw_opts *opts, zw_event_fn cb,
@@ -363,12 +383,15 @@ static int zjs_open(uv_loop_t *loop, const struct zw_opts *opts, zw_event_fn cb,
 	}
 	uv_timer_init(loop, &z->cmd.timer);
 	z->cmd.timer.data = z;
+	uv_timer_init(loop, &z->job.timer);
+	z->job.timer.data = z;
+	z->handles = 2;
 	r = zjs_ws_open(loop, &z->url, ZJS_MESSAGE_MAX, &zjs_ws_ops, z, &z->ws);
 	if (r < 0) {
 		log_error("zwave zwavejs: cannot start the WebSocket client "
 			  "(is libwebsockets-evlib-uv installed?)");
-		/* The timer's memory is z's: freed once it is closed. */
-		uv_close((uv_handle_t *)&z->cmd.timer, zjs_free_cb);
+		/* The timers' memory is z's: freed once they are closed. */
+		zjs_close_timers(z);
 		return r;
 	}
 	*ret = &z->base;
@@ -381,8 +404,7 @@ static void zjs_close(struct zw *base)
 
 	zjs_ws_close(z->ws);
 	z->ws = NULL;
-	uv_timer_stop(&z->cmd.timer);
-	uv_close((uv_handle_t *)&z->cmd.timer, zjs_free_cb);
+	zjs_close_timers(z);
 }
 
 static int zjs_set_value(struct zw *base, const struct value_key *key,
@@ -537,10 +559,15 @@ static int zjs_exclude(struct zw *base, unsigned timeout_s)
 static int zjs_cancel(struct zw *base)
 {
 	struct zw_zjs *z = (struct zw_zjs *)base;
+	bool job = z->job.name && !z->job.aborting;
 	const char *cmd;
 
+	/* Everything that runs stops: a heal must not shield a health
+	 * check from its cancel. */
+	if (job)
+		(void)zjs_job_abort(z);
 	if (!z->cmd.name)
-		return -ENOENT;
+		return job ? 0 : -ENOENT;
 	if (strcmp(z->cmd.name, "include") == 0)
 		cmd = "controller.stop_inclusion";
 	else if (strcmp(z->cmd.name, "exclude") == 0)
@@ -595,4 +622,5 @@ const struct zw_ops zw_zjs_ops = {
 	.cancel = zjs_cancel,
 	.heal = zjs_heal,
 	.set_config = zjs_set_config,
+	.health = zjs_health,
 };

@@ -58,6 +58,16 @@ struct zjs_cmd {
 	uv_timer_t timer; /* the include's or exclude's time limit */
 };
 
+/* The job on one node under way, if any (zw_zjs_job.c). */
+struct zjs_job {
+	const char *name; /* "health"; NULL: none */
+	unsigned long id; /* its command's messageId number */
+	uint8_t node;
+	bool aborting;	  /* asked the server to stop it */
+	bool timed_out;	  /* ... because its time was up */
+	uv_timer_t timer; /* its time limit, then the abort's grace */
+};
+
 struct zw_zjs {
 	struct zw base;
 	uv_loop_t *loop;
@@ -65,12 +75,15 @@ struct zw_zjs {
 	void *ctx;
 	struct wsurl url;
 	struct zjs_ws *ws;
-	bool listening;	   /* the state came: events are about it */
-	bool all_ready;	   /* ZW_EV_ALL_QUERIED sent on this connection */
-	bool failed_sent;  /* ZW_EV_FAILED sent since the last READY */
-	unsigned long ids; /* messageId counter */
+	bool listening;		 /* the state came: events are about it */
+	bool all_ready;		 /* ZW_EV_ALL_QUERIED sent on this connection */
+	bool failed_sent;	 /* ZW_EV_FAILED sent since the last READY */
+	unsigned long ids;	 /* messageId counter */
+	char driver_version[32]; /* zwave-js's, from the version message */
 	struct zjs_node nodes[ZW_NODE_MAX + 1];
 	struct zjs_cmd cmd;
+	struct zjs_job job;
+	unsigned handles;    /* timers still to close before the free */
 	struct zw_s2 s2;     /* the include's S2 answers */
 	bool pin_wanted;     /* the device waits for its PIN */
 	const char *prov_op; /* the provisioning command under way */
@@ -129,5 +142,20 @@ int zjs_provision(struct zw *base, const char *op, const char *code,
 		  unsigned grant);
 /* The server's answer to the provisioning command (m: the result). */
 void zjs_provision_result(struct zw_zjs *z, bool ok, const json_t *m);
+
+/* zw_zjs_job.c: jobs on one node (the lifeline health check). */
+int zjs_health(struct zw *base, uint8_t node, unsigned rounds,
+	       unsigned timeout_s);
+/* Ask the server to stop the job: -ENOENT when there is none. */
+int zjs_job_abort(struct zw_zjs *z);
+void zjs_job_clear(struct zw_zjs *z);
+/* A node event that may be the job's progress. */
+void zjs_job_event(struct zw_zjs *z, const char *name, uint8_t node,
+		   const json_t *ev);
+/* The server's answer to the job's command (m: the result). */
+void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
+		    unsigned long id);
+/* The connection is gone, and the job with it. */
+void zjs_job_gone(struct zw_zjs *z);
 
 #endif

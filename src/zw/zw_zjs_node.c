@@ -409,8 +409,10 @@ void zjs_node_state(struct zw_zjs *z, const json_t *state)
 	for (size_t n = ZW_NODE_MIN; n <= ZW_NODE_MAX; n++)
 		if (z->nodes[n].known && !seen[n])
 			zjs_node_removed(z, (uint8_t)n);
-	snprintf(msg, sizeof(msg), "Z-Wave JS %s, home id %08llx",
-		 zjs_str(drv, "version") ? zjs_str(drv, "version") : "",
+	snprintf(msg, sizeof(msg), "zwave-js %s, home id %08llx",
+		 z->driver_version[0]	   ? z->driver_version
+		 : zjs_str(drv, "version") ? zjs_str(drv, "version")
+					   : "?",
 		 (unsigned long long)json_integer_value(
 		     json_object_get(ctl, "homeId")));
 	memset(&ev, 0, sizeof(ev));
@@ -741,6 +743,8 @@ static void zjs_node_event_of(struct zw_zjs *z, const char *name, uint8_t id,
 		zjs_emit_status(z, id, ZW_NODE_ALIVE);
 	} else if (strcmp(name, "sleep") == 0) {
 		zjs_emit_status(z, id, ZW_NODE_ASLEEP);
+	} else {
+		zjs_job_event(z, name, id, ev);
 	}
 }
 

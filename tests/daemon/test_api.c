@@ -74,6 +74,56 @@ static void test_errors(void **state)
 	assert_string_equal(api_fx_code(api_fx_last(f)), "ENOENT");
 }
 
+/* The error of the last reply. */
+static const char *last_error(struct fx *f)
+{
+	return json_string_value(json_object_get(api_fx_last(f), "error"));
+}
+
+/*
+ * What the sim backend lacks (S2, SmartStart, the health check) is
+ * refused with the backend that has it; bad arguments are refused before
+ * any backend is asked.
+ */
+static void test_zwavejs_only(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(
+	    api_fx_req(f, "{\"id\":1,\"cmd\":\"health\",\"node\":2}"), 1);
+	assert_string_equal(api_fx_code(api_fx_last(f)), "ENOTSUP");
+	assert_string_equal(last_error(f),
+			    "the sim backend cannot check a node's health "
+			    "(backend zwavejs can)");
+	assert_int_equal(
+	    api_fx_req(f, "{\"id\":2,\"cmd\":\"provision\",\"op\":\"list\"}"),
+	    1);
+	assert_string_equal(api_fx_code(api_fx_last(f)), "ENOTSUP");
+	assert_non_null(strstr(last_error(f), "backend zwavejs has"));
+	assert_int_equal(api_fx_req(f, "{\"id\":3,\"cmd\":\"include-pin\","
+				       "\"pin\":\"12345\"}"),
+			 1);
+	assert_string_equal(last_error(f), "the sim backend has no S2");
+
+	assert_int_equal(api_fx_req(f, "{\"id\":4,\"cmd\":\"health\","
+				       "\"node\":2,\"rounds\":11}"),
+			 1);
+	assert_string_equal(last_error(f), "'rounds' must be 1 to 10");
+	assert_int_equal(api_fx_req(f, "{\"id\":5,\"cmd\":\"health\","
+				       "\"node\":2,\"rounds\":\"3\"}"),
+			 1);
+	assert_string_equal(api_fx_code(api_fx_last(f)), "EINVAL");
+	assert_int_equal(api_fx_req(f, "{\"id\":6,\"cmd\":\"health\","
+				       "\"node\":2,\"timeout\":0}"),
+			 1);
+	assert_non_null(strstr(last_error(f), "'timeout' must be 1 to"));
+	assert_int_equal(
+	    api_fx_req(f, "{\"id\":7,\"cmd\":\"health\",\"node\":99}"), 1);
+	assert_string_equal(api_fx_code(api_fx_last(f)), "ENOENT");
+	assert_int_equal(api_fx_req(f, "{\"id\":8,\"cmd\":\"health\"}"), 1);
+	assert_string_equal(api_fx_code(api_fx_last(f)), "EINVAL");
+}
+
 static bool none_pending(void *arg)
 {
 	return api_pending(((struct fx *)arg)->api) == 0;
@@ -141,7 +191,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(t) cmocka_unit_test_setup_teardown(t, api_fx_setup, api_fx_teardown)
 		T(test_status),		  T(test_errors), T(test_set_waits),
-		T(test_shutdown_cancels), T(test_reload),
+		T(test_shutdown_cancels), T(test_reload), T(test_zwavejs_only),
 #undef T
 	};
 

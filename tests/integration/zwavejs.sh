@@ -8,7 +8,9 @@
 # a dimmer, a motion sensor, a temperature and humidity sensor and a
 # meter (ozw.sh checks the same list), retained on MQTT; zwgatectl set
 # and MQTT /set reaching the mock's devices and coming back; unsolicited
-# reports; include with progress, exclude timing out, cancel; a dead
+# reports; include with progress, exclude timing out, cancel; S2 with
+# grant and PIN; SmartStart's list; the lifeline health check of a
+# healthy and of a dead node, cancelled, and its server gone; a dead
 # node and its return; the server killed mid-run (status says so, nodes
 # and values stay, writes say why) and started again (zwgated connects by
 # itself); a server URL that is not loopback refused; a clean stop.
@@ -30,19 +32,10 @@ printf 'gateway-id "x"\nzwave { backend zwavejs }\n' >"$T/probe.conf"
 chmod 644 "$T/probe.conf"
 "$ZWGATED" -n -c "$T/probe.conf" >/dev/null 2>&1 ||
 	zjs_skip "zwgated was built without the zwavejs backend"
-why=$(npm_missing) && zjs_skip "$why"
 for p in socat mosquitto mosquitto_sub mosquitto_pub jq; do
 	command -v $p >/dev/null 2>&1 || zjs_skip "$p is not installed"
 done
-MOCK_SRC=$top_srcdir/tests/zwave-mock
-MOCK_DIR=${ZWGATE_MOCK_DIR:-$top_builddir/tests/zwave-mock}
-ZJS_SRC=$top_srcdir/bench/zwavejs
-ZJS_DIR=${ZWGATE_ZWAVEJS_DIR:-$top_builddir/bench/zwavejs}
-for p in "$MOCK_SRC $MOCK_DIR" "$ZJS_SRC $ZJS_DIR"; do
-	set -- $p
-	why=$(npm_offline_why "$1" "$2") && zjs_skip "$why"
-	npm_ci "$1" "$2" || { echo "npm ci of $1 failed"; exit 99; }
-done
+npm_need_zwavejs zjs_skip
 loopback_only
 
 BROKER_OWNER=$$
@@ -50,21 +43,6 @@ P=zwgate/test-gw
 trap 'broker_stop_all; cleanup' EXIT
 SERVER=$ZJS_DIR/node_modules/.bin/zwave-server
 ZPORT=$(broker__random_port)
-
-# server_start: the Z-Wave JS server on the mock, on 127.0.0.1:ZPORT.
-server_start() {
-	ZWGATE_ZWAVEJS_KEYS="$T/keys.json" ZWGATE_ZWAVEJS_CACHE="$T/cache" \
-		"$SERVER" "tcp://127.0.0.1:$MOCK_PORT" \
-		--config "$top_srcdir/etc/zwavejs/config.cjs" \
-		--host 127.0.0.1 --port "$ZPORT" --disable-dns-sd \
-		>>"$T/server.log" 2>&1 &
-	echo $! >"$T/server.pid"
-}
-
-server_stop() {
-	[ -s "$T/server.pid" ] && kill -KILL "$(cat "$T/server.pid")" 2>/dev/null
-	rm -f "$T/server.pid"
-}
 
 sh "$top_srcdir/tests/pki.sh" "$T/pki" >/dev/null || { echo "pki.sh failed"; exit 99; }
 BROKER_PKI="$T/pki"
@@ -88,7 +66,7 @@ check "... saying why" contains "$out" "has no authentication, so zwgate reaches
 ZWGATE_MOCK_KEYS=$T/keys.json
 export ZWGATE_MOCK_KEYS
 mock_start 0 || { echo "the mock did not start"; exit 99; }
-server_start
+zjs_server_start
 cat >"$CONF" <<CONF
 gateway-id "test-gw"
 log-level ${LOG_LEVEL:-info}
@@ -106,6 +84,7 @@ start_daemon || { echo "zwgated did not start"; exit 99; }
 t0=$(date +%s)
 check "the controller is ready" wait_for 60 controller_is ready
 check "every node is queried" wait_grep "$T/daemon.log" "all 6 nodes queried" 60
+check "... and the log names zwave-js's version" grep -q "controller ready (zwave-js 1[0-9]*\.[0-9]*\.[0-9]*, home id 7e570001)" "$T/daemon.log"
 echo "# the server and its interview took $(($(date +%s) - t0)) s"
 zw_check_values
 
@@ -133,6 +112,19 @@ wait $xpid
 check "... which reports it" grep -q "cancelled" "$T/cancel.err"
 check "nothing to cancel is an error" sh -c "! $ZWGATECTL -s $SOCK cancel 2>/dev/null"
 check "refresh starts" quiet ctl refresh 5
+
+# --- lifeline health check -------------------------------------------
+ctl health 3 2 >"$T/health.out" 2>"$T/health.err"
+check "health of a node that answers succeeds" [ $? -eq 0 ]
+check "... showing each round" grep -q "health: node 3: round 2 of 2: latency [0-9]* ms, 0 of 10 pings lost, [0-9]* neighbours" "$T/health.err"
+check "... and a rating above 0" grep -Eq "^health: node 3: rating ([1-9]|10) of 10 \((poor|acceptable|good|excellent)\); worst round: latency [0-9]* ms, 0 of 10 pings lost" "$T/health.out" ||
+	sed 's/^/# /' "$T/health.out"
+out=$(ctl health 42 2>&1)
+check "health of a node nobody has is refused" contains "$out" "no node '42'"
+out=$(ctl health 3 11 2>&1)
+check "... and 11 rounds" contains "$out" "bad number of rounds '11' (1 to 10)"
+out=$(ctl --json health 3 0 2>&1)
+check "... and 0 rounds" contains "$out" "bad number of rounds '0'"
 
 # --- S2: grant and PIN ----------------------------------------------
 # s2_device ID: the mock's next device is an S2 switch with id ID; PIN
@@ -230,18 +222,37 @@ for v in off on off; do ctl set --no-wait 2 switch $v >/dev/null; done
 check "a node that stops answering goes dead" wait_for 60 status_is 2 dead
 check "... on MQTT too" wait_grep "$T/capture.log" "^$P/node/2/status dead" 5
 check "the other nodes keep working" wait_for 10 sh -c "$ZWGATECTL -s $SOCK set 3 level 30 | grep -q '= 30$'"
+ctl health 2 1 >"$T/health2.out" 2>&1
+check "health of the dead node runs" [ $? -eq 0 ]
+check "... and rates it 0: no ping answered" grep -q "^health: node 2: rating 0 of 10 (failing); worst round: latency [0-9]* ms, 10 of 10 pings lost" "$T/health2.out"
+ctl health 2 5 >/dev/null 2>"$T/health3.err" &
+hpid=$!
+check "a health check runs" wait_for 10 sh -c "[ \$(grep -c 'health: node 2: checking its link' '$T/daemon.log') -eq 2 ]"
+out=$(ctl health 3 2>&1)
+check "a second health check meanwhile is refused" contains "$out" "a health check is already running; wait for it or cancel it"
+check "cancel stops a health check" quiet ctl cancel
+wait $hpid
+check "... which exits 1" [ $? -eq 1 ]
+check "... saying so" grep -q "health: node 2: cancelled" "$T/health3.err" ||
+	sed 's/^/# /' "$T/health3.err"
 mock '{"op":"alive","node":2}' >/dev/null
 mock '{"op":"report","node":2,"kind":"binary-switch","value":true}' >/dev/null
 check "a dead node that reports is alive again" wait_for 30 status_is 2 alive
 
 # --- the server goes away and comes back -----------------------------
-server_stop
+ctl health 3 10 >/dev/null 2>"$T/health4.err" &
+hpid=$!
+check "a long health check runs" wait_grep "$T/health4.err" "round 1 of 10" 20
+zjs_server_stop
+wait $hpid
+check "a health check whose server goes away ends" [ $? -eq 1 ]
+check "... saying why" grep -q "health: node 3: stopped: the server is gone" "$T/health4.err"
 check "a server that goes away shows in status" wait_for 10 sh -c "$ZWGATECTL -s $SOCK status | grep -q 'controller *failed: no Z-Wave JS server'"
 check "the daemon keeps running" quiet ctl status
 check "... and keeps its nodes and values" value_is 6 power 150.5
 out=$(ctl set 3 level 10 2>&1)
 check "a write meanwhile says why it cannot" contains "$out" "controller is not ready"
-server_start
+zjs_server_start
 t0=$(date +%s)
 check "zwgated connects again by itself" wait_for 90 controller_is ready
 echo "# connected again $(($(date +%s) - t0)) s after the server was started"
@@ -253,6 +264,6 @@ stop_daemon TERM
 check "SIGTERM: exit 0 (${STOP_STATUS})" [ "$STOP_STATUS" = 0 ]
 [ "$STOP_STATUS" = 0 ] || tail -40 "$T/daemon.log"
 check "no key in zwgated's log" sh -c "! grep -qiF \"\$(jq -r .securityKeys.S2_AccessControl '$T/keys.json')\" '$T/daemon.log'"
-server_stop
+zjs_server_stop
 kill -KILL "$(cat "$T/mock.pid")" 2>/dev/null
 finish

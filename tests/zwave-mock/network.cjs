@@ -22,7 +22,29 @@ const {
 	FunctionType,
 } = require("@zwave-js/serial");
 
+const { GetRoutingInfoRequest } = require("@zwave-js/serial/serialapi");
+const { encodeBitMask, NUM_NODEMASK_BYTES } = require("@zwave-js/core");
+const { getDefaultSupportedFunctionTypes } = require("@zwave-js/testing");
+
 const MANUFACTURER = 0x7fff;
+
+/*
+ * A lifeline health check asks the controller for a node's neighbours
+ * (GetRoutingInfo), which the mock does not know: every node of this
+ * network hears every other.  (The mock's GetRoutingInfoResponse has no
+ * encoder: the answer is the node mask's bytes.)
+ */
+const answerRoutingInfo = {
+	async onHostMessage(controller, msg) {
+		if (!(msg instanceof GetRoutingInfoRequest)) return undefined;
+		const nodeIds = [controller.ownNodeId, ...controller.nodes.keys()]
+			.filter((id) => id !== msg.sourceNodeId);
+		await answer(controller, MessageType.Response,
+			FunctionType.GetRoutingInfo,
+			encodeBitMask(nodeIds, NUM_NODEMASK_BYTES * 8));
+		return true;
+	},
+};
 
 /* OpenZWave sets the controller's timeouts; the mock has no handler. */
 const answerSetTimeouts = {
@@ -187,7 +209,13 @@ module.exports = {
 	devices,
 	default: {
 		controller: {
-			behaviors: [answerSetTimeouts, answerHeal],
+			behaviors: [answerSetTimeouts, answerHeal, answerRoutingInfo],
+			capabilities: {
+				supportedFunctionTypes: [
+					...getDefaultSupportedFunctionTypes(),
+					FunctionType.GetRoutingInfo,
+				],
+			},
 			securityKeys: securityKeys(),
 		},
 		nodes: [
