@@ -296,6 +296,15 @@ void bridge_connected(struct bridge *b)
 		bridge_publish_all_configs(b);
 }
 
+void bridge_set_controller_ops(struct bridge *b, bool on)
+{
+	if (b->controller_ops != on)
+		log_notice("cloud: controller operations from the cloud "
+			   "are %s",
+			   on ? "now taken" : "refused from now on");
+	b->controller_ops = on;
+}
+
 const char *const *bridge_subscriptions(const struct bridge *b)
 {
 	return b->sub_list;
@@ -365,6 +374,7 @@ int bridge_start(const struct bridge_deps *deps, const struct bridge_opts *opts,
 	b->deps = *deps;
 	b->out = *out;
 	b->discovery = opts->discovery;
+	b->controller_ops = opts->controller_ops;
 	r = bridge_names(b, opts);
 	if (r == 0 && b->discovery)
 		r = coalesce_new(deps->loop,

@@ -55,6 +55,7 @@ struct bridge_opts {
 	bool discovery;	    /* Home Assistant discovery on */
 	const char *discovery_prefix; /* "homeassistant" */
 	unsigned birth_window_ms;     /* tests shorten it; 0: the default */
+	bool controller_ops; /* take include, exclude, ... from the cloud */
 };
 
 /* Receives the API's reply (borrowed: copy it).  Called once. */
@@ -93,6 +94,10 @@ struct bridge;
 int bridge_start(const struct bridge_deps *deps, const struct bridge_opts *opts,
 		 const struct bridge_out *out, struct bridge **ret);
 struct bridge *bridge_stop(struct bridge *b);
+
+/* Take controller operations (include, exclude, provision, health...)
+ * from the cloud from now on, or refuse them (a reload). */
+void bridge_set_controller_ops(struct bridge *b, bool on);
 
 /* The topic filters the bridge wants subscribed (NULL-terminated). */
 const char *const *bridge_subscriptions(const struct bridge *b);

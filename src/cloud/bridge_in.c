@@ -41,7 +41,17 @@ struct bridge_call {
 
 /* What the cloud may ask of the API. */
 static const char *const cloud_commands[] = {
-	"status", "nodes", "node", "get", "set", "rename",
+	"status", "nodes", "node", "get", "set", "rename", "refresh",
+};
+/*
+ * Controller operations: they change who is on the network (a device
+ * the cloud includes may be anyone's), read its secrets (provisioning
+ * DSKs) or hold the radio.  Taken from the cloud only with cloud {
+ * allow-controller-ops yes }.
+ */
+static const char *const controller_commands[] = {
+	"include", "include-pin", "exclude",   "cancel",
+	"heal",	   "health",	  "provision",
 };
 /*
  * Commands of the control socket the cloud must not use: they
@@ -320,7 +330,8 @@ static bool command_valid(const char *cmd)
 }
 
 /* May the cloud send req for cmd?  0 or -errno with why. */
-static int api_check(const json_t *req, const char *cmd, char *why, size_t len)
+static int api_check(const struct bridge *b, const json_t *req, const char *cmd,
+		     char *why, size_t len)
 {
 	if (!json_is_object(req))
 		return fail(why, len, -EINVAL,
@@ -328,6 +339,14 @@ static int api_check(const json_t *req, const char *cmd, char *why, size_t len)
 	if (in_list(local_commands, ARRAY_SIZE(local_commands), cmd))
 		return fail(why, len, -EACCES,
 			    "'%s' is not allowed from the cloud", cmd);
+	if (in_list(controller_commands, ARRAY_SIZE(controller_commands), cmd))
+		return b->controller_ops
+			   ? 0
+			   : fail(why, len, -EACCES,
+				  "'%s' is a controller operation: this "
+				  "gateway takes those from the cloud only "
+				  "with cloud { allow-controller-ops yes }",
+				  cmd);
 	if (!in_list(cloud_commands, ARRAY_SIZE(cloud_commands), cmd))
 		return fail(why, len, -ENOENT, "unknown command '%s'", cmd);
 	return 0;
@@ -352,7 +371,7 @@ static void api_message(struct bridge *b, const char *cmd, const char *payload,
 			 BRIDGE_IN_MAX);
 	} else {
 		req = json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL);
-		r = api_check(req, cmd, why, sizeof(why));
+		r = api_check(b, req, cmd, why, sizeof(why));
 	}
 	/* "cmd" comes from the topic, whatever the payload says. */
 	if (r == 0 && json_object_set_new(req, "cmd", json_string(cmd)))

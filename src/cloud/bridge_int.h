@@ -34,6 +34,7 @@ struct bridge {
 	struct bridge_out out;
 	char *prefix, *disc_prefix, *disc_status;
 	bool discovery;
+	bool controller_ops;	/* allow-controller-ops */
 	struct coalesce *birth; /* sends discovery for "online" */
 	bool dead;		/* stopped: freed when the last reply comes */
 	unsigned pending;	/* API requests whose reply has not come */

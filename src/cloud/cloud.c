@@ -505,6 +505,7 @@ int cloud_start(const struct cloud_deps *deps, struct cloud **ret)
 		.prefix = c->prefix,
 		.discovery = conf->cloud.discovery,
 		.discovery_prefix = conf->cloud.discovery_prefix,
+		.controller_ops = conf->cloud.allow_controller_ops,
 	};
 	bd = (struct bridge_deps){ .loop = deps->loop,
 				   .reg = deps->reg,
@@ -655,4 +656,10 @@ json_t *cloud_trust_status(struct cloud *c, char *why, size_t whylen)
 	if (!o)
 		snprintf(why, whylen, "out of memory");
 	return o;
+}
+
+void cloud_set_controller_ops(struct cloud *c, bool on)
+{
+	if (c && c->bridge)
+		bridge_set_controller_ops(c->bridge, on);
 }

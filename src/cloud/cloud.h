@@ -59,4 +59,7 @@ json_t *cloud_trust_status(struct cloud *c, char *why, size_t whylen);
 /* One word for STATUS=: "connected", "connecting", "offline". */
 const char *cloud_state_word(const struct cloud *c);
 
+/* cloud { allow-controller-ops }, changed by a reload. */
+void cloud_set_controller_ops(struct cloud *c, bool on);
+
 #endif

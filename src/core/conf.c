@@ -97,6 +97,8 @@ const struct conf_key conf_cloud_keys[] = {
 	CONF_VALUE("insecure-plaintext", CONF_BOOL, cloud.insecure_plaintext),
 	CONF_VALUE("reconnect-max-delay", CONF_UINT, cloud.reconnect_max_s,
 		   .def_num = 300, .min = 1, .max = 3600),
+	CONF_VALUE("allow-controller-ops", CONF_BOOL,
+		   cloud.allow_controller_ops),
 	CONF_END,
 };
 

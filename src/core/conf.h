@@ -110,6 +110,8 @@ struct conf_cloud {
 	unsigned outbox_sync_ms;   /* 0: "always"; default 1000 */
 	bool insecure_plaintext;   /* only with a loopback host/connect-to */
 	unsigned reconnect_max_s;  /* backoff cap, default 300, 1..3600 */
+	bool allow_controller_ops; /* include, exclude, ... from the cloud;
+				    * default no; a reload changes it */
 };
 
 struct conf {

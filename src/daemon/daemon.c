@@ -216,6 +216,9 @@ static void keep_restart_only(struct conf *old, struct conf *c)
 	    cl.port != old->cloud.port)
 		log_notice("gateway-id, the zwave block and the cloud block "
 			   "take effect at the next start of zwgated");
+	/* Except allow-controller-ops: taking the power back from the cloud
+	 * must not wait for a restart. */
+	old->cloud.allow_controller_ops = cl.allow_controller_ops;
 	c->zwave = old->zwave;
 	c->cloud = old->cloud;
 	c->gateway_id = old->gateway_id;
@@ -248,6 +251,7 @@ int daemon_reload(struct daemon *d, struct diag_list *diags)
 		return r;
 	}
 	keep_restart_only(d->conf, c);
+	cloud_set_controller_ops(d->cloud, c->cloud.allow_controller_ops);
 	automation_check(d->automation, c, diags);
 	/*
 	 * The new config is the running one before the engine is rebuilt:

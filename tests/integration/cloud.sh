@@ -71,6 +71,28 @@ check "... takes effect" [ "$(ctl --json node 'hallway light' | jqr .id)" = 5 ]
 mpub -t "$P/api/reload/set" -m '{"id":8}'
 check "api reload is refused to the cloud" wait_grep "$T/capture.log" "^$P/api/reload {\"id\":8,\"ok\":false" 5
 
+# Controller operations: refused unless cloud { allow-controller-ops yes },
+# which a reload gives and takes back.
+api_reply() { wait_grep "$T/capture.log" "^$P/api/$1 {\"id\":$2,\"ok\":$3" 5; }
+mpub -t "$P/api/include/set" -m '{"id":9}'
+check "api include is refused by default" api_reply include 9 'false,"code":"EACCES"'
+check "... saying how to allow it" grep -q "^$P/api/include .*with cloud { allow-controller-ops yes }" "$T/capture.log"
+mpub -t "$P/api/heal/set" -m '{"id":10}'
+check "... and heal, which the sim could do" api_reply heal 10 'false,"code":"EACCES"'
+mpub -t "$P/api/refresh/set" -m '{"id":11,"node":2}'
+check "refresh of one node is no controller operation" api_reply refresh 11 true
+sed -i 's/^cloud {$/cloud {\n\tallow-controller-ops yes/' "$CONF"
+check "allow-controller-ops yes: reload" quiet ctl reload
+check "... and the daemon says so" wait_grep "$T/daemon.log" "controller operations from the cloud are now taken" 5
+mpub -t "$P/api/heal/set" -m '{"id":12}'
+check "... heal from the cloud runs" api_reply heal 12 true
+mpub -t "$P/api/include/set" -m '{"id":13}'
+check "... include reaches the backend (which cannot)" api_reply include 13 'false,"code":"ENOTSUP"'
+sed -i '/allow-controller-ops/d' "$CONF"
+check "taking it away: reload" quiet ctl reload
+mpub -t "$P/api/heal/set" -m '{"id":14}'
+check "... and heal is refused again" api_reply heal 14 'false,"code":"EACCES"'
+
 # Home Assistant asks again: every config is re-sent.
 c1=$(grep -c "^homeassistant/.*/config " "$T/capture.log")
 mpub -t homeassistant/status -m online
