@@ -276,6 +276,8 @@ none' -- "${cur##*,}"))
 	fi
 
 	case $cmd in
+	backup)
+		((n == 0)) && _zwgatectl_files ;;
 	node | refresh | rename | config-set | health)
 		((n == 0)) && _zwgatectl_nodes ;;
 	get | set)

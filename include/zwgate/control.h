@@ -10,6 +10,9 @@
  * Request:   {"id": 7, "cmd": "set", "node": "porch", "value": "switch",
  *             "data": true}
  * Progress:  {"id": 7, "progress": {...}}           zero or more, then
+ *            (a command that makes data, such as backup, sends it as
+ *            progress {"data": base64, "offset": N}, in order, and its
+ *            reply says "data_length": the characters in all)
  * Reply:     {"id": 7, "ok": true, "result": ...}
  *        or  {"id": 7, "ok": false, "code": "ENOENT", "error": "no node
  *             called 'porch'", "details": [...]}

@@ -55,12 +55,14 @@ static const char *const controller_commands[] = {
 };
 /*
  * Commands of the control socket the cloud must not use: they
- * reconfigure the gateway or play the devices' side.
+ * reconfigure the gateway, play the devices' side, or hand over the
+ * network's keys (a backup of the controller holds them).
  */
 static const char *const local_commands[] = {
 	"reload",
 	"log-level",
 	"sim",
+	"backup",
 };
 
 static bool in_list(const char *const *list, size_t n, const char *s)

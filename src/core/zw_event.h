@@ -73,6 +73,9 @@ struct zw_event {
 	/* ZW_EV_CONTROLLER, while it runs: it needs up to this many more
 	 * seconds than asked (a found device's S2 setup); 0: no change. */
 	unsigned more_s;
+	/* ZW_EV_CONTROLLER, at a success: what the command made, in base64
+	 * (a backup's bytes); NULL: nothing.  A secret: never logged. */
+	const char *data;
 };
 
 #endif

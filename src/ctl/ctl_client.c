@@ -169,7 +169,12 @@ static json_t *take_line(const char *line, size_t len, bool *alive)
 	    json_is_integer(id) && json_integer_value(id) == CTL_REQUEST_ID;
 
 	if (ours && json_object_get(m, "progress")) {
-		print_progress(json_object_get(m, "progress"));
+		const json_t *p = json_object_get(m, "progress");
+
+		if (json_object_get(p, "data"))
+			ctl_data_take(p);
+		else
+			print_progress(p);
 		*alive = true;
 	} else if (json_object_get(m, "ok") &&
 		   (ours || !id || json_is_null(id))) {
@@ -261,10 +266,14 @@ static int report_error(const struct ctl *ctl, json_t *reply)
 int ctl_report(const struct ctl *ctl, const struct ctl_command *c,
 	       json_t *reply)
 {
-	const json_t *result = json_object_get(reply, "result");
+	json_t *result = json_object_get(reply, "result");
 
 	if (!json_is_true(json_object_get(reply, "ok")))
 		return report_error(ctl, reply);
+	if (c->save && !json_is_object(result))
+		ctl_die(CTL_EXIT_FAILED, "zwgated's answer has no result");
+	if (c->save)
+		c->save(result);
 	if (ctl->json || !result ||
 	    (json_typeof(result) != c->result && !c->any_result))
 		ctl_print_json(result);

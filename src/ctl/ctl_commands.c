@@ -404,6 +404,20 @@ static const struct ctl_command commands[] = {
 	  .max = 2,
 	  .build = build_health,
 	  .print = ctl_print_command },
+	{ .name = "backup",
+	  .args = "FILE",
+	  .summary = "the controller's memory (its network) into FILE",
+	  .help = "Read the controller's memory, its NVM (backend zwavejs): "
+		  "the network, its\nnodes and its keys, into FILE, made "
+		  "mode 0600 by the user who runs\nzwgatectl.  Z-Wave "
+		  "stops meanwhile (seconds to a minute).  Keep FILE\nas "
+		  "secret as the network keys: only root and zwgated's "
+		  "user may ask\nfor it, and the cloud never can.",
+	  .min = 1,
+	  .max = 1,
+	  .build = ctl_build_backup,
+	  .save = ctl_save_backup,
+	  .print = ctl_print_backup },
 	{ .name = "config-set",
 	  .args = "NODE PARAM VALUE [SIZE]",
 	  .summary = "set a configuration parameter of a node",

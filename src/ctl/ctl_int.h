@@ -59,6 +59,9 @@ struct ctl_command {
 	int min, max;
 	json_t *(*build)(const struct ctl *ctl, char **argv, int argc);
 	void (*print)(const json_t *result);
+	/* Before print (--json too): keep what the reply brought (a file
+	 * written), adding to result what print says of it; NULL: none. */
+	void (*save)(json_t *result);
 	json_type result;
 	bool any_result; /* print takes a result of any type */
 };
@@ -131,6 +134,16 @@ void ctl_print_command(const json_t *r);
 void ctl_print_cancel(const json_t *r);
 void ctl_print_given(const json_t *r);
 void ctl_print_text_lines(const json_t *r);
+
+/* ---- ctl_backup.c ---------------------------------------------------- */
+
+/* A progress line's "data": the next characters of the reply's data. */
+void ctl_data_take(const json_t *progress);
+/* backup FILE: the request, a temporary file next to FILE made first. */
+json_t *ctl_build_backup(const struct ctl *ctl, char **argv, int argc);
+/* The data into FILE (0600), then "file" and "bytes" into r. */
+void ctl_save_backup(json_t *r);
+void ctl_print_backup(const json_t *r);
 void ctl_print_heal(const json_t *r);
 void ctl_print_refresh(const json_t *r);
 void ctl_print_config_set(const json_t *r);

@@ -122,6 +122,7 @@ static const struct {
 	{ "heal", api_heal },
 	{ "refresh", api_refresh },
 	{ "health", api_health },
+	{ "backup", api_backup },
 	{ "config-set", api_config_set },
 	{ "rules", api_rules },
 	{ "rules-show", api_rules_show },

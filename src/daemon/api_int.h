@@ -111,6 +111,7 @@ int api_cancel(struct api_call *c, const json_t *req, json_t **res);
 int api_heal(struct api_call *c, const json_t *req, json_t **res);
 int api_refresh(struct api_call *c, const json_t *req, json_t **res);
 int api_health(struct api_call *c, const json_t *req, json_t **res);
+int api_backup(struct api_call *c, const json_t *req, json_t **res);
 /* A pending include or exclude hears of its command. */
 void api_command_event(struct api *a, const struct zw_event *ev);
 

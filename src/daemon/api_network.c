@@ -29,6 +29,10 @@
 #define API_HEALTH_BASE_S  30
 #define API_HEALTH_ROUND_S 30
 #define API_HEALTH_ABORT_S 20 /* for the backend's abort to end it */
+/* backup: the time allowed, and the base64 characters a progress line
+ * carries (far under the socket's line limit). */
+#define API_BACKUP_TIMEOUT_S 300
+#define API_DATA_CHUNK	     16384
 
 int api_sim(struct api_call *c, const json_t *req, json_t **res)
 {
@@ -314,6 +318,10 @@ int api_cancel(struct api_call *c, const json_t *req, json_t **res)
 		return api_fail(c, r,
 				"no include, exclude or health check is "
 				"running");
+	if (r == -EBUSY)
+		return api_fail(c, r,
+				"a backup cannot be stopped; it ends by "
+				"itself");
 	if (r < 0)
 		return api_command_error(c, r, "cancel");
 	*res = json_pack("{s:b}", "cancelled", 1);
@@ -360,8 +368,8 @@ int api_health(struct api_call *c, const json_t *req, json_t **res)
 				n->id);
 	if (r == -EBUSY)
 		return api_fail(c, r,
-				"a health check is already running; wait for "
-				"it or cancel it");
+				"a health check or a backup is already "
+				"running; wait for it");
 	if (r == -ENOTSUP)
 		return api_fail(c, r,
 				"the %s backend cannot check a node's health "
@@ -372,6 +380,54 @@ int api_health(struct api_call *c, const json_t *req, json_t **res)
 	/* The backend aborts at timeout_s, then gives the server's answer
 	 * ZJS_STOPPED_GRACE_MS (15 s) to come: wait for its end. */
 	return command_wait(c, "health", timeout_s + API_HEALTH_ABORT_S);
+}
+
+/*
+ * The controller's NVM: {"cmd":"backup"[,"timeout":S]}.  Its bytes come
+ * as progress lines {"data": base64, "offset": N} before the reply, which
+ * says how many characters they make ("data_length").
+ */
+int api_backup(struct api_call *c, const json_t *req, json_t **res)
+{
+	unsigned timeout_s = API_BACKUP_TIMEOUT_S;
+	int r;
+
+	if (json_object_get(req, "timeout") &&
+	    (r = arg_timeout(c, req, &timeout_s)) < 0)
+		return r;
+	r = zw_backup(api_zw(c->a), timeout_s);
+	if (r == -EBUSY)
+		return api_fail(c, r,
+				"the controller is busy with a backup or a "
+				"health check; try again");
+	if (r == -ENOTSUP)
+		return api_fail(c, r,
+				"the %s backend cannot back up the controller "
+				"(backend zwavejs can)",
+				zw_name(api_zw(c->a)));
+	if (r < 0)
+		return api_command_error(c, r, "back up the controller");
+	return command_wait(c, "backup", timeout_s + API_COMMAND_GRACE_S);
+}
+
+/* A command's data, before its reply: progress lines of API_DATA_CHUNK. */
+static int send_data(struct api_call *c, const char *data, json_t *reply)
+{
+	size_t len = strlen(data);
+
+	for (size_t off = 0; off < len; off += API_DATA_CHUNK) {
+		size_t n =
+		    len - off < API_DATA_CHUNK ? len - off : API_DATA_CHUNK;
+		json_t *p =
+		    json_pack("{s:s,s:s%,s:I}", "command", c->command, "data",
+			      data + off, n, "offset", (json_int_t)off);
+
+		if (!p)
+			return -ENOMEM;
+		send_progress(c, p);
+	}
+	return json_object_set_new(reply, "data_length",
+				   json_integer((json_int_t)len));
 }
 
 int api_refresh(struct api_call *c, const json_t *req, json_t **res)
@@ -415,6 +471,13 @@ void api_command_event(struct api *a, const struct zw_event *ev)
 			if (ev->more_s && until > c->command_end_ms)
 				c->command_end_ms = until;
 			send_progress(c, p);
+		} else if (ev->result > 0 && ev->data &&
+			   (!p || send_data(c, ev->data, p) < 0)) {
+			json_decref(p);
+			api_call_finish(c, NULL,
+					api_fail(c, -ENOMEM,
+						 "%s: out of memory",
+						 c->command));
 		} else if (ev->result > 0) {
 			api_call_finish(c, p, 0);
 		} else {

@@ -176,11 +176,37 @@ static void control_progress(void *ctx, const json_t *msg)
 	control_client_send(ctx, msg);
 }
 
+/*
+ * A backup of the controller holds the network's keys: only root and
+ * zwgated's own user may have it, not every member of the control group.
+ */
+static bool control_denied(struct control_client *cl, const json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	uid_t uid = control_client_uid(cl);
+	json_t *reply;
+
+	if (!cmd || strcmp(cmd, "backup") != 0 || uid == 0 || uid == geteuid())
+		return false;
+	reply =
+	    json_pack("{s:O?,s:b,s:s,s:s}", "id", json_object_get(req, "id"),
+		      "ok", 0, "code", "EACCES", "error",
+		      "backup hands over the network's keys: only root or "
+		      "zwgated's own user may ask for it, not the control "
+		      "group");
+	if (reply)
+		control_client_send(cl, reply);
+	json_decref(reply);
+	return true;
+}
+
 /* The client stays referenced until its reply is sent, maybe later. */
 static void control_request(void *ctx, struct control_client *cl, json_t *req)
 {
 	struct daemon *d = ctx;
 
+	if (control_denied(cl, req))
+		return;
 	api_request_progress(d->api, req, control_reply, control_progress,
 			     control_client_ref(cl));
 }

@@ -98,7 +98,16 @@ struct zw_ops {
 	 * "health"; cancel stops it. */
 	int (*health)(struct zw *z, uint8_t node, unsigned rounds,
 		      unsigned timeout_s);
+	/* Read the controller's memory (its NVM: the network, its keys)
+	 * within timeout_s.  Progress and the end come as ZW_EV_CONTROLLER
+	 * "backup"; the end's data is the NVM in base64 (at most
+	 * ZW_BACKUP_MAX characters).  It cannot be cancelled. */
+	int (*backup)(struct zw *z, unsigned timeout_s);
 };
+
+/* The biggest backup taken, in base64 characters (a 500-series NVM is
+ * 128 KiB at most, a 700/800-series one less). */
+#define ZW_BACKUP_MAX (512u * 1024u)
 
 #define ZW_HEALTH_ROUNDS_MAX 10
 
@@ -159,6 +168,12 @@ static inline int zw_health(struct zw *z, uint8_t node, unsigned rounds,
 {
 	return z->ops->health ? z->ops->health(z, node, rounds, timeout_s)
 			      : -ENOTSUP;
+}
+
+/* Read the controller's NVM (zw_ops.backup). */
+static inline int zw_backup(struct zw *z, unsigned timeout_s)
+{
+	return z->ops->backup ? z->ops->backup(z, timeout_s) : -ENOTSUP;
 }
 
 /* Put the controller in exclusion mode for at most timeout_s. */

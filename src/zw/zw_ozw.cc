@@ -587,4 +587,5 @@ extern "C" const struct zw_ops zw_ozw_ops = {
 	ozw_c_heal,    nullptr,	      ozw_c_set_config, nullptr, /* no S2 */
 	nullptr, /* no SmartStart */
 	nullptr, /* no lifeline health check */
+	nullptr, /* no NVM backup */
 };

@@ -210,7 +210,7 @@ static void zjs_result(struct zw_zjs *z, const json_t *m)
 	}
 	/* Before the include/exclude/heal test below: "heal" is a prefix of
 	 * "health-N". */
-	if (strncmp(id, "health-", 7) == 0) {
+	if (strncmp(id, "health-", 7) == 0 || strncmp(id, "backup-", 7) == 0) {
 		zjs_job_result(z, ok, m, strtoul(id + 7, NULL, 10));
 		return;
 	}
@@ -487,7 +487,9 @@ static int zjs_begin(struct zw_zjs *z, const char *name, const char *cmd,
 		json_decref(args);
 		return -ENODEV;
 	}
-	if (z->cmd.name) {
+	/* Nor during a backup, which turns the radio off. */
+	if (z->cmd.name ||
+	    (z->job.name && strcmp(z->job.name, "backup") == 0)) {
 		json_decref(args);
 		return -EBUSY;
 	}
@@ -559,15 +561,13 @@ static int zjs_exclude(struct zw *base, unsigned timeout_s)
 static int zjs_cancel(struct zw *base)
 {
 	struct zw_zjs *z = (struct zw_zjs *)base;
-	bool job = z->job.name && !z->job.aborting;
+	/* Everything that runs stops: a heal must not shield a health
+	 * check from its cancel (a backup cannot stop: -EBUSY). */
+	int job = z->job.name && !z->job.aborting ? zjs_job_abort(z) : -ENOENT;
 	const char *cmd;
 
-	/* Everything that runs stops: a heal must not shield a health
-	 * check from its cancel. */
-	if (job)
-		(void)zjs_job_abort(z);
 	if (!z->cmd.name)
-		return job ? 0 : -ENOENT;
+		return job;
 	if (strcmp(z->cmd.name, "include") == 0)
 		cmd = "controller.stop_inclusion";
 	else if (strcmp(z->cmd.name, "exclude") == 0)
@@ -623,4 +623,5 @@ const struct zw_ops zw_zjs_ops = {
 	.heal = zjs_heal,
 	.set_config = zjs_set_config,
 	.health = zjs_health,
+	.backup = zjs_backup,
 };

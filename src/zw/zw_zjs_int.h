@@ -60,11 +60,12 @@ struct zjs_cmd {
 
 /* The job on one node under way, if any (zw_zjs_job.c). */
 struct zjs_job {
-	const char *name; /* "health"; NULL: none */
+	const char *name; /* "health", "backup"; NULL: none */
 	unsigned long id; /* its command's messageId number */
 	uint8_t node;
 	bool aborting;	  /* asked the server to stop it */
 	bool timed_out;	  /* ... because its time was up */
+	unsigned shown;	  /* backup: the quarters said so far */
 	uv_timer_t timer; /* its time limit, then the abort's grace */
 };
 
@@ -143,10 +144,12 @@ int zjs_provision(struct zw *base, const char *op, const char *code,
 /* The server's answer to the provisioning command (m: the result). */
 void zjs_provision_result(struct zw_zjs *z, bool ok, const json_t *m);
 
-/* zw_zjs_job.c: jobs on one node (the lifeline health check). */
+/* zw_zjs_job.c: the health check of a node, the controller's backup. */
 int zjs_health(struct zw *base, uint8_t node, unsigned rounds,
 	       unsigned timeout_s);
-/* Ask the server to stop the job: -ENOENT when there is none. */
+int zjs_backup(struct zw *base, unsigned timeout_s);
+/* Ask the server to stop the job: -ENOENT when there is none, -EBUSY for
+ * a backup (it cannot be stopped). */
 int zjs_job_abort(struct zw_zjs *z);
 void zjs_job_clear(struct zw_zjs *z);
 /* A node event that may be the job's progress. */

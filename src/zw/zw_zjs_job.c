@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * zw_zjs_job.c: the zwavejs backend's jobs on one node that run for a
- * while and end with a result: today the lifeline health check
- * (zwgatectl health).
+ * zw_zjs_job.c: the zwavejs backend's jobs that run for a while and end
+ * with a result: the lifeline health check of a node (zwgatectl health)
+ * and the backup of the controller's NVM (zwgatectl backup).
  *
  * One job at a time, beside an include or exclude (the server takes both).
  * Its progress and its end are ZW_EV_CONTROLLER events of the job's name,
- * as an include's are.  A job that outlives its time limit is aborted on
- * the server, which then answers with what it has; one whose answer
- * never comes ends ZJS_STOPPED_GRACE_MS later without it.
+ * as an include's are.  A health check that outlives its time limit is
+ * aborted on the server, which then answers with what it has; one whose
+ * answer never comes ends ZJS_STOPPED_GRACE_MS later without it.  A
+ * backup cannot be stopped (zwave-js turns the radio off while it reads):
+ * past its time it ends here, and its late answer is dropped.  The
+ * backup's bytes hold the network keys: they go to the API as the end's
+ * data, and never to the log.
  */
 #include "config.h"
 
@@ -73,8 +77,16 @@ static void zjs_job_end(struct zw_zjs *z, int result, const char *why)
 	uint8_t node = z->job.node;
 
 	zjs_job_clear(z);
-	zjs_emit_command(z, name, node, result, "%s: node %u: %s", name, node,
-			 why);
+	if (node)
+		zjs_emit_command(z, name, node, result, "%s: node %u: %s", name,
+				 node, why);
+	else
+		zjs_emit_command(z, name, 0, result, "%s: %s", name, why);
+}
+
+static bool zjs_job_is(const struct zw_zjs *z, const char *name)
+{
+	return z->job.name && strcmp(z->job.name, name) == 0;
 }
 
 static void zjs_job_timeout(uv_timer_t *t)
@@ -83,6 +95,12 @@ static void zjs_job_timeout(uv_timer_t *t)
 
 	if (!z->job.name)
 		return;
+	if (zjs_job_is(z, "backup")) {
+		zjs_job_end(z, -ETIMEDOUT,
+			    "timed out; zwave-js may still be reading (the "
+			    "radio is off until it is done)");
+		return;
+	}
 	if (z->job.aborting) {
 		/* The server did not answer the abort. */
 		zjs_job_end(z, z->job.timed_out ? -ETIMEDOUT : -ECANCELED,
@@ -103,6 +121,8 @@ int zjs_job_abort(struct zw_zjs *z)
 {
 	if (!z->job.name)
 		return -ENOENT;
+	if (zjs_job_is(z, "backup"))
+		return -EBUSY;
 	z->job.aborting = true;
 	(void)uv_timer_start(&z->job.timer, zjs_job_timeout,
 			     ZJS_STOPPED_GRACE_MS, 0);
@@ -147,6 +167,87 @@ int zjs_health(struct zw *base, uint8_t node, unsigned rounds,
 	return 0;
 }
 
+int zjs_backup(struct zw *base, unsigned timeout_s)
+{
+	struct zw_zjs *z = (struct zw_zjs *)base;
+	int r;
+
+	if (!z->listening)
+		return -ENODEV;
+	if (!timeout_s)
+		return -EINVAL;
+	/* The radio goes off: not during an include, exclude or heal. */
+	if (z->job.name || z->cmd.name)
+		return -EBUSY;
+	r = zjs_send(z, "backup", "controller.backup_nvm_raw", NULL);
+	if (r < 0)
+		return r;
+	z->job.name = "backup";
+	z->job.id = z->ids;
+	z->job.node = 0;
+	z->job.aborting = false;
+	z->job.timed_out = false;
+	z->job.shown = 0;
+	(void)uv_timer_start(&z->job.timer, zjs_job_timeout,
+			     (uint64_t)timeout_s * 1000, 0);
+	zjs_emit_command(z, "backup", 0, 0,
+			 "backup: reading the controller's memory (the radio "
+			 "is off meanwhile)");
+	return 0;
+}
+
+/* "nvm backup progress": a line at each quarter. */
+static void zjs_backup_progress(struct zw_zjs *z, const json_t *ev)
+{
+	json_int_t done = json_integer_value(json_object_get(ev, "bytesRead"));
+	json_int_t all = json_integer_value(json_object_get(ev, "total"));
+	unsigned quarter;
+
+	if (all <= 0 || done < 0 || done > all)
+		return;
+	quarter = (unsigned)(done * 4 / all);
+	if (quarter <= z->job.shown)
+		return;
+	z->job.shown = quarter;
+	zjs_emit_command(z, "backup", 0, 0, "backup: %lld of %lld bytes read",
+			 (long long)done, (long long)all);
+}
+
+/* The NVM came: base64 of at most ZW_BACKUP_MAX characters. */
+static void zjs_backup_done(struct zw_zjs *z, const json_t *res)
+{
+	const char *b64 = json_string_value(json_object_get(res, "nvmData"));
+	size_t len = b64 ? strlen(b64) : 0, pad = 0;
+	struct zw_event ev;
+	char text[96];
+
+	if (len >= 2)
+		pad = (b64[len - 1] == '=') +
+		      (b64[len - 1] == '=' && b64[len - 2] == '=');
+	/* '=' only as the end's padding. */
+	if (!len || len % 4 ||
+	    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789+/") != len - pad) {
+		zjs_job_end(z, -EIO, "the server sent no NVM data");
+		return;
+	}
+	if (len > ZW_BACKUP_MAX) {
+		zjs_job_end(z, -EFBIG, "the NVM is bigger than zwgate takes");
+		return;
+	}
+	snprintf(text, sizeof(text), "backup: %zu bytes of NVM read",
+		 len / 4 * 3 - pad);
+	zjs_job_clear(z);
+	log_info("zwave zwavejs: %s", text);
+	memset(&ev, 0, sizeof(ev));
+	ev.type = ZW_EV_CONTROLLER;
+	ev.command = "backup";
+	ev.result = 1;
+	ev.u.message = text;
+	ev.data = b64;
+	zjs_emit(z, &ev);
+}
+
 /* "check lifeline health progress": a round is over. */
 void zjs_job_event(struct zw_zjs *z, const char *name, uint8_t node,
 		   const json_t *ev)
@@ -154,6 +255,11 @@ void zjs_job_event(struct zw_zjs *z, const char *name, uint8_t node,
 	const json_t *last = json_object_get(ev, "lastResult");
 	char text[160];
 
+	if (zjs_job_is(z, "backup") && node == 0 &&
+	    strcmp(name, "nvm backup progress") == 0) {
+		zjs_backup_progress(z, ev);
+		return;
+	}
 	if (!z->job.name || strcmp(z->job.name, "health") != 0 ||
 	    node != z->job.node ||
 	    strcmp(name, "check lifeline health progress") != 0)
@@ -167,9 +273,10 @@ void zjs_job_event(struct zw_zjs *z, const char *name, uint8_t node,
 }
 
 /*
- * The server's answer to node.check_lifeline_health (m: the result, id
- * its messageId's number).  The answer to a job that ended here without
- * it (aborted, no answer in time) is not the running job's.
+ * The server's answer to node.check_lifeline_health or
+ * controller.backup_nvm_raw (m: the result, id its messageId's number).  The
+ * answer to a job that ended here without it (aborted, no answer in time) is
+ * not the running job's.
  */
 void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
 		    unsigned long id)
@@ -191,6 +298,10 @@ void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
 	if (!ok && code && strcmp(code, "HealthCheck_Busy") == 0) {
 		zjs_job_end(z, -EBUSY,
 			    "another client of the server is checking it");
+		return;
+	}
+	if (ok && zjs_job_is(z, "backup")) {
+		zjs_backup_done(z, json_object_get(m, "result"));
 		return;
 	}
 	if (!ok || !json_is_integer(rating)) {

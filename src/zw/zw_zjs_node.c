@@ -693,6 +693,8 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 	} else if (strcmp(name, "rebuild routes done") == 0) {
 		zjs_cmd_over(z, "heal", 0, z->cmd.cancelling ? -ECANCELED : 1,
 			     z->cmd.cancelling ? "cancelled" : "completed");
+	} else {
+		zjs_job_event(z, name, 0, ev);
 	}
 }
 

@@ -104,6 +104,10 @@ static void test_zwavejs_only(void **state)
 				       "\"pin\":\"12345\"}"),
 			 1);
 	assert_string_equal(last_error(f), "the sim backend has no S2");
+	assert_int_equal(api_fx_req(f, "{\"id\":9,\"cmd\":\"backup\"}"), 1);
+	assert_string_equal(last_error(f),
+			    "the sim backend cannot back up the controller "
+			    "(backend zwavejs can)");
 
 	assert_int_equal(api_fx_req(f, "{\"id\":4,\"cmd\":\"health\","
 				       "\"node\":2,\"rounds\":11}"),

@@ -88,6 +88,8 @@ mpub -t "$P/api/heal/set" -m '{"id":12}'
 check "... heal from the cloud runs" api_reply heal 12 true
 mpub -t "$P/api/include/set" -m '{"id":13}'
 check "... include reaches the backend (which cannot)" api_reply include 13 'false,"code":"ENOTSUP"'
+mpub -t "$P/api/backup/set" -m '{"id":15}'
+check "... but a backup, which holds the network keys, never" api_reply backup 15 'false,"code":"EACCES"'
 sed -i '/allow-controller-ops/d' "$CONF"
 check "taking it away: reload" quiet ctl reload
 mpub -t "$P/api/heal/set" -m '{"id":14}'

@@ -58,6 +58,13 @@ check "... saying why" contains "$out" "too many control clients of uid 65534 (l
 out=$(as_member daemon "$ZWGATECTL" -s "$SOCK" status 2>&1); st=$?
 check "another member still gets in" [ $st -eq 0 ]
 check "... and root too" ctl status
+# A backup holds the network's keys: not for every member of the group.
+out=$(printf '{"id":1,"cmd":"backup"}\n' | as_member daemon socat -t 2 - UNIX-CONNECT:"$SOCK")
+check "a member's backup is refused" contains "$out" '"code":"EACCES"'
+check "... saying why" contains "$out" "only root or zwgated's own user may ask for it"
+out=$(ctl backup "$T/nvm.bin" 2>&1)
+check "root's reaches the backend (the sim has none)" contains "$out" "the sim backend cannot back up the controller"
+check "... leaving no file behind" sh -c "! ls '$T' | grep -q '^nvm.bin'"
 stop_daemon TERM
 check "clean stop" [ "$STOP_STATUS" = 0 ]
 finish

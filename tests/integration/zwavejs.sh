@@ -126,6 +126,30 @@ check "... and 11 rounds" contains "$out" "bad number of rounds '11' (1 to 10)"
 out=$(ctl --json health 3 0 2>&1)
 check "... and 0 rounds" contains "$out" "bad number of rounds '0'"
 
+# --- backup of the controller's NVM -----------------------------------
+ctl backup "$T/nvm.bin" >"$T/backup.out" 2>"$T/backup.err"
+check "backup succeeds" [ $? -eq 0 ]
+check "... showing its progress" grep -q "^backup: 16384 of 16384 bytes read" "$T/backup.err"
+check "... and the file it wrote" grep -q "^backup: 16384 bytes of the controller's NVM in $T/nvm.bin (mode 0600" "$T/backup.out" ||
+	sed 's/^/# /' "$T/backup.out" "$T/backup.err"
+check "... which is the controller's NVM, byte for byte" \
+	[ "$(sha256sum <"$T/nvm.bin" | cut -d' ' -f1)" = "$(mock '{"op":"nvm"}' | jq -r .result.sha256)" ]
+check "... mode 0600" [ "$(stat -c %a "$T/nvm.bin")" = 600 ]
+check "... with no temporary file left" sh -c "! ls '$T' | grep -q '^nvm.bin.'"
+check "the NVM is in no log" sh -c "! grep -qF \"\$(base64 -w0 '$T/nvm.bin' | cut -c 2001-2040)\" '$T/daemon.log'"
+out=$(ctl backup "$T/nodir/nvm.bin" 2>&1)
+check "a backup where it cannot be written fails at once" contains "$out" "backup: cannot write next to $T/nodir/nvm.bin: No such file or directory"
+out=$(ctl backup "$T" 2>&1)
+check "... and one onto a directory" contains "$out" "backup: $T is not a file"
+ctl health 3 10 >/dev/null 2>&1 &
+hpid=$!
+check "a health check runs" wait_for 10 sh -c "[ \$(grep -c 'health: node 3: checking its link' '$T/daemon.log') -eq 2 ]"
+out=$(ctl backup "$T/nvm2.bin" 2>&1)
+check "a backup meanwhile is refused" contains "$out" "the controller is busy with a backup or a health check"
+check "... leaving no file behind" sh -c "! ls '$T' | grep -q '^nvm2.bin'"
+quiet ctl cancel
+wait $hpid
+
 # --- S2: grant and PIN ----------------------------------------------
 # s2_device ID: the mock's next device is an S2 switch with id ID; PIN
 # is its PIN.  (The mock's S2 exchange gives up within about a second,
@@ -229,7 +253,7 @@ ctl health 2 5 >/dev/null 2>"$T/health3.err" &
 hpid=$!
 check "a health check runs" wait_for 10 sh -c "[ \$(grep -c 'health: node 2: checking its link' '$T/daemon.log') -eq 2 ]"
 out=$(ctl health 3 2>&1)
-check "a second health check meanwhile is refused" contains "$out" "a health check is already running; wait for it or cancel it"
+check "a second health check meanwhile is refused" contains "$out" "a health check or a backup is already running; wait for it"
 check "cancel stops a health check" quiet ctl cancel
 wait $hpid
 check "... which exits 1" [ $? -eq 1 ]

@@ -16,6 +16,7 @@
 // - no mDNS advertisement, and it listens on 127.0.0.1 only;
 // - the control socket: one JSON object per line, one answer per line:
 //     {"op":"ping"}
+//     {"op":"nvm"}               the SHA-256 of the controller's NVM
 //     {"op":"report","node":4,"kind":"binary-sensor","value":true}
 //         kinds: binary-switch, multilevel-switch, binary-sensor,
 //         multilevel-sensor (sensorType, scale), meter (scale); the
@@ -212,7 +213,11 @@ function loadConfig(file) {
 	const mod = require(file);
 	let config = mod && mod.default ? mod.default : mod;
 	if (typeof config === "function") config = config();
-	return { config, devices: (mod && mod.devices) || {} };
+	return {
+		config,
+		devices: (mod && mod.devices) || {},
+		nvmSha256: mod && mod.nvmSha256,
+	};
 }
 
 async function createMocks(config) {
@@ -293,6 +298,8 @@ async function control(mocks, req) {
 	switch (req.op) {
 		case "ping":
 			return { nodes: [...nodes.keys()] };
+		case "nvm":
+			return { sha256: mocks.nvmSha256 ?? null };
 		case "report": {
 			if (!node) throw new Error(`no node ${req.node}`);
 			const { createMockZWaveRequestFrame } = require("@zwave-js/testing");
@@ -419,9 +426,10 @@ function startSerial(mocks, port, onListening) {
 
 async function main() {
 	const args = parseArgs(process.argv.slice(2));
-	const { config, devices } = loadConfig(args.config);
+	const { config, devices, nvmSha256 } = loadConfig(args.config);
 	const mocks = await createMocks(config);
 	mocks.devices = devices;
+	mocks.nvmSha256 = nvmSha256;
 	const servers = [];
 	if (args.control) servers.push(startControl(mocks, args.control));
 	servers.push(

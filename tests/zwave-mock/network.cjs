@@ -192,6 +192,51 @@ devices.s2switch = (id) => {
 };
 
 /*
+ * The controller's NVM, for a backup (zwave-js's backupNVMRaw on a
+ * 700-series stick): the radio turned off and on (SetRFReceiveMode, 0x10)
+ * around NVMOperations (0x2e) open, reads of up to 255 bytes and close.
+ * The mock parses neither, so they are taken as frames, as a heal's are.
+ * Its content is a pattern with a fake key in it; control op "nvm" gives
+ * its SHA-256, which a backup file must have.
+ */
+const NVM_SIZE = 16 * 1024; // a real one is bigger; 48 bytes a read take time
+const nvm = Buffer.alloc(NVM_SIZE);
+for (let i = 0; i < NVM_SIZE; i++) nvm[i] = (i * 31 + 7) & 0xff;
+Buffer.from("zwgate-mock-network-key-000000000").copy(nvm, 0x1000);
+
+function nvmAnswer(payload) {
+	const [op, len = 0, hi = 0, lo = 0] = payload;
+	const u16 = (n) => [(n >> 8) & 0xff, n & 0xff];
+	if (op === 0) return [0x00, 0x00, ...u16(NVM_SIZE)]; // open: the size
+	if (op === 3) return [0x00, 0x00, 0x00, 0x00]; // close
+	if (op !== 1) return [0x01, 0x00, 0x00, 0x00]; // write: refused
+	const off = (hi << 8) | lo;
+	// A frame holds at most 248 bytes of it: a real stick answers a
+	// longer read with none, and zwave-js asks again for less.
+	const n = len > 248 ? 0 : Math.max(0, Math.min(len, NVM_SIZE - off));
+	const eof = off + n >= NVM_SIZE;
+	return [eof ? 0xff : 0x00, n, hi, lo, ...nvm.subarray(off, off + n)];
+}
+
+const answerNVM = {
+	onHostData(controller, data) {
+		const f = data.length >= 5 && data[0] === 0x01 && data[2] === 0x00
+			? data[3]
+			: -1;
+		if (f !== FunctionType.NVMOperations && f !== FunctionType.SetRFReceiveMode)
+			return undefined;
+		const payload = [...data.subarray(4, data.length - 1)];
+		controller.ackHostMessage();
+		answer(controller, MessageType.Response, f,
+			f === FunctionType.SetRFReceiveMode ? [0x01] : nvmAnswer(payload),
+		).catch((e) => {
+			process.stderr.write(`mock: NVM answer: ${e}\n`);
+		});
+		return true;
+	},
+};
+
+/*
  * The controller's network keys, for S2 and S0 inclusion: the keys file
  * zwgatectl keys generate made (ZWGATE_MOCK_KEYS), the one the Z-Wave JS
  * server of the test has.  Without it the controller has none.
@@ -207,13 +252,17 @@ function securityKeys() {
 
 module.exports = {
 	devices,
+	nvmSha256: require("crypto").createHash("sha256").update(nvm).digest("hex"),
 	default: {
 		controller: {
-			behaviors: [answerSetTimeouts, answerHeal, answerRoutingInfo],
+			behaviors: [answerSetTimeouts, answerHeal, answerRoutingInfo,
+				answerNVM],
 			capabilities: {
 				supportedFunctionTypes: [
 					...getDefaultSupportedFunctionTypes(),
 					FunctionType.GetRoutingInfo,
+					FunctionType.NVMOperations,
+					FunctionType.SetRFReceiveMode,
 				],
 			},
 			securityKeys: securityKeys(),
