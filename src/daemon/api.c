@@ -186,6 +186,11 @@ void api_call_finish(struct api_call *c, json_t *result, int err)
 	}
 }
 
+void api_call_unwait(struct api_call *c)
+{
+	call_unlink(c);
+}
+
 void api_call_wait(struct api_call *c)
 {
 	c->next = c->a->calls;

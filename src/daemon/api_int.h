@@ -49,6 +49,7 @@ struct api_call {
 	/* pending "include" or "exclude": its name, when it ends */
 	const char *command;
 	uint64_t command_end_ms;
+	bool starting; /* hears its progress before the backend is asked */
 	uv_timer_t timer;
 	/* pending "rename": waits for names.json to hold it */
 	struct state_save_wait save;
@@ -60,6 +61,9 @@ struct api_call {
 	bool rule_on;
 	struct api_call *next;
 };
+
+/* Off the list of waiting calls again (its command was refused). */
+void api_call_unwait(struct api_call *c);
 
 /* 0: *result is the answer; API_PENDING: the call completes later. */
 #define API_PENDING 1

@@ -97,9 +97,34 @@ static void on_command_tick(uv_timer_t *t)
 	    c, json_pack("{s:s,s:s}", "command", c->command, "text", text));
 }
 
+/*
+ * Before the backend is asked: the call hears cmd's progress already, so
+ * that what the backend says at once ("asking the controller") reaches
+ * the client too.  command_wait or command_refused follows.
+ */
+static void command_listen(struct api_call *c, const char *cmd)
+{
+	c->command = cmd;
+	c->command_end_ms = UINT64_MAX;
+	c->starting = true;
+	api_call_wait(c);
+}
+
+/* The backend refused: the call waits for nothing after all. */
+static int command_refused(struct api_call *c, int r)
+{
+	api_call_unwait(c);
+	c->command = NULL;
+	c->starting = false;
+	return r;
+}
+
 /* The call waits for the backend's ZW_EV_CONTROLLER events about cmd. */
 static int command_wait(struct api_call *c, const char *cmd, unsigned timeout_s)
 {
+	bool listening = c->starting;
+
+	c->starting = false;
 	c->command = cmd;
 	c->command_end_ms =
 	    uv_now(c->a->deps.loop) + (uint64_t)timeout_s * 1000;
@@ -107,7 +132,8 @@ static int command_wait(struct api_call *c, const char *cmd, unsigned timeout_s)
 	c->timer.data = c;
 	uv_timer_start(&c->timer, on_command_tick, API_COMMAND_TICK_MS,
 		       API_COMMAND_TICK_MS);
-	api_call_wait(c);
+	if (!listening)
+		api_call_wait(c);
 	return API_PENDING;
 }
 
@@ -216,9 +242,11 @@ int api_include(struct api_call *c, const json_t *req, json_t **res)
 		return r;
 	if ((r = include_s2(c, req, json_is_true(secure))) < 0)
 		return r;
+	command_listen(c, "include");
 	r = zw_include(api_zw(c->a), json_is_true(secure), timeout_s);
 	if (r < 0)
-		return api_command_error(c, r, "include devices");
+		return api_command_error(c, command_refused(c, r),
+					 "include devices");
 	return command_wait(c, "include", timeout_s);
 }
 
@@ -304,9 +332,11 @@ int api_exclude(struct api_call *c, const json_t *req, json_t **res)
 
 	if ((r = arg_timeout(c, req, &timeout_s)) < 0)
 		return r;
+	command_listen(c, "exclude");
 	r = zw_exclude(api_zw(c->a), timeout_s);
 	if (r < 0)
-		return api_command_error(c, r, "exclude devices");
+		return api_command_error(c, command_refused(c, r),
+					 "exclude devices");
 	return command_wait(c, "exclude", timeout_s);
 }
 
@@ -362,7 +392,10 @@ int api_health(struct api_call *c, const json_t *req, json_t **res)
 	timeout_s = API_HEALTH_BASE_S + rounds * API_HEALTH_ROUND_S;
 	if (tv && (r = arg_timeout(c, req, &timeout_s)) < 0)
 		return r;
+	command_listen(c, "health");
 	r = zw_health(api_zw(c->a), n->id, rounds, timeout_s);
+	if (r < 0)
+		command_refused(c, r);
 	if (r == -ENOENT)
 		return api_fail(c, r, "node %u is not known to the controller",
 				n->id);
@@ -395,7 +428,10 @@ int api_backup(struct api_call *c, const json_t *req, json_t **res)
 	if (json_object_get(req, "timeout") &&
 	    (r = arg_timeout(c, req, &timeout_s)) < 0)
 		return r;
+	command_listen(c, "backup");
 	r = zw_backup(api_zw(c->a), timeout_s);
+	if (r < 0)
+		command_refused(c, r);
 	if (r == -EBUSY)
 		return api_fail(c, r,
 				"the controller is busy with a backup or a "
@@ -456,6 +492,10 @@ void api_command_event(struct api *a, const struct zw_event *ev)
 	for (c = a->calls; c; c = next) {
 		next = c->next;
 		if (!c->command || strcmp(c->command, ev->command) != 0)
+			continue;
+		/* An end while the backend is being asked: not this call's
+		 * (its start has not returned yet). */
+		if (c->starting && ev->result != 0)
 			continue;
 		p = json_pack("{s:s,s:s}", "command", c->command, "text", msg);
 		if (p && ev->node &&

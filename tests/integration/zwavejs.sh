@@ -99,6 +99,7 @@ mock '{"op":"include","id":7,"device":"switch"}' >/dev/null
 ctl include 30 >"$T/include.out" 2>"$T/include.err"
 check "include succeeds" [ $? -eq 0 ]
 check "... showing its progress" grep -q "waiting for a device" "$T/include.err"
+check "... from its first step" grep -q "^include: asking the controller" "$T/include.err"
 check "... and the new node" grep -q "completed: node 7 added" "$T/include.out"
 check "the included node is interviewed" wait_for 30 value_is 7 switch false
 ctl exclude 2 >/dev/null 2>"$T/exclude.err"
@@ -116,6 +117,7 @@ check "refresh starts" quiet ctl refresh 5
 # --- lifeline health check -------------------------------------------
 ctl health 3 2 >"$T/health.out" 2>"$T/health.err"
 check "health of a node that answers succeeds" [ $? -eq 0 ]
+check "... saying at once what it does" grep -q "^health: node 3: checking its link to the controller, 2 rounds of 10 pings" "$T/health.err"
 check "... showing each round" grep -q "health: node 3: round 2 of 2: latency [0-9]* ms, 0 of 10 pings lost, [0-9]* neighbours" "$T/health.err"
 check "... and a rating above 0" grep -Eq "^health: node 3: rating ([1-9]|10) of 10 \((poor|acceptable|good|excellent)\); worst round: latency [0-9]* ms, 0 of 10 pings lost" "$T/health.out" ||
 	sed 's/^/# /' "$T/health.out"
@@ -129,6 +131,7 @@ check "... and 0 rounds" contains "$out" "bad number of rounds '0'"
 # --- backup of the controller's NVM -----------------------------------
 ctl backup "$T/nvm.bin" >"$T/backup.out" 2>"$T/backup.err"
 check "backup succeeds" [ $? -eq 0 ]
+check "... saying at once that the radio is off" grep -q "^backup: reading the controller's memory (the radio is off meanwhile)" "$T/backup.err"
 check "... showing its progress" grep -q "^backup: 16384 of 16384 bytes read" "$T/backup.err"
 check "... and the file it wrote" grep -q "^backup: 16384 bytes of the controller's NVM in $T/nvm.bin (mode 0600" "$T/backup.out" ||
 	sed 's/^/# /' "$T/backup.out" "$T/backup.err"
