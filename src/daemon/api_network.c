@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api_network.c: the API's commands to the Z-Wave controller (include,
- * exclude, cancel, heal, refresh, health) and to the simulator (sim).  An
- * include, exclude or health check waits for the backend's reports of
- * its end, with progress messages while it runs.
+ * exclude, cancel, heal, refresh, health, backup) and to the simulator
+ * (sim).  An include, exclude, health check or backup waits for the
+ * backend's reports of its end, with progress messages while it runs; a
+ * backup's data comes before its reply, as progress lines.
  */
 #include "config.h"
 
