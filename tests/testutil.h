@@ -75,6 +75,13 @@ void tu_run_for(struct uv_loop_s *loop, unsigned ms);
  */
 int tu_loop_close(struct uv_loop_s *loop);
 
+/*
+ * Run the loop until nothing is left on it, at most ms: true then.  A
+ * handle or request still active after that is printed to stderr (a test
+ * fails with it instead of hanging in uv_run).
+ */
+bool tu_loop_drain(struct uv_loop_s *loop, unsigned ms);
+
 /* $top_builddir as "make check" sets it, else ".". */
 const char *tu_builddir(void);
 

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <uv.h>
 
@@ -102,4 +103,17 @@ int tu_loop_close(uv_loop_t *loop)
 	uv_walk(loop, close_one, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	return uv_loop_close(loop);
+}
+
+bool tu_loop_drain(uv_loop_t *loop, unsigned ms)
+{
+	uint64_t end = uv_hrtime() + (uint64_t)ms * 1000000u;
+
+	while (uv_run(loop, UV_RUN_NOWAIT) && uv_hrtime() < end)
+		uv_sleep(1);
+	if (!uv_loop_alive(loop))
+		return true;
+	fprintf(stderr, "still active on the loop after %u ms:\n", ms);
+	uv_print_active_handles(loop, stderr);
+	return false;
 }
