@@ -298,15 +298,15 @@ wait_cloud() {
 # jqr FILTER: a field of zwgatectl --json output on stdin, raw.
 jqr() { jq -r "$1"; }
 
-# wait_for SECONDS COMMAND...: until the command succeeds.
+# wait_for SECONDS COMMAND...: until the command succeeds, for at most
+# SECONDS of wall time (a command that itself takes seconds, such as a
+# zwgatectl that waits for its answer, counts with its own time).
 wait_for() {
-	n=0
-	s=$1
+	wf_end=$(($(date +%s%N) + $1 * 1000000000))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
-		[ $n -ge $((s * 10)) ] && return 1
+		[ "$(date +%s%N)" -ge "$wf_end" ] && return 1
 		sleep 0.1
-		n=$((n + 1))
 	done
 }
 

@@ -267,13 +267,7 @@ mock '{"op":"report","node":2,"kind":"binary-switch","value":true}' >/dev/null
 check "a dead node that reports is alive again" wait_for 30 status_is 2 alive
 
 # --- the server goes away and comes back -----------------------------
-ctl health 3 10 >/dev/null 2>"$T/health4.err" &
-hpid=$!
-check "a long health check runs" wait_grep "$T/health4.err" "round 1 of 10" 20
 zjs_server_stop
-wait $hpid
-check "a health check whose server goes away ends" [ $? -eq 1 ]
-check "... saying why" grep -q "health: node 3: stopped: the server is gone" "$T/health4.err"
 check "a server that goes away shows in status" wait_for 10 sh -c "$ZWGATECTL -s $SOCK status | grep -q 'controller *failed: no Z-Wave JS server'"
 check "the daemon keeps running" quiet ctl status
 check "... and keeps its nodes and values" value_is 6 power 150.5
@@ -285,6 +279,17 @@ check "zwgated connects again by itself" wait_for 90 controller_is ready
 echo "# connected again $(($(date +%s) - t0)) s after the server was started"
 check "... and writes work again" wait_for 20 sh -c "$ZWGATECTL -s $SOCK set 3 level 45 | grep -q '= 45$'"
 check "... on the mock" mock_is 3 level 45
+
+# --- the server goes away in the middle of a health check ------------
+# (Last: the mock does not recover from a server killed in the middle of
+# an exchange, so nothing is written after this.)
+ctl health 6 10 >/dev/null 2>"$T/health4.err" &
+hpid=$!
+check "a long health check runs" wait_grep "$T/health4.err" "round 1 of 10" 20
+zjs_server_stop
+wait $hpid
+check "a health check whose server goes away ends" [ $? -eq 1 ]
+check "... saying why" grep -q "health: node 6: stopped: the server is gone" "$T/health4.err"
 
 # --- clean stop ------------------------------------------------------
 stop_daemon TERM
