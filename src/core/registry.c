@@ -54,7 +54,7 @@ static const char *alias_of(const struct value_key *key)
 
 bool registry_id_valid(unsigned id)
 {
-	return id >= ZW_NODE_MIN && id <= ZW_NODE_MAX;
+	return zw_node_valid(id);
 }
 
 struct registry *registry_new(void)
@@ -189,7 +189,7 @@ void registry_node_sync_name(struct registry *r, struct registry_node *n)
 	n->name = n->user_name ? r->names[n->id] : r->device_names[n->id];
 }
 
-static struct registry_node *node_create(struct registry *r, uint8_t id,
+static struct registry_node *node_create(struct registry *r, uint16_t id,
 					 uint64_t now_ms)
 {
 	struct registry_node *n = calloc(1, sizeof(*n));

@@ -2,10 +2,11 @@
 /*
  * registry.h: the gateway's picture of the Z-Wave network.
  *
- * Nodes (1..232) and their values keyed by (node, command class, endpoint,
- * property).  Fed by backend events through registry_apply(); read by the
- * control socket, the MQTT bridge and the rules engine, which learn of
- * changes as listeners.  Plain C: time comes in as an argument.
+ * Nodes (1..232, and 256..4000 on Long Range) and their values keyed by
+ * (node, command class, endpoint, property).  Fed by backend events
+ * through registry_apply(); read by the control socket, the MQTT bridge
+ * and the rules engine, which learn of changes as listeners.  Plain C:
+ * time comes in as an argument.
  *
  * The structs are visible so that readers need no accessor for every
  * field; only registry_* functions change them.  A struct registry_value's
@@ -37,7 +38,7 @@ struct registry_value {
 };
 
 struct registry_node {
-	uint8_t id;
+	uint16_t id;
 	char *name;	/* the user's name, else the device's; may be NULL */
 	bool user_name; /* name came from rename (and is saved) */
 	char *location, *manufacturer, *product; /* may be NULL */

@@ -63,7 +63,7 @@ int registry_find_node(const struct registry *r, const char *ref,
 	if (!ref)
 		return -ENOENT;
 	if (registry_all_digits(ref)) {
-		n = strlen(ref) <= 3 ? registry_node(r, (unsigned)atoi(ref))
+		n = strlen(ref) <= 4 ? registry_node(r, (unsigned)atoi(ref))
 				     : NULL;
 		if (!n)
 			return -ENOENT;

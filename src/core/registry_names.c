@@ -206,12 +206,13 @@ int registry_save_names(const struct registry *r, const char *path)
 	return err;
 }
 
-/* "12" -> 12: digits only, no leading zero, 1..232; else 0. */
+/* "12" -> 12: digits only, no leading zero, a node id
+ * (ZW_NODE_RANGE_TXT); else 0. */
 static unsigned parse_id(const char *s)
 {
 	unsigned id;
 
-	if (!registry_all_digits(s) || s[0] == '0' || strlen(s) > 3)
+	if (!registry_all_digits(s) || s[0] == '0' || strlen(s) > 4)
 		return 0;
 	id = (unsigned)atoi(s);
 	return registry_id_valid(id) ? id : 0;
@@ -229,7 +230,7 @@ static int names_take(const struct registry *r, const char *key, json_t *val,
 
 	if (!id) {
 		names_warn(r, "an entry whose key is not a node number "
-			      "1..232 set aside");
+			      "(" ZW_NODE_RANGE_TXT ") set aside");
 		return 0;
 	}
 	if (!name)
@@ -251,9 +252,9 @@ static int names_take(const struct registry *r, const char *key, json_t *val,
  * name must not cost the user all the others.  Two nodes with one name:
  * the lower node number keeps it, whatever the order in the file.
  */
-static int names_parse(const struct registry *r, json_t *o, char **names)
+static int names_parse(const struct registry *r, json_t *o, char **names,
+		       char **cand)
 {
-	char *cand[ZW_NODE_MAX + 1] = { NULL };
 	const char *key;
 	json_t *val;
 	int err = 0;
@@ -288,11 +289,19 @@ static int names_parse(const struct registry *r, json_t *o, char **names)
  * Replace all user names, set aside those that clash with what present
  * devices report, and tell listeners whose name changed.
  */
-static void names_install(struct registry *r, char **names)
+/* Scratch of a load, on the heap: 4001 node ids do not belong on a stack. */
+struct names_load {
+	char *names[ZW_NODE_MAX + 1], *cand[ZW_NODE_MAX + 1];
+	char *old[ZW_NODE_MAX + 1];
+	const char *before[ZW_NODE_MAX + 1];
+	bool changed[ZW_NODE_MAX + 1];
+};
+
+static void names_install(struct registry *r, struct names_load *l)
 {
-	const char *before[ZW_NODE_MAX + 1] = { NULL };
-	char *old[ZW_NODE_MAX + 1] = { NULL };
-	bool changed[ZW_NODE_MAX + 1] = { false };
+	char **names = l->names, **old = l->old;
+	const char **before = l->before;
+	bool *changed = l->changed;
 
 	for (unsigned id = ZW_NODE_MIN; id <= ZW_NODE_MAX; id++) {
 		old[id] = r->names[id];
@@ -321,7 +330,7 @@ static void names_install(struct registry *r, char **names)
 
 int registry_load_names(struct registry *r, const char *path)
 {
-	char *names[ZW_NODE_MAX + 1] = { NULL };
+	struct names_load *l;
 	char *text;
 	size_t len;
 	json_t *o;
@@ -335,13 +344,18 @@ int registry_load_names(struct registry *r, const char *path)
 		json_decref(o);
 		return -EINVAL;
 	}
-	err = names_parse(r, o, names);
+	if (!(l = calloc(1, sizeof(*l)))) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	err = names_parse(r, o, l->names, l->cand);
 	json_decref(o);
 	if (err < 0) {
 		for (unsigned id = 0; id <= ZW_NODE_MAX; id++)
-			free(names[id]);
-		return err;
+			free(l->names[id]);
+	} else {
+		names_install(r, l);
 	}
-	names_install(r, names);
-	return 0;
+	free(l);
+	return err;
 }

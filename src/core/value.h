@@ -17,9 +17,23 @@
 
 #include "cc.h" /* a key names its command class: cc_name() */
 
-/* Z-Wave node ids run from 1 to 232. */
-#define ZW_NODE_MIN 1
-#define ZW_NODE_MAX 232
+/*
+ * Z-Wave node ids: 1 to 232 on the mesh, 256 to 4000 for Long Range nodes
+ * (zwave-js numbers them so; 233 to 255 are no node's).  Arrays indexed by
+ * node id are ZW_NODE_MAX + 1 long; zw_node_valid() says which ids are
+ * real.
+ */
+#define ZW_NODE_MIN	  1
+#define ZW_NODE_MESH_MAX  232
+#define ZW_NODE_LR_MIN	  256
+#define ZW_NODE_MAX	  4000
+#define ZW_NODE_RANGE_TXT "1..232 or 256..4000"
+
+static inline bool zw_node_valid(unsigned long id)
+{
+	return (id >= ZW_NODE_MIN && id <= ZW_NODE_MESH_MAX) ||
+	       (id >= ZW_NODE_LR_MIN && id <= ZW_NODE_MAX);
+}
 
 /* Limits on names that come from devices, files or users. */
 #define ZW_PROPERTY_MAX	 48 /* "currentValue", "temperature": [A-Za-z0-9_-] */
@@ -43,7 +57,7 @@ enum value_type {
  * <node>/<cc>/<endpoint>/<property>.
  */
 struct value_key {
-	uint8_t node;
+	uint16_t node;
 	uint8_t cc;	  /* command class number, e.g. 0x25 */
 	uint8_t endpoint; /* 0 for the root device */
 	char property[ZW_PROPERTY_MAX];

@@ -44,7 +44,7 @@ struct zw_node_info {
 
 struct zw_event {
 	enum zw_event_type type;
-	uint8_t node; /* 0 when not about one node */
+	uint16_t node; /* 0 when not about one node */
 	union {
 		const char *message;
 		struct zw_node_info node;

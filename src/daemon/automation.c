@@ -182,7 +182,7 @@ static int act_refresh(void *ctx, unsigned node)
 
 	struct zw *zw = a->deps.zw ? a->deps.zw(a->deps.ctx) : NULL;
 
-	return zw ? zw_refresh(zw, (uint8_t)node) : -ECANCELED;
+	return zw ? zw_refresh(zw, (uint16_t)node) : -ECANCELED;
 }
 
 static void act_log(void *ctx, int prio, const char *msg)

@@ -71,7 +71,7 @@ struct zw_ops {
 	void (*close)(struct zw *z);
 	int (*set_value)(struct zw *z, const struct value_key *key,
 			 const struct value *val);
-	int (*refresh)(struct zw *z, uint8_t node);
+	int (*refresh)(struct zw *z, uint16_t node);
 	int (*include)(struct zw *z, bool secure, unsigned timeout_s);
 	int (*exclude)(struct zw *z, unsigned timeout_s);
 	int (*cancel)(struct zw *z);
@@ -82,7 +82,7 @@ struct zw_ops {
 		      size_t errlen);
 	/* Configuration parameter param of node takes value (size bytes:
 	 * 1, 2 or 4); the node's report follows as a value event. */
-	int (*set_config)(struct zw *z, uint8_t node, uint8_t param,
+	int (*set_config)(struct zw *z, uint16_t node, uint8_t param,
 			  int32_t value, uint8_t size);
 	/* The S2 answers for the include under way or about to start. */
 	int (*s2)(struct zw *z, const struct zw_s2 *s2);
@@ -96,7 +96,7 @@ struct zw_ops {
 	 * ZW_HEALTH_ROUNDS_MAX) of pings, stopped after timeout_s.  Each
 	 * round and the end (the rating, 0 to 10) come as ZW_EV_CONTROLLER
 	 * "health"; cancel stops it. */
-	int (*health)(struct zw *z, uint8_t node, unsigned rounds,
+	int (*health)(struct zw *z, uint16_t node, unsigned rounds,
 		      unsigned timeout_s);
 	/* Read the controller's memory (its NVM: the network, its keys)
 	 * within timeout_s.  Progress and the end come as ZW_EV_CONTROLLER
@@ -133,7 +133,7 @@ static inline int zw_set_value(struct zw *z, const struct value_key *key,
 }
 
 /* Ask the node to report all its values again. */
-static inline int zw_refresh(struct zw *z, uint8_t node)
+static inline int zw_refresh(struct zw *z, uint16_t node)
 {
 	return z->ops->refresh ? z->ops->refresh(z, node) : -ENOTSUP;
 }
@@ -163,7 +163,7 @@ static inline int zw_provision(struct zw *z, const char *op, const char *code,
 }
 
 /* Check node's link to the controller (zw_ops.health). */
-static inline int zw_health(struct zw *z, uint8_t node, unsigned rounds,
+static inline int zw_health(struct zw *z, uint16_t node, unsigned rounds,
 			    unsigned timeout_s)
 {
 	return z->ops->health ? z->ops->health(z, node, rounds, timeout_s)
@@ -195,7 +195,7 @@ static inline int zw_heal(struct zw *z)
 }
 
 /* Write a configuration parameter of node (size 1, 2 or 4 bytes). */
-static inline int zw_set_config(struct zw *z, uint8_t node, uint8_t param,
+static inline int zw_set_config(struct zw *z, uint16_t node, uint8_t param,
 				int32_t value, uint8_t size)
 {
 	return z->ops->set_config

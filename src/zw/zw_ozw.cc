@@ -177,19 +177,20 @@ const ozw_entry *ozw_entry_of(struct zw_ozw *z, const struct value_key *k)
 	return it == z->values.end() ? nullptr : &it->second;
 }
 
-static int ozw_node_ready(struct zw_ozw *z, uint8_t node)
+static int ozw_node_ready(struct zw_ozw *z, uint16_t node)
 {
 	int r = ozw_usable(z);
 
 	if (r < 0)
 		return r;
-	return node >= ZW_NODE_MIN && node <= ZW_NODE_MAX && z->known.test(node)
+	return node >= ZW_NODE_MIN && node <= ZW_NODE_MESH_MAX &&
+		       z->known.test(node)
 		   ? 0
 		   : -ENOENT;
 }
 
 /* Interview the node again: its values are all reported anew. */
-static int ozw_refresh(struct zw *zb, uint8_t node)
+static int ozw_refresh(struct zw *zb, uint16_t node)
 {
 	struct zw_ozw *z = ozw_of(zb);
 	int r = ozw_node_ready(z, node);
@@ -204,7 +205,7 @@ static int ozw_refresh(struct zw *zb, uint8_t node)
 	}
 }
 
-static int ozw_set_config(struct zw *zb, uint8_t node, uint8_t param,
+static int ozw_set_config(struct zw *zb, uint16_t node, uint8_t param,
 			  int32_t value, uint8_t size)
 {
 	struct zw_ozw *z = ozw_of(zb);
@@ -546,7 +547,7 @@ static int ozw_c_set_value(struct zw *z, const struct value_key *key,
 			 [&] { return ozw_set_value(z, key, val); });
 }
 
-static int ozw_c_refresh(struct zw *z, uint8_t node)
+static int ozw_c_refresh(struct zw *z, uint16_t node)
 {
 	return ozw_guard("refresh", -EIO, [&] { return ozw_refresh(z, node); });
 }
@@ -573,7 +574,7 @@ static int ozw_c_heal(struct zw *z)
 	return ozw_guard("heal", -EIO, [&] { return ozw_heal(z); });
 }
 
-static int ozw_c_set_config(struct zw *z, uint8_t node, uint8_t param,
+static int ozw_c_set_config(struct zw *z, uint16_t node, uint8_t param,
 			    int32_t value, uint8_t size)
 {
 	return ozw_guard("config-set", -EIO, [&] {

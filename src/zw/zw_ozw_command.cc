@@ -105,7 +105,7 @@ static int ozw_command_result(struct zw_ozw *z, uint8_t state)
 	}
 }
 
-static void ozw_emit_command(struct zw_ozw *z, const char *cmd, uint8_t node,
+static void ozw_emit_command(struct zw_ozw *z, const char *cmd, uint16_t node,
 			     int result, const char *msg)
 {
 	struct zw_event ev;
@@ -226,7 +226,6 @@ void ozw_command_abort(struct zw_ozw *z)
 	ozw_command_done(z);
 	ozw_emit_command(z, cmd, 0, -EIO, msg);
 }
-
 
 static int ozw_start_command(struct zw_ozw *z, const char *cmd, bool secure,
 			     unsigned timeout_s)

@@ -99,7 +99,7 @@ struct ozw_item {
 	enum ozw_item_kind kind = ITEM_NOTIFICATION;
 	Notification::NotificationType type = Notification::Type_Group;
 	uint32_t home = 0;
-	uint8_t node = 0;
+	uint16_t node = 0;
 	ValueID vid;
 	uint8_t byte = 0, event = 0, command = 0;
 	int prio = LOG_DEBUG;

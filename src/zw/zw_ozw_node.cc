@@ -27,7 +27,7 @@ void ozw_emit_message(struct zw_ozw *z, enum zw_event_type type,
 	ozw_emit(z, &ev);
 }
 
-static void ozw_emit_status(struct zw_ozw *z, uint8_t node,
+static void ozw_emit_status(struct zw_ozw *z, uint16_t node,
 			    enum zw_node_status s)
 {
 	struct zw_event ev;
@@ -71,7 +71,7 @@ void ozw_forget_value(struct zw_ozw *z, uint64_t id, bool tell)
 }
 
 /* The node leaves the registry with its values. */
-static void ozw_forget_node(struct zw_ozw *z, uint8_t node, bool tell)
+static void ozw_forget_node(struct zw_ozw *z, uint16_t node, bool tell)
 {
 	struct zw_event ev;
 
@@ -126,7 +126,7 @@ static enum zw_node_status ozw_node_status(const ozw_nsnap &s)
 }
 
 /* NODE_ADDED again whenever what the registry shows of it changed. */
-static void ozw_node_info(struct zw_ozw *z, uint8_t node, const ozw_nsnap &s)
+static void ozw_node_info(struct zw_ozw *z, uint16_t node, const ozw_nsnap &s)
 {
 	const char *product = ozw_known_text(s.product);
 	struct zw_event ev;

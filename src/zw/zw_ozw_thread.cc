@@ -284,7 +284,6 @@ class ozw_log : public OpenZWave::i_LogImpl
 	LogLevel level_;
 };
 
-
 static LogLevel ozw_log_level(void)
 {
 	return log_get_level() >= LOG_DEBUG ? OpenZWave::LogLevel_Info

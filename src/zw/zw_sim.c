@@ -298,7 +298,7 @@ static int sim_set_value(struct zw *zb, const struct value_key *key,
 	return r;
 }
 
-static int sim_refresh(struct zw *zb, uint8_t node)
+static int sim_refresh(struct zw *zb, uint16_t node)
 {
 	struct zw_sim *z = (struct zw_sim *)zb;
 	struct sim_report rep = { .kind = SIM_REP_REFRESH };

@@ -64,7 +64,7 @@ int sim_find_node(struct zw_sim *z, const json_t *req, struct sim_node **ret,
 	if (json_is_integer(j))
 		id = json_integer_value(j);
 	else if (s && *s && strspn(s, "0123456789") == strlen(s))
-		id = strlen(s) <= 3 ? atoi(s) : -1;
+		id = strlen(s) <= 4 ? atoi(s) : -1;
 	else if (!s)
 		return sim_fail(err, errlen, "%s",
 				j ? "node must be a number or a name"

@@ -61,7 +61,7 @@ struct sim_value {
 };
 
 struct sim_node {
-	uint8_t id;
+	uint16_t id;
 	bool dead;
 	bool removed;	 /* out of the network, freed when no call is running */
 	uint64_t serial; /* tells a re-added node from the one removed */
@@ -95,7 +95,7 @@ struct sim_net {
 /* A benchmark's stream of stamped reports (op "stream"). */
 struct sim_stream {
 	bool running, event;
-	uint8_t node;
+	uint16_t node;
 	uint64_t serial;
 	struct value_key key; /* a value stream: the value */
 	size_t kind;	      /* an event stream: in sim_event_kinds */

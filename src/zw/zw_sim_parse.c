@@ -8,7 +8,8 @@
  *   { "controller": "name",            default "Simulated controller"
  *     "report-delay-ms": 50,           0..60000, default 50
  *     "nodes": [ NODE, ... ] }         at most 232
- *   NODE: { "id": 2,                   1..232, unique
+ *   NODE: { "id": 2,                   1..232 or 256..4000 (Long
+ *                                      Range), unique
  *           "name", "location", "manufacturer", "product": "text",
  *           "device": "switch",        a template, see sim_templates
  *           "dead": false,
@@ -177,7 +178,7 @@ bool sim_val_ok(const struct value_meta *meta, const struct value *val)
 	return true;
 }
 
-static void sim_tvalue_fill(struct sim_value *v, uint8_t node,
+static void sim_tvalue_fill(struct sim_value *v, uint16_t node,
 			    const struct sim_tvalue *t)
 {
 	memset(v, 0, sizeof(*v));
@@ -203,7 +204,7 @@ static void sim_tvalue_fill(struct sim_value *v, uint8_t node,
 	v->has_val = true;
 }
 
-static int sim_key_parse(const json_t *j, uint8_t node, struct value_key *key,
+static int sim_key_parse(const json_t *j, uint16_t node, struct value_key *key,
 			 char *err, size_t errlen)
 {
 	const json_t *jcc = json_object_get(j, "cc");
@@ -568,16 +569,18 @@ int sim_node_parse(const json_t *j, const char *where, struct sim_node **ret,
 
 	if (!json_is_object(j))
 		return sim_fail(err, errlen, "%s: not an object", where);
-	if (!json_is_integer(jid) || json_integer_value(jid) < ZW_NODE_MIN ||
-	    json_integer_value(jid) > ZW_NODE_MAX)
-		return sim_fail(err, errlen, "%s: needs an id from %d to %d",
-				where, ZW_NODE_MIN, ZW_NODE_MAX);
+	if (!json_is_integer(jid) || json_integer_value(jid) < 0 ||
+	    !zw_node_valid((unsigned long)json_integer_value(jid)))
+		return sim_fail(err, errlen,
+				"%s: needs an id " ZW_NODE_RANGE_TXT
+				" (256 and up: Long Range)",
+				where);
 	n = calloc(1, sizeof(*n));
 	if (!n) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	n->id = (uint8_t)json_integer_value(jid);
+	n->id = (uint16_t)json_integer_value(jid);
 	r = sim_check_keys(j, sim_node_keys, err, errlen);
 	if (r == 0)
 		r = sim_node_device(n, j, err, errlen);

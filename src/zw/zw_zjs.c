@@ -43,7 +43,7 @@ static void zjs_emit_message(struct zw_zjs *z, enum zw_event_type type,
 	zjs_emit(z, &ev);
 }
 
-void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint8_t node, int result,
+void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint16_t node, int result,
 		   const char *text)
 {
 	struct zw_event ev;
@@ -57,7 +57,7 @@ void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint8_t node, int result,
 	zjs_emit(z, &ev);
 }
 
-void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
+void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint16_t node,
 		      int result, const char *fmt, ...)
 {
 	char msg[256];
@@ -431,7 +431,7 @@ static int zjs_set_value(struct zw *base, const struct value_key *key,
 	return zjs_send(z, "set", "node.set_value", args);
 }
 
-static int zjs_refresh(struct zw *base, uint8_t node)
+static int zjs_refresh(struct zw *base, uint16_t node)
 {
 	struct zw_zjs *z = (struct zw_zjs *)base;
 
@@ -594,7 +594,7 @@ static int zjs_heal(struct zw *base)
 			 0);
 }
 
-static int zjs_set_config(struct zw *base, uint8_t node, uint8_t param,
+static int zjs_set_config(struct zw *base, uint16_t node, uint8_t param,
 			  int32_t value, uint8_t size)
 {
 	struct zw_zjs *z = (struct zw_zjs *)base;

@@ -62,7 +62,7 @@ struct zjs_cmd {
 struct zjs_job {
 	const char *name; /* "health", "backup"; NULL: none */
 	unsigned long id; /* its command's messageId number */
-	uint8_t node;
+	uint16_t node;
 	bool aborting;	  /* asked the server to stop it */
 	bool timed_out;	  /* ... because its time was up */
 	unsigned shown;	  /* backup: the quarters said so far */
@@ -82,6 +82,7 @@ struct zw_zjs {
 	unsigned long ids;	 /* messageId counter */
 	char driver_version[32]; /* zwave-js's, from the version message */
 	struct zjs_node nodes[ZW_NODE_MAX + 1];
+	bool seen[ZW_NODE_MAX + 1]; /* zjs_node_state's scratch */
 	struct zjs_cmd cmd;
 	struct zjs_job job;
 	unsigned handles;    /* timers still to close before the free */
@@ -100,7 +101,7 @@ struct zw_zjs {
 
 /* zw_zjs.c */
 void zjs_emit(struct zw_zjs *z, struct zw_event *ev);
-void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint8_t node,
+void zjs_emit_command(struct zw_zjs *z, const char *cmd, uint16_t node,
 		      int result, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 /* The include, exclude or heal is over: forget it and its answers. */
@@ -117,7 +118,7 @@ void zjs_cmd_timeout(uv_timer_t *t);
  * from now (a person may have to find the PIN). */
 void zjs_emit_found(struct zw_zjs *z);
 /* The same with text of any length, as it is. */
-void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint8_t node, int result,
+void zjs_emit_text(struct zw_zjs *z, const char *cmd, uint16_t node, int result,
 		   const char *text);
 
 /* zw_zjs_node.c */
@@ -145,7 +146,7 @@ int zjs_provision(struct zw *base, const char *op, const char *code,
 void zjs_provision_result(struct zw_zjs *z, bool ok, const json_t *m);
 
 /* zw_zjs_job.c: the health check of a node, the controller's backup. */
-int zjs_health(struct zw *base, uint8_t node, unsigned rounds,
+int zjs_health(struct zw *base, uint16_t node, unsigned rounds,
 	       unsigned timeout_s);
 int zjs_backup(struct zw *base, unsigned timeout_s);
 /* Ask the server to stop the job: -ENOENT when there is none, -EBUSY for
@@ -153,7 +154,7 @@ int zjs_backup(struct zw *base, unsigned timeout_s);
 int zjs_job_abort(struct zw_zjs *z);
 void zjs_job_clear(struct zw_zjs *z);
 /* A node event that may be the job's progress. */
-void zjs_job_event(struct zw_zjs *z, const char *name, uint8_t node,
+void zjs_job_event(struct zw_zjs *z, const char *name, uint16_t node,
 		   const json_t *ev);
 /* The server's answer to the job's command (m: the result). */
 void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,

@@ -74,7 +74,7 @@ void zjs_job_clear(struct zw_zjs *z)
 static void zjs_job_end(struct zw_zjs *z, int result, const char *why)
 {
 	const char *name = z->job.name;
-	uint8_t node = z->job.node;
+	uint16_t node = z->job.node;
 
 	zjs_job_clear(z);
 	if (node)
@@ -135,7 +135,7 @@ int zjs_job_abort(struct zw_zjs *z)
 	return 0;
 }
 
-int zjs_health(struct zw *base, uint8_t node, unsigned rounds,
+int zjs_health(struct zw *base, uint16_t node, unsigned rounds,
 	       unsigned timeout_s)
 {
 	struct zw_zjs *z = (struct zw_zjs *)base;
@@ -249,7 +249,7 @@ static void zjs_backup_done(struct zw_zjs *z, const json_t *res)
 }
 
 /* "check lifeline health progress": a round is over. */
-void zjs_job_event(struct zw_zjs *z, const char *name, uint8_t node,
+void zjs_job_event(struct zw_zjs *z, const char *name, uint16_t node,
 		   const json_t *ev)
 {
 	const json_t *last = json_object_get(ev, "lastResult");
@@ -291,7 +291,7 @@ void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
 
 	const char *code =
 	    json_string_value(json_object_get(m, "zwaveErrorCodeName"));
-	uint8_t node = z->job.node;
+	uint16_t node = z->job.node;
 
 	if (!z->job.name || id != z->job.id)
 		return;

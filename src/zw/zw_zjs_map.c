@@ -273,14 +273,14 @@ static bool shown_type(const char *type)
 	return false;
 }
 
-int zjs_map_key(uint8_t node, const struct zjs_vid *id, const json_t *metadata,
+int zjs_map_key(uint16_t node, const struct zjs_vid *id, const json_t *metadata,
 		struct value_key *key)
 {
 	const json_t *stateful = json_object_get(metadata, "stateful");
 	bool found;
 
 	memset(key, 0, sizeof(*key));
-	if (node < ZW_NODE_MIN || node > ZW_NODE_MAX || !id->property[0])
+	if (!zw_node_valid(node) || !id->property[0])
 		return -EINVAL;
 	name_in(zjs_hidden, ARRAY_SIZE(zjs_hidden), id, &found);
 	if (found || json_is_false(stateful))

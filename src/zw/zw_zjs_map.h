@@ -55,7 +55,7 @@ json_t *zjs_vid_to_json(const struct zjs_vid *id);
  * metadata, which may be NULL, says so); -EINVAL when it cannot be named.
  * The key is not yet made unique on its endpoint.
  */
-int zjs_map_key(uint8_t node, const struct zjs_vid *id, const json_t *metadata,
+int zjs_map_key(uint16_t node, const struct zjs_vid *id, const json_t *metadata,
 		struct value_key *key);
 
 /*

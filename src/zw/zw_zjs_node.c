@@ -15,13 +15,13 @@
 #include "log.h"
 #include "zw_zjs_int.h"
 
-static bool zjs_node_id(const json_t *j, uint8_t *ret)
+static bool zjs_node_id(const json_t *j, uint16_t *ret)
 {
 	json_int_t n = json_integer_value(j);
 
-	if (!json_is_integer(j) || n < ZW_NODE_MIN || n > ZW_NODE_MAX)
+	if (!json_is_integer(j) || n < 0 || !zw_node_valid((unsigned long)n))
 		return false;
-	*ret = (uint8_t)n;
+	*ret = (uint16_t)n;
 	return true;
 }
 
@@ -42,7 +42,7 @@ static enum zw_node_status zjs_status(const json_t *j)
 	}
 }
 
-static void zjs_emit_status(struct zw_zjs *z, uint8_t node,
+static void zjs_emit_status(struct zw_zjs *z, uint16_t node,
 			    enum zw_node_status s)
 {
 	struct zw_event ev;
@@ -159,7 +159,7 @@ static bool zjs_has_target(const json_t *values, const struct zjs_vid *id)
  * table, and up as VALUE_ADDED.  values: the node's whole list, for the
  * switches' targetValue; may be NULL.
  */
-static void zjs_value_add(struct zw_zjs *z, uint8_t node, const json_t *e,
+static void zjs_value_add(struct zw_zjs *z, uint16_t node, const json_t *e,
 			  const json_t *metadata, const json_t *values,
 			  const json_t *val)
 {
@@ -241,7 +241,7 @@ static void zjs_value_add(struct zw_zjs *z, uint8_t node, const json_t *e,
 	}
 }
 
-static void zjs_value_changed(struct zw_zjs *z, uint8_t node,
+static void zjs_value_changed(struct zw_zjs *z, uint16_t node,
 			      const json_t *args, const json_t *val)
 {
 	struct zjs_value *v;
@@ -274,7 +274,7 @@ static void zjs_value_changed(struct zw_zjs *z, uint8_t node,
 	value_clear(&parsed);
 }
 
-static void zjs_value_removed(struct zw_zjs *z, uint8_t node,
+static void zjs_value_removed(struct zw_zjs *z, uint16_t node,
 			      const json_t *args)
 {
 	struct zjs_node *n = &z->nodes[node];
@@ -326,17 +326,16 @@ static void zjs_node_dump(struct zw_zjs *z, const json_t *node)
 	const json_t *values = json_object_get(node, "values");
 	struct zjs_node *n;
 	struct zw_event ev;
-	uint8_t id;
+	uint16_t id;
 	size_t i;
 	json_t *e;
 
 	if (!zjs_node_id(json_object_get(node, "nodeId"), &id)) {
 		log_warning("zwave zwavejs: a node with id %s is left out "
-			    "(zwgate takes ids 1 to %d)",
+			    "(zwgate takes ids " ZW_NODE_RANGE_TXT ")",
 			    json_is_integer(json_object_get(node, "nodeId"))
 				? "out of range"
-				: "missing",
-			    ZW_NODE_MAX);
+				: "missing");
 		return;
 	}
 	n = &z->nodes[id];
@@ -358,7 +357,7 @@ static void zjs_node_dump(struct zw_zjs *z, const json_t *node)
 			  json_object_get(e, "value"));
 }
 
-static void zjs_node_removed(struct zw_zjs *z, uint8_t id)
+static void zjs_node_removed(struct zw_zjs *z, uint16_t id)
 {
 	struct zw_event ev;
 
@@ -392,15 +391,16 @@ void zjs_node_state(struct zw_zjs *z, const json_t *state)
 	const json_t *nodes = json_object_get(state, "nodes");
 	const json_t *ctl = json_object_get(state, "controller");
 	const json_t *drv = json_object_get(state, "driver");
-	bool seen[ZW_NODE_MAX + 1] = { false };
+	bool *seen = z->seen;
 	char msg[128];
 	struct zw_event ev;
 	size_t i;
 	json_t *e;
 
+	memset(z->seen, 0, sizeof(z->seen));
 	json_array_foreach(nodes, i, e)
 	{
-		uint8_t id;
+		uint16_t id;
 
 		if (zjs_node_id(json_object_get(e, "nodeId"), &id))
 			seen[id] = true;
@@ -408,7 +408,7 @@ void zjs_node_state(struct zw_zjs *z, const json_t *state)
 	/* Nodes excluded while zwgate was away. */
 	for (size_t n = ZW_NODE_MIN; n <= ZW_NODE_MAX; n++)
 		if (z->nodes[n].known && !seen[n])
-			zjs_node_removed(z, (uint8_t)n);
+			zjs_node_removed(z, (uint16_t)n);
 	snprintf(msg, sizeof(msg), "zwave-js %s, home id %08llx",
 		 z->driver_version[0]	   ? z->driver_version
 		 : zjs_str(drv, "version") ? zjs_str(drv, "version")
@@ -431,7 +431,7 @@ void zjs_node_disconnected(struct zw_zjs *z)
 /* ------------------------------------------------------------------ */
 /* Events.                                                             */
 
-static void zjs_notify(struct zw_zjs *z, uint8_t node, uint8_t cc,
+static void zjs_notify(struct zw_zjs *z, uint16_t node, uint8_t cc,
 		       uint8_t endpoint, const char *kind, int64_t code,
 		       const char *text)
 {
@@ -458,7 +458,7 @@ static const char *const zjs_key_attrs[] = {
 };
 
 /* A stateless value: a scene's key, a button. */
-static void zjs_value_notification(struct zw_zjs *z, uint8_t node,
+static void zjs_value_notification(struct zw_zjs *z, uint16_t node,
 				   const json_t *args)
 {
 	struct zjs_vid id;
@@ -479,7 +479,7 @@ static void zjs_value_notification(struct zw_zjs *z, uint8_t node,
 	zjs_notify(z, node, id.cc, id.endpoint, "notification", v, id.property);
 }
 
-static void zjs_cmd_over(struct zw_zjs *z, const char *name, uint8_t node,
+static void zjs_cmd_over(struct zw_zjs *z, const char *name, uint16_t node,
 			 int result, const char *what)
 {
 	if (!z->cmd.name || strcmp(z->cmd.name, name) != 0)
@@ -600,7 +600,7 @@ static const char *zjs_low_reason(json_int_t r)
 }
 
 /* "node N added ...": with its security, warned when lower than asked. */
-static void zjs_node_added(struct zw_zjs *z, uint8_t id, const json_t *ev,
+static void zjs_node_added(struct zw_zjs *z, uint16_t id, const json_t *ev,
 			   const json_t *node)
 {
 	const json_t *res = json_object_get(ev, "result");
@@ -650,7 +650,7 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 				 const json_t *ev)
 {
 	const json_t *node = json_object_get(ev, "node");
-	uint8_t id = 0;
+	uint16_t id = 0;
 
 	if (strcmp(name, "node added") == 0 &&
 	    zjs_node_id(json_object_get(node, "nodeId"), &id)) {
@@ -698,7 +698,7 @@ static void zjs_controller_event(struct zw_zjs *z, const char *name,
 	}
 }
 
-static void zjs_node_event_of(struct zw_zjs *z, const char *name, uint8_t id,
+static void zjs_node_event_of(struct zw_zjs *z, const char *name, uint16_t id,
 			      const json_t *ev)
 {
 	const json_t *args = json_object_get(ev, "args");
@@ -754,7 +754,7 @@ void zjs_node_event(struct zw_zjs *z, const json_t *ev)
 {
 	const char *source = zjs_str(ev, "source");
 	const char *name = zjs_str(ev, "event");
-	uint8_t id;
+	uint16_t id;
 
 	if (!source || !name)
 		return;

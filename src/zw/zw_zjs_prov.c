@@ -50,8 +50,8 @@ static json_t *zjs_dsk_or_node(const char *code)
 
 	if (zjs_dsk_valid(code))
 		return json_string(code);
-	if (len && len <= 3 && strspn(code, "0123456789") == len &&
-	    n >= ZW_NODE_MIN && n <= ZW_NODE_MAX)
+	if (len && len <= 4 && strspn(code, "0123456789") == len &&
+	    zw_node_valid((unsigned long)n))
 		return json_integer(n);
 	return NULL;
 }

@@ -1649,6 +1649,32 @@ static void test_discovery_mapping(void **state)
 	assert_string_equal(jstr(c, "state_topic"), P "/node/9/cc_0x99/0/x");
 	json_decref(c);
 
+	/* A Long Range node: its id, 256 to 4000, in ids and topics. */
+	{
+		struct registry_node lr = { .id = 4000 };
+		const json_t *dev;
+
+		v = hand_value(&lr, 0x25, "currentValue", VALUE_BOOL, "", 1, 1);
+		assert_int_equal(discovery_unique_id(&dn, &v, buf, sizeof(buf)),
+				 0);
+		assert_string_equal(buf, "zwgate_" GW
+					 "_4000_switch_binary_0_currentValue");
+		c = hand_config(&v, "switch");
+		assert_string_equal(jstr(c, "state_topic"), P
+				    "/node/4000/switch_binary/0/currentValue");
+		assert_string_equal(
+		    jstr(c, "command_topic"),
+		    P "/node/4000/switch_binary/0/currentValue/set");
+		dev = json_object_get(c, "device");
+		assert_string_equal(
+		    json_string_value(
+			json_array_get(json_object_get(dev, "identifiers"), 0)),
+		    "zwgate_" GW "_4000");
+		assert_string_equal(jstr(dev, "name"), "Node 4000");
+		check_availability(c, 4000);
+		json_decref(c);
+	}
+
 	/* Neither readable nor writable: no entity. */
 	v = hand_value(&n, 0x70, "x", VALUE_INT, "", 0, 0);
 	assert_null(discovery_component(&v));

@@ -92,7 +92,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct value_meta meta(uint8_t node, uint8_t cc, uint8_t ep,
+static struct value_meta meta(uint16_t node, uint8_t cc, uint8_t ep,
 			      const char *prop, enum value_type type)
 {
 	struct value_meta m;
@@ -109,7 +109,7 @@ static struct value_meta meta(uint8_t node, uint8_t cc, uint8_t ep,
 	return m;
 }
 
-static int node_added(struct registry *r, uint8_t node, const char *name,
+static int node_added(struct registry *r, uint16_t node, const char *name,
 		      uint64_t now)
 {
 	struct zw_event ev = { .type = ZW_EV_NODE_ADDED, .node = node };
@@ -143,7 +143,7 @@ static int value_event(struct registry *r, enum zw_event_type type,
 }
 
 static int simple_event(struct registry *r, enum zw_event_type type,
-			uint8_t node, const char *msg)
+			uint16_t node, const char *msg)
 {
 	struct zw_event ev = { .type = type, .node = node };
 
@@ -452,10 +452,16 @@ static void test_limits(void **state)
 	registry_unlisten(f->r, on_event, &f->log);
 	assert_int_equal(node_added(f->r, 0, NULL, T0), -EINVAL);
 	assert_int_equal(node_added(f->r, ZW_NODE_MAX + 1, NULL, T0), -EINVAL);
+	/* 233..255 are no node's; Long Range ids run from 256 to 4000. */
+	assert_int_equal(node_added(f->r, 233, NULL, T0), -EINVAL);
+	assert_int_equal(node_added(f->r, 255, NULL, T0), -EINVAL);
 	assert_int_equal(node_added(f->r, ZW_NODE_MAX, NULL, T0), 0);
 	ev.node = ZW_NODE_MAX + 1;
 	assert_int_equal(registry_apply(f->r, &ev, T0), -EINVAL);
+	ev.node = 240;
+	assert_int_equal(registry_apply(f->r, &ev, T0), -EINVAL);
 	assert_null(registry_node(f->r, ZW_NODE_MAX + 1));
+	assert_null(registry_node(f->r, 240));
 	assert_null(registry_node(f->r, 0));
 	assert_int_equal(registry_node_count(f->r), 1);
 
@@ -541,16 +547,16 @@ static void test_listener_unlisten_in_call(void **state)
 static void test_next_node(void **state)
 {
 	struct fixture *f = *state;
-	const unsigned ids[] = { 1, 7, 40, ZW_NODE_MAX };
+	const unsigned ids[] = { 1, 7, 40, 232, 256, ZW_NODE_MAX };
 	struct registry_node *n = NULL;
 	size_t i = 0;
 
-	for (size_t k = 4; k-- > 0;)
-		assert_int_equal(node_added(f->r, (uint8_t)ids[k], NULL, T0),
+	for (size_t k = 6; k-- > 0;)
+		assert_int_equal(node_added(f->r, (uint16_t)ids[k], NULL, T0),
 				 0);
 	while ((n = registry_next_node(f->r, n)))
 		assert_int_equal(n->id, ids[i++]);
-	assert_int_equal(i, 4);
+	assert_int_equal(i, 6);
 }
 
 static void test_find_node(void **state)
@@ -561,9 +567,15 @@ static void test_find_node(void **state)
 	assert_int_equal(node_added(f->r, 2, "Porch Light", T0), 0);
 	assert_int_equal(node_added(f->r, 12, "porch light", T0), 0);
 	assert_int_equal(node_added(f->r, 13, "Kitchen", T0), 0);
+	assert_int_equal(node_added(f->r, 4000, "Far Lock", T0), 0);
 
 	assert_int_equal(registry_find_node(f->r, "12", &n), 0);
 	assert_int_equal(n->id, 12);
+	/* A Long Range node by number and by name. */
+	assert_int_equal(registry_find_node(f->r, "4000", &n), 0);
+	assert_int_equal(n->id, 4000);
+	assert_int_equal(registry_find_node(f->r, "far lock", &n), 0);
+	assert_int_equal(n->id, 4000);
 	assert_int_equal(registry_find_node(f->r, "Kitchen", &n), 0);
 	assert_int_equal(n->id, 13);
 	assert_int_equal(registry_find_node(f->r, "KITCHEN", &n), 0);
@@ -578,6 +590,9 @@ static void test_find_node(void **state)
 	n = NULL;
 	assert_int_equal(registry_find_node(f->r, "3", &n), -ENOENT);
 	assert_int_equal(registry_find_node(f->r, "233", &n), -ENOENT);
+	assert_int_equal(registry_find_node(f->r, "256", &n), -ENOENT);
+	assert_int_equal(registry_find_node(f->r, "04000", &n), -ENOENT);
+	assert_int_equal(registry_find_node(f->r, "40000", &n), -ENOENT);
 	assert_int_equal(registry_find_node(f->r, "99999999999", &n), -ENOENT);
 	assert_int_equal(registry_find_node(f->r, "nobody", &n), -ENOENT);
 	assert_int_equal(registry_find_node(f->r, "", &n), -ENOENT);
@@ -848,14 +863,17 @@ static void test_names_persist(void **state)
 	assert_int_equal(registry_load_names(r2, path), -ENOENT);
 	assert_int_equal(node_added(f->r, 2, "Plug", T0), 0);
 	assert_int_equal(node_added(f->r, 30, NULL, T0), 0);
+	assert_int_equal(node_added(f->r, 300, NULL, T0), 0);
 	assert_int_equal(registry_rename(f->r, 2, "porch"), 0);
 	assert_int_equal(registry_rename(f->r, 30, "Küche"), 0);
+	assert_int_equal(registry_rename(f->r, 300, "gate"), 0);
 	assert_int_equal(registry_save_names(f->r, path), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(count_entries(dir), 1);
 	assert_int_equal(fs_read_file(path, 4096, &text, NULL), 0);
 	assert_non_null(strstr(text, "\"2\": \"porch\""));
+	assert_non_null(strstr(text, "\"300\": \"gate\""));
 	free(text);
 
 	/* Node 2 is there before the load, node 30 comes later. */
@@ -868,6 +886,8 @@ static void test_names_persist(void **state)
 	assert_int_equal(node_added(r2, 30, "Device", T0), 0);
 	assert_string_equal(registry_node(r2, 30)->name, "Küche");
 	assert_string_equal(log2.ev[2].name, "Küche");
+	assert_int_equal(node_added(r2, 300, NULL, T0), 0);
+	assert_string_equal(registry_node(r2, 300)->name, "gate");
 	/* Names of absent nodes are remembered and block their name... */
 	assert_int_equal(node_added(r2, 31, NULL, T0), 0);
 	assert_int_equal(registry_load_names(r2, path), 0);
@@ -890,12 +910,15 @@ static void test_names_load_skips_bad(void **state)
 	write_file(path, "{\"1\": \"one\", \"0\": \"zero\", \"233\": \"big\","
 			 " \"02\": \"lead\", \"x\": \"ex\", \"3\": 5,"
 			 " \"4\": \"a/b\", \"5\": \"ONE\", \"6\": \"six\","
-			 " \"7\": \"77\", \"8\": \"\"}\n");
+			 " \"7\": \"77\", \"8\": \"\", \"255\": \"hole\","
+			 " \"4001\": \"far\", \"4000\": \"lr\"}\n");
 	assert_int_equal(registry_load_names(f->r, path), 0);
 	for (uint8_t id = 1; id <= 8; id++)
 		assert_int_equal(node_added(f->r, id, NULL, T0), 0);
+	assert_int_equal(node_added(f->r, 4000, NULL, T0), 0);
 	assert_string_equal(registry_node(f->r, 1)->name, "one");
 	assert_string_equal(registry_node(f->r, 6)->name, "six");
+	assert_string_equal(registry_node(f->r, 4000)->name, "lr");
 	for (uint8_t id = 2; id <= 8; id++)
 		if (id != 6)
 			assert_null(registry_node(f->r, id)->name);
@@ -987,7 +1010,7 @@ static void test_names_load_warns(void **state)
 				  "valid UTF-8 without control characters\n"));
 	assert_true(warned_of(&w, "node 8: name set aside: names cannot "));
 	assert_true(warned_of(&w, "an entry whose key is not a node number "
-				  "1..232 set aside\n"));
+				  "(1..232 or 256..4000) set aside\n"));
 	assert_true(warned_of(&w, "node 10: name set aside: not a string\n"));
 	assert_true(warned_of(&w, "node 13: name set aside: a name cannot be "
 				  "only digits\n"));

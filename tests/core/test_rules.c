@@ -366,7 +366,7 @@ static void t_log(void *ctx, int prio, const char *msg)
 		call(w, "log %s", msg);
 }
 
-static struct value_meta meta_of(uint8_t node, uint8_t cc, const char *prop,
+static struct value_meta meta_of(uint16_t node, uint8_t cc, const char *prop,
 				 enum value_type type)
 {
 	struct value_meta m = { .type = type,
@@ -381,7 +381,7 @@ static struct value_meta meta_of(uint8_t node, uint8_t cc, const char *prop,
 	return m;
 }
 
-static void world_node(struct world *w, uint8_t id, const char *name)
+static void world_node(struct world *w, uint16_t id, const char *name)
 {
 	struct zw_event ev = { .type = ZW_EV_NODE_ADDED, .node = id };
 

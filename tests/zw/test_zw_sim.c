@@ -27,7 +27,7 @@
 
 struct rec_ev {
 	enum zw_event_type type;
-	uint8_t node;
+	uint16_t node;
 	enum zw_node_status status;
 	char text[REC_TEXT];  /* message, value path, kind, node name */
 	char data[REC_TEXT];  /* value as JSON or "none", product, text */
@@ -269,7 +269,7 @@ static void capture_end(struct fx *f, char *buf, size_t len)
 	assert_int_equal(unlink(path), 0);
 }
 
-static struct value_key key_of(uint8_t node, const char *cc, unsigned ep,
+static struct value_key key_of(uint16_t node, const char *cc, unsigned ep,
 			       const char *prop)
 {
 	struct value_key k;
@@ -683,6 +683,7 @@ static void test_refresh_and_heal(void **state)
 	assert_int_equal(zw_refresh(f->z, 99), -ENOENT);
 	assert_int_equal(zw_refresh(f->z, 0), -ENOENT);
 	assert_int_equal(zw_refresh(f->z, 233), -ENOENT);
+	assert_int_equal(zw_refresh(f->z, 256), -ENOENT);
 	assert_int_equal(f->n, 0);
 	spin(f, 100);
 	/* Readable values that have one: not the button, not unset ones. */
@@ -1046,7 +1047,7 @@ static void test_remove_in_callback(void **state)
 	assert_int_equal(f->ev[3].node, 4);
 }
 
-/* n switches with ids 1..n, as JSON. */
+/* n switches with ids 1..232 then 256.. (Long Range), as JSON. */
 static char *many_nodes(unsigned n)
 {
 	size_t len = 64 + 80 * (size_t)n, off;
@@ -1055,37 +1056,41 @@ static char *many_nodes(unsigned n)
 	assert_non_null(s);
 	off = (size_t)snprintf(s, len, "{\"report-delay-ms\":0,\"nodes\":[");
 	for (unsigned i = 1; i <= n; i++)
-		off += (size_t)snprintf(s + off, len - off,
-					"%s{\"id\":%u,\"name\":\"node %u\","
-					"\"device\":\"switch\"}",
-					i > 1 ? "," : "", i > 232 ? 232 : i, i);
+		off +=
+		    (size_t)snprintf(s + off, len - off,
+				     "%s{\"id\":%u,\"name\":\"node %u\","
+				     "\"device\":\"switch\"}",
+				     i > 1 ? "," : "", i > 232 ? i + 23 : i, i);
 	snprintf(s + off, len - off, "]}");
 	return s;
 }
 
 static void test_max_nodes(void **state)
 {
-	char *json = many_nodes(232), log[LOG_MAX];
+	/* Every mesh id and the first Long Range ones. */
+	char *json = many_nodes(240), log[LOG_MAX];
 	struct fx f;
 
 	fx_init(&f);
 	assert_int_equal(fx_open_text(&f, json), 0);
 	free(json);
 	spin(&f, 1);
-	assert_int_equal(count(&f, ZW_EV_NODE_ADDED), 232);
-	assert_int_equal(count(&f, ZW_EV_VALUE_ADDED), 232);
+	assert_int_equal(count(&f, ZW_EV_NODE_ADDED), 240);
+	assert_int_equal(count(&f, ZW_EV_VALUE_ADDED), 240);
 	assert_int_equal(count(&f, ZW_EV_READY), 1);
 	assert_int_equal(f.ev[0].node, 1);
+	assert_int_equal(zw_refresh(f.z, 263), 0);
+	assert_int_equal(zw_refresh(f.z, 264), -ENOENT);
 	fx_done(&f);
 
-	json = many_nodes(233);
+	json = many_nodes(ZW_NODE_MAX + 1);
 	fx_init(&f);
 	capture_begin(&f);
 	assert_int_equal(fx_open_text(&f, json), -EINVAL);
 	capture_end(&f, log, sizeof(log));
 	free(json);
 	assert_null(f.z);
-	assert_non_null(strstr(log, "more than 232 nodes"));
+	assert_non_null(strstr(log, "more than 4000 nodes"));
 	fx_done(&f);
 }
 
@@ -1157,7 +1162,9 @@ static void test_bad_texts(void **state)
 		{ "{\"report-delay-ms\":1.5}", "report-delay-ms must be" },
 		{ "{\"nodes\":[7]}", "nodes[0]: not an object" },
 		{ "{\"nodes\":[{\"id\":0}]}", "nodes[0]: needs an id" },
-		{ "{\"nodes\":[{\"id\":233}]}", "needs an id from 1 to 232" },
+		{ "{\"nodes\":[{\"id\":233}]}",
+		  "needs an id 1..232 or 256..4000 (256 and up: Long Range)" },
+		{ "{\"nodes\":[{\"id\":4001}]}", "needs an id 1..232 or" },
 		{ "{\"nodes\":[{\"id\":\"2\"}]}", "needs an id" },
 		{ "{\"nodes\":[{\"id\":2,\"devise\":\"switch\"}]}",
 		  "node 2: unknown field 'devise'" },
