@@ -76,9 +76,10 @@ controller_is() { JQ=.controller WANT=$1 is status; }
 # registry keys and topics (docs/VALUES.md); P is the topic prefix,
 # $T/capture.log what a subscriber to P/# got, mpub a publisher.
 
-# zw_check_values: the nodes, their values, units and access, retained.
+# zw_check_values [N]: the nodes (N with the controller, default 6),
+# their values, units and access, retained.
 zw_check_values() {
-	check "6 nodes (the controller and 5 devices)" [ "$(ctl --json status | jqr .nodes)" = 6 ]
+	check "${1:-6} nodes (the controller and $((${1:-6} - 1)) devices)" [ "$(ctl --json status | jqr .nodes)" = "${1:-6}" ]
 	check "node 2 is a switch" value_is 2 switch false
 	check "node 3 is a dimmer" value_is 3 level 0
 	check "node 4 is a binary sensor" value_is 4 sensor_binary/0/state false

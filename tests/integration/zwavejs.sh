@@ -9,7 +9,9 @@
 # meter (ozw.sh checks the same list), retained on MQTT; zwgatectl set
 # and MQTT /set reaching the mock's devices and coming back; unsolicited
 # reports; include with progress, exclude timing out, cancel; S2 with
-# grant and PIN; SmartStart's list; the lifeline health check of a
+# grant and PIN; SmartStart's list; a Long Range node (id 256: the
+# registry, zwgatectl, MQTT topics and /set, a name); the lifeline
+# health check of a
 # healthy and of a dead node, cancelled, and its server gone; a dead
 # node and its return; the server killed mid-run (status says so, nodes
 # and values stay, writes say why) and started again (zwgated connects by
@@ -62,9 +64,11 @@ check "... saying why" contains "$out" "has no authentication, so zwgate reaches
 
 "$ZWGATECTL" keys generate "$T/keys.json" >/dev/null ||
 	{ echo "zwgatectl keys generate failed"; exit 99; }
-# The mock controller has the server's keys, for S2.
+# The mock controller has the server's keys, for S2, and a Long Range
+# node, 256 (a switch).
 ZWGATE_MOCK_KEYS=$T/keys.json
-export ZWGATE_MOCK_KEYS
+ZWGATE_MOCK_LR=1
+export ZWGATE_MOCK_KEYS ZWGATE_MOCK_LR
 mock_start 0 || { echo "the mock did not start"; exit 99; }
 zjs_server_start
 cat >"$CONF" <<CONF
@@ -83,16 +87,31 @@ start_daemon || { echo "zwgated did not start"; exit 99; }
 # --- discovery -------------------------------------------------------
 t0=$(date +%s)
 check "the controller is ready" wait_for 60 controller_is ready
-check "every node is queried" wait_grep "$T/daemon.log" "all 6 nodes queried" 60
+check "every node is queried" wait_grep "$T/daemon.log" "all 7 nodes queried" 60
 check "... and the log names zwave-js's version" grep -q "controller ready (zwave-js 1[0-9]*\.[0-9]*\.[0-9]*, home id 7e570001)" "$T/daemon.log"
 echo "# the server and its interview took $(($(date +%s) - t0)) s"
-zw_check_values
+zw_check_values 7 # and the Long Range node
 
 # --- writes ----------------------------------------------------------
 zw_check_writes
 
 # --- reports from the devices ----------------------------------------
 zw_check_reports
+
+# --- a Long Range node ----------------------------------------------
+check "a Long Range node (256) is in the registry" value_is 256 switch false
+check "... and its state on MQTT under its id" wait_grep "$T/capture.log" "^$P/node/256/switch_binary/0/currentValue {\"value\":false" 5
+out=$(ctl set 256 switch on)
+check "zwgatectl set reaches it" contains "$out" "= true"
+check "... the mock's switch 256 is on" mock_is 256 switch true
+mpub -t "$P/node/256/switch_binary/0/currentValue/set" -m false
+check "MQTT /set reaches it" wait_for 5 mock_is 256 switch false
+check "... and comes back on MQTT" wait_grep "$T/capture.log" "^$P/node/256/switch_binary/0/currentValue {\"value\":false" 5
+mock '{"op":"report","node":256,"kind":"binary-switch","value":true}' >/dev/null
+check "its unsolicited report is a state change" wait_for 5 value_is 256 switch true
+check "it can be named" quiet ctl rename 256 "Gate opener"
+check "... and found by its name" value_is "gate opener" switch true
+check "... and its status is published" wait_grep "$T/capture.log" "^$P/node/256/status " 5
 
 # --- controller commands ---------------------------------------------
 mock '{"op":"include","id":7,"device":"switch"}' >/dev/null

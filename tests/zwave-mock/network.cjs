@@ -22,8 +22,18 @@ const {
 	FunctionType,
 } = require("@zwave-js/serial");
 
-const { GetRoutingInfoRequest } = require("@zwave-js/serial/serialapi");
-const { encodeBitMask, NUM_NODEMASK_BYTES } = require("@zwave-js/core");
+const {
+	GetRoutingInfoRequest,
+	GetSerialApiInitDataRequest,
+	GetSerialApiInitDataResponse,
+} = require("@zwave-js/serial/serialapi");
+const {
+	encodeBitMask,
+	NodeIDType,
+	NodeType,
+	NUM_NODEMASK_BYTES,
+	NUM_LR_NODES_PER_SEGMENT,
+} = require("@zwave-js/core");
 const { getDefaultSupportedFunctionTypes } = require("@zwave-js/testing");
 
 const MANUFACTURER = 0x7fff;
@@ -97,6 +107,75 @@ const answerHeal = {
 		controller.ackHostMessage();
 		answerHealFrame(controller, f, cb).catch((e) => {
 			process.stderr.write(`mock: heal answer: ${e}\n`);
+		});
+		return true;
+	},
+};
+
+/*
+ * Z-Wave Long Range, with ZWGATE_MOCK_LR=1: the mock has none ("LR is not
+ * supported in mocks"), so this controller says it has (its Serial API
+ * Setup offers SetNodeIDType; SerialAPIStarted says supportsLongRange),
+ * lists its Long Range nodes (GetLongRangeNodes, 0xda: ids from 256)
+ * apart from the mesh's, and speaks 16-bit node ids once zwave-js asks
+ * for them (SetNodeIDType).  The mock's own host parser and encoder then
+ * take 16-bit ids: their context's nodeIdType is set here.
+ */
+const LR = process.env.ZWGATE_MOCK_LR === "1";
+const SETUP_GET_SUPPORTED = 0x01;
+const SETUP_SET_NODE_ID_TYPE = 0x80;
+
+const answerLongRangeInit = {
+	async onHostMessage(controller, msg) {
+		if (!(msg instanceof GetSerialApiInitDataRequest)) return undefined;
+		const ids = [controller.ownNodeId, ...controller.nodes.keys()]
+			.filter((id) => id < 256);
+		await controller.sendMessageToHost(new GetSerialApiInitDataResponse({
+			zwaveApiVersion: controller.capabilities.zwaveApiVersion,
+			isPrimary: true,
+			nodeType: NodeType.Controller,
+			supportsTimers: false,
+			isSIS: true,
+			nodeIds: ids,
+			zwaveChipType: controller.capabilities.zwaveChipType,
+		}));
+		return true;
+	},
+};
+
+function longRangeAnswer(controller, f, payload) {
+	if (f === FunctionType.GetLongRangeNodes) {
+		const segment = payload[0] ?? 0;
+		const first = 256 + segment * NUM_LR_NODES_PER_SEGMENT;
+		const ids = [...controller.nodes.keys()].filter((id) =>
+			id >= first && id < first + NUM_LR_NODES_PER_SEGMENT);
+		const mask = encodeBitMask(ids.map((id) => id - first + 1),
+			NUM_LR_NODES_PER_SEGMENT);
+		return [0x00, segment, mask.length, ...mask];
+	}
+	const [cmd, type] = payload;
+	if (cmd === SETUP_GET_SUPPORTED) // the legacy form: a flag a command
+		return [cmd, SETUP_GET_SUPPORTED | SETUP_SET_NODE_ID_TYPE];
+	if (cmd !== SETUP_SET_NODE_ID_TYPE) return [0x00, cmd];
+	const t = type === NodeIDType.Long ? NodeIDType.Long : NodeIDType.Short;
+	controller.encodingContext.nodeIdType = t;
+	controller.parsingContext.nodeIdType = t;
+	return [cmd, 0x01];
+}
+
+/* Taken as frames, as a heal's are: the mock parses them its own way. */
+const answerLongRange = {
+	onHostData(controller, data) {
+		const f = data.length >= 5 && data[0] === 0x01 && data[2] === 0x00
+			? data[3]
+			: -1;
+		if (f !== FunctionType.SerialAPISetup && f !== FunctionType.GetLongRangeNodes)
+			return undefined;
+		const payload = [...data.subarray(4, data.length - 1)];
+		controller.ackHostMessage();
+		answer(controller, MessageType.Response, f,
+			longRangeAnswer(controller, f, payload)).catch((e) => {
+			process.stderr.write(`mock: Long Range answer: ${e}\n`);
 		});
 		return true;
 	},
@@ -256,14 +335,17 @@ module.exports = {
 	default: {
 		controller: {
 			behaviors: [answerSetTimeouts, answerHeal, answerRoutingInfo,
-				answerNVM],
+				answerNVM, ...(LR ? [answerLongRange, answerLongRangeInit] : [])],
 			capabilities: {
 				supportedFunctionTypes: [
 					...getDefaultSupportedFunctionTypes(),
 					FunctionType.GetRoutingInfo,
 					FunctionType.NVMOperations,
 					FunctionType.SetRFReceiveMode,
+					...(LR ? [FunctionType.SerialAPISetup,
+						FunctionType.GetLongRangeNodes] : []),
 				],
+				supportsLongRange: LR,
 			},
 			securityKeys: securityKeys(),
 		},
@@ -273,6 +355,7 @@ module.exports = {
 			devices.motion(4),
 			devices.multisensor(5),
 			devices.meter(6),
+			...(LR ? [devices.switch(256)] : []),
 		],
 	},
 };
