@@ -22,8 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "b64.h"
 #include "ctl_int.h"
 
 /* The most base64 taken (the daemon sends at most 512 KiB). */
@@ -151,29 +150,20 @@ static void sync_dir(void)
 void ctl_save_backup(json_t *r)
 {
 	json_int_t want = json_integer_value(json_object_get(r, "data_length"));
-	size_t pad = 0;
 	unsigned char *out;
-	int n;
+	long n;
 
 	if (!have || want != (json_int_t)have || have % 4)
 		ctl_die(CTL_EXIT_FAILED,
 			"backup: the data came incomplete (%zu of %lld "
 			"characters)",
 			have, (long long)want);
-	pad = (data[have - 1] == '=') +
-	      (data[have - 1] == '=' && data[have - 2] == '=');
-	for (size_t i = 0; i < have - pad; i++)
-		if (data[i] == '=')
-			ctl_die(CTL_EXIT_FAILED,
-				"backup: the data is not base64");
 	out = malloc(have / 4 * 3);
 	if (!out)
 		ctl_die(CTL_EXIT_FAILED, "out of memory");
-	n = EVP_DecodeBlock(out, (const unsigned char *)data, (int)have);
+	n = b64_decode(data, have, out);
 	if (n < 0)
 		ctl_die(CTL_EXIT_FAILED, "backup: the data is not base64");
-	/* EVP_DecodeBlock counts the padding as bytes. */
-	n -= (int)pad;
 	write_all(out, (size_t)n);
 	/* Copies of the network's keys: gone from memory. */
 	explicit_bzero(out, have / 4 * 3);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "b64.h"
 #include "log.h"
 #include "zw_zjs_int.h"
 
@@ -135,6 +136,21 @@ int zjs_job_abort(struct zw_zjs *z)
 	return 0;
 }
 
+/* The job whose command zjs_send has just sent (its messageId's number
+ * is the last one given), with its time limit. */
+static void zjs_job_start(struct zw_zjs *z, const char *name, uint16_t node,
+			  unsigned timeout_s)
+{
+	z->job.name = name;
+	z->job.id = z->ids;
+	z->job.node = node;
+	z->job.aborting = false;
+	z->job.timed_out = false;
+	z->job.shown = 0;
+	(void)uv_timer_start(&z->job.timer, zjs_job_timeout,
+			     (uint64_t)timeout_s * 1000, 0);
+}
+
 int zjs_health(struct zw *base, uint16_t node, unsigned rounds,
 	       unsigned timeout_s)
 {
@@ -153,13 +169,7 @@ int zjs_health(struct zw *base, uint16_t node, unsigned rounds,
 		     json_pack("{s:i, s:i}", "nodeId", node, "rounds", rounds));
 	if (r < 0)
 		return r;
-	z->job.name = "health";
-	z->job.id = z->ids; /* the messageId's number zjs_send used */
-	z->job.node = node;
-	z->job.aborting = false;
-	z->job.timed_out = false;
-	(void)uv_timer_start(&z->job.timer, zjs_job_timeout,
-			     (uint64_t)timeout_s * 1000, 0);
+	zjs_job_start(z, "health", node, timeout_s);
 	zjs_emit_command(z, "health", node, 0,
 			 "health: node %u: checking its link to the "
 			 "controller, %u round%s of 10 pings",
@@ -182,14 +192,7 @@ int zjs_backup(struct zw *base, unsigned timeout_s)
 	r = zjs_send(z, "backup", "controller.backup_nvm_raw", NULL);
 	if (r < 0)
 		return r;
-	z->job.name = "backup";
-	z->job.id = z->ids;
-	z->job.node = 0;
-	z->job.aborting = false;
-	z->job.timed_out = false;
-	z->job.shown = 0;
-	(void)uv_timer_start(&z->job.timer, zjs_job_timeout,
-			     (uint64_t)timeout_s * 1000, 0);
+	zjs_job_start(z, "backup", 0, timeout_s);
 	zjs_emit_command(z, "backup", 0, 0,
 			 "backup: reading the controller's memory (the radio "
 			 "is off meanwhile)");
@@ -217,17 +220,12 @@ static void zjs_backup_progress(struct zw_zjs *z, const json_t *ev)
 static void zjs_backup_done(struct zw_zjs *z, const json_t *res)
 {
 	const char *b64 = json_string_value(json_object_get(res, "nvmData"));
-	size_t len = b64 ? strlen(b64) : 0, pad = 0;
+	size_t len = b64 ? strlen(b64) : 0;
+	long bytes = b64 ? b64_decoded_len(b64, len) : -1;
 	struct zw_event ev;
 	char text[96];
 
-	if (len >= 2)
-		pad = (b64[len - 1] == '=') +
-		      (b64[len - 1] == '=' && b64[len - 2] == '=');
-	/* '=' only as the end's padding. */
-	if (!len || len % 4 ||
-	    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			"0123456789+/") != len - pad) {
+	if (bytes < 0) {
 		zjs_job_end(z, -EIO, "the server sent no NVM data");
 		return;
 	}
@@ -235,8 +233,7 @@ static void zjs_backup_done(struct zw_zjs *z, const json_t *res)
 		zjs_job_end(z, -EFBIG, "the NVM is bigger than zwgate takes");
 		return;
 	}
-	snprintf(text, sizeof(text), "backup: %zu bytes of NVM read",
-		 len / 4 * 3 - pad);
+	snprintf(text, sizeof(text), "backup: %ld bytes of NVM read", bytes);
 	zjs_job_clear(z);
 	log_info("zwave zwavejs: %s", text);
 	memset(&ev, 0, sizeof(ev));
