@@ -245,13 +245,13 @@ none' -- "${cur##*,}"))
 			return
 		fi ;;
 	provision)
-		# provision add CODE [--grant ...] | remove CODE | list
+		# provision add CODE [--grant ...] [--long-range] | remove CODE | list
 		if [[ $prev == --grant ]]; then
 			_zwgatectl_compgen 'access-control authenticated unauthenticated s0'
 		elif ((n == 0)); then
 			_zwgatectl_compgen 'add remove list --help'
 		elif [[ ${args[0]} == add && $cur == -* ]]; then
-			_zwgatectl_compgen '--grant'
+			_zwgatectl_compgen '--grant --long-range'
 		fi
 		return ;;
 	keys)

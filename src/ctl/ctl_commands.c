@@ -174,7 +174,7 @@ static json_t *build_include(const struct ctl *ctl, char **argv, int argc)
 	return build_command(ctl, "include", INCLUDE_ARGS, argv, argc);
 }
 
-/* provision add CODE [--grant ...] | remove CODE | list */
+/* provision add CODE [--grant ...] [--long-range] | remove CODE | list */
 static json_t *build_provision(const struct ctl *ctl, char **argv, int argc)
 {
 	static const char *const none[CTL_ARGS_MAX] = { NULL };
@@ -186,6 +186,8 @@ static json_t *build_provision(const struct ctl *ctl, char **argv, int argc)
 		ctl_json_set(req, "code", json_string(argv[1]));
 	if (ctl->grant)
 		ctl_json_set(req, "grant", grant_list(ctl->grant));
+	if (ctl->long_range)
+		ctl_json_set(req, "long_range", json_true());
 	return req;
 }
 
@@ -347,15 +349,16 @@ static const struct ctl_command commands[] = {
 	  .keys = { "pin" },
 	  .print = ctl_print_given },
 	{ .name = "provision",
-	  .args =
-	      "add QR-CODE|DSK [--grant CLASS,...] | remove DSK|NODE | list",
+	  .args = "add QR-CODE|DSK [--grant CLASS,...] [--long-range] | remove "
+		  "DSK|NODE | list",
 	  .summary = "SmartStart: devices that join by themselves",
 	  .help = "Put a SmartStart device on the controller's list by its "
 		  "QR code (the digits\nunder it, 90...) or its DSK "
 		  "(12345-12345-...): powered on, it joins by\nitself, with "
-		  "S2 (all of it, or the classes --grant lists).  list "
-		  "shows\nthe list, remove takes a device off it (backend "
-		  "zwavejs).",
+		  "S2 (all of it, or the classes --grant lists);\n"
+		  "--long-range: by Z-Wave Long Range, with S2 "
+		  "authenticated or access control.\nlist shows the list, "
+		  "remove takes a device off it (backend zwavejs).",
 	  .min = 1,
 	  .max = 2,
 	  .build = build_provision,
@@ -592,6 +595,9 @@ int ctl_command_args(struct ctl *ctl, const struct ctl_command *c, char **argv,
 		} else if (opts && !strcmp(a, "--secure") &&
 			   !strcmp(c->name, "include")) {
 			ctl->secure = true;
+		} else if (opts && !strcmp(a, "--long-range") &&
+			   !strcmp(c->name, "provision")) {
+			ctl->long_range = true;
 		} else if (opts &&
 			   ((!strcmp(a, "--grant") &&
 			     !strcmp(c->name, "provision")) ||

@@ -40,6 +40,7 @@ struct ctl {
 	bool json;
 	bool no_wait;
 	bool secure;	   /* include --secure */
+	bool long_range;   /* provision add --long-range */
 	const char *grant; /* include --grant CLASS,... */
 	const char *pin;   /* include --pin PIN */
 };

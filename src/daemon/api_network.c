@@ -252,15 +252,16 @@ int api_include(struct api_call *c, const json_t *req, json_t **res)
 }
 
 /*
- * SmartStart's provisioning list: {"op":"add","code":QR|DSK[,"grant":[..]]},
- * {"op":"remove","code":DSK|NODE}, {"op":"list"}; the backend's answer
- * ends the call.
+ * SmartStart's provisioning list: {"op":"add","code":QR|DSK[,"grant":[..]]
+ * [,"long_range":true]}, {"op":"remove","code":DSK|NODE}, {"op":"list"};
+ * the backend's answer ends the call.
  */
 int api_provision(struct api_call *c, const json_t *req, json_t **res)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 	const json_t *code = json_object_get(req, "code");
 	const json_t *grant = json_object_get(req, "grant");
+	const json_t *lr = json_object_get(req, "long_range");
 	unsigned mask = 0;
 	int r;
 
@@ -286,6 +287,16 @@ int api_provision(struct api_call *c, const json_t *req, json_t **res)
 		return api_fail(c, -EINVAL,
 				"'grant' is for a DSK: a QR code carries the "
 				"device's own classes");
+	if (lr && (!json_is_boolean(lr) || strcmp(op, "add") != 0))
+		return api_fail(c, -EINVAL,
+				"'long_range' is true or false, for provision "
+				"add");
+	if (json_is_true(lr) && grant && !(mask & ZW_SEC_LONG_RANGE))
+		return api_fail(c, -EINVAL,
+				"Long Range is S2 authenticated or access "
+				"control: grant one of them");
+	if (json_is_true(lr))
+		mask |= ZW_PROVISION_LONG_RANGE;
 	r = zw_provision(api_zw(c->a), op, json_string_value(code), mask);
 	if (r == -EINVAL)
 		return api_fail(c, r, "'%.80s' is not %s",

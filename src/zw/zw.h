@@ -48,6 +48,10 @@ struct zw_opts {
 #define ZW_SEC_S2_AUTHENTICATED	  (1u << 1)
 #define ZW_SEC_S2_ACCESS_CONTROL  (1u << 2)
 #define ZW_SEC_S0_LEGACY	  (1u << 7)
+/* Long Range takes these two only (no S2 Unauthenticated, no S0). */
+#define ZW_SEC_LONG_RANGE (ZW_SEC_S2_AUTHENTICATED | ZW_SEC_S2_ACCESS_CONTROL)
+/* provision add: the device joins by Long Range (or'd into grant). */
+#define ZW_PROVISION_LONG_RANGE (1u << 16)
 #define ZW_SEC_ALL                                             \
 	(ZW_SEC_S2_UNAUTHENTICATED | ZW_SEC_S2_AUTHENTICATED | \
 	 ZW_SEC_S2_ACCESS_CONTROL | ZW_SEC_S0_LEGACY)
@@ -87,9 +91,10 @@ struct zw_ops {
 	/* The S2 answers for the include under way or about to start. */
 	int (*s2)(struct zw *z, const struct zw_s2 *s2);
 	/* SmartStart's provisioning list: op "add" (code: a QR code or a
-	 * DSK; grant: ZW_SEC_*, 0 for all of S2), "remove" (code: a DSK or
-	 * a node id) or "list".  -EINVAL for a bad code; the end comes as
-	 * ZW_EV_CONTROLLER "provision". */
+	 * DSK; grant: ZW_SEC_*, 0 for all of S2, with
+	 * ZW_PROVISION_LONG_RANGE for a Long Range join), "remove" (code: a
+	 * DSK or a node id) or "list".  -EINVAL for a bad code; the end
+	 * comes as ZW_EV_CONTROLLER "provision". */
 	int (*provision)(struct zw *z, const char *op, const char *code,
 			 unsigned grant);
 	/* Check the link of node to the controller: rounds (1 to

@@ -80,6 +80,8 @@ static const char *last_error(struct fx *f)
 	return json_string_value(json_object_get(api_fx_last(f), "error"));
 }
 
+#define DSK "54321-23456-34567-45678-56789-01234-11111-33333"
+
 /*
  * What the sim backend lacks (S2, SmartStart, the health check) is
  * refused with the backend that has it; bad arguments are refused before
@@ -126,6 +128,32 @@ static void test_zwavejs_only(void **state)
 	assert_string_equal(api_fx_code(api_fx_last(f)), "ENOENT");
 	assert_int_equal(api_fx_req(f, "{\"id\":8,\"cmd\":\"health\"}"), 1);
 	assert_string_equal(api_fx_code(api_fx_last(f)), "EINVAL");
+
+	/* Long Range joins: add only, and with a class it has. */
+	assert_int_equal(api_fx_req(f, "{\"id\":10,\"cmd\":\"provision\","
+				       "\"op\":\"remove\",\"code\":\"300\","
+				       "\"long_range\":true}"),
+			 1);
+	assert_string_equal(last_error(f), "'long_range' is true or false, "
+					   "for provision add");
+	assert_int_equal(api_fx_req(f, "{\"id\":11,\"cmd\":\"provision\","
+				       "\"op\":\"add\",\"code\":\"" DSK "\","
+				       "\"long_range\":1}"),
+			 1);
+	assert_string_equal(api_fx_code(api_fx_last(f)), "EINVAL");
+	assert_int_equal(api_fx_req(f, "{\"id\":12,\"cmd\":\"provision\","
+				       "\"op\":\"add\",\"code\":\"" DSK "\","
+				       "\"long_range\":true,"
+				       "\"grant\":[\"unauthenticated\"]}"),
+			 1);
+	assert_string_equal(last_error(f),
+			    "Long Range is S2 authenticated or access control: "
+			    "grant one of them");
+	assert_int_equal(api_fx_req(f, "{\"id\":13,\"cmd\":\"provision\","
+				       "\"op\":\"add\",\"code\":\"" DSK "\","
+				       "\"long_range\":true}"),
+			 1);
+	assert_string_equal(api_fx_code(api_fx_last(f)), "ENOTSUP");
 }
 
 static bool none_pending(void *arg)

@@ -262,6 +262,36 @@ check "SmartStart with S0 alone is refused" contains "$out" "grant at least one 
 out=$(ctl include --secure --grant , 2>&1)
 check "--grant with no class is refused" contains "$out" "--grant: no class given"
 
+# Long Range joins, by SmartStart only: a DSK's entry says so, a QR
+# code's only if the code lists Long Range (checked by the server).
+# qr_code DIGITS: a SmartStart QR code of the digits after its checksum
+# (requested keys, DSK, TLVs), with its checksum.
+qr_code() {
+	sum=$(printf %s "$1" | sha1sum | cut -c1-4)
+	printf '9001%05d%s' "$((0x$sum))" "$1"
+}
+PRODUCT="0010""0400100000""0220""00001000020000300004" # type and id TLVs
+QR_LR=$(qr_code "007$(echo 55555-16666-17777-18888-19999-11111-22222-33333 | tr -d -)${PRODUCT}080203")
+QR_MESH=$(qr_code "007$(echo 55555-16666-17777-18888-19999-11111-22222-44444 | tr -d -)$PRODUCT")
+LRDSK=11111-22222-33333-44444-55555-11111-22222-33333
+out=$(ctl provision add "$LRDSK" --long-range 2>&1)
+check "provision add DSK --long-range" contains "$out" "provision: added"
+out=$(ctl provision add "$QR_LR" --long-range 2>&1)
+check "provision add QR --long-range" contains "$out" "provision: added"
+ctl provision list >"$T/prov-lr.out" 2>&1
+check "... both listed as Long Range" [ "$(grep -c -e "^$LRDSK  .*  Long Range\$" -e "^55555-16666-17777-18888-19999-11111-22222-33333  .*  Long Range\$" "$T/prov-lr.out")" = 2 ] ||
+	sed 's/^/# /' "$T/prov-lr.out"
+check "... with Long Range's classes only" sh -c "! grep 'Long Range' '$T/prov-lr.out' | grep -q Unauthenticated"
+out=$(ctl provision add "$QR_MESH" --long-range 2>&1)
+check "a QR code without Long Range is refused for it" contains "$out" "provision: the device's QR code does not offer Long Range"
+out=$(ctl provision add "900100000${QR_LR#?????????}" --long-range 2>&1)
+check "... and one with a bad checksum, by the server" contains "$out" "provision: add refused by the server: Invalid QR code"
+out=$(ctl provision add "$LRDSK" --long-range --grant unauthenticated 2>&1)
+check "Long Range with S2 Unauthenticated alone is refused" contains "$out" "Long Range is S2 authenticated or access control: grant one of them"
+out=$(ctl provision remove 300 2>&1)
+check "remove by a Long Range node id reaches the server" contains "$out" "provision: "
+check "... as a code" sh -c "! echo '$out' | grep -q -e \"needs 'code'\" -e 'is not a DSK'"
+
 # --- a node that stops answering -------------------------------------
 mock '{"op":"dead","node":2}' >/dev/null
 for v in off on off; do ctl set --no-wait 2 switch $v >/dev/null; done
