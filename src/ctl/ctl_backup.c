@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 
 #include "b64.h"
 #include "ctl_int.h"
+#include "ctl_tmp.h"
 
 /* The most base64 taken (the daemon sends at most 512 KiB). */
 #define CTL_DATA_MAX (1024u * 1024u)
@@ -66,25 +66,6 @@ static void drop_tmp(void)
 		unlink(tmp);
 }
 
-/* Killed while it waits (Ctrl-C, a closed pipe): no part of it left. */
-static void on_signal(int sig)
-{
-	if (tmp)
-		unlink(tmp);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void drop_tmp_on_signals(void)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		(void)sigaction(sigs[i], &sa, NULL);
-}
-
 json_t *ctl_build_backup(const struct ctl *ctl, char **argv, int argc)
 {
 	struct stat st;
@@ -111,8 +92,10 @@ json_t *ctl_build_backup(const struct ctl *ctl, char **argv, int argc)
 		ctl_die(CTL_EXIT_FAILED, "backup: cannot write next to %s: %s",
 			path, strerror(e));
 	}
+	/* Killed while it waits (Ctrl-C, a closed pipe): no part of it
+	 * left. */
 	atexit(drop_tmp);
-	drop_tmp_on_signals();
+	ctl_tmp_guard(tmp);
 	req = json_pack("{s:i,s:s}", "id", CTL_REQUEST_ID, "cmd", "backup");
 	if (!req)
 		ctl_die(CTL_EXIT_FAILED, "out of memory");
@@ -176,6 +159,7 @@ void ctl_save_backup(json_t *r)
 	if (rename(tmp, path) < 0)
 		ctl_die(CTL_EXIT_FAILED, "backup: %s: %s", path,
 			strerror(errno));
+	ctl_tmp_release();
 	free(tmp);
 	tmp = NULL;
 	sync_dir();

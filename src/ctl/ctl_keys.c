@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "ctl_keys.h"
+#include "ctl_tmp.h"
 #include "fsutil.h"
 
 #define KEYS_LEN  16 /* bytes: AES-128, every class */
@@ -177,18 +178,22 @@ static int generate(const char *path)
 		return exists(path);
 	if (errno != ENOENT)
 		return failed(path, "cannot look at it", errno);
+	/* First the random bytes, which may take long on a board that has
+	 * just booted: Ctrl-C meanwhile leaves nothing. */
+	r = keys_random(keys);
+	if (r < 0)
+		return failed(path, "no random bytes", -r);
 	snprintf(buf, sizeof(buf), "%s", path);
 	dir = dirname(buf);
 	snprintf(tmp, sizeof(tmp), "%s/.keys.XXXXXX", dir);
 	fd = mkstemp(tmp);
-	if (fd < 0)
+	if (fd < 0) {
+		explicit_bzero(keys, sizeof(keys));
 		return failed(dir, "cannot write there", errno);
-	r = keys_random(keys);
-	if (r < 0) {
-		unlink(tmp);
-		close(fd);
-		return failed(path, "no random bytes", -r);
 	}
+	/* Killed while it writes or syncs (an SD card may take seconds):
+	 * no part of the keys left. */
+	ctl_tmp_guard(tmp);
 	len = keys_text(text, keys);
 	explicit_bzero(keys, sizeof(keys));
 	r = fchmod(fd, 0600) < 0 ? -errno : 0;
@@ -203,6 +208,7 @@ static int generate(const char *path)
 	if (r == 0 && link(tmp, path) < 0)
 		r = -errno;
 	unlink(tmp);
+	ctl_tmp_release();
 	if (r == -EEXIST)
 		return exists(path);
 	if (r < 0)

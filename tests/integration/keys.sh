@@ -21,6 +21,22 @@ check "no key printed" sh -c "! grep -qiF -f '$T/all' '$T/gen.out' '$T/gen.err'"
 check "nothing else left in the directory" \
 	[ "$(ls -A "$T" | grep -c '^\.keys\.')" = 0 ]
 
+# Killed while it syncs the file (an SD card may take seconds; the
+# preloaded tests/slowsync.so makes fsync take 60 s): no part of the
+# keys is left.
+SLOWSYNC=$top_builddir/tests/slowsync.so
+[ -r "$SLOWSYNC" ] || { echo "no $SLOWSYNC: make check builds it"; exit 99; }
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	LD_PRELOAD="$SLOWSYNC" ZWGATE_TEST_FSYNC_S=60 \
+	"$ZWGATECTL" keys generate "$T/killed-keys.json" >/dev/null 2>&1 &
+kpid=$!
+check "a keys file being synced" wait_for 20 sh -c "ls -A '$T' | grep -q '^\.keys\.'"
+kill -TERM $kpid
+wait $kpid
+check "killed meanwhile, zwgatectl dies of the signal" [ $? -eq 143 ]
+check "... leaving no part of the keys" [ "$(ls -A "$T" | grep -c '^\.keys\.')" = 0 ]
+check "... and no FILE" [ ! -e "$T/killed-keys.json" ]
+
 "$ZWGATECTL" keys generate "$T/other-keys.json" >/dev/null
 check "another network gets other keys" \
 	sh -c "! jq -r '.[][]' '$T/other-keys.json' | grep -qxF -f '$T/all'"
