@@ -100,6 +100,23 @@ static int exists(const char *path)
 	return CTL_KEYS_FAILED;
 }
 
+/*
+ * A file system without modes (FAT, such as a Raspberry Pi's boot
+ * partition) shows every file with the mount's mode and refuses or
+ * ignores chmod: the keys would be readable by others.  Seen before any
+ * key is written.
+ */
+static int modeless(const char *path)
+{
+	fprintf(stderr,
+		"%s: keys: %s: its file system keeps no file modes (FAT?), "
+		"so mode 0600 cannot keep the keys from other users: make "
+		"FILE on the gateway's own file system, such as under "
+		"/etc/zwgate\n",
+		prog, path);
+	return CTL_KEYS_FAILED;
+}
+
 static int failed(const char *path, const char *what, int err)
 {
 	fprintf(stderr, "%s: keys: %s: %s: %s\n", prog, path, what,
@@ -197,6 +214,16 @@ static int generate(const char *path)
 	len = keys_text(text, keys);
 	explicit_bzero(keys, sizeof(keys));
 	r = fchmod(fd, 0600) < 0 ? -errno : 0;
+	if (r == 0 && fstat(fd, &st) < 0)
+		r = -errno;
+	if (r == -EPERM || r == -EOPNOTSUPP ||
+	    (r == 0 && (st.st_mode & 07777) != 0600)) {
+		explicit_bzero(text, sizeof(text));
+		close(fd);
+		unlink(tmp);
+		ctl_tmp_release();
+		return modeless(path);
+	}
 	if (r == 0)
 		r = fs_write_all(fd, text, len);
 	explicit_bzero(text, sizeof(text));

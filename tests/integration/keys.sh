@@ -21,13 +21,18 @@ check "no key printed" sh -c "! grep -qiF -f '$T/all' '$T/gen.out' '$T/gen.err'"
 check "nothing else left in the directory" \
 	[ "$(ls -A "$T" | grep -c '^\.keys\.')" = 0 ]
 
-# Killed while it syncs the file (an SD card may take seconds; the
-# preloaded tests/slowsync.so makes fsync take 60 s): no part of the
-# keys is left.
-SLOWSYNC=$top_builddir/tests/slowsync.so
-[ -r "$SLOWSYNC" ] || { echo "no $SLOWSYNC: make check builds it"; exit 99; }
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	LD_PRELOAD="$SLOWSYNC" ZWGATE_TEST_FSYNC_S=60 \
+# File-system faults from the preloaded tests/fsfault.so.
+FSFAULT=$top_builddir/tests/fsfault.so
+[ -r "$FSFAULT" ] || { echo "no $FSFAULT: make check builds it"; exit 99; }
+# faulty CMD...: exec CMD with it (in a subshell or in the background).
+faulty() {
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		LD_PRELOAD="$FSFAULT" exec "$@"
+}
+
+# Killed while it syncs the file (an SD card may take seconds; fsync
+# takes 60 s here): no part of the keys is left.
+ZWGATE_TEST_FSYNC_S=60 faulty \
 	"$ZWGATECTL" keys generate "$T/killed-keys.json" >/dev/null 2>&1 &
 kpid=$!
 check "a keys file being synced" wait_for 20 sh -c "ls -A '$T' | grep -q '^\.keys\.'"
@@ -36,6 +41,15 @@ wait $kpid
 check "killed meanwhile, zwgatectl dies of the signal" [ $? -eq 143 ]
 check "... leaving no part of the keys" [ "$(ls -A "$T" | grep -c '^\.keys\.')" = 0 ]
 check "... and no FILE" [ ! -e "$T/killed-keys.json" ]
+
+# A FAT file system (a Pi's boot partition) refuses chmod: refused
+# before any key is written, saying why.
+(ZWGATE_TEST_FCHMOD_ERRNO=1 faulty \
+	"$ZWGATECTL" keys generate "$T/fat-keys.json") >/dev/null 2>"$T/fat.err"
+check "a file system without modes is refused (exit 1)" [ $? -eq 1 ]
+check "... saying why" contains "$(cat "$T/fat.err")" \
+	"keys: $T/fat-keys.json: its file system keeps no file modes (FAT?), so mode 0600 cannot keep the keys from other users"
+check "... leaving nothing" sh -c "[ ! -e '$T/fat-keys.json' ] && ! ls -A '$T' | grep -q '^\.keys\.'"
 
 "$ZWGATECTL" keys generate "$T/other-keys.json" >/dev/null
 check "another network gets other keys" \
