@@ -583,6 +583,40 @@ static void test_engine_trigger(void **state)
 	world_free(w);
 }
 
+/* A Long Range node (ids from 256) triggers and is acted on alike. */
+static void test_engine_long_range(void **state)
+{
+	struct world *w = world_new(example, T_WALL0, true);
+	struct value off = { .type = VALUE_BOOL };
+	struct value_meta gate =
+	    meta_of(4000, 0x25, "currentValue", VALUE_BOOL);
+
+	world_node(w, 4000, "gate");
+	world_value(w, ZW_EV_VALUE_ADDED, &gate, &off);
+	rules_engine_free(w->e);
+	conf_free(w->conf);
+	w->conf = load_ok("rule \"lr\" {\n"
+			  " when \"gate\" switch becomes true\n"
+			  " do set \"porch\" switch on; refresh \"gate\"\n"
+			  "}\n"
+			  "rule \"to-lr\" {\n"
+			  " when \"hall sensor\" motion becomes true\n"
+			  " do set \"gate\" switch on\n"
+			  "}\n");
+	assert_int_equal(
+	    rules_engine_new(w->conf->rules, w->reg, &w->act, NULL, &w->e), 0);
+	rules_engine_start(w->e, &w->now, false);
+	set_bool(w, &gate, true);
+	assert_int_equal(w->ncalls, 2);
+	assert_string_equal(w->calls[0], "set 2 currentValue true");
+	assert_string_equal(w->calls[1], "refresh 4000");
+	set_bool(w, m_motion(), true);
+	assert_int_equal(w->ncalls, 3);
+	assert_string_equal(w->calls[2], "set 4000 currentValue true");
+	world_free(w);
+	(void)state;
+}
+
 static void test_engine_for(void **state)
 {
 	struct world *w = world_new(example, T_WALL0, true);
@@ -1562,6 +1596,7 @@ int main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_engine_trigger),
+		cmocka_unit_test(test_engine_long_range),
 		cmocka_unit_test(test_engine_for),
 		cmocka_unit_test(test_engine_modes),
 		cmocka_unit_test(test_engine_self_trigger),
