@@ -7,7 +7,7 @@
  *
  *   { "controller": "name",            default "Simulated controller"
  *     "report-delay-ms": 50,           0..60000, default 50
- *     "nodes": [ NODE, ... ] }         at most 232
+ *     "nodes": [ NODE, ... ] }         one per id
  *   NODE: { "id": 2,                   1..232 or 256..4000 (Long
  *                                      Range), unique
  *           "name", "location", "manufacturer", "product": "text",

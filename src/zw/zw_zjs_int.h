@@ -82,7 +82,6 @@ struct zw_zjs {
 	unsigned long ids;	 /* messageId counter */
 	char driver_version[32]; /* zwave-js's, from the version message */
 	struct zjs_node nodes[ZW_NODE_MAX + 1];
-	bool seen[ZW_NODE_MAX + 1]; /* zjs_node_state's scratch */
 	struct zjs_cmd cmd;
 	struct zjs_job job;
 	unsigned handles;    /* timers still to close before the free */

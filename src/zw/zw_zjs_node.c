@@ -391,13 +391,12 @@ void zjs_node_state(struct zw_zjs *z, const json_t *state)
 	const json_t *nodes = json_object_get(state, "nodes");
 	const json_t *ctl = json_object_get(state, "controller");
 	const json_t *drv = json_object_get(state, "driver");
-	bool *seen = z->seen;
+	bool seen[ZW_NODE_MAX + 1] = { false }; /* 4 KB */
 	char msg[128];
 	struct zw_event ev;
 	size_t i;
 	json_t *e;
 
-	memset(z->seen, 0, sizeof(z->seen));
 	json_array_foreach(nodes, i, e)
 	{
 		uint16_t id;
