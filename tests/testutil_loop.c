@@ -28,13 +28,19 @@ static void wake(uv_timer_t *t)
 /*
  * Just before the loop would block: a condition that a timer or an idle
  * callback of this iteration made true stops it, so that the poll does
- * not sleep until the next event (at worst, the deadline's timer).
+ * not sleep until the next event (at worst, the deadline's timer).  So
+ * does the deadline's timer when it rang in this iteration, before the
+ * poll: a one-shot timer that has rung is no longer there to end the
+ * poll, which then slept until some other event, for ever when none came
+ * (a hang of test_bridge under valgrind, whose slowness makes the timer
+ * come due between two iterations).  Stopped, tu_run_until sets it
+ * again or ends.
  */
 static void check_done(uv_prepare_t *p)
 {
 	struct until *u = p->data;
 
-	if (u->done(u->arg))
+	if (u->rang || u->done(u->arg))
 		uv_stop(p->loop);
 }
 
