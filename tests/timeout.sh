@@ -22,20 +22,35 @@ esac
 	exit 99
 }
 
-# The test in its own process group, which a time out stops whole.
+# The test in its own process group, which a time out stops whole; the
+# watchdog in another, which signals this shell when the limit is up.
+# `wait PID` and a signal, not `wait -n`: a test that ends before
+# `wait -n` starts can be marked as reported by then, and `wait -n`
+# then waits for the watchdog, the whole limit (seen once under load).
+# `wait PID` always finds a child's status, however early it ended.
+timed_out=
+trap 'timed_out=1' USR1
 set -m
 "$@" &
 pid=$!
-sleep "$limit" &
+(
+	trap - USR1
+	sleep "$limit"
+	kill -USR1 $$
+) &
 dog=$!
 set +m
 # make's own stop (^C, its TERM) reaches the test's group too.
-trap 'kill -TERM -- "-$pid" "$dog" 2>/dev/null; exit 130' INT TERM HUP
-done_pid=
-wait -n -p done_pid "$pid" "$dog"
+trap 'kill -TERM -- "-$pid" "-$dog" 2>/dev/null; exit 130' INT TERM HUP
+wait "$pid"
 rc=$?
-if [ "$done_pid" = "$pid" ]; then
-	kill "$dog" 2>/dev/null
+if [ -z "$timed_out" ] || ! kill -0 "$pid" 2>/dev/null; then
+	# Ended in time (or just as the limit rang: its status, again).
+	[ -z "$timed_out" ] || {
+		wait "$pid"
+		rc=$?
+	}
+	kill -- "-$dog" 2>/dev/null
 	wait "$dog" 2>/dev/null
 	exit "$rc"
 fi

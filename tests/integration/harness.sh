@@ -12,6 +12,21 @@ for rc in 0 1 77 99; do
 	check "exit status $rc passes through" [ "$r" = "$rc" ]
 done
 
+# A test that ends at once, before the script waits for it, is not held
+# to the limit: 20 of them under a limit of 37 s, in well under 37 s
+# (`wait -n` once missed such an end and waited for the watchdog), and
+# the watchdog's sleep is not left behind.
+start=$(date +%s)
+slow=0
+for _ in $(seq 20); do
+	ZWGATE_TEST_TIMEOUT=37 bash "$TO" sh -c 'exit 5' >/dev/null 2>&1
+	[ $? = 5 ] || slow=$((slow + 1))
+done
+took=$(($(date +%s) - start))
+check "quick tests' statuses all pass through ($slow wrong)" [ "$slow" = 0 ]
+check "quick tests are not held to the limit (${took}s for 20)" [ "$took" -lt 30 ]
+check "no watchdog left running" sh -c "! pgrep -f '^sleep 37\$' >/dev/null"
+
 # A test that hangs: a shell with a compiled program (tail -f) and a
 # grandchild sleep, all in its process group.
 start=$(date +%s)
