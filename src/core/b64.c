@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #include <openssl/evp.h>
 
@@ -37,4 +38,21 @@ long b64_decode(const char *s, size_t len, unsigned char *out)
 	    EVP_DecodeBlock(out, (const unsigned char *)s, (int)len) < 0)
 		return -1;
 	return n;
+}
+
+char *b64_encode(const unsigned char *data, size_t len)
+{
+	size_t n = (len + 2) / 3 * 4;
+	char *out;
+
+	if (len > (1u << 30))
+		return NULL;
+	out = malloc(n + 1);
+	/* EVP_EncodeBlock writes the NUL too, and no newline. */
+	if (out &&
+	    EVP_EncodeBlock((unsigned char *)out, data, (int)len) != (int)n) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

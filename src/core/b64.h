@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * b64.h: canonical base64 (RFC 4648, padded), as the Z-Wave JS server
- * sends a controller's NVM and zwgatectl writes it.  OpenSSL's
+ * sends a controller's NVM and zwgatectl writes it, and a firmware
+ * image goes the other way.  OpenSSL's
  * EVP_DecodeBlock takes more than that (blanks, '=' anywhere, padding
  * counted as bytes): these checks come first.
  */
@@ -24,5 +25,11 @@ long b64_decoded_len(const char *s, size_t len);
  * is not canonical base64.
  */
 long b64_decode(const char *s, size_t len, unsigned char *out);
+
+/*
+ * The len bytes of data as canonical base64, NUL-terminated, in memory
+ * the caller frees; NULL when out of memory or len is over 1 GiB.
+ */
+char *b64_encode(const unsigned char *data, size_t len);
 
 #endif

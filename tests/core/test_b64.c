@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * b64_decoded_len and b64_decode: canonical base64 only, the padding
- * not counted as bytes.
+ * not counted as bytes; b64_encode's output decodes back.
  */
 #include "config.h"
 
@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -60,11 +61,43 @@ static void test_bad(void **state)
 	(void)state;
 }
 
+static void encoded(const char *in, size_t len, const char *want)
+{
+	char *s = b64_encode((const unsigned char *)in, len);
+
+	assert_non_null(s);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+static void test_encode(void **state)
+{
+	unsigned char all[256], back[258];
+	char *s;
+
+	encoded("", 0, "");
+	encoded("f", 1, "Zg==");
+	encoded("fo", 2, "Zm8=");
+	encoded("foo", 3, "Zm9v");
+	encoded("foob", 4, "Zm9vYg==");
+	encoded("\0\0\0", 3, "AAAA");
+	for (int i = 0; i < 256; i++)
+		all[i] = (unsigned char)i;
+	s = b64_encode(all, sizeof(all));
+	assert_non_null(s);
+	assert_int_equal(strlen(s), 344);
+	assert_int_equal(b64_decode(s, strlen(s), back), 256);
+	assert_memory_equal(back, all, sizeof(all));
+	free(s);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_encode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
