@@ -17,6 +17,8 @@
 // - the control socket: one JSON object per line, one answer per line:
 //     {"op":"ping"}
 //     {"op":"nvm"}               the SHA-256 of the controller's NVM
+//     {"op":"firmware","node":2} what an upgradable node received of a
+//         firmware update: {bytes, sha256, done} (firmware.cjs)
 //     {"op":"report","node":4,"kind":"binary-sensor","value":true}
 //         kinds: binary-switch, multilevel-switch, binary-sensor,
 //         multilevel-sensor (sensorType, scale), meter (scale); the
@@ -201,7 +203,10 @@ const stopWithoutCallback = {
 	},
 };
 
-function setupNode(node) {
+function setupNode(node, behaviors) {
+	// A device's own behaviors (firmware.cjs): asked after ours and
+	// the defaults, which answer none of its CCs.
+	if (behaviors) node.defineBehavior(...behaviors);
 	node.defineBehavior(...createDefaultMockNodeBehaviors());
 	node.defineBehavior(...zwgateNodeBehaviors());
 	wrapCapabilities(node);
@@ -237,7 +242,7 @@ async function createMocks(config) {
 	for (const opts of config.nodes ?? []) {
 		const node = await MockNode.create({ ...opts, controller });
 		controller.addNode(node);
-		setupNode(node);
+		setupNode(node, opts.behaviors);
 		nodes.set(node.id, node);
 	}
 	return { port, serial, controller, nodes };
@@ -300,6 +305,9 @@ async function control(mocks, req) {
 			return { nodes: [...nodes.keys()] };
 		case "nvm":
 			return { sha256: mocks.nvmSha256 ?? null };
+		case "firmware":
+			if (!node) throw new Error(`no node ${req.node}`);
+			return require("./firmware.cjs").received(node);
 		case "report": {
 			if (!node) throw new Error(`no node ${req.node}`);
 			const { createMockZWaveRequestFrame } = require("@zwave-js/testing");

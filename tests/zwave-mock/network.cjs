@@ -35,6 +35,7 @@ const {
 	NUM_LR_NODES_PER_SEGMENT,
 } = require("@zwave-js/core");
 const { getDefaultSupportedFunctionTypes } = require("@zwave-js/testing");
+const { upgradable } = require("./firmware.cjs");
 
 const MANUFACTURER = 0x7fff;
 
@@ -122,6 +123,7 @@ const answerHeal = {
  * take 16-bit ids: their context's nodeIdType is set here.
  */
 const LR = process.env.ZWGATE_MOCK_LR === "1";
+const FIRMWARE = process.env.ZWGATE_MOCK_FIRMWARE === "1";
 const SETUP_GET_SUPPORTED = 0x01;
 const SETUP_SET_NODE_ID_TYPE = 0x80;
 
@@ -356,6 +358,10 @@ module.exports = {
 			devices.multisensor(5),
 			devices.meter(6),
 			...(LR ? [devices.switch(256)] : []),
+			// ZWGATE_MOCK_FIRMWARE=1: a switch that takes firmware
+			// updates (firmware.cjs), on its own: zwave-js
+			// interviews it again after each update.
+			...(FIRMWARE ? [upgradable(devices.switch(20))] : []),
 		],
 	},
 };
