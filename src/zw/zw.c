@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "zw.h"
 #ifdef HAVE_ZWAVEJS
@@ -53,4 +54,22 @@ void zw_after_loop(void)
 #ifdef HAVE_ZWAVEJS
 	zjs_ws_after_loop();
 #endif
+}
+
+bool zw_firmware_name_ok(const char *name)
+{
+	static const char *const exts[] = { ".bin", ".hex", ".ota",
+					    ".otz", ".gbl", ".hec",
+					    ".exe", ".ex_", ".zip" };
+	size_t len = name ? strlen(name) : 0;
+
+	if (len < 5 || len > ZW_FIRMWARE_NAME_MAX || strchr(name, '/'))
+		return false;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (strcasecmp(name + len - 4, exts[i]) == 0)
+			return true;
+	return false;
 }

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 #include <uv.h>
@@ -65,6 +66,30 @@ struct zw_s2 {
 	char pin[ZW_PIN_LEN + 1]; /* "" while not known */
 };
 
+/*
+ * A firmware image for a device (zwgatectl firmware update): its bytes
+ * as the file holds them, borrowed for the call, and the file's name,
+ * whose extension says its format.
+ */
+struct zw_firmware {
+	const char *name; /* a base name: zw_firmware_name_ok */
+	const unsigned char *data;
+	size_t len;	 /* 1 to ZW_FIRMWARE_MAX */
+	unsigned target; /* 0: the device's own firmware; 1..255 others */
+};
+
+/* The biggest image taken (a 700/800-series device's is under 256 KiB;
+ * some makers ship theirs inside an updater .exe of a megabyte or two). */
+#define ZW_FIRMWARE_MAX (4u * 1024u * 1024u)
+/* The formats zwave-js reads, by the file's extension. */
+#define ZW_FIRMWARE_EXTS \
+	".bin, .hex, .ota, .otz, .gbl, .hec, .exe, .ex_ or .zip"
+#define ZW_FIRMWARE_NAME_MAX 128
+
+/* name is a file name (no '/', at most ZW_FIRMWARE_NAME_MAX bytes, no
+ * control character) ending in one of ZW_FIRMWARE_EXTS (any case). */
+bool zw_firmware_name_ok(const char *name);
+
 struct zw_ops {
 	const char *name;
 	/* Start the backend; events may flow as soon as the loop runs. */
@@ -108,6 +133,13 @@ struct zw_ops {
 	 * "backup"; the end's data is the NVM in base64 (at most
 	 * ZW_BACKUP_MAX characters).  It cannot be cancelled. */
 	int (*backup)(struct zw *z, unsigned timeout_s);
+	/* Send fw to node, as one update of its firmware target, within
+	 * timeout_s.  Progress and the end come as ZW_EV_CONTROLLER
+	 * "firmware"; cancel aborts it.  -EINVAL when fw->name is not one
+	 * zw_firmware_name_ok takes. */
+	int (*firmware_update)(struct zw *z, uint16_t node,
+			       const struct zw_firmware *fw,
+			       unsigned timeout_s);
 };
 
 /* The biggest backup taken, in base64 characters (a 500-series NVM is
@@ -181,13 +213,29 @@ static inline int zw_backup(struct zw *z, unsigned timeout_s)
 	return z->ops->backup ? z->ops->backup(z, timeout_s) : -ENOTSUP;
 }
 
+/* Update node's firmware (zw_ops.firmware_update). */
+static inline int zw_firmware_update(struct zw *z, uint16_t node,
+				     const struct zw_firmware *fw,
+				     unsigned timeout_s)
+{
+	return z->ops->firmware_update
+		   ? z->ops->firmware_update(z, node, fw, timeout_s)
+		   : -ENOTSUP;
+}
+
+/* Whether the backend updates devices' firmware at all. */
+static inline bool zw_can_update_firmware(const struct zw *z)
+{
+	return z->ops->firmware_update != NULL;
+}
+
 /* Put the controller in exclusion mode for at most timeout_s. */
 static inline int zw_exclude(struct zw *z, unsigned timeout_s)
 {
 	return z->ops->exclude ? z->ops->exclude(z, timeout_s) : -ENOTSUP;
 }
 
-/* Stop a running include, exclude or health check. */
+/* Stop a running include, exclude, health check or firmware update. */
 static inline int zw_cancel(struct zw *z)
 {
 	return z->ops->cancel ? z->ops->cancel(z) : -ENOTSUP;

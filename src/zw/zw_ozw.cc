@@ -589,4 +589,5 @@ extern "C" const struct zw_ops zw_ozw_ops = {
 	nullptr, /* no SmartStart */
 	nullptr, /* no lifeline health check */
 	nullptr, /* no NVM backup */
+	nullptr, /* no device firmware update (open-zwave #1563) */
 };

@@ -214,6 +214,10 @@ static void zjs_result(struct zw_zjs *z, const json_t *m)
 		zjs_job_result(z, ok, m, strtoul(id + 7, NULL, 10));
 		return;
 	}
+	if (strncmp(id, "firmware-", 9) == 0) {
+		zjs_job_result(z, ok, m, strtoul(id + 9, NULL, 10));
+		return;
+	}
 	if (!ok) {
 		const char *code =
 		    json_string_value(json_object_get(m, "errorCode"));
@@ -624,4 +628,5 @@ const struct zw_ops zw_zjs_ops = {
 	.set_config = zjs_set_config,
 	.health = zjs_health,
 	.backup = zjs_backup,
+	.firmware_update = zjs_firmware,
 };

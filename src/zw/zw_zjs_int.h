@@ -60,12 +60,12 @@ struct zjs_cmd {
 
 /* The job on one node under way, if any (zw_zjs_job.c). */
 struct zjs_job {
-	const char *name; /* "health", "backup"; NULL: none */
+	const char *name; /* "health", "backup", "firmware"; NULL: none */
 	unsigned long id; /* its command's messageId number */
 	uint16_t node;
 	bool aborting;	  /* asked the server to stop it */
 	bool timed_out;	  /* ... because its time was up */
-	unsigned shown;	  /* backup: the quarters said so far */
+	unsigned shown;	  /* backup, firmware: the quarters said so far */
 	uv_timer_t timer; /* its time limit, then the abort's grace */
 };
 
@@ -148,6 +148,11 @@ void zjs_provision_result(struct zw_zjs *z, bool ok, const json_t *m);
 int zjs_health(struct zw *base, uint16_t node, unsigned rounds,
 	       unsigned timeout_s);
 int zjs_backup(struct zw *base, unsigned timeout_s);
+/* The job whose command zjs_send has just sent, with its time limit. */
+void zjs_job_start(struct zw_zjs *z, const char *name, uint16_t node,
+		   unsigned timeout_s);
+/* The job ends (result: 1 done, -errno failed); the API hears why. */
+void zjs_job_end(struct zw_zjs *z, int result, const char *why);
 /* Ask the server to stop the job: -ENOENT when there is none, -EBUSY for
  * a backup (it cannot be stopped). */
 int zjs_job_abort(struct zw_zjs *z);
@@ -160,5 +165,13 @@ void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
 		    unsigned long id);
 /* The connection is gone, and the job with it. */
 void zjs_job_gone(struct zw_zjs *z);
+
+/* zw_zjs_fw.c: a device's firmware update, a job. */
+int zjs_firmware(struct zw *base, uint16_t node, const struct zw_firmware *fw,
+		 unsigned timeout_s);
+/* "firmware update progress" of the job's node. */
+void zjs_fw_progress(struct zw_zjs *z, const json_t *ev);
+/* The server's answer to node.update_firmware (m: the result). */
+void zjs_fw_result(struct zw_zjs *z, bool ok, const json_t *m);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zw_zjs_job.c: the zwavejs backend's jobs that run for a while and end
- * with a result: the lifeline health check of a node (zwgatectl health)
- * and the backup of the controller's NVM (zwgatectl backup).
+ * with a result: the lifeline health check of a node (zwgatectl health),
+ * the backup of the controller's NVM (zwgatectl backup) and, in
+ * zw_zjs_fw.c, the firmware update of a device.
  *
  * One job at a time, beside an include or exclude (the server takes both).
  * Its progress and its end are ZW_EV_CONTROLLER events of the job's name,
@@ -72,7 +73,7 @@ void zjs_job_clear(struct zw_zjs *z)
 }
 
 /* The job ends: no job afterwards, the API hears why. */
-static void zjs_job_end(struct zw_zjs *z, int result, const char *why)
+void zjs_job_end(struct zw_zjs *z, int result, const char *why)
 {
 	const char *name = z->job.name;
 	uint16_t node = z->job.node;
@@ -127,7 +128,9 @@ int zjs_job_abort(struct zw_zjs *z)
 	z->job.aborting = true;
 	(void)uv_timer_start(&z->job.timer, zjs_job_timeout,
 			     ZJS_STOPPED_GRACE_MS, 0);
-	if (zjs_send(z, "abort", "node.abort_health_check",
+	if (zjs_send(z, "abort",
+		     zjs_job_is(z, "firmware") ? "node.abort_firmware_update"
+					       : "node.abort_health_check",
 		     json_pack("{s:i}", "nodeId", z->job.node)) < 0)
 		log_warning("zwave zwavejs: %s: node %u: cannot ask the "
 			    "server to stop it; it ends in %d s",
@@ -138,8 +141,8 @@ int zjs_job_abort(struct zw_zjs *z)
 
 /* The job whose command zjs_send has just sent (its messageId's number
  * is the last one given), with its time limit. */
-static void zjs_job_start(struct zw_zjs *z, const char *name, uint16_t node,
-			  unsigned timeout_s)
+void zjs_job_start(struct zw_zjs *z, const char *name, uint16_t node,
+		   unsigned timeout_s)
 {
 	z->job.name = name;
 	z->job.id = z->ids;
@@ -257,6 +260,11 @@ void zjs_job_event(struct zw_zjs *z, const char *name, uint16_t node,
 		zjs_backup_progress(z, ev);
 		return;
 	}
+	if (zjs_job_is(z, "firmware") && node == z->job.node &&
+	    strcmp(name, "firmware update progress") == 0) {
+		zjs_fw_progress(z, ev);
+		return;
+	}
 	if (!z->job.name || strcmp(z->job.name, "health") != 0 ||
 	    node != z->job.node ||
 	    strcmp(name, "check lifeline health progress") != 0)
@@ -292,6 +300,10 @@ void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
 
 	if (!z->job.name || id != z->job.id)
 		return;
+	if (zjs_job_is(z, "firmware")) {
+		zjs_fw_result(z, ok, m);
+		return;
+	}
 	if (!ok && code && strcmp(code, "HealthCheck_Busy") == 0) {
 		zjs_job_end(z, -EBUSY,
 			    "another client of the server is checking it");
