@@ -42,12 +42,27 @@
  *                                   reply: ok once a device was added, else
  *                                   ETIMEDOUT, ECANCELED or EIO
  *   exclude   [timeout]             the same for removing a device
- *   cancel                          stop a running include or exclude
+ *   cancel                          stop a running include, exclude,
+ *                                   health check or firmware update
  *   heal                            every node updates its routes
  *   refresh   node                  interview the node again
  *   config-set node param data [size] configuration parameter param
  *                                   (1-255) takes the integer data, in size
  *                                   (1, 2, 4) bytes
+ *   firmware-upload node file size offset data [upload]
+ *                                   a chunk (base64, decoded at most
+ *                                   size - offset bytes) of a firmware
+ *                                   image of size bytes (at most 4 MiB)
+ *                                   named file (its format by extension);
+ *                                   offset 0 starts an upload, the rest
+ *                                   name it; result {"upload": id,
+ *                                   "received", "size"}.  One at a time
+ *                                   (EBUSY); dropped 60 s after its last
+ *                                   chunk.  Root or zwgated's user only
+ *   firmware-update node file size upload [target] [timeout]
+ *                                   send the whole upload to the device;
+ *                                   progress lines as include's, the reply
+ *                                   at its end (timeout default 3600 s)
  *   trust-import bundle             a trust bundle: the text of its file
  *                                   (at most 32 KiB).  Accepted: result
  *                                   {"version":N,"pending":true,

@@ -46,12 +46,12 @@ static const char *const cloud_commands[] = {
 /*
  * Controller operations: they change who is on the network (a device
  * the cloud includes may be anyone's), read its secrets (provisioning
- * DSKs) or hold the radio.  Taken from the cloud only with cloud {
- * allow-controller-ops yes }.
+ * DSKs), hold the radio or put code on a device (firmware).  Taken from the
+ * cloud only with cloud { allow-controller-ops yes }.
  */
 static const char *const controller_commands[] = {
-	"include", "include-pin", "exclude",   "cancel",
-	"heal",	   "health",	  "provision",
+	"include", "include-pin", "exclude",	     "cancel",		"heal",
+	"health",  "provision",	  "firmware-upload", "firmware-update",
 };
 /*
  * Commands of the control socket the cloud must not use: they

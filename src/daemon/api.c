@@ -123,6 +123,8 @@ static const struct {
 	{ "refresh", api_refresh },
 	{ "health", api_health },
 	{ "backup", api_backup },
+	{ "firmware-upload", api_firmware_upload },
+	{ "firmware-update", api_firmware_update },
 	{ "config-set", api_config_set },
 	{ "rules", api_rules },
 	{ "rules-show", api_rules_show },
@@ -306,6 +308,7 @@ void api_shutdown(struct api *a)
 	names = a->names;
 	a->names = NULL;
 	state_save_free(names);
+	api_upload_drop(a);
 	while (a->calls) {
 		struct api_call *c = a->calls;
 

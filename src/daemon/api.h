@@ -44,6 +44,8 @@ struct api_deps {
 	struct automation *(*automation)(void *ctx); /* NULL: none */
 	/* Re-read the config: 0, or -errno with the errors in diags. */
 	int (*reload)(void *ctx, struct diag_list *diags);
+	/* How long a firmware upload lives without a chunk; 0: 60 s. */
+	unsigned upload_idle_ms;
 };
 
 /* Follow deps->reg (copied: it must outlive the API).  0 or -errno. */

@@ -22,9 +22,11 @@
 
 struct api {
 	struct api_deps deps;
-	uint64_t start_ms;	  /* uv_now() when made: the uptime's start */
-	struct api_call *calls;	  /* pending requests */
-	struct state_save *names; /* names.json, written off the loop */
+	uint64_t start_ms;	   /* uv_now() when made: the uptime's start */
+	struct api_call *calls;	   /* pending requests */
+	struct state_save *names;  /* names.json, written off the loop */
+	struct api_upload *upload; /* the firmware image coming in, if any */
+	unsigned upload_ids;
 	bool stopping;
 };
 
@@ -106,6 +108,12 @@ void api_names_saved(void *ctx, struct state_save_wait *list, int result);
 /* api_network.c */
 /* A controller command's refusal in words. */
 int api_command_error(struct api_call *c, int r, const char *what);
+/* The call hears cmd's progress before the backend is asked; then
+ * api_command_wait (API_PENDING: the backend's end answers it, or
+ * timeout_s and a grace) or api_command_refused (returns r). */
+void api_command_listen(struct api_call *c, const char *cmd);
+int api_command_wait(struct api_call *c, const char *cmd, unsigned timeout_s);
+int api_command_refused(struct api_call *c, int r);
 int api_sim(struct api_call *c, const json_t *req, json_t **res);
 int api_include(struct api_call *c, const json_t *req, json_t **res);
 int api_include_pin(struct api_call *c, const json_t *req, json_t **res);
@@ -118,6 +126,12 @@ int api_health(struct api_call *c, const json_t *req, json_t **res);
 int api_backup(struct api_call *c, const json_t *req, json_t **res);
 /* A pending include or exclude hears of its command. */
 void api_command_event(struct api *a, const struct zw_event *ev);
+
+/* api_firmware.c: a device's firmware, uploaded in chunks, then sent. */
+int api_firmware_upload(struct api_call *c, const json_t *req, json_t **res);
+int api_firmware_update(struct api_call *c, const json_t *req, json_t **res);
+/* Drop the upload under way, if any (zwgated stops). */
+void api_upload_drop(struct api *a);
 
 /* api_admin.c */
 int api_reload(struct api_call *c, const json_t *req, json_t **res);

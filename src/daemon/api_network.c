@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * api_network.c: the API's commands to the Z-Wave controller (include,
- * exclude, cancel, heal, refresh, health, backup) and to the simulator
- * (sim).  An include, exclude, health check or backup waits for the
- * backend's reports of its end, with progress messages while it runs; a
- * backup's data comes before its reply, as progress lines.
+ * exclude, cancel, heal, refresh, health, backup; firmware-update is in
+ * api_firmware.c) and to the simulator (sim).  An include, exclude, health
+ * check or backup waits for the backend's reports of its end, with progress
+ * messages while it runs; a backup's data comes before its reply, as progress
+ * lines.
  */
 #include "config.h"
 
@@ -103,7 +104,7 @@ static void on_command_tick(uv_timer_t *t)
  * that what the backend says at once ("asking the controller") reaches
  * the client too.  command_wait or command_refused follows.
  */
-static void command_listen(struct api_call *c, const char *cmd)
+void api_command_listen(struct api_call *c, const char *cmd)
 {
 	c->command = cmd;
 	c->command_end_ms = UINT64_MAX;
@@ -112,7 +113,7 @@ static void command_listen(struct api_call *c, const char *cmd)
 }
 
 /* The backend refused: the call waits for nothing after all. */
-static int command_refused(struct api_call *c, int r)
+int api_command_refused(struct api_call *c, int r)
 {
 	api_call_unwait(c);
 	c->command = NULL;
@@ -121,7 +122,7 @@ static int command_refused(struct api_call *c, int r)
 }
 
 /* The call waits for the backend's ZW_EV_CONTROLLER events about cmd. */
-static int command_wait(struct api_call *c, const char *cmd, unsigned timeout_s)
+int api_command_wait(struct api_call *c, const char *cmd, unsigned timeout_s)
 {
 	bool listening = c->starting;
 
@@ -243,12 +244,12 @@ int api_include(struct api_call *c, const json_t *req, json_t **res)
 		return r;
 	if ((r = include_s2(c, req, json_is_true(secure))) < 0)
 		return r;
-	command_listen(c, "include");
+	api_command_listen(c, "include");
 	r = zw_include(api_zw(c->a), json_is_true(secure), timeout_s);
 	if (r < 0)
-		return api_command_error(c, command_refused(c, r),
+		return api_command_error(c, api_command_refused(c, r),
 					 "include devices");
-	return command_wait(c, "include", timeout_s);
+	return api_command_wait(c, "include", timeout_s);
 }
 
 /*
@@ -314,7 +315,7 @@ int api_provision(struct api_call *c, const json_t *req, json_t **res)
 				zw_name(api_zw(c->a)));
 	if (r < 0)
 		return api_command_error(c, r, "change the provisioning list");
-	return command_wait(c, "provision", API_PROVISION_TIMEOUT_S);
+	return api_command_wait(c, "provision", API_PROVISION_TIMEOUT_S);
 }
 
 /* The PIN an S2 device asks for during the include under way. */
@@ -344,12 +345,12 @@ int api_exclude(struct api_call *c, const json_t *req, json_t **res)
 
 	if ((r = arg_timeout(c, req, &timeout_s)) < 0)
 		return r;
-	command_listen(c, "exclude");
+	api_command_listen(c, "exclude");
 	r = zw_exclude(api_zw(c->a), timeout_s);
 	if (r < 0)
-		return api_command_error(c, command_refused(c, r),
+		return api_command_error(c, api_command_refused(c, r),
 					 "exclude devices");
-	return command_wait(c, "exclude", timeout_s);
+	return api_command_wait(c, "exclude", timeout_s);
 }
 
 int api_cancel(struct api_call *c, const json_t *req, json_t **res)
@@ -358,8 +359,8 @@ int api_cancel(struct api_call *c, const json_t *req, json_t **res)
 
 	if (r == -ENOENT)
 		return api_fail(c, r,
-				"no include, exclude or health check is "
-				"running");
+				"no include, exclude, health check or "
+				"firmware update is running");
 	if (r == -EBUSY)
 		return api_fail(c, r,
 				"a backup cannot be stopped; it ends by "
@@ -404,17 +405,17 @@ int api_health(struct api_call *c, const json_t *req, json_t **res)
 	timeout_s = API_HEALTH_BASE_S + rounds * API_HEALTH_ROUND_S;
 	if (tv && (r = arg_timeout(c, req, &timeout_s)) < 0)
 		return r;
-	command_listen(c, "health");
+	api_command_listen(c, "health");
 	r = zw_health(api_zw(c->a), n->id, rounds, timeout_s);
 	if (r < 0)
-		command_refused(c, r);
+		api_command_refused(c, r);
 	if (r == -ENOENT)
 		return api_fail(c, r, "node %u is not known to the controller",
 				n->id);
 	if (r == -EBUSY)
 		return api_fail(c, r,
-				"a health check or a backup is already "
-				"running; wait for it");
+				"a health check, a backup or a firmware "
+				"update is already running; wait for it");
 	if (r == -ENOTSUP)
 		return api_fail(c, r,
 				"the %s backend cannot check a node's health "
@@ -424,7 +425,7 @@ int api_health(struct api_call *c, const json_t *req, json_t **res)
 		return api_command_error(c, r, "check a node's health");
 	/* The backend aborts at timeout_s, then gives the server's answer
 	 * ZJS_STOPPED_GRACE_MS (15 s) to come: wait for its end. */
-	return command_wait(c, "health", timeout_s + API_HEALTH_ABORT_S);
+	return api_command_wait(c, "health", timeout_s + API_HEALTH_ABORT_S);
 }
 
 /*
@@ -440,14 +441,15 @@ int api_backup(struct api_call *c, const json_t *req, json_t **res)
 	if (json_object_get(req, "timeout") &&
 	    (r = arg_timeout(c, req, &timeout_s)) < 0)
 		return r;
-	command_listen(c, "backup");
+	api_command_listen(c, "backup");
 	r = zw_backup(api_zw(c->a), timeout_s);
 	if (r < 0)
-		command_refused(c, r);
+		api_command_refused(c, r);
 	if (r == -EBUSY)
 		return api_fail(c, r,
-				"the controller is busy with a backup or a "
-				"health check; try again");
+				"the controller is busy with a backup, a "
+				"health check or a firmware update; try "
+				"again");
 	if (r == -ENOTSUP)
 		return api_fail(c, r,
 				"the %s backend cannot back up the controller "
@@ -455,7 +457,7 @@ int api_backup(struct api_call *c, const json_t *req, json_t **res)
 				zw_name(api_zw(c->a)));
 	if (r < 0)
 		return api_command_error(c, r, "back up the controller");
-	return command_wait(c, "backup", timeout_s + API_COMMAND_GRACE_S);
+	return api_command_wait(c, "backup", timeout_s + API_COMMAND_GRACE_S);
 }
 
 /* A command's data, before its reply: progress lines of API_DATA_CHUNK. */

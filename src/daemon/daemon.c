@@ -177,23 +177,30 @@ static void control_progress(void *ctx, const json_t *msg)
 }
 
 /*
- * A backup of the controller holds the network's keys: only root and
- * zwgated's own user may have it, not every member of the control group.
+ * A backup of the controller holds the network's keys, and a firmware
+ * update puts code on a device (a lock's, say): only root and zwgated's
+ * own user may do either, not every member of the control group.
  */
 static bool control_denied(struct control_client *cl, const json_t *req)
 {
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 	uid_t uid = control_client_uid(cl);
+	bool backup = cmd && strcmp(cmd, "backup") == 0;
 	json_t *reply;
 
-	if (!cmd || strcmp(cmd, "backup") != 0 || uid == 0 || uid == geteuid())
+	if (!cmd || uid == 0 || uid == geteuid() ||
+	    (!backup && strcmp(cmd, "firmware-upload") != 0 &&
+	     strcmp(cmd, "firmware-update") != 0))
 		return false;
-	reply =
-	    json_pack("{s:O?,s:b,s:s,s:s}", "id", json_object_get(req, "id"),
-		      "ok", 0, "code", "EACCES", "error",
-		      "backup hands over the network's keys: only root or "
-		      "zwgated's own user may ask for it, not the control "
-		      "group");
+	reply = json_pack(
+	    "{s:O?,s:b,s:s,s:s}", "id", json_object_get(req, "id"), "ok", 0,
+	    "code", "EACCES", "error",
+	    backup ? "backup hands over the network's keys: only root or "
+		     "zwgated's own user may ask for it, not the control "
+		     "group"
+		   : "a firmware update puts code on a device: only root or "
+		     "zwgated's own user may send one, not the control "
+		     "group");
 	if (reply)
 		control_client_send(cl, reply);
 	json_decref(reply);

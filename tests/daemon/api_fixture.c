@@ -119,6 +119,7 @@ int api_fx_setup(void **state)
 		.zw = fx_zw,
 		.automation = fx_automation,
 		.reload = fx_reload,
+		.upload_idle_ms = API_FX_UPLOAD_IDLE_MS,
 	};
 	assert_int_equal(api_new(&deps, &f->api), 0);
 	struct zw_opts zo = { .state_dir = f->dir,

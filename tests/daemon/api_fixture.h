@@ -22,6 +22,8 @@
 #define API_FX_WAIT_MS	 10000 /* for what must come: generous, for qemu */
 #define API_FX_SETTLE_MS 60    /* several report delays of basic.json (10 ms) */
 #define API_FX_NNODES	 7
+/* A firmware upload with no chunk for this long is dropped. */
+#define API_FX_UPLOAD_IDLE_MS 1000
 #define API_FX_RULES                                                      \
 	"rule \"up\" { when cloud goes online; do publish \"alerts/up\" " \
 	"\"yes\" }\n"                                                     \

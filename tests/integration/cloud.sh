@@ -90,10 +90,14 @@ mpub -t "$P/api/include/set" -m '{"id":13}'
 check "... include reaches the backend (which cannot)" api_reply include 13 'false,"code":"ENOTSUP"'
 mpub -t "$P/api/backup/set" -m '{"id":15}'
 check "... but a backup, which holds the network keys, never" api_reply backup 15 'false,"code":"EACCES"'
+mpub -t "$P/api/firmware-upload/set" -m '{"id":16,"node":2,"file":"x.bin","size":3,"offset":0,"data":"Zm9v"}'
+check "... a firmware upload reaches the backend (which cannot)" api_reply firmware-upload 16 'false,"code":"ENOTSUP"'
 sed -i '/allow-controller-ops/d' "$CONF"
 check "taking it away: reload" quiet ctl reload
 mpub -t "$P/api/heal/set" -m '{"id":14}'
 check "... and heal is refused again" api_reply heal 14 'false,"code":"EACCES"'
+mpub -t "$P/api/firmware-update/set" -m '{"id":17,"node":2,"file":"x.bin","size":3,"upload":1}'
+check "... and a firmware update" api_reply firmware-update 17 'false,"code":"EACCES"'
 
 # Home Assistant asks again: every config is re-sent.
 c1=$(grep -c "^homeassistant/.*/config " "$T/capture.log")

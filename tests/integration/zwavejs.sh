@@ -167,7 +167,7 @@ ctl health 3 10 >/dev/null 2>&1 &
 hpid=$!
 check "a health check runs" wait_for 10 sh -c "[ \$(grep -c 'health: node 3: checking its link' '$T/daemon.log') -eq 2 ]"
 out=$(ctl backup "$T/nvm2.bin" 2>&1)
-check "a backup meanwhile is refused" contains "$out" "the controller is busy with a backup or a health check"
+check "a backup meanwhile is refused" contains "$out" "the controller is busy with a backup, a health check or a firmware update"
 check "... leaving no file behind" sh -c "! ls '$T' | grep -q '^nvm2.bin'"
 quiet ctl cancel
 wait $hpid
@@ -305,7 +305,7 @@ ctl health 2 5 >/dev/null 2>"$T/health3.err" &
 hpid=$!
 check "a health check runs" wait_for 10 sh -c "[ \$(grep -c 'health: node 2: checking its link' '$T/daemon.log') -eq 2 ]"
 out=$(ctl health 3 2>&1)
-check "a second health check meanwhile is refused" contains "$out" "a health check or a backup is already running; wait for it"
+check "a second health check meanwhile is refused" contains "$out" "a health check, a backup or a firmware update is already running; wait for it"
 check "cancel stops a health check" quiet ctl cancel
 wait $hpid
 check "... which exits 1" [ $? -eq 1 ]
