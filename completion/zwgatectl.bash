@@ -254,6 +254,19 @@ none' -- "${cur##*,}"))
 			_zwgatectl_compgen '--grant --long-range'
 		fi
 		return ;;
+	firmware)
+		# firmware update NODE FILE [--target N]
+		[[ $prev == --target ]] && return
+		if ((n == 0)); then
+			_zwgatectl_compgen 'update --help'
+		elif [[ ${args[0]} == update && $cur == -* ]]; then
+			_zwgatectl_compgen '--target'
+		elif [[ ${args[0]} == update ]] && ((n == 1)); then
+			_zwgatectl_nodes
+		elif [[ ${args[0]} == update ]] && ((n == 2)); then
+			_zwgatectl_files
+		fi
+		return ;;
 	keys)
 		# keys generate FILE
 		if ((n == 0)); then

@@ -421,6 +421,27 @@ static const struct ctl_command commands[] = {
 	  .build = ctl_build_backup,
 	  .save = ctl_save_backup,
 	  .print = ctl_print_backup },
+	{ .name = "firmware",
+	  .args = CTL_FIRMWARE_ARGS,
+	  .summary = "update a device's firmware over the air",
+	  .help = "Send the firmware image FILE to NODE and show how it goes "
+		  "(backend\nzwavejs): FILE is read by the user who runs "
+		  "zwgatectl, up to 4 MiB,\nnamed by its format: .bin, .hex, "
+		  ".ota, .otz, .gbl, .hec, .exe, .ex_ or a\n.zip holding "
+		  "one.  --target N sends it to the device's firmware "
+		  "target N\n(0, the default, is its own firmware).  The "
+		  "device checks the image and\nrestarts with it; zwave-js "
+		  "interviews it again.  Minutes for a large\nimage; a "
+		  "sleeping device starts when it wakes up.  cancel aborts "
+		  "it.\nOnly root and zwgated's user may send one, and the "
+		  "cloud only with\ncloud { allow-controller-ops yes }.  "
+		  "Use the maker's image for exactly\nthis device: the "
+		  "device refuses one for another, but not a bad one\nfor "
+		  "itself.",
+	  .min = 3,
+	  .max = 3,
+	  .build = ctl_build_firmware,
+	  .print = ctl_print_command },
 	{ .name = "config-set",
 	  .args = "NODE PARAM VALUE [SIZE]",
 	  .summary = "set a configuration parameter of a node",
@@ -570,6 +591,24 @@ const struct ctl_command *ctl_command_find(const char *name)
  * Anything else is an argument, so that "-12.5" is DATA, not an option.
  * Returns the number of arguments, compacted to the front of argv.
  */
+/* firmware update --target N: 0 (the device's own firmware) to 255. */
+static int firmware_target(const char *s)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = s ? strtol(s, &end, 10) : -1;
+	if (!s || errno || end == s || *end || n < 0 || n > 255) {
+		fprintf(stderr,
+			"%s: firmware: --target needs a number, 0 (the "
+			"device's own firmware) to 255\n",
+			ctl_prog);
+		ctl_usage("firmware", CTL_FIRMWARE_ARGS);
+	}
+	return (int)n;
+}
+
 int ctl_command_args(struct ctl *ctl, const struct ctl_command *c, char **argv,
 		     int argc)
 {
@@ -610,6 +649,10 @@ int ctl_command_args(struct ctl *ctl, const struct ctl_command *c, char **argv,
 				ctl_usage(c->name, cmd_args(c));
 			}
 			*(a[2] == 'g' ? &ctl->grant : &ctl->pin) = argv[++i];
+		} else if (opts && !strcmp(a, "--target") &&
+			   !strcmp(c->name, "firmware")) {
+			ctl->target =
+			    firmware_target(i + 1 < argc ? argv[++i] : NULL);
 		} else if (opts && !strcmp(a, "--")) {
 			opts = false;
 		} else if (opts && !strncmp(a, "--", 2)) {

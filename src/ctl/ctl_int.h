@@ -43,6 +43,7 @@ struct ctl {
 	bool long_range;   /* provision add --long-range */
 	const char *grant; /* include --grant CLASS,... */
 	const char *pin;   /* include --pin PIN */
+	int target;	   /* firmware update --target N; -1: none */
 };
 
 /*
@@ -135,6 +136,13 @@ void ctl_print_command(const json_t *r);
 void ctl_print_cancel(const json_t *r);
 void ctl_print_given(const json_t *r);
 void ctl_print_text_lines(const json_t *r);
+
+/* ---- ctl_firmware.c -------------------------------------------------- */
+
+#define CTL_FIRMWARE_ARGS "update NODE FILE [--target N]"
+/* firmware update NODE FILE: FILE uploaded in chunks first, then the
+ * request that starts the update. */
+json_t *ctl_build_firmware(const struct ctl *ctl, char **argv, int argc);
 
 /* ---- ctl_backup.c ---------------------------------------------------- */
 

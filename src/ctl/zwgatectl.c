@@ -201,7 +201,7 @@ static int help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static struct ctl_command trust = { .name = "trust" };
-	struct ctl ctl = { .timeout_s = CTL_TIMEOUT_DEFAULT_S };
+	struct ctl ctl = { .timeout_s = CTL_TIMEOUT_DEFAULT_S, .target = -1 };
 	const struct ctl_command *c;
 	const char *env = getenv("ZWGATE_SOCKET");
 	json_t *req, *reply;

@@ -144,6 +144,11 @@ if command -v bash >/dev/null; then
 	check "completion: values of a node" contains "$out" "level"
 	out=$(comp --socket="$SOCK" get freezer temp)
 	check "... a short name" [ "$out" = temperature ]
+	check "... firmware, then update" [ "$(comp firmware up)" = update ]
+	check "... then a node" contains "$(comp -s "$SOCK" firmware update "")" "12"
+	touch "$T/lock-2.4.gbl"
+	check "... then the image" contains "$(comp -s "$SOCK" firmware update 12 "$T/lock-2")" "$T/lock-2.4.gbl"
+	check "... and --target" [ "$(comp firmware update 12 "$T/lock-2.4.gbl" --ta)" = --target ]
 	out=$(comp -s "$SOCK" rules disable po)
 	check "completion: rule names" [ "$out" = 'porch\ at\ night' ]
 	out=$(comp -s "$SOCK" scene run "")

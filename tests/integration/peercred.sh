@@ -65,6 +65,15 @@ check "... saying why" contains "$out" "only root or zwgated's own user may ask 
 out=$(ctl backup "$T/nvm.bin" 2>&1)
 check "root's reaches the backend (the sim has none)" contains "$out" "the sim backend cannot back up the controller"
 check "... leaving no file behind" sh -c "! ls '$T' | grep -q '^nvm.bin'"
+# A firmware update puts code on a device: the same.
+out=$(printf '{"id":1,"cmd":"firmware-upload","node":2,"file":"x.bin","size":3,"offset":0,"data":"Zm9v"}\n' | as_member daemon socat -t 2 - UNIX-CONNECT:"$SOCK")
+check "a member's firmware upload is refused" contains "$out" '"code":"EACCES"'
+check "... saying why" contains "$out" "a firmware update puts code on a device: only root or zwgated's own user"
+out=$(printf '{"id":1,"cmd":"firmware-update","node":2,"file":"x.bin","size":3,"upload":1}\n' | as_member daemon socat -t 2 - UNIX-CONNECT:"$SOCK")
+check "... and its update" contains "$out" '"code":"EACCES"'
+printf 'foo' >"$T/x.bin"
+out=$(ctl firmware update 2 "$T/x.bin" 2>&1)
+check "root's reaches the backend (the sim has none)" contains "$out" "the sim backend cannot update a device's firmware"
 stop_daemon TERM
 check "clean stop" [ "$STOP_STATUS" = 0 ]
 finish
