@@ -259,8 +259,6 @@ void zjs_fw_result(struct zw_zjs *z, bool ok, const json_t *m)
 	const json_t *res =
 	    json_object_get(json_object_get(m, "result"), "result");
 	const json_t *status = json_object_get(res, "status");
-	const char *why =
-	    json_string_value(json_object_get(m, "zwaveErrorMessage"));
 	json_int_t wait = json_integer_value(json_object_get(res, "waitTime"));
 	char text[200];
 
@@ -271,14 +269,7 @@ void zjs_fw_result(struct zw_zjs *z, bool ok, const json_t *m)
 		return;
 	}
 	if (!ok || !json_is_integer(status)) {
-		if (!why)
-			why = json_string_value(json_object_get(m, "message"));
-		if (!why || !*why)
-			why =
-			    json_string_value(json_object_get(m, "errorCode"));
-		snprintf(text, sizeof(text), "refused: %s",
-			 why ? why : "no reason given");
-		zjs_job_end(z, -EIO, text);
+		zjs_job_refused(z, m, "refused");
 		return;
 	}
 	if (!json_is_true(json_object_get(res, "success"))) {

@@ -153,6 +153,9 @@ void zjs_job_start(struct zw_zjs *z, const char *name, uint16_t node,
 		   unsigned timeout_s);
 /* The job ends (result: 1 done, -errno failed); the API hears why. */
 void zjs_job_end(struct zw_zjs *z, int result, const char *why);
+/* The server refused the job's command (m: its result): it ends, -EIO,
+ * with "what: " and the server's reason. */
+void zjs_job_refused(struct zw_zjs *z, const json_t *m, const char *what);
 /* Ask the server to stop the job: -ENOENT when there is none, -EBUSY for
  * a backup (it cannot be stopped). */
 int zjs_job_abort(struct zw_zjs *z);

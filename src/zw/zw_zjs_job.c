@@ -248,6 +248,21 @@ static void zjs_backup_done(struct zw_zjs *z, const json_t *res)
 	zjs_emit(z, &ev);
 }
 
+void zjs_job_refused(struct zw_zjs *z, const json_t *m, const char *what)
+{
+	const char *why =
+	    json_string_value(json_object_get(m, "zwaveErrorMessage"));
+	char text[200];
+
+	if (!why)
+		why = json_string_value(json_object_get(m, "message"));
+	if (!why || !*why)
+		why = json_string_value(json_object_get(m, "errorCode"));
+	snprintf(text, sizeof(text), "%s: %s", what,
+		 why ? why : "no reason given");
+	zjs_job_end(z, -EIO, text);
+}
+
 /* "check lifeline health progress": a round is over. */
 void zjs_job_event(struct zw_zjs *z, const char *name, uint16_t node,
 		   const json_t *ev)
@@ -289,8 +304,6 @@ void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
 	const json_t *sum =
 	    json_object_get(json_object_get(m, "result"), "summary");
 	const json_t *rating = json_object_get(sum, "rating");
-	const char *why =
-	    json_string_value(json_object_get(m, "zwaveErrorMessage"));
 	json_int_t r = json_integer_value(rating);
 	char text[160];
 
@@ -314,14 +327,7 @@ void zjs_job_result(struct zw_zjs *z, bool ok, const json_t *m,
 		return;
 	}
 	if (!ok || !json_is_integer(rating)) {
-		if (!why)
-			why = json_string_value(json_object_get(m, "message"));
-		if (!why || !*why)
-			why =
-			    json_string_value(json_object_get(m, "errorCode"));
-		snprintf(text, sizeof(text), "refused by the server: %s",
-			 why ? why : "no reason given");
-		zjs_job_end(z, -EIO, text);
+		zjs_job_refused(z, m, "refused by the server");
 		return;
 	}
 	if (z->job.aborting) {
