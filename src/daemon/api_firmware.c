@@ -218,8 +218,6 @@ int api_firmware_upload(struct api_call *c, const json_t *req, json_t **res)
 	} else {
 		unsigned char *tmp = malloc(len / 4 * 3);
 
-		if (!tmp && !u->have)
-			api_upload_drop(c->a); /* no upload with no timer */
 		if (!tmp)
 			return api_fail(c, -ENOMEM, "out of memory");
 		b64_decode(data, len, tmp);
