@@ -58,6 +58,9 @@ struct conf_load_opts {
 #define CONF_INCLUDE_DEPTH  8		  /* include nesting */
 #define CONF_FILES_MAX	    256		  /* files read through includes */
 #define CONF_GATEWAY_ID_MAX 64
+/* Not a gateway: <topic-prefix>/_fleet/ is every gateway's (the fleet's
+ * trust bundle). */
+#define CONF_GATEWAY_ID_FLEET "_fleet"
 
 #define CONF_DEFAULT_PATH "/etc/zwgate/zwgate.conf"
 

@@ -34,6 +34,13 @@ bool conf_check_gateway_id(const char *v, const char *shown, char *msg,
 {
 	size_t n = strspn(v, CONF_ALNUM "-_");
 
+	if (strcmp(v, CONF_GATEWAY_ID_FLEET) == 0) {
+		snprintf(msg, len,
+			 "gateway-id %s is reserved: the fleet's topics are "
+			 "under <topic-prefix>/%s",
+			 shown, CONF_GATEWAY_ID_FLEET);
+		return false;
+	}
 	if (n && n <= CONF_GATEWAY_ID_MAX && !v[n])
 		return true;
 	snprintf(msg, len,
