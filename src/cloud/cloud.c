@@ -152,6 +152,7 @@ static void on_connected(void *ctx, bool session_present)
 		 session_present ? "resumed" : "new");
 	/* Not through the outbox: the last will says "offline" for us. */
 	mqtt_publish(c->mqtt, c->status_topic, "online", 6, true, &mid);
+	cloud_trust_publish(c);
 	bridge_connected(c->bridge);
 	cloud_pump(c);
 	if (c->deps.on_state)
@@ -178,47 +179,14 @@ static void on_failed(void *ctx, const char *why)
 		trust_link_failed(c->trust, why);
 }
 
-/* P/trust/bundle/set: the answer goes to P/trust/bundle, not retained. */
-static void cloud_bundle_in(struct cloud *c, const void *payload, size_t len)
-{
-	char why[TRUST_LINK_WHY_MAX];
-	json_t *res = NULL, *reply;
-	char *s;
-	int r;
-
-	r = trust_link_offer(c->trust, payload, len, &res, why, sizeof(why));
-	if (r < 0)
-		reply = json_pack("{s:b,s:s,s:s}", "ok", 0, "code",
-				  c->deps.bridge.errno_name(r), "error", why);
-	else
-		reply = json_pack("{s:b,s:o}", "ok", 1, "result", res);
-	s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-	if (s)
-		cloud_publish(c, OUTBOX_EVENT, c->bundle_out, s, strlen(s));
-	free(s);
-	json_decref(reply);
-}
-
-/*
- * A bundle left retained on P/trust/bundle/set is taken like any other:
- * it is signed, so replaying it changes nothing (trust_link_offer says
- * so without making the link again).  An empty message there clears a
- * retained bundle and is no offer.  Commands are the bridge's business,
- * retained or not.
- */
+/* Bundles are cloud_trust.c's; commands, retained or not, the bridge's. */
 static void on_message(void *ctx, const char *topic, const void *payload,
 		       size_t len, bool retained)
 {
 	struct cloud *c = ctx;
 
-	if (c->trust && strcmp(topic, c->bundle_in) == 0) {
-		if (len)
-			cloud_bundle_in(c, payload, len);
-		else
-			log_debug("cloud: empty message on %s ignored", topic);
-	} else {
+	if (!cloud_trust_message(c, topic, payload, len))
 		bridge_message(c->bridge, topic, payload, len, retained);
-	}
 }
 
 static void on_published(void *ctx, int mid)
@@ -230,47 +198,6 @@ static void on_published(void *ctx, int mid)
 		return; /* "online" and other direct messages */
 	outbox_ack(c->ob, seq);
 	cloud_pump(c);
-}
-
-static void trust_reconnect(void *ctx, const char *why)
-{
-	struct cloud *c = ctx;
-
-	mqtt_reconnect(c->mqtt, why);
-}
-
-/* P/health, retained: the trust alarms (a bundle past expiry, ...). */
-static void trust_health(void *ctx)
-{
-	struct cloud *c = ctx;
-	json_t *h = trust_link_health_json(c->trust);
-	char *s = h ? json_dumps(h, JSON_COMPACT) : NULL;
-
-	if (s)
-		cloud_publish(c, OUTBOX_STATE, c->health_topic, s, strlen(s));
-	free(s);
-	json_decref(h);
-}
-
-static int cloud_trust(struct cloud *c, char *err, size_t errlen)
-{
-	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
-	struct trust_link_opts o = {
-		.host = cc->host,
-		.bundle_path = cc->trust_bundle,
-		.state_dir = c->deps.state_dir,
-		.synced_file = cc->clock_synced_file,
-		.build_time = ZWGATE_BUILD_TIME,
-	};
-	struct trust_link_cbs cbs = {
-		.reconnect = trust_reconnect,
-		.health = trust_health,
-		.ctx = c,
-	};
-
-	if (!cc->trust_bundle)
-		return 0;
-	return trust_link_open(c->deps.loop, &o, &cbs, &c->trust, err, errlen);
 }
 
 static int cloud_tls(struct cloud *c)
@@ -290,7 +217,7 @@ static int cloud_tls(struct cloud *c)
 			    cc->connect_to ? cc->connect_to : cc->host);
 		return 0;
 	}
-	r = cloud_trust(c, err, sizeof(err));
+	r = cloud_trust_open(c, err, sizeof(err));
 	if (r < 0) {
 		log_error("cloud: trust: %s", err);
 		return r;
@@ -333,12 +260,12 @@ static int cloud_mqtt(struct cloud *c)
 	size_t n = 0;
 	int r;
 
-	while (subs && subs[n] && n < MQTT_SUBS_MAX - 1) {
+	/* Room for the trust topics (2); o.subs ends with a NULL. */
+	while (subs && subs[n] && n < MQTT_SUBS_MAX - 2) {
 		o.subs[n] = subs[n];
 		n++;
 	}
-	if (c->trust)
-		o.subs[n++] = c->bundle_in;
+	n += cloud_trust_subscriptions(c, o.subs + n, MQTT_SUBS_MAX - n);
 	r = mqtt_start(c->deps.loop, &o, &cbs, &c->mqtt);
 	if (r < 0)
 		log_error("cloud: MQTT client did not start: %s", strerror(-r));
@@ -489,13 +416,13 @@ int cloud_start(const struct cloud_deps *deps, struct cloud **ret)
 	c->deps = *deps;
 	if (asprintf(&c->prefix, "%s/%s", conf->cloud.topic_prefix,
 		     conf->gateway_id) < 0 ||
-	    asprintf(&c->status_topic, "%s/status", c->prefix) < 0 ||
-	    asprintf(&c->health_topic, "%s/health", c->prefix) < 0 ||
-	    asprintf(&c->bundle_in, "%s/trust/bundle/set", c->prefix) < 0 ||
-	    asprintf(&c->bundle_out, "%s/trust/bundle", c->prefix) < 0) {
+	    asprintf(&c->status_topic, "%s/status", c->prefix) < 0) {
 		/* asprintf leaves its pointer undefined on failure */
-		c->prefix = c->status_topic = c->health_topic = NULL;
-		c->bundle_in = c->bundle_out = NULL;
+		c->prefix = c->status_topic = NULL;
+		cloud_stop(c);
+		return -ENOMEM;
+	}
+	if (cloud_trust_topics(c) < 0) {
 		cloud_stop(c);
 		return -ENOMEM;
 	}
@@ -540,13 +467,10 @@ void cloud_stop(struct cloud *c)
 	trust_link_close(c->trust);
 	free(c->prefix);
 	free(c->status_topic);
-	free(c->health_topic);
-	free(c->bundle_in);
-	free(c->bundle_out);
+	cloud_trust_free_topics(c);
 	c->ssl = NULL;
 	c->trust = NULL;
-	c->prefix = c->status_topic = c->health_topic = NULL;
-	c->bundle_in = c->bundle_out = NULL;
+	c->prefix = c->status_topic = NULL;
 	/* The outbox now, or when the job out is back: the loop runs until
 	 * it is (a queued uv_work_t keeps it alive). */
 	if (c->sync_timer.loop)
@@ -627,34 +551,6 @@ json_t *cloud_status_json(const struct cloud *c)
 		json_decref(o);
 		return NULL;
 	}
-	return o;
-}
-
-int cloud_trust_offer(struct cloud *c, const void *buf, size_t len,
-		      json_t **result, char *why, size_t whylen)
-{
-	if (!c || !c->trust) {
-		snprintf(why, whylen, "no trust bundle is in use (%s)",
-			 c ? "the cloud block uses ca-file or plaintext"
-			   : "there is no cloud block");
-		return -ENOTSUP;
-	}
-	return trust_link_offer(c->trust, buf, len, result, why, whylen);
-}
-
-json_t *cloud_trust_status(struct cloud *c, char *why, size_t whylen)
-{
-	json_t *o;
-
-	if (!c || !c->trust) {
-		snprintf(why, whylen, "no trust bundle is in use (%s)",
-			 c ? "the cloud block uses ca-file or plaintext"
-			   : "there is no cloud block");
-		return NULL;
-	}
-	o = trust_link_status_json(c->trust);
-	if (!o)
-		snprintf(why, whylen, "out of memory");
 	return o;
 }
 

@@ -25,6 +25,9 @@
  */
 #define CLOUD_MAX_IN	 (2 * 1024 * 1024)
 #define CLOUD_OUTBOX_DIR "outbox" /* in the state directory */
+/* The fleet's bundle, under <topic-prefix>/ (gateway id "_fleet" is
+ * refused: conf.c). */
+#define CLOUD_FLEET_BUNDLE "_fleet/trust/bundle"
 
 struct cloud_mid {
 	int mid; /* 0: empty slot */
@@ -41,8 +44,10 @@ struct cloud {
 	char *prefix;		  /* <topic-prefix>/<gateway-id> */
 	char *status_topic;	  /* P/status */
 	char *health_topic;	  /* P/health */
+	char *report_topic;	  /* P/trust */
 	char *bundle_in;	  /* P/trust/bundle/set */
 	char *bundle_out;	  /* P/trust/bundle */
+	char *fleet_in;		  /* <topic-prefix>/CLOUD_FLEET_BUNDLE */
 	uv_timer_t sync_timer;
 	uv_work_t work;	       /* runs job in the thread pool */
 	struct outbox_job job; /* the worker's while busy */
@@ -64,6 +69,18 @@ static inline const struct conf *cloud_conf(const struct cloud *c)
 
 /* cloud.c: hand the broker what the outbox holds, in seq order. */
 void cloud_pump(struct cloud *c);
+
+/* cloud_trust.c: see its top. */
+int cloud_trust_topics(struct cloud *c); /* 0 or -ENOMEM */
+void cloud_trust_free_topics(struct cloud *c);
+int cloud_trust_open(struct cloud *c, char *err, size_t errlen);
+/* Adds the trust topics to subs (room entries); how many it added. */
+size_t cloud_trust_subscriptions(struct cloud *c, const char **subs,
+				 size_t room);
+/* false: not a trust topic (or no trust bundle in use). */
+bool cloud_trust_message(struct cloud *c, const char *topic,
+			 const void *payload, size_t len);
+void cloud_trust_publish(struct cloud *c); /* P/health and P/trust */
 
 /* cloud_sync.c: see the top of cloud.c and cloud_sync.c. */
 void cloud_sync_start(struct cloud *c);

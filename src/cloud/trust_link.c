@@ -23,6 +23,7 @@
 #include "tls.h"
 #include "trust.h"
 #include "trust_link.h"
+#include "trust_report.h"
 #include "zwtime.h"
 
 #define TRUST_LINK_WARN_MAX 24 /* warnings listed */
@@ -56,6 +57,8 @@ struct trust_link {
 	struct fs_job *last_good_job; /* <dir>/last-good, off the loop */
 	uint64_t dropped_version; /* the last bundle dropped after its tries */
 	char *health;		  /* the last health, serialised */
+	char *report;		  /* the last report, serialised */
+	uint64_t reported_at;	  /* uv_now of the last health callback */
 };
 
 static int64_t link_now(void)
@@ -322,7 +325,7 @@ static int link_again(struct trust_link *t, const void *buf, size_t len,
 }
 
 int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
-		     json_t **result, char *why, size_t whylen)
+		     bool replay, json_t **result, char *why, size_t whylen)
 {
 	struct trust_store_info si;
 	char reason[TRUST_REASON_MAX + 64];
@@ -333,6 +336,10 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 	if (r == 0)
 		r = trust_store_offer(t->store, buf, len, link_now(), t->host,
 				      why, whylen);
+	if (r < 0 && replay && (r == -ESTALE || r == -EALREADY)) {
+		log_debug("trust: bundle ignored: %s", why);
+		return r;
+	}
 	if (r < 0) {
 		log_warning("trust: bundle refused: %s", why);
 		link_write_failed(t, failures, "the bundle is not stored");
@@ -587,25 +594,57 @@ json_t *trust_link_health_json(struct trust_link *t)
 	return h;
 }
 
-/* Tell the cloud when the health changed, and the log what is wrong. */
+json_t *trust_link_report_json(struct trust_link *t)
+{
+	json_t *s = trust_link_status_json(t), *r;
+
+	r = s ? trust_report_json(s) : NULL;
+	json_decref(s);
+	return r;
+}
+
+/* s differs from *last (which then takes s); else s is freed. */
+static bool link_differs(char **last, char *s)
+{
+	if (*last && strcmp(s, *last) == 0) {
+		free(s);
+		return false;
+	}
+	free(*last);
+	*last = s;
+	return true;
+}
+
+/*
+ * Tell the cloud when the health or the report changed, or when the
+ * report is TRUST_LINK_REPORT_S old on a live link, and the log what is
+ * wrong.
+ */
 static void link_health_changed(struct trust_link *t)
 {
-	json_t *h = trust_link_health_json(t), *w;
-	char *s = h ? json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_t *h = trust_link_health_json(t), *r = trust_link_report_json(t);
+	char *hs = h ? json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *rs = r ? json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	uint64_t now = uv_now(t->tick.loop);
+	bool changed = false, due;
+	json_t *w;
 	size_t i;
 
-	if (!s || (t->health && strcmp(s, t->health) == 0)) {
-		free(s);
-		json_decref(h);
-		return;
+	if (hs && link_differs(&t->health, hs)) {
+		json_array_foreach(json_object_get(h, "alarms"), i, w)
+		    log_warning("trust: %s", json_string_value(w));
+		changed = true;
 	}
-	json_array_foreach(json_object_get(h, "alarms"), i, w)
-	    log_warning("trust: %s", json_string_value(w));
-	free(t->health);
-	t->health = s;
+	if (rs)
+		changed |= link_differs(&t->report, rs);
 	json_decref(h);
-	if (t->cbs.health)
+	json_decref(r);
+	due = t->connected &&
+	      now - t->reported_at >= (uint64_t)TRUST_LINK_REPORT_S * 1000;
+	if ((changed || due) && t->cbs.health) {
+		t->reported_at = now;
 		t->cbs.health(t->cbs.ctx);
+	}
 }
 
 static int link_check(const struct stat *st, void *arg)
@@ -733,6 +772,7 @@ static void link_closed(uv_handle_t *h)
 	free(t->host);
 	free(t->synced_file);
 	free(t->health);
+	free(t->report);
 	free(t);
 }
 

@@ -27,8 +27,11 @@
 /* How often the clock and the alarms are looked at. */
 #define TRUST_LINK_TICK_MS 5000
 /* How often the last-good time is written while a verified link runs. */
-#define TRUST_LINK_LAST_GOOD_S	 3600
-#define TRUST_LINK_WHY_MAX	 512 /* a refusal in words */
+#define TRUST_LINK_LAST_GOOD_S 3600
+#define TRUST_LINK_WHY_MAX     512 /* a refusal in words */
+/* How often the report (P/trust) is made again while the link is up,
+ * unchanged, so that its time says the gateway was seen lately. */
+#define TRUST_LINK_REPORT_S	 86400
 #define TRUST_TIMESYNC_FLAG_FILE "/run/systemd/timesync/synchronized"
 
 struct trust_link_opts {
@@ -43,7 +46,8 @@ struct trust_link_opts {
 struct trust_link_cbs {
 	/* Make the link again now (a bundle to try, the clock trusted). */
 	void (*reconnect)(void *ctx, const char *why);
-	/* The health (trust_link_health_json) changed. */
+	/* The health (trust_link_health_json) or the report
+	 * (trust_link_report_json) changed, or the report is due again. */
 	void (*health)(void *ctx);
 	void *ctx;
 };
@@ -68,14 +72,19 @@ void trust_link_disconnected(struct trust_link *t);
 /*
  * A bundle offered (bytes as received).  0 with *result (a new
  * {"version":N,"pending":true,"slot":"a"|"b"}) or -errno with why.
+ * replay: the bundle comes back at every connect (the fleet's retained
+ * one), so one that is no news (-ESTALE: not above the floor, or
+ * dropped; -EALREADY: pending) is not worth a warning in the log.
  */
 int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
-		     json_t **result, char *why, size_t whylen);
+		     bool replay, json_t **result, char *why, size_t whylen);
 
 /* The TRUST STATUS object of zwgate/control.h; NULL: ENOMEM. */
 json_t *trust_link_status_json(struct trust_link *t);
 /* {"trust":"ok"|"alarm","mode":..,"alarms":[..],"version":N} */
 json_t *trust_link_health_json(struct trust_link *t);
+/* The public report of trust_report.h. */
+json_t *trust_link_report_json(struct trust_link *t);
 /* "cannot write slot-b.bundle: No space left on device" while the last
  * write of the trust state failed, else NULL. */
 json_t *trust_link_store_error(const struct trust_link *t);

@@ -401,8 +401,25 @@ mq() {
 # The capture exists before the subscriber does (the shell makes it in
 # the child, later than this shell may first count its lines).
 : >"$T/mqtt.log"
-mq mosquitto_sub -v -t "$P/trust/bundle" -t "$P/health" >>"$T/mqtt.log" 2>&1 &
+mq mosquitto_sub -v -t "$P/trust/bundle" -t "$P/health" -t "$P/trust" \
+	>>"$T/mqtt.log" 2>&1 &
 SUBPID=$!
+# trust_said PAIR...: P/trust said each [active, pending] version pair,
+# in this order (others between them, and repeats, allowed), within 10 s.
+trust_said() {
+	want=$(echo "$@" | tr -d ' ')
+	n=0
+	while [ $n -lt 100 ]; do
+		got=$(grep "^$P/trust " "$T/mqtt.log" | cut -d' ' -f2- |
+			jq -c '[.active.version, .pending.version]' | uniq |
+			grep -x -F "$(printf '%s\n' "$@")" | uniq | tr -d '\n')
+		case $got in *"$want"*) return 0 ;; esac
+		sleep 0.1
+		n=$((n + 1))
+	done
+	echo "  P/trust said: $got"
+	return 1
+}
 # seen TOPIC N: the N-th message on TOPIC, within 10 s
 seen_msg() {
 	n=0
@@ -416,6 +433,19 @@ h=$(seen_msg "$P/health" 1)
 echo "  $P/health: $h"
 check "P/health is retained: trust ok, full mode, version 7" \
 	[ "$(echo "$h" | jq -c '[.trust, .mode, .version, .alarms]')" = '["ok","full",7,[]]' ]
+r=$(seen_msg "$P/trust" 1)
+echo "  $P/trust: $(echo "$r" | cut -c1-200)..."
+pin_of() { jq -r --arg n "$1" '.anchors[] | select(.subject | test("CN=" + $n + "\\b")) | .pin'; }
+check "P/trust is retained: ok, version 7, no pending, floor 7, no alarm" \
+	[ "$(echo "$r" | jq -c '[.trust, .active.version, .pending, .floor, .alarms]')" = '["ok",7,null,7,[]]' ]
+check "... the active bundle's anchors with their pins and expiry, as trust status has them" \
+	[ "$(echo "$r" | jq -cS '.active.anchors')" = "$(ts | jq -cS '[.active.anchors[] | {subject, pin, not_after}]')" ]
+check "... its pins and hosts" \
+	[ "$(echo "$r" | jq -c '[.active.pins == ($s | fromjson | .active.pins), .active.hosts]' --arg s "$(ts)")" = '[true,["broker.test"]]' ]
+check "... when and by which software" \
+	[ "$(echo "$r" | jq -c '[.software, (.ts / 1000 | . > now - 600 and . < now + 60)]')" = "[\"$("$ZWGATED" --version | cut -d' ' -f2)\",true]" ]
+check "... and nothing of the gateway's own: no slot, path or signer key" \
+	eval '! echo "$r" | grep -E -q "slot|/tmp|signers|$T"'
 bundle good-8 8 "A B C" "A B C" "k1 k2" "k1 k2"
 mq mosquitto_pub -q 1 -t "$P/trust/bundle/set" -f "$B/good-8.bundle"
 r=$(seen_msg "$P/trust/bundle" 1)
@@ -435,6 +465,34 @@ echo "  $P/trust/bundle: $r"
 check "a bundle under threshold on MQTT: refused, EPERM, saying why" \
 	[ "$(echo "$r" | jq -c '[.ok, .code, (.error | test("distinct"))]')" = '[false,"EPERM",true]' ]
 check "... nothing changed" [ "$(ts | jq -S 'del(.clock, .last)')" = "$before" ]
+check "P/trust said bundle 8 pending, then active" \
+	trust_said '[7,8]' '[8,null]'
+# The fleet's bundle: one retained publish for every gateway.
+bundle good-9 9 "A B C" "A B C" "k1 k2" "k1 k2"
+mq mosquitto_pub -q 1 -r -t zwgate/_fleet/trust/bundle -f "$B/good-9.bundle"
+r=$(seen_msg "$P/trust/bundle" 3)
+echo "  $P/trust/bundle: $r"
+check "bundle 9 retained on zwgate/_fleet/trust/bundle: accepted, pending, said so" \
+	[ "$(echo "$r" | jq -c '[.ok, .result.version, .topic]')" = '[true,9,"zwgate/_fleet/trust/bundle"]' ]
+check "... committed: P/trust says version 9 pending, then active" \
+	trust_said '[8,9]' '[9,null]'
+
+# It comes back at every connect, and again: no answer, no warning.
+reports=$(grep -c "^$P/trust " "$T/mqtt.log")
+refused=$(grep -c 'bundle refused' "$T/daemon.log")
+stop_daemon TERM
+DAEMON_ARGS=-d start_gateway
+check "the gateway is back after a restart" wait_connected
+r=$(seen_msg "$P/trust" $((reports + 1)))
+check "... P/trust is published again" \
+	[ "$(echo "$r" | jq -c '.active.version')" = 9 ]
+mq mosquitto_pub -q 1 -t zwgate/_fleet/trust/bundle -f "$B/good-9.bundle"
+sleep 1
+check "... the fleet's bundle (retained, and once more) is no news: no answer, no warning" \
+	[ "$(grep -c "^$P/trust/bundle " "$T/mqtt.log"):$(grep -c 'bundle refused' "$T/daemon.log")" = "3:$refused" ]
+check "... it was seen twice, and ignored" \
+	[ "$(grep -c 'bundle ignored: .*version 9 is not above the floor 9' "$T/daemon.log")" -eq 2 ]
+mq mosquitto_pub -q 1 -r -n -t zwgate/_fleet/trust/bundle
 kill "$SUBPID" 2>/dev/null
 wait "$SUBPID" 2>/dev/null
 verdict "accepted and committed; a bad one refused"
@@ -512,7 +570,7 @@ verdict "all refused"
 row 12 "SIGKILL while writing bundles"
 use_gw gw1
 serve leafA1
-seen="1 2 3 7 8"
+seen="1 2 3 7 8 9"
 # whole VERSION: one of the bundles this test made (or none: 0).
 whole() { case " $seen 0 " in *" $1 "*) return 0 ;; esac; return 1; }
 for v in $(seq 10 34); do
