@@ -11,6 +11,9 @@
 #	plain          a plaintext listener too (or alone)
 #     sets BROKER_PORT (the first listener), BROKER_PLAIN_PORT (with
 #     plain) and BROKER_PID; returns once every port accepts.
+#     BROKER_ADDR (default 127.0.0.1) is the loopback address it listens
+#     on, and BROKER_FIXED_PORT, if set, its TLS port: brokers on
+#     127.0.0.2 and 127.0.0.3 may share a port, as a cluster's do.
 #   broker_stop DIR      SIGTERM, wait (SIGKILL after 5 s)
 #   broker_restart DIR   stop, then start again on the same ports
 #   broker_stop_all      every broker started through this file
@@ -46,9 +49,13 @@ broker__alive() {
 	return 0
 }
 
+# broker__listening ADDR PORT...
 broker__listening() {
+	a=$1
+	shift
 	for p in "$@"; do
-		[ -n "$(ss -ltnH "sport = :$p" 2>/dev/null)" ] || return 1
+		[ -n "$(ss -ltnH "src $a and sport = :$p" 2>/dev/null)" ] ||
+			return 1
 	done
 	return 0
 }
@@ -90,7 +97,7 @@ broker__conf() {
 		esac
 		cat >>"$d/mosquitto.conf" <<CONF
 
-listener $(cat "$d/port") 127.0.0.1
+listener $(cat "$d/port") $(cat "$d/addr")
 cafile $pki/ca.crt
 certfile $pki/$crt.crt
 keyfile $pki/$crt.key
@@ -98,7 +105,7 @@ require_certificate true
 CONF
 	done
 	if [ -s "$d/plain_port" ]; then
-		printf '\nlistener %s 127.0.0.1\n' "$(cat "$d/plain_port")" \
+		printf '\nlistener %s %s\n' "$(cat "$d/plain_port")" "$(cat "$d/addr")" \
 			>>"$d/mosquitto.conf"
 	fi
 }
@@ -126,7 +133,8 @@ broker__run() {
 	n=0
 	while [ $n -lt 500 ]; do
 		broker__alive "$pid" || { wait "$pid" 2>/dev/null; return 1; }
-		broker__listening $(cat "$d/port" "$d/plain_port") && break
+		broker__listening "$(cat "$d/addr" 2>/dev/null || echo 127.0.0.1)" \
+			$(cat "$d/port" "$d/plain_port") && break
 		sleep 0.01
 		n=$((n + 1))
 	done
@@ -142,6 +150,7 @@ broker_start() {
 	d=$1; shift
 	mkdir -p "$d" && d=$(cd "$d" && pwd) || return 1
 	echo "$*" >"$d/modes"
+	echo "${BROKER_ADDR:-127.0.0.1}" >"$d/addr"
 	try=0
 	while [ $try -lt 10 ]; do
 		: >"$d/port"
@@ -149,7 +158,8 @@ broker_start() {
 		for mode in "$@"; do
 			case $mode in
 			plain) broker__random_port >"$d/plain_port" ;;
-			*) [ -s "$d/port" ] || broker__random_port >"$d/port" ;;
+			*) [ -s "$d/port" ] ||
+				echo "${BROKER_FIXED_PORT:-$(broker__random_port)}" >"$d/port" ;;
 			esac
 		done
 		[ -s "$d/port" ] || cp "$d/plain_port" "$d/port"

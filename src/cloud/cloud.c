@@ -140,6 +140,15 @@ static int bridge_publish(void *ctx, enum outbox_kind kind, const char *topic,
 	return cloud_publish(ctx, kind, topic, payload, len);
 }
 
+/* The broker in use or being tried. */
+static const char *cloud_host(const struct cloud *c)
+{
+	struct mqtt_info mi;
+
+	mqtt_get_info(c->mqtt, &mi);
+	return mi.host ? mi.host : cloud_conf(c)->cloud.hosts[0];
+}
+
 static void on_connected(void *ctx, bool session_present)
 {
 	struct cloud *c = ctx;
@@ -147,8 +156,7 @@ static void on_connected(void *ctx, bool session_present)
 
 	if (c->trust)
 		trust_link_connected(c->trust);
-	log_info("cloud: connected to %s (session %s)",
-		 cloud_conf(c)->cloud.host,
+	log_info("cloud: connected to %s (session %s)", cloud_host(c),
 		 session_present ? "resumed" : "new");
 	/* Not through the outbox: the last will says "offline" for us. */
 	mqtt_publish(c->mqtt, c->status_topic, "online", 6, true, &mid);
@@ -163,8 +171,7 @@ static void on_disconnected(void *ctx, const char *why)
 {
 	struct cloud *c = ctx;
 
-	log_notice("cloud: disconnected from %s: %s", cloud_conf(c)->cloud.host,
-		   why);
+	log_notice("cloud: disconnected from %s: %s", cloud_host(c), why);
 	if (c->trust)
 		trust_link_disconnected(c->trust);
 	if (c->deps.on_state)
@@ -204,7 +211,7 @@ static int cloud_tls(struct cloud *c)
 {
 	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
 	struct tls_opts o = {
-		.host = cc->host,
+		.host = cc->hosts[0], /* mqtt sets each one before its dial */
 		.ca_file = cc->ca_file,
 		.client_cert = cc->client_cert,
 		.client_key = cc->client_key,
@@ -213,8 +220,9 @@ static int cloud_tls(struct cloud *c)
 	int r;
 
 	if (cc->insecure_plaintext) {
-		log_warning("cloud: plaintext MQTT to %s (loopback only)",
-			    cc->connect_to ? cc->connect_to : cc->host);
+		log_warning("cloud: plaintext MQTT to %s%s (loopback only)",
+			    cc->connect_to ? cc->connect_to[0] : cc->hosts[0],
+			    cc->hosts[1] ? " and the others" : "");
 		return 0;
 	}
 	r = cloud_trust_open(c, err, sizeof(err));
@@ -237,8 +245,6 @@ static int cloud_mqtt(struct cloud *c)
 	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
 	const char *const *subs = bridge_subscriptions(c->bridge);
 	struct mqtt_opts o = {
-		.host = cc->host,
-		.connect_to = cc->connect_to,
 		.port = cc->port,
 		.protocol = cc->protocol,
 		.client_id = cloud_conf(c)->gateway_id,
@@ -260,6 +266,11 @@ static int cloud_mqtt(struct cloud *c)
 	size_t n = 0;
 	int r;
 
+	for (n = 0; cc->hosts[n] && n < MQTT_HOSTS_MAX; n++) {
+		o.hosts[n] = cc->hosts[n];
+		o.connect_to[n] = cc->connect_to ? cc->connect_to[n] : NULL;
+	}
+	n = 0;
 	/* Room for the trust topics (2); o.subs ends with a NULL. */
 	while (subs && subs[n] && n < MQTT_SUBS_MAX - 2) {
 		o.subs[n] = subs[n];
@@ -494,6 +505,19 @@ static bool put(json_t *o, const char *key, json_t *v)
 	return json_object_set_new(o, key, v) == 0;
 }
 
+static json_t *cloud_hosts_json(const struct cloud *c)
+{
+	char *const *h = cloud_conf(c)->cloud.hosts;
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && h[i]; i++)
+		if (json_array_append_new(a, json_string(h[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 json_t *cloud_status_json(const struct cloud *c)
 {
 	struct outbox_stats st;
@@ -503,13 +527,15 @@ json_t *cloud_status_json(const struct cloud *c)
 
 	mqtt_get_info(c->mqtt, &mi);
 	outbox_get_stats(c->ob, &st);
-	o = json_pack(
-	    "{s:s,s:s,s:I,s:I,s:I}", "state", mqtt_state_name(mi.state), "host",
-	    cloud_conf(c)->cloud.host, "connects", (json_int_t)mi.connects,
-	    "outbox_pending", (json_int_t)st.pending, "outbox_dropped",
-	    (json_int_t)st.dropped);
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I}", "state",
+		      mqtt_state_name(mi.state), "host", mi.host ? mi.host : "",
+		      "connects", (json_int_t)mi.connects, "outbox_pending",
+		      (json_int_t)st.pending, "outbox_dropped",
+		      (json_int_t)st.dropped);
 	if (!o)
 		return NULL;
+	if (cloud_conf(c)->cloud.hosts[1])
+		ok &= put(o, "hosts", cloud_hosts_json(c));
 	if (mi.connected_since_ms)
 		ok &= put(o, "connected_since_ms",
 			  json_integer((json_int_t)mi.connected_since_ms));

@@ -176,7 +176,7 @@ int cloud_trust_open(struct cloud *c, char *err, size_t errlen)
 {
 	const struct conf_cloud *cc = &cloud_conf(c)->cloud;
 	struct trust_link_opts o = {
-		.host = cc->host,
+		.hosts = (const char *const *)cc->hosts,
 		.bundle_path = cc->trust_bundle,
 		.state_dir = c->deps.state_dir,
 		.synced_file = cc->clock_synced_file,

@@ -126,8 +126,10 @@ void mqtt_unref(struct mqtt *m)
 {
 	if (--m->refs > 0)
 		return;
-	free(m->host);
-	free(m->connect_to);
+	for (unsigned i = 0; i < m->nhosts; i++) {
+		free(m->hosts[i]);
+		free(m->connect_tos[i]);
+	}
 	free(m->client_id);
 	for (unsigned i = 0; i < m->nsubs; i++)
 		free(m->subs[i]);
@@ -175,8 +177,16 @@ static int mqtt_check_opts(const struct mqtt_opts *o)
 {
 	unsigned n = 0;
 
-	if (!o->host || !o->host[0] || strlen(o->host) > MQTT_HOST_MAX ||
-	    (o->connect_to && strlen(o->connect_to) > MQTT_HOST_MAX))
+	if (!o->hosts[0])
+		return -EINVAL;
+	for (n = 0; o->hosts[n]; n++)
+		if (n == MQTT_HOSTS_MAX || !o->hosts[n][0] ||
+		    strlen(o->hosts[n]) > MQTT_HOST_MAX ||
+		    (o->connect_to[0] &&
+		     (!o->connect_to[n] ||
+		      strlen(o->connect_to[n]) > MQTT_HOST_MAX)))
+			return -EINVAL;
+	if (o->connect_to[0] && o->connect_to[n])
 		return -EINVAL;
 	if (o->port == 0 || o->port > 65535)
 		return -EINVAL;
@@ -201,10 +211,20 @@ static int mqtt_check_opts(const struct mqtt_opts *o)
 
 static int mqtt_copy_opts(struct mqtt *m, const struct mqtt_opts *o)
 {
-	m->host = strdup(o->host);
-	m->connect_to = o->connect_to ? strdup(o->connect_to) : NULL;
+	for (m->nhosts = 0; o->hosts[m->nhosts]; m->nhosts++) {
+		unsigned i = m->nhosts;
+
+		m->hosts[i] = strdup(o->hosts[i]);
+		m->connect_tos[i] =
+		    o->connect_to[i] ? strdup(o->connect_to[i]) : NULL;
+		m->order[i] = i;
+		if (!m->hosts[i] || (o->connect_to[i] && !m->connect_tos[i])) {
+			m->nhosts++; /* mqtt_unref frees what is there */
+			return -ENOMEM;
+		}
+	}
 	m->client_id = strdup(o->client_id);
-	if (!m->host || (o->connect_to && !m->connect_to) || !m->client_id)
+	if (!m->client_id)
 		return -ENOMEM;
 	for (m->nsubs = 0; o->subs[m->nsubs]; m->nsubs++) {
 		m->subs[m->nsubs] = strdup(o->subs[m->nsubs]);
@@ -221,6 +241,7 @@ static int mqtt_copy_opts(struct mqtt *m, const struct mqtt_opts *o)
 	m->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms
 						      : MQTT_CONNECT_TIMEOUT_MS;
 	m->tls = o->ssl_ctx != NULL;
+	m->ssl_ctx = o->ssl_ctx;
 	return 0;
 }
 
@@ -316,6 +337,7 @@ int mqtt_start(uv_loop_t *loop, const struct mqtt_opts *opts,
 	m->loop = loop;
 	m->cbs = *cbs;
 	m->rng = mqtt_seed();
+	mqtt_shuffle(m);
 	m->poll_fd = -1;
 	m->linger_fd = -1;
 	uv_timer_init(loop, &m->timer);
@@ -352,6 +374,7 @@ void mqtt_get_info(const struct mqtt *m, struct mqtt_info *ret)
 	if (!m)
 		return;
 	ret->state = m->stopping ? MQTT_IDLE : m->state;
+	ret->host = m->host;
 	ret->connected_since_ms = m->connected_since_ms;
 	ret->attempt = m->attempt;
 	if (m->state == MQTT_BACKOFF && !m->stopping)

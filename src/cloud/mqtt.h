@@ -32,6 +32,7 @@
 #define MQTT_BACKOFF_MAX_MS	 (5 * 60 * 1000)
 #define MQTT_CONNECT_TIMEOUT_MS	 10000
 #define MQTT_SUBS_MAX		 8
+#define MQTT_HOSTS_MAX		 8
 #define MQTT_MAX_PAYLOAD_DEFAULT (256 * 1024) /* max_payload 0 */
 
 enum mqtt_state {
@@ -43,8 +44,12 @@ enum mqtt_state {
 };
 
 struct mqtt_opts {
-	const char *host;	/* broker name (also for TLS verification) */
-	const char *connect_to; /* address to dial instead, or NULL */
+	/* Broker names (also for TLS verification), NULL-ended, 1 to
+	 * MQTT_HOSTS_MAX, tried in an order shuffled at start, the next
+	 * after each failed try or lost link. */
+	const char *hosts[MQTT_HOSTS_MAX + 1];
+	/* Addresses to dial instead, one for each host, or all NULL. */
+	const char *connect_to[MQTT_HOSTS_MAX + 1];
 	unsigned port;
 	int protocol; /* 4: MQTT 3.1.1, 5: MQTT 5 */
 	const char *client_id;
@@ -81,6 +86,7 @@ struct mqtt_cbs {
 
 struct mqtt_info {
 	enum mqtt_state state;
+	const char *host;	     /* the broker in use or being tried */
 	uint64_t connected_since_ms; /* wall clock; 0 when not connected */
 	unsigned attempt;	     /* failed tries since the last success */
 	uint64_t next_try_in_ms;     /* in BACKOFF */

@@ -22,8 +22,14 @@ struct mqtt {
 	uv_loop_t *loop;
 	struct mosquitto *mosq;
 	struct mqtt_cbs cbs;
-	char *host;
-	char *connect_to;
+	char *hosts[MQTT_HOSTS_MAX];
+	char *connect_tos[MQTT_HOSTS_MAX]; /* all NULL: dial the names */
+	unsigned nhosts;
+	unsigned order[MQTT_HOSTS_MAX]; /* shuffled at start */
+	unsigned turn;			/* order[turn] is tried next */
+	const char *host;		/* the one in use or being tried */
+	const char *connect_to;		/* ... and its address, or NULL */
+	SSL_CTX *ssl_ctx;		/* borrowed; its host is host's */
 	char *client_id;
 	char *subs[MQTT_SUBS_MAX];
 	unsigned nsubs;
@@ -75,6 +81,7 @@ void mqtt_enter(struct mqtt *m);
 bool mqtt_leave(struct mqtt *m);
 
 /* mqtt_link.c: resolve, dial, CONNACK, backoff. */
+void mqtt_shuffle(struct mqtt *m); /* the order of the hosts */
 void mqtt_try(struct mqtt *m);
 /* Every failure and every lost link ends here. */
 void mqtt_down(struct mqtt *m, const char *fmt, ...)

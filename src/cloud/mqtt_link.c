@@ -87,6 +87,7 @@ void mqtt_down(struct mqtt *m, const char *fmt, ...)
 	va_end(ap);
 	if (!was_up && m->attempt < UINT_MAX)
 		m->attempt++;
+	m->turn = (m->turn + 1) % m->nhosts;
 	delay = m->retry_now ? 0
 			     : mqtt_backoff(m->attempt, mqtt_random(m),
 					    m->backoff_max_ms);
@@ -94,9 +95,11 @@ void mqtt_down(struct mqtt *m, const char *fmt, ...)
 	m->state = MQTT_BACKOFF;
 	m->connected_since_ms = 0;
 	uv_timer_start(&m->timer, mqtt_on_backoff, delay, 0);
-	log_notice("mqtt: %s %s: %s; next try in %.1f s",
+	log_notice("mqtt: %s %s: %s; next try in %.1f s%s%s",
 		   was_up ? "lost the link to" : "cannot connect to", m->host,
-		   m->last_error, (double)delay / 1000);
+		   m->last_error, (double)delay / 1000,
+		   m->nhosts > 1 ? ", with " : "",
+		   m->nhosts > 1 ? m->hosts[m->order[m->turn]] : "");
 	if (was_up && m->cbs.disconnected) {
 		mqtt_enter(m);
 		m->cbs.disconnected(m->cbs.ctx, m->last_error);
@@ -118,7 +121,7 @@ void mqtt_reconnect(struct mqtt *m, const char *why)
 		mqtt_down(m, "%s", why);
 		return;
 	}
-	log_notice("mqtt: %s; trying %s now", why, m->host);
+	log_notice("mqtt: %s; trying %s now", why, m->hosts[m->order[m->turn]]);
 	uv_timer_start(&m->timer, mqtt_on_backoff, 0, 0);
 }
 
@@ -171,6 +174,17 @@ static void mqtt_on_timeout(uv_timer_t *t)
 					: "waiting for CONNACK");
 }
 
+/* Fisher-Yates: gateways that list the same brokers spread over them. */
+void mqtt_shuffle(struct mqtt *m)
+{
+	for (unsigned i = m->nhosts; i > 1; i--) {
+		unsigned j = mqtt_random(m) % i, t = m->order[i - 1];
+
+		m->order[i - 1] = m->order[j];
+		m->order[j] = t;
+	}
+}
+
 /* Dial the numeric address: libmosquitto resolves nothing then. */
 static void mqtt_dial(struct mqtt *m)
 {
@@ -178,6 +192,11 @@ static void mqtt_dial(struct mqtt *m)
 
 	m->state = MQTT_CONNECTING;
 	m->why[0] = m->tls_detail[0] = '\0';
+	/* The new SSL takes the name to verify from the context. */
+	if (m->ssl_ctx && tls_ctx_set_host(m->ssl_ctx, m->host) < 0) {
+		mqtt_down(m, "cannot verify the name %s", m->host);
+		return;
+	}
 	uv_timer_start(&m->timer, mqtt_on_timeout, m->connect_timeout_ms, 0);
 	log_info("mqtt: connecting to %s (%s port %u)", m->host, m->addr,
 		 m->port);
@@ -266,9 +285,12 @@ void mqtt_try(struct mqtt *m)
 		.ai_family = AF_UNSPEC,
 		.ai_socktype = SOCK_STREAM,
 	};
-	const char *name = m->connect_to ? m->connect_to : m->host;
+	const char *name;
 	int r;
 
+	m->host = m->hosts[m->order[m->turn]];
+	m->connect_to = m->connect_tos[m->order[m->turn]];
+	name = m->connect_to ? m->connect_to : m->host;
 	m->state = MQTT_RESOLVING;
 	m->gai.data = m;
 	r = uv_getaddrinfo(m->loop, &m->gai, mqtt_on_resolved, name, NULL,

@@ -204,6 +204,13 @@ static int set_host(SSL_CTX *ctx, const char *host, char *err, size_t errlen)
 	unsigned char addr[16];
 	int ok;
 
+	/* Another host's name or address must not stay. */
+	ok = X509_VERIFY_PARAM_set1_host(p, NULL, 0) == 1 &&
+	     X509_VERIFY_PARAM_set1_ip(p, NULL, 0) == 1;
+	if (ok != 1) {
+		ssl_error(err, errlen, "host");
+		return -EINVAL;
+	}
 	if (inet_pton(AF_INET, host, addr) == 1 ||
 	    inet_pton(AF_INET6, host, addr) == 1) {
 		ok = X509_VERIFY_PARAM_set1_ip_asc(p, host);
@@ -217,6 +224,13 @@ static int set_host(SSL_CTX *ctx, const char *host, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int tls_ctx_set_host(SSL_CTX *ctx, const char *host)
+{
+	char err[128];
+
+	return set_host(ctx, host, err, sizeof(err));
 }
 
 /* No passphrase: never OpenSSL's default of asking on the terminal. */

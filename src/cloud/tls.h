@@ -41,6 +41,12 @@ int tls_ctx_new(const struct tls_opts *o, SSL_CTX **ret, char *err,
  * owned by root or us)?  0, or -EACCES / -errno with a sentence in err.
  */
 int tls_check_key_file(const char *path, char *err, size_t errlen);
+/*
+ * The broker name (or address) the next connections made from ctx
+ * verify, and send as SNI: with several brokers, the one dialled next.
+ * 0 or -EINVAL.
+ */
+int tls_ctx_set_host(SSL_CTX *ctx, const char *host);
 
 /* Why the last handshake failed, in words, or "" (for status). */
 const char *tls_last_error(void);

@@ -23,43 +23,9 @@
 #include "tls.h"
 #include "trust.h"
 #include "trust_link.h"
-#include "trust_report.h"
 #include "zwtime.h"
 
-#define TRUST_LINK_WARN_MAX 24 /* warnings listed */
-
-/* The outcome of the last handshake, for status. */
-struct trust_last {
-	bool set;
-	int64_t at;
-	bool ok;
-	bool pending; /* made with the pending bundle */
-	uint64_t version;
-	struct trust_verdict v;
-	size_t npins; /* pins of the verified chain's certificates */
-	char pins[TRUST_CHAIN_MAX][TRUST_PIN_LEN + 1];
-};
-
-struct trust_link {
-	uv_timer_t tick;
-	struct trust_store *store;
-	char *host;
-	char *synced_file;
-	int64_t build_time;
-	struct trust_link_cbs cbs;
-
-	bool verified;	   /* a handshake of the try under way verified */
-	bool with_pending; /* ... with the pending bundle */
-	bool connected;	   /* CONNACK seen, link not lost since */
-	enum trust_mode link_mode; /* how the running link was verified */
-	struct trust_last last;
-	int64_t last_good_at;	      /* when last-good was written */
-	struct fs_job *last_good_job; /* <dir>/last-good, off the loop */
-	uint64_t dropped_version; /* the last bundle dropped after its tries */
-	char *health;		  /* the last health, serialised */
-	char *report;		  /* the last report, serialised */
-	uint64_t reported_at;	  /* uv_now of the last health callback */
-};
+#include "trust_link_int.h"
 
 static int64_t link_now(void)
 {
@@ -83,8 +49,8 @@ static bool link_synced(const struct trust_link *t)
 	return r >= 0 && r != TIME_ERROR && !(tx.status & STA_UNSYNC);
 }
 
-static void link_policy(const struct trust_link *t, struct trust_policy *p,
-			bool *pending)
+void trust_link_policy(const struct trust_link *t, struct trust_policy *p,
+		       bool *pending)
 {
 	struct trust_store_info si;
 
@@ -117,7 +83,7 @@ int trust_link_verify(X509_STORE_CTX *ctx, void *arg)
 	bool pending;
 	int ok;
 
-	link_policy(t, &p, &pending);
+	trust_link_policy(t, &p, &pending);
 	ok = trust_verify_chain(ctx, &p, v);
 	t->last.set = true;
 	t->last.at = p.now;
@@ -276,7 +242,7 @@ static void link_on_tick(uv_timer_t *h)
 	struct trust_policy p;
 	bool pending;
 
-	link_policy(t, &p, &pending);
+	trust_link_policy(t, &p, &pending);
 	if (t->connected && t->link_mode == TRUST_MODE_CLOCK_UNKNOWN &&
 	    trust_policy_mode(&p) != TRUST_MODE_CLOCK_UNKNOWN) {
 		t->connected = false;
@@ -289,6 +255,20 @@ static void link_on_tick(uv_timer_t *h)
 		link_write_last_good(t, p.now);
 	}
 	link_health_changed(t);
+}
+
+/* The store checks the first host; the others are the link's. */
+static int link_uncovered(const struct trust_link *t,
+			  const struct trust_bundle *b, char *why,
+			  size_t whylen)
+{
+	for (size_t i = 1; t->hosts[i]; i++) {
+		if (trust_bundle_covers(b, t->hosts[i]))
+			continue;
+		snprintf(why, whylen, "does not cover host %s", t->hosts[i]);
+		return -EPERM;
+	}
+	return 0;
 }
 
 /*
@@ -309,6 +289,8 @@ static int link_again(struct trust_link *t, const void *buf, size_t len,
 	trust_store_info(t->store, &si);
 	if (b->version <= si.floor) {
 		r = 0; /* the store's reason: the floor */
+	} else if ((r = link_uncovered(t, b, why, whylen)) < 0) {
+		/* a host the store does not look at */
 	} else if (si.pending && b->version == si.pending->version) {
 		snprintf(why, whylen, "bundle version %llu is already pending",
 			 (unsigned long long)b->version);
@@ -334,8 +316,8 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 
 	r = link_again(t, buf, len, why, whylen);
 	if (r == 0)
-		r = trust_store_offer(t->store, buf, len, link_now(), t->host,
-				      why, whylen);
+		r = trust_store_offer(t->store, buf, len, link_now(),
+				      t->hosts[0], why, whylen);
 	if (r < 0 && replay && (r == -ESTALE || r == -EALREADY)) {
 		log_debug("trust: bundle ignored: %s", why);
 		return r;
@@ -361,246 +343,6 @@ int trust_link_offer(struct trust_link *t, const void *buf, size_t len,
 	t->cbs.reconnect(t->cbs.ctx, reason);
 	link_health_changed(t);
 	return 0;
-}
-
-static json_t *link_time(int64_t t)
-{
-	char buf[21];
-
-	trust_time_format(t, buf);
-	return json_string(buf);
-}
-
-/* json_object_set_new, which takes v (NULL: no memory) even when it
- * fails: 0 or -ENOMEM. */
-static int link_put(json_t *o, const char *key, json_t *v)
-{
-	return json_object_set_new(o, key, v) == 0 ? 0 : -ENOMEM;
-}
-
-static json_t *link_bundle(const struct trust_bundle *b, const char *from,
-			   int64_t now)
-{
-	json_t *o = trust_bundle_info_json(b, now);
-
-	if (o && from && link_put(o, "from", json_string(from)) < 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static json_t *link_last(const struct trust_link *t)
-{
-	const struct trust_last *l = &t->last;
-	json_t *o, *chain;
-
-	if (!l->set)
-		return json_null();
-	chain = json_array();
-	for (size_t i = 0; chain && i < l->v.nchain; i++)
-		json_array_append_new(chain, json_string(l->v.chain[i]));
-	o = json_pack(
-	    "{s:o,s:b,s:s,s:I,s:s,s:b,s:o,s:s,s:s}", "at", link_time(l->at),
-	    "ok", l->ok, "bundle", l->pending ? "pending" : "active", "version",
-	    (json_int_t)l->version, "mode", trust_mode_name(l->v.mode),
-	    "recovery", l->v.recovery, "chain", chain ? chain : json_array(),
-	    "pin", l->v.pin, "reason", l->v.reason);
-	return o;
-}
-
-static void link_warn(json_t *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void link_warn(json_t *w, const char *fmt, ...)
-{
-	char buf[TRUST_REASON_MAX + TRUST_SUBJECT_MAX];
-	va_list ap;
-
-	if (json_array_size(w) >= TRUST_LINK_WARN_MAX)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	json_array_append_new(w, json_string(buf));
-}
-
-static void link_warn_anchors(json_t *w, const json_t *info)
-{
-	const json_t *a;
-	size_t i;
-
-	json_array_foreach(json_object_get(info, "anchors"), i, a)
-	{
-		json_int_t d =
-		    json_integer_value(json_object_get(a, "days_left"));
-		const char *s =
-		    json_string_value(json_object_get(a, "subject"));
-
-		if (d < 0)
-			link_warn(w, "anchor %s expired %lld days ago",
-				  s ? s : "?", -(long long)d);
-		else if (d < TRUST_WARN_DAYS)
-			link_warn(w, "anchor %s expires in %lld days",
-				  s ? s : "?", (long long)d);
-	}
-}
-
-/* Pins of the bundle that the broker's chain does not use: the backups. */
-static size_t link_backup_pins(const struct trust_link *t,
-			       const struct trust_bundle *b)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < b->npins; i++) {
-		bool in_chain = false;
-
-		for (size_t j = 0; j < t->last.npins; j++)
-			in_chain |= strcmp(b->pins[i], t->last.pins[j]) == 0;
-		n += !in_chain;
-	}
-	return n;
-}
-
-static json_t *link_warnings(const struct trust_link *t,
-			     const struct trust_store_info *si,
-			     const json_t *info, int64_t now)
-{
-	const struct trust_bundle *b = si->active;
-	json_t *w = json_array();
-	char when[21];
-
-	if (!w)
-		return NULL;
-	/* What the store set aside at start (a slot that does not verify,
-	 * a floor lowered): someone may have written the state directory.
-	 * The details name paths, for the local status only. */
-	if (si->warning)
-		link_warn(w, "the trust store found files at start that "
-			     "it does not trust or cannot use (see "
-			     "zwgatectl trust status)");
-	trust_time_format(b->expires, when);
-	if (now >= b->expires)
-		link_warn(w,
-			  "trust bundle version %llu expired on %s: "
-			  "connecting with chain validation only (no "
-			  "pins) until a new bundle arrives",
-			  (unsigned long long)b->version, when);
-	else if ((b->expires - now) / 86400 < TRUST_WARN_DAYS)
-		link_warn(w,
-			  "trust bundle version %llu expires in "
-			  "%lld days (%s)",
-			  (unsigned long long)b->version,
-			  (long long)((b->expires - now) / 86400), when);
-	link_warn_anchors(w, info);
-	if (t->last.set && t->last.ok && !t->last.pending && t->last.npins &&
-	    link_backup_pins(t, b) == 0)
-		link_warn(w,
-			  "no backup pin: every pin of bundle version "
-			  "%llu is in the chain the broker presents",
-			  (unsigned long long)b->version);
-	return w;
-}
-
-static json_t *link_recovery(const struct trust_bundle *f, int64_t now)
-{
-	json_t *a = json_array();
-
-	for (int i = 0; a && i < sk_X509_num(f->recovery); i++)
-		json_array_append_new(
-		    a,
-		    trust_cert_info_json(sk_X509_value(f->recovery, i), now));
-	return a;
-}
-
-static json_t *link_pending(const struct trust_store_info *si, int64_t now)
-{
-	json_t *o;
-
-	if (!si->pending)
-		return json_null();
-	o = link_bundle(si->pending, si->pending_from, now);
-	if (o && link_put(o, "tries", json_integer(si->pending_tries)) < 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-json_t *trust_link_status_json(struct trust_link *t)
-{
-	struct trust_store_info si;
-	struct trust_policy p;
-	json_t *o, *active;
-	bool pending;
-
-	link_policy(t, &p, &pending);
-	trust_store_info(t->store, &si);
-	active = link_bundle(si.active, si.active_from, p.now);
-	if (!active)
-		return NULL;
-	o = json_pack("{s:s,s:{s:o,s:o,s:b},s:I,s:o,s:o,s:o,s:o}", "mode",
-		      trust_mode_name(trust_policy_mode(&p)), "clock", "now",
-		      link_time(p.now), "floor", link_time(p.floor), "synced",
-		      p.clock_synced, "floor", (json_int_t)si.floor, "active",
-		      active, "pending", link_pending(&si, p.now), "recovery",
-		      link_recovery(si.factory, p.now), "last", link_last(t));
-	if (!o)
-		return NULL;
-	/* A status with fields missing would say what is not so. */
-	if ((si.dropped &&
-	     link_put(o, "dropped", json_string(si.dropped)) < 0) ||
-	    (si.write_file &&
-	     link_put(o, "store_error", trust_link_store_error(t)) < 0) ||
-	    (si.warning &&
-	     link_put(o, "store_warning", json_string(si.warning)) < 0) ||
-	    link_put(o, "warnings", link_warnings(t, &si, active, p.now)) < 0 ||
-	    link_put(o, "alarm",
-		     json_boolean(json_array_size(
-			 json_object_get(o, "warnings")))) < 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* A file name of the store's, not a path: the cloud may ask for it. */
-json_t *trust_link_store_error(const struct trust_link *t)
-{
-	struct trust_store_info si;
-	char buf[128];
-
-	trust_store_info(t->store, &si);
-	if (!si.write_file)
-		return NULL;
-	snprintf(buf, sizeof(buf), "cannot write %s: %s", si.write_file,
-		 strerror(-si.write_error));
-	return json_string(buf);
-}
-
-json_t *trust_link_health_json(struct trust_link *t)
-{
-	json_t *s = trust_link_status_json(t), *h;
-
-	if (!s)
-		return NULL;
-	h = json_pack("{s:s,s:O,s:O,s:O}", "trust",
-		      json_is_true(json_object_get(s, "alarm")) ? "alarm"
-								: "ok",
-		      "mode", json_object_get(s, "mode"), "version",
-		      json_object_get(json_object_get(s, "active"), "version"),
-		      "alarms", json_object_get(s, "warnings"));
-	json_decref(s);
-	return h;
-}
-
-json_t *trust_link_report_json(struct trust_link *t)
-{
-	json_t *s = trust_link_status_json(t), *r;
-
-	r = s ? trust_report_json(s) : NULL;
-	json_decref(s);
-	return r;
 }
 
 /* s differs from *last (which then takes s); else s is freed. */
@@ -696,10 +438,12 @@ static int link_store(struct trust_link *t, const struct trust_link_opts *o,
 	r = link_factory(o->bundle_path, &factory, err, errlen);
 	if (r < 0)
 		return r;
-	if (!trust_bundle_covers(factory, o->host)) {
+	for (size_t i = 0; o->hosts[i]; i++) {
+		if (trust_bundle_covers(factory, o->hosts[i]))
+			continue;
 		snprintf(err, errlen,
 			 "trust bundle %s does not cover the broker host %s",
-			 o->bundle_path, o->host);
+			 o->bundle_path, o->hosts[i]);
 		trust_bundle_free(factory);
 		return -EINVAL;
 	}
@@ -711,6 +455,31 @@ static int link_store(struct trust_link *t, const struct trust_link_opts *o,
 	r = trust_store_open(dir, factory, &t->store, err, errlen);
 	free(dir);
 	return r;
+}
+
+static void link_free_strings(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A copy of v (NULL-ended), or NULL: no memory. */
+static char **link_strings(const char *const *v)
+{
+	size_t n = 0;
+	char **c;
+
+	while (v[n])
+		n++;
+	c = calloc(n + 1, sizeof(*c));
+	for (size_t i = 0; c && i < n; i++) {
+		if (!(c[i] = strdup(v[i]))) {
+			link_free_strings(c);
+			return NULL;
+		}
+	}
+	return c;
 }
 
 int trust_link_open(uv_loop_t *loop, const struct trust_link_opts *o,
@@ -725,9 +494,9 @@ int trust_link_open(uv_loop_t *loop, const struct trust_link_opts *o,
 		return -ENOMEM;
 	t->cbs = *cbs;
 	t->build_time = o->build_time;
-	t->host = strdup(o->host);
+	t->hosts = link_strings(o->hosts);
 	t->synced_file = o->synced_file ? strdup(o->synced_file) : NULL;
-	if (!t->host || (o->synced_file && !t->synced_file)) {
+	if (!t->hosts || !t->hosts[0] || (o->synced_file && !t->synced_file)) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -757,7 +526,7 @@ int trust_link_open(uv_loop_t *loop, const struct trust_link_opts *o,
 	return 0;
 
 fail:
-	free(t->host);
+	link_free_strings(t->hosts);
 	free(t->synced_file);
 	free(t);
 	return r;
@@ -769,7 +538,7 @@ static void link_closed(uv_handle_t *h)
 
 	fs_job_free(t->last_good_job);
 	trust_store_free(t->store);
-	free(t->host);
+	link_free_strings(t->hosts);
 	free(t->synced_file);
 	free(t->health);
 	free(t->report);

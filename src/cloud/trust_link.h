@@ -35,7 +35,8 @@
 #define TRUST_TIMESYNC_FLAG_FILE "/run/systemd/timesync/synchronized"
 
 struct trust_link_opts {
-	const char *host;	 /* broker host: bundles must cover it */
+	/* Broker names, NULL-ended: bundles must cover every one. */
+	const char *const *hosts;
 	const char *bundle_path; /* the factory bundle */
 	const char *state_dir;	 /* <state-dir>; trust/ goes under it */
 	const char *synced_file; /* NULL: TRUST_TIMESYNC_FLAG_FILE or

@@ -66,10 +66,10 @@ static const char *const conf_sync_words[] = { "always", NULL };
 static const int conf_sync_values[] = { 0 };
 
 const struct conf_key conf_cloud_keys[] = {
-	CONF_VALUE("host", CONF_STRING, cloud.host, .flags = CONF_REQUIRED,
-		   .check = conf_check_host),
-	CONF_VALUE("connect-to", CONF_STRING, cloud.connect_to,
-		   .check = conf_check_address),
+	CONF_VALUE("host", CONF_STRINGS, cloud.hosts, .flags = CONF_REQUIRED,
+		   .max = CONF_HOSTS_MAX, .check = conf_check_host),
+	CONF_VALUE("connect-to", CONF_STRINGS, cloud.connect_to,
+		   .max = CONF_HOSTS_MAX, .check = conf_check_address),
 	CONF_VALUE("port", CONF_UINT, cloud.port, .def_num = CONF_MQTT_TLS_PORT,
 		   .min = 1, .max = 65535),
 	CONF_VALUE("protocol", CONF_CHOICE, cloud.protocol, .def_num = 4,
@@ -125,6 +125,13 @@ static bool conf_is_string(const struct conf_key *k)
 	       k->type == CONF_ENUM;
 }
 
+static void conf_free_strings(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int conf_set_defaults(struct conf *c, const struct conf_key *keys)
 {
 	for (const struct conf_key *k = keys; k->name; k++) {
@@ -156,6 +163,8 @@ static void conf_free_values(struct conf *c, const struct conf_key *keys)
 			conf_free_values(c, k->keys);
 		else if (conf_is_string(k))
 			free(*(char **)conf_field(c, k));
+		else if (k->type == CONF_STRINGS)
+			conf_free_strings(*(char ***)conf_field(c, k));
 	}
 }
 

@@ -63,6 +63,7 @@ struct conf_load_opts {
 #define CONF_GATEWAY_ID_FLEET "_fleet"
 
 #define CONF_DEFAULT_PATH "/etc/zwgate/zwgate.conf"
+#define CONF_HOSTS_MAX	  8 /* brokers of cloud { host } */
 
 struct conf_zwave {
 	char *backend;		/* "sim" (default), "openzwave", "zwavejs" */
@@ -90,9 +91,10 @@ struct conf_control {
  */
 struct conf_cloud {
 	bool set;		 /* the block was given */
-	char *host;		 /* broker name, required; TLS checks it */
-	char *connect_to;	 /* dial this address instead (keeps host for
-				  * TLS), or NULL */
+	char **hosts;		 /* broker names, NULL-ended, required, 1 to
+				  * CONF_HOSTS_MAX; TLS checks the one dialled */
+	char **connect_to;	 /* addresses to dial instead, one for each
+				  * host (keeps its name for TLS), or NULL */
 	unsigned port;		 /* default 8883 (1883 with plaintext) */
 	int protocol;		 /* 4 (MQTT 3.1.1, "3.1.1", default) or 5 */
 	char *ca_file;		 /* plain CA file (no pins), or NULL */

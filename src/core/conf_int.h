@@ -26,6 +26,8 @@
 
 enum conf_type {
 	CONF_STRING,	/* char *: a word or a string */
+	CONF_STRINGS,	/* char **, NULL-ended: 1..max of them on the key's
+			 * line (check applies to each) */
 	CONF_PATH,	/* char *: made absolute against the file's dir */
 	CONF_ENUM,	/* char *: one of words */
 	CONF_CHOICE,	/* int: values[i] for words[i] */

@@ -411,6 +411,40 @@ static void conf_check_extra(struct conf_parser *p, const struct conf_key *keys,
 	conf_skip_after(p, t);
 }
 
+/*
+ * The further values of a list, up to k->max in all: what follows on the
+ * key's line, up to a keyword that starts the next statement.  false
+ * when one was not valid (each is said), or there were too many (said
+ * once, and the rest read).
+ */
+static bool conf_more_values(struct conf_parser *p, const struct conf_key *keys,
+			     const struct conf_key *block,
+			     const struct conf_key *k, bool ok)
+{
+	struct lexer *lx = p->src->lx;
+	const struct token *t;
+	unsigned n = 1;
+
+	for (;;) {
+		t = lex_peek(lx);
+		if (conf_ends_statement(t) ||
+		    (t->type != TOK_STRING && t->type != TOK_WORD) ||
+		    (t->type == TOK_WORD &&
+		     conf_is_keyword(p, keys, !block, t->text)))
+			return ok;
+		t = lex_next(lx);
+		if (++n == (unsigned)k->max + 1)
+			conf_error_at(p, t, "'%s' takes at most %u values",
+				      k->name, (unsigned)k->max);
+		if (n > (unsigned)k->max) {
+			ok = false; /* the rest of the list is read, unused */
+			continue;
+		}
+		conf_copy_arg(p, 0, t);
+		ok = conf_set_value(p, k, &p->args[0]) && ok;
+	}
+}
+
 static void conf_value_statement(struct conf_parser *p,
 				 const struct conf_key *keys,
 				 const struct conf_key *block,
@@ -445,6 +479,8 @@ static void conf_value_statement(struct conf_parser *p,
 	if ((k->flags & CONF_MULTI) || conf_seen_add(p, k, line, col, shown)) {
 		/* conf_set may read includes, which move p->seen. */
 		ok = !bad && conf_set(p, k);
+		if (k->type == CONF_STRINGS)
+			ok &= conf_more_values(p, keys, block, k, ok);
 		if (ok && !(k->flags & CONF_MULTI))
 			conf_seen_find(p, k)->ok = true;
 	}

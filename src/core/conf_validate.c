@@ -168,13 +168,17 @@ static void conf_validate_plaintext(struct conf_parser *p,
 	    conf_seen_key(p, conf_cloud_keys, "connect-to");
 	const struct conf_seen *dial =
 	    to ? to : conf_seen_key(p, conf_cloud_keys, "host");
-	const char *addr = to ? cl->connect_to : cl->host;
+	char **addr = to ? cl->connect_to : cl->hosts;
 
-	if (dial && dial->ok && !conf_is_loopback(addr))
+	for (size_t i = 0; dial && dial->ok && addr && addr[i]; i++) {
+		if (conf_is_loopback(addr[i]))
+			continue;
 		diag_add(p->diags, plain->file, plain->line, plain->col, false,
 			 "insecure-plaintext is only allowed towards a "
-			 "loopback address, not %s",
-			 dial->value);
+			 "loopback address, not '%s'",
+			 addr[i]);
+		break;
+	}
 	if (!conf_seen_key(p, conf_cloud_keys, "port"))
 		cl->port = CONF_MQTT_PORT;
 	for (size_t i = 0; i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
@@ -299,6 +303,32 @@ static void conf_validate_tls(struct conf_parser *p,
 		conf_validate_file(p, key, true);
 }
 
+static size_t conf_count(char **v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/* connect-to, when given, names one address for each host. */
+static void conf_validate_hosts(struct conf_parser *p)
+{
+	const struct conf_seen *host =
+	    conf_seen_key(p, conf_cloud_keys, "host");
+	const struct conf_seen *to =
+	    conf_seen_key(p, conf_cloud_keys, "connect-to");
+	size_t nh = conf_count(p->c->cloud.hosts);
+	size_t nt = conf_count(p->c->cloud.connect_to);
+
+	if (host && host->ok && to && to->ok && nh != nt)
+		diag_add(p->diags, to->file, to->line, to->col, false,
+			 "connect-to gives %zu address%s for %zu host%s: "
+			 "give one for each host, in the same order",
+			 nt, nt == 1 ? "" : "es", nh, nh == 1 ? "" : "s");
+}
+
 static void conf_validate_cloud(struct conf_parser *p)
 {
 	const struct conf_seen *block =
@@ -306,7 +336,10 @@ static void conf_validate_cloud(struct conf_parser *p)
 	const struct conf_seen *plain =
 	    conf_seen_key(p, conf_cloud_keys, "insecure-plaintext");
 
-	if (!p->c->cloud.set || (plain && !plain->ok))
+	if (!p->c->cloud.set)
+		return;
+	conf_validate_hosts(p);
+	if (plain && !plain->ok)
 		return;
 	if (p->c->cloud.insecure_plaintext)
 		conf_validate_plaintext(p, plain);

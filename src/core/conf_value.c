@@ -178,6 +178,24 @@ static bool conf_set_string(struct conf_parser *p, const struct conf_key *k,
 	return true;
 }
 
+/* One more of a list; the parser says when there are too many. */
+static bool conf_add_string(struct conf_parser *p, const struct conf_key *k,
+			    const char *v)
+{
+	char ***f = conf_field(p->c, k), **a;
+	size_t n = 0;
+
+	while (*f && (*f)[n])
+		n++;
+	a = realloc(*f, (n + 2) * sizeof(*a));
+	if (!a)
+		return conf_oom(p);
+	*f = a;
+	a[n] = strdup(v);
+	a[n + 1] = NULL;
+	return a[n] ? true : conf_oom(p);
+}
+
 static bool conf_set_path(struct conf_parser *p, const struct conf_key *k,
 			  const struct token *a)
 {
@@ -258,6 +276,12 @@ bool conf_set_value(struct conf_parser *p, const struct conf_key *k,
 			return false;
 		}
 		return conf_set_string(p, k, a->text);
+	case CONF_STRINGS:
+		if (k->check && !k->check(a->text, shown, msg, sizeof(msg))) {
+			conf_error_at(p, a, "%s", msg);
+			return false;
+		}
+		return conf_add_string(p, k, a->text);
 	case CONF_PATH:
 		return conf_set_path(p, k, a);
 	case CONF_ENUM:

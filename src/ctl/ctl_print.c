@@ -74,11 +74,36 @@ static void print_outbox(struct ctl_table *t, const json_t *c)
 	}
 }
 
+/* Several brokers: all of them, in the config's order. */
+static void print_brokers(struct ctl_table *t, const json_t *hosts)
+{
+	char buf[CTL_CELL_MAX];
+	const json_t *h;
+	size_t i, n = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(hosts, i, h)
+	{
+		int w =
+		    snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "",
+			     json_is_string(h) ? json_string_value(h) : "?");
+
+		if (w < 0 || (size_t)w >= sizeof(buf) - n)
+			break;
+		n += (size_t)w;
+	}
+	if (!n)
+		return;
+	ctl_table_add(t, "  brokers");
+	ctl_table_add(t, buf);
+}
+
 /* The cloud link in words: state, since when, why not, what is queued. */
 static void print_cloud(struct ctl_table *t, const json_t *c)
 {
 	static const char *const shown[] = { "state",
 					     "host",
+					     "hosts",
 					     "connected_since_ms",
 					     "last_error",
 					     "attempt",
@@ -101,6 +126,7 @@ static void print_cloud(struct ctl_table *t, const json_t *c)
 		 host ? host : "?");
 	ctl_table_add(t, "cloud");
 	ctl_table_add(t, buf);
+	print_brokers(t, json_object_get(c, "hosts"));
 	if (since && zwtime_to_local(since, &tm) == 0 &&
 	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm)) {
 		ctl_table_add(t, "  connected since");

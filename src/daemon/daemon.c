@@ -228,6 +228,17 @@ static bool str_differs(const char *a, const char *b)
 	return (a || b) && (!a || !b || strcmp(a, b) != 0);
 }
 
+/* Two NULL-ended lists (or NULLs). */
+static bool strs_differ(char **a, char **b)
+{
+	size_t i = 0;
+
+	for (; a && b && a[i] && b[i]; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return true;
+	return (a && a[i]) || (b && b[i]);
+}
+
 /*
  * gateway-id, the zwave block and the cloud block are read by running
  * parts (backend, MQTT client, bridge) that a reload does not restart:
@@ -245,7 +256,9 @@ static void keep_restart_only(struct conf *old, struct conf *c)
 	    str_differs(z.sim_network, old->zwave.sim_network) ||
 	    str_differs(z.device, old->zwave.device) ||
 	    str_differs(z.server, old->zwave.server) ||
-	    cl.set != old->cloud.set || str_differs(cl.host, old->cloud.host) ||
+	    cl.set != old->cloud.set ||
+	    strs_differ(cl.hosts, old->cloud.hosts) ||
+	    strs_differ(cl.connect_to, old->cloud.connect_to) ||
 	    cl.port != old->cloud.port)
 		log_notice("gateway-id, the zwave block and the cloud block "
 			   "take effect at the next start of zwgated");

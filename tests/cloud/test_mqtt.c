@@ -280,7 +280,7 @@ static struct mqtt_opts base_opts(struct fx *f, const char *host, unsigned port,
 				  const char *id)
 {
 	struct mqtt_opts o = {
-		.host = host,
+		.hosts = { host },
 		.port = port,
 		.protocol = 4,
 		.client_id = id,
@@ -674,7 +674,7 @@ static void test_refused(void **state)
 	f->ctx = make_ctx("broker.test");
 	client_id(id, sizeof(id), "refused");
 	o = base_opts(f, "broker.test", port, id);
-	o.connect_to = "127.0.0.1";
+	o.connect_to[0] = "127.0.0.1";
 	start(f, c, &o);
 	assert_true(run_until(f, c, error_has, "connection refused", WAIT_MS));
 	run_for(f, 700);
@@ -738,7 +738,7 @@ static void test_connect_timeout(void **state)
 	f->ctx = make_ctx("broker.test");
 	client_id(id, sizeof(id), "timeout");
 	o = base_opts(f, "broker.test", port, id);
-	o.connect_to = "127.0.0.1";
+	o.connect_to[0] = "127.0.0.1";
 	o.connect_timeout_ms = 1000;
 	o.backoff_max_ms = 60000;
 	uv_timer_init(&f->loop, &k.t);
@@ -859,10 +859,38 @@ static void test_connect_to(void **state)
 	f->ctx = make_ctx("broker.test");
 	client_id(id, sizeof(id), "connectto");
 	o = base_opts(f, "broker.test", port, id);
-	o.connect_to = "127.0.0.1";
+	o.connect_to[0] = "127.0.0.1";
 	o.protocol = 5;
 	start(f, c, &o);
 	wait_connected(f, c, 1);
+}
+
+/*
+ * Two brokers, one of them refusing (its name is not on the server's
+ * certificate): whatever the shuffled order, the link ends up on the
+ * other, verified for its own name, not for the one the context was
+ * made with.
+ */
+static void test_hosts_failover(void **state)
+{
+	struct fx *f = *state;
+	struct client *c = &f->c[0];
+	unsigned port = need_port("ZWGATE_TEST_PORT");
+	struct mqtt_opts o;
+	struct mqtt_info info;
+	char id[64];
+
+	f->ctx = make_ctx("wrong.test");
+	client_id(id, sizeof(id), "hosts");
+	o = base_opts(f, "wrong.test", port, id);
+	o.hosts[1] = "broker.test";
+	o.connect_to[0] = "127.0.0.1";
+	o.connect_to[1] = "127.0.0.1";
+	start(f, c, &o);
+	wait_connected(f, c, 1);
+	mqtt_get_info(c->m, &info);
+	assert_string_equal(info.host, "broker.test");
+	assert_true(info.connects == 1);
 }
 
 static void test_ip_host(void **state)
@@ -891,7 +919,7 @@ static void never_connects(struct fx *f, const char *env, const char *want)
 	f->ctx = make_ctx("broker.test");
 	client_id(id, sizeof(id), "bad");
 	o = base_opts(f, "broker.test", port, id);
-	o.connect_to = "127.0.0.1";
+	o.connect_to[0] = "127.0.0.1";
 	start(f, c, &o);
 	if (!run_until(f, c, error_has, want, WAIT_MS)) {
 		mqtt_get_info(c->m, &info);
@@ -1269,6 +1297,7 @@ int main(void)
 		T(test_roundtrip),
 		T(test_max_payload),
 		T(test_connect_to),
+		T(test_hosts_failover),
 		T(test_ip_host),
 		T(test_no_client_cert),
 		T(test_untrusted_ca),

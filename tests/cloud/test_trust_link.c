@@ -28,7 +28,8 @@
 static int open_factory(mode_t mode, char *err, size_t errlen)
 {
 	char dir[64], path[PATH_LEN], state[PATH_LEN];
-	struct trust_link_opts o = { .host = "broker.example.com",
+	static const char *const hosts[] = { "broker.example.com", NULL };
+	struct trust_link_opts o = { .hosts = hosts,
 				     .bundle_path = path,
 				     .state_dir = state,
 				     .synced_file = "/nonexistent" };

@@ -1010,7 +1010,7 @@ static void test_cloud_absent(void **state)
 				      "zwave { sim-network net.json }\n"),
 			 0);
 	assert_false(f->conf->cloud.set);
-	assert_null(f->conf->cloud.host);
+	assert_null(f->conf->cloud.hosts);
 }
 
 static void test_cloud_defaults(void **state)
@@ -1022,7 +1022,8 @@ static void test_cloud_defaults(void **state)
 	assert_cloud(f, "host mqtt.example.net\nca-file tls/ca.crt", NULL);
 	cl = &f->conf->cloud;
 	assert_true(cl->set);
-	assert_string_equal(cl->host, "mqtt.example.net");
+	assert_string_equal(cl->hosts[0], "mqtt.example.net");
+	assert_null(cl->hosts[1]);
 	assert_null(cl->connect_to);
 	assert_int_equal(cl->port, 8883);
 	assert_int_equal(cl->protocol, 4);
@@ -1114,8 +1115,8 @@ static void test_cloud_every_key(void **state)
 			 0);
 	cl = &f->conf->cloud;
 	assert_true(cl->set);
-	assert_string_equal(cl->host, "broker-1.example.net");
-	assert_string_equal(cl->connect_to, "2001:db8::7");
+	assert_string_equal(cl->hosts[0], "broker-1.example.net");
+	assert_string_equal(cl->connect_to[0], "2001:db8::7");
 	assert_int_equal(cl->port, 1);
 	assert_int_equal(cl->protocol, 5);
 	assert_string_equal(cl->ca_file, ca);
@@ -1254,7 +1255,7 @@ static void test_cloud_hosts(void **state)
 		snprintf(body, sizeof(body), "host \"%s\" ca-file tls/ca.crt",
 			 ok[i]);
 		assert_cloud(f, body, NULL);
-		assert_string_equal(f->conf->cloud.host, ok[i]);
+		assert_string_equal(f->conf->cloud.hosts[0], ok[i]);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(body, sizeof(body), "host \"%s\" ca-file tls/ca.crt",
@@ -1270,7 +1271,7 @@ static void test_cloud_hosts(void **state)
 		 "host %.63s.%.63s.%.63s.%.61s ca-file tls/ca.crt", label,
 		 label, label, label);
 	assert_cloud(f, body, NULL);
-	assert_int_equal(strlen(f->conf->cloud.host), 253);
+	assert_int_equal(strlen(f->conf->cloud.hosts[0]), 253);
 	snprintf(body, sizeof(body),
 		 "host %.63s.%.63s.%.63s.%.62s ca-file tls/ca.crt", label,
 		 label, label, label);
@@ -1281,6 +1282,54 @@ static void test_cloud_hosts(void **state)
 	assert_string_equal(f->diags.items[0].msg + strlen("host must be"),
 			    " a DNS name or an IP address, not "
 			    "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'");
+}
+
+/* Several brokers: one host line, and one connect-to for each. */
+static void test_cloud_brokers(void **state)
+{
+	struct fixture *f = *state;
+	const struct conf_cloud *cl;
+
+	assert_cloud(f,
+		     "host \"a.example\" b.example \"c.example\"\n"
+		     "connect-to 127.0.0.1 \"::1\" 127.0.0.3 port 8884\n"
+		     "ca-file tls/ca.crt",
+		     NULL);
+	cl = &f->conf->cloud;
+	assert_string_equal(cl->hosts[0], "a.example");
+	assert_string_equal(cl->hosts[1], "b.example");
+	assert_string_equal(cl->hosts[2], "c.example");
+	assert_null(cl->hosts[3]);
+	assert_string_equal(cl->connect_to[1], "::1");
+	assert_string_equal(cl->connect_to[2], "127.0.0.3");
+	assert_null(cl->connect_to[3]);
+	assert_int_equal(cl->port, 8884);
+	/* Each is checked; a bad one is named. */
+	assert_cloud(f, "host a.example \"b_x\" ca-file tls/ca.crt",
+		     "host must be a DNS name or an IP address, not 'b_x'");
+	assert_cloud(f, "host a b c d e f g h i ca-file tls/ca.crt",
+		     "'host' takes at most 8 values");
+	assert_cloud(f, "host a b\nconnect-to 127.0.0.1\nca-file tls/ca.crt",
+		     "connect-to gives 1 address for 2 hosts: give one for "
+		     "each host, in the same order");
+	assert_cloud(f,
+		     "host a\nconnect-to 127.0.0.1 127.0.0.2\n"
+		     "ca-file tls/ca.crt",
+		     "connect-to gives 2 addresses for 1 host: give one for "
+		     "each host, in the same order");
+	/* The list ends with its line: the next line's word is a key. */
+	assert_cloud(f, "host a\nb.example\nca-file tls/ca.crt",
+		     "unknown key 'b.example' in cloud block");
+	/* Plaintext: every address dialled must be loopback. */
+	assert_cloud(f,
+		     "host localhost 127.0.0.2 10.0.0.1\n"
+		     "insecure-plaintext yes",
+		     "insecure-plaintext is only allowed towards a loopback "
+		     "address, not '10.0.0.1'");
+	assert_cloud(f,
+		     "host a b\nconnect-to 127.0.0.1 ::1\n"
+		     "insecure-plaintext yes",
+		     NULL);
 }
 
 static void test_cloud_connect_to(void **state)
@@ -1297,8 +1346,8 @@ static void test_cloud_connect_to(void **state)
 		snprintf(body, sizeof(body),
 			 "host h connect-to \"%s\" ca-file tls/ca.crt", ok[i]);
 		assert_cloud(f, body, NULL);
-		assert_string_equal(f->conf->cloud.connect_to, ok[i]);
-		assert_string_equal(f->conf->cloud.host, "h");
+		assert_string_equal(f->conf->cloud.connect_to[0], ok[i]);
+		assert_string_equal(f->conf->cloud.hosts[0], "h");
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(body, sizeof(body),
@@ -1889,6 +1938,7 @@ int main(void)
 		T(test_cloud_numbers),
 		T(test_cloud_sizes),
 		T(test_cloud_hosts),
+		T(test_cloud_brokers),
 		T(test_cloud_connect_to),
 		T(test_cloud_prefixes),
 		T(test_cloud_plaintext),

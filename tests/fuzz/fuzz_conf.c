@@ -84,7 +84,8 @@ static void check_conf(const struct conf *c)
 	fuzz_check(!c->zwave.sim_network || c->zwave.sim_network[0] == '/',
 		   "sim-network not absolute");
 	fuzz_check(c->files && c->files[0], "no file list");
-	fuzz_check(!c->cloud.set || c->cloud.host, "cloud without a host");
+	fuzz_check(!c->cloud.set || (c->cloud.hosts && c->cloud.hosts[0]),
+		   "cloud without a host");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

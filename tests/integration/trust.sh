@@ -24,6 +24,9 @@
 #      pinned, wrong SAN, expired leaf
 #   11 bad bundles (signatures, threshold, floor,  all rejected by trust
 #      expiry, rotation, truncated, garbage)       import, nothing changed
+#   M  bundles over MQTT, P/trust, the fleet's     accepted, reported;
+#      retained bundle                             replays ignored
+#   H  two brokers in cloud { host }               bundles must cover both
 #   12 SIGKILL while bundles are written, a torn   the next start uses a
 #      slot file, a leftover temp file             whole bundle
 #
@@ -160,6 +163,7 @@ verdict() {
 	k=$ROW_N
 	[ "$k" != R ] || k=8.5
 	[ "$k" != M ] || k=11.5
+	[ "$k" != H ] || k=11.7
 	printf '%s\t# row %-3s %s ... %s: %s\n' "$k" "$ROW_N" "$ROW_T" "$1" \
 		"$v" >>"$T/table"
 }
@@ -496,6 +500,34 @@ mq mosquitto_pub -q 1 -r -n -t zwgate/_fleet/trust/bundle
 kill "$SUBPID" 2>/dev/null
 wait "$SUBPID" 2>/dev/null
 verdict "accepted and committed; a bad one refused"
+
+# ---- H: several brokers ----------------------------------------------
+
+row H "several brokers: every bundle must cover every one"
+stop_daemon TERM
+bundle two-hosts 1 "A B" "A B" "k1 k2" "k1 k2" --host other.test
+# two_hosts: the gateway's cloud block names broker.test and other.test.
+two_hosts() {
+	sed -i 's/^\thost "broker.test"$/\thost "broker.test" "other.test"/
+		s/^\tconnect-to "127.0.0.1"$/\tconnect-to 127.0.0.1 127.0.0.1/' "$CONF"
+	grep -q '"other.test"' "$CONF"
+}
+gateway gw3 two-hosts
+check "a gateway with two brokers" two_hosts
+start_gateway
+check "... and a factory bundle for both: connects" wait_connected
+out=$(ctl trust import "$B/good-7.bundle" 2>&1)
+check "a bundle for broker.test alone is refused, naming the other" \
+	contains "$out" "does not cover host other.test"
+stop_daemon TERM
+gateway gw4 factory
+two_hosts
+out=$(timeout 20 "$ZWGATED" -c "$CONF" --state-dir "$STATE" --runtime-dir "$RUN" 2>&1)
+check "a factory bundle for broker.test alone: zwgated does not start, saying why" \
+	contains "$out" "does not cover the broker host other.test"
+use_gw gw3
+start_gateway
+verdict "each broker covered, or refused"
 
 # ---- 9: the clock cannot be trusted ----------------------------------
 
