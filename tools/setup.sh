@@ -6,7 +6,7 @@
 ZWGATE_DEPS="build-essential autoconf automake libtool pkg-config
 	libuv1-dev libjansson-dev libcmocka-dev libsystemd-dev
 	libopenzwave1.6-dev libwebsockets-dev libmosquitto-dev mosquitto
-	mosquitto-clients
+	mosquitto-clients rabbitmq-server
 	libnova-dev tzdata iproute2 openssl socat jq valgrind mandoc util-linux
 	clang-format faketime debhelper dpkg-dev fakeroot lintian bash-completion
 	clang libclang-rt-14-dev python3"

@@ -296,6 +296,18 @@ void bridge_connected(struct bridge *b)
 		bridge_publish_all_configs(b);
 }
 
+void bridge_republish(struct bridge *b)
+{
+	struct registry_node *n = NULL;
+
+	if (!b || b->dead)
+		return;
+	/* Said before, but perhaps to another broker. */
+	while ((n = registry_next_node(b->deps.reg, n)))
+		b->nodes[n->id].published = ZW_NODE_UNKNOWN;
+	publish_everything(b);
+}
+
 void bridge_set_controller_ops(struct bridge *b, bool on)
 {
 	if (b->controller_ops != on)

@@ -114,5 +114,11 @@ void bridge_message(struct bridge *b, const char *topic, const void *payload,
 
 /* The link is up: (re)send discovery when it is on. */
 void bridge_connected(struct bridge *b);
+/*
+ * The link is up on one of several brokers, which may not share their
+ * retained messages (RabbitMQ keeps them per node): send every node's
+ * status and every value's state again, as at start.
+ */
+void bridge_republish(struct bridge *b);
 
 #endif

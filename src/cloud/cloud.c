@@ -162,6 +162,9 @@ static void on_connected(void *ctx, bool session_present)
 	mqtt_publish(c->mqtt, c->status_topic, "online", 6, true, &mid);
 	cloud_trust_publish(c);
 	bridge_connected(c->bridge);
+	/* One broker keeps what was retained there; several may not. */
+	if (cloud_conf(c)->cloud.hosts[1])
+		bridge_republish(c->bridge);
 	cloud_pump(c);
 	if (c->deps.on_state)
 		c->deps.on_state(c->deps.ctx, CLOUD_CONNECTED);

@@ -111,6 +111,21 @@ static void fx_clear(struct fx *f)
 	f->n = 0;
 }
 
+/* Every message, "kind topic payload" a line (free it). */
+static char *fx_dump(const struct fx *f)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&s, &len);
+
+	assert_non_null(m);
+	for (size_t i = 0; i < f->n; i++)
+		fprintf(m, "%d %s %s\n", (int)f->msgs[i].kind, f->msgs[i].topic,
+			f->msgs[i].payload);
+	assert_int_equal(fclose(m), 0);
+	return s;
+}
+
 static size_t fx_count(const struct fx *f, const char *topic)
 {
 	size_t k = 0;
@@ -1314,6 +1329,23 @@ static void test_discovery(void **state)
 	check_all_configs(f);
 }
 
+/* Several brokers: the states again at a connect, the same ones. */
+static void test_republish(void **state)
+{
+	struct fx *f = *state;
+	char *before, *after;
+
+	assert_int_equal(f->n, 22); /* at start: 7 statuses, 15 states */
+	before = fx_dump(f);
+	fx_clear(f);
+	bridge_republish(f->b);
+	assert_int_equal(f->n, 22);
+	after = fx_dump(f);
+	assert_string_equal(after, before);
+	free(before);
+	free(after);
+}
+
 static size_t configs(const struct fx *f)
 {
 	return fx_count_prefix(f, "homeassistant/");
@@ -1774,6 +1806,7 @@ int main(void)
 #define TP(fn) cmocka_unit_test_setup_teardown(fn, setup_plain, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_initial_publish),
+		T(test_republish),
 		T(test_value_change),
 		T(test_set_roundtrip),
 		T(test_button_and_events),
