@@ -267,6 +267,25 @@ none' -- "${cur##*,}"))
 			_zwgatectl_files
 		fi
 		return ;;
+	fleet)
+		# fleet status|publish-bundle|can-retire [OPTIONS] [ID...|FILE]
+		case $prev in
+		--cafile | --cert | --key | --ids | --anchor | --new-root)
+			_zwgatectl_files
+			return ;;
+		-h | -p | --connect-to | --prefix | --wait | --window)
+			return ;;
+		esac
+		if ((n == 0)); then
+			_zwgatectl_compgen 'status publish-bundle can-retire --help'
+		elif [[ $cur == -* ]]; then
+			local o='-h -p --connect-to --cafile --cert --key --prefix --wait --ids --json --help'
+			[[ ${args[0]} == can-retire ]] && o="$o --anchor --new-root --window"
+			_zwgatectl_compgen "$o"
+		elif [[ ${args[0]} == publish-bundle ]]; then
+			_zwgatectl_files
+		fi
+		return ;;
 	keys)
 		# keys generate FILE
 		if ((n == 0)); then

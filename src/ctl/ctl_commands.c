@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "ctl_int.h"
+#include "ctl_fleet.h"
 #include "ctl_keys.h"
 #include "ctl_reset.h"
 #include "ctl_trust.h"
@@ -533,6 +534,7 @@ void ctl_help_global(void)
 	printf("  %-32s %s\n", "factory-reset [--yes-really]",
 	       ctl_reset_summary);
 	printf("  %-32s %s\n", ctl_keys_synopsis, ctl_keys_summary);
+	printf("  %-32s %s\n", ctl_fleet_synopsis, ctl_fleet_summary);
 	printf("  %-32s %s\n", "help [COMMAND]", "this text, or more on one");
 	printf("\n"
 	       "NODE is a node's number or name.  VALUE is a path such as\n"
@@ -575,6 +577,7 @@ void ctl_list_commands(void)
 	puts("trust");
 	puts("factory-reset");
 	puts("keys");
+	puts("fleet");
 	puts("help");
 }
 

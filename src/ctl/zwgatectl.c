@@ -23,6 +23,7 @@
 #include "ctl_int.h"
 #include "ctl_keys.h"
 #include "ctl_reset.h"
+#include "ctl_fleet.h"
 #include "ctl_trust.h"
 #include "zwgate/control.h"
 
@@ -188,6 +189,8 @@ static int help(int argc, char **argv)
 		ctl_reset_help(stdout);
 	} else if (!strcmp(argv[1], "keys")) {
 		ctl_keys_help(stdout);
+	} else if (!strcmp(argv[1], "fleet")) {
+		ctl_fleet_help(stdout);
 	} else if ((c = ctl_command_find(argv[1]))) {
 		ctl_help_command(c);
 	} else {
@@ -224,6 +227,8 @@ int main(int argc, char **argv)
 		return ctl_reset_run(argc, argv, ctl.socket);
 	if (!strcmp(argv[0], "keys"))
 		return ctl_keys_run(argc, argv);
+	if (!strcmp(argv[0], "fleet"))
+		return ctl_fleet_run(argc, argv, ctl.json);
 	if (!strcmp(argv[0], "trust")) {
 		req = trust_request(&ctl, argc, argv, &trust);
 		c = &trust;

@@ -149,6 +149,10 @@ if command -v bash >/dev/null; then
 	touch "$T/lock-2.4.gbl"
 	check "... then the image" contains "$(comp -s "$SOCK" firmware update 12 "$T/lock-2")" "$T/lock-2.4.gbl"
 	check "... and --target" [ "$(comp firmware update 12 "$T/lock-2.4.gbl" --ta)" = --target ]
+	check "... fleet, then its subcommands" \
+		[ "$(comp fleet "" | tr '\n' ' ')" = "status publish-bundle can-retire --help " ]
+	check "... can-retire's options" contains "$(comp fleet can-retire --an)" "--anchor"
+	check "... files after --cafile" [ "$(comp fleet status --cafile "$T/rules.")" = "$T/rules.d" ]
 	out=$(comp -s "$SOCK" rules disable po)
 	check "completion: rule names" [ "$out" = 'porch\ at\ night' ]
 	out=$(comp -s "$SOCK" scene run "")

@@ -64,14 +64,27 @@ wait_on() {
 	[ $n -lt 300 ]
 }
 
+# Trust bundles for both names: the factory one, and one for the fleet.
+tb() {
+	"$ZWGATECTL" trust make --version "$1" --expires "$(date -u -d '+400 days' +%F)" \
+		--host broker.test localhost --anchor "$T/pki/ca.crt" "$T/pki/bad-ca.crt" \
+		--pin-from "$T/pki/ca.crt" "$T/pki/bad-ca.crt" --signer "$T/k1.pub" "$T/k2.pub" \
+		--threshold 2 --out "$T/b$1.bundle" >/dev/null &&
+		"$ZWGATECTL" trust sign --key "$T/k1" "$T/b$1.bundle" >/dev/null &&
+		"$ZWGATECTL" trust sign --key "$T/k2" "$T/b$1.bundle" >/dev/null
+}
+{ "$ZWGATECTL" trust keygen --out "$T/k1" && "$ZWGATECTL" trust keygen --out "$T/k2" &&
+	tb 1 && tb 2; } >/dev/null || { echo "trust bundles not made"; exit 99; }
 write_config
+: >"$T/synced"
 cat >>"$CONF" <<CONF
 cloud {
 	host "broker.test" "localhost"
 	connect-to $RMQ_ADDR_A $RMQ_ADDR_B
 	port $RMQ_TLS
 	protocol 3.1.1
-	ca-file "pki/ca.crt"
+	trust-bundle "b1.bundle"
+	clock-synchronized-file "synced"
 	client-cert "pki/client.crt"
 	client-key "pki/client.key"
 	reconnect-max-delay 2
@@ -98,6 +111,40 @@ check "a discovery config, retained on that node" contains \
 	"$(msub_at "$A" -C 1 -W 5 -t homeassistant/switch/zwgate_test-gw_2_switch_binary_0_currentValue/config)" '"unique_id"'
 check "no retained message for a wildcard subscription (RabbitMQ 3.10)" \
 	[ -z "$(msub_at "$A" -C 1 -W 3 -t "$P/#" 2>/dev/null)" ]
+
+# The operator's fleet tool on the cluster: both nodes, the gateway named.
+fl() {
+	"$ZWGATECTL" fleet "$@" -h broker.test --connect-to "$RMQ_ADDR_A" \
+		-h localhost --connect-to "$RMQ_ADDR_B" -p "$RMQ_TLS" \
+		--cafile "$T/pki/ca.crt" --cert "$T/pki/client.crt" \
+		--key "$T/pki/client.key" --wait 2
+}
+check "fleet status on both nodes: the gateway online, on bundle 1" \
+	[ "$(fl status --json test-gw | jq -c '[.[] | [.id, .state, .active]]')" = '[["test-gw","online",1]]' ]
+out=$(fl status)
+check "... unnamed, RabbitMQ 3.10 sends it no retained message: none, and why" \
+	contains "$out" "name the gateways"
+out=$(fl publish-bundle "$T/b2.bundle")
+check "publish-bundle retains bundle 2 on both nodes" \
+	eval 'contains "$out" "at broker.test" && contains "$out" "at localhost"'
+n=0
+while [ "$(fl status --json test-gw | jq -c '.[0] | [.active, .pending]')" != '[2,null]' ] &&
+	[ $n -lt 20 ]; do
+	sleep 1
+	n=$((n + 1))
+done
+check "... the gateway commits it, and says so" \
+	[ "$(fl status --json test-gw | jq -c '.[0] | [.active, .pending]')" = '[2,null]' ]
+n=0
+while [ "$(cloud_json .state)" != '"connected"' ] && [ $n -lt 200 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+check "... and is connected with it" [ "$(cloud_json .state)" = '"connected"' ]
+# Trying the bundle made the link again, perhaps with the other node.
+first=$(cloud_json .host | tr -d '"')
+[ "$first" = broker.test ] && other=localhost || other=broker.test
+A=$(addr_of "$first") B=$(addr_of "$other")
 
 # Across nodes: a command from the other node reaches the gateway, and
 # its answer (a state, QoS 1) reaches a subscriber there.
@@ -133,6 +180,12 @@ while [ "$(ctl --json get porch switch | jqr .value)" != "$was" ] && [ $n -lt 10
 done
 check "commands work through the node it moved to" \
 	[ "$(ctl --json get porch switch | jqr .value)" = "$was" ]
+out=$(fl status --json test-gw 2>"$T/fleet.err")
+rc=$?
+check "fleet status with a node dead: online, from the node it moved to" \
+	[ "$(echo "$out" | jq -c '.[0] | [.state, .broker]')" = "[\"online\",\"$other\"]" ]
+check "... the dead node said, and exit 1" \
+	eval '[ $rc -eq 1 ] && grep -q "cannot connect to $first" "$T/fleet.err"'
 
 t0=$(date +%s)
 rmq_start_node "$(node_of "$first")" || { echo "node did not restart"; exit 99; }
