@@ -14,6 +14,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/broker.sh"
 . "$top_srcdir/tests/proof/proof.sh"
+. "$top_srcdir/tests/proof/gateways.sh"
 N=${PROOF_STORM_GATEWAYS:-50}
 CAP=${PROOF_STORM_CAP:-10}	# reconnect-max-delay
 DOWN=$((CAP * 2))		# long enough for every ceiling to reach CAP
@@ -27,59 +28,14 @@ cat >"$T/net.json" <<'NET'
   "nodes": [ { "id": 2, "name": "porch", "device": "switch" } ] }
 NET
 
-# gw I: the directory of gateway I; gwctl I ARGS: zwgatectl to it.
-gw() { echo "$T/gw$1"; }
-gwctl() { _g=$(gw "$1"); shift; "$ZWGATECTL" -s "$_g/run/control.sock" "$@"; }
-
-i=1
-while [ $i -le "$N" ]; do
-	G=$(gw $i)
-	mkdir -p "$G"
-	cat >"$G/zwgate.conf" <<CONF
-gateway-id "storm-$i"
-log-level notice
-zwave {
-	backend sim
-	sim-network "$T/net.json"
-}
-cloud {
-	host "broker.test"
-	connect-to "127.0.0.1"
+gateways_start "$N" storm "$T/net.json" "	host \"broker.test\"
+	connect-to \"127.0.0.1\"
 	port $BROKER_PORT
-	ca-file "$T/pki/ca.crt"
-	client-cert "$T/pki/client.crt"
-	client-key "$T/pki/client.key"
+	ca-file \"$T/pki/ca.crt\"
+	client-cert \"$T/pki/client.crt\"
+	client-key \"$T/pki/client.key\"
 	discovery off
-	reconnect-max-delay $CAP
-}
-CONF
-	chmod 644 "$G/zwgate.conf"
-	"$ZWGATED" -c "$G/zwgate.conf" --state-dir "$G/state" \
-		--runtime-dir "$G/run" 2>>"$G/daemon.log" &
-	echo $! >"$T/gw$i.pid"
-	i=$((i + 1))
-done
-
-# states: one line per gateway: "I STATE CONNECTED_SINCE_MS".
-states() {
-	i=1
-	while [ $i -le "$N" ]; do
-		s=$(gwctl $i --json status 2>/dev/null |
-			jq -r '"\(.cloud.state) \(.cloud.connected_since_ms // 0)"')
-		echo "$i ${s:-down 0}"
-		i=$((i + 1))
-	done
-}
-all_connected() {
-	states >"$T/states"
-	[ "$(grep -c " connected " "$T/states")" -eq "$N" ]
-}
-# alive: every gateway is running (else its log says why).
-alive() {
-	for p in $(cat "$T"/gw*.pid); do
-		kill -0 "$p" 2>/dev/null || { cat "$T"/gw*/daemon.log | sort | uniq -c | head -3; return 1; }
-	done
-}
+	reconnect-max-delay $CAP"
 started() { alive && all_connected; }
 check "$N gateways start and connect" wait_until 60 started
 alive || exit 1
@@ -91,7 +47,7 @@ echo "# $N gateways use $((rss / 1024)) MiB of memory together"
 
 broker_stop "$T/broker"
 none_connected() {
-	states >"$T/states"
+	states
 	! grep -q " connected " "$T/states"
 }
 check "they all see the broker go" wait_until 20 none_connected
@@ -123,14 +79,7 @@ spread=$((${last:-0} - ${first:-0}))
 check "jitter: they do not all come back at once (spread $spread ms, at most $busiest in one second)" \
 	[ $((spread >= CAP * 250 && busiest * 10 <= N * 7)) -eq 1 ]
 
-i=1
-stopped=0
-while [ $i -le "$N" ]; do
-	p=$(cat "$T/gw$i.pid")
-	kill -TERM "$p" && wait "$p" && stopped=$((stopped + 1))
-	rm -f "$T/gw$i.pid"
-	i=$((i + 1))
-done
-check "every gateway stops cleanly ($stopped)" [ "$stopped" -eq "$N" ]
+gateways_stop
+check "every gateway stops cleanly ($STOPPED)" [ "$STOPPED" -eq "$N" ]
 wall_time
 finish
