@@ -179,7 +179,8 @@ int fleet_read(struct fleet *f, char *err, size_t errlen)
 	filters_free(filters, n);
 	for (size_t i = 0; i < f->n; i++)
 		settle(f, &f->gw[i]);
-	qsort(f->gw, f->n, sizeof(*f->gw), by_id);
+	if (f->n) /* qsort wants an array, even of none */
+		qsort(f->gw, f->n, sizeof(*f->gw), by_id);
 	return r;
 }
 
